@@ -1,0 +1,152 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorReplies } from '../http/errors.ts';
+import { clearSessionCookies, requireActorOf, setSessionCookies } from '../http/security.ts';
+import {
+  createdTokenReply,
+  createTokenBody,
+  loginBody,
+  meReply,
+  sessionReply,
+  signupBody,
+  tokenIdParams,
+  tokenListReply,
+  userSchema,
+  verifyEmailBody,
+} from './schema.ts';
+import * as auth from './service.ts';
+
+export const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/auth/signup',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an account (and accept an invitation when invite_token is given)',
+        security: [],
+        body: signupBody,
+        response: { 201: sessionReply, ...errorReplies(400, 403, 404, 409, 410) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const grant = await auth.signup(request.ctx, {
+        email: body.email,
+        password: body.password,
+        name: body.name,
+        inviteToken: body.invite_token,
+      });
+      setSessionCookies(reply, request.ctx.config, grant.token, grant.expiresAt);
+      return reply.status(201).send({ user: presentUser(grant.user), token: grant.token });
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password',
+        security: [],
+        body: loginBody,
+        response: { 200: sessionReply, ...errorReplies(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const grant = await auth.login(request.ctx, { ...request.body, clientAddress: request.ip });
+      setSessionCookies(reply, request.ctx.config, grant.token, grant.expiresAt);
+      return { user: presentUser(grant.user), token: grant.token };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke the current session',
+        response: { 204: z.null().describe('Signed out'), ...errorReplies(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      await auth.logout(request.ctx);
+      clearSessionCookies(reply, request.ctx.config);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/verify-email',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm an email address with the token from the verification email',
+        security: [],
+        body: verifyEmailBody,
+        response: { 200: z.object({ user: userSchema }), ...errorReplies(400) },
+      },
+    },
+    async (request) => ({ user: presentUser(await auth.verifyEmail(request.ctx, request.body)) }),
+  );
+
+  app.get(
+    '/me',
+    { schema: { tags: ['auth'], summary: 'The signed-in user and their organization', response: { 200: meReply, ...errorReplies(401) } } },
+    async (request) => {
+      const actor = requireActorOf(request);
+      return {
+        user: { id: actor.userId, email: actor.email, name: actor.name, email_verified: actor.emailVerified },
+        org: actor.membership
+          ? { id: actor.membership.orgId, slug: actor.membership.slug, name: actor.membership.orgName, role: actor.membership.role }
+          : null,
+      };
+    },
+  );
+
+  app.post(
+    '/tokens',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an API token (the token is shown once)',
+        body: createTokenBody,
+        response: { 201: createdTokenReply, ...errorReplies(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const created = await auth.createApiToken(request.ctx, request.body);
+      return reply
+        .status(201)
+        .send({ id: created.id, name: created.name, token: created.token, created_at: created.createdAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/tokens',
+    { schema: { tags: ['auth'], summary: 'Your API tokens', response: { 200: tokenListReply, ...errorReplies(401) } } },
+    async (request) => {
+      const tokens = await auth.listApiTokens(request.ctx);
+      return { tokens: tokens.map((token) => ({ id: token.id, name: token.name, created_at: token.createdAt.toISOString() })) };
+    },
+  );
+
+  app.delete(
+    '/tokens/:id',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke an API token',
+        params: tokenIdParams,
+        response: { 204: z.null(), ...errorReplies(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await auth.deleteApiToken(request.ctx, { tokenId: request.params.id });
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+function presentUser(user: auth.UserView) {
+  return { id: user.id, email: user.email, name: user.name, email_verified: user.emailVerified };
+}

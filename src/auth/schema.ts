@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+export const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  email_verified: z.boolean(),
+});
+
+export const signupBody = z.strictObject({
+  email: z.string().max(320),
+  password: z.string().max(1000),
+  name: z.string().min(1).max(200),
+  invite_token: z.string().max(200).optional(),
+});
+
+export const loginBody = z.strictObject({
+  email: z.string().max(320),
+  password: z.string().max(1000),
+});
+
+export const sessionReply = z.object({ user: userSchema, token: z.string() });
+
+export const verifyEmailBody = z.strictObject({ token: z.string().max(200) });
+
+export const meReply = z.object({
+  user: userSchema,
+  org: z
+    .object({ id: z.string(), slug: z.string(), name: z.string(), role: z.enum(['owner', 'admin', 'member']) })
+    .nullable(),
+});
+
+export const createTokenBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const tokenSchema = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
+export const createdTokenReply = tokenSchema.extend({ token: z.string().describe('Shown once; store it now.') });
+export const tokenListReply = z.object({ tokens: z.array(tokenSchema) });
+export const tokenIdParams = z.object({ id: z.string() });

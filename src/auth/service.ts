@@ -1,0 +1,192 @@
+import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import type { Ctx } from '../core/context.ts';
+import { requireActor } from '../core/context.ts';
+import { normalizeEmail, parseEmail } from '../core/email.ts';
+import { isUuid } from '../core/ids.ts';
+import { AppError, isUniqueViolation } from '../core/errors.ts';
+import { assertStrongPassword, hashPassword, verifyAgainstDummy, verifyPassword } from '../core/passwords.ts';
+import { clearRateLimit, consumeRateLimit, isRateLimited } from '../core/rate-limit.ts';
+import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
+import type { Queryable, Tx } from '../db/client.ts';
+import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
+import { enqueueMail } from '../mail/outbox.ts';
+import { verificationEmail } from '../mail/templates.ts';
+import { acceptInvitationOnSignup } from '../invites/signup.ts';
+
+export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
+const VERIFICATION_TTL_SECONDS = 7 * 24 * 3600;
+const LOGIN_WINDOW_SECONDS = 15 * 60;
+const LOGIN_FAILURES_PER_ACCOUNT = 10;
+const LOGIN_FAILURES_PER_ADDRESS = 50;
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  emailVerified: boolean;
+}
+
+export interface SessionGrant {
+  user: UserView;
+  token: string;
+  expiresAt: Date;
+}
+
+export async function signup(
+  ctx: Ctx,
+  input: { email: string; password: string; name: string; inviteToken?: string },
+): Promise<SessionGrant> {
+  const { email, normalized } = normalizeEmail(input.email);
+  const name = input.name.trim();
+  if (!name) throw new AppError('invalid_request', 'Enter your name.');
+  assertStrongPassword(input.password, { email: normalized, name });
+  // Hash before the transaction opens: argon2 is slow and must not hold locks.
+  const passwordHash = await hashPassword(input.password);
+  const now = ctx.clock.now();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const [user] = await tx
+        .insert(users)
+        .values({ email, emailNormalized: normalized, name, passwordHash, createdAt: now })
+        .returning();
+      if (!user) throw new Error('insert returned no row');
+      await sendVerification(tx, ctx, { userId: user.id, email, name });
+      if (input.inviteToken !== undefined) {
+        await acceptInvitationOnSignup(tx, ctx, { token: input.inviteToken, userId: user.id, emailNormalized: normalized });
+      }
+      const session = await createSession(tx, user.id, now);
+      return { user: presentUser(user), ...session };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, 'users_email_normalized_key')) {
+      throw new AppError('email_taken', 'An account with this email already exists. Log in instead.');
+    }
+    throw error;
+  }
+}
+
+export async function login(
+  ctx: Ctx,
+  input: { email: string; password: string; clientAddress: string },
+): Promise<SessionGrant> {
+  const now = ctx.clock.now();
+  const parsed = parseEmail(input.email);
+  const accountKey = `login:account:${parsed?.normalized ?? input.email.trim().toLowerCase()}`;
+  const addressKey = `login:address:${input.clientAddress}`;
+  const window = { windowSeconds: LOGIN_WINDOW_SECONDS, now };
+  if (
+    (await isRateLimited(ctx.db, { key: accountKey, limit: LOGIN_FAILURES_PER_ACCOUNT, ...window })) ||
+    (await isRateLimited(ctx.db, { key: addressKey, limit: LOGIN_FAILURES_PER_ADDRESS, ...window }))
+  ) {
+    throw new AppError('rate_limited', 'Too many failed sign-in attempts. Wait 15 minutes and try again.', {
+      retry_after_seconds: LOGIN_WINDOW_SECONDS,
+    });
+  }
+  const [user] = parsed
+    ? await ctx.db.select().from(users).where(eq(users.emailNormalized, parsed.normalized)).limit(1)
+    : [];
+  // Unknown emails verify against a dummy hash, so both refusals take the same time.
+  const passwordMatches = user
+    ? await verifyPassword(user.passwordHash, input.password)
+    : await verifyAgainstDummy(input.password);
+  if (!user || !passwordMatches) {
+    await consumeRateLimit(ctx.db, { key: accountKey, limit: LOGIN_FAILURES_PER_ACCOUNT, ...window });
+    await consumeRateLimit(ctx.db, { key: addressKey, limit: LOGIN_FAILURES_PER_ADDRESS, ...window });
+    throw new AppError('invalid_credentials', 'That email and password do not match an account.');
+  }
+  // Only after the password is right, so a disabled account is not revealed to guessers.
+  if (user.disabledAt) {
+    throw new AppError('user_disabled', 'This account has been disabled. Contact your organization administrator.');
+  }
+  await clearRateLimit(ctx.db, accountKey);
+  const session = await createSession(ctx.db, user.id, now);
+  return { user: presentUser(user), ...session };
+}
+
+export async function logout(ctx: Ctx): Promise<void> {
+  const actor = requireActor(ctx);
+  if (actor.via === 'session' && actor.credentialId) {
+    await ctx.db.delete(sessions).where(eq(sessions.id, actor.credentialId));
+  }
+}
+
+export async function verifyEmail(ctx: Ctx, input: { token: string }): Promise<UserView> {
+  const invalid = new AppError('invalid_token', 'This verification link is invalid or has expired. Ask for a new one.');
+  if (tokenKindOf(input.token) !== 'verify') throw invalid;
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const [verification] = await tx
+      .update(emailVerifications)
+      .set({ usedAt: now })
+      .where(
+        and(
+          eq(emailVerifications.tokenHash, hashToken(input.token)),
+          isNull(emailVerifications.usedAt),
+          gt(emailVerifications.expiresAt, now),
+        ),
+      )
+      .returning();
+    if (!verification) throw invalid;
+    const [user] = await tx
+      .update(users)
+      .set({ emailVerifiedAt: now })
+      .where(eq(users.id, verification.userId))
+      .returning();
+    if (!user) throw invalid;
+    return presentUser(user);
+  });
+}
+
+export async function createApiToken(ctx: Ctx, input: { name: string }) {
+  const actor = requireActor(ctx);
+  const { token, hash } = newToken('api');
+  const [row] = await ctx.db
+    .insert(apiTokens)
+    .values({ userId: actor.userId, name: input.name.trim(), tokenHash: hash, createdAt: ctx.clock.now() })
+    .returning({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt });
+  if (!row) throw new Error('insert returned no row');
+  return { ...row, token };
+}
+
+export async function listApiTokens(ctx: Ctx) {
+  const actor = requireActor(ctx);
+  return ctx.db
+    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt })
+    .from(apiTokens)
+    .where(eq(apiTokens.userId, actor.userId))
+    .orderBy(asc(apiTokens.createdAt));
+}
+
+export async function deleteApiToken(ctx: Ctx, input: { tokenId: string }): Promise<void> {
+  const actor = requireActor(ctx);
+  if (!isUuid(input.tokenId)) throw new AppError('token_not_found', 'No API token with this id exists.');
+  const deleted = await ctx.db
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.id, input.tokenId), eq(apiTokens.userId, actor.userId)))
+    .returning({ id: apiTokens.id });
+  if (deleted.length === 0) throw new AppError('token_not_found', 'No API token with this id exists.');
+}
+
+async function createSession(db: Queryable, userId: string, now: Date) {
+  const { token, hash } = newToken('session');
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
+  await db.insert(sessions).values({ userId, tokenHash: hash, createdAt: now, expiresAt });
+  return { token, expiresAt };
+}
+
+async function sendVerification(tx: Tx, ctx: Ctx, input: { userId: string; email: string; name: string }) {
+  const now = ctx.clock.now();
+  const { token, hash } = newToken('verify');
+  await tx.insert(emailVerifications).values({
+    userId: input.userId,
+    tokenHash: hash,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + VERIFICATION_TTL_SECONDS * 1000),
+  });
+  const link = `${ctx.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+  await enqueueMail(tx, [{ kind: 'verify_email', to: input.email, ...verificationEmail({ name: input.name, link }) }], now);
+}
+
+function presentUser(user: typeof users.$inferSelect): UserView {
+  return { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt !== null };
+}

@@ -1,0 +1,27 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path)
+    .filter((name) => name !== 'node_modules' && name !== 'dist')
+    .reduce((newest, name) => Math.max(newest, newestMtime(join(path, name))), stat.mtimeMs);
+}
+
+/** Builds web/dist when it is missing or older than web/ sources, so `npm start` shows the dashboard. */
+export function ensureDashboardBuilt(log: (message: string) => void): void {
+  if (!existsSync(join(WEB, 'package.json'))) return;
+  const index = join(WEB, 'dist', 'index.html');
+  const sources = ['src', 'index.html', 'package.json', 'vite.config.ts']
+    .map((name) => join(WEB, name))
+    .filter((path) => existsSync(path));
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+  log('Building the dashboard (web/dist is missing or stale)…');
+  if (!existsSync(join(WEB, 'node_modules'))) execFileSync('npm', ['ci', '--prefix', WEB], { stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build', '--prefix', WEB], { stdio: 'inherit' });
+}

@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config.ts';
+import { openDatabase } from '../db/client.ts';
+import { migrate } from '../db/migrate.ts';
+import { startServer } from '../server.ts';
+import { registerAdminCommands } from './admin.ts';
+import { ensureDashboardBuilt } from './dashboard-build.ts';
+import { CliError } from './errors.ts';
+
+const program = new Command();
+program.name('roster').description('Roster: organizations, members, invitations, seats and usage limits.');
+
+program
+  .command('start')
+  .description('Run migrations and serve the API and dashboard')
+  .option('--no-build', 'do not build the dashboard even when it is missing or stale')
+  .action(async (options: { build: boolean }) => {
+    const config = loadConfig();
+    if (options.build) ensureDashboardBuilt((message) => console.log(message));
+    const server = await startServer(config);
+    console.log(`Roster is listening on ${server.url} — open ${config.publicUrl}`);
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      signals += 1;
+      if (signals > 1) process.exit(1);
+      server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      server.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+
+program
+  .command('migrate')
+  .description('Apply pending database migrations and exit')
+  .action(async () => {
+    const config = loadConfig();
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      const applied = await migrate(database);
+      console.log(applied.length ? `Applied ${applied.join(', ')}` : 'The database is up to date.');
+    } finally {
+      await database.close();
+    }
+  });
+
+registerAdminCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof CliError) {
+    console.error(`roster: ${error.message}`);
+    process.exit(error instanceof CliError ? error.exitCode : 78);
+  }
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
+import pg from 'pg';
+import * as schema from './schema.ts';
+
+export type Schema = typeof schema;
+/** The query handle every service uses: the root database or an open transaction. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+export type Queryable = Db | Tx;
+export type Engine = 'pglite' | 'postgres';
+
+export interface Database {
+  db: Db;
+  engine: Engine;
+  /** Closes the pool or the embedded engine; waits for running queries. */
+  close(): Promise<void>;
+  /**
+   * Runs `work` in one transaction whose `run` executes multi-statement SQL text (migrations)
+   * and returns the rows of the last statement.
+   */
+  inScriptTransaction<T>(work: (run: (script: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>;
+  /** Embedded only: a copy of the whole data directory (test templates). */
+  snapshot?: () => Promise<Blob>;
+}
+
+// Read timestamps and bigints as strings/Date consistently on both engines: pg returns
+// int8 as string by default, PGlite as number; we keep them as strings and convert in presenters.
+const INT8_OID = 20;
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir?: string;
+  /** Embedded only: start from this dump instead of an empty data directory (tests). */
+  loadDataDir?: Blob;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  return openPglite(options);
+}
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client's socket error must not crash the process; the pool replaces the client.
+  pool.on('error', () => {});
+  const db = drizzlePg(pool, { schema });
+  return {
+    db,
+    engine: 'postgres',
+    close: () => pool.end(),
+    async inScriptTransaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work(async (script) => {
+          const results = (await client.query(script)) as unknown as pg.QueryResult | pg.QueryResult[];
+          const last = Array.isArray(results) ? results[results.length - 1] : results;
+          return (last?.rows ?? []) as Record<string, unknown>[];
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+async function openPglite(options: OpenOptions): Promise<Database> {
+  const dataDir = options.loadDataDir ? undefined : options.dataDir;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite({
+    dataDir,
+    loadDataDir: options.loadDataDir,
+    // Durability: commit waits for the WAL write; PGlite's own flush is not relaxed.
+    relaxedDurability: false,
+    postgresqlconf: ['synchronous_commit = on', 'fsync = on', 'full_page_writes = on'],
+    parsers: { [INT8_OID]: (value: string) => value },
+  });
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema });
+  return {
+    db,
+    engine: 'pglite',
+    close: () => client.close(),
+    snapshot: () => client.dumpDataDir('none'),
+    inScriptTransaction: (work) =>
+      client.transaction((tx) =>
+        work(async (script) => {
+          const results = await tx.exec(script);
+          return (results[results.length - 1]?.rows ?? []) as Record<string, unknown>[];
+        }),
+      ),
+  };
+}
+
+/** Runs a raw statement and returns its rows, on either engine. */
+export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}

@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { createAuthenticator } from '../auth/authenticate.ts';
+import { authRoutes } from '../auth/routes.ts';
+import { createLocalBillingProvider } from '../billing/local-provider.ts';
+import type { BillingProvider } from '../billing/provider.ts';
+import { billingRoutes } from '../billing/routes.ts';
+import type { Config } from '../config.ts';
+import { systemClock, type Clock, type Ctx } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
+import type { Database } from '../db/client.ts';
+import { orgRoutes } from '../orgs/routes.ts';
+import { healthRoutes } from './health.ts';
+import { registerSecurityHooks } from './security.ts';
+import { statusForCode } from './errors.ts';
+
+export type App = FastifyInstance;
+export type RouteApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: Ctx;
+  }
+}
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  clock?: Clock;
+  billing?: BillingProvider;
+  /** pino options, or false for no logs (tests). */
+  logger?: boolean | Record<string, unknown>;
+  /** Registers extra routes (the benchmark's baseline routes). */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
+// Secrets can travel in paths (invitation links): never let one reach a log line.
+const SECRET_IN_URL = /rs_(sess|api|inv|ver)_[A-Za-z0-9_-]+/g;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_IN_URL, 'rs_$1_[redacted]');
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, database } = options;
+  const clock = options.clock ?? systemClock;
+  const billing = options.billing ?? createLocalBillingProvider(config.publicUrl);
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+            serializers: {
+              req: (request: { method: string; url: string; ip?: string; id?: string }) => ({
+                method: request.method,
+                url: redactUrl(request.url),
+                remoteAddress: request.ip,
+              }),
+            },
+            ...(typeof options.logger === 'object' ? options.logger : {}),
+          },
+    bodyLimit: 512 * 1024,
+    trustProxy: config.trustProxy,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // An empty body with a JSON content type (a bodiless POST from the dashboard) is "no body".
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') done(null, undefined);
+    else defaultJsonParser(request, text, done);
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Roster API',
+        version: '1.0.0',
+        description:
+          'Organizations, members, roles, invitations, seats, usage limits and audit log. ' +
+          'Errors are `{"error":{"code","message","details?"}}`; codes are stable.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Session token or API token' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'roster_session' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+
+  app.decorateRequest('ctx', null as unknown as Ctx);
+  registerSecurityHooks(app, { config, clock, billing, database, authenticate: createAuthenticator(database.db) });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const body = toErrorBody(error, request.id);
+    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    const retryAfter = body.error.details?.retry_after_seconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+    return reply.status(body.status).send({ error: body.error });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(`${WEB_DIST}index.html`);
+    if (wantsPage) return reply.type('text/html').sendFile('index.html');
+    return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(path)}.` } });
+  });
+
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  await routes.register(healthRoutes, { database });
+  await routes.register(authRoutes, { prefix: '/api/v1' });
+  await routes.register(orgRoutes, { prefix: '/api/v1' });
+  await routes.register(billingRoutes, { prefix: '/api/v1' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (options.extraRoutes) await options.extraRoutes(app);
+
+  if (existsSync(WEB_DIST)) {
+    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: true, index: ['index.html'] });
+  }
+  return app;
+}
+
+function toErrorBody(error: unknown, requestId: string) {
+  if (error instanceof AppError) {
+    return { status: statusForCode(error.code), error: { code: error.code, message: error.message, details: error.details } };
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issues = error.validation.map((issue) => ({
+      path: issue.instancePath || '/',
+      message: issue.message ?? 'invalid',
+      location: error.validationContext ?? 'body',
+    }));
+    const first = issues[0];
+    return {
+      status: 400,
+      error: {
+        code: 'invalid_request',
+        message: first ? `Invalid ${first.location} at ${first.path}: ${first.message}` : 'The request is not valid.',
+        details: { issues },
+      },
+    };
+  }
+  if (!isResponseSerializationError(error) && error && typeof error === 'object' && 'statusCode' in error) {
+    const statusCode = Number(error.statusCode);
+    const code = String((error as { code?: unknown }).code ?? '');
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return { status: 413, error: { code: 'payload_too_large', message: 'The request body is too large.' } };
+    }
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return { status: 415, error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } };
+    }
+    if (statusCode >= 400 && statusCode < 500) {
+      return { status: 400, error: { code: 'invalid_request', message: 'The request is not valid: check its body and parameters.' } };
+    }
+  }
+  return {
+    status: 500,
+    error: {
+      code: 'internal',
+      message: `Something went wrong on our side. Quote request id ${requestId} when you contact support.`,
+      details: { request_id: requestId },
+    },
+  };
+}

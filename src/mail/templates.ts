@@ -1,0 +1,39 @@
+// Every user-controlled value goes through escapeHtml in HTML bodies. Subjects and recipients
+// are passed to nodemailer as separate fields, which encodes them, so no value can add a header.
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** Strips line breaks from values placed in a subject line. */
+export function oneLine(value: string): string {
+  return value.replace(/[\r\n\u2028\u2029]+/g, ' ').trim();
+}
+
+export function layout(input: { title: string; bodyHtml: string; buttonLabel: string; buttonUrl: string; footer: string }): string {
+  const url = escapeHtml(input.buttonUrl);
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(input.title)}</title></head>
+<body style="margin:0;background:#f4f5f7;font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:#1f2330">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:32px 16px">
+<table role="presentation" width="100%" style="max-width:520px;background:#ffffff;border-radius:12px;padding:32px" cellpadding="0" cellspacing="0">
+<tr><td style="font-size:20px;font-weight:700;color:#4f46e5;padding-bottom:24px">Roster</td></tr>
+<tr><td style="font-size:16px;line-height:1.5">${input.bodyHtml}</td></tr>
+<tr><td style="padding:28px 0"><a href="${url}" style="display:inline-block;background:#4f46e5;color:#ffffff;text-decoration:none;font-weight:600;padding:12px 24px;border-radius:8px">${escapeHtml(input.buttonLabel)}</a></td></tr>
+<tr><td style="font-size:13px;color:#6b7280;line-height:1.5">If the button does not work, paste this link into your browser:<br><a href="${url}" style="color:#4f46e5;word-break:break-all">${url}</a></td></tr>
+<tr><td style="font-size:13px;color:#6b7280;padding-top:16px">${escapeHtml(input.footer)}</td></tr>
+</table></td></tr></table></body></html>`;
+}
+
+export function verificationEmail(input: { name: string; link: string }): { subject: string; text: string; html: string } {
+  const subject = 'Confirm your email address for Roster';
+  const text = `Hi ${oneLine(input.name)},\n\nConfirm your email address by opening this link:\n${input.link}\n\nThe link is valid for 7 days. If you did not sign up for Roster, ignore this email.\n`;
+  const html = layout({
+    title: subject,
+    bodyHtml: `<p>Hi ${escapeHtml(input.name)},</p><p>Confirm your email address to finish setting up your Roster account.</p>`,
+    buttonLabel: 'Confirm email',
+    buttonUrl: input.link,
+    footer: 'The link is valid for 7 days. If you did not sign up for Roster, ignore this email.',
+  });
+  return { subject, text, html };
+}

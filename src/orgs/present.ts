@@ -1,0 +1,31 @@
+import type { MemberRow } from './queries.ts';
+import type { OrgView } from './service.ts';
+
+export function presentMember(member: MemberRow) {
+  return {
+    user_id: member.userId,
+    email: member.email,
+    display_name: member.displayName,
+    role: member.role,
+    status: member.status,
+    joined_at: member.joinedAt.toISOString(),
+  };
+}
+
+export function presentOrg(view: OrgView) {
+  const { org, seats } = view;
+  return {
+    id: org.id,
+    name: org.name,
+    slug: org.slug,
+    tier: org.plan,
+    seats: {
+      used: seats.activeMembers + seats.pendingInvites,
+      limit: org.seatLimit,
+      active_members: seats.activeMembers,
+      pending_invites: seats.pendingInvites,
+    },
+    storage_used_bytes: org.storageUsedBytes,
+    storage_limit_bytes: view.storageLimitBytes,
+  };
+}

@@ -1,0 +1,151 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Queryable } from '../db/client.ts';
+import type { Plan, Role } from '../db/schema.ts';
+
+export interface OrgRow {
+  id: string;
+  name: string;
+  slug: string;
+  storageUsedBytes: number;
+  createdAt: Date;
+  plan: Plan | null;
+  seatLimit: number;
+}
+
+export interface SeatCounts {
+  activeMembers: number;
+  pendingInvites: number;
+}
+
+/** Locks the org row: every rule that counts seats or admins runs after this in its transaction. */
+export async function lockOrg(tx: Queryable, orgId: string): Promise<void> {
+  await tx.execute(sql`SELECT id FROM orgs WHERE id = ${orgId} FOR UPDATE`);
+}
+
+export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | undefined> {
+  const rows = await queryRows<{
+    id: string;
+    name: string;
+    slug: string;
+    storage_used_bytes: string | number;
+    created_at: Date;
+    plan: Plan | null;
+    seats: number | null;
+  }>(
+    db,
+    sql`SELECT o.id, o.name, o.slug, o.storage_used_bytes, o.created_at, s.plan, s.seats
+        FROM orgs o LEFT JOIN subscriptions s ON s.org_id = o.id AND s.status = 'active'
+        WHERE o.id = ${orgId}`,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    storageUsedBytes: Number(row.storage_used_bytes),
+    createdAt: new Date(row.created_at),
+    plan: row.plan,
+    seatLimit: row.seats ?? 0,
+  };
+}
+
+/** Active members (disabled ones still hold their seat) and unexpired pending invitations. */
+export async function countSeats(db: Queryable, orgId: string, now: Date): Promise<SeatCounts> {
+  const rows = await queryRows<{ active_members: number; pending_invites: number }>(
+    db,
+    sql`SELECT (SELECT count(*)::int FROM memberships WHERE org_id = ${orgId}) AS active_members,
+               (SELECT count(*)::int FROM invitations
+                 WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}) AS pending_invites`,
+  );
+  return {
+    activeMembers: Number(rows[0]?.active_members ?? 0),
+    pendingInvites: Number(rows[0]?.pending_invites ?? 0),
+  };
+}
+
+export interface MemberRow {
+  userId: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  status: 'active' | 'disabled';
+  joinedAt: Date;
+}
+
+type RawMember = { user_id: string; email: string; name: string; role: Role; disabled_at: Date | null; joined_at: Date };
+
+function toMember(row: RawMember): MemberRow {
+  return {
+    userId: row.user_id,
+    email: row.email,
+    displayName: row.name,
+    role: row.role,
+    status: row.disabled_at ? 'disabled' : 'active',
+    joinedAt: new Date(row.joined_at),
+  };
+}
+
+export async function findMember(db: Queryable, orgId: string, userId: string): Promise<MemberRow | undefined> {
+  const rows = await queryRows<RawMember>(
+    db,
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
+        FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE m.org_id = ${orgId} AND m.user_id = ${userId}`,
+  );
+  return rows[0] ? toMember(rows[0]) : undefined;
+}
+
+export async function allMembers(db: Queryable, orgId: string): Promise<MemberRow[]> {
+  const rows = await queryRows<RawMember>(
+    db,
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
+        FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE m.org_id = ${orgId}
+        ORDER BY m.joined_at, m.user_id`,
+  );
+  return rows.map(toMember);
+}
+
+export interface MemberPageQuery {
+  orgId: string;
+  limit: number;
+  after: { joinedAt: Date; userId: string } | null;
+  prefix: string | null;
+  role: Role | null;
+  status: 'active' | 'disabled' | null;
+}
+
+/** One keyset page ordered by (joined_at, user_id): cost does not grow with the org's size. */
+export async function memberPage(db: Queryable, query: MemberPageQuery): Promise<MemberRow[]> {
+  const conditions = [sql`m.org_id = ${query.orgId}`];
+  if (query.after) {
+    conditions.push(sql`(m.joined_at, m.user_id) > (${query.after.joinedAt}::timestamptz, ${query.after.userId}::uuid)`);
+  }
+  if (query.prefix) {
+    const pattern = `${query.prefix.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    conditions.push(sql`(u.email_normalized LIKE ${pattern} OR lower(u.name) LIKE ${pattern})`);
+  }
+  if (query.role) conditions.push(sql`m.role = ${query.role}`);
+  if (query.status === 'disabled') conditions.push(sql`u.disabled_at IS NOT NULL`);
+  if (query.status === 'active') conditions.push(sql`u.disabled_at IS NULL`);
+  const rows = await queryRows<RawMember>(
+    db,
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
+        FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE ${sql.join(conditions, sql` AND `)}
+        ORDER BY m.joined_at, m.user_id
+        LIMIT ${query.limit}`,
+  );
+  return rows.map(toMember);
+}
+
+/** Owners and admins other than `exceptUserId`: the "never zero admins" count. */
+export async function countOtherAdmins(db: Queryable, orgId: string, exceptUserId: string): Promise<number> {
+  const rows = await queryRows<{ count: number }>(
+    db,
+    sql`SELECT count(*)::int AS count FROM memberships
+        WHERE org_id = ${orgId} AND role IN ('owner', 'admin') AND user_id <> ${exceptUserId}`,
+  );
+  return Number(rows[0]?.count ?? 0);
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const role = z.enum(['owner', 'admin', 'member']);
+
+export const memberSchema = z.object({
+  user_id: z.string(),
+  email: z.string(),
+  display_name: z.string(),
+  role,
+  status: z.enum(['active', 'disabled']),
+  joined_at: z.string(),
+});
+
+export const orgSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  slug: z.string(),
+  tier: z.enum(['team', 'enterprise']).nullable(),
+  seats: z.object({
+    used: z.number().int(),
+    limit: z.number().int(),
+    active_members: z.number().int(),
+    pending_invites: z.number().int(),
+  }),
+  storage_used_bytes: z.number().int(),
+  storage_limit_bytes: z.number().int().nullable().describe('null means unlimited (Enterprise)'),
+});
+
+export const createOrgBody = z.strictObject({ name: z.string().max(200), slug: z.string().max(200) });
+export const renameOrgBody = z.strictObject({ name: z.string().max(200) });
+export const orgReply = z.object({ org: orgSchema });
+export const ownOrgReply = z.union([
+  z.object({ org: orgSchema, members: z.array(memberSchema), role }),
+  z.object({}).strict().describe('The caller belongs to no organization'),
+]);
+
+export const membersQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+  q: z.string().max(200).optional(),
+  role: role.optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+});
+export const membersReply = z.object({ members: z.array(memberSchema), next_cursor: z.string().nullable() });
+
+export const userIdParams = z.object({ user_id: z.string() });
+export const changeRoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
+export const memberReply = z.object({ member: memberSchema });
+export const transferBody = z.strictObject({ user_id: z.string() });
+export const transferReply = z.object({ owner: memberSchema, previous_owner: memberSchema });

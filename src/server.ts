@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './http/app.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { startBackgroundWork } from './background.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: Database;
+  url: string;
+  /** Stops accepting, finishes in-flight requests and background work, closes the database. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrate(database);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const app = await buildApp({ config, database });
+  const background = startBackgroundWork({ config, database, logger: app.log });
+  const address = await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { engine: database.engine, publicUrl: config.publicUrl },
+    database.engine === 'pglite' ? `Roster is running on embedded PGlite (${config.dataDir})` : 'Roster is running on PostgreSQL',
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    database,
+    url: address,
+    stop() {
+      stopping ??= (async () => {
+        await app.close();
+        await background.stop();
+        await database.close();
+      })();
+      return stopping;
+    },
+  };
+}
