@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -77,7 +78,7 @@ function openPostgres(url: string, poolSize: number): Database {
 
 async function openPglite(options: OpenOptions): Promise<Database> {
   const dataDir = options.loadDataDir ? undefined : options.dataDir;
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const releaseLock = dataDir ? lockDataDir(dataDir) : () => {};
   const client = new PGlite({
     dataDir,
     loadDataDir: options.loadDataDir,
@@ -91,7 +92,10 @@ async function openPglite(options: OpenOptions): Promise<Database> {
   return {
     db,
     engine: 'pglite',
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      releaseLock();
+    },
     snapshot: () => client.dumpDataDir('none'),
     inScriptTransaction: (work) =>
       client.transaction((tx) =>
@@ -101,6 +105,41 @@ async function openPglite(options: OpenOptions): Promise<Database> {
         }),
       ),
   };
+}
+
+/**
+ * PGlite is single-process: a second process on the same directory would corrupt it. A lock
+ * file names the owner; a stale one (its process is gone, e.g. after SIGKILL) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const lockPath = join(dataDir, 'roster.lock');
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lockPath, 'utf8'));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new Error(
+          `DATA_DIR ${dataDir} is already in use by process ${owner}. The embedded engine serves one process; ` +
+            'set DATABASE_URL to run several processes on PostgreSQL.',
+        );
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new Error(`Could not lock DATA_DIR ${dataDir}.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Runs a raw statement and returns its rows, on either engine. */
