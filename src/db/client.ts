@@ -125,6 +125,7 @@ function lockDataDir(dataDir: string): () => void {
         throw new Error(
           `DATA_DIR ${dataDir} is already in use by process ${owner}. The embedded engine serves one process; ` +
             'set DATABASE_URL to run several processes on PostgreSQL.',
+          { cause: error },
         );
       }
       rmSync(lockPath, { force: true });
