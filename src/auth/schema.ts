@@ -8,14 +8,14 @@ export const userSchema = z.object({
 });
 
 export const signupBody = z.strictObject({
-  email: z.string().max(320),
+  email: z.string().max(2000),
   password: z.string().max(1000),
   name: z.string().min(1).max(200),
   invite_token: z.string().max(200).optional(),
 });
 
 export const loginBody = z.strictObject({
-  email: z.string().max(320),
+  email: z.string().max(2000),
   password: z.string().max(1000),
 });
 
