@@ -247,7 +247,7 @@ describe('POST /api/v1/auth/login', () => {
 
 describe('sessions and revocation', () => {
   it('GET /api/v1/me needs authentication (401 unauthenticated)', async () => {
-    for (const headers of [{}, { authorization: 'Bearer rs_sess_forged' }, { authorization: 'Basic abc' }]) {
+    for (const headers of [{}, { authorization: 'Bearer rs_sess_forged' }, { authorization: 'Basic abc' }] as Record<string, string>[]) {
       const reply = await t.http.get('/api/v1/me', { headers });
       expect(reply.status).toBe(401);
       expect(reply.body.error.code).toBe('unauthenticated');
