@@ -1,0 +1,102 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../db/client.ts';
+import { startApp, type TestApp } from '../../test/kit/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const checkout = (as: { token: string }, body: Record<string, unknown>) => t.http.post('/api/v1/billing/checkout', { as, body });
+
+describe('GET /api/v1/billing/plans', () => {
+  it('lists Team at $14.99/seat with 5 seats and 1 GiB per seat, Enterprise as contact-sales', async () => {
+    const reply = await t.http.get('/api/v1/billing/plans');
+    expect(reply.status).toBe(200);
+    expect(reply.body.plans).toEqual([
+      { id: 'team', name: 'Team', price_cents_per_seat: 1499, currency: 'usd', default_seats: 5, storage_bytes_per_seat: 1024 ** 3, self_serve: true },
+      { id: 'enterprise', name: 'Enterprise', price_cents_per_seat: null, currency: 'usd', default_seats: 25, storage_bytes_per_seat: null, self_serve: false },
+    ]);
+  });
+});
+
+describe('POST /api/v1/billing/checkout', () => {
+  it('activates a personal Team subscription at once with the local provider, with a PUBLIC_URL link', async () => {
+    const user = await t.given.user();
+    const reply = await checkout(user, { plan: 'team', seats: 3, scope: 'personal' });
+    expect(reply.status).toBe(200);
+    expect(reply.body.url.startsWith('http://roster.test/')).toBe(true);
+    const rows = await queryRows<{ plan: string; seats: number; status: string }>(
+      t.database.db,
+      sql`SELECT plan, seats, status FROM subscriptions WHERE user_id = ${user.id}`,
+    );
+    expect(rows).toEqual([{ plan: 'team', seats: 3, status: 'active' }]);
+  });
+
+  it('a second personal checkout changes the quantity instead of adding a subscription', async () => {
+    const user = await t.given.subscribedUser({ seats: 3 });
+    expect((await checkout(user, { plan: 'team', seats: 8, scope: 'personal' })).status).toBe(200);
+    const rows = await queryRows<{ seats: number }>(t.database.db, sql`SELECT seats FROM subscriptions WHERE user_id = ${user.id}`);
+    expect(rows).toEqual([{ seats: 8 }]);
+  });
+
+  it('refuses Enterprise with 400 plan_not_self_serve', async () => {
+    const user = await t.given.user();
+    const reply = await checkout(user, { plan: 'enterprise', seats: 25, scope: 'personal' });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('plan_not_self_serve');
+  });
+
+  it('refuses personal scope while in an org with 403 member_of_org', async () => {
+    const org = await t.given.org({ members: 1 });
+    const reply = await checkout(org.members[0]!, { plan: 'team', seats: 3, scope: 'personal' });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.code).toBe('member_of_org');
+  });
+
+  it('changes org seats for an admin, never below members plus pending (409 seats_below_usage)', async () => {
+    const org = await t.given.org({ seats: 10, admins: 1, members: 2 });
+    const below = await checkout(org.admins[0]!, { plan: 'team', seats: 3, scope: 'org' });
+    expect(below.status).toBe(409);
+    expect(below.body.error.code).toBe('seats_below_usage');
+    const exact = await checkout(org.admins[0]!, { plan: 'team', seats: 4, scope: 'org' });
+    expect(exact.status).toBe(200);
+    const view = await t.http.get('/api/v1/org', { as: org.owner });
+    expect(view.body.org.seats.limit).toBe(4);
+    expect(view.body.org.storage_limit_bytes).toBe(4 * 1024 ** 3);
+  });
+
+  it('refuses org scope to plain members (403 forbidden)', async () => {
+    const org = await t.given.org({ members: 1 });
+    const reply = await checkout(org.members[0]!, { plan: 'team', seats: 20, scope: 'org' });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.code).toBe('forbidden');
+  });
+
+  it('refuses self-serve changes to an Enterprise org (403 enterprise_managed)', async () => {
+    const org = await t.given.org();
+    await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise' WHERE org_id = ${org.id}`);
+    const reply = await checkout(org.owner, { plan: 'team', seats: 30, scope: 'org' });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.code).toBe('enterprise_managed');
+    const view = await t.http.get('/api/v1/org', { as: org.owner });
+    expect(view.body.org.tier).toBe('enterprise');
+    expect(view.body.org.storage_limit_bytes).toBeNull();
+  });
+
+  it.each([[0], [-1], [100_001]])('refuses %d seats with invalid_seats', async (seats) => {
+    const user = await t.given.user();
+    const reply = await checkout(user, { plan: 'team', seats, scope: 'personal' });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('invalid_seats');
+  });
+
+  it('needs authentication', async () => {
+    const reply = await t.http.post('/api/v1/billing/checkout', { body: { plan: 'team', seats: 3, scope: 'personal' } });
+    expect(reply.status).toBe(401);
+  });
+});
