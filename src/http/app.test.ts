@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.ts';
+import { buildApp } from './app.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
+import { createHttp } from '../../test/kit/http.ts';
+import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
+import { ERROR_STATUS } from './errors.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.close();
+});
+
+describe('logs', () => {
+  it('carry request ids and never a password, session, API or link token', async () => {
+    let logged = '';
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    const config = loadConfig({ PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
+    const app = await buildApp({ config, database, logger: { stream } });
+    const http = createHttp(app);
+    const email = uniqueEmail('logs');
+    const signup = await http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Logs' } });
+    const token: string = signup.body.token;
+    const apiToken = await http.post('/api/v1/tokens', { as: { token }, body: { name: 'x' } });
+    await http.get('/api/v1/me', { as: { token }, headers: { cookie: `roster_session=${token}` } });
+    await http.get('/api/v1/invites/rs_inv_secretlinktoken123456');
+    await app.close();
+    expect(logged).toContain('"reqId"');
+    for (const secret of [PASSWORD, token, apiToken.body.token, 'rs_inv_secretlinktoken123456']) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+});
+
+describe('OpenAPI', () => {
+  it('publishes every API route with its reply schemas at /api/openapi.json and a browsable page at /api/docs', async () => {
+    const config = loadConfig({ PUBLIC_URL: 'http://roster.test' });
+    const app = await buildApp({ config, database, logger: false });
+    const http = createHttp(app);
+    const spec = await http.get('/api/openapi.json');
+    expect(spec.status).toBe(200);
+    expect(spec.body.openapi).toBe('3.1.0');
+    const paths = spec.body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    for (const [path, method] of [
+      ['/api/v1/auth/signup', 'post'],
+      ['/api/v1/auth/login', 'post'],
+      ['/api/v1/me', 'get'],
+      ['/api/v1/org', 'get'],
+      ['/api/v1/org/members/{user_id}/role', 'put'],
+      ['/api/v1/org/transfer-ownership', 'post'],
+      ['/api/v1/billing/checkout', 'post'],
+    ] as const) {
+      expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
+      expect(Object.keys(paths[path]![method]!.responses).length).toBeGreaterThan(1);
+    }
+    const docs = await http.get('/api/docs/');
+    expect(docs.status).toBe(200);
+    expect(String(docs.body)).toContain('swagger');
+    await app.close();
+  });
+});
+
+describe('error table', () => {
+  it('maps every code to a 4xx or 5xx status', () => {
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      expect(status, code).toBeGreaterThanOrEqual(400);
+      expect(code).toMatch(/^[a-z_]+$/);
+    }
+  });
+});
+
+describe('health', () => {
+  it('answers /healthz and /readyz when the database is migrated', async () => {
+    const app = await buildApp({ config: loadConfig({}), database, logger: false });
+    const http = createHttp(app);
+    expect((await http.get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await http.get('/readyz')).body).toEqual({ status: 'ready' });
+    await app.close();
+  });
+});
