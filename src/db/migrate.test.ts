@@ -28,7 +28,8 @@ describe('migrations', () => {
           WHERE table_schema = 'public' AND table_name <> 'schema_migrations'`,
     );
     const actual = rows.map((row) => `${row.table_name}.${row.column_name}${row.is_nullable === 'YES' ? '?' : ''}`).sort();
-    const expected = Object.values(schema)
+    const values: unknown[] = Object.values(schema);
+    const expected = values
       .filter((value): value is PgTable => value instanceof PgTable)
       .flatMap((table) => {
         const config = getTableConfig(table);

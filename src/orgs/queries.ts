@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 
 export interface OrgRow {
@@ -23,7 +23,7 @@ export async function lockOrg(tx: Queryable, orgId: string): Promise<void> {
 }
 
 export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | undefined> {
-  const rows = await queryRows<{
+  const rows = await queryRowsPrepared<{
     id: string;
     name: string;
     slug: string;
@@ -33,6 +33,7 @@ export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | un
     seats: number | null;
   }>(
     db,
+    'roster_find_org',
     sql`SELECT o.id, o.name, o.slug, o.storage_used_bytes, o.created_at, s.plan, s.seats
         FROM orgs o LEFT JOIN subscriptions s ON s.org_id = o.id AND s.status = 'active'
         WHERE o.id = ${orgId}`,
@@ -52,8 +53,9 @@ export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | un
 
 /** Active members (disabled ones still hold their seat) and unexpired pending invitations. */
 export async function countSeats(db: Queryable, orgId: string, now: Date): Promise<SeatCounts> {
-  const rows = await queryRows<{ active_members: number; pending_invites: number }>(
+  const rows = await queryRowsPrepared<{ active_members: number; pending_invites: number }>(
     db,
+    'roster_count_seats',
     sql`SELECT (SELECT count(*)::int FROM memberships WHERE org_id = ${orgId}) AS active_members,
                (SELECT count(*)::int FROM invitations
                  WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}) AS pending_invites`,
@@ -72,6 +74,12 @@ export interface MemberRow {
   status: 'active' | 'disabled';
   joinedAt: Date;
 }
+
+// One index lookup per member row. A plain join lets the planner hash-join the whole users table
+// (every org's users) to read one org's members; LIMIT 1 keeps the subquery from being flattened.
+const memberUser = sql.raw(
+  'CROSS JOIN LATERAL (SELECT email, email_normalized, name, disabled_at FROM users WHERE users.id = m.user_id LIMIT 1) u',
+);
 
 type RawMember = { user_id: string; email: string; name: string; role: Role; disabled_at: Date | null; joined_at: Date };
 
@@ -97,10 +105,11 @@ export async function findMember(db: Queryable, orgId: string, userId: string): 
 }
 
 export async function allMembers(db: Queryable, orgId: string): Promise<MemberRow[]> {
-  const rows = await queryRows<RawMember>(
+  const rows = await queryRowsPrepared<RawMember>(
     db,
+    'roster_all_members',
     sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
-        FROM memberships m JOIN users u ON u.id = m.user_id
+        FROM memberships m ${memberUser}
         WHERE m.org_id = ${orgId}
         ORDER BY m.joined_at, m.user_id`,
   );
@@ -118,6 +127,8 @@ export interface MemberPageQuery {
 
 /** One keyset page ordered by (joined_at, user_id): cost does not grow with the org's size. */
 export async function memberPage(db: Queryable, query: MemberPageQuery): Promise<MemberRow[]> {
+  // One prepared statement per combination of filters: the text for each name never varies.
+  const name = `roster_member_page_${[query.after, query.prefix, query.role, query.status].map((part) => (part ? 1 : 0)).join('')}`;
   const conditions = [sql`m.org_id = ${query.orgId}`];
   if (query.after) {
     conditions.push(sql`(m.joined_at, m.user_id) > (${query.after.joinedAt}::timestamptz, ${query.after.userId}::uuid)`);
@@ -127,12 +138,12 @@ export async function memberPage(db: Queryable, query: MemberPageQuery): Promise
     conditions.push(sql`(u.email_normalized LIKE ${pattern} OR lower(u.name) LIKE ${pattern})`);
   }
   if (query.role) conditions.push(sql`m.role = ${query.role}`);
-  if (query.status === 'disabled') conditions.push(sql`u.disabled_at IS NOT NULL`);
-  if (query.status === 'active') conditions.push(sql`u.disabled_at IS NULL`);
-  const rows = await queryRows<RawMember>(
+  if (query.status) conditions.push(sql`(u.disabled_at IS NOT NULL) = ${query.status === 'disabled'}`);
+  const rows = await queryRowsPrepared<RawMember>(
     db,
+    name,
     sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
-        FROM memberships m JOIN users u ON u.id = m.user_id
+        FROM memberships m ${memberUser}
         WHERE ${sql.join(conditions, sql` AND `)}
         ORDER BY m.joined_at, m.user_id
         LIMIT ${query.limit}`,

@@ -1,0 +1,37 @@
+// The real app plus the benchmark's baseline routes, in its own process so the load generator
+// does not share its event loop. Prints "listening <url>" when ready.
+import { eq, sql } from 'drizzle-orm';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { users } from '../src/db/schema.ts';
+import { buildApp } from '../src/http/app.ts';
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', PORT: process.env.PORT ?? '0' });
+const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 10 });
+await migrate(database);
+const oneSelect = database.db
+  .select({ id: users.id, email: users.email, name: users.name })
+  .from(users)
+  .where(eq(users.id, sql.placeholder('id')))
+  .prepare('bench_one_indexed_select');
+
+const app = await buildApp({
+  config,
+  database,
+  logger: false,
+  extraRoutes: (instance) => {
+    // (a) the floor of the HTTP stack; (b) the floor of any request that touches the database.
+    instance.get('/bench/constant', async () => ({ ok: true }));
+    instance.get('/bench/auth-only', async (request) => ({ ok: request.ctx.actor !== null }));
+    instance.get<{ Querystring: { id: string } }>('/bench/one-select', async (request) => {
+      const [row] = await oneSelect.execute({ id: request.query.id });
+      return { id: row?.id ?? null, email: row?.email ?? null, name: row?.name ?? null };
+    });
+  },
+});
+const address = await app.listen({ port: config.port, host: '127.0.0.1' });
+console.log(`listening ${address}`);
+process.on('SIGTERM', () => {
+  void app.close().then(() => database.close()).then(() => process.exit(0));
+});
