@@ -1,0 +1,96 @@
+// Browser helpers for the dashboard's end-to-end tests: Debian's Chromium driven by
+// playwright-core (no browser download), screenshots for review, and axe-core checks.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = join(REPO, 'web');
+export const SCREENSHOT_DIR = join(REPO, 'test', 'e2e', 'screenshots');
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const isCI = process.env.CI === 'true';
+
+/** Browser tests run when Chromium is installed; in CI a missing Chromium is a failure, not a skip. */
+export const shouldRunBrowserTests = existsSync(CHROMIUM_PATH) || isCI;
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium).`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path)
+    .filter((name) => name !== 'node_modules' && name !== 'dist')
+    .reduce((newest, name) => Math.max(newest, newestMtime(join(path, name))), stat.mtimeMs);
+}
+
+/** The server serves web/dist: build it first when it is missing or older than its sources. */
+export function ensureDashboardBuilt(): void {
+  const index = join(WEB, 'dist', 'index.html');
+  const sources = ['src', 'index.html', 'package.json', 'vite.config.ts'].map((name) => join(WEB, name)).filter(existsSync);
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+  if (!existsSync(join(WEB, 'node_modules'))) execFileSync('npm', ['ci', '--prefix', WEB], { stdio: 'inherit' });
+  // Vitest sets NODE_ENV=test; the dashboard under test is the production build.
+  execFileSync('npm', ['run', 'build', '--prefix', WEB], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[]; failureSummary?: string }>;
+}
+
+/** Runs axe-core (from web/node_modules) in the page and returns the serious and critical violations. */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  const source = readFileSync(join(WEB, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: source });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      nodes: violation.nodes.map((node) => ({ target: node.target, failureSummary: node.failureSummary })),
+    }));
+  });
+  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+/** A state-changing API call made with the browser context's session cookie and CSRF token. */
+export async function apiPost<T>(context: BrowserContext, baseUrl: string, path: string, body: unknown = {}): Promise<T> {
+  const cookies = await context.cookies(baseUrl);
+  const csrf = cookies.find((cookie) => cookie.name === 'roster_csrf')?.value;
+  const response = await context.request.post(`${baseUrl}${path}`, {
+    data: body,
+    headers: { 'Content-Type': 'application/json', ...(csrf ? { 'X-CSRF-Token': csrf } : {}) },
+  });
+  const text = await response.text();
+  if (!response.ok()) throw new Error(`POST ${path} answered ${response.status()}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}

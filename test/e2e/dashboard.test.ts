@@ -1,0 +1,310 @@
+// The dashboard end to end: Debian's Chromium against the real server on PGlite.
+// The flows follow one organization from the owner's signup to a disabled member, in order.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import {
+  apiPost,
+  ensureDashboardBuilt,
+  launchBrowser,
+  screenshot,
+  seriousAxeViolations,
+  shouldRunBrowserTests,
+} from './browser.ts';
+
+const STEP_TIMEOUT = 60_000;
+const SETUP_TIMEOUT = 240_000;
+const PASSWORD = 'correct horse battery staple';
+
+function toast(page: Page, text: string | RegExp): Locator {
+  return page.locator('[data-sonner-toast]', { hasText: text });
+}
+
+function row(page: Page, email: string): Locator {
+  return page.locator('tbody tr', { hasText: email });
+}
+
+async function openRowMenu(page: Page, email: string): Promise<void> {
+  await row(page, email).getByRole('button', { name: /Actions for/ }).click();
+}
+
+async function fill(page: Page, label: string, value: string): Promise<void> {
+  await page.getByLabel(label, { exact: true }).fill(value);
+}
+
+/** Follows a link from the development mailbox on this server (links are built from PUBLIC_URL). */
+async function openMailboxLink(page: Page, baseUrl: string, to: string): Promise<void> {
+  await page.goto(`${baseUrl}/mailbox`);
+  await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
+  const message = page.locator(`li[data-mail-to="${to}"]`).first();
+  const href = await message.locator('a[href*="/invite/"]').first().getAttribute('href');
+  expect(href).toBeTruthy();
+  const target = new URL(href ?? '', baseUrl);
+  await page.goto(`${baseUrl}${target.pathname}${target.search}`);
+}
+
+describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let owner: BrowserContext;
+  let ownerPage: Page;
+  const suffix = Date.now().toString(36);
+  const ownerEmail = `owner-${suffix}@example.com`;
+  const memberEmail = `mia-${suffix}@example.com`;
+  const bulk = {
+    ada: `ada-${suffix}@example.com`,
+    grace: `grace-${suffix}@example.com`,
+    linus: `linus-${suffix}@example.com`,
+    invalid: 'not-an-address@',
+  };
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    server = await startServerProcess({ env: {} });
+    browser = await launchBrowser();
+    owner = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    ownerPage = await owner.newPage();
+  }, SETUP_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('lets the owner sign up, check out Team and create the organization', async () => {
+    const page = ownerPage;
+    await page.goto(`${server.url}/signup`);
+    await screenshot(page, '01-signup');
+    await fill(page, 'Name', 'Olivia Owner');
+    await fill(page, 'Email', ownerEmail);
+    await fill(page, 'Password', PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+
+    await page.getByText('Step 1 of 3').waitFor();
+    await screenshot(page, '02-onboarding');
+    await page.getByRole('button', { name: 'Skip for now' }).click();
+
+    await page.getByRole('button', { name: 'Continue to checkout' }).waitFor();
+    await fill(page, 'Seats', '10');
+    await screenshot(page, '03-choose-plan');
+    await page.getByRole('button', { name: 'Continue to checkout' }).click();
+
+    await fill(page, 'Organization name', `Acme ${suffix}`);
+    await expect(page.getByLabel('Slug', { exact: true }).inputValue()).resolves.toBe(`acme-${suffix}`);
+    await fill(page, 'Slug', 'A');
+    await page.getByText('Use lowercase letters only.').waitFor();
+    await fill(page, 'Slug', `acme-${suffix}`);
+    await screenshot(page, '04-create-org');
+    await page.getByRole('button', { name: 'Create organization' }).click();
+
+    await page.getByRole('heading', { name: 'Members' }).waitFor();
+    await page.getByText('1 of 10 seats used — 1 member, 0 pending').waitFor();
+    await expect(row(page, ownerEmail).getByText('Owner', { exact: true }).count()).resolves.toBe(1);
+  }, STEP_TIMEOUT);
+
+  it('invites one member with the invite dialog', async () => {
+    const page = ownerPage;
+    await page.getByRole('button', { name: 'Invite member' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Invite member' });
+    await dialog.getByLabel('Email').fill(memberEmail);
+    await dialog.getByLabel('Role').selectOption('member');
+    await screenshot(page, '05-invite-dialog');
+    await dialog.getByRole('button', { name: 'Send invitation' }).click();
+
+    await toast(page, `Invitation sent to ${memberEmail}`).waitFor();
+    await row(page, memberEmail).getByText('Pending').waitFor();
+    await page.getByText('2 of 10 seats used — 1 member, 1 pending').waitFor();
+  }, STEP_TIMEOUT);
+
+  it('bulk-invites a pasted block with duplicates and an invalid address', async () => {
+    const page = ownerPage;
+    await page.getByRole('button', { name: 'Bulk invite' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Bulk invite' });
+    const pasted = [
+      `Ada Lovelace <${bulk.ada}>, ${bulk.grace}`,
+      `${bulk.grace.toUpperCase()}; ${bulk.linus}`,
+      `please also add ${bulk.ada} and ${bulk.invalid}`,
+    ].join('\n');
+    await dialog.getByLabel('Addresses').fill(pasted);
+    await dialog.getByRole('button', { name: 'Extract emails' }).click();
+
+    const preview = dialog.getByRole('region', { name: 'Preview' });
+    await preview.waitFor();
+    await expect(preview.getByTestId('bulk-preview-summary').innerText()).resolves.toMatch(
+      /4 distinct addresses found · 3 ready to invite · 1 invalid/,
+    );
+    await preview.getByText(bulk.invalid, { exact: true }).waitFor();
+    await screenshot(page, '06-bulk-preview');
+    // The preview is a dry run: nothing was sent yet.
+    await expect(page.getByText('2 of 10 seats used — 1 member, 1 pending').count()).resolves.toBe(1);
+
+    await dialog.getByRole('button', { name: 'Send invitations' }).click();
+    await toast(page, '3 invitations sent, 1 failed').waitFor();
+    const results = dialog.getByRole('region', { name: 'Results' });
+    await results.getByText('Invited (3)').waitFor();
+    await results.getByText('Failed (1)').waitFor();
+    for (const email of [bulk.ada, bulk.grace, bulk.linus, bulk.invalid]) {
+      await results.getByText(email, { exact: true }).waitFor();
+    }
+    await screenshot(page, '07-bulk-results');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await page.getByText('5 of 10 seats used — 1 member, 4 pending').waitFor();
+  }, STEP_TIMEOUT);
+
+  it('resends and revokes pending invitations from the row menu', async () => {
+    const page = ownerPage;
+    await openRowMenu(page, bulk.linus);
+    await screenshot(page, '08-pending-row-menu');
+    await page.getByRole('menuitem', { name: 'Resend' }).click();
+    await toast(page, `Invitation resent to ${bulk.linus}`).waitFor();
+
+    await openRowMenu(page, bulk.ada);
+    await page.getByRole('menuitem', { name: 'Revoke' }).click();
+    await toast(page, `Invitation to ${bulk.ada} revoked`).waitFor();
+    await row(page, bulk.ada).waitFor({ state: 'detached' });
+    await page.getByText('4 of 10 seats used — 1 member, 3 pending').waitFor();
+    await screenshot(page, '09-members-with-pending');
+  }, STEP_TIMEOUT);
+
+  it('has no serious accessibility violations on the members page', async () => {
+    const violations = await seriousAxeViolations(ownerPage);
+    expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+  }, STEP_TIMEOUT);
+
+  it('takes the invitee from the mailbox link through signup and onboarding into the app as a member', async () => {
+    const invitee = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      const page = await invitee.newPage();
+      await openMailboxLink(page, server.url, memberEmail);
+      await page.getByText(`Acme ${suffix}`).first().waitFor();
+      await page.getByText('Olivia Owner').first().waitFor();
+      await screenshot(page, '10-invitation');
+      await page.getByRole('link', { name: 'Sign up to accept' }).click();
+
+      await expect(page.getByLabel('Email', { exact: true }).inputValue()).resolves.toBe(memberEmail);
+      await fill(page, 'Name', 'Mia Member');
+      await fill(page, 'Password', PASSWORD);
+      await page.getByRole('button', { name: 'Sign up' }).click();
+
+      await page.getByText('Step 1 of 3').waitFor();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByLabel('Engineering').check();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByText('A quick tour of Roster').waitFor();
+      await screenshot(page, '11-onboarding-tour');
+      await page.getByRole('button', { name: 'Finish' }).click();
+
+      await page.getByRole('heading', { name: 'Members' }).waitFor();
+      await row(page, memberEmail).waitFor();
+      await screenshot(page, '12-member-view');
+      await expect(page.getByRole('button', { name: 'Invite member' }).count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: 'Bulk invite' }).count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: /Actions for/ }).count()).resolves.toBe(0);
+      await expect(page.getByRole('link', { name: 'Audit log' }).count()).resolves.toBe(0);
+      await expect(page.getByText('Pending', { exact: true }).count()).resolves.toBe(0);
+    } finally {
+      await invitee.close();
+    }
+  }, STEP_TIMEOUT);
+
+  it('lets the owner set a usage limit and disable a user', async () => {
+    const page = ownerPage;
+    await page.reload();
+    await row(page, memberEmail).getByText('Active').waitFor();
+    await page.getByText(/no individual usage limit/).waitFor();
+
+    await openRowMenu(page, memberEmail);
+    await page.getByRole('menuitem', { name: 'Set usage limit' }).click();
+    const limitDialog = page.getByRole('dialog', { name: 'Set usage limit' });
+    await limitDialog.getByLabel('Daily limit').fill('100');
+    await limitDialog.getByLabel('Monthly limit').fill('2000');
+    await screenshot(page, '13-usage-limit');
+    await limitDialog.getByRole('button', { name: 'Save limits' }).click();
+    await toast(page, 'Usage limit saved').waitFor();
+
+    await openRowMenu(page, memberEmail);
+    await page.getByRole('menuitem', { name: 'Disable user' }).click();
+    const confirm = page.getByRole('alertdialog');
+    await confirm.getByText('This cannot be undone in the app').waitFor();
+    await screenshot(page, '14-disable-confirm');
+    await confirm.getByRole('button', { name: 'Disable user' }).click();
+    await toast(page, 'has been disabled').waitFor();
+    await row(page, memberEmail).getByText('Disabled').waitFor();
+    await screenshot(page, '15-members-disabled');
+  }, STEP_TIMEOUT);
+
+  it('shows usage and the audit log to the owner', async () => {
+    const page = ownerPage;
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: 'Usage', exact: true }).waitFor();
+    await page.getByText('Your usage today').waitFor();
+    await screenshot(page, '16-usage');
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await page.locator('main li').first().waitFor();
+    await screenshot(page, '17-audit-log');
+  }, STEP_TIMEOUT);
+
+  it('fits a 375 px wide phone screen', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, storageState: await owner.storageState() });
+    try {
+      const page = await phone.newPage();
+      await page.goto(`${server.url}/settings/members`);
+      await page.getByRole('heading', { name: 'Members' }).waitFor();
+      await row(page, memberEmail).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      await screenshot(page, '18-members-375px');
+    } finally {
+      await phone.close();
+    }
+  }, STEP_TIMEOUT);
+});
+
+describe.runIf(shouldRunBrowserTests)('invitation links that can no longer be used', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    server = await startServerProcess({ env: { INVITE_TTL_SECONDS: '1' } });
+    browser = await launchBrowser();
+  }, SETUP_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows the expired message for an expired link', async () => {
+    const admin = await browser.newContext();
+    const suffix = Date.now().toString(36);
+    await apiPost(admin, server.url, '/api/v1/auth/signup', {
+      email: `expiry-owner-${suffix}@example.com`,
+      password: PASSWORD,
+      name: 'Eve Owner',
+    });
+    await apiPost(admin, server.url, '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' });
+    await apiPost(admin, server.url, '/api/v1/org', { name: `Expiry ${suffix}`, slug: `expiry-${suffix}` });
+    const { invite } = await apiPost<{ invite: { link: string } }>(admin, server.url, '/api/v1/org/invite', {
+      email: `late-${suffix}@example.com`,
+      role: 'member',
+    });
+    await admin.close();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    const visitor = await browser.newContext();
+    try {
+      const page = await visitor.newPage();
+      await page.goto(`${server.url}${new URL(invite.link).pathname}`);
+      await page.getByText('This invitation has expired — ask your admin to resend it').waitFor();
+      await screenshot(page, '19-invite-expired');
+
+      await page.goto(`${server.url}/invite/this-token-does-not-exist`);
+      await page.getByText('This invitation link is not valid').waitFor();
+      await screenshot(page, '20-invite-unknown');
+    } finally {
+      await visitor.close();
+    }
+  }, STEP_TIMEOUT);
+});

@@ -1,0 +1,119 @@
+// TanStack Query hooks, named after what they fetch. Components never call fetch directly.
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
+import * as api from './client';
+import { ApiError } from './errors';
+import type { AuditQuery, MeResponse, OrgResponse, UsagePeriod } from './types';
+
+export const queryKeys = {
+  me: ['me'] as const,
+  org: ['org'] as const,
+  members: (search: string) => ['members', search] as const,
+  allMembers: ['members'] as const,
+  invites: ['invites'] as const,
+  publicInvite: (token: string) => ['public-invite', token] as const,
+  myUsage: ['usage', 'me'] as const,
+  orgUsage: (period: UsagePeriod) => ['usage', 'org', period] as const,
+  plans: ['plans'] as const,
+  orgBilling: ['org-billing'] as const,
+  audit: (filters: AuditQuery) => ['audit', filters] as const,
+  mailbox: ['mailbox'] as const,
+};
+
+/** The signed-in user and their org, or null when nobody is signed in. */
+export function useMe() {
+  return useQuery<MeResponse | null>({
+    queryKey: queryKeys.me,
+    queryFn: async () => {
+      try {
+        return await api.getMe();
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return null;
+        throw error;
+      }
+    },
+    staleTime: 30_000,
+  });
+}
+
+export function useOrg() {
+  return useQuery<OrgResponse>({ queryKey: queryKeys.org, queryFn: api.getOrg });
+}
+
+export const MEMBERS_PAGE_SIZE = 100;
+
+export function useMembers(search: string) {
+  return useInfiniteQuery({
+    queryKey: queryKeys.members(search),
+    queryFn: ({ pageParam }) =>
+      api.listMembers({ limit: MEMBERS_PAGE_SIZE, cursor: pageParam, q: search || undefined }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.next_cursor ?? undefined,
+  });
+}
+
+export function usePendingInvites(enabled: boolean) {
+  return useQuery({ queryKey: queryKeys.invites, queryFn: api.listInvites, enabled });
+}
+
+export function usePublicInvite(token: string) {
+  return useQuery({
+    queryKey: queryKeys.publicInvite(token),
+    queryFn: () => api.getPublicInvite(token),
+    retry: false,
+  });
+}
+
+export function useMyUsage() {
+  return useQuery({ queryKey: queryKeys.myUsage, queryFn: api.getMyUsage });
+}
+
+export function useOrgUsage(period: UsagePeriod, enabled: boolean) {
+  return useQuery({ queryKey: queryKeys.orgUsage(period), queryFn: () => api.getOrgUsage(period), enabled });
+}
+
+export function usePlans() {
+  return useQuery({ queryKey: queryKeys.plans, queryFn: api.getPlans, staleTime: 5 * 60_000 });
+}
+
+export function useOrgBilling(enabled: boolean) {
+  return useQuery({ queryKey: queryKeys.orgBilling, queryFn: api.getOrgBilling, enabled, retry: false });
+}
+
+export function useAuditLog(filters: AuditQuery) {
+  return useInfiniteQuery({
+    queryKey: queryKeys.audit(filters),
+    queryFn: ({ pageParam }) => api.getAuditLog({ ...filters, cursor: pageParam }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.next_cursor ?? undefined,
+  });
+}
+
+/** The development mailbox; `null` when the server has it switched off (404). */
+export function useMailbox(options: { poll?: boolean } = {}) {
+  return useQuery({
+    queryKey: queryKeys.mailbox,
+    queryFn: async () => {
+      try {
+        return await api.getMailbox();
+      } catch (error) {
+        if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
+        throw error;
+      }
+    },
+    retry: false,
+    refetchInterval: options.poll ? 3000 : false,
+  });
+}
+
+/** Refetch everything that shows members, invitations or seats after a change. */
+export function useRefreshOrg() {
+  const queryClient = useQueryClient();
+  return () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.org }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.allMembers }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.invites }),
+      queryClient.invalidateQueries({ queryKey: ['audit'] }),
+      queryClient.invalidateQueries({ queryKey: ['usage'] }),
+    ]);
+}

@@ -1,0 +1,184 @@
+import { useState, type ReactNode } from 'react';
+import { NavLink, Outlet, useNavigate } from 'react-router';
+import * as DialogPrimitive from '@radix-ui/react-dialog';
+import { useQueryClient } from '@tanstack/react-query';
+import { Building2, Inbox, LogOut, Menu, ScrollText, Users, BarChart3, X } from 'lucide-react';
+import * as api from '../api/client';
+import { useMailbox, useMe, useOrg } from '../api/queries';
+import { initials, roleLabel } from '../lib/format';
+import { readOnboarding } from '../lib/onboarding';
+import { cn } from '../lib/cn';
+import { isAdminOrBetter, useCurrentRole } from './session';
+import { Logo } from './Logo';
+
+interface NavItem {
+  to: string;
+  label: string;
+  icon: ReactNode;
+}
+
+function useNavItems(): NavItem[] {
+  const role = useCurrentRole();
+  const mailbox = useMailbox();
+  const items: NavItem[] = [
+    { to: '/settings/members', label: 'Members', icon: <Users className="size-4" aria-hidden /> },
+    { to: '/settings/usage', label: 'Usage', icon: <BarChart3 className="size-4" aria-hidden /> },
+  ];
+  if (isAdminOrBetter(role)) {
+    items.push({ to: '/settings/audit', label: 'Audit log', icon: <ScrollText className="size-4" aria-hidden /> });
+  }
+  items.push({ to: '/settings/organization', label: 'Organization', icon: <Building2 className="size-4" aria-hidden /> });
+  if (mailbox.data) {
+    items.push({ to: '/mailbox', label: 'Mailbox', icon: <Inbox className="size-4" aria-hidden /> });
+  }
+  return items;
+}
+
+function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
+  const items = useNavItems();
+  const org = useOrg();
+  const me = useMe();
+  const role = useCurrentRole();
+  const orgName = org.data?.org?.name ?? me.data?.org?.name ?? '';
+  const tier = org.data?.org?.tier;
+  return (
+    <div className="flex h-full flex-col">
+      <div className="px-4 pt-5 pb-4">
+        <Logo />
+      </div>
+      <div className="mx-3 mb-4 rounded-lg bg-zinc-50 px-3 py-2.5 ring-1 ring-zinc-200">
+        <p className="truncate text-sm font-semibold text-zinc-900">{orgName || 'Organization'}</p>
+        <p className="mt-0.5 flex items-center gap-1.5 text-xs text-zinc-500">
+          {tier ? <span className="capitalize">{tier} plan</span> : null}
+          {tier && role ? <span aria-hidden>·</span> : null}
+          {role ? <span>{roleLabel(role)}</span> : null}
+        </p>
+      </div>
+      <nav aria-label="Main" className="flex-1 space-y-0.5 px-3">
+        <p className="px-2 pb-1.5 text-xs font-medium tracking-wide text-zinc-500 uppercase">Settings</p>
+        {items.map((item) => (
+          <NavLink
+            key={item.to}
+            to={item.to}
+            onClick={onNavigate}
+            className={({ isActive }) =>
+              cn(
+                'flex items-center gap-2.5 rounded-lg px-2.5 py-2 text-sm font-medium transition-colors',
+                isActive ? 'bg-brand-50 text-brand-700' : 'text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900',
+              )
+            }
+          >
+            {item.icon}
+            {item.label}
+          </NavLink>
+        ))}
+      </nav>
+      <UserFooter />
+    </div>
+  );
+}
+
+function UserFooter() {
+  const me = useMe();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [isLoggingOut, setIsLoggingOut] = useState(false);
+  const user = me.data?.user;
+  if (!user) return null;
+  const displayName = readOnboarding(user.id)?.name || user.name;
+  async function logOut() {
+    setIsLoggingOut(true);
+    try {
+      await api.logout();
+    } catch {
+      // The session may already be gone; signing out locally is still right.
+    }
+    queryClient.clear();
+    navigate('/login', { replace: true });
+  }
+  return (
+    <div className="flex items-center gap-3 border-t border-zinc-200 px-4 py-3">
+      <span
+        aria-hidden
+        className="flex size-8 shrink-0 items-center justify-center rounded-full bg-brand-100 text-xs font-semibold text-brand-700"
+      >
+        {initials(displayName || user.email)}
+      </span>
+      <div className="min-w-0 flex-1">
+        <p className="truncate text-sm font-medium text-zinc-900">{displayName}</p>
+        <p className="truncate text-xs text-zinc-500">{user.email}</p>
+      </div>
+      <button
+        type="button"
+        onClick={logOut}
+        disabled={isLoggingOut}
+        className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-800"
+        aria-label="Log out"
+        title="Log out"
+      >
+        <LogOut className="size-4" aria-hidden />
+      </button>
+    </div>
+  );
+}
+
+/** The signed-in frame: a sidebar on wide screens, a top bar with a drawer on phones. */
+export function ShellFrame({ children }: { children: ReactNode }) {
+  const [isDrawerOpen, setDrawerOpen] = useState(false);
+  const me = useMe();
+  const user = me.data?.user;
+  return (
+    <div className="min-h-dvh lg:pl-64">
+      <aside className="fixed inset-y-0 left-0 z-30 hidden w-64 border-r border-zinc-200 bg-white lg:block">
+        <SidebarContent />
+      </aside>
+      <header className="sticky top-0 z-20 flex h-14 items-center justify-between gap-3 border-b border-zinc-200 bg-white/90 px-4 backdrop-blur lg:hidden">
+        <DialogPrimitive.Root open={isDrawerOpen} onOpenChange={setDrawerOpen}>
+          <DialogPrimitive.Trigger
+            className="-ml-1 rounded-md p-1.5 text-zinc-600 hover:bg-zinc-100"
+            aria-label="Open menu"
+          >
+            <Menu className="size-5" aria-hidden />
+          </DialogPrimitive.Trigger>
+          <DialogPrimitive.Portal>
+            <DialogPrimitive.Overlay className="animate-overlay fixed inset-0 z-40 bg-zinc-950/40" />
+            <DialogPrimitive.Content
+              className="fixed inset-y-0 left-0 z-50 w-72 max-w-[85vw] bg-white shadow-xl focus:outline-none"
+              aria-describedby={undefined}
+            >
+              <DialogPrimitive.Title className="sr-only">Menu</DialogPrimitive.Title>
+              <DialogPrimitive.Close
+                className="absolute top-4 right-3 rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100"
+                aria-label="Close menu"
+              >
+                <X className="size-5" aria-hidden />
+              </DialogPrimitive.Close>
+              <SidebarContent onNavigate={() => setDrawerOpen(false)} />
+            </DialogPrimitive.Content>
+          </DialogPrimitive.Portal>
+        </DialogPrimitive.Root>
+        <Logo />
+        {user ? (
+          <span
+            aria-hidden
+            className="flex size-8 items-center justify-center rounded-full bg-brand-100 text-xs font-semibold text-brand-700"
+          >
+            {initials(user.name || user.email)}
+          </span>
+        ) : (
+          <span className="size-8" />
+        )}
+      </header>
+      <main className="mx-auto w-full max-w-6xl px-4 py-6 sm:px-6 lg:px-10 lg:py-10">{children}</main>
+    </div>
+  );
+}
+
+export function AppShell() {
+  return (
+    <ShellFrame>
+      <Outlet />
+    </ShellFrame>
+  );
+}
+

@@ -1,0 +1,134 @@
+import { useState, type FormEvent } from 'react';
+import { Navigate } from 'react-router';
+import { ScrollText } from 'lucide-react';
+import { useAuditLog } from '../../api/queries';
+import { errorMessage } from '../../api/errors';
+import type { AuditEntry, AuditQuery } from '../../api/types';
+import { Button } from '../../components/Button';
+import { Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { TextField } from '../../components/Field';
+import { isAdminOrBetter, useCurrentRole } from '../../components/session';
+import { formatDateTime, humanizeAction } from '../../lib/format';
+
+export function AuditPage() {
+  const role = useCurrentRole();
+  const [action, setAction] = useState('');
+  const [actor, setActor] = useState('');
+  const [filters, setFilters] = useState<AuditQuery>({});
+  const audit = useAuditLog(filters);
+  if (role && !isAdminOrBetter(role)) return <Navigate to="/settings/members" replace />;
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setFilters({ action: action.trim() || undefined, actor: actor.trim() || undefined });
+  }
+  function clear() {
+    setAction('');
+    setActor('');
+    setFilters({});
+  }
+  const entries = audit.data?.pages.flatMap((page) => page.entries) ?? [];
+  const isFiltered = Boolean(filters.action || filters.actor);
+
+  return (
+    <div>
+      <PageHeader title="Audit log" description="Every change to membership, roles, invitations, limits and billing, newest first." />
+      <Card>
+        <form onSubmit={onSubmit} className="flex flex-col gap-3 border-b border-zinc-100 px-4 py-4 sm:flex-row sm:items-end sm:px-5">
+          <TextField
+            label="Action"
+            placeholder="e.g. invite.created"
+            value={action}
+            onChange={(event) => setAction(event.target.value)}
+            containerClassName="flex-1"
+          />
+          <TextField
+            label="Actor"
+            placeholder="Email of who did it"
+            value={actor}
+            onChange={(event) => setActor(event.target.value)}
+            containerClassName="flex-1"
+          />
+          <div className="flex gap-2">
+            <Button type="submit" variant="secondary">
+              Filter
+            </Button>
+            {isFiltered ? (
+              <Button variant="ghost" onClick={clear}>
+                Clear
+              </Button>
+            ) : null}
+          </div>
+        </form>
+        {audit.isPending ? (
+          <LoadingBlock label="Loading the audit log…" />
+        ) : audit.isError ? (
+          <ErrorState message={errorMessage(audit.error)} onRetry={() => void audit.refetch()} />
+        ) : entries.length === 0 ? (
+          <EmptyState title={isFiltered ? 'No entries match these filters' : 'Nothing recorded yet'} icon={<ScrollText className="size-5" />}>
+            {isFiltered ? 'Try a broader action or another person.' : 'Changes to your organization appear here.'}
+          </EmptyState>
+        ) : (
+          <ul className="divide-y divide-zinc-100">
+            {entries.map((entry) => (
+              <AuditRow key={entry.id} entry={entry} />
+            ))}
+          </ul>
+        )}
+        {audit.hasNextPage ? (
+          <div className="border-t border-zinc-100 px-5 py-3 text-center">
+            <Button variant="secondary" size="sm" onClick={() => void audit.fetchNextPage()} isLoading={audit.isFetchingNextPage}>
+              Load older entries
+            </Button>
+          </div>
+        ) : null}
+      </Card>
+    </div>
+  );
+}
+
+function AuditRow({ entry }: { entry: AuditEntry }) {
+  const hasChanges = entry.before !== null || entry.after !== null;
+  const actorName = entry.actor_label || entry.actor?.email || 'System';
+  return (
+    <li className="px-4 py-3 sm:px-5">
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+        <Badge tone="brand">{humanizeAction(entry.action)}</Badge>
+        <span className="text-zinc-900">
+          <span className="font-medium">{actorName}</span>
+          {entry.target_type ? (
+            <span className="text-zinc-500">
+              {' '}
+              on {entry.target_type.replace(/_/g, ' ')}
+              {entry.target_id ? <span className="font-mono text-xs"> {entry.target_id.slice(0, 8)}</span> : null}
+            </span>
+          ) : null}
+        </span>
+        <time className="ml-auto text-xs text-zinc-500" dateTime={entry.created_at}>
+          {formatDateTime(entry.created_at)}
+        </time>
+      </div>
+      {hasChanges ? (
+        <details className="mt-2 text-xs">
+          <summary className="cursor-pointer text-zinc-500 hover:text-zinc-800">Show changes</summary>
+          <div className="mt-2 grid gap-2 sm:grid-cols-2">
+            <ChangeBlock label="Before" value={entry.before} />
+            <ChangeBlock label="After" value={entry.after} />
+          </div>
+          {entry.request_id ? <p className="mt-2 text-zinc-500">Request {entry.request_id}</p> : null}
+        </details>
+      ) : null}
+    </li>
+  );
+}
+
+function ChangeBlock({ label, value }: { label: string; value: unknown }) {
+  return (
+    <div className="min-w-0 rounded-md bg-zinc-50 p-2 ring-1 ring-zinc-200">
+      <p className="mb-1 font-medium text-zinc-600">{label}</p>
+      <pre className="overflow-x-auto font-mono text-[11px] whitespace-pre-wrap text-zinc-800">
+        {value === null || value === undefined ? '—' : JSON.stringify(value, null, 2)}
+      </pre>
+    </div>
+  );
+}

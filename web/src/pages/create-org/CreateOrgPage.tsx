@@ -1,0 +1,280 @@
+import { useState, type FormEvent } from 'react';
+import { Navigate, useNavigate, useSearchParams } from 'react-router';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Check } from 'lucide-react';
+import * as api from '../../api/client';
+import { queryKeys, useMe, usePlans } from '../../api/queries';
+import { ApiError, errorMessage } from '../../api/errors';
+import type { Plan } from '../../api/types';
+import { Button } from '../../components/Button';
+import { Alert, ErrorState, LoadingBlock } from '../../components/Feedback';
+import { TextField } from '../../components/Field';
+import { Logo } from '../../components/Logo';
+import { formatBytes, formatPrice } from '../../lib/format';
+import { isCheckoutSuccess, sameOriginPath } from '../../lib/navigation';
+import { cn } from '../../lib/cn';
+import { slugProblem, suggestSlug } from './slug';
+
+export function CreateOrgPage() {
+  const me = useMe();
+  const [searchParams, setSearchParams] = useSearchParams();
+  const step = searchParams.get('step') === 'details' ? 'details' : 'plan';
+  if (me.data?.org) return <Navigate to="/settings/members" replace />;
+  return (
+    <div className="flex min-h-dvh flex-col bg-gradient-to-b from-brand-50/70 via-zinc-50 to-zinc-50">
+      <header className="px-6 py-5">
+        <Logo />
+      </header>
+      <main className="flex flex-1 justify-center px-4 pt-2 pb-16 sm:pt-8">
+        <div className="w-full max-w-3xl">
+          <ol className="mb-6 flex items-center justify-center gap-3 text-sm" aria-label="Create organization steps">
+            <StepLabel index={1} label="Choose a plan" isActive={step === 'plan'} isDone={step === 'details'} />
+            <span className="h-px w-10 bg-zinc-300" aria-hidden />
+            <StepLabel index={2} label="Name your organization" isActive={step === 'details'} isDone={false} />
+          </ol>
+          {step === 'plan' ? (
+            <PlanStep onPaid={() => setSearchParams({ step: 'details' })} />
+          ) : (
+            <DetailsStep onNeedsPlan={() => setSearchParams({})} />
+          )}
+        </div>
+      </main>
+    </div>
+  );
+}
+
+function StepLabel({ index, label, isActive, isDone }: { index: number; label: string; isActive: boolean; isDone: boolean }) {
+  return (
+    <li className="flex items-center gap-2" aria-current={isActive ? 'step' : undefined}>
+      <span
+        className={cn(
+          'flex size-6 items-center justify-center rounded-full text-xs font-semibold',
+          isActive || isDone ? 'bg-brand-600 text-white' : 'bg-zinc-200 text-zinc-600',
+        )}
+      >
+        {isDone ? <Check className="size-3.5" aria-hidden /> : index}
+      </span>
+      <span className={isActive ? 'font-medium text-zinc-900' : 'text-zinc-500'}>{label}</span>
+    </li>
+  );
+}
+
+function PlanStep({ onPaid }: { onPaid: () => void }) {
+  const plans = usePlans();
+  const navigate = useNavigate();
+  const [seats, setSeats] = useState<string>('');
+  const [seatsError, setSeatsError] = useState<string | null>(null);
+  const checkout = useMutation({
+    mutationFn: api.startCheckout,
+    meta: { inlineErrors: true },
+    onSuccess: ({ url }) => {
+      // The local billing provider completes at once and answers with its success page
+      // (built from PUBLIC_URL, which may name this host differently): carry on in the app.
+      if (isCheckoutSuccess(url)) {
+        onPaid();
+        return;
+      }
+      const inApp = sameOriginPath(url);
+      if (inApp === null) window.location.assign(url);
+      else navigate(inApp);
+    },
+  });
+
+  if (plans.isPending) return <LoadingBlock label="Loading plans…" />;
+  if (plans.isError) return <ErrorState message={errorMessage(plans.error)} onRetry={() => void plans.refetch()} />;
+  const team = plans.data.plans.find((plan) => plan.id === 'team');
+  const enterprise = plans.data.plans.find((plan) => plan.id === 'enterprise');
+  const seatCount = seats === '' ? (team?.default_seats ?? 5) : Number(seats);
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    if (!Number.isInteger(seatCount) || seatCount < 1) {
+      setSeatsError('Choose at least 1 seat.');
+      return;
+    }
+    setSeatsError(null);
+    checkout.mutate({ plan: 'team', seats: seatCount, scope: 'personal' });
+  }
+
+  return (
+    <div>
+      <div className="mb-6 text-center">
+        <h1 className="text-2xl font-semibold tracking-tight text-zinc-900">Create your organization</h1>
+        <p className="mt-1.5 text-sm text-zinc-500">Start with the Team plan. You can add seats at any time.</p>
+      </div>
+      <div className="grid gap-4 md:grid-cols-2">
+        {team ? (
+          <form onSubmit={onSubmit} className="flex flex-col rounded-2xl bg-white p-6 shadow-sm ring-2 ring-brand-600">
+            <PlanSummary plan={team} highlight="Self-serve" />
+            <div className="mt-5">
+              <TextField
+                label="Seats"
+                type="number"
+                inputMode="numeric"
+                min={1}
+                value={seats === '' ? String(team.default_seats) : seats}
+                onChange={(event) => setSeats(event.target.value)}
+                error={seatsError}
+                hint={
+                  Number.isFinite(seatCount) && seatCount > 0
+                    ? `${formatPrice((team.price_cents_per_seat ?? 0) * seatCount, team.currency)} per month`
+                    : undefined
+                }
+              />
+            </div>
+            {checkout.isError ? (
+              <Alert tone="error" className="mt-4">
+                {errorMessage(checkout.error)}
+              </Alert>
+            ) : null}
+            <Button type="submit" className="mt-5 w-full" isLoading={checkout.isPending}>
+              Continue to checkout
+            </Button>
+            <button
+              type="button"
+              onClick={onPaid}
+              className="mt-3 text-center text-xs text-zinc-500 underline-offset-2 hover:text-zinc-700 hover:underline"
+            >
+              Already subscribed? Continue
+            </button>
+          </form>
+        ) : null}
+        {enterprise ? (
+          <div className="flex flex-col rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200">
+            <PlanSummary plan={enterprise} highlight="Managed by our team" />
+            <p className="mt-5 text-sm text-zinc-600">
+              Enterprise plans are set up by our support team, with custom seats and unlimited storage. Contact
+              sales to get started.
+            </p>
+          </div>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+function PlanSummary({ plan, highlight }: { plan: Plan; highlight: string }) {
+  const features = [
+    `${plan.default_seats} seats to start`,
+    plan.storage_bytes_per_seat === null
+      ? 'Unlimited storage'
+      : `${formatBytes(plan.storage_bytes_per_seat)} storage per seat`,
+    'Roles, invitations and bulk invites',
+    'Usage limits and audit log',
+  ];
+  return (
+    <div>
+      <div className="flex items-center justify-between gap-2">
+        <h2 className="text-lg font-semibold text-zinc-900">{plan.name}</h2>
+        <span className="rounded-full bg-brand-50 px-2.5 py-0.5 text-xs font-medium text-brand-700">{highlight}</span>
+      </div>
+      <p className="mt-2">
+        {plan.price_cents_per_seat === null ? (
+          <span className="text-2xl font-semibold text-zinc-900">Contact sales</span>
+        ) : (
+          <>
+            <span className="text-3xl font-semibold tracking-tight text-zinc-900">
+              {formatPrice(plan.price_cents_per_seat, plan.currency)}
+            </span>
+            <span className="text-sm text-zinc-500"> / seat / month</span>
+          </>
+        )}
+      </p>
+      <ul className="mt-4 space-y-2 text-sm text-zinc-700">
+        {features.map((feature) => (
+          <li key={feature} className="flex items-center gap-2">
+            <Check className="size-4 text-brand-600" aria-hidden />
+            {feature}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+type DetailsField = 'name' | 'slug';
+
+function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState('');
+  const [slug, setSlug] = useState('');
+  const [isSlugEdited, setSlugEdited] = useState(false);
+  const [hasTriedSubmit, setTriedSubmit] = useState(false);
+  const [serverErrors, setServerErrors] = useState<Partial<Record<DetailsField | 'form', string>>>({});
+  const liveSlugProblem = slug.length > 0 || hasTriedSubmit ? slugProblem(slug) : null;
+
+  const createOrg = useMutation({
+    mutationFn: api.createOrg,
+    meta: { inlineErrors: true },
+    onSuccess: async () => {
+      await queryClient.invalidateQueries();
+      await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
+      navigate('/settings/members', { replace: true });
+    },
+    onError: (error) => {
+      if (error instanceof ApiError) {
+        if (error.code === 'subscription_required') {
+          onNeedsPlan();
+          return;
+        }
+        if (error.code === 'slug_taken' || error.code === 'invalid_slug') {
+          setServerErrors({ slug: error.message });
+          return;
+        }
+        if (error.code === 'already_in_org') {
+          void queryClient.invalidateQueries({ queryKey: queryKeys.me });
+        }
+      }
+      setServerErrors({ form: errorMessage(error) });
+    },
+  });
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setTriedSubmit(true);
+    setServerErrors({});
+    if (!name.trim()) {
+      setServerErrors({ name: 'Enter your organization’s name.' });
+      return;
+    }
+    if (slugProblem(slug)) return;
+    createOrg.mutate({ name: name.trim(), slug });
+  }
+
+  return (
+    <form onSubmit={onSubmit} noValidate className="mx-auto max-w-md rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200 sm:p-8">
+      <h1 className="text-xl font-semibold tracking-tight text-zinc-900">Name your organization</h1>
+      <p className="mt-1.5 text-sm text-zinc-500">Your Team plan is active. You become the owner of the new organization.</p>
+      <div className="mt-6 space-y-4">
+        {serverErrors.form ? <Alert tone="error">{serverErrors.form}</Alert> : null}
+        <TextField
+          label="Organization name"
+          value={name}
+          onChange={(event) => {
+            setName(event.target.value);
+            if (!isSlugEdited) setSlug(suggestSlug(event.target.value));
+          }}
+          error={serverErrors.name}
+          autoFocus
+        />
+        <TextField
+          label="Slug"
+          value={slug}
+          onChange={(event) => {
+            setSlugEdited(true);
+            setServerErrors((current) => ({ ...current, slug: undefined }));
+            setSlug(event.target.value);
+          }}
+          error={serverErrors.slug ?? liveSlugProblem}
+          hint="Lowercase letters, digits and hyphens; at least 3 characters."
+          autoCapitalize="none"
+          spellCheck={false}
+        />
+      </div>
+      <Button type="submit" className="mt-6 w-full" isLoading={createOrg.isPending}>
+        Create organization
+      </Button>
+    </form>
+  );
+}

@@ -1,0 +1,250 @@
+import { useEffect, useRef, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
+import { Building2, Clock, MailX, UserRoundCheck } from 'lucide-react';
+import * as api from '../../api/client';
+import { queryKeys, useMe, usePublicInvite } from '../../api/queries';
+import { ApiError, errorMessage } from '../../api/errors';
+import type { PublicInvite } from '../../api/types';
+import { Button } from '../../components/Button';
+import { Alert, LoadingBlock } from '../../components/Feedback';
+import { roleLabel } from '../../lib/format';
+import { AuthLayout } from '../auth/AuthLayout';
+
+export const EXPIRED_MESSAGE = 'This invitation has expired — ask your admin to resend it';
+
+function sameEmail(a: string, b: string) {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+export function InvitePage() {
+  const { token = '' } = useParams();
+  const invite = usePublicInvite(token);
+  const me = useMe();
+
+  if (invite.isPending || me.isPending) {
+    return (
+      <AuthLayout title="Opening your invitation">
+        <LoadingBlock label="Checking the invitation…" />
+      </AuthLayout>
+    );
+  }
+  if (invite.isError) {
+    const isUnknown = invite.error instanceof ApiError && invite.error.status === 404;
+    return (
+      <InvitationProblem
+        icon={<MailX className="size-6" aria-hidden />}
+        title={isUnknown ? 'This invitation link is not valid' : 'This invitation could not be opened'}
+        message={
+          isUnknown
+            ? 'This invitation does not exist or has been revoked. If you were sent a newer invitation, use the link in that email, or ask your admin to invite you again.'
+            : errorMessage(invite.error)
+        }
+      />
+    );
+  }
+  const details = invite.data;
+  if (details.status === 'expired') {
+    return (
+      <InvitationProblem icon={<Clock className="size-6" aria-hidden />} title="Invitation expired" message={EXPIRED_MESSAGE} />
+    );
+  }
+  if (details.status === 'revoked') {
+    return (
+      <InvitationProblem
+        icon={<MailX className="size-6" aria-hidden />}
+        title="Invitation revoked"
+        message={`This invitation has been revoked by ${details.org.name}. Ask your admin for a new invitation if you still need access.`}
+      />
+    );
+  }
+  if (details.status === 'accepted') {
+    return (
+      <InvitationProblem
+        icon={<UserRoundCheck className="size-6" aria-hidden />}
+        title="Invitation already accepted"
+        message={`This invitation to ${details.org.name} has already been used. Log in to continue.`}
+        action={
+          me.data ? (
+            <Link to="/" className="font-medium text-brand-700 hover:underline">
+              Go to the dashboard
+            </Link>
+          ) : (
+            <Link to="/login" className="font-medium text-brand-700 hover:underline">
+              Log in
+            </Link>
+          )
+        }
+      />
+    );
+  }
+  const signedInEmail = me.data?.user.email;
+  if (signedInEmail && sameEmail(signedInEmail, details.email)) {
+    return <AutoAccept token={token} invite={details} />;
+  }
+  return <InvitationWelcome token={token} invite={details} signedInEmail={signedInEmail} />;
+}
+
+function InvitationHeader({ invite }: { invite: PublicInvite }) {
+  return (
+    <div className="mb-6 flex items-center gap-3 rounded-xl bg-zinc-50 p-4 ring-1 ring-zinc-200">
+      <span className="rounded-lg bg-brand-600 p-2.5 text-white">
+        <Building2 className="size-5" aria-hidden />
+      </span>
+      <div className="min-w-0 text-sm">
+        <p className="truncate font-semibold text-zinc-900">{invite.org.name}</p>
+        <p className="text-zinc-500">
+          Invited by <span className="font-medium text-zinc-700">{invite.inviter.name}</span> as{' '}
+          {roleLabel(invite.role).toLowerCase()}
+        </p>
+      </div>
+    </div>
+  );
+}
+
+function InvitationWelcome({
+  token,
+  invite,
+  signedInEmail,
+}: {
+  token: string;
+  invite: PublicInvite;
+  signedInEmail: string | undefined;
+}) {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [isLoggingOut, setLoggingOut] = useState(false);
+  const invitePath = `/invite/${token}`;
+
+  async function switchAccount() {
+    setLoggingOut(true);
+    try {
+      await api.logout();
+    } catch {
+      // Signing out locally is enough to continue.
+    }
+    queryClient.clear();
+    setLoggingOut(false);
+    navigate(`/login?next=${encodeURIComponent(invitePath)}&email=${encodeURIComponent(invite.email)}`);
+  }
+
+  return (
+    <AuthLayout
+      title={`Join ${invite.org.name} on Roster`}
+      subtitle={
+        <>
+          {invite.inviter.name} invited <span className="font-medium text-zinc-700">{invite.email}</span> to join{' '}
+          {invite.org.name}.
+        </>
+      }
+    >
+      <InvitationHeader invite={invite} />
+      {signedInEmail ? (
+        <div className="space-y-4">
+          <Alert tone="warning" title="This invitation is for another account">
+            You are signed in as {signedInEmail}, but the invitation was sent to {invite.email}. Log out and
+            continue with the invited address.
+          </Alert>
+          <Button className="w-full" onClick={switchAccount} isLoading={isLoggingOut}>
+            Log out and switch account
+          </Button>
+        </div>
+      ) : (
+        <div className="space-y-3">
+          <Link
+            to={`/signup?invite=${encodeURIComponent(token)}`}
+            className="flex h-10 w-full items-center justify-center rounded-lg bg-brand-600 px-4 text-sm font-medium text-white shadow-sm hover:bg-brand-700"
+          >
+            Sign up to accept
+          </Link>
+          <Link
+            to={`/login?next=${encodeURIComponent(invitePath)}&email=${encodeURIComponent(invite.email)}`}
+            className="flex h-10 w-full items-center justify-center rounded-lg bg-white px-4 text-sm font-medium text-zinc-800 shadow-sm ring-1 ring-zinc-300 ring-inset hover:bg-zinc-50"
+          >
+            Log in to accept
+          </Link>
+          <p className="pt-1 text-center text-xs text-zinc-500">
+            Use the address the invitation was sent to: {invite.email}
+          </p>
+        </div>
+      )}
+    </AuthLayout>
+  );
+}
+
+/** A signed-in user whose email matches is accepted at once (a POST: opening the link never accepts). */
+function AutoAccept({ token, invite }: { token: string; invite: PublicInvite }) {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [error, setError] = useState<unknown>(null);
+  const hasStarted = useRef(false);
+
+  useEffect(() => {
+    if (hasStarted.current) return;
+    hasStarted.current = true;
+    api
+      .acceptInvite(token)
+      .then(async () => {
+        await queryClient.invalidateQueries();
+        await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
+        navigate('/settings/members', { replace: true });
+      })
+      .catch((reason: unknown) => setError(reason));
+  }, [token, navigate, queryClient]);
+
+  if (!error) {
+    return (
+      <AuthLayout title={`Joining ${invite.org.name}`}>
+        <InvitationHeader invite={invite} />
+        <LoadingBlock label="Accepting the invitation…" />
+      </AuthLayout>
+    );
+  }
+  const code = error instanceof ApiError ? error.code : '';
+  const message =
+    code === 'invite_expired'
+      ? EXPIRED_MESSAGE
+      : code === 'already_in_org'
+        ? 'You already belong to an organization. Leave it first (Settings → Organization), then open this link again.'
+        : code === 'seat_limit'
+          ? `${invite.org.name} has no free seat right now. Ask your admin to add a seat, then open this link again.`
+          : errorMessage(error);
+  return (
+    <InvitationProblem
+      icon={<MailX className="size-6" aria-hidden />}
+      title="The invitation could not be accepted"
+      message={message}
+      action={
+        <Link to="/" className="font-medium text-brand-700 hover:underline">
+          Go to the dashboard
+        </Link>
+      }
+    />
+  );
+}
+
+function InvitationProblem({
+  icon,
+  title,
+  message,
+  action,
+}: {
+  icon: React.ReactNode;
+  title: string;
+  message: string;
+  action?: React.ReactNode;
+}) {
+  return (
+    <AuthLayout title={title}>
+      <div className="flex flex-col items-center gap-4 py-2 text-center">
+        <span className="rounded-full bg-amber-50 p-3 text-amber-700 ring-1 ring-amber-200">{icon}</span>
+        <p className="text-sm text-zinc-700">{message}</p>
+        {action ?? (
+          <Link to="/" className="text-sm font-medium text-brand-700 hover:underline">
+            Go to Roster
+          </Link>
+        )}
+      </div>
+    </AuthLayout>
+  );
+}

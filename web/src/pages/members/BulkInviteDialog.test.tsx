@@ -1,0 +1,136 @@
+import { screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
+import { BulkInviteDialog } from './BulkInviteDialog';
+import { summarizeBulkResults } from './bulkSummary';
+
+const PASTED = 'Ada <ada@example.com>, grace@example.com\nGRACE@example.com; bob@ taken@example.com';
+
+const dryRunAnswer = {
+  results: [
+    { email: 'ada@example.com', ok: true },
+    { email: 'grace@example.com', ok: true },
+    { email: 'bob@', ok: false, error: { code: 'invalid_email', message: 'bob@ is not a valid email address.' } },
+    { email: 'taken@example.com', ok: false, error: { code: 'already_member', message: 'taken@example.com is already a member.' } },
+  ],
+  invited: 2,
+  failed: 2,
+};
+
+const sendAnswer = {
+  results: [
+    { email: 'ada@example.com', ok: true, invite_id: 'i-1' },
+    { email: 'grace@example.com', ok: true, invite_id: 'i-2' },
+    { email: 'bob@', ok: false, error: { code: 'invalid_email', message: 'bob@ is not a valid email address.' } },
+    { email: 'taken@example.com', ok: false, error: { code: 'already_member', message: 'taken@example.com is already a member.' } },
+  ],
+  invited: 2,
+  failed: 2,
+};
+
+function bulkServer(overLimit = false) {
+  return mockFetch((request: RecordedRequest) => {
+    if (request.url === '/api/v1/org/invites/bulk' && request.method === 'POST') {
+      if (overLimit) {
+        return {
+          status: 400,
+          body: {
+            error: {
+              code: 'bulk_limit_exceeded',
+              message: 'Too many addresses.',
+              details: { limit: 100, count: 130 },
+            },
+          },
+        };
+      }
+      const body = request.body as { dry_run?: boolean };
+      return { status: 200, body: body.dry_run ? dryRunAnswer : sendAnswer };
+    }
+    // Refreshes after sending (org, members, invites…) are not this component's concern.
+    return { status: 200, body: {} };
+  });
+}
+
+describe('BulkInviteDialog', () => {
+  it('previews with a dry run, then sends and reports each address with a toast', async () => {
+    const user = userEvent.setup();
+    const requests = bulkServer();
+    document.cookie = 'roster_csrf=csrf-123';
+    renderWithProviders(<BulkInviteDialog open onOpenChange={() => undefined} />);
+
+    await user.click(screen.getByLabelText('Addresses'));
+    await user.paste(PASTED);
+    await user.click(screen.getByRole('button', { name: 'Extract emails' }));
+
+    const preview = await screen.findByRole('region', { name: 'Preview' });
+    expect(within(preview).getByTestId('bulk-preview-summary')).toHaveTextContent(
+      '4 distinct addresses found · 2 ready to invite · 1 invalid · 1 cannot be invited',
+    );
+    expect(within(preview).getByText('Ready to invite (2)')).toBeInTheDocument();
+    expect(within(preview).getByText('Invalid or not possible (2)')).toBeInTheDocument();
+    expect(within(preview).getByText('bob@ is not a valid email address.')).toBeInTheDocument();
+    expect(within(preview).getByText('taken@example.com is already a member.')).toBeInTheDocument();
+
+    const bulkCalls = () => requests.filter((request) => request.url === '/api/v1/org/invites/bulk');
+    expect(bulkCalls()).toHaveLength(1);
+    expect(bulkCalls()[0]).toMatchObject({
+      method: 'POST',
+      body: { text: PASTED, role: 'member', dry_run: true },
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': 'csrf-123' },
+    });
+
+    await user.click(screen.getByRole('button', { name: 'Send invitations' }));
+
+    const results = await screen.findByRole('region', { name: 'Results' });
+    expect(within(results).getByText('Invited (2)')).toBeInTheDocument();
+    expect(within(results).getByText('Failed (2)')).toBeInTheDocument();
+    expect(within(results).getByText('ada@example.com')).toBeInTheDocument();
+    expect(await screen.findByText('2 invitations sent, 2 failed', { selector: '[data-sonner-toast] *' })).toBeInTheDocument();
+    expect(bulkCalls()).toHaveLength(2);
+    expect(bulkCalls()[1]?.body).toEqual({ text: PASTED, role: 'member' });
+  });
+
+  it('explains the limit and sends nothing when there are too many addresses', async () => {
+    const user = userEvent.setup();
+    const requests = bulkServer(true);
+    renderWithProviders(<BulkInviteDialog open onOpenChange={() => undefined} />);
+
+    await user.type(screen.getByLabelText('Addresses'), 'a@example.com b@example.com');
+    await user.click(screen.getByRole('button', { name: 'Extract emails' }));
+
+    expect(
+      await screen.findByText(
+        'You entered 130 distinct addresses, but one bulk invitation allows at most 100. Remove 30 and try again — nothing has been sent.',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Send invitations' })).not.toBeInTheDocument();
+    expect(requests.every((request) => (request.body as { dry_run?: boolean }).dry_run === true)).toBe(true);
+  });
+
+  it('asks for a fresh preview when the list is edited after extracting', async () => {
+    const user = userEvent.setup();
+    bulkServer();
+    renderWithProviders(<BulkInviteDialog open onOpenChange={() => undefined} />);
+
+    await user.type(screen.getByLabelText('Addresses'), 'ada@example.com');
+    await user.click(screen.getByRole('button', { name: 'Extract emails' }));
+    await screen.findByRole('region', { name: 'Preview' });
+    await user.type(screen.getByLabelText('Addresses'), ' more@example.com');
+
+    expect(screen.queryByRole('region', { name: 'Preview' })).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Extract emails' })).toBeEnabled();
+    expect(screen.queryByRole('button', { name: 'Send invitations' })).not.toBeInTheDocument();
+  });
+});
+
+describe('summarizeBulkResults', () => {
+  it('separates invitable, invalid and refused addresses', () => {
+    expect(summarizeBulkResults(dryRunAnswer.results as Parameters<typeof summarizeBulkResults>[0])).toEqual({
+      distinct: 4,
+      accepted: ['ada@example.com', 'grace@example.com'],
+      invalid: [{ email: 'bob@', message: 'bob@ is not a valid email address.' }],
+      refused: [{ email: 'taken@example.com', code: 'already_member', message: 'taken@example.com is already a member.' }],
+    });
+  });
+});

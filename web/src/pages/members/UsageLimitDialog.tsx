@@ -1,0 +1,107 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import { toast } from 'sonner';
+import * as api from '../../api/client';
+import { useRefreshOrg } from '../../api/queries';
+import { errorMessage } from '../../api/errors';
+import type { Member } from '../../api/types';
+import { Button } from '../../components/Button';
+import { Alert } from '../../components/Feedback';
+import { TextField } from '../../components/Field';
+import { Dialog } from '../../components/Dialog';
+
+function toInput(value: number | null | undefined) {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+function parseLimit(value: string): number | null | 'invalid' {
+  const trimmed = value.trim();
+  if (trimmed === '') return null;
+  if (!/^\d+$/.test(trimmed)) return 'invalid';
+  return Number(trimmed);
+}
+
+export function UsageLimitDialog({ member, onClose }: { member: Member | null; onClose: () => void }) {
+  const [daily, setDaily] = useState('');
+  const [monthly, setMonthly] = useState('');
+  const [errors, setErrors] = useState<{ daily?: string; monthly?: string; form?: string }>({});
+  const refreshOrg = useRefreshOrg();
+
+  useEffect(() => {
+    setDaily(toInput(member?.usage_limit?.daily));
+    setMonthly(toInput(member?.usage_limit?.monthly));
+    setErrors({});
+  }, [member]);
+
+  const save = useMutation({
+    mutationFn: (limit: { daily: number | null; monthly: number | null }) => api.setUsageLimit(member?.user_id ?? '', limit),
+    meta: { inlineErrors: true },
+    onSuccess: () => {
+      toast.success(`Usage limit saved for ${member?.display_name || member?.email}`);
+      void refreshOrg();
+      onClose();
+    },
+    onError: (error) => setErrors({ form: errorMessage(error) }),
+  });
+
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const dailyLimit = parseLimit(daily);
+    const monthlyLimit = parseLimit(monthly);
+    const problems: typeof errors = {};
+    if (dailyLimit === 'invalid') problems.daily = 'Enter a whole number, or leave empty for no daily limit.';
+    if (monthlyLimit === 'invalid') problems.monthly = 'Enter a whole number, or leave empty for no monthly limit.';
+    setErrors(problems);
+    if (dailyLimit === 'invalid' || monthlyLimit === 'invalid') return;
+    save.mutate({ daily: dailyLimit, monthly: monthlyLimit });
+  }
+
+  return (
+    <Dialog
+      open={member !== null}
+      onOpenChange={(open) => (open ? undefined : onClose())}
+      title="Set usage limit"
+      description={
+        member ? (
+          <>
+            Limits for <span className="font-medium text-zinc-700">{member.display_name || member.email}</span>, counted
+            across all activity types. Leave a field empty for no limit.
+          </>
+        ) : undefined
+      }
+    >
+      <form onSubmit={onSubmit} noValidate className="space-y-4">
+        {errors.form ? <Alert tone="error">{errors.form}</Alert> : null}
+        <div className="grid gap-4 sm:grid-cols-2">
+          <TextField
+            label="Daily limit"
+            inputMode="numeric"
+            placeholder="No limit"
+            value={daily}
+            onChange={(event) => setDaily(event.target.value)}
+            error={errors.daily}
+            hint="Per UTC day"
+            autoFocus
+          />
+          <TextField
+            label="Monthly limit"
+            inputMode="numeric"
+            placeholder="No limit"
+            value={monthly}
+            onChange={(event) => setMonthly(event.target.value)}
+            error={errors.monthly}
+            hint="Per UTC calendar month"
+          />
+        </div>
+        <div className="flex justify-end gap-2 pt-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" isLoading={save.isPending}>
+            Save limits
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

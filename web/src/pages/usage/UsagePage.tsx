@@ -1,0 +1,252 @@
+import { useMemo, useState } from 'react';
+import { BarChart3 } from 'lucide-react';
+import { useMyUsage, useOrgUsage } from '../../api/queries';
+import { errorMessage } from '../../api/errors';
+import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
+import { Card, CardHeader, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { isAdminOrBetter, useCurrentRole } from '../../components/session';
+import { cn } from '../../lib/cn';
+import { formatDate, formatNumber } from '../../lib/format';
+
+const PALETTE = ['#4f46e5', '#0ea5e9', '#10b981', '#f59e0b', '#ec4899', '#8b5cf6', '#64748b'];
+
+function colorFor(activities: string[], activity: string) {
+  const index = activities.indexOf(activity);
+  return PALETTE[(index >= 0 ? index : 0) % PALETTE.length] ?? '#4f46e5';
+}
+
+function humanActivity(activity: string) {
+  const words = activity.replace(/[._-]+/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export function UsagePage() {
+  const role = useCurrentRole();
+  const canSeeOrg = isAdminOrBetter(role);
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title="Usage"
+        description={
+          canSeeOrg
+            ? 'Usage per member and activity type, today and this month (UTC).'
+            : 'Your usage today and this month (UTC), counted across all activity types.'
+        }
+      />
+      <MyUsageCards />
+      {canSeeOrg ? <OrgUsageCard /> : null}
+    </div>
+  );
+}
+
+function MyUsageCards() {
+  const usage = useMyUsage();
+  if (usage.isPending) return <LoadingBlock label="Loading your usage…" />;
+  if (usage.isError) return <ErrorState message={errorMessage(usage.error)} onRetry={() => void usage.refetch()} />;
+  return (
+    <div className="grid gap-6 md:grid-cols-2">
+      <UsageTotalsCard title="Your usage today" totals={usage.data.day} />
+      <UsageTotalsCard title="Your usage this month" totals={usage.data.month} />
+    </div>
+  );
+}
+
+function UsageTotalsCard({ title, totals }: { title: string; totals: UsageTotals }) {
+  const activities = Object.keys(totals.by_activity).sort();
+  const ratio = totals.limit ? Math.min(1, totals.used / totals.limit) : 0;
+  const isNearLimit = totals.limit !== null && ratio >= 0.9;
+  return (
+    <Card>
+      <CardHeader title={title} />
+      <div className="px-5 py-5">
+        <p className="text-sm text-zinc-600">
+          <span className="text-2xl font-semibold text-zinc-900">{formatNumber(totals.used)}</span>
+          {totals.limit !== null ? ` of ${formatNumber(totals.limit)} allowed` : ' used · no individual limit'}
+        </p>
+        {totals.limit !== null ? (
+          <div
+            className="mt-3 h-2 overflow-hidden rounded-full bg-zinc-200"
+            role="progressbar"
+            aria-label={`${title}: share of limit used`}
+            aria-valuemin={0}
+            aria-valuemax={totals.limit}
+            aria-valuenow={totals.used}
+          >
+            <div className={cn('h-full rounded-full', isNearLimit ? 'bg-amber-500' : 'bg-brand-600')} style={{ width: `${ratio * 100}%` }} />
+          </div>
+        ) : null}
+        {isNearLimit ? (
+          <p className="mt-2 text-xs text-amber-800">
+            You are close to your limit. Contact your organization administrator if you need more.
+          </p>
+        ) : null}
+        {activities.length > 0 ? (
+          <ul className="mt-4 space-y-2">
+            {activities.map((activity) => {
+              const value = totals.by_activity[activity] ?? 0;
+              const share = totals.used > 0 ? value / totals.used : 0;
+              return (
+                <li key={activity} className="text-sm">
+                  <div className="flex justify-between gap-2 text-zinc-700">
+                    <span>{humanActivity(activity)}</span>
+                    <span className="tabular-nums">{formatNumber(value)}</span>
+                  </div>
+                  <div className="mt-1 h-1.5 overflow-hidden rounded-full bg-zinc-100" aria-hidden>
+                    <div className="h-full rounded-full" style={{ width: `${share * 100}%`, background: colorFor(activities, activity) }} />
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+        ) : (
+          <p className="mt-4 text-sm text-zinc-500">No activity recorded yet.</p>
+        )}
+      </div>
+    </Card>
+  );
+}
+
+function OrgUsageCard() {
+  const [period, setPeriod] = useState<UsagePeriod>('day');
+  const usage = useOrgUsage(period, true);
+  const members = useMemo(() => [...(usage.data?.members ?? [])].sort((a, b) => b.total - a.total), [usage.data]);
+  const activities = useMemo(
+    () => [...new Set(members.flatMap((member) => Object.keys(member.by_activity)))].sort(),
+    [members],
+  );
+  return (
+    <Card>
+      <CardHeader
+        title="Usage by member"
+        description={usage.data ? `Since ${formatDate(usage.data.start)}` : undefined}
+        action={
+          <div className="inline-flex rounded-lg bg-zinc-100 p-0.5" role="group" aria-label="Period">
+            {(['day', 'month'] as const).map((option) => (
+              <button
+                key={option}
+                type="button"
+                aria-pressed={period === option}
+                onClick={() => setPeriod(option)}
+                className={cn(
+                  'rounded-md px-3 py-1 text-sm font-medium',
+                  period === option ? 'bg-white text-zinc-900 shadow-sm' : 'text-zinc-600 hover:text-zinc-900',
+                )}
+              >
+                {option === 'day' ? 'Today' : 'This month'}
+              </button>
+            ))}
+          </div>
+        }
+      />
+      {usage.isPending ? (
+        <LoadingBlock label="Loading usage…" />
+      ) : usage.isError ? (
+        <ErrorState message={errorMessage(usage.error)} onRetry={() => void usage.refetch()} />
+      ) : members.length === 0 || members.every((member) => member.total === 0) ? (
+        <EmptyState title="No usage recorded yet" icon={<BarChart3 className="size-5" />}>
+          Usage appears here as soon as members use the product.
+        </EmptyState>
+      ) : (
+        <>
+          <UsageChart members={members} activities={activities} period={period} />
+          <UsageTable members={members} activities={activities} period={period} />
+        </>
+      )}
+    </Card>
+  );
+}
+
+function limitFor(member: MemberUsage, period: UsagePeriod) {
+  return period === 'day' ? member.limits.daily : member.limits.monthly;
+}
+
+function UsageChart({ members, activities, period }: { members: MemberUsage[]; activities: string[]; period: UsagePeriod }) {
+  const max = Math.max(1, ...members.map((member) => Math.max(member.total, limitFor(member, period) ?? 0)));
+  return (
+    <figure className="border-b border-zinc-100 px-5 py-5">
+      <figcaption className="mb-3 flex flex-wrap gap-x-4 gap-y-1 text-xs text-zinc-600">
+        {activities.map((activity) => (
+          <span key={activity} className="inline-flex items-center gap-1.5">
+            <span className="size-2.5 rounded-sm" style={{ background: colorFor(activities, activity) }} aria-hidden />
+            {humanActivity(activity)}
+          </span>
+        ))}
+      </figcaption>
+      <ul className="space-y-3" aria-label="Usage chart">
+        {members.slice(0, 12).map((member) => {
+          const limit = limitFor(member, period);
+          return (
+            <li key={member.user_id} className="grid grid-cols-[minmax(0,8rem)_1fr_auto] items-center gap-3 text-sm sm:grid-cols-[minmax(0,12rem)_1fr_auto]">
+              <span className="truncate text-zinc-700" title={member.email}>
+                {member.display_name || member.email}
+              </span>
+              <span className="relative h-4 overflow-hidden rounded bg-zinc-100" aria-hidden>
+                <span className="flex h-full">
+                  {activities.map((activity) => {
+                    const value = member.by_activity[activity] ?? 0;
+                    return value > 0 ? (
+                      <span key={activity} style={{ width: `${(value / max) * 100}%`, background: colorFor(activities, activity) }} />
+                    ) : null;
+                  })}
+                </span>
+                {limit !== null ? (
+                  <span className="absolute inset-y-0 w-0.5 bg-red-500" style={{ left: `${(limit / max) * 100}%` }} title="Limit" />
+                ) : null}
+              </span>
+              <span className="text-right text-xs text-zinc-500 tabular-nums">
+                {formatNumber(member.total)}
+                {limit !== null ? ` / ${formatNumber(limit)}` : ''}
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </figure>
+  );
+}
+
+function UsageTable({ members, activities, period }: { members: MemberUsage[]; activities: string[]; period: UsagePeriod }) {
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full text-left text-sm">
+        <caption className="sr-only">Usage by member and activity</caption>
+        <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
+          <tr>
+            <th scope="col" className="px-5 py-2.5">Member</th>
+            {activities.map((activity) => (
+              <th key={activity} scope="col" className="px-4 py-2.5 text-right whitespace-nowrap">
+                {humanActivity(activity)}
+              </th>
+            ))}
+            <th scope="col" className="px-4 py-2.5 text-right">Total</th>
+            <th scope="col" className="px-5 py-2.5 text-right whitespace-nowrap">
+              {period === 'day' ? 'Daily limit' : 'Monthly limit'}
+            </th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-zinc-100">
+          {members.map((member) => {
+            const limit = limitFor(member, period);
+            return (
+              <tr key={member.user_id}>
+                <td className="px-5 py-2.5">
+                  <p className="font-medium text-zinc-900">{member.display_name || member.email}</p>
+                  <p className="text-xs text-zinc-500">{member.email}</p>
+                </td>
+                {activities.map((activity) => (
+                  <td key={activity} className="px-4 py-2.5 text-right text-zinc-700 tabular-nums">
+                    {formatNumber(member.by_activity[activity] ?? 0)}
+                  </td>
+                ))}
+                <td className="px-4 py-2.5 text-right font-medium text-zinc-900 tabular-nums">{formatNumber(member.total)}</td>
+                <td className="px-5 py-2.5 text-right text-zinc-600 tabular-nums">
+                  {limit === null ? <span className="text-zinc-500">No limit</span> : formatNumber(limit)}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
