@@ -100,3 +100,43 @@ describe('POST /api/v1/billing/checkout', () => {
     expect(reply.status).toBe(401);
   });
 });
+
+describe('POST /api/v1/billing/portal', () => {
+  it('opens the portal for a Team org admin and for a user without an org', async () => {
+    const org = await t.given.org({ admins: 1 });
+    const reply = await t.http.post('/api/v1/billing/portal', { as: org.admins[0]!, body: { scope: 'org' } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.url.startsWith('http://roster.test/')).toBe(true);
+    const user = await t.given.user();
+    expect((await t.http.post('/api/v1/billing/portal', { as: user, body: { scope: 'personal' } })).status).toBe(200);
+  });
+
+  it('refuses an Enterprise org with 403 enterprise_managed and plain members with 403 forbidden', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = await t.http.post('/api/v1/billing/portal', { as: org.members[0]!, body: { scope: 'org' } });
+    expect(member.body.error.code).toBe('forbidden');
+    await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise' WHERE org_id = ${org.id}`);
+    const reply = await t.http.post('/api/v1/billing/portal', { as: org.owner, body: { scope: 'org' } });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.code).toBe('enterprise_managed');
+  });
+});
+
+describe('GET /api/v1/org/billing', () => {
+  it('shows plan, seats and usage to admins; Enterprise details only for Enterprise', async () => {
+    const org = await t.given.org({ seats: 6, members: 2 });
+    const reply = await t.http.get('/api/v1/org/billing', { as: org.owner });
+    expect(reply.body).toEqual({
+      plan: 'team',
+      seats: 6,
+      active_members: 3,
+      pending_invites: 0,
+      portal_available: true,
+      enterprise: null,
+    });
+    await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise', seats = 25 WHERE org_id = ${org.id}`);
+    const enterprise = await t.http.get('/api/v1/org/billing', { as: org.owner });
+    expect(enterprise.body).toMatchObject({ plan: 'enterprise', portal_available: false, enterprise: { seats: 25, active_members: 3 } });
+    expect((await t.http.get('/api/v1/org/billing', { as: org.members[0]! })).status).toBe(403);
+  });
+});

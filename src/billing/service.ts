@@ -53,6 +53,38 @@ export async function startCheckout(
   return { url: session.url };
 }
 
+export async function openPortal(ctx: Ctx, input: { scope: 'personal' | 'org' }): Promise<{ url: string }> {
+  const actor = requireActor(ctx);
+  if (input.scope === 'personal') {
+    if (actor.membership) {
+      throw new AppError('member_of_org', "You belong to an organization: manage billing in the organization's settings.");
+    }
+    return ctx.billing.createPortal({ kind: 'personal', userId: actor.userId });
+  }
+  const member = authorize(actor, 'billing.manage_org');
+  const org = await findOrg(ctx.db, member.membership.orgId);
+  if (org?.plan === 'enterprise') {
+    throw new AppError('enterprise_managed', 'Enterprise billing is managed by Roster support. Contact your account manager.');
+  }
+  return ctx.billing.createPortal({ kind: 'org', orgId: member.membership.orgId });
+}
+
+export async function orgBilling(ctx: Ctx) {
+  const member = authorize(requireActor(ctx), 'billing.read_org');
+  const orgId = member.membership.orgId;
+  const org = await findOrg(ctx.db, orgId);
+  const usage = await countSeats(ctx.db, orgId, ctx.clock.now());
+  const isEnterprise = org?.plan === 'enterprise';
+  return {
+    plan: org?.plan ?? null,
+    seats: org?.seatLimit ?? 0,
+    activeMembers: usage.activeMembers,
+    pendingInvites: usage.pendingInvites,
+    portalAvailable: org?.plan === 'team',
+    enterprise: isEnterprise ? { seats: org.seatLimit, activeMembers: usage.activeMembers } : null,
+  };
+}
+
 async function assertSeatsCoverUsage(ctx: Ctx, orgId: string, seats: number): Promise<void> {
   const usage = await countSeats(ctx.db, orgId, ctx.clock.now());
   if (seats < usage.activeMembers + usage.pendingInvites) throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
