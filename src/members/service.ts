@@ -27,7 +27,6 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
       throw new AppError('cannot_disable_owner', 'The owner cannot be disabled. Transfer ownership first.');
     }
     if (target.status === 'disabled') return target;
-    await setDisabled(tx, target.userId, ctx.clock.now());
     await recordAudit(tx, ctx, {
       orgId,
       action: 'member.disabled',
@@ -36,6 +35,7 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
       before: { email: target.email, status: 'active' },
       after: { email: target.email, status: 'disabled' },
     });
+    await setDisabled(tx, target.userId, ctx.clock.now());
     return { ...target, status: 'disabled' };
   });
 }
