@@ -208,7 +208,6 @@ export async function setUsageLimit(
           ON CONFLICT (org_id, user_id) DO UPDATE
           SET daily_limit = excluded.daily_limit, monthly_limit = excluded.monthly_limit, updated_at = excluded.updated_at`,
     );
-    await drainShares(tx, orgId, target.userId);
     await recordAudit(tx, ctx, {
       orgId,
       action: 'member.usage_limit_changed',
@@ -217,6 +216,7 @@ export async function setUsageLimit(
       before: { daily: before.daily, monthly: before.monthly },
       after,
     });
+    await drainShares(tx, orgId, target.userId);
     return { ...target, usageLimit: after };
   });
 }
