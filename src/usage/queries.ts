@@ -4,12 +4,15 @@ import { prepareStatement } from '../db/prepared.ts';
 import type { Role } from '../db/schema.ts';
 
 /**
- * Counter rows per member. A connection always adds to slice `pg_backend_pid() % USAGE_SLICES`,
- * so up to this many connections recording for one member never wait on each other's row
- * (one row serialized them on commit: 5.2k vs 21k updates/s measured with pgbench, 10 clients).
+ * Counter rows per member (`USAGE_COUNTER_SLICES`, default 16). A connection always adds to
+ * slice `pg_backend_pid() % slices`, so up to that many connections recording for one member
+ * never wait on each other's row lock, held until commit (one row serialized them: 5.2k vs 21k
+ * conditional updates/s measured with pgbench, 10 clients). Changing the number is safe at any
+ * time: the slow path locks and rebalances whatever rows exist.
  */
-export const USAGE_SLICES = 16;
-const OWN_SLICE = sql.raw(`(pg_backend_pid() % ${USAGE_SLICES})::smallint`);
+function ownSlice(slices: number): SQL {
+  return sql.raw(`(pg_backend_pid() % ${slices})::smallint`);
+}
 
 export interface RecordRow {
   user_id: string;
@@ -54,11 +57,11 @@ function credentialSource(kind: CredentialKind): SQL {
  * the caller decides between 429 (the snapshot totals already prove the limit) and the slow
  * path that rebalances the slices under lock.
  */
-function recordStatement(kind: CredentialKind): SQL {
+function recordStatement(kind: CredentialKind, slices: number): SQL {
   const { day, month, activity, quantity } = placeholder;
   return sql`
     WITH actor AS (
-      SELECT u.id AS user_id, m.org_id, m.role, ${OWN_SLICE} AS slice
+      SELECT u.id AS user_id, m.org_id, m.role, ${ownSlice(slices)} AS slice
       FROM (${credentialSource(kind)}) credential
       JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL
       LEFT JOIN memberships m ON m.user_id = u.id
@@ -107,20 +110,24 @@ export interface RecordInput {
 }
 
 type RecordStatement = (values: Record<string, unknown>) => Promise<RecordRow[]>;
-const statements = new WeakMap<Db, Record<CredentialKind, RecordStatement>>();
+const statements = new WeakMap<Db, Map<string, RecordStatement>>();
 
 /** Runs the prepared hot statement for one credential kind (prepared once per database handle). */
-export async function runRecordStatement(db: Db, kind: CredentialKind, input: RecordInput): Promise<RecordRow | undefined> {
-  let prepared = statements.get(db);
-  if (!prepared) {
-    prepared = {
-      session: prepareStatement<RecordRow>(db, 'roster_usage_record_session', recordStatement('session')),
-      api: prepareStatement<RecordRow>(db, 'roster_usage_record_api_token', recordStatement('api')),
-      user: prepareStatement<RecordRow>(db, 'roster_usage_record_user', recordStatement('user')),
-    };
-    statements.set(db, prepared);
+export async function runRecordStatement(
+  db: Db,
+  kind: CredentialKind,
+  slices: number,
+  input: RecordInput,
+): Promise<RecordRow | undefined> {
+  const prepared = statements.get(db) ?? new Map<string, RecordStatement>();
+  statements.set(db, prepared);
+  const key = `${kind}_${slices}`;
+  let statement = prepared.get(key);
+  if (!statement) {
+    statement = prepareStatement<RecordRow>(db, `roster_usage_record_${key}`, recordStatement(kind, slices));
+    prepared.set(key, statement);
   }
-  const rows = await prepared[kind]({
+  const rows = await statement({
     hash: input.hash ?? Buffer.alloc(0),
     now: input.now,
     userId: input.userId ?? '00000000-0000-0000-0000-000000000000',

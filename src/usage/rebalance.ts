@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Queryable, type Tx } from '../db/client.ts';
-import { findLimits, USAGE_SLICES, type MemberLimits } from './queries.ts';
+import { findLimits, type MemberLimits } from './queries.ts';
 
 export interface SlowPathInput {
   orgId: string;
@@ -9,6 +9,8 @@ export interface SlowPathInput {
   month: string;
   activity: string;
   quantity: number;
+  /** USAGE_COUNTER_SLICES: the slices to create when missing. */
+  slices: number;
 }
 
 export type SlowPathResult =
@@ -35,10 +37,10 @@ export async function recordUnderLock(tx: Tx, input: SlowPathInput): Promise<Slo
   await tx.execute(
     sql`INSERT INTO usage_counters (org_id, user_id, slice, day, day_used, day_quota, month, month_used, month_quota)
         SELECT ${input.orgId}, ${input.userId}, g, ${input.day}::date, 0, 0, ${input.month}::date, 0, 0
-        FROM generate_series(0, ${USAGE_SLICES - 1}) g
+        FROM generate_series(0, ${input.slices - 1}) g
         ON CONFLICT (org_id, user_id, slice) DO NOTHING`,
   );
-  const slices = await lockSlices(tx, input.orgId, input.userId);
+  const slices = await lockSlices(tx, input.orgId, input.userId, input.slices);
   // Read after the slices are locked: a limit change drains the slices in its own transaction.
   const limits = await findLimits(tx, input.orgId, input.userId);
   const dayUsed = slices.map((row) => (row.day === input.day ? Number(row.day_used) : 0));
@@ -92,11 +94,11 @@ export async function drainShares(tx: Queryable, orgId: string, userId: string):
   );
 }
 
-async function lockSlices(tx: Tx, orgId: string, userId: string): Promise<SliceRow[]> {
+async function lockSlices(tx: Tx, orgId: string, userId: string, sliceCount: number): Promise<SliceRow[]> {
   const rows = await queryRows<SliceRow>(
     tx,
     sql`SELECT slice, day::text AS day, day_used, month::text AS month, month_used,
-               (pg_backend_pid() % ${USAGE_SLICES})::int AS own_slice
+               (pg_backend_pid() % ${sliceCount})::int AS own_slice
         FROM usage_counters WHERE org_id = ${orgId} AND user_id = ${userId}
         ORDER BY slice
         FOR UPDATE`,

@@ -307,3 +307,35 @@ describe('PUT /api/v1/org/members/{user_id}/usage-limit', () => {
     expect(asMember.body.error.code).toBe('forbidden');
   });
 });
+
+describe.each(['1', '3'])('with USAGE_COUNTER_SLICES=%s', (slices) => {
+  let small: TestApp;
+  beforeAll(async () => {
+    small = await startApp({ env: { USAGE_COUNTER_SLICES: slices } });
+  });
+  afterAll(async () => {
+    await small.close();
+  });
+
+  it('still accepts exactly 25 of 60 concurrent requests against 25 units left', async () => {
+    small.clock.set(MID_JANUARY);
+    const org = await small.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const limit = await small.http.put(`/api/v1/org/members/${member.id}/usage-limit`, {
+      as: org.owner,
+      body: { daily: null, monthly: 30 },
+    });
+    expect(limit.status).toBe(200);
+    // Creates and shares out the slices first, so the 60 race on the fast path's shares.
+    expect((await small.http.post('/api/v1/usage', { as: member, body: { activity: 'a', quantity: 5 } })).status).toBe(201);
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, () => small.http.post('/api/v1/usage', { as: member, body: { activity: 'a', quantity: 1 } })),
+    );
+    expect(replies.map((reply) => reply.status).sort()).toEqual([...Array(25).fill(201), ...Array(35).fill(429)]);
+    const [row] = await queryRows<{ used: string | number }>(
+      small.database.db,
+      sql`SELECT sum(month_used) AS used FROM usage_counters WHERE user_id = ${member.id}`,
+    );
+    expect(Number(row?.used)).toBe(30);
+  });
+});

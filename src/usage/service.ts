@@ -1,10 +1,10 @@
+import { sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.ts';
 import { assertRoleCan, authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
-import { sql } from 'drizzle-orm';
 import { allMembers, type MemberRow } from '../orgs/queries.ts';
 import { lockActorInOrg, requireMember } from '../orgs/service.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
@@ -42,7 +42,7 @@ export async function recordUsage(
   const now = ctx.clock.now();
   const periods = periodsAt(now);
   const { kind, hash, userId } = credentialOf(ctx, input.credential);
-  const row = await runRecordStatement(ctx.db, kind, {
+  const row = await runRecordStatement(ctx.db, kind, ctx.config.usageCounterSlices, {
     hash,
     userId,
     now,
@@ -68,6 +68,7 @@ export async function recordUsage(
       month: periods.month,
       activity: input.activity,
       quantity: input.quantity,
+      slices: ctx.config.usageCounterSlices,
     }),
   );
   if (!result.recorded) throw limitExceeded(result.exceeds, result.limits, now, periods);

@@ -11,7 +11,7 @@ CREATE TABLE usage_limits (
   FOREIGN KEY (org_id, user_id) REFERENCES memberships (org_id, user_id) ON DELETE CASCADE
 );
 
--- Enforcement counters, USAGE_SLICES rows per member (src/usage/slices.ts). Each slice holds a
+-- Enforcement counters, USAGE_COUNTER_SLICES rows per member (src/usage/queries.ts). Each slice holds a
 -- share ("quota") of what is left of the limit; a request adds to one slice with one conditional
 -- UPDATE, so concurrent requests of one member rarely wait on one row. The sum of the quotas
 -- never exceeds the limit, so the sum of the slices never does either. A null quota means no
