@@ -1,9 +1,12 @@
-// `npm run bench`: every benchmark in one run, on loopback. Figures go to bench/README.md.
+// `npm run bench`: every benchmark in one run, on loopback (`npm run bench -- usage` runs one).
+// Figures go to bench/README.md.
 import { benchFoundation } from './foundation.ts';
+import { benchUsage } from './usage.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<string>> = {
   foundation: benchFoundation,
+  usage: benchUsage,
 };
 
 for (const [name, suite] of Object.entries(suites)) {

@@ -24,6 +24,7 @@ const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
   TRUST_PROXY: z.string().optional(),
+  USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -42,6 +43,8 @@ export type Config = {
   isProduction: boolean;
   trustProxy: string[] | false;
   logLevel: string;
+  /** Counter rows per member for usage limits (see src/usage/queries.ts). */
+  usageCounterSlices: number;
 };
 
 export class ConfigError extends Error {}
@@ -72,5 +75,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     isProduction: values.NODE_ENV === 'production',
     trustProxy: values.TRUST_PROXY ? values.TRUST_PROXY.split(',').map((part) => part.trim()) : false,
     logLevel: values.LOG_LEVEL,
+    usageCounterSlices: values.USAGE_COUNTER_SLICES,
   };
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './http/app.ts';
+import { buildApp, type AppOptions } from './http/app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
@@ -13,7 +13,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: Pick<AppOptions, 'extraRoutes'> = {}): Promise<RunningServer> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await migrate(database);
@@ -21,7 +21,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await database.close();
     throw error;
   }
-  const app = await buildApp({ config, database });
+  const app = await buildApp({ config, database, extraRoutes: options.extraRoutes });
   const background = startBackgroundWork({ config, database, logger: app.log });
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(

@@ -1,12 +1,13 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { systemClock, type Ctx } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
 import { createLocalBillingProvider } from '../billing/local-provider.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
-import { allMembers } from '../orgs/queries.ts';
-import { findOrgBySlug, orgView } from '../orgs/service.ts';
-import { CliError, EXIT_NOT_FOUND } from './errors.ts';
+import * as support from '../admin/service.ts';
+import { presentAuditEntry } from '../audit/present.ts';
+import { CliError, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from './errors.ts';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 
@@ -34,13 +35,71 @@ export async function withOperator<T>(work: (ctx: Ctx, database: Database) => Pr
       },
     };
     return await work(ctx, database);
+  } catch (error) {
+    throw error instanceof AppError ? toCliError(error) : error;
   } finally {
     await database.close();
   }
 }
 
+/** Domain refusals become operator messages with an exit code per kind of failure. */
+function toCliError(error: AppError): CliError {
+  if (error.code.endsWith('_not_found')) return new CliError(error.message, EXIT_NOT_FOUND);
+  if (error.code.startsWith('invalid_')) return new CliError(error.message, EXIT_USAGE);
+  return new CliError(`${error.message} (${error.code})`, EXIT_REFUSED);
+}
+
+function parseSeats(value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new CliError(`--seats must be a whole number, not "${value}".`, EXIT_USAGE);
+  return Number(value);
+}
+
+function parseLimit(value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new CliError(`--limit must be a whole number, not "${value}".`, EXIT_USAGE);
+  return Number(value);
+}
+
+function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Support operations (every change is audited)');
+
+  admin
+    .command('enable-user <email>')
+    .description('Re-enable a disabled account (the only way to re-enable one)')
+    .action(async (email: string) => {
+      await withOperator(async (ctx) => {
+        const result = await support.enableUser(ctx, { email });
+        console.log(result.changed ? `Enabled ${result.email}.` : `${result.email} is not disabled; nothing changed.`);
+        if (result.changed && !result.orgSlug) console.log('The user belongs to no organization, so no org audit log records this.');
+      });
+    });
+
+  admin
+    .command('disable-user <email>')
+    .description('Disable an account: every session and API token stops working at once')
+    .action(async (email: string) => {
+      await withOperator(async (ctx) => {
+        const result = await support.disableUser(ctx, { email });
+        console.log(result.changed ? `Disabled ${result.email}; their sessions are revoked.` : `${result.email} is already disabled.`);
+        if (result.changed && !result.orgSlug) console.log('The user belongs to no organization, so no org audit log records this.');
+      });
+    });
+
+  admin
+    .command('set-plan <slug>')
+    .description("Set an organization's plan and seats (Enterprise is managed only here)")
+    .addOption(new Option('--plan <plan>', 'plan').choices(['team', 'enterprise']).makeOptionMandatory())
+    .requiredOption('--seats <n>', 'number of seats (at least members plus pending invitations)', parseSeats)
+    .action(async (slug: string, options: { plan: string; seats: number }) => {
+      await withOperator(async (ctx) => {
+        const view = await support.setPlan(ctx, { slug, plan: options.plan, seats: options.seats });
+        const storage = view.storageLimitBytes === null ? 'unlimited storage' : `${view.storageLimitBytes} bytes of storage`;
+        console.log(`${view.org.slug} is now on ${view.org.plan} with ${view.org.seatLimit} seats and ${storage}.`);
+      });
+    });
 
   admin
     .command('show-org <slug>')
@@ -48,31 +107,60 @@ export function registerAdminCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (slug: string, options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
-        const org = await findOrgBySlug(ctx.db, slug);
-        if (!org) throw new CliError(`No organization with slug "${slug}".`, EXIT_NOT_FOUND);
-        const view = await orgView(ctx.db, org.id, ctx.clock.now());
-        const members = await allMembers(ctx.db, org.id);
-        const report = {
+        const report = await support.showOrg(ctx, { slug });
+        const { org, seats } = report;
+        const json = {
           id: org.id,
           name: org.name,
           slug: org.slug,
           plan: org.plan,
-          seats: { limit: org.seatLimit, active_members: view.seats.activeMembers, pending_invites: view.seats.pendingInvites },
-          storage: { used_bytes: org.storageUsedBytes, limit_bytes: view.storageLimitBytes },
-          members: members.map((member) => ({ email: member.email, name: member.displayName, role: member.role, status: member.status })),
+          seats: { limit: org.seatLimit, active_members: seats.activeMembers, pending_invites: seats.pendingInvites },
+          storage: { used_bytes: org.storageUsedBytes, limit_bytes: report.storageLimitBytes },
+          members: report.members.map((member) => ({
+            email: member.email,
+            name: member.displayName,
+            role: member.role,
+            status: member.status,
+            usage_limit: member.usageLimit ?? null,
+          })),
+          pending_invitations: report.pendingInvitations.map((invite) => ({
+            email: invite.email,
+            role: invite.role,
+            created_at: invite.createdAt.toISOString(),
+            expires_at: invite.expiresAt.toISOString(),
+          })),
         };
-        if (options.json) {
-          console.log(JSON.stringify(report, null, 2));
-          return;
-        }
-        console.log(`${report.name} (${report.slug}) — id ${report.id}`);
-        console.log(`Plan: ${report.plan ?? 'none'}`);
+        if (options.json) return printJson(json);
+        console.log(`${org.name} (${org.slug}) — id ${org.id}`);
+        console.log(`Plan: ${org.plan ?? 'none'}`);
         console.log(
-          `Seats: ${view.seats.activeMembers + view.seats.pendingInvites} of ${report.seats.limit} used — ${view.seats.activeMembers} members, ${view.seats.pendingInvites} pending`,
+          `Seats: ${seats.activeMembers + seats.pendingInvites} of ${org.seatLimit} used — ${seats.activeMembers} members, ${seats.pendingInvites} pending`,
         );
-        console.log(`Storage: ${report.storage.used_bytes} of ${report.storage.limit_bytes ?? 'unlimited'} bytes`);
+        console.log(`Storage: ${org.storageUsedBytes} of ${report.storageLimitBytes ?? 'unlimited'} bytes`);
         console.log('Members:');
-        for (const member of report.members) console.log(`  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${member.email}  ${member.name}`);
+        for (const member of json.members) console.log(`  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${member.email}  ${member.name}`);
+        console.log(`Pending invitations: ${json.pending_invitations.length === 0 ? 'none' : ''}`);
+        for (const invite of json.pending_invitations) console.log(`  ${invite.role.padEnd(6)} ${invite.email}  expires ${invite.expires_at}`);
+      });
+    });
+
+  admin
+    .command('audit <slug>')
+    .description("Recent entries of an organization's audit log, newest first")
+    .option('--limit <n>', 'how many entries', parseLimit, 50)
+    .option('--action <action>', 'only this action, e.g. member.disabled')
+    .option('--actor <actor>', 'only this actor: user id, email or operator:<name>')
+    .option('--json', 'print JSON')
+    .action(async (slug: string, options: { limit: number; action?: string; actor?: string; json?: boolean }) => {
+      await withOperator(async (ctx) => {
+        const { entries } = await support.orgAudit(ctx, { slug, ...options });
+        if (options.json) return printJson(entries.map(presentAuditEntry));
+        if (entries.length === 0) console.log('No audit entries.');
+        for (const entry of entries) {
+          const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}` : '';
+          const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
+          console.log(`#${entry.id} ${entry.createdAt.toISOString()} ${entry.actorLabel} ${entry.action}${target} ${change}`);
+        }
       });
     });
 }

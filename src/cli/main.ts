@@ -1,14 +1,16 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { startServer } from '../server.ts';
 import { registerAdminCommands } from './admin.ts';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
-import { CliError } from './errors.ts';
+import { CliError, EXIT_USAGE } from './errors.ts';
 
 const program = new Command();
 program.name('roster').description('Roster: organizations, members, invitations, seats and usage limits.');
+// Usage mistakes (unknown option, missing --seats) exit with EXIT_USAGE, not commander's 1.
+program.exitOverride();
 
 program
   .command('start')
@@ -53,6 +55,7 @@ program
 registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
   if (error instanceof ConfigError || error instanceof CliError) {
     console.error(`roster: ${error.message}`);
     process.exit(error instanceof CliError ? error.exitCode : 78);

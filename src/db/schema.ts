@@ -3,10 +3,12 @@
 import {
   bigint,
   customType,
+  date,
   integer,
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uuid,
@@ -148,4 +150,45 @@ export const invitations = pgTable(
     revokedAt: timestamptz('revoked_at'),
   },
   (table) => [primaryKey({ columns: [table.orgId, table.id] })],
+);
+
+export const usageLimits = pgTable(
+  'usage_limits',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    dailyLimit: bigint('daily_limit', { mode: 'number' }),
+    monthlyLimit: bigint('monthly_limit', { mode: 'number' }),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.userId] })],
+);
+
+export const usageCounters = pgTable(
+  'usage_counters',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    slice: smallint('slice').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    dayUsed: bigint('day_used', { mode: 'number' }).notNull().default(0),
+    dayQuota: bigint('day_quota', { mode: 'number' }),
+    month: date('month', { mode: 'string' }).notNull(),
+    monthUsed: bigint('month_used', { mode: 'number' }).notNull().default(0),
+    monthQuota: bigint('month_quota', { mode: 'number' }),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.userId, table.slice] })],
+);
+
+export const usageActivity = pgTable(
+  'usage_activity',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    activity: text('activity').notNull(),
+    slice: smallint('slice').notNull(),
+    quantity: bigint('quantity', { mode: 'number' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.userId, table.day, table.activity, table.slice] })],
 );

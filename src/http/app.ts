@@ -15,6 +15,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { createAuthenticator } from '../auth/authenticate.ts';
+import { auditRoutes } from '../audit/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { createLocalBillingProvider } from '../billing/local-provider.ts';
 import type { BillingProvider } from '../billing/provider.ts';
@@ -23,7 +24,9 @@ import type { Config } from '../config.ts';
 import { systemClock, type Clock, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Database } from '../db/client.ts';
+import { memberRoutes } from '../members/routes.ts';
 import { orgRoutes } from '../orgs/routes.ts';
+import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
 import { statusForCode } from './errors.ts';
@@ -149,6 +152,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await routes.register(authRoutes, { prefix: '/api/v1' });
   await routes.register(orgRoutes, { prefix: '/api/v1' });
   await routes.register(billingRoutes, { prefix: '/api/v1' });
+  await routes.register(memberRoutes, { prefix: '/api/v1' });
+  await routes.register(usageRoutes, { prefix: '/api/v1' });
+  await routes.register(auditRoutes, { prefix: '/api/v1' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (options.extraRoutes) await options.extraRoutes(app);
 

@@ -11,6 +11,7 @@ export const ERROR_STATUS: Record<string, number> = {
   invalid_cursor: 400,
   invalid_seats: 400,
   invalid_limit: 400,
+  invalid_plan: 400,
   cannot_change_own_role: 400,
   cannot_remove_self: 400,
   cannot_disable_self: 400,
@@ -41,6 +42,8 @@ export const ERROR_STATUS: Record<string, number> = {
   token_not_found: 404,
   invite_not_found: 404,
   project_not_found: 404,
+  user_not_found: 404,
+  org_not_found: 404,
   // 409
   email_taken: 409,
   slug_taken: 409,

@@ -9,6 +9,7 @@ export function presentMember(member: MemberRow) {
     role: member.role,
     status: member.status,
     joined_at: member.joinedAt.toISOString(),
+    ...(member.usageLimit ? { usage_limit: { daily: member.usageLimit.daily, monthly: member.usageLimit.monthly } } : {}),
   };
 }
 
@@ -27,5 +28,6 @@ export function presentOrg(view: OrgView) {
     },
     storage_used_bytes: org.storageUsedBytes,
     storage_limit_bytes: view.storageLimitBytes,
+    members_without_limit: view.membersWithoutLimit,
   };
 }

@@ -73,6 +73,8 @@ export interface MemberRow {
   role: Role;
   status: 'active' | 'disabled';
   joinedAt: Date;
+  /** Null limits mean "no limit"; absent when the query did not read limits. */
+  usageLimit?: { daily: number | null; monthly: number | null };
 }
 
 // One index lookup per member row. A plain join lets the planner hash-join the whole users table
@@ -81,7 +83,18 @@ const memberUser = sql.raw(
   'CROSS JOIN LATERAL (SELECT email, email_normalized, name, disabled_at FROM users WHERE users.id = m.user_id LIMIT 1) u',
 );
 
-type RawMember = { user_id: string; email: string; name: string; role: Role; disabled_at: Date | null; joined_at: Date };
+type RawMember = {
+  user_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  disabled_at: Date | null;
+  joined_at: Date;
+  daily_limit: string | number | null;
+  monthly_limit: string | number | null;
+};
+
+const limitOrNull = (value: string | number | null) => (value === null ? null : Number(value));
 
 function toMember(row: RawMember): MemberRow {
   return {
@@ -91,14 +104,16 @@ function toMember(row: RawMember): MemberRow {
     role: row.role,
     status: row.disabled_at ? 'disabled' : 'active',
     joinedAt: new Date(row.joined_at),
+    usageLimit: { daily: limitOrNull(row.daily_limit), monthly: limitOrNull(row.monthly_limit) },
   };
 }
 
 export async function findMember(db: Queryable, orgId: string, userId: string): Promise<MemberRow | undefined> {
   const rows = await queryRows<RawMember>(
     db,
-    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
         FROM memberships m JOIN users u ON u.id = m.user_id
+        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
         WHERE m.org_id = ${orgId} AND m.user_id = ${userId}`,
   );
   return rows[0] ? toMember(rows[0]) : undefined;
@@ -108,8 +123,9 @@ export async function allMembers(db: Queryable, orgId: string): Promise<MemberRo
   const rows = await queryRowsPrepared<RawMember>(
     db,
     'roster_all_members',
-    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
         FROM memberships m ${memberUser}
+        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
         WHERE m.org_id = ${orgId}
         ORDER BY m.joined_at, m.user_id`,
   );
@@ -142,8 +158,9 @@ export async function memberPage(db: Queryable, query: MemberPageQuery): Promise
   const rows = await queryRowsPrepared<RawMember>(
     db,
     name,
-    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
         FROM memberships m ${memberUser}
+        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
         WHERE ${sql.join(conditions, sql` AND `)}
         ORDER BY m.joined_at, m.user_id
         LIMIT ${query.limit}`,
@@ -157,6 +174,19 @@ export async function countOtherAdmins(db: Queryable, orgId: string, exceptUserI
     db,
     sql`SELECT count(*)::int AS count FROM memberships
         WHERE org_id = ${orgId} AND role IN ('owner', 'admin') AND user_id <> ${exceptUserId}`,
+  );
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** Active members with neither a daily nor a monthly limit: each could use the whole allocation. */
+export async function countMembersWithoutLimit(db: Queryable, orgId: string): Promise<number> {
+  const rows = await queryRows<{ count: number }>(
+    db,
+    sql`SELECT count(*)::int AS count
+        FROM memberships m JOIN users u ON u.id = m.user_id
+        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
+        WHERE m.org_id = ${orgId} AND u.disabled_at IS NULL
+          AND l.daily_limit IS NULL AND l.monthly_limit IS NULL`,
   );
   return Number(rows[0]?.count ?? 0);
 }

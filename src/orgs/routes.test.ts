@@ -32,6 +32,7 @@ describe('POST /api/v1/org', () => {
         seats: { used: 1, limit: 7, active_members: 1, pending_invites: 0 },
         storage_used_bytes: 0,
         storage_limit_bytes: 7 * 1024 ** 3,
+        members_without_limit: 1,
       },
     });
     const me = await t.http.get('/api/v1/me', { as: owner });
@@ -104,13 +105,13 @@ describe('GET /api/v1/org', () => {
     expect(reply.status).toBe(200);
     expect(Object.keys(reply.body).sort()).toEqual(['members', 'org', 'role']);
     expect(Object.keys(reply.body.org).sort()).toEqual(
-      ['id', 'name', 'seats', 'slug', 'storage_limit_bytes', 'storage_used_bytes', 'tier'].sort(),
+      ['id', 'members_without_limit', 'name', 'seats', 'slug', 'storage_limit_bytes', 'storage_used_bytes', 'tier'].sort(),
     );
     expect(reply.body.org.seats).toEqual({ used: 3, limit: 5, active_members: 3, pending_invites: 0 });
     expect(reply.body.role).toBe('member');
     expect(reply.body.members).toHaveLength(3);
     for (const member of reply.body.members) {
-      expect(Object.keys(member).sort()).toEqual(['display_name', 'email', 'joined_at', 'role', 'status', 'user_id']);
+      expect(Object.keys(member).sort()).toEqual(['display_name', 'email', 'joined_at', 'role', 'status', 'usage_limit', 'user_id']);
     }
     expect(reply.body.members.map((member: { role: string }) => member.role).sort()).toEqual(['admin', 'member', 'owner']);
   });

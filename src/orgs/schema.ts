@@ -9,6 +9,10 @@ export const memberSchema = z.object({
   role,
   status: z.enum(['active', 'disabled']),
   joined_at: z.string(),
+  usage_limit: z
+    .object({ daily: z.number().int().nullable(), monthly: z.number().int().nullable() })
+    .optional()
+    .describe('Daily and monthly usage limits; null means no limit'),
 });
 
 export const orgSchema = z.object({
@@ -24,6 +28,10 @@ export const orgSchema = z.object({
   }),
   storage_used_bytes: z.number().int(),
   storage_limit_bytes: z.number().int().nullable().describe('null means unlimited (Enterprise)'),
+  members_without_limit: z
+    .number()
+    .int()
+    .describe('Active members with neither a daily nor a monthly usage limit: any of them could use the whole allocation'),
 });
 
 export const createOrgBody = z.strictObject({ name: z.string().max(200), slug: z.string().max(200) });

@@ -10,6 +10,7 @@ import { queryRows, type Queryable, type Tx } from '../db/client.ts';
 import { memberships, orgs, subscriptions, type Role } from '../db/schema.ts';
 import {
   allMembers,
+  countMembersWithoutLimit,
   countOtherAdmins,
   countSeats,
   findMember,
@@ -27,6 +28,7 @@ export interface OrgView {
   org: OrgRow;
   seats: SeatCounts;
   storageLimitBytes: number | null;
+  membersWithoutLimit: number;
 }
 
 export async function createOrg(ctx: Ctx, input: { name: string; slug: string }): Promise<OrgView> {
@@ -91,7 +93,8 @@ export async function orgView(db: Queryable, orgId: string, now: Date): Promise<
   const org = await findOrg(db, orgId);
   assertThat(org, 'not_found', 'The organization no longer exists.');
   const seats = await countSeats(db, orgId, now);
-  return { org, seats, storageLimitBytes: org.plan ? storageLimitBytes(org.plan, org.seatLimit) : 0 };
+  const membersWithoutLimit = await countMembersWithoutLimit(db, orgId);
+  return { org, seats, storageLimitBytes: org.plan ? storageLimitBytes(org.plan, org.seatLimit) : 0, membersWithoutLimit };
 }
 
 /** `GET /api/v1/org`: the caller's org with its members and the caller's role; null outside any org. */
@@ -286,7 +289,7 @@ export async function lockActorInOrg(
   return self;
 }
 
-async function requireMember(tx: Queryable, orgId: string, userId: string): Promise<MemberRow> {
+export async function requireMember(tx: Queryable, orgId: string, userId: string): Promise<MemberRow> {
   const member = isUuid(userId) ? await findMember(tx, orgId, userId) : undefined;
   // Ids of other orgs' members answer the same as ids that do not exist.
   assertThat(member, 'not_a_member', 'No member with this id belongs to your organization.');

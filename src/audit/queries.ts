@@ -1,0 +1,79 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Queryable } from '../db/client.ts';
+
+export interface AuditRow {
+  id: string;
+  action: string;
+  actorUserId: string | null;
+  actorEmail: string | null;
+  actorLabel: string;
+  targetType: string | null;
+  targetId: string | null;
+  before: unknown;
+  after: unknown;
+  createdAt: Date;
+  requestId: string | null;
+}
+
+export interface AuditPageQuery {
+  orgId: string;
+  limit: number;
+  /** Entries older than this id (keyset: ids only grow). */
+  beforeId: string | null;
+  action: string | null;
+  actor: { userId: string } | { email: string } | null;
+}
+
+/** One page newest first, by (org_id, id) or the action/actor indexes: cost does not grow with the log. */
+export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<AuditRow[]> {
+  const conditions: SQL[] = [sql`a.org_id = ${query.orgId}`];
+  if (query.beforeId) conditions.push(sql`a.id < ${query.beforeId}::bigint`);
+  if (query.action) conditions.push(sql`a.action = ${query.action}`);
+  if (query.actor && 'userId' in query.actor) conditions.push(sql`a.actor_user_id = ${query.actor.userId}::uuid`);
+  if (query.actor && 'email' in query.actor) {
+    // The label keeps the address used at the time (and names operators); the join finds the user now.
+    conditions.push(
+      sql`(lower(a.actor_label) = ${query.actor.email}
+           OR a.actor_user_id IN (SELECT id FROM users WHERE email_normalized = ${query.actor.email}))`,
+    );
+  }
+  const rows = await queryRows<{
+    id: string | number;
+    action: string;
+    actor_user_id: string | null;
+    actor_email: string | null;
+    actor_label: string;
+    target_type: string | null;
+    target_id: string | null;
+    before: unknown;
+    after: unknown;
+    created_at: Date | string;
+    request_id: string | null;
+  }>(
+    db,
+    sql`SELECT a.id, a.action, a.actor_user_id, u.email AS actor_email, a.actor_label, a.target_type, a.target_id,
+               a.before, a.after, a.created_at, a.request_id
+        FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id
+        WHERE ${sql.join(conditions, sql` AND `)}
+        ORDER BY a.id DESC
+        LIMIT ${query.limit}`,
+  );
+  return rows.map((row) => ({
+    id: String(row.id),
+    action: row.action,
+    actorUserId: row.actor_user_id,
+    actorEmail: row.actor_email,
+    actorLabel: row.actor_label,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    before: parseJson(row.before),
+    after: parseJson(row.after),
+    createdAt: new Date(row.created_at),
+    requestId: row.request_id,
+  }));
+}
+
+// pg parses jsonb; keep both engines alike if a driver hands back text.
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}

@@ -1,0 +1,104 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorReplies } from '../http/errors.ts';
+import { presentedToken } from '../http/security.ts';
+import { presentMember } from '../orgs/present.ts';
+import { userIdParams } from '../orgs/schema.ts';
+import {
+  orgUsageQuery,
+  orgUsageReply,
+  ownUsageReply,
+  recordUsageBody,
+  usageLimitBody,
+  usageLimitReply,
+  usageReceiptReply,
+} from './schema.ts';
+import * as usage from './service.ts';
+
+export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/usage',
+    {
+      // Hot path: the service authenticates the token in the same statement as the counter update.
+      config: { authenticatesItself: true },
+      schema: {
+        tags: ['usage'],
+        summary: 'Record usage of an activity; refused whole with 429 when it would exceed a limit',
+        description:
+          'Limits count the total across activity types over the UTC day and month. A refusal records nothing ' +
+          'and carries a Retry-After header with the seconds until the exceeded period resets.',
+        body: recordUsageBody,
+        response: { 201: usageReceiptReply, ...errorReplies(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const receipt = await usage.recordUsage(request.ctx, { ...request.body, credential: presentedToken(request) ?? null });
+      return reply.status(201).send(receipt);
+    },
+  );
+
+  app.get(
+    '/usage',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: 'Your own usage today and this month, by activity, with your limits',
+        response: { 200: ownUsageReply, ...errorReplies(401, 403) },
+      },
+    },
+    async (request) => {
+      const own = await usage.readOwnUsage(request.ctx);
+      return {
+        day: { used: own.day.used, limit: own.day.limit, by_activity: own.day.byActivity },
+        month: { used: own.month.used, limit: own.month.limit, by_activity: own.month.byActivity },
+      };
+    },
+  );
+
+  app.get(
+    '/org/usage',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: "Every member's usage by activity in the current UTC day or month, with their limits",
+        querystring: orgUsageQuery,
+        response: { 200: orgUsageReply, ...errorReplies(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const report = await usage.readOrgUsage(request.ctx, { period: request.query.period });
+      return {
+        period: report.period,
+        start: report.start.toISOString(),
+        end: report.end.toISOString(),
+        members: report.members.map(({ member, total, byActivity }) => ({
+          user_id: member.userId,
+          email: member.email,
+          display_name: member.displayName,
+          status: member.status,
+          total,
+          by_activity: byActivity,
+          limits: {
+            daily: member.usageLimit?.daily ?? null,
+            monthly: member.usageLimit?.monthly ?? null,
+          },
+        })),
+      };
+    },
+  );
+
+  app.put(
+    '/org/members/:user_id/usage-limit',
+    {
+      schema: {
+        tags: ['usage'],
+        summary: "Set or clear a member's daily and monthly usage limits (null: no limit)",
+        params: userIdParams,
+        body: usageLimitBody,
+        response: { 200: usageLimitReply, ...errorReplies(400, 401, 403, 404) },
+      },
+    },
+    async (request) => ({
+      member: presentMember(await usage.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body })),
+    }),
+  );
+};

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { memberSchema } from '../orgs/schema.ts';
+
+const limit = z.number().int().nullable().describe('null: no limit');
+const byActivity = z.record(z.string(), z.number().int()).describe('Quantity per activity type');
+
+export const recordUsageBody = z.strictObject({
+  activity: z
+    .string()
+    .regex(/^[a-z0-9_.-]{1,64}$/)
+    .describe('Activity type chosen by the host app: 1-64 characters of a-z, 0-9, "_", "." and "-"'),
+  quantity: z.number().int().min(1).max(1_000_000_000),
+});
+
+export const usageReceiptReply = z.object({
+  day: z.object({ used: z.number().int(), limit }),
+  month: z.object({ used: z.number().int(), limit }),
+});
+
+export const ownUsageReply = z.object({
+  day: z.object({ used: z.number().int(), limit, by_activity: byActivity }),
+  month: z.object({ used: z.number().int(), limit, by_activity: byActivity }),
+});
+
+export const orgUsageQuery = z.object({ period: z.enum(['day', 'month']).default('month') });
+
+export const orgUsageReply = z.object({
+  period: z.enum(['day', 'month']),
+  start: z.string().describe('Start of the UTC period'),
+  end: z.string().describe('End of the UTC period (exclusive): when the counters reset'),
+  members: z.array(
+    z.object({
+      user_id: z.string(),
+      email: z.string(),
+      display_name: z.string(),
+      status: z.enum(['active', 'disabled']),
+      total: z.number().int(),
+      by_activity: byActivity,
+      limits: z.object({ daily: limit, monthly: limit }),
+    }),
+  ),
+});
+
+export const usageLimitBody = z.strictObject({
+  daily: z.union([z.number(), z.null()]).describe('Whole number >= 0, or null for no daily limit'),
+  monthly: z.union([z.number(), z.null()]).describe('Whole number >= 0, or null for no monthly limit'),
+});
+
+export const usageLimitReply = z.object({ member: memberSchema });

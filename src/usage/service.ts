@@ -1,0 +1,239 @@
+import { sql } from 'drizzle-orm';
+import { recordAudit } from '../audit/record.ts';
+import { assertRoleCan, authorize } from '../auth/permissions.ts';
+import type { Ctx } from '../core/context.ts';
+import { requireActor } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
+import { hashToken, tokenKindOf } from '../core/tokens.ts';
+import { allMembers, type MemberRow } from '../orgs/queries.ts';
+import { lockActorInOrg, requireMember } from '../orgs/service.ts';
+import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
+import {
+  activityTotals,
+  findLimits,
+  runRecordStatement,
+  toNumberOrNull,
+  type CredentialKind,
+  type MemberLimits,
+} from './queries.ts';
+import { drainShares, recordUnderLock } from './rebalance.ts';
+
+export const ACTIVITY_PATTERN = /^[a-z0-9_.-]{1,64}$/;
+export const MAX_QUANTITY = 1_000_000_000;
+/** Large enough for any real allowance, small enough to stay exact in a JavaScript number. */
+export const MAX_LIMIT = 1_000_000_000_000_000;
+
+export interface UsageReceipt {
+  day: { used: number; limit: number | null };
+  month: { used: number; limit: number | null };
+}
+
+/**
+ * Records `quantity` of `activity` for the member, refusing the whole request when it would take
+ * the member over the daily or monthly limit. With `credential` (the route's bearer or cookie
+ * token), authentication is folded into the same statement as the counter update; without it,
+ * `ctx.actor` is the member.
+ */
+export async function recordUsage(
+  ctx: Ctx,
+  input: { activity: string; quantity: number; credential?: string | null },
+): Promise<UsageReceipt> {
+  assertUsageInput(input);
+  const now = ctx.clock.now();
+  const periods = periodsAt(now);
+  const { kind, hash, userId } = credentialOf(ctx, input.credential);
+  const row = await runRecordStatement(ctx.db, kind, ctx.config.usageCounterSlices, {
+    hash,
+    userId,
+    now,
+    day: periods.day,
+    month: periods.month,
+    activity: input.activity,
+    quantity: input.quantity,
+  });
+  if (!row) throw new AppError('unauthenticated', 'Sign in to continue.');
+  if (!row.org_id) throw new AppError('forbidden', 'You are not a member of an organization.');
+  assertRoleCan(row.role, 'usage.record');
+  const limits = { daily: toNumberOrNull(row.daily_limit), monthly: toNumberOrNull(row.monthly_limit) };
+  if (row.recorded) return receipt(Number(row.day_used), Number(row.month_used), limits);
+  // Usage only grows within a period, so totals that already leave no room refuse without a lock.
+  const snapshot = exceeds(Number(row.day_used) + input.quantity, Number(row.month_used) + input.quantity, limits);
+  if (snapshot.day || snapshot.month) throw limitExceeded(snapshot, limits, now, periods);
+  const orgId = row.org_id;
+  const result = await ctx.db.transaction((tx) =>
+    recordUnderLock(tx, {
+      orgId,
+      userId: row.user_id,
+      day: periods.day,
+      month: periods.month,
+      activity: input.activity,
+      quantity: input.quantity,
+      slices: ctx.config.usageCounterSlices,
+    }),
+  );
+  if (!result.recorded) throw limitExceeded(result.exceeds, result.limits, now, periods);
+  return receipt(result.dayUsed, result.monthUsed, result.limits);
+}
+
+function assertUsageInput(input: { activity: string; quantity: number }): void {
+  if (!ACTIVITY_PATTERN.test(input.activity)) {
+    throw new AppError('invalid_request', 'Name the activity with 1 to 64 characters of a-z, 0-9, "_", "." and "-".');
+  }
+  if (!Number.isInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_QUANTITY) {
+    throw new AppError('invalid_request', `Send a whole quantity between 1 and ${MAX_QUANTITY}.`);
+  }
+}
+
+function credentialOf(ctx: Ctx, credential: string | null | undefined): { kind: CredentialKind; hash?: Buffer; userId?: string } {
+  if (credential === undefined) return { kind: 'user', userId: requireActor(ctx).userId };
+  const kind = credential ? tokenKindOf(credential) : undefined;
+  if (!credential || (kind !== 'session' && kind !== 'api')) throw new AppError('unauthenticated', 'Sign in to continue.');
+  return { kind, hash: hashToken(credential) };
+}
+
+function exceeds(dayTotal: number, monthTotal: number, limits: MemberLimits): { day: boolean; month: boolean } {
+  return {
+    day: limits.daily !== null && dayTotal > limits.daily,
+    month: limits.monthly !== null && monthTotal > limits.monthly,
+  };
+}
+
+function limitExceeded(over: { day: boolean; month: boolean }, limits: MemberLimits, now: Date, periods: UsagePeriods): AppError {
+  // Over the monthly limit, the next day does not help: wait for the month.
+  const period = over.month ? 'month' : 'day';
+  const limit = over.month ? limits.monthly : limits.daily;
+  const resetsAt = over.month ? periods.monthEnd : periods.dayEnd;
+  return new AppError(
+    'usage_limit_exceeded',
+    `This would take you over your ${period === 'month' ? 'monthly' : 'daily'} usage limit of ${limit}. ` +
+      'Contact your organization administrator to raise it, or try again after the limit resets.',
+    { period, limit, resets_at: resetsAt.toISOString(), retry_after_seconds: secondsUntil(resetsAt, now) },
+  );
+}
+
+function receipt(dayUsed: number, monthUsed: number, limits: MemberLimits): UsageReceipt {
+  return { day: { used: dayUsed, limit: limits.daily }, month: { used: monthUsed, limit: limits.monthly } };
+}
+
+export interface OwnUsage {
+  day: { used: number; limit: number | null; byActivity: Record<string, number> };
+  month: { used: number; limit: number | null; byActivity: Record<string, number> };
+}
+
+/** `GET /api/v1/usage`: the member's own totals today and this month, by activity. */
+export async function readOwnUsage(ctx: Ctx): Promise<OwnUsage> {
+  const actor = authorize(requireActor(ctx), 'usage.record');
+  const periods = periodsAt(ctx.clock.now());
+  const orgId = actor.membership.orgId;
+  const totals = await activityTotals(ctx.db, {
+    orgId,
+    userId: actor.userId,
+    from: periods.month,
+    until: periods.monthEnd.toISOString().slice(0, 10),
+    day: periods.day,
+  });
+  const limits = await findLimits(ctx.db, orgId, actor.userId);
+  const day: Record<string, number> = {};
+  const month: Record<string, number> = {};
+  for (const total of totals) {
+    if (total.day > 0) day[total.activity] = total.day;
+    month[total.activity] = total.period;
+  }
+  return {
+    day: { used: sumOf(day), limit: limits.daily, byActivity: day },
+    month: { used: sumOf(month), limit: limits.monthly, byActivity: month },
+  };
+}
+
+export interface OrgUsage {
+  period: 'day' | 'month';
+  start: Date;
+  end: Date;
+  members: { member: MemberRow; total: number; byActivity: Record<string, number> }[];
+}
+
+/** `GET /api/v1/org/usage`: every member's totals by activity in the current day or month. */
+export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' }): Promise<OrgUsage> {
+  const actor = authorize(requireActor(ctx), 'usage.read_org');
+  const periods = periodsAt(ctx.clock.now());
+  const orgId = actor.membership.orgId;
+  const start = input.period === 'day' ? periods.dayStart : periods.monthStart;
+  const end = input.period === 'day' ? periods.dayEnd : periods.monthEnd;
+  const [members, totals] = await Promise.all([
+    allMembers(ctx.db, orgId),
+    activityTotals(ctx.db, {
+      orgId,
+      from: start.toISOString().slice(0, 10),
+      until: end.toISOString().slice(0, 10),
+      day: periods.day,
+    }),
+  ]);
+  const byMember = new Map<string, Record<string, number>>();
+  for (const total of totals) {
+    const activities = byMember.get(total.userId) ?? {};
+    activities[total.activity] = total.period;
+    byMember.set(total.userId, activities);
+  }
+  return {
+    period: input.period,
+    start,
+    end,
+    members: members.map((member) => {
+      const byActivity = byMember.get(member.userId) ?? {};
+      return { member, total: sumOf(byActivity), byActivity };
+    }),
+  };
+}
+
+/**
+ * Sets or clears a member's daily and monthly limits (null clears). Takes back every slice's
+ * share in the same transaction, so no request can use a share of the old limit afterwards.
+ */
+export async function setUsageLimit(
+  ctx: Ctx,
+  input: { userId: string; daily: unknown; monthly: unknown },
+): Promise<MemberRow> {
+  const actor = authorize(requireActor(ctx), 'usage.set_limit');
+  const daily = parseLimit(input.daily, 'daily');
+  const monthly = parseLimit(input.monthly, 'monthly');
+  const orgId = actor.membership.orgId;
+  return ctx.db.transaction(async (tx) => {
+    await lockActorInOrg(tx, orgId, actor.userId, 'usage.set_limit');
+    const target = await requireMember(tx, orgId, input.userId);
+    const before = await findLimits(tx, orgId, target.userId);
+    const after = { daily, monthly };
+    if (before.daily === daily && before.monthly === monthly) return { ...target, usageLimit: after };
+    await tx.execute(
+      sql`INSERT INTO usage_limits (org_id, user_id, daily_limit, monthly_limit, updated_at)
+          VALUES (${orgId}, ${target.userId}, ${daily}, ${monthly}, ${ctx.clock.now()})
+          ON CONFLICT (org_id, user_id) DO UPDATE
+          SET daily_limit = excluded.daily_limit, monthly_limit = excluded.monthly_limit, updated_at = excluded.updated_at`,
+    );
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'member.usage_limit_changed',
+      targetType: 'user',
+      targetId: target.userId,
+      before: { daily: before.daily, monthly: before.monthly },
+      after,
+    });
+    await drainShares(tx, orgId, target.userId);
+    return { ...target, usageLimit: after };
+  });
+}
+
+function parseLimit(value: unknown, name: 'daily' | 'monthly'): number | null {
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_LIMIT) {
+    throw new AppError(
+      'invalid_limit',
+      `Set the ${name} limit to a whole number from 0 to ${MAX_LIMIT}, or null for no limit.`,
+      { field: name },
+    );
+  }
+  return value;
+}
+
+function sumOf(values: Record<string, number>): number {
+  return Object.values(values).reduce((total, value) => total + value, 0);
+}

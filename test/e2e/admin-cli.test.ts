@@ -1,0 +1,162 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { newToken } from '../../src/core/tokens.ts';
+import { openDatabase, type Database } from '../../src/db/client.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from '../../src/cli/errors.ts';
+import { TEST_PUBLIC_URL } from '../kit/app.ts';
+import { TestClock } from '../kit/clock.ts';
+import { createTestDatabase } from '../kit/engine.ts';
+import { createGiven, type TestOrg } from '../kit/given.ts';
+import { createHttp } from '../kit/http.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The `roster admin` commands as an operator runs them: a separate process against the suite's
+ * engine. On PGlite the data directory is prepared here and closed before each command runs
+ * (PGlite is single-process); on PostgreSQL, the file's own database.
+ */
+let env: Record<string, string>;
+let cleanup: () => Promise<void>;
+let org: TestOrg;
+
+beforeAll(async () => {
+  const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+  let database: Database;
+  let dataDir: string | undefined;
+  if (onPostgres) {
+    const testDatabase = await createTestDatabase({ poolSize: 2 });
+    database = testDatabase;
+    env = { DATABASE_URL: testDatabase.url ?? '' };
+  } else {
+    dataDir = mkdtempSync(join(tmpdir(), 'roster-cli-'));
+    database = await openDatabase({ dataDir });
+    await migrate(database);
+    env = { DATA_DIR: dataDir, DATABASE_URL: '' };
+  }
+  const clock = new TestClock();
+  const app = await buildApp({ config: loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' }), database, clock, logger: false });
+  const given = createGiven({ database: { ...database, url: undefined }, http: createHttp(app), clock });
+  org = await given.org({ seats: 5, members: 1, slug: 'cli-acme' });
+  await database.db.execute(
+    sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, invited_by, expires_at)
+        VALUES (${org.id}, 'pending@example.com', 'pending@example.com', 'member', 'pending', ${newToken('invite').hash},
+                ${org.owner.id}, ${new Date(Date.now() + 86_400_000)})`,
+  );
+  await app.close();
+  if (dataDir) {
+    await database.close();
+    cleanup = async () => rmSync(dataDir, { recursive: true, force: true });
+  } else {
+    // Closing a test database drops it: keep it until the commands have run.
+    cleanup = () => database.close();
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await cleanup?.();
+});
+
+function roster(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'admin', ...args],
+      { cwd: ROOT, env: { ...process.env, ...env, ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('roster admin (CLI end to end)', () => {
+  it('show-org prints members, seats, pending invitations, plan and storage', async () => {
+    const result = await roster('show-org', 'cli-acme', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({
+      slug: 'cli-acme',
+      plan: 'team',
+      seats: { limit: 5, active_members: 2, pending_invites: 1 },
+      storage: { used_bytes: 0, limit_bytes: 5 * 1024 ** 3 },
+      pending_invitations: [{ email: 'pending@example.com', role: 'member' }],
+    });
+    expect(report.members).toHaveLength(2);
+    const text = await roster('show-org', 'cli-acme');
+    expect(text.stdout).toContain('pending@example.com');
+    expect(text.stdout).toContain('Seats: 3 of 5 used');
+  });
+
+  it('set-plan refuses seats below members plus pending invitations with a clear message', async () => {
+    const result = await roster('set-plan', 'cli-acme', '--plan', 'enterprise', '--seats', '2');
+    expect(result.code).toBe(EXIT_REFUSED);
+    expect(result.stderr).toMatch(/2 members and 1 pending invitations; choose at least 3 seats/);
+    expect(result.stderr).toContain('seats_below_usage');
+  });
+
+  it('set-plan moves the org to Enterprise', async () => {
+    const result = await roster('set-plan', 'cli-acme', '--plan', 'enterprise', '--seats', '30');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('enterprise with 30 seats and unlimited storage');
+    const report = JSON.parse((await roster('show-org', 'cli-acme', '--json')).stdout);
+    expect(report).toMatchObject({ plan: 'enterprise', seats: { limit: 30 }, storage: { limit_bytes: null } });
+  });
+
+  it('refuses usage mistakes with EXIT_USAGE and unknown orgs or users with EXIT_NOT_FOUND', async () => {
+    const commands = [
+      ['set-plan', 'cli-acme', '--plan', 'gold', '--seats', '3'],
+      ['set-plan', 'cli-acme', '--plan', 'team'],
+      ['set-plan', 'cli-acme', '--plan', 'team', '--seats', 'many'],
+      ['set-plan', 'no-such-org', '--plan', 'team', '--seats', '3'],
+      ['show-org', 'no-such-org'],
+      ['audit', 'no-such-org'],
+      ['enable-user', 'nobody@example.com'],
+      ['disable-user', 'not-an-address'],
+    ];
+    // One at a time: an embedded data directory is opened by one process at a time.
+    const outcomes = [];
+    for (const command of commands) outcomes.push(await roster(...command));
+    expect(outcomes.map((outcome) => outcome.code)).toEqual([
+      EXIT_USAGE,
+      EXIT_USAGE,
+      EXIT_USAGE,
+      EXIT_NOT_FOUND,
+      EXIT_NOT_FOUND,
+      EXIT_NOT_FOUND,
+      EXIT_NOT_FOUND,
+      EXIT_USAGE,
+    ]);
+    expect(outcomes[3]?.stderr).toContain('No organization with slug "no-such-org"');
+    expect(outcomes[6]?.stderr).toContain('No account uses the address nobody@example.com');
+  });
+
+  it('disable-user and enable-user change the member and are audited with the operator as actor', async () => {
+    const member = org.members[0]!;
+    const disabled = await roster('disable-user', member.email);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toContain(`Disabled ${member.email}`);
+    const shown = JSON.parse((await roster('show-org', 'cli-acme', '--json')).stdout);
+    expect(shown.members.find((entry: any) => entry.email === member.email).status).toBe('disabled');
+    const enabled = await roster('enable-user', member.email);
+    expect(enabled.code, enabled.stderr).toBe(0);
+    expect((await roster('enable-user', member.email)).stdout).toContain('is not disabled; nothing changed');
+
+    const audit = await roster('audit', 'cli-acme', '--json', '--actor', 'operator:support-sam');
+    expect(audit.code, audit.stderr).toBe(0);
+    const entries = JSON.parse(audit.stdout);
+    expect(entries.map((entry: any) => entry.action)).toEqual(['member.enabled', 'member.disabled', 'billing.subscription_changed']);
+    for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
+    const text = await roster('audit', 'cli-acme', '--limit', '1');
+    expect(text.stdout).toMatch(/operator:support-sam member\.enabled user:/);
+  });
+});
