@@ -16,8 +16,15 @@ export interface AuditEntry {
  * exists exactly when the change does. Callers never pass secrets in before/after.
  */
 export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): Promise<void> {
+  await recordAudits(tx, ctx, [entry]);
+}
+
+/** Many entries of one change (a bulk invitation) in one statement, in the same transaction. */
+export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   const actor = ctx.actor;
-  await tx.insert(auditLog).values({
+  const now = ctx.clock.now();
+  await tx.insert(auditLog).values(entries.map((entry) => ({
     orgId: entry.orgId,
     actorUserId: actor && actor.via !== 'operator' ? actor.userId : null,
     actorLabel: actor ? (actor.via === 'operator' ? `operator:${actor.name}` : actor.email) : 'system',
@@ -27,6 +34,6 @@ export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): P
     before: entry.before ?? null,
     after: entry.after ?? null,
     requestId: ctx.requestId,
-    createdAt: ctx.clock.now(),
-  });
+    createdAt: now,
+  })));
 }
