@@ -29,3 +29,19 @@ export async function enqueueMail(tx: Queryable, mails: OutgoingMail[], now: Dat
     })),
   );
 }
+
+type Listener = () => void;
+const listeners = new Set<Listener>();
+
+/**
+ * Called after a transaction that queued mail has committed: wakes this process's delivery
+ * worker at once instead of at its next poll. Other processes find the rows by polling.
+ */
+export function announceQueuedMail(): void {
+  for (const listener of listeners) listener();
+}
+
+export function onQueuedMail(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
