@@ -23,6 +23,8 @@ import type { Config } from '../config.ts';
 import { systemClock, type Clock, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Database } from '../db/client.ts';
+import { inviteRoutes } from '../invites/routes.ts';
+import { mailboxRoutes } from '../mail/mailbox.ts';
 import { orgRoutes } from '../orgs/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
@@ -148,6 +150,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await routes.register(authRoutes, { prefix: '/api/v1' });
   await routes.register(orgRoutes, { prefix: '/api/v1' });
   await routes.register(billingRoutes, { prefix: '/api/v1' });
+  await routes.register(inviteRoutes, { prefix: '/api/v1' });
+  // Development only: with no SMTP server configured, mail is kept here instead of delivered.
+  if (!config.smtpUrl && !config.isProduction) await routes.register(mailboxRoutes, { prefix: '/api/dev' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (options.extraRoutes) await options.extraRoutes(app);
 
