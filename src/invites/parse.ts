@@ -8,6 +8,7 @@ export type BulkAddress =
 // A quoted local part ("john doe"@example.com) is one token, so it is reported whole (and refused),
 // not split at its space into fragments.
 const TOKEN = /"[^"\r\n]*"@[^\s,;<>()]+|[^\s,;<>()]+/g;
+const QUOTED_LOCAL_PART = /^"[^"]*"@/;
 // Prose wraps addresses in brackets or quotes and ends sentences with punctuation.
 const LEADING_PUNCTUATION = /^[("'[{]+/;
 const TRAILING_PUNCTUATION = /[.,:;!?)"'\]}]+$/;
@@ -22,7 +23,7 @@ export function extractAddresses(text: string): BulkAddress[] {
   for (const match of text.matchAll(TOKEN)) {
     const raw = match[0];
     if (!raw.includes('@')) continue;
-    const token = raw.startsWith('"') ? raw : raw.replace(LEADING_PUNCTUATION, '').replace(TRAILING_PUNCTUATION, '');
+    const token = QUOTED_LOCAL_PART.test(raw) ? raw : raw.replace(LEADING_PUNCTUATION, '').replace(TRAILING_PUNCTUATION, '');
     entries.push(classify(token.includes('@') ? token : raw));
   }
   return distinct(entries);
