@@ -49,6 +49,8 @@ export async function startSmtpSink(options: { port?: number } = {}): Promise<Sm
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    // close() otherwise waits up to 30 s for pooled client connections to hang up.
+    closeTimeout: 100,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
