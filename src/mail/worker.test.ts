@@ -202,7 +202,8 @@ describe('the local development mailbox', () => {
   });
 
   it('is served only with no SMTP_URL and outside production', async () => {
-    for (const env of [{ SMTP_URL: 'smtp://127.0.0.1:2525' }, { NODE_ENV: 'production' }]) {
+    const envs: Record<string, string>[] = [{ SMTP_URL: 'smtp://127.0.0.1:2525' }, { NODE_ENV: 'production' }];
+    for (const env of envs) {
       const app = await startApp({ env });
       try {
         expect((await app.http.get('/api/dev/mailbox')).status, JSON.stringify(env)).toBe(404);
