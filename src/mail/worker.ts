@@ -160,7 +160,13 @@ export function startMailWorker(options: MailWorkerOptions): MailWorker {
     });
   }
 
-  const unsubscribe = onQueuedMail(() => tick());
+  // Deferred a little: the request that queued the mail answers first. On PGlite every query runs
+  // on the one thread, so a round started at once delays that reply (measured: a 1,000-address
+  // bulk reply took 700 ms instead of 200 ms).
+  const unsubscribe = onQueuedMail(() => {
+    if (running) nudged = true;
+    else schedule(20);
+  });
   schedule(0);
 
   return {
