@@ -519,6 +519,28 @@ describe('audit', () => {
       sql`SELECT action, before, after FROM audit_log WHERE org_id = ${org.id} AND action LIKE 'invite.%' ORDER BY id`,
     );
     expect(rows.map((row) => row.action)).toEqual(['invite.sent', 'invite.resent', 'invite.accepted', 'invite.sent', 'invite.revoked']);
+    expect(rows[0]?.after).toMatchObject({ email: invitee.email, role: 'member' });
+    expect(rows[4]).toMatchObject({ before: { status: 'pending' }, after: { status: 'revoked' } });
     expect(JSON.stringify(rows)).not.toMatch(/rs_inv_|rs_ver_/);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('describes every invitation route', async () => {
+    const reply = await t.http.get('/api/openapi.json');
+    expect(reply.status).toBe(200);
+    for (const path of [
+      '/api/v1/org/invite',
+      '/api/v1/org/invites/bulk',
+      '/api/v1/org/invites',
+      '/api/v1/org/invites/{id}',
+      '/api/v1/org/invites/{id}/resend',
+      '/api/v1/invites/{token}',
+      '/api/v1/invites/{token}/accept',
+      '/api/v1/org/invite/{invite_id}/accept',
+      '/api/dev/mailbox',
+    ]) {
+      expect(reply.body.paths[path], path).toBeDefined();
+    }
   });
 });
