@@ -1,5 +1,6 @@
 import { presentOrg } from '../orgs/present.ts';
-import type { Acceptance, BulkOutcome, InvitationView, PublicInvitation } from './service.ts';
+import type { Acceptance, PublicInvitation } from './accept.ts';
+import type { BulkOutcome, InvitationView } from './service.ts';
 
 export function presentInvite(invite: InvitationView) {
   return {

@@ -14,6 +14,7 @@ import {
   publicInviteReply,
   tokenParams,
 } from './schema.ts';
+import * as acceptance from './accept.ts';
 import * as invites from './service.ts';
 
 export const inviteRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -104,7 +105,7 @@ export const inviteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: publicInviteReply, ...errorReplies(404) },
       },
     },
-    async (request) => presentPublicInvite(await invites.lookupInvite(request.ctx, { token: request.params.token })),
+    async (request) => presentPublicInvite(await acceptance.lookupInvite(request.ctx, { token: request.params.token })),
   );
 
   app.post(
@@ -117,7 +118,7 @@ export const inviteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: acceptReply, ...errorReplies(401, 403, 404, 409, 410) },
       },
     },
-    async (request) => presentAcceptance(await invites.acceptByToken(request.ctx, { token: request.params.token })),
+    async (request) => presentAcceptance(await acceptance.acceptByToken(request.ctx, { token: request.params.token })),
   );
 
   app.post(
@@ -130,6 +131,6 @@ export const inviteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: acceptReply, ...errorReplies(401, 403, 404, 409, 410) },
       },
     },
-    async (request) => presentAcceptance(await invites.acceptById(request.ctx, { inviteId: request.params.invite_id })),
+    async (request) => presentAcceptance(await acceptance.acceptById(request.ctx, { inviteId: request.params.invite_id })),
   );
 };

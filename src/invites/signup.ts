@@ -1,6 +1,6 @@
 import type { Ctx } from '../core/context.ts';
 import type { Tx } from '../db/client.ts';
-import { acceptInTransaction, findByToken } from './service.ts';
+import { acceptInTransaction, findByToken } from './accept.ts';
 
 /**
  * Accepts the invitation behind `token` for a user created in the same transaction (signup with
