@@ -9,7 +9,7 @@ import { clearRateLimit, consumeRateLimit, isRateLimited } from '../core/rate-li
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
-import { enqueueMail } from '../mail/outbox.ts';
+import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
 import { verificationEmail } from '../mail/templates.ts';
 import { acceptInvitationOnSignup } from '../invites/signup.ts';
 
@@ -44,7 +44,7 @@ export async function signup(
   const passwordHash = await hashPassword(input.password);
   const now = ctx.clock.now();
   try {
-    return await ctx.db.transaction(async (tx) => {
+    const grant = await ctx.db.transaction(async (tx) => {
       const [user] = await tx
         .insert(users)
         .values({ email, emailNormalized: normalized, name, passwordHash, createdAt: now })
@@ -57,6 +57,8 @@ export async function signup(
       const session = await createSession(tx, user.id, now);
       return { user: presentUser(user), ...session };
     });
+    announceQueuedMail();
+    return grant;
   } catch (error) {
     if (isUniqueViolation(error, 'users_email_normalized_key')) {
       throw new AppError('email_taken', 'An account with this email already exists. Log in instead.');

@@ -25,6 +25,8 @@ import { systemClock, type Clock, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Database } from '../db/client.ts';
 import { memberRoutes } from '../members/routes.ts';
+import { inviteRoutes } from '../invites/routes.ts';
+import { mailboxRoutes } from '../mail/mailbox.ts';
 import { orgRoutes } from '../orgs/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
@@ -155,6 +157,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await routes.register(memberRoutes, { prefix: '/api/v1' });
   await routes.register(usageRoutes, { prefix: '/api/v1' });
   await routes.register(auditRoutes, { prefix: '/api/v1' });
+  await routes.register(inviteRoutes, { prefix: '/api/v1' });
+  // Development only: with no SMTP server configured, mail is kept here instead of delivered.
+  if (!config.smtpUrl && !config.isProduction) await routes.register(mailboxRoutes, { prefix: '/api/dev' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (options.extraRoutes) await options.extraRoutes(app);
 

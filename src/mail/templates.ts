@@ -37,3 +37,40 @@ export function verificationEmail(input: { name: string; link: string }): { subj
   });
   return { subject, text, html };
 }
+
+const EXPIRY_FORMAT = new Intl.DateTimeFormat('en-US', { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' });
+
+/** "Friday, November 28, 2025 at 9:30 AM UTC": invitations say exactly when their link stops working. */
+export function formatExpiry(date: Date): string {
+  return `${EXPIRY_FORMAT.format(date)} UTC`;
+}
+
+export function invitationEmail(input: {
+  orgName: string;
+  inviterName: string;
+  role: 'admin' | 'member';
+  link: string;
+  expiresAt: Date;
+}): { subject: string; text: string; html: string } {
+  // Names are user-controlled: one line each in the subject and text, escaped in HTML.
+  const org = oneLine(input.orgName);
+  const inviter = oneLine(input.inviterName);
+  const roleLabel = input.role === 'admin' ? 'an admin' : 'a member';
+  const expiry = formatExpiry(input.expiresAt);
+  const subject = `${inviter} invited you to join ${org} on Roster`;
+  const text =
+    `Hi,\n\n${inviter} invited you to join ${org} on Roster as ${roleLabel}.\n\n` +
+    `Get Started: ${input.link}\n\n` +
+    `This invitation expires on ${expiry}. If you were not expecting it, you can ignore this email.\n`;
+  const html = layout({
+    title: subject,
+    bodyHtml:
+      `<p>Hi,</p><p><strong>${escapeHtml(inviter)}</strong> invited you to join ` +
+      `<strong>${escapeHtml(org)}</strong> on Roster as ${roleLabel}.</p>` +
+      `<p>This invitation expires on ${escapeHtml(expiry)}.</p>`,
+    buttonLabel: 'Get Started',
+    buttonUrl: input.link,
+    footer: 'If you were not expecting this invitation, you can ignore this email.',
+  });
+  return { subject, text, html };
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import { queryRows } from '../src/db/client.ts';
+import { startServer, type RunningServer } from '../src/server.ts';
+
+/**
+ * Bulk invitations against single ones, over real HTTP on loopback: one POST /org/invites/bulk
+ * of 1,000 addresses vs 1,000 sequential POST /org/invite calls, each on a fresh org with 2,000
+ * seats, on PostgreSQL and on embedded PGlite. The mail worker runs (local mailbox) as in
+ * production; the outbox is drained between phases so one phase's mail does not slow the next.
+ */
+const ADDRESSES = 1000;
+const SEATS = 2000;
+const BULK_RUNS = 3;
+const PASSWORD = 'correct horse battery staple';
+
+interface EngineResult {
+  engine: string;
+  bulkMs: number[];
+  singlesMs: number;
+}
+
+export async function benchInvites(): Promise<string> {
+  const results: EngineResult[] = [];
+  results.push(await onPostgres());
+  results.push(await onPglite());
+  return table(results);
+}
+
+async function onPostgres(): Promise<EngineResult> {
+  const serverUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `roster_bench_invites_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    return await measure('PostgreSQL', { DATABASE_URL: url.toString() });
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function onPglite(): Promise<EngineResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roster-bench-invites-'));
+  try {
+    return await measure('PGlite (embedded)', { DATA_DIR: dataDir });
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(engine: string, env: Record<string, string>): Promise<EngineResult> {
+  const config = loadConfig({
+    ...env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PUBLIC_URL: 'http://localhost:3000',
+    BULK_INVITE_MAX: String(ADDRESSES),
+    LOG_LEVEL: 'silent',
+  });
+  const server = await startServer(config);
+  try {
+    const client = httpClient(server.url);
+    // Warm-up: JIT, connection pool, prepared statements.
+    const warm = await orgWithSeats(client, SEATS);
+    await client.post('/api/v1/org/invites/bulk', { token: warm, body: { emails: addresses('warm', 100) } });
+    for (const email of addresses('warm-one', 50)) await client.post('/api/v1/org/invite', { token: warm, body: { email } });
+    await drainOutbox(server);
+
+    const bulkMs: number[] = [];
+    for (let run = 0; run < BULK_RUNS; run += 1) {
+      const token = await orgWithSeats(client, SEATS);
+      const emails = addresses(`bulk${run}`, ADDRESSES);
+      const started = performance.now();
+      const reply = await client.post('/api/v1/org/invites/bulk', { token, body: { emails } });
+      bulkMs.push(performance.now() - started);
+      if (reply.status !== 200 || reply.body.invited !== ADDRESSES) {
+        throw new Error(`bulk failed: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
+      }
+      await drainOutbox(server);
+    }
+
+    const token = await orgWithSeats(client, SEATS);
+    const emails = addresses('single', ADDRESSES);
+    const started = performance.now();
+    for (const email of emails) {
+      const reply = await client.post('/api/v1/org/invite', { token, body: { email } });
+      if (reply.status !== 201) throw new Error(`single invite failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+    }
+    const singlesMs = performance.now() - started;
+    return { engine, bulkMs, singlesMs };
+  } finally {
+    await server.stop();
+  }
+}
+
+function addresses(prefix: string, count: number): string[] {
+  const tag = randomBytes(3).toString('hex');
+  return Array.from({ length: count }, (_, index) => `${prefix}-${index}-${tag}@bench.example.com`);
+}
+
+function httpClient(base: string) {
+  return {
+    async post(path: string, options: { token?: string; body?: unknown }) {
+      const response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
+        body: JSON.stringify(options.body ?? {}),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+  };
+}
+
+type Client = ReturnType<typeof httpClient>;
+
+/** A fresh owner with a Team subscription of `seats` seats and an org; returns the session token. */
+async function orgWithSeats(client: Client, seats: number): Promise<string> {
+  const tag = randomBytes(4).toString('hex');
+  const signup = await client.post('/api/v1/auth/signup', { body: { email: `owner-${tag}@bench.example.com`, password: PASSWORD, name: 'Owner' } });
+  const token = signup.body.token as string;
+  await client.post('/api/v1/billing/checkout', { token, body: { plan: 'team', seats, scope: 'personal' } });
+  const org = await client.post('/api/v1/org', { token, body: { name: `Bench ${tag}`, slug: `bench-${tag}` } });
+  if (org.status !== 201) throw new Error(`org setup failed: ${JSON.stringify(org.body)}`);
+  return token;
+}
+
+async function drainOutbox(server: RunningServer): Promise<void> {
+  for (;;) {
+    const rows = await queryRows<{ count: number }>(
+      server.database.db,
+      sql`SELECT count(*)::int AS count FROM mail_outbox WHERE status = 'pending'`,
+    );
+    if (Number(rows[0]?.count) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function table(results: EngineResult[]): string {
+  const lines = [
+    `Invitations: one bulk request of ${ADDRESSES} addresses vs ${ADDRESSES} single requests (HTTP on loopback, sequential)`,
+    '',
+    '| engine | bulk, 1,000 addresses (median of 3) | bulk runs | 1,000 single invites | single, per request | bulk speed-up |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const result of results) {
+    const bulk = median(result.bulkMs);
+    lines.push(
+      `| ${result.engine} | ${bulk.toFixed(0)} ms | ${result.bulkMs.map((ms) => ms.toFixed(0)).join(' / ')} ms | ` +
+        `${(result.singlesMs / 1000).toFixed(2)} s | ${(result.singlesMs / ADDRESSES).toFixed(2)} ms | ${(result.singlesMs / bulk).toFixed(1)}× |`,
+    );
+  }
+  lines.push('', 'Goals: bulk under 200 ms on PostgreSQL; at least 20× faster than the single calls.');
+  return lines.join('\n');
+}

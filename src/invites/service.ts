@@ -1,0 +1,322 @@
+import { recordAudit, recordAudits, type AuditEntry } from '../audit/record.ts';
+import { authorize, type OrgActor } from '../auth/permissions.ts';
+import type { Ctx } from '../core/context.ts';
+import { requireActor } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
+import { normalizeEmail } from '../core/email.ts';
+import { isUuid } from '../core/ids.ts';
+import { consumeRateLimit } from '../core/rate-limit.ts';
+import { newToken } from '../core/tokens.ts';
+import type { Queryable } from '../db/client.ts';
+import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
+import { invitationEmail } from '../mail/templates.ts';
+import { lockActorInOrg } from '../orgs/service.ts';
+import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
+import {
+  addressStates,
+  expireStaleInvitations,
+  insertInvitations,
+  listPendingInvitations,
+  lockInvitation,
+  markRevoked,
+  renewToken,
+  seatState,
+  type InvitationRow,
+  type InviteRole,
+  type InviteStatus,
+} from './queries.ts';
+import { effectiveStatus, inviteNotFound, seatLimit, seatLimitMessage } from './rules.ts';
+
+// The admin side of invitations: create (one or a batch), list, revoke, resend.
+// The link side (lookup, accept, signup) is in accept.ts.
+
+export const RESEND_LIMIT = 5;
+export const RESEND_WINDOW_SECONDS = 10 * 60;
+
+/** An invitation as its org's admins see it; `link` only when its token was issued by this call. */
+export interface InvitationView {
+  id: string;
+  email: string;
+  role: InviteRole;
+  status: InviteStatus;
+  createdAt: Date;
+  expiresAt: Date;
+  invitedBy: { userId: string | null; name: string | null; email: string | null };
+  link: string | null;
+}
+
+export type BulkResult =
+  | { email: string; ok: true; inviteId: string | null }
+  | { email: string; ok: false; error: { code: string; message: string } };
+
+export interface BulkOutcome {
+  results: BulkResult[];
+  invited: number;
+  failed: number;
+}
+
+// ---- creating ------------------------------------------------------------------------------
+
+/** `POST /org/invite`: one address through the same set-based path as a bulk request. */
+export async function inviteOne(ctx: Ctx, input: { email: string; role: InviteRole }): Promise<InvitationView> {
+  const actor = authorize(requireActor(ctx), 'invites.create');
+  const address = normalizeEmail(input.email);
+  const [outcome] = await createInvitations(ctx, actor, [{ ...address, isValid: true }], input.role);
+  if (!outcome) throw new Error('no outcome for the address');
+  if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message);
+  return outcome.invitation;
+}
+
+/** `POST /org/invites/bulk`: every distinct address gets exactly one result, in input order. */
+export async function inviteBulk(
+  ctx: Ctx,
+  input: { text?: string; emails?: string[]; role: InviteRole; dryRun: boolean },
+): Promise<BulkOutcome> {
+  const actor = authorize(requireActor(ctx), 'invites.create');
+  const addresses = input.emails !== undefined ? addressesFromList(input.emails) : extractAddresses(input.text ?? '');
+  const limit = ctx.config.bulkInviteMax;
+  if (addresses.length > limit) {
+    throw new AppError(
+      'bulk_limit_exceeded',
+      `You can invite at most ${limit} addresses at once; this request has ${addresses.length}. Split it into smaller batches.`,
+      { limit, count: addresses.length },
+    );
+  }
+  const outcomes = input.dryRun
+    ? await previewInvitations(ctx, actor, addresses)
+    : await createInvitations(ctx, actor, addresses, input.role);
+  const results = outcomes.map(
+    (outcome): BulkResult =>
+      outcome.ok
+        ? { email: outcome.email, ok: true, inviteId: outcome.invitation?.id ?? null }
+        : { email: outcome.email, ok: false, error: outcome.error },
+  );
+  const invited = results.filter((result) => result.ok).length;
+  return { results, invited, failed: results.length - invited };
+}
+
+type Outcome<T> = { email: string; ok: true; invitation: T } | { email: string; ok: false; error: { code: string; message: string } };
+
+/**
+ * Decides every address of a batch from one snapshot: invalid, already a member, already invited,
+ * or (in input order, while seats last) invited. Pure, so the dry run answers exactly what the
+ * real run does.
+ */
+async function planBatch(tx: Queryable, orgId: string, addresses: BulkAddress[], now: Date) {
+  const valid = addresses.filter((address) => address.isValid).map((address) => address.normalized);
+  const seats = await seatState(tx, orgId, now);
+  const states = new Map((await addressStates(tx, orgId, valid, now)).map((state) => [state.normalized, state]));
+  let freeSeats = seats.seatLimit - seats.activeMembers - seats.pendingInvites;
+  const plan = addresses.map((address): Outcome<null> => {
+    if (!address.isValid) return fail(address.email, 'invalid_email', 'This is not a valid email address.');
+    const state = states.get(address.normalized);
+    if (state?.isMember) return fail(address.email, 'already_member', 'This person is already a member of your organization.');
+    if (state?.hasPendingInvite) {
+      return fail(address.email, 'invite_pending', 'An invitation to this address is already pending. Resend it instead.');
+    }
+    if (freeSeats <= 0) return fail(address.email, 'seat_limit', seatLimitMessage(seats.seatLimit));
+    freeSeats -= 1;
+    return { email: address.email, ok: true, invitation: null };
+  });
+  return { plan, seats };
+}
+
+async function previewInvitations(ctx: Ctx, actor: OrgActor, addresses: BulkAddress[]): Promise<Outcome<null>[]> {
+  const { plan } = await planBatch(ctx.db, actor.membership.orgId, addresses, ctx.clock.now());
+  return plan;
+}
+
+/**
+ * Creates the invitations of a batch under the org lock, set-based: one statement for the
+ * invitations, one for their emails, one for their audit entries (plus one to retire expired
+ * invitations of the same addresses, when there are any).
+ */
+async function createInvitations(
+  ctx: Ctx,
+  actor: OrgActor,
+  addresses: BulkAddress[],
+  role: InviteRole,
+): Promise<Outcome<InvitationView>[]> {
+  const orgId = actor.membership.orgId;
+  const now = ctx.clock.now();
+  const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
+  const outcomes = await ctx.db.transaction(async (tx) => {
+    const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
+    const { plan, seats } = await planBatch(tx, orgId, addresses, now);
+    const chosen = addresses.flatMap((address, index) =>
+      address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized, ...newToken('invite') }] : [],
+    );
+    const expired = await expireStaleInvitations(tx, orgId, chosen.map((row) => row.normalized), now);
+    const inserted = await insertInvitations(tx, {
+      orgId,
+      role,
+      invitedBy: actor.userId,
+      now,
+      expiresAt,
+      invitations: chosen.map((row) => ({ email: row.email, normalized: row.normalized, tokenHash: row.hash })),
+    });
+    const idByAddress = new Map(inserted.map((row) => [row.emailNormalized, row.id]));
+    const created: { id: string; email: string; link: string }[] = [];
+    const outcomeAt = new Map<number, Outcome<InvitationView>>();
+    for (const row of chosen) {
+      const id = idByAddress.get(row.normalized);
+      // No row: a pending invitation the snapshot did not see won the unique index.
+      if (!id) {
+        outcomeAt.set(row.index, fail(row.email, 'invite_pending', 'An invitation to this address is already pending. Resend it instead.'));
+        continue;
+      }
+      const link = inviteLink(ctx, row.token);
+      created.push({ id, email: row.email, link });
+      const invitedBy = { userId: actor.userId, name: self.displayName, email: self.email };
+      outcomeAt.set(row.index, {
+        email: row.email,
+        ok: true,
+        invitation: { id, email: row.email, role, status: 'pending', createdAt: now, expiresAt, invitedBy, link },
+      });
+    }
+    const results = plan.map((outcome, index): Outcome<InvitationView> => outcomeAt.get(index) ?? failedOutcome(outcome));
+    await enqueueMail(
+      tx,
+      created.map((invite) => ({
+        kind: 'invitation',
+        orgId,
+        to: invite.email,
+        ...invitationEmail({ orgName: seats.orgName, inviterName: self.displayName, role, link: invite.link, expiresAt }),
+      })),
+      now,
+    );
+    await recordAudits(tx, ctx, [
+      ...expired.map((invite) => expiredEntry(orgId, invite.id, invite.email)),
+      ...created.map(
+        (invite): AuditEntry => ({
+          orgId,
+          action: 'invite.sent',
+          targetType: 'invitation',
+          targetId: invite.id,
+          after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
+        }),
+      ),
+    ]);
+    return results;
+  });
+  if (outcomes.some((outcome) => outcome.ok)) announceQueuedMail();
+  return outcomes;
+}
+
+// ---- listing, revoking, resending ----------------------------------------------------------
+
+export async function listInvites(ctx: Ctx): Promise<InvitationView[]> {
+  const actor = authorize(requireActor(ctx), 'invites.list');
+  const now = ctx.clock.now();
+  const rows = await listPendingInvitations(ctx.db, actor.membership.orgId);
+  // Tokens are stored only as hashes, so a listed invitation has no link: resend issues a fresh one.
+  return rows.map((row) => toView(row, now, null));
+}
+
+export async function revokeInvite(ctx: Ctx, input: { inviteId: string }): Promise<void> {
+  const actor = authorize(requireActor(ctx), 'invites.revoke');
+  const orgId = actor.membership.orgId;
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    await lockActorInOrg(tx, orgId, actor.userId, 'invites.revoke');
+    // One guarded UPDATE: the token stops matching and the seat is free the moment this commits.
+    const revoked = isUuid(input.inviteId) ? await markRevoked(tx, orgId, input.inviteId, now) : undefined;
+    if (!revoked) throw inviteNotFound();
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'invite.revoked',
+      targetType: 'invitation',
+      targetId: revoked.id,
+      before: { email: revoked.email, role: revoked.role, status: 'pending' },
+      after: { status: 'revoked' },
+    });
+  });
+}
+
+export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promise<InvitationView> {
+  const actor = authorize(requireActor(ctx), 'invites.resend');
+  const orgId = actor.membership.orgId;
+  const now = ctx.clock.now();
+  const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
+  const view = await ctx.db.transaction(async (tx) => {
+    const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.resend');
+    const invitation = isUuid(input.inviteId) ? await lockInvitation(tx, orgId, input.inviteId) : undefined;
+    if (!invitation || invitation.status !== 'pending') throw inviteNotFound();
+    // Counted per invitation inside the transaction: only sends that happen count.
+    const rate = await consumeRateLimit(tx, {
+      key: `invite.resend:${invitation.id}`,
+      limit: RESEND_LIMIT,
+      windowSeconds: RESEND_WINDOW_SECONDS,
+      now,
+    });
+    if (!rate.allowed) {
+      throw new AppError(
+        'rate_limited',
+        `This invitation was sent ${RESEND_LIMIT} times in the last 10 minutes. Wait before sending it again.`,
+        { retry_after_seconds: rate.retryAfterSeconds },
+      );
+    }
+    // The invitation holds a seat again from now on: it must fit beside everything else.
+    const seats = await seatState(tx, orgId, now, { exceptInvitationId: invitation.id });
+    if (seats.activeMembers + seats.pendingInvites + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
+    const { token, hash } = newToken('invite');
+    if (!(await renewToken(tx, { orgId, id: invitation.id, tokenHash: hash, expiresAt }))) throw inviteNotFound();
+    const link = inviteLink(ctx, token);
+    await enqueueMail(
+      tx,
+      [
+        {
+          kind: 'invitation',
+          orgId,
+          to: invitation.email,
+          ...invitationEmail({ orgName: seats.orgName, inviterName: self.displayName, role: invitation.role, link, expiresAt }),
+        },
+      ],
+      now,
+    );
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'invite.resent',
+      targetType: 'invitation',
+      targetId: invitation.id,
+      before: { expires_at: invitation.expiresAt.toISOString() },
+      after: { email: invitation.email, expires_at: expiresAt.toISOString() },
+    });
+    return toView({ ...invitation, expiresAt }, now, link);
+  });
+  announceQueuedMail();
+  return view;
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function toView(row: InvitationRow, now: Date, link: string | null): InvitationView {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    status: effectiveStatus(row, now),
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    invitedBy: { userId: row.invitedBy, name: row.inviterName, email: row.inviterEmail },
+    link,
+  };
+}
+
+/** Links come only from PUBLIC_URL, never from request headers. */
+function inviteLink(ctx: Ctx, token: string): string {
+  return `${ctx.config.publicUrl}/invite/${token}`;
+}
+
+function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
+  return { orgId, action: 'invite.expired', targetType: 'invitation', targetId: id, before: { email, status: 'pending' }, after: { status: 'expired' } };
+}
+
+function failedOutcome(outcome: Outcome<null>): Outcome<never> {
+  if (outcome.ok) throw new Error('an invited address has no created invitation');
+  return outcome;
+}
+
+function fail(email: string, code: string, message: string) {
+  return { email, ok: false as const, error: { code, message } };
+}

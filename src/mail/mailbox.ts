@@ -1,0 +1,93 @@
+import { sql } from 'drizzle-orm';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { queryRows, type Queryable } from '../db/client.ts';
+
+const messageSchema = z.object({
+  id: z.string(),
+  to: z.string(),
+  subject: z.string(),
+  text: z.string(),
+  html: z.string(),
+  created_at: z.string(),
+  status: z.enum(['pending', 'sent', 'failed']),
+  links: z.array(z.string()).describe('Links found in the text part'),
+});
+
+export interface MailboxMessage {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  createdAt: Date;
+  status: 'pending' | 'sent' | 'failed';
+}
+
+/** Newest first; `to` matches the recipient case-insensitively. */
+export async function mailboxMessages(db: Queryable, options: { to?: string; limit: number }): Promise<MailboxMessage[]> {
+  const rows = await queryRows<{
+    id: string;
+    to_address: string;
+    subject: string;
+    text_body: string;
+    html_body: string;
+    created_at: Date | string;
+    status: MailboxMessage['status'];
+  }>(
+    db,
+    sql`SELECT id, to_address, subject, text_body, html_body, created_at, status FROM mail_outbox
+        WHERE ${options.to ?? null}::text IS NULL OR lower(to_address) = lower(${options.to ?? null}::text)
+        ORDER BY created_at DESC, id LIMIT ${options.limit}`,
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    to: row.to_address,
+    subject: row.subject,
+    text: row.text_body,
+    html: row.html_body,
+    createdAt: new Date(row.created_at),
+    status: row.status,
+  }));
+}
+
+export function linksIn(text: string): string[] {
+  return [...text.matchAll(/https?:\/\/[^\s<>"]+/g)].map((match) => match[0]);
+}
+
+/**
+ * `GET /api/dev/mailbox`: the local development mailbox. Registered only when no SMTP server is
+ * configured and NODE_ENV is not production, because it shows every email, links included.
+ */
+export const mailboxRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/mailbox',
+    {
+      schema: {
+        tags: ['development'],
+        summary: 'Development only (no SMTP_URL, NODE_ENV not production): the emails Roster would have sent, newest first',
+        security: [],
+        querystring: z.object({
+          to: z.string().max(320).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+        response: { 200: z.object({ messages: z.array(messageSchema) }) },
+      },
+    },
+    async (request) => {
+      const messages = await mailboxMessages(request.ctx.db, { to: request.query.to, limit: request.query.limit });
+      return {
+        messages: messages.map((message) => ({
+          id: message.id,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          created_at: message.createdAt.toISOString(),
+          status: message.status,
+          links: linksIn(message.text),
+        })),
+      };
+    },
+  );
+};

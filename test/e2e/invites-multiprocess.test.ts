@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpSink, type SmtpSink } from '../kit/smtp.ts';
+
+// Needs PostgreSQL: TEST_DATABASE_URL, or in CI the server CI starts on 127.0.0.1:5432. Outside CI
+// without TEST_DATABASE_URL it is skipped; in CI an unreachable server fails the run.
+const SERVER_URL = process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PUBLIC_URL = 'http://roster.e2e.test';
+const PASSWORD = 'correct horse battery staple';
+
+interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  output: string[];
+}
+
+function databaseUrl(server: string, name: string): string {
+  const parsed = new URL(server);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+function startRoster(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--no-build'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`roster did not start in time:\n${output.join('')}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output.push(chunk.toString());
+      const match = /Roster is listening on (http:\/\/\S+)/.exec(output.join(''));
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1], output });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`roster exited with ${code} before listening:\n${output.join('')}`));
+    });
+  });
+}
+
+async function stopRoster(server: ServerProcess | undefined): Promise<void> {
+  if (!server || server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function call(server: ServerProcess, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe.skipIf(!SERVER_URL)('two server processes on one PostgreSQL', () => {
+  const name = `roster_e2e_${randomBytes(4).toString('hex')}`;
+  let admin: pg.Client;
+  let db: pg.Client;
+  let smtp: SmtpSink;
+  const servers: ServerProcess[] = [];
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: SERVER_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    smtp = await startSmtpSink();
+    const env = {
+      DATABASE_URL: databaseUrl(SERVER_URL!, name),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PUBLIC_URL,
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'Roster <no-reply@roster.e2e.test>',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+    };
+    // Both start at once: migrations serialize on their advisory lock.
+    servers.push(...(await Promise.all([startRoster(env), startRoster(env)])));
+    db = new pg.Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map(stopRoster));
+    await db?.end();
+    await smtp?.close();
+    if (admin) {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  it('holds the seat rule for 30 invitations raced across both processes, and sends every email exactly once', async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess];
+    const ownerEmail = `owner-${randomBytes(3).toString('hex')}@example.com`;
+    const owner = await call(a, 'POST', '/api/v1/auth/signup', { body: { email: ownerEmail, password: PASSWORD, name: 'Owner' } });
+    expect(owner.status).toBe(201);
+    const token = owner.body.token as string;
+    expect((await call(b, 'POST', '/api/v1/billing/checkout', { token, body: { plan: 'team', seats: 5, scope: 'personal' } })).status).toBe(200);
+    const org = await call(a, 'POST', '/api/v1/org', { token, body: { name: 'Race Inc', slug: `race-${randomBytes(3).toString('hex')}` } });
+    expect(org.status).toBe(201);
+
+    const invitees = Array.from({ length: 30 }, (_, index) => `invitee-${index}-${randomBytes(3).toString('hex')}@example.com`);
+    const signups = Array.from({ length: 20 }, (_, index) => `signup-${index}-${randomBytes(3).toString('hex')}@example.com`);
+    const [inviteReplies] = await Promise.all([
+      Promise.all(invitees.map((email, index) => call(index % 2 ? b : a, 'POST', '/api/v1/org/invite', { token, body: { email } }))),
+      // More mail for both workers to contend over.
+      Promise.all(
+        signups.map((email, index) =>
+          call(index % 2 ? a : b, 'POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD, name: `User ${index}` } }),
+        ),
+      ),
+    ]);
+    const outcomes = inviteReplies.map((reply) => (reply.status === 201 ? 'created' : reply.body.error.code));
+    expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(4);
+    expect(outcomes.filter((outcome) => outcome === 'seat_limit')).toHaveLength(26);
+    const pending = await db.query(`SELECT count(*)::int AS count FROM invitations WHERE org_id = $1 AND status = 'pending'`, [
+      org.body.org.id,
+    ]);
+    expect(pending.rows[0].count).toBe(4);
+    const seatsReply = await call(b, 'GET', '/api/v1/org', { token });
+    expect(seatsReply.body.org.seats).toMatchObject({ used: 5, limit: 5, active_members: 1, pending_invites: 4 });
+
+    // Every outbox row: 1 owner verification + 20 signups + 4 invitations.
+    const total = (await db.query('SELECT count(*)::int AS count FROM mail_outbox')).rows[0].count as number;
+    expect(total).toBe(25);
+    await smtp.waitForCount(total, 30_000);
+    await expect
+      .poll(async () => (await db.query(`SELECT count(*)::int AS count FROM mail_outbox WHERE status = 'sent'`)).rows[0].count, {
+        timeout: 10_000,
+      })
+      .toBe(total);
+    // Give a duplicate time to show up before counting.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const ids = (await db.query('SELECT id FROM mail_outbox')).rows.map((row) => row.id as string);
+    expect(smtp.messages).toHaveLength(total);
+    expect(smtp.messages.map((message) => message.mailId).sort()).toEqual([...ids].sort());
+
+    // The link in a received invitation works on the other process.
+    const invited = invitees[outcomes.indexOf('created')]!;
+    const mail = smtp.messages.find((message) => message.envelopeTo.includes(invited));
+    const link = /http:\/\/roster\.e2e\.test\/invite\/(rs_inv_[A-Za-z0-9_-]+)/.exec(mail?.decoded ?? '');
+    expect(link?.[1]).toBeDefined();
+    const joined = await call(b, 'POST', '/api/v1/auth/signup', {
+      body: { email: invited, password: PASSWORD, name: 'Invitee', invite_token: link![1] },
+    });
+    expect(joined.status, JSON.stringify(joined.body)).toBe(201);
+    const members = await db.query('SELECT count(*)::int AS count FROM memberships WHERE org_id = $1', [org.body.org.id]);
+    expect(members.rows[0].count).toBe(2);
+  });
+});
