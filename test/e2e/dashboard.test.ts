@@ -99,6 +99,8 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
 
     await page.getByRole('heading', { name: 'Members' }).waitFor();
     await page.getByText('1 of 10 seats used — 1 member, 0 pending').waitFor();
+    // The members table loads separately from the seat counter: wait for the owner's row.
+    await row(page, ownerEmail).getByText('Owner', { exact: true }).waitFor();
     await expect(row(page, ownerEmail).getByText('Owner', { exact: true }).count()).resolves.toBe(1);
   }, STEP_TIMEOUT);
 
