@@ -26,6 +26,7 @@ describe('configuration', () => {
     ['SMTP_URL', 'http://mail'],
     ['BULK_INVITE_MAX', '0'],
     ['INVITE_TTL_SECONDS', '-5'],
+    ['LINK_SECRET', 'too-short'],
   ])('refuses a bad %s with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });

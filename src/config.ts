@@ -24,6 +24,7 @@ const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   NODE_ENV: z.string().optional(),
   TRUST_PROXY: z.string().optional(),
+  LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -42,6 +43,8 @@ export type Config = {
   stripeWebhookSecret: string | undefined;
   isProduction: boolean;
   trustProxy: string[] | false;
+  /** Key of invitation-link tokens; unset: a key generated once and kept in the database. */
+  linkSecret: string | undefined;
   logLevel: string;
   /** Counter rows per member for usage limits (see src/usage/queries.ts). */
   usageCounterSlices: number;
@@ -74,6 +77,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     stripeWebhookSecret: values.STRIPE_WEBHOOK_SECRET,
     isProduction: values.NODE_ENV === 'production',
     trustProxy: values.TRUST_PROXY ? values.TRUST_PROXY.split(',').map((part) => part.trim()) : false,
+    linkSecret: values.LINK_SECRET,
     logLevel: values.LOG_LEVEL,
     usageCounterSlices: values.USAGE_COUNTER_SLICES,
   };

@@ -142,6 +142,7 @@ export const invitations = pgTable(
     role: text('role').$type<'admin' | 'member'>().notNull(),
     status: text('status').$type<'pending' | 'accepted' | 'revoked' | 'expired'>().notNull(),
     tokenHash: bytea('token_hash').notNull(),
+    tokenNonce: bytea('token_nonce'),
     invitedBy: uuid('invited_by'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     expiresAt: timestamptz('expires_at').notNull(),
@@ -192,3 +193,9 @@ export const usageActivity = pgTable(
   },
   (table) => [primaryKey({ columns: [table.orgId, table.userId, table.day, table.activity, table.slice] })],
 );
+
+export const serverKeys = pgTable('server_keys', {
+  name: text('name').primaryKey(),
+  value: bytea('value').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});

@@ -18,6 +18,8 @@ export interface InvitationRow {
   createdAt: Date;
   expiresAt: Date;
   acceptedBy: string | null;
+  /** Rebuilds the live link's token with the server key (null for tokens issued before 0004). */
+  tokenNonce: Buffer | null;
 }
 
 type RawInvitation = {
@@ -34,6 +36,7 @@ type RawInvitation = {
   created_at: Date | string;
   expires_at: Date | string;
   accepted_by: string | null;
+  token_nonce: Buffer | Uint8Array | null;
 };
 
 function toInvitation(row: RawInvitation): InvitationRow {
@@ -51,12 +54,13 @@ function toInvitation(row: RawInvitation): InvitationRow {
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),
     acceptedBy: row.accepted_by,
+    tokenNonce: row.token_nonce ? Buffer.from(row.token_nonce) : null,
   };
 }
 
 const SELECT_INVITATION = sql`
   SELECT i.org_id, i.id, i.email, i.email_normalized, i.role, i.status, i.invited_by, i.created_at,
-         i.expires_at, i.accepted_by, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name
+         i.expires_at, i.accepted_by, i.token_nonce, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name
   FROM invitations i
   JOIN orgs o ON o.id = i.org_id
   LEFT JOIN users u ON u.id = i.invited_by`;
@@ -173,6 +177,7 @@ export interface NewInvitation {
   email: string;
   normalized: string;
   tokenHash: Buffer;
+  tokenNonce: Buffer;
 }
 
 /**
@@ -186,13 +191,14 @@ export async function insertInvitations(
   if (input.invitations.length === 0) return [];
   const rows = await queryRows<{ id: string; email_normalized: string }>(
     tx,
-    sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, invited_by, created_at, expires_at)
+    sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, token_nonce, invited_by, created_at, expires_at)
         SELECT ${input.orgId}, batch.email, batch.normalized, ${input.role}, 'pending', decode(batch.token_hash, 'hex'),
-               ${input.invitedBy}::uuid, ${input.now}, ${input.expiresAt}
+               decode(batch.token_nonce, 'hex'), ${input.invitedBy}::uuid, ${input.now}, ${input.expiresAt}
         FROM unnest(${sql.param(input.invitations.map((row) => row.email))}::text[],
                     ${sql.param(input.invitations.map((row) => row.normalized))}::text[],
-                    ${sql.param(input.invitations.map((row) => row.tokenHash.toString('hex')))}::text[])
-             WITH ORDINALITY AS batch(email, normalized, token_hash, position)
+                    ${sql.param(input.invitations.map((row) => row.tokenHash.toString('hex')))}::text[],
+                    ${sql.param(input.invitations.map((row) => row.tokenNonce.toString('hex')))}::text[])
+             WITH ORDINALITY AS batch(email, normalized, token_hash, token_nonce, position)
         ORDER BY batch.position
         ON CONFLICT (org_id, email_normalized) WHERE status = 'pending' DO NOTHING
         RETURNING id, email_normalized`,
@@ -221,11 +227,11 @@ export async function markRevoked(tx: Queryable, orgId: string, id: string, now:
 
 export async function renewToken(
   tx: Queryable,
-  input: { orgId: string; id: string; tokenHash: Buffer; expiresAt: Date },
+  input: { orgId: string; id: string; tokenHash: Buffer; tokenNonce: Buffer; expiresAt: Date },
 ): Promise<boolean> {
   const rows = await queryRows<{ id: string }>(
     tx,
-    sql`UPDATE invitations SET token_hash = ${input.tokenHash}, expires_at = ${input.expiresAt}
+    sql`UPDATE invitations SET token_hash = ${input.tokenHash}, token_nonce = ${input.tokenNonce}, expires_at = ${input.expiresAt}
         WHERE org_id = ${input.orgId} AND id = ${input.id} AND status = 'pending' RETURNING id`,
   );
   return rows.length === 1;

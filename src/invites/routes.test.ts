@@ -236,6 +236,19 @@ describe('GET /api/v1/org/invites', () => {
     expect(member.status).toBe(403);
     expect(member.body.error.code).toBe('forbidden');
   });
+
+  it('shows each invitation\'s live link again (rebuilt with the server key, never stored), and the fresh one after a resend', async () => {
+    const org = await t.given.org({ seats: 10 });
+    const sent = await invite(org, uniqueEmail('listed'));
+    const listed = await t.http.get('/api/v1/org/invites', { as: org.owner });
+    expect(listed.body.invites.find((row: any) => row.id === sent.id)?.link).toBe(sent.link);
+    const stored = await queryRows<{ row: string }>(t.database.db, sql`SELECT i::text AS row FROM invitations i WHERE id = ${sent.id}`);
+    expect(stored[0]?.row).not.toContain(sent.token.slice(7));
+    const resent = await t.http.post(`/api/v1/org/invites/${sent.id}/resend`, { as: org.owner });
+    const relisted = await t.http.get('/api/v1/org/invites', { as: org.owner });
+    expect(relisted.body.invites.find((row: any) => row.id === sent.id)?.link).toBe(resent.body.invite.link);
+    expect(resent.body.invite.link).not.toBe(sent.link);
+  });
 });
 
 describe('expiry', () => {

@@ -14,7 +14,7 @@ export const inviteSchema = z.object({
     .string()
     .nullable()
     .describe(
-      'PUBLIC_URL/invite/<token>. Present when the token is issued (create, resend); null in the list, because tokens are stored only as hashes — resend to get a fresh link.',
+      'PUBLIC_URL/invite/<token>: the live link (a resend replaces it). The token is rebuilt from a nonce with the server key, never stored; null only for invitations created before links could be rebuilt.',
     ),
   invited_by: z.object({ user_id: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() }),
 });

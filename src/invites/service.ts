@@ -6,11 +6,11 @@ import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
 import { consumeRateLimit } from '../core/rate-limit.ts';
-import { newToken } from '../core/tokens.ts';
 import type { Queryable } from '../db/client.ts';
 import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
 import { invitationEmail } from '../mail/templates.ts';
 import { lockActorInOrg } from '../orgs/service.ts';
+import { inviteLinkKey, inviteTokenFor, issueInviteToken } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
 import {
   addressStates,
@@ -140,11 +140,14 @@ async function createInvitations(
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
+  const linkKey = await inviteLinkKey(ctx);
   const outcomes = await ctx.db.transaction(async (tx) => {
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
     const { plan, seats } = await planBatch(tx, orgId, addresses, now);
     const chosen = addresses.flatMap((address, index) =>
-      address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized, ...newToken('invite') }] : [],
+      address.isValid && plan[index]?.ok
+        ? [{ index, email: address.email, normalized: address.normalized, ...issueInviteToken(linkKey) }]
+        : [],
     );
     const expired = await expireStaleInvitations(tx, orgId, chosen.map((row) => row.normalized), now);
     const inserted = await insertInvitations(tx, {
@@ -153,7 +156,7 @@ async function createInvitations(
       invitedBy: actor.userId,
       now,
       expiresAt,
-      invitations: chosen.map((row) => ({ email: row.email, normalized: row.normalized, tokenHash: row.hash })),
+      invitations: chosen.map((row) => ({ email: row.email, normalized: row.normalized, tokenHash: row.hash, tokenNonce: row.nonce })),
     });
     const idByAddress = new Map(inserted.map((row) => [row.emailNormalized, row.id]));
     const created: { id: string; email: string; link: string }[] = [];
@@ -209,8 +212,9 @@ export async function listInvites(ctx: Ctx): Promise<InvitationView[]> {
   const actor = authorize(requireActor(ctx), 'invites.list');
   const now = ctx.clock.now();
   const rows = await listPendingInvitations(ctx.db, actor.membership.orgId);
-  // Tokens are stored only as hashes, so a listed invitation has no link: resend issues a fresh one.
-  return rows.map((row) => toView(row, now, null));
+  const linkKey = await inviteLinkKey(ctx);
+  // The live link, rebuilt from its nonce with the server key: no token is stored.
+  return rows.map((row) => toView(row, now, row.tokenNonce ? inviteLink(ctx, inviteTokenFor(linkKey, row.tokenNonce)) : null));
 }
 
 export async function revokeInvite(ctx: Ctx, input: { inviteId: string }): Promise<void> {
@@ -238,6 +242,7 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
+  const linkKey = await inviteLinkKey(ctx);
   const view = await ctx.db.transaction(async (tx) => {
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.resend');
     const invitation = isUuid(input.inviteId) ? await lockInvitation(tx, orgId, input.inviteId) : undefined;
@@ -259,8 +264,10 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
     // The invitation holds a seat again from now on: it must fit beside everything else.
     const seats = await seatState(tx, orgId, now, { exceptInvitationId: invitation.id });
     if (seats.activeMembers + seats.pendingInvites + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
-    const { token, hash } = newToken('invite');
-    if (!(await renewToken(tx, { orgId, id: invitation.id, tokenHash: hash, expiresAt }))) throw inviteNotFound();
+    const { token, hash, nonce } = issueInviteToken(linkKey);
+    if (!(await renewToken(tx, { orgId, id: invitation.id, tokenHash: hash, tokenNonce: nonce, expiresAt }))) {
+      throw inviteNotFound();
+    }
     const link = inviteLink(ctx, token);
     await enqueueMail(
       tx,
