@@ -1,12 +1,14 @@
 // `npm run bench`: every benchmark in one run, on loopback (`npm run bench -- usage` runs one).
 // Figures go to bench/README.md.
 import { benchFoundation } from './foundation.ts';
+import { benchInvites } from './invites.ts';
 import { benchUsage } from './usage.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<string>> = {
   foundation: benchFoundation,
   usage: benchUsage,
+  invites: benchInvites,
 };
 
 for (const [name, suite] of Object.entries(suites)) {
