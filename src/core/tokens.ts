@@ -26,3 +26,10 @@ export function hashToken(token: string): Buffer {
 export function tokenKindOf(token: string): TokenKind | undefined {
   return (Object.keys(PREFIX) as TokenKind[]).find((kind) => token.startsWith(PREFIX[kind]));
 }
+
+const SECRET_PATTERN = /rs_(sess|api|inv|ver)_[A-Za-z0-9_-]+/g;
+
+/** Replaces every Roster token in `text` (a URL, an error message) so none reaches a log line. */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET_PATTERN, 'rs_$1_[redacted]');
+}

@@ -23,6 +23,7 @@ import { billingRoutes } from '../billing/routes.ts';
 import type { Config } from '../config.ts';
 import { systemClock, type Clock, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
+import { redactSecrets } from '../core/tokens.ts';
 import type { Database } from '../db/client.ts';
 import { memberRoutes } from '../members/routes.ts';
 import { inviteRoutes } from '../invites/routes.ts';
@@ -55,12 +56,6 @@ export interface AppOptions {
 
 const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
-// Secrets can travel in paths (invitation links): never let one reach a log line.
-const SECRET_IN_URL = /rs_(sess|api|inv|ver)_[A-Za-z0-9_-]+/g;
-
-export function redactUrl(url: string): string {
-  return url.replace(SECRET_IN_URL, 'rs_$1_[redacted]');
-}
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, database } = options;
@@ -76,7 +71,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             serializers: {
               req: (request: { method: string; url: string; ip?: string; id?: string }) => ({
                 method: request.method,
-                url: redactUrl(request.url),
+                // Secrets can travel in paths (invitation links): never let one reach a log line.
+                url: redactSecrets(request.url),
                 remoteAddress: request.ip,
               }),
             },
@@ -146,7 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const path = request.url.split('?')[0] ?? '';
     const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(`${WEB_DIST}index.html`);
     if (wantsPage) return reply.type('text/html').sendFile('index.html');
-    return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactUrl(path)}.` } });
+    return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();

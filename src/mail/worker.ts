@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import { systemClock, type Clock } from '../core/context.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { redactSecrets } from './redact.ts';
+import { redactSecrets } from '../core/tokens.ts';
 import { onQueuedMail } from './outbox.ts';
 import type { MailTransport } from './transport.ts';
 

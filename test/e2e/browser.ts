@@ -1,10 +1,10 @@
 // Browser helpers for the dashboard's end-to-end tests: Debian's Chromium driven by
 // playwright-core (no browser download), screenshots for review, and axe-core checks.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ensureDashboardBuilt as buildDashboardIfStale } from '../../src/cli/dashboard-build.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = join(REPO, 'web');
@@ -33,22 +33,9 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return readdirSync(path)
-    .filter((name) => name !== 'node_modules' && name !== 'dist')
-    .reduce((newest, name) => Math.max(newest, newestMtime(join(path, name))), stat.mtimeMs);
-}
-
 /** The server serves web/dist: build it first when it is missing or older than its sources. */
 export function ensureDashboardBuilt(): void {
-  const index = join(WEB, 'dist', 'index.html');
-  const sources = ['src', 'index.html', 'package.json', 'vite.config.ts'].map((name) => join(WEB, name)).filter(existsSync);
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  if (!existsSync(join(WEB, 'node_modules'))) execFileSync('npm', ['ci', '--prefix', WEB], { stdio: 'inherit' });
-  // Vitest sets NODE_ENV=test; the dashboard under test is the production build.
-  execFileSync('npm', ['run', 'build', '--prefix', WEB], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  buildDashboardIfStale(() => {});
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from './server.ts';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedMail {
@@ -24,18 +24,7 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A free TCP port on loopback (listen on 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export function decodeQuotedPrintable(text: string): string {
   return text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)));
