@@ -318,6 +318,25 @@ describe('sessions and revocation', () => {
   });
 });
 
+describe('PATCH /api/v1/me', () => {
+  it('changes your display name, shown to your org', async () => {
+    const org = await t.given.org();
+    const reply = await t.http.patch('/api/v1/me', { as: org.owner, body: { name: '  Olivia Q. Owner ' } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.user.name).toBe('Olivia Q. Owner');
+    const members = await t.http.get('/api/v1/org', { as: org.owner });
+    expect(members.body.members[0].display_name).toBe('Olivia Q. Owner');
+  });
+
+  it('refuses an empty name, other fields and anonymous callers', async () => {
+    const user = await t.given.user();
+    expect((await t.http.patch('/api/v1/me', { as: user, body: { name: '   ' } })).body.error.code).toBe('invalid_request');
+    expect((await t.http.patch('/api/v1/me', { as: user, body: { name: 'X', email: 'a@b.co' } })).status).toBe(400);
+    expect((await t.http.patch('/api/v1/me', { body: { name: 'X' } })).status).toBe(401);
+    expect((await t.http.get('/api/v1/me', { as: user })).body.user.name).toBe(user.name);
+  });
+});
+
 describe('cookie sessions and CSRF', () => {
   async function cookieUser() {
     const reply = await signup({ email: uniqueEmail('cookie'), password: PASSWORD, name: 'Cookie' });

@@ -11,6 +11,7 @@ import {
   signupBody,
   tokenIdParams,
   tokenListReply,
+  updateProfileBody,
   userSchema,
   verifyEmailBody,
 } from './schema.ts';
@@ -101,6 +102,19 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
           : null,
       };
     },
+  );
+
+  app.patch(
+    '/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your display name (onboarding and profile)',
+        body: updateProfileBody,
+        response: { 200: z.object({ user: userSchema }), ...errorReplies(400, 401, 403) },
+      },
+    },
+    async (request) => ({ user: presentUser(await auth.updateProfile(request.ctx, request.body)) }),
   );
 
   app.post(

@@ -35,3 +35,5 @@ export const tokenSchema = z.object({ id: z.string(), name: z.string(), created_
 export const createdTokenReply = tokenSchema.extend({ token: z.string().describe('Shown once; store it now.') });
 export const tokenListReply = z.object({ tokens: z.array(tokenSchema) });
 export const tokenIdParams = z.object({ id: z.string() });
+
+export const updateProfileBody = z.strictObject({ name: z.string().max(200) });

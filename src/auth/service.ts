@@ -139,6 +139,15 @@ export async function verifyEmail(ctx: Ctx, input: { token: string }): Promise<U
   });
 }
 
+export async function updateProfile(ctx: Ctx, input: { name: string }): Promise<UserView> {
+  const actor = requireActor(ctx);
+  const name = input.name.trim();
+  if (!name) throw new AppError('invalid_request', 'Enter your name.');
+  const [user] = await ctx.db.update(users).set({ name }).where(eq(users.id, actor.userId)).returning();
+  if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
+  return presentUser(user);
+}
+
 export async function createApiToken(ctx: Ctx, input: { name: string }) {
   const actor = requireActor(ctx);
   const { token, hash } = newToken('api');

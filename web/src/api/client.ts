@@ -96,6 +96,7 @@ export const signup = (body: T.SignupInput) =>
 export const login = (body: T.LoginInput) => call<T.AuthResponse>('post', '/api/v1/auth/login', { body });
 export const logout = () => call<void>('post', '/api/v1/auth/logout');
 export const getMe = () => call<T.MeResponse>('get', '/api/v1/me');
+export const updateMe = (body: { name: string }) => call<{ user: T.User }>('patch', '/api/v1/me', { body });
 
 // Organization
 export const getOrg = () => call<T.OrgResponse>('get', '/api/v1/org');

@@ -16,6 +16,7 @@ export const apiRoutes = [
   { method: 'post', path: '/api/v1/auth/login' },
   { method: 'post', path: '/api/v1/auth/logout' },
   { method: 'get', path: '/api/v1/me' },
+  { method: 'patch', path: '/api/v1/me' },
   { method: 'get', path: '/api/v1/org' },
   { method: 'post', path: '/api/v1/org' },
   { method: 'patch', path: '/api/v1/org' },

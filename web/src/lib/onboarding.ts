@@ -1,4 +1,5 @@
-// Onboarding answers are kept in this browser: the v1 API has no profile-update route yet.
+// Onboarding answers are also kept in this browser: the name is saved to the account with
+// PATCH /api/v1/me, the job role has no API field and stays here.
 export interface OnboardingProfile {
   name: string;
   jobRole: string;

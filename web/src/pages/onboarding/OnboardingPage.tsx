@@ -1,7 +1,9 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { BarChart3, Check, MailPlus, ScrollText, ShieldCheck } from 'lucide-react';
-import { useMe } from '../../api/queries';
+import { useQueryClient } from '@tanstack/react-query';
+import { updateMe } from '../../api/client';
+import { queryKeys, useMe } from '../../api/queries';
 import { Button } from '../../components/Button';
 import { TextField } from '../../components/Field';
 import { Logo } from '../../components/Logo';
@@ -57,13 +59,21 @@ export function OnboardingPage() {
   const [jobRole, setJobRole] = useState(saved?.jobRole ?? '');
   const [nameError, setNameError] = useState<string | null>(null);
 
-  function finish() {
+  const queryClient = useQueryClient();
+
+  async function finish() {
     if (user) {
-      saveOnboarding(user.id, {
-        name: name.trim() || user.name,
-        jobRole,
-        completedAt: new Date().toISOString(),
-      });
+      const chosenName = name.trim() || user.name;
+      saveOnboarding(user.id, { name: chosenName, jobRole, completedAt: new Date().toISOString() });
+      // The name is the account's display name; the job role stays in this browser (no API field).
+      if (chosenName !== user.name) {
+        try {
+          await updateMe({ name: chosenName });
+          await queryClient.invalidateQueries({ queryKey: queryKeys.me });
+        } catch {
+          // Onboarding is optional: a failed save must not trap the user here.
+        }
+      }
     }
     navigate(next, { replace: true });
   }
@@ -76,14 +86,14 @@ export function OnboardingPage() {
     }
     setNameError(null);
     if (step < STEPS.length - 1) setStep(step + 1);
-    else finish();
+    else void finish();
   }
 
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-brand-50/70 via-zinc-50 to-zinc-50">
       <header className="flex items-center justify-between px-6 py-5">
         <Logo />
-        <Button variant="ghost" size="sm" onClick={finish}>
+        <Button variant="ghost" size="sm" onClick={() => void finish()}>
           Skip for now
         </Button>
       </header>
