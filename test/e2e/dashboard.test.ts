@@ -239,9 +239,15 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
 
   it('shows usage and the audit log to the owner', async () => {
     const page = ownerPage;
+    // The host app records usage through the API; the dashboard shows it per member and activity.
+    await apiPost(owner, server.url, '/api/v1/usage', { activity: 'report.export', quantity: 7 });
+    await apiPost(owner, server.url, '/api/v1/usage', { activity: 'api.call', quantity: 3 });
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('heading', { name: 'Usage', exact: true }).waitFor();
     await page.getByText('Your usage today').waitFor();
+    const chart = page.getByRole('list', { name: 'Usage chart' });
+    await chart.getByText('Olivia Owner').waitFor();
+    await chart.getByText('10', { exact: true }).waitFor();
     await screenshot(page, '16-usage');
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
