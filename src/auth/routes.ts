@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
-import { clearSessionCookies, requireActorOf, setSessionCookies } from '../http/security.ts';
+import { requireActor } from '../core/context.ts';
+import { clearSessionCookies, setSessionCookies } from '../http/security.ts';
 import {
   createdTokenReply,
   createTokenBody,
@@ -94,7 +95,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     '/me',
     { schema: { tags: ['auth'], summary: 'The signed-in user and their organization', response: { 200: meReply, ...errorReplies(401) } } },
     async (request) => {
-      const actor = requireActorOf(request);
+      const actor = requireActor(request.ctx);
       return {
         user: { id: actor.userId, email: actor.email, name: actor.name, email_verified: actor.emailVerified },
         org: actor.membership

@@ -104,8 +104,3 @@ export function clearSessionCookies(reply: FastifyReply, config: Config): void {
   reply.clearCookie(SESSION_COOKIE, { path: '/', secure, httpOnly: true, sameSite: 'lax' });
   reply.clearCookie(CSRF_COOKIE, { path: '/', secure, sameSite: 'lax' });
 }
-
-export function requireActorOf(request: FastifyRequest) {
-  if (!request.ctx.actor) throw new AppError('unauthenticated', 'Sign in to continue.');
-  return request.ctx.actor;
-}
