@@ -61,9 +61,9 @@ async function sink(port?: number): Promise<SmtpSink> {
 }
 
 async function outboxRowsTo(to: string) {
-  return queryRows<{ status: string; attempts: number; last_error: string | null; sent_at: Date | null }>(
+  return queryRows<{ id: string; status: string; attempts: number; last_error: string | null; sent_at: Date | null }>(
     t.database.db,
-    sql`SELECT status, attempts, last_error, sent_at FROM mail_outbox WHERE to_address = ${to} ORDER BY created_at`,
+    sql`SELECT id, status, attempts, last_error, sent_at FROM mail_outbox WHERE to_address = ${to} ORDER BY created_at`,
   );
 }
 
@@ -165,8 +165,10 @@ describe('delivery over SMTP', () => {
     await expect.poll(async () => (await outboxRowsTo(to))[0]?.status, { timeout: 10_000 }).toBe('failed');
     const [row] = await outboxRowsTo(to);
     expect(row).toMatchObject({ attempts: 3, last_error: expect.any(String) });
-    expect(lines.filter((line) => line.level === 50 && /giving up/.test(line.msg))).toHaveLength(1);
-    expect(lines.filter((line) => line.level === 40 && /will retry/.test(line.msg))).toHaveLength(2);
+    // The worker also drains rows that earlier tests in this file left behind: count this mail's lines.
+    const about = lines.filter((line) => line.mailId === row?.id);
+    expect(about.filter((line) => line.level === 50 && /giving up/.test(line.msg))).toHaveLength(1);
+    expect(about.filter((line) => line.level === 40 && /will retry/.test(line.msg))).toHaveLength(2);
   });
 
   it('two workers on one database send every message exactly once', async () => {
