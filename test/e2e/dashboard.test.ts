@@ -64,6 +64,21 @@ async function fill(page: Page, label: string, value: string): Promise<void> {
   await page.getByLabel(label, { exact: true }).fill(value);
 }
 
+/** Records the methods of every request to an invitation's accept endpoint. */
+function recordAccepts(page: Page): string[] {
+  const methods: string[] = [];
+  page.on('request', (request) => {
+    if (/\/api\/v1\/invites\/[^/]+\/accept$/.test(new URL(request.url()).pathname)) methods.push(request.method());
+  });
+  return methods;
+}
+
+async function publicInviteStatus(baseUrl: string, link: string): Promise<string> {
+  const token = new URL(link).pathname.split('/').pop() ?? '';
+  const response = await fetch(`${baseUrl}/api/v1/invites/${token}`);
+  return ((await response.json()) as { status: string }).status;
+}
+
 /** Follows a link from the development mailbox on this server (links are built from PUBLIC_URL). */
 async function openMailboxLink(page: Page, baseUrl: string, to: string): Promise<void> {
   await page.goto(`${baseUrl}/mailbox`);
@@ -201,6 +216,21 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
     await screenshot(page, '09-members-with-pending');
   }, STEP_TIMEOUT);
 
+  it('shows each pending invitation link and copies it to the clipboard with a confirmation', async () => {
+    const page = ownerPage;
+    await owner.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    const { invites } = await apiGet<{ invites: Array<{ email: string; link: string }> }>(owner, server.url, '/api/v1/org/invites');
+    const link = invites.find((invite) => invite.email === bulk.linus)?.link ?? '';
+    expect(link).toMatch(new RegExp(`^${server.url}/invite/`));
+    const linusRow = row(page, bulk.linus);
+    await linusRow.getByTestId('invite-link').getByText(link, { exact: true }).waitFor();
+
+    await linusRow.getByRole('button', { name: `Copy link for ${bulk.linus}` }).click();
+    await toast(page, `Invitation link for ${bulk.linus} copied`).waitFor();
+    await linusRow.getByRole('button', { name: `Copied for ${bulk.linus}` }).waitFor();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+  }, STEP_TIMEOUT);
+
   it('has no serious accessibility violations on the members page, with a success and an error toast on screen', async () => {
     const page = ownerPage;
     // A success toast from a real action.
@@ -255,6 +285,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
       await expect(page.getByRole('button', { name: /Actions for/ }).count()).resolves.toBe(0);
       await expect(page.getByRole('link', { name: 'Audit log' }).count()).resolves.toBe(0);
       await expect(page.getByText('Pending', { exact: true }).count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: /Copy link/ }).count()).resolves.toBe(0);
     } finally {
       await invitee.close();
     }
@@ -317,6 +348,128 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
     } finally {
       await phone.close();
     }
+  }, STEP_TIMEOUT);
+  const returning = { email: `ron-${suffix}@example.com`, name: 'Ron Returning' };
+  const signedIn = { email: `sam-${suffix}@example.com`, name: 'Sam Signed-in' };
+
+  it('lets a user who already has an account log in from the invitation page and land in the org', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      await apiPost(context, server.url, '/api/v1/auth/signup', { ...returning, password: PASSWORD });
+      await context.clearCookies();
+      const { invite } = await apiPost<{ invite: { link: string } }>(owner, server.url, '/api/v1/org/invite', {
+        email: returning.email,
+        role: 'member',
+      });
+      const page = await context.newPage();
+      const accepts = recordAccepts(page);
+      await page.goto(`${server.url}${new URL(invite.link).pathname}`);
+      await page.getByRole('link', { name: 'Log in to accept' }).click();
+      await page.getByRole('heading', { name: 'Log in to Roster' }).waitFor();
+      // Opening the link (a GET) accepted nothing.
+      expect(accepts).toEqual([]);
+      await expect(publicInviteStatus(server.url, invite.link)).resolves.toBe('pending');
+
+      await expect.poll(() => page.getByLabel('Email', { exact: true }).inputValue()).toBe(returning.email);
+      await fill(page, 'Password', PASSWORD);
+      await page.getByRole('button', { name: 'Log in', exact: true }).click();
+      await page.getByRole('heading', { name: 'Members' }).waitFor();
+      await row(page, returning.email).waitFor();
+      expect(accepts).toEqual(['POST']);
+      await expect(publicInviteStatus(server.url, invite.link)).resolves.toBe('accepted');
+      const me = await apiGet<{ org: { slug: string; role: string } | null }>(context, server.url, '/api/v1/me');
+      expect(me.org).toMatchObject({ slug: `acme-${suffix}`, role: 'member' });
+      await screenshot(page, '21-existing-user-joined');
+    } finally {
+      await context.close();
+    }
+  }, STEP_TIMEOUT);
+
+  it('accepts the invitation with a POST when the invited user is already signed in, and lands in the org', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      await apiPost(context, server.url, '/api/v1/auth/signup', { ...signedIn, password: PASSWORD });
+      const { invite } = await apiPost<{ invite: { link: string } }>(owner, server.url, '/api/v1/org/invite', {
+        email: signedIn.email,
+        role: 'member',
+      });
+      const page = await context.newPage();
+      const accepts = recordAccepts(page);
+      await page.goto(`${server.url}${new URL(invite.link).pathname}`);
+      await page.getByRole('heading', { name: 'Members' }).waitFor();
+      await row(page, signedIn.email).waitFor();
+      expect(accepts).toEqual(['POST']);
+      const me = await apiGet<{ org: { slug: string; role: string } | null }>(context, server.url, '/api/v1/me');
+      expect(me.org).toMatchObject({ slug: `acme-${suffix}`, role: 'member' });
+    } finally {
+      await context.close();
+    }
+  }, STEP_TIMEOUT);
+
+  it("shows a member's details in the View dialog", async () => {
+    const page = ownerPage;
+    await page.goto(`${server.url}/settings/members`);
+    await openRowMenu(page, memberEmail);
+    await page.getByRole('menuitem', { name: 'View' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Member details' });
+    await dialog.getByText('Mia Member').waitFor();
+    await dialog.getByText(memberEmail).waitFor();
+    const detail = (term: string) => dialog.locator('dt', { hasText: term }).locator('xpath=following-sibling::dd[1]');
+    await expect.poll(() => detail('Role').innerText()).toBe('Member');
+    await expect.poll(() => detail('Status').innerText()).toBe('Disabled');
+    await expect.poll(() => detail('Daily usage limit').innerText()).toBe('100');
+    await expect.poll(() => detail('Monthly usage limit').innerText()).toBe('2,000');
+    await screenshot(page, '22-member-details');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  }, STEP_TIMEOUT);
+
+  it('makes a member an admin from the row menu', async () => {
+    const page = ownerPage;
+    await openRowMenu(page, returning.email);
+    await page.getByRole('menuitem', { name: 'Make admin' }).click();
+    await toast(page, `${returning.name} is now an admin`).waitFor();
+    await row(page, returning.email).getByText('Admin', { exact: true }).waitFor();
+    const { members } = await apiGet<{ members: Array<{ email: string; role: string }> }>(owner, server.url, '/api/v1/org/members?q=ron-');
+    expect(members.find((member) => member.email === returning.email)?.role).toBe('admin');
+  }, STEP_TIMEOUT);
+
+  it('renames the organization on the Organization page', async () => {
+    const page = ownerPage;
+    const newName = `Acme Renamed ${suffix}`;
+    await page.getByRole('link', { name: 'Organization' }).click();
+    await page.getByRole('heading', { name: 'Organization', exact: true }).waitFor();
+    await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).toBe(`Acme ${suffix}`);
+    await fill(page, 'Name', newName);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await toast(page, 'Organization name saved').waitFor();
+    await page.getByRole('complementary').getByText(newName).waitFor();
+    await screenshot(page, '23-organization-renamed');
+    const org = await apiGet<{ org: { name: string } }>(owner, server.url, '/api/v1/org');
+    expect(org.org.name).toBe(newName);
+    await page.reload();
+    await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).toBe(newName);
+  }, STEP_TIMEOUT);
+
+  it('transfers ownership to an admin, and the old owner becomes an admin', async () => {
+    const page = ownerPage;
+    await page.getByRole('link', { name: 'Members' }).click();
+    await openRowMenu(page, returning.email);
+    await page.getByRole('menuitem', { name: 'Transfer ownership' }).click();
+    const confirm = page.getByRole('alertdialog');
+    await confirm.getByText(`Transfer ownership to ${returning.name}?`).waitFor();
+    await confirm.getByRole('button', { name: 'Transfer ownership' }).click();
+    await toast(page, `${returning.name} is now the owner of Acme Renamed ${suffix}`).waitFor();
+    await row(page, returning.email).getByText('Owner', { exact: true }).waitFor();
+    await row(page, ownerEmail).getByText('Admin', { exact: true }).waitFor();
+    const me = await apiGet<{ org: { role: string } | null }>(owner, server.url, '/api/v1/me');
+    expect(me.org?.role).toBe('admin');
+    // Only the owner may transfer ownership: the former owner no longer gets the item.
+    await openRowMenu(page, signedIn.email);
+    await page.getByRole('menuitem', { name: 'Make admin' }).waitFor();
+    await expect(page.getByRole('menuitem', { name: 'Transfer ownership' }).count()).resolves.toBe(0);
+    await page.keyboard.press('Escape');
+    await screenshot(page, '24-ownership-transferred');
   }, STEP_TIMEOUT);
 });
 

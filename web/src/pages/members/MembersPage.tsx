@@ -14,6 +14,7 @@ import { SeatCounter } from '../../components/SeatCounter';
 import { isAdminOrBetter, useCurrentRole } from '../../components/session';
 import { formatDate, plural, roleLabel } from '../../lib/format';
 import { BulkInviteDialog } from './BulkInviteDialog';
+import { CopyInviteLinkButton } from './CopyInviteLinkButton';
 import { InviteMemberDialog } from './InviteMemberDialog';
 import { MemberDetailsDialog } from './MemberDetailsDialog';
 import { UsageLimitDialog } from './UsageLimitDialog';
@@ -29,6 +30,7 @@ export function MembersPage() {
   const org = useOrg();
   const role = useCurrentRole();
   const canManage = isAdminOrBetter(role);
+  const canInvite = canManage;
   const [search, setSearch] = useState('');
   const deferredSearch = useDeferredValue(search.trim());
   const members = useMembers(deferredSearch);
@@ -252,6 +254,11 @@ export function MembersPage() {
                         Invited {formatDate(invite.created_at)}
                         <span className="sm:hidden"> · {roleLabel(invite.role)}</span>
                       </p>
+                      {canInvite ? (
+                        <p className="truncate font-mono text-xs text-zinc-500" data-testid="invite-link">
+                          {invite.link}
+                        </p>
+                      ) : null}
                     </td>
                     <td className="hidden px-4 py-3 text-zinc-500 md:table-cell">—</td>
                     <td className="hidden px-4 py-3 sm:table-cell">
@@ -264,7 +271,10 @@ export function MembersPage() {
                       {invite.status === 'expired' ? <Badge tone="red">Expired</Badge> : <Badge tone="amber">Pending</Badge>}
                     </td>
                     <td className="px-4 py-2 text-right">
-                      <RowMenu subject={invite.email} items={inviteMenu(invite)} />
+                      <div className="flex items-center justify-end gap-1">
+                        {canInvite ? <CopyInviteLinkButton link={invite.link} email={invite.email} /> : null}
+                        <RowMenu subject={invite.email} items={inviteMenu(invite)} />
+                      </div>
                     </td>
                   </tr>
                 ))}
