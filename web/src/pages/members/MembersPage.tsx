@@ -254,7 +254,7 @@ export function MembersPage() {
                         Invited {formatDate(invite.created_at)}
                         <span className="sm:hidden"> · {roleLabel(invite.role)}</span>
                       </p>
-                      {canInvite ? (
+                      {canInvite && invite.link ? (
                         <p className="truncate font-mono text-xs text-zinc-500" data-testid="invite-link">
                           {invite.link}
                         </p>
@@ -272,7 +272,7 @@ export function MembersPage() {
                     </td>
                     <td className="px-4 py-2 text-right">
                       <div className="flex items-center justify-end gap-1">
-                        {canInvite ? <CopyInviteLinkButton link={invite.link} email={invite.email} /> : null}
+                        {canInvite && invite.link ? <CopyInviteLinkButton link={invite.link} email={invite.email} /> : null}
                         <RowMenu subject={invite.email} items={inviteMenu(invite)} />
                       </div>
                     </td>
