@@ -23,8 +23,16 @@ export type RequestBody<P extends keyof paths, M extends keyof paths[P]> =
 export type QueryOf<P extends keyof paths, M extends keyof paths[P]> =
   Operation<P, M> extends { parameters: { query?: infer Query } } ? NonNullable<Query> : never;
 
+/**
+ * Permissions shim: the server change that adds `permissions` lists (and `members_total`,
+ * `members_next_cursor`) is not on main yet. Once it is, `npm run gen:api` puts them in
+ * schema.d.ts and this shim goes; until then they are optional here.
+ */
+type WithPermissions<T> = T & { permissions?: string[] };
+
 // Auth and the signed-in user
-export type MeResponse = Reply<'/api/v1/me', 'get'>;
+type MeReply = Reply<'/api/v1/me', 'get'>;
+export type MeResponse = Omit<MeReply, 'org'> & { org: WithPermissions<NonNullable<MeReply['org']>> | null };
 export type User = MeResponse['user'];
 export type AuthResponse = Reply<'/api/v1/auth/signup', 'post', 201>;
 export type SignupInput = RequestBody<'/api/v1/auth/signup', 'post'>;
@@ -33,15 +41,19 @@ export type ApiErrorBody = Reply<'/api/v1/me', 'get', 401>['error'];
 
 // Organization and members
 type OrgReply = Reply<'/api/v1/org', 'get'>;
-type OrgWithMembers = Extract<OrgReply, { org: unknown }>;
+type OrgWithMembers = WithPermissions<Omit<Extract<OrgReply, { org: unknown }>, 'members'>> & {
+  members: Member[];
+  members_total?: number;
+  members_next_cursor?: string | null;
+};
 /** `GET /api/v1/org`: a user in no org gets `{}`. */
 export type OrgResponse = OrgWithMembers | { org?: undefined };
 export type Org = OrgWithMembers['org'];
 export type SeatUsage = Org['seats'];
-export type Member = OrgWithMembers['members'][number];
+export type Member = WithPermissions<Extract<OrgReply, { org: unknown }>['members'][number]>;
 export type OrgRole = Member['role'];
 export type MemberStatus = Member['status'];
-export type MembersPage = Reply<'/api/v1/org/members', 'get'>;
+export type MembersPage = Omit<Reply<'/api/v1/org/members', 'get'>, 'members'> & { members: Member[] };
 export type MembersQuery = QueryOf<'/api/v1/org/members', 'get'>;
 export type UsageLimit = RequestBody<'/api/v1/org/members/{user_id}/usage-limit', 'put'>;
 
