@@ -23,6 +23,32 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return constraint === undefined || pgError.constraint === constraint || String(pgError.message).includes(constraint);
 }
 
+// SQLSTATE classes and codes that mean "the connection or the server went away", not "the
+// statement was wrong": 08 connection exception, 57P01-57P03 shutdown / cannot connect now,
+// 25P03 idle_in_transaction_session_timeout, 53300 too many connections.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|25P03|53300)$/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection closed|terminating connection/i;
+
+/**
+ * True when an error means the database could not be reached or dropped the connection (a
+ * restart, a failover, a terminated backend, a network reset): the operation failed as a whole
+ * and can be retried. Anything else is a bug or a rule and must not be reported as an outage.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth += 1) {
+    const candidate = current as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof candidate.code === 'string') {
+      if (UNAVAILABLE_SQLSTATE.test(candidate.code) || UNAVAILABLE_ERRNO.has(candidate.code)) return true;
+    }
+    if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGE.test(candidate.message)) return true;
+    current = candidate.cause;
+  }
+  return false;
+}
+
 function findPgError(error: unknown): { code?: string; constraint?: string; message?: string } | undefined {
   // Drizzle wraps driver errors in `cause`; PGlite and pg both expose `code` (SQLSTATE).
   let current: unknown = error;

@@ -22,7 +22,7 @@ import type { BillingProvider } from '../billing/provider.ts';
 import { billingRoutes } from '../billing/routes.ts';
 import type { Config } from '../config.ts';
 import { systemClock, type Clock, type Ctx } from '../core/context.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, isDatabaseUnavailable } from '../core/errors.ts';
 import { redactSecrets } from '../core/tokens.ts';
 import type { Database } from '../db/client.ts';
 import { memberRoutes } from '../members/routes.ts';
@@ -32,7 +32,7 @@ import { orgRoutes } from '../orgs/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
-import { statusForCode } from './errors.ts';
+import { errorBody, statusForCode } from './errors.ts';
 
 export type App = FastifyInstance;
 export type RouteApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
@@ -132,7 +132,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     const body = toErrorBody(error, request.id);
-    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (body.error.code === 'database_unavailable') request.log.warn({ err: error }, 'database unavailable');
+    else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     const retryAfter = body.error.details?.retry_after_seconds;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return reply.status(body.status).send({ error: body.error });
@@ -143,6 +144,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(`${WEB_DIST}index.html`);
     if (wantsPage) return reply.type('text/html').sendFile('index.html');
     return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
+  });
+
+  // Every API route may fail unexpectedly (500) or lose its database (503): declared once here
+  // so the OpenAPI names both and the replies are validated like any other.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1') || !route.schema?.response) return;
+    route.schema.response = { 500: errorBody, 503: errorBody, ...(route.schema.response as object) };
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -197,6 +205,16 @@ function toErrorBody(error: unknown, requestId: string) {
     if (statusCode >= 400 && statusCode < 500) {
       return { status: 400, error: { code: 'invalid_request', message: 'The request is not valid: check its body and parameters.' } };
     }
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      status: statusForCode('database_unavailable'),
+      error: {
+        code: 'database_unavailable',
+        message: 'The database could not be reached while handling this request. Try again in a moment.',
+        details: { request_id: requestId, retry_after_seconds: 1 },
+      },
+    };
   }
   return {
     status: 500,

@@ -67,6 +67,9 @@ export const ERROR_STATUS: Record<string, number> = {
   usage_limit_exceeded: 429,
   // 500
   internal: 500,
+  // 503
+  database_unavailable: 503,
+  not_ready: 503,
 };
 
 export function statusForCode(code: string): number {
