@@ -32,6 +32,7 @@ import { orgRoutes } from '../orgs/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 import { errorBody, statusForCode } from './errors.ts';
 
 export type App = FastifyInstance;
@@ -99,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else defaultJsonParser(request, text, done);
   });
 
+  await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
@@ -127,7 +129,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
   });
 
   app.setErrorHandler((error, request, reply) => {
