@@ -1,9 +1,11 @@
+import type { ErrorCode } from './error-codes.ts';
+
 /** A failure the client can act on: a stable `code` from the contract and a sentence for people. */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = 'AppError';
     this.code = code;
@@ -12,7 +14,7 @@ export class AppError extends Error {
 }
 
 /** Guard clause that reads as one line and narrows the type: `assertThat(member, 'not_a_member', '…')`. */
-export function assertThat<T>(value: T, code: string, message: string): asserts value is NonNullable<T> {
+export function assertThat<T>(value: T, code: ErrorCode, message: string): asserts value is NonNullable<T> {
   if (value === null || value === undefined || value === false) throw new AppError(code, message);
 }
 

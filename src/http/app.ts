@@ -33,7 +33,7 @@ import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
-import { errorBody, statusForCode } from './errors.ts';
+import { errorBody, statusForCode, type ErrorCode } from './errors.ts';
 
 export type App = FastifyInstance;
 export type RouteApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
@@ -144,7 +144,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const path = request.url.split('?')[0] ?? '';
     const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(`${WEB_DIST}index.html`);
     if (wantsPage) return reply.type('text/html').sendFile('index.html');
-    return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
+    return reply
+      .status(statusForCode('not_found'))
+      .send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
   });
 
   // Every API route may fail unexpectedly (500) or lose its database (503): declared once here
@@ -174,7 +176,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-function toErrorBody(error: unknown, requestId: string) {
+function toErrorBody(
+  error: unknown,
+  requestId: string,
+): { status: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
   if (error instanceof AppError) {
     return { status: statusForCode(error.code), error: { code: error.code, message: error.message, details: error.details } };
   }
@@ -186,7 +191,7 @@ function toErrorBody(error: unknown, requestId: string) {
     }));
     const first = issues[0];
     return {
-      status: 400,
+      status: statusForCode('invalid_request'),
       error: {
         code: 'invalid_request',
         message: first ? `Invalid ${first.location} at ${first.path}: ${first.message}` : 'The request is not valid.',
@@ -198,13 +203,16 @@ function toErrorBody(error: unknown, requestId: string) {
     const statusCode = Number(error.statusCode);
     const code = String((error as { code?: unknown }).code ?? '');
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return { status: 413, error: { code: 'payload_too_large', message: 'The request body is too large.' } };
+      return { status: statusForCode('payload_too_large'), error: { code: 'payload_too_large', message: 'The request body is too large.' } };
     }
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return { status: 415, error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } };
+      return { status: statusForCode('unsupported_media_type'), error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } };
     }
     if (statusCode >= 400 && statusCode < 500) {
-      return { status: 400, error: { code: 'invalid_request', message: 'The request is not valid: check its body and parameters.' } };
+      return {
+        status: statusForCode('invalid_request'),
+        error: { code: 'invalid_request', message: 'The request is not valid: check its body and parameters.' },
+      };
     }
   }
   if (isDatabaseUnavailable(error)) {
@@ -218,7 +226,7 @@ function toErrorBody(error: unknown, requestId: string) {
     };
   }
   return {
-    status: 500,
+    status: statusForCode('internal'),
     error: {
       code: 'internal',
       message: `Something went wrong on our side. Quote request id ${requestId} when you contact support.`,
