@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { orgPermissions } from './permissions.ts';
 import { errorReplies } from '../http/errors.ts';
 import { requireActor } from '../core/context.ts';
 import { clearSessionCookies, setSessionCookies } from '../http/security.ts';
@@ -99,7 +100,13 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       return {
         user: { id: actor.userId, email: actor.email, name: actor.name, email_verified: actor.emailVerified },
         org: actor.membership
-          ? { id: actor.membership.orgId, slug: actor.membership.slug, name: actor.membership.orgName, role: actor.membership.role }
+          ? {
+              id: actor.membership.orgId,
+              slug: actor.membership.slug,
+              name: actor.membership.orgName,
+              role: actor.membership.role,
+              permissions: orgPermissions(actor),
+            }
           : null,
       };
     },

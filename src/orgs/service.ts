@@ -9,7 +9,6 @@ import { isUuid } from '../core/ids.ts';
 import { queryRows, type Queryable, type Tx } from '../db/client.ts';
 import { memberships, orgs, subscriptions, type Role } from '../db/schema.ts';
 import {
-  allMembers,
   countMembersWithoutLimit,
   countOtherAdmins,
   countSeats,
@@ -97,13 +96,21 @@ export async function orgView(db: Queryable, orgId: string, now: Date): Promise<
   return { org, seats, storageLimitBytes: org.plan ? storageLimitBytes(org.plan, org.seatLimit) : 0, membersWithoutLimit };
 }
 
-/** `GET /api/v1/org`: the caller's org with its members and the caller's role; null outside any org. */
-export async function getOwnOrg(ctx: Ctx): Promise<(OrgView & { members: MemberRow[]; role: Role }) | null> {
+/** Members shown inline by `GET /org`; the rest page through `GET /org/members`. */
+export const INLINE_MEMBERS = 100;
+
+/**
+ * `GET /api/v1/org`: the caller's org, its first members by join date and the caller's role; null
+ * outside any org. A 100,000-member org costs the same as a small one: never loaded whole.
+ */
+export async function getOwnOrg(
+  ctx: Ctx,
+): Promise<(OrgView & { members: MemberRow[]; membersNextCursor: string | null; role: Role }) | null> {
   const actor = requireActor(ctx);
   if (!actor.membership) return null;
   const view = await orgView(ctx.db, actor.membership.orgId, ctx.clock.now());
-  const members = await allMembers(ctx.db, actor.membership.orgId);
-  return { ...view, members, role: actor.membership.role };
+  const page = await listMembers(ctx, { limit: INLINE_MEMBERS, cursor: null, q: null, role: null, status: null });
+  return { ...view, members: page.members, membersNextCursor: page.nextCursor, role: actor.membership.role };
 }
 
 export async function listMembers(

@@ -98,7 +98,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => ({
-      member: presentMember(await usage.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body })),
+      member: presentMember(
+        await usage.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body }),
+        request.ctx.actor,
+      ),
     }),
   );
 };
