@@ -15,6 +15,7 @@ import {
   transferReply,
   userIdParams,
 } from './schema.ts';
+import * as members from '../members/service.ts';
 import * as orgs from './service.ts';
 
 export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -59,7 +60,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const query = request.query;
-      const page = await orgs.listMembers(request.ctx, {
+      const page = await members.listMembers(request.ctx, {
         limit: query.limit,
         cursor: query.cursor ?? null,
         q: query.q ?? null,
@@ -95,7 +96,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => ({
-      member: presentMember(await orgs.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role })),
+      member: presentMember(await members.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role })),
     }),
   );
 
@@ -110,7 +111,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await orgs.removeMember(request.ctx, { userId: request.params.user_id });
+      await members.removeMember(request.ctx, { userId: request.params.user_id });
       return reply.status(204).send(null);
     },
   );
@@ -125,7 +126,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await orgs.leaveOrg(request.ctx);
+      await members.leaveOrg(request.ctx);
       return reply.status(204).send(null);
     },
   );
@@ -141,7 +142,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const result = await orgs.transferOwnership(request.ctx, { userId: request.body.user_id });
+      const result = await members.transferOwnership(request.ctx, { userId: request.body.user_id });
       return { owner: presentMember(result.owner), previous_owner: presentMember(result.previousOwner) };
     },
   );
