@@ -17,6 +17,7 @@ import {
   userSchema,
   verifyEmailBody,
 } from './schema.ts';
+import { signupWithInvitation } from '../invites/signup.ts';
 import * as auth from './service.ts';
 
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -32,13 +33,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const grant = await auth.signup(request.ctx, {
-        email: body.email,
-        password: body.password,
-        name: body.name,
-        inviteToken: body.invite_token,
-      });
+      const { email, password, name, invite_token: inviteToken } = request.body;
+      // Joining by invitation is the invites module's step inside the same signup transaction.
+      const grant =
+        inviteToken === undefined
+          ? await auth.signup(request.ctx, { email, password, name })
+          : await signupWithInvitation(request.ctx, { email, password, name, inviteToken });
       setSessionCookies(reply, request.ctx.config, grant.token, grant.expiresAt);
       return reply.status(201).send({ user: presentUser(grant.user), token: grant.token });
     },

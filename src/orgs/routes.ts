@@ -16,6 +16,7 @@ import {
   transferReply,
   userIdParams,
 } from './schema.ts';
+import * as members from '../members/service.ts';
 import * as orgs from './service.ts';
 
 export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -68,7 +69,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const query = request.query;
-      const page = await orgs.listMembers(request.ctx, {
+      const page = await members.listMembers(request.ctx, {
         limit: query.limit,
         cursor: query.cursor ?? null,
         q: query.q ?? null,
@@ -105,7 +106,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({
       member: presentMember(
-        await orgs.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role }),
+        await members.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role }),
         request.ctx.actor,
       ),
     }),
@@ -122,7 +123,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await orgs.removeMember(request.ctx, { userId: request.params.user_id });
+      await members.removeMember(request.ctx, { userId: request.params.user_id });
       return reply.status(204).send(null);
     },
   );
@@ -137,7 +138,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await orgs.leaveOrg(request.ctx);
+      await members.leaveOrg(request.ctx);
       return reply.status(204).send(null);
     },
   );
@@ -153,7 +154,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const result = await orgs.transferOwnership(request.ctx, { userId: request.body.user_id });
+      const result = await members.transferOwnership(request.ctx, { userId: request.body.user_id });
       // The caller is an admin now: the member permissions follow their new role.
       const viewer = request.ctx.actor?.membership
         ? { ...request.ctx.actor, membership: { ...request.ctx.actor.membership, role: 'admin' as const } }
