@@ -12,6 +12,7 @@ import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
 import { allMembers, findMembershipOfUser, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
+import { revokeInvitesOfFormerAdmin } from '../members/service.ts';
 
 /** Support operations for the operator CLI: the actor must be the operator, never an API caller. */
 function requireOperator(ctx: Ctx): Actor {
@@ -42,6 +43,10 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
     const user = await lockUserByEmail(tx, normalized);
     if (!user) throw new AppError('user_not_found', `No account uses the address ${email.trim()}.`);
     const membership = await findMembershipOfUser(tx, user.id);
+    // Contract: operator commands that disable a user refuse an org's current owner.
+    if (change === 'disable' && membership?.role === 'owner') {
+      throw new AppError('cannot_disable_owner', `${user.email} owns ${membership.slug}: transfer ownership first.`);
+    }
     const changed = await setDisabled(tx, user.id, change === 'disable' ? ctx.clock.now() : null);
     if (changed && membership) {
       const [before, after] = change === 'disable' ? ['active', 'disabled'] : ['disabled', 'active'];
@@ -53,6 +58,7 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
         before: { email: user.email, status: before },
         after: { email: user.email, status: after },
       });
+      if (change === 'disable') await revokeInvitesOfFormerAdmin(tx, ctx, membership.orgId, { userId: user.id, role: membership.role });
     }
     return { userId: user.id, email: user.email, changed, orgSlug: membership?.slug ?? null };
   });

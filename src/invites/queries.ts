@@ -231,6 +231,24 @@ export async function markRevoked(tx: Queryable, orgId: string, id: string, now:
   return rows[0] ? lockInvitation(tx, orgId, id) : undefined;
 }
 
+/**
+ * Revokes the pending `admin` invitations that `invitedBy` sent (their admin rights are gone);
+ * their `member` invitations stay. Returns what was revoked, for the audit log.
+ */
+export async function revokePendingAdminInvitationsBy(
+  tx: Queryable,
+  orgId: string,
+  invitedBy: string,
+  now: Date,
+): Promise<{ id: string; email: string }[]> {
+  return queryRows<{ id: string; email: string }>(
+    tx,
+    sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}
+        WHERE org_id = ${orgId} AND invited_by = ${invitedBy} AND role = 'admin' AND status = 'pending'
+        RETURNING id, email`,
+  );
+}
+
 export async function renewToken(
   tx: Queryable,
   input: { orgId: string; id: string; tokenHash: Buffer; tokenNonce: Buffer; expiresAt: Date },

@@ -1,4 +1,4 @@
-import { assertRoleCan } from '../auth/permissions.ts';
+import { assertAllowed, assertRoleCan, type Action } from '../auth/permissions.ts';
 import { AppError, assertThat } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import type { Queryable, Tx } from '../db/client.ts';
@@ -28,4 +28,21 @@ export async function requireMember(tx: Queryable, orgId: string, userId: string
   // Ids of other orgs' members answer the same as ids that do not exist.
   assertThat(member, 'not_a_member', 'No member with this id belongs to your organization.');
   return member;
+}
+
+/**
+ * The start of every write aimed at one member: lock the org, re-read the actor's role under the
+ * lock, find the target, and ask the one policy whether the actor may do `action` to them.
+ */
+export async function lockActorAndTarget(
+  tx: Tx,
+  orgId: string,
+  actorId: string,
+  action: Action,
+  targetId: string,
+): Promise<{ self: MemberRow; target: MemberRow }> {
+  const self = await lockActorInOrg(tx, orgId, actorId, action);
+  const target = await requireMember(tx, orgId, targetId);
+  assertAllowed({ userId: self.userId, role: self.role }, action, { member: target });
+  return { self, target };
 }

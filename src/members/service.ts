@@ -1,6 +1,6 @@
-import { recordAudit } from '../audit/record.ts';
+import { recordAudit, recordAudits } from '../audit/record.ts';
 import { setDisabled } from '../auth/queries.ts';
-import { authorize } from '../auth/permissions.ts';
+import { assertAllowed, authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
@@ -15,7 +15,8 @@ import {
   type MemberRow,
 } from '../orgs/queries.ts';
 import { drainShares, findLimits, upsertLimits } from '../usage/queries.ts';
-import { lockActorInOrg, requireMember } from './access.ts';
+import { revokePendingAdminInvitationsBy } from '../invites/queries.ts';
+import { lockActorAndTarget, requireMember } from './access.ts';
 
 // Every operation on an org's members: list, change role, remove, leave, transfer ownership,
 // disable, set usage limits. Each locks the org row first (members/access.ts).
@@ -56,16 +57,9 @@ function decodeCursor(cursor: string): { joinedAt: Date; userId: string } {
 
 export async function changeRole(ctx: Ctx, input: { userId: string; role: 'admin' | 'member' }): Promise<MemberRow> {
   const actor = authorize(requireActor(ctx), 'members.change_role');
-  if (input.userId === actor.userId) {
-    throw new AppError('cannot_change_own_role', 'You cannot change your own role. Ask another admin.');
-  }
   const orgId = actor.membership.orgId;
   return ctx.db.transaction(async (tx) => {
-    await lockActorInOrg(tx, orgId, actor.userId, 'members.change_role');
-    const target = await requireMember(tx, orgId, input.userId);
-    if (target.role === 'owner') {
-      throw new AppError('cannot_change_owner', "The owner's role changes only by transferring ownership.");
-    }
+    const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.change_role', input.userId);
     if (target.role === input.role) return target;
     if (target.role === 'admin' && (await countOtherAdmins(tx, orgId, target.userId)) === 0) {
       throw new AppError('last_admin', 'This is the last admin of the organization. Make someone else an admin first.');
@@ -79,22 +73,16 @@ export async function changeRole(ctx: Ctx, input: { userId: string; role: 'admin
       before: { role: target.role },
       after: { role: input.role },
     });
+    if (input.role === 'member') await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
     return { ...target, role: input.role };
   });
 }
 
 export async function removeMember(ctx: Ctx, input: { userId: string }): Promise<void> {
   const actor = authorize(requireActor(ctx), 'members.remove');
-  if (input.userId === actor.userId) {
-    throw new AppError('cannot_remove_self', 'You cannot remove yourself. Use "Leave organization" instead.');
-  }
   const orgId = actor.membership.orgId;
   await ctx.db.transaction(async (tx) => {
-    await lockActorInOrg(tx, orgId, actor.userId, 'members.remove');
-    const target = await requireMember(tx, orgId, input.userId);
-    if (target.role === 'owner') {
-      throw new AppError('cannot_remove_owner', 'The owner cannot be removed. Transfer ownership first.');
-    }
+    const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.remove', input.userId);
     await deleteMembership(tx, ctx, orgId, target, 'member.removed');
   });
 }
@@ -105,9 +93,7 @@ export async function leaveOrg(ctx: Ctx): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     await lockOrg(tx, orgId);
     const self = await requireMember(tx, orgId, actor.userId);
-    if (self.role === 'owner') {
-      throw new AppError('owner_must_transfer', 'Transfer ownership to another member before you leave.');
-    }
+    assertAllowed({ userId: self.userId, role: self.role }, 'org.leave');
     await deleteMembership(tx, ctx, orgId, self, 'member.left');
   });
 }
@@ -125,6 +111,29 @@ async function deleteMembership(tx: Tx, ctx: Ctx, orgId: string, target: MemberR
     before: { email: target.email, role: target.role },
     after: null,
   });
+  await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
+}
+
+/**
+ * Security rule: when an admin is removed, disabled, demoted or leaves, the pending `admin`
+ * invitations they sent are revoked in the same transaction (audited); their `member`
+ * invitations stay. Without it, a removed admin's invitation could still make someone an admin.
+ */
+export async function revokeInvitesOfFormerAdmin(tx: Tx, ctx: Ctx, orgId: string, former: { userId: string; role: Role }) {
+  if (former.role !== 'admin' && former.role !== 'owner') return;
+  const revoked = await revokePendingAdminInvitationsBy(tx, orgId, former.userId, ctx.clock.now());
+  await recordAudits(
+    tx,
+    ctx,
+    revoked.map((invitation) => ({
+      orgId,
+      action: 'invite.revoked',
+      targetType: 'invitation',
+      targetId: invitation.id,
+      before: { email: invitation.email, role: 'admin', status: 'pending' },
+      after: { status: 'revoked', reason: 'inviter_lost_admin_rights' },
+    })),
+  );
 }
 
 export async function transferOwnership(
@@ -133,16 +142,9 @@ export async function transferOwnership(
 ): Promise<{ owner: MemberRow; previousOwner: MemberRow }> {
   const actor = authorize(requireActor(ctx), 'org.transfer_ownership');
   const orgId = actor.membership.orgId;
-  if (input.userId === actor.userId) {
-    throw new AppError('already_owner', 'You already own this organization. Choose another member.');
-  }
   return ctx.db.transaction(async (tx) => {
     // Under the org lock, a concurrent transfer that won first has already made us an admin.
-    const self = await lockActorInOrg(tx, orgId, actor.userId, 'org.transfer_ownership');
-    const target = await requireMember(tx, orgId, input.userId);
-    if (target.status === 'disabled') {
-      throw new AppError('member_disabled', 'Ownership cannot go to a disabled member.');
-    }
+    const { self, target } = await lockActorAndTarget(tx, orgId, actor.userId, 'org.transfer_ownership', input.userId);
     // Demote first: the partial unique index allows at most one owner at any statement.
     await setMemberRole(tx, { orgId, userId: actor.userId, role: 'admin' });
     await setMemberRole(tx, { orgId, userId: target.userId, role: 'owner' });
@@ -166,16 +168,9 @@ export async function transferOwnership(
  */
 export async function disableMember(ctx: Ctx, input: { userId: string }): Promise<MemberRow> {
   const actor = authorize(requireActor(ctx), 'members.disable');
-  if (input.userId === actor.userId) {
-    throw new AppError('cannot_disable_self', 'You cannot disable your own account. Ask another admin.');
-  }
   const orgId = actor.membership.orgId;
   return ctx.db.transaction(async (tx) => {
-    await lockActorInOrg(tx, orgId, actor.userId, 'members.disable');
-    const target = await requireMember(tx, orgId, input.userId);
-    if (target.role === 'owner') {
-      throw new AppError('cannot_disable_owner', 'The owner cannot be disabled. Transfer ownership first.');
-    }
+    const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.disable', input.userId);
     if (target.status === 'disabled') return target;
     await recordAudit(tx, ctx, {
       orgId,
@@ -186,6 +181,7 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
       after: { email: target.email, status: 'disabled' },
     });
     await setDisabled(tx, target.userId, ctx.clock.now());
+    await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
     return { ...target, status: 'disabled' };
   });
 }
@@ -203,8 +199,7 @@ export async function setUsageLimit(
   const monthly = parseLimit(input.monthly, 'monthly');
   const orgId = actor.membership.orgId;
   return ctx.db.transaction(async (tx) => {
-    await lockActorInOrg(tx, orgId, actor.userId, 'usage.set_limit');
-    const target = await requireMember(tx, orgId, input.userId);
+    const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'usage.set_limit', input.userId);
     const before = await findLimits(tx, orgId, target.userId);
     const after = { daily, monthly };
     if (before.daily === daily && before.monthly === monthly) return { ...target, usageLimit: after };
