@@ -111,7 +111,7 @@ export async function orgAudit(
 ): Promise<{ org: OrgRow; entries: AuditRow[] }> {
   requireOperator(ctx);
   if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
-    throw new AppError('invalid_request', 'Choose a limit between 1 and 1000 entries.');
+    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
   }
   const org = await requireOrg(ctx.db, input.slug);
   const page = await auditEntries(ctx.db, org.id, {

@@ -1,3 +1,4 @@
+import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Queryable } from '../db/client.ts';
 import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
@@ -30,7 +31,7 @@ export async function insertUser(
     .insert(users)
     .values({ email: input.email, emailNormalized: input.emailNormalized, name: input.name, passwordHash: input.passwordHash, createdAt: input.now })
     .returning();
-  if (!user) throw new Error('insert returned no row');
+  if (!user) throw new AppError('internal', 'The user could not be saved.');
   return user;
 }
 
@@ -130,7 +131,7 @@ export async function insertApiToken(
     .insert(apiTokens)
     .values({ userId: input.userId, name: input.name, tokenHash: input.tokenHash, createdAt: input.now })
     .returning({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt });
-  if (!row) throw new Error('insert returned no row');
+  if (!row) throw new AppError('internal', 'The user could not be saved.');
   return row;
 }
 

@@ -61,7 +61,7 @@ export async function signup(
 ): Promise<SessionGrant> {
   const { email, normalized } = normalizeEmail(input.email);
   const name = input.name.trim();
-  if (!name) throw new AppError('invalid_request', 'Enter your name.');
+  if (!name) throw new AppError('invalid_name', 'Enter your name.');
   assertStrongPassword(input.password, { email: normalized, name });
   // Hash before the transaction opens: argon2 is slow and must not hold locks.
   const passwordHash = await hashPassword(input.password);
@@ -143,7 +143,7 @@ export async function verifyEmail(ctx: Ctx, input: { token: string }): Promise<U
 export async function updateProfile(ctx: Ctx, input: { name: string }): Promise<UserView> {
   const actor = requireActor(ctx);
   const name = input.name.trim();
-  if (!name) throw new AppError('invalid_request', 'Enter your name.');
+  if (!name) throw new AppError('invalid_name', 'Enter your name.');
   const user = await updateUserName(ctx.db, actor.userId, name);
   if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
   return presentUser(user);

@@ -1,3 +1,4 @@
+import { AppError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
@@ -273,6 +274,6 @@ export async function loadOrCreateLinkKey(db: Queryable): Promise<Buffer> {
   );
   const rows = await queryRows<{ value: Buffer | Uint8Array }>(db, sql`SELECT value FROM server_keys WHERE name = 'invite_links'`);
   const value = rows[0]?.value;
-  if (!value) throw new Error('the invitation link key could not be read');
+  if (!value) throw new AppError('internal', 'The invitation link key could not be read.');
   return Buffer.from(value);
 }

@@ -64,7 +64,7 @@ export async function inviteOne(ctx: Ctx, input: { email: string; role: InviteRo
   const actor = authorize(requireActor(ctx), 'invites.create');
   const address = normalizeEmail(input.email);
   const [outcome] = await createInvitations(ctx, actor, [{ ...address, isValid: true }], input.role);
-  if (!outcome) throw new Error('no outcome for the address');
+  if (!outcome) throw new AppError('internal', 'The invitation could not be created.');
   if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message);
   return outcome.invitation;
 }
@@ -323,7 +323,7 @@ function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
 }
 
 function failedOutcome(outcome: Outcome<null>): Outcome<never> {
-  if (outcome.ok) throw new Error('an invited address has no created invitation');
+  if (outcome.ok) throw new AppError('internal', 'An invited address has no invitation.');
   return outcome;
 }
 

@@ -1,3 +1,4 @@
+import { AppError } from '../core/errors.ts';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
@@ -59,7 +60,7 @@ export async function findOrgIdBySlug(db: Queryable, slug: string): Promise<stri
 
 export async function insertOrg(tx: Queryable, input: { name: string; slug: string; now: Date }): Promise<{ id: string }> {
   const [org] = await tx.insert(orgs).values({ name: input.name, slug: input.slug, createdAt: input.now }).returning({ id: orgs.id });
-  if (!org) throw new Error('insert returned no row');
+  if (!org) throw new AppError('internal', 'The organization could not be saved.');
   return org;
 }
 

@@ -227,6 +227,14 @@ describe('GET /api/v1/org/members', () => {
 });
 
 describe('PATCH /api/v1/org', () => {
+  it('refuses a blank name with invalid_name and keeps the old one', async () => {
+    const org = await t.given.org();
+    const reply = await t.http.patch('/api/v1/org', { as: org.owner, body: { name: '   ' } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('invalid_name');
+    expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org.name).toBe(`Org ${org.slug}`);
+  });
+
   it('lets an admin rename the org, audited with before and after', async () => {
     const org = await t.given.org({ admins: 1 });
     const reply = await t.http.patch('/api/v1/org', { as: org.admins[0]!, body: { name: 'New name' } });

@@ -42,7 +42,7 @@ export interface OrgView {
 export async function createOrg(ctx: Ctx, input: { name: string; slug: string }): Promise<OrgView> {
   const actor = requireActor(ctx);
   const name = input.name.trim();
-  if (!name) throw new AppError('invalid_request', 'Enter a name for the organization.');
+  if (!name) throw new AppError('invalid_name', 'Enter a name for the organization.');
   if (!SLUG_PATTERN.test(input.slug)) {
     throw new AppError('invalid_slug', 'Use 3 to 63 lowercase letters, digits and hyphens for the slug.');
   }
@@ -113,7 +113,7 @@ export async function getOwnOrg(
 export async function renameOrg(ctx: Ctx, input: { name: string }): Promise<OrgView> {
   const actor = authorize(requireActor(ctx), 'org.rename');
   const name = input.name.trim();
-  if (!name) throw new AppError('invalid_request', 'Enter a name for the organization.');
+  if (!name) throw new AppError('invalid_name', 'Enter a name for the organization.');
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {

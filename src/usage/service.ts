@@ -65,10 +65,10 @@ export async function recordUsage(
 
 function assertUsageInput(input: { activity: string; quantity: number }): void {
   if (!ACTIVITY_PATTERN.test(input.activity)) {
-    throw new AppError('invalid_request', 'Name the activity with 1 to 64 characters of a-z, 0-9, "_", "." and "-".');
+    throw new AppError('invalid_activity', 'Name the activity with 1 to 64 characters of a-z, 0-9, "_", "." and "-".');
   }
   if (!Number.isInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_QUANTITY) {
-    throw new AppError('invalid_request', `Send a whole quantity between 1 and ${MAX_QUANTITY}.`);
+    throw new AppError('invalid_quantity', `Send a whole quantity between 1 and ${MAX_QUANTITY}.`);
   }
 }
 
