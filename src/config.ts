@@ -1,3 +1,4 @@
+import type { Config } from './core/config.ts';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -25,30 +26,12 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   TRUST_PROXY: z.string().optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = {
-  port: number;
-  host: string;
-  dataDir: string;
-  databaseUrl: string | undefined;
-  publicUrl: string;
-  smtpUrl: string | undefined;
-  mailFrom: string;
-  bulkInviteMax: number;
-  inviteTtlSeconds: number;
-  stripeSecretKey: string | undefined;
-  stripeWebhookSecret: string | undefined;
-  isProduction: boolean;
-  trustProxy: string[] | false;
-  /** Key of invitation-link tokens; unset: a key generated once and kept in the database. */
-  linkSecret: string | undefined;
-  logLevel: string;
-  /** Counter rows per member for usage limits (see src/usage/queries.ts). */
-  usageCounterSlices: number;
-};
+export type { Config };
 
 export class ConfigError extends Error {}
 
@@ -68,6 +51,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: values.HOST,
     dataDir: values.DATA_DIR,
     databaseUrl: values.DATABASE_URL,
+    databaseIdleTxTimeoutMs: values.DATABASE_IDLE_TX_TIMEOUT_MS,
     publicUrl,
     smtpUrl: values.SMTP_URL,
     mailFrom: values.MAIL_FROM ?? `Roster <no-reply@${new URL(publicUrl).hostname}>`,
