@@ -1,24 +1,10 @@
-// The names of the actions the server lists in `permissions` (GET /me → org.permissions,
-// GET /org → permissions, and each member's permissions). The dashboard shows or hides controls
-// from these lists only; which role may do what is decided by the server's policy function.
-import type { Member } from './types';
-
-export type OrgAction =
-  | 'rename_org'
-  | 'invite'
-  | 'manage_members'
-  | 'disable_members'
-  | 'set_usage_limits'
-  | 'view_org_usage'
-  | 'manage_billing'
-  | 'view_audit'
-  | 'transfer_ownership'
-  | 'leave_org'
-  | 'create_project';
-
-export type MemberAction = 'view' | 'change_role' | 'remove' | 'disable' | 'set_usage_limit' | 'transfer_ownership';
+// The dashboard shows or hides controls only from the `permissions` lists the server sends
+// (GET /me → org.permissions, GET /org → permissions, and each member's permissions). Which
+// role may do what is decided by the server's policy function; the action names come from
+// the generated OpenAPI types (OrgAction, MemberAction in types.ts).
+import type { Member, MemberAction } from './types';
 
 /** Whether the server lets the caller take `action` on this member now. */
-export function canActOn(member: Member & { permissions?: readonly string[] }, action: MemberAction): boolean {
-  return member.permissions?.includes(action) ?? false;
+export function canActOn(member: Member, action: MemberAction): boolean {
+  return member.permissions.includes(action);
 }

@@ -9,11 +9,7 @@ type JsonOf<T> = T extends { content: { 'application/json': infer Body } } ? Bod
 
 /** The JSON reply of `M P` with status `S` (200 unless given). */
 export type Reply<P extends keyof paths, M extends keyof paths[P], S extends number = 200> =
-  Operation<P, M> extends { responses: infer Responses }
-    ? S extends keyof Responses
-      ? JsonOf<Responses[S]>
-      : never
-    : never;
+  Operation<P, M> extends { responses: infer Responses } ? (S extends keyof Responses ? JsonOf<Responses[S]> : never) : never;
 
 /** The JSON body of `M P`. */
 export type RequestBody<P extends keyof paths, M extends keyof paths[P]> =
@@ -23,16 +19,8 @@ export type RequestBody<P extends keyof paths, M extends keyof paths[P]> =
 export type QueryOf<P extends keyof paths, M extends keyof paths[P]> =
   Operation<P, M> extends { parameters: { query?: infer Query } } ? NonNullable<Query> : never;
 
-/**
- * Permissions shim: the server change that adds `permissions` lists (and `members_total`,
- * `members_next_cursor`) is not on main yet. Once it is, `npm run gen:api` puts them in
- * schema.d.ts and this shim goes; until then they are optional here.
- */
-type WithPermissions<T> = T & { permissions?: string[] };
-
 // Auth and the signed-in user
-type MeReply = Reply<'/api/v1/me', 'get'>;
-export type MeResponse = Omit<MeReply, 'org'> & { org: WithPermissions<NonNullable<MeReply['org']>> | null };
+export type MeResponse = Reply<'/api/v1/me', 'get'>;
 export type User = MeResponse['user'];
 export type AuthResponse = Reply<'/api/v1/auth/signup', 'post', 201>;
 export type SignupInput = RequestBody<'/api/v1/auth/signup', 'post'>;
@@ -41,19 +29,19 @@ export type ApiErrorBody = Reply<'/api/v1/me', 'get', 401>['error'];
 
 // Organization and members
 type OrgReply = Reply<'/api/v1/org', 'get'>;
-type OrgWithMembers = WithPermissions<Omit<Extract<OrgReply, { org: unknown }>, 'members'>> & {
-  members: Member[];
-  members_total?: number;
-  members_next_cursor?: string | null;
-};
+type OrgWithMembers = Extract<OrgReply, { org: unknown }>;
 /** `GET /api/v1/org`: a user in no org gets `{}`. */
 export type OrgResponse = OrgWithMembers | { org?: undefined };
 export type Org = OrgWithMembers['org'];
 export type SeatUsage = Org['seats'];
-export type Member = WithPermissions<Extract<OrgReply, { org: unknown }>['members'][number]>;
+export type Member = OrgWithMembers['members'][number];
 export type OrgRole = Member['role'];
 export type MemberStatus = Member['status'];
-export type MembersPage = Omit<Reply<'/api/v1/org/members', 'get'>, 'members'> & { members: Member[] };
+export type MembersPage = Reply<'/api/v1/org/members', 'get'>;
+/** What the caller may do in the org now (`permissions` of GET /org and of /me's `org`). */
+export type OrgAction = OrgWithMembers['permissions'][number];
+/** What the caller may do to one member now (each member's `permissions`). */
+export type MemberAction = Member['permissions'][number];
 export type MembersQuery = QueryOf<'/api/v1/org/members', 'get'>;
 export type UsageLimit = RequestBody<'/api/v1/org/members/{user_id}/usage-limit', 'put'>;
 

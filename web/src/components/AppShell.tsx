@@ -94,7 +94,7 @@ function UserFooter() {
       // The session may already be gone; signing out locally is still right.
     }
     queryClient.clear();
-    navigate('/login', { replace: true });
+    void navigate('/login', { replace: true });
   }
   return (
     <div className="flex items-center gap-3 border-t border-zinc-200 px-4 py-3">

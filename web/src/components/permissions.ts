@@ -1,6 +1,5 @@
 import { useMe, useOrg } from '../api/queries';
-import type { OrgAction } from '../api/permissions';
-import type { OrgRole } from '../api/types';
+import type { OrgAction, OrgRole } from '../api/types';
 
 /**
  * What the signed-in user may do in their org now, from the server's `permissions` list: the
@@ -10,7 +9,7 @@ export function useOrgPermissions(): (action: OrgAction) => boolean {
   const org = useOrg();
   const me = useMe();
   const fromOrg = org.data && 'permissions' in org.data ? org.data.permissions : undefined;
-  const permissions: readonly string[] = fromOrg ?? me.data?.org?.permissions ?? [];
+  const permissions: readonly OrgAction[] = fromOrg ?? me.data?.org?.permissions ?? [];
   return (action) => permissions.includes(action);
 }
 

@@ -93,7 +93,7 @@ function SignupForm({
       queryClient.clear();
       const me = await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
       const afterOnboarding = me.org ? '/settings/members' : safeNextPath(searchParams.get('next'), '/create-org');
-      navigate(`/onboarding?next=${encodeURIComponent(afterOnboarding)}`, { replace: true });
+      void navigate(`/onboarding?next=${encodeURIComponent(afterOnboarding)}`, { replace: true });
     } catch (error) {
       const placed = toFieldErrors(
         error,

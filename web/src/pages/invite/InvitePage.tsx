@@ -131,7 +131,7 @@ function InvitationWelcome({
     }
     queryClient.clear();
     setLoggingOut(false);
-    navigate(`/login?next=${encodeURIComponent(invitePath)}&email=${encodeURIComponent(invite.email)}`);
+    void navigate(`/login?next=${encodeURIComponent(invitePath)}&email=${encodeURIComponent(invite.email)}`);
   }
 
   return (
@@ -193,7 +193,7 @@ function AutoAccept({ token, invite }: { token: string; invite: PublicInvite }) 
       .then(async () => {
         await queryClient.invalidateQueries();
         await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
-        navigate('/settings/members', { replace: true });
+        void navigate('/settings/members', { replace: true });
       })
       .catch((reason: unknown) => setError(reason));
   }, [token, navigate, queryClient]);

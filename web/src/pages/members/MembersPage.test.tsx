@@ -48,7 +48,14 @@ function membersServer(orgPermissions: string[]) {
     if (url.pathname === '/api/v1/org') {
       return {
         status: 200,
-        body: { org, members: [bob, ann], members_total: 3, members_next_cursor: 'c1', role: 'admin', permissions: orgPermissions },
+        body: {
+          org,
+          members: [bob, ann],
+          members_total: 3,
+          members_next_cursor: 'c1',
+          role: 'admin',
+          permissions: orgPermissions,
+        },
       };
     }
     if (url.pathname === '/api/v1/org/members') {
@@ -100,7 +107,9 @@ describe('MembersPage', () => {
     await screen.findByText('ann@example.com', { selector: 'p' });
     await userEvent.type(screen.getByRole('searchbox', { name: 'Search members' }), 'an');
     await waitFor(() =>
-      expect(requests.some((request) => request.url.startsWith('/api/v1/org/members') && request.url.includes('q=an'))).toBe(true),
+      expect(requests.some((request) => request.url.startsWith('/api/v1/org/members') && request.url.includes('q=an'))).toBe(
+        true,
+      ),
     );
   });
 

@@ -192,7 +192,7 @@ function LeaveOrgCard({ orgName }: { orgName: string }) {
     onSuccess: async () => {
       toast.success(`You left ${orgName}`);
       await queryClient.invalidateQueries();
-      navigate('/', { replace: true });
+      void navigate('/', { replace: true });
     },
     onError: (reason) => setError(errorMessage(reason)),
   });
