@@ -181,6 +181,15 @@ describe('architecture', () => {
     expect(violations).toEqual([]);
   });
 
+  it('runs no SQL outside queries.ts files and src/db (services call queries)', () => {
+    const withSql = files
+      .filter((file) => !file.path.endsWith('/queries.ts') && !file.path.startsWith('db/'))
+      .filter((file) => !EXCEPTIONS.some((exception) => (exception.path.endsWith('/') ? file.path.startsWith(exception.path) : file.path === exception.path)))
+      .filter((file) => sqlTexts(file.text).length > 0)
+      .map((file) => file.path);
+    expect(withSql).toEqual([]);
+  });
+
   it('finds SQL table names in templates and drizzle table objects (self-check)', () => {
     expect(sqlTexts('sql`SELECT 1 FROM orgs o WHERE ${sql`x`} AND ${fn(`a${b}`)}` + sql.raw(\'JOIN users u\')')).toEqual([
       'SELECT 1 FROM orgs o WHERE  ?  AND  ? ',

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../../test/kit/app.ts';
-import { PASSWORD, type TestOrg } from '../../test/kit/given.ts';
+import { PASSWORD } from '../../test/kit/given.ts';
 import { createLocalBillingProvider } from '../billing/local-provider.ts';
 import type { Ctx } from '../core/context.ts';
-import { newToken } from '../core/tokens.ts';
 import { queryRows } from '../db/client.ts';
 import { disableUser, enableUser, orgAudit, setPlan, showOrg } from './service.ts';
 
@@ -35,14 +34,6 @@ function operatorCtx(): Ctx {
   };
 }
 
-async function addPendingInvitation(org: TestOrg, email: string): Promise<void> {
-  await t.database.db.execute(
-    sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, invited_by, expires_at)
-        VALUES (${org.id}, ${email}, ${email.toLowerCase()}, 'member', 'pending', ${newToken('invite').hash},
-                ${org.owner.id}, ${new Date(t.clock.now().getTime() + 86_400_000)})`,
-  );
-}
-
 async function entries(orgId: string, action: string) {
   return queryRows<{ actor_user_id: string | null; actor_label: string; before: unknown; after: unknown }>(
     t.database.db,
@@ -66,7 +57,7 @@ describe('set-plan', () => {
 
   it('refuses seats below active members plus pending invitations, changing and auditing nothing', async () => {
     const org = await t.given.org({ seats: 5, members: 1 });
-    await addPendingInvitation(org, 'pending@example.com');
+    await t.given.invitation(org, { email: 'pending@example.com' });
     await expect(setPlan(operatorCtx(), { slug: org.slug, plan: 'enterprise', seats: 2 })).rejects.toEqual(
       refusal('seats_below_usage'),
     );
@@ -150,7 +141,7 @@ describe('disable-user and enable-user', () => {
 describe('show-org and audit', () => {
   it('shows members, seats, pending invitations, plan and storage', async () => {
     const org = await t.given.org({ seats: 6, members: 2 });
-    await addPendingInvitation(org, 'Invited@Example.com');
+    await t.given.invitation(org, { email: 'Invited@Example.com' });
     const report = await showOrg(operatorCtx(), { slug: org.slug });
     expect(report.org).toMatchObject({ slug: org.slug, plan: 'team', seatLimit: 6 });
     expect(report.seats).toEqual({ activeMembers: 3, pendingInvites: 1 });

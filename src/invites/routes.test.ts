@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
 import { startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD, uniqueEmail, type TestOrg, type TestUser } from '../../test/kit/given.ts';
@@ -11,6 +11,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.close();
+});
+// Tests move the clock (expiry, resend windows); each starts from the real time again.
+beforeEach(() => {
+  t.clock.reset();
 });
 
 async function invite(org: TestOrg, email: string, role: 'admin' | 'member' = 'member') {

@@ -28,7 +28,7 @@ describe('POST /api/v1/org/members/{user_id}/disable', () => {
     const login = await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: PASSWORD } });
     const cookieToken = login.cookies.find((cookie) => cookie.name === 'roster_session')?.value;
     expect(cookieToken).toBeTruthy();
-    const apiToken = (await t.http.post('/api/v1/tokens', { as: member, body: { name: 'ci' } })).body.token as string;
+    const apiToken = (await t.given.apiToken(member, { name: 'ci' })).token;
     const byCookie = () =>
       t.app.inject({
         method: 'POST',

@@ -14,12 +14,6 @@ afterAll(async () => {
 
 const MID_JANUARY = new Date('2031-01-15T10:00:00.000Z');
 
-async function setLimit(admin: TestUser, member: TestUser, limits: { daily: number | null; monthly: number | null }) {
-  const reply = await t.http.put(`/api/v1/org/members/${member.id}/usage-limit`, { as: admin, body: limits });
-  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
-  return reply;
-}
-
 function record(member: TestUser, quantity: number, activity = 'api.call') {
   return t.http.post('/api/v1/usage', { as: member, body: { activity, quantity } });
 }
@@ -48,7 +42,7 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(MID_JANUARY);
     const org = await t.given.org({ members: 1 });
     const [member] = org.members as [TestUser];
-    await setLimit(org.owner, member, { daily: 100, monthly: 1000 });
+    await t.given.usageLimit({ as: org.owner, member, daily: 100, monthly: 1000 });
     expect((await record(member, 3)).body).toEqual({ day: { used: 3, limit: 100 }, month: { used: 3, limit: 1000 } });
     const second = await record(member, 4, 'export.pdf');
     expect(second.status).toBe(201);
@@ -68,7 +62,7 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(new Date('2031-01-15T23:00:00.000Z'));
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.owner, member, { daily: 10, monthly: null });
+    await t.given.usageLimit({ as: org.owner, member, daily: 10, monthly: null });
     expect((await record(member, 6)).status).toBe(201);
     const exact = await record(member, 4);
     expect(exact.status).toBe(201);
@@ -85,7 +79,7 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(MID_JANUARY);
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.owner, member, { daily: null, monthly: 20 });
+    await t.given.usageLimit({ as: org.owner, member, daily: null, monthly: 20 });
     expect((await record(member, 15)).status).toBe(201);
     const before = await stored(member, '2031-01-15', '2031-01-01');
     const refused = await record(member, 6, 'other.activity');
@@ -103,7 +97,7 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(MID_JANUARY);
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.owner, member, { daily: 40, monthly: 1000 });
+    await t.given.usageLimit({ as: org.owner, member, daily: 40, monthly: 1000 });
     expect((await record(member, 15)).status).toBe(201);
     const replies = await Promise.all(Array.from({ length: 60 }, () => record(member, 1)));
     const statuses = replies.map((reply) => reply.status);
@@ -116,7 +110,7 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(new Date('2031-01-31T23:59:00.000Z'));
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.owner, member, { daily: 5, monthly: 8 });
+    await t.given.usageLimit({ as: org.owner, member, daily: 5, monthly: 8 });
     expect((await record(member, 5)).status).toBe(201);
     expect((await record(member, 1)).status).toBe(429);
     t.clock.set(new Date('2031-02-01T00:00:30.000Z'));
@@ -134,7 +128,7 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(new Date('2031-03-10T22:00:00.000Z'));
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.owner, member, { daily: 4, monthly: null });
+    await t.given.usageLimit({ as: org.owner, member, daily: 4, monthly: null });
     expect((await record(member, 4)).status).toBe(201);
     t.clock.advance(3 * 3600);
     expect((await record(member, 4)).body).toEqual({ day: { used: 4, limit: 4 }, month: { used: 8, limit: null } });
@@ -144,12 +138,12 @@ describe('POST /api/v1/usage', () => {
     t.clock.set(MID_JANUARY);
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.owner, member, { daily: 1000, monthly: null });
+    await t.given.usageLimit({ as: org.owner, member, daily: 1000, monthly: null });
     expect((await record(member, 10)).status).toBe(201);
-    await setLimit(org.owner, member, { daily: 12, monthly: null });
+    await t.given.usageLimit({ as: org.owner, member, daily: 12, monthly: null });
     expect((await record(member, 3)).status).toBe(429);
     expect((await record(member, 2)).status).toBe(201);
-    await setLimit(org.owner, member, { daily: null, monthly: null });
+    await t.given.usageLimit({ as: org.owner, member, daily: null, monthly: null });
     expect((await record(member, 500)).status).toBe(201);
   });
 
@@ -215,7 +209,7 @@ describe('GET /api/v1/usage', () => {
     t.clock.set(new Date('2031-05-02T09:00:00.000Z'));
     const org = await t.given.org({ members: 2 });
     const [member, other] = org.members as [TestUser, TestUser];
-    await setLimit(org.owner, member, { daily: 50, monthly: 500 });
+    await t.given.usageLimit({ as: org.owner, member, daily: 50, monthly: 500 });
     await record(member, 4, 'api.call');
     await record(other, 9, 'api.call');
     t.clock.set(new Date('2031-05-03T09:00:00.000Z'));
@@ -235,7 +229,7 @@ describe('GET /api/v1/org/usage', () => {
     t.clock.set(new Date('2031-06-10T09:00:00.000Z'));
     const org = await t.given.org({ admins: 1, members: 1 });
     const member = org.members[0]!;
-    await setLimit(org.admins[0]!, member, { daily: 10, monthly: null });
+    await t.given.usageLimit({ as: org.admins[0]!, member, daily: 10, monthly: null });
     await record(member, 3, 'a');
     t.clock.set(new Date('2031-06-11T09:00:00.000Z'));
     await record(member, 2, 'b');
@@ -264,14 +258,14 @@ describe('PUT /api/v1/org/members/{user_id}/usage-limit', () => {
     const [member] = org.members as [TestUser];
     const before = await t.http.get('/api/v1/org', { as: org.owner });
     expect(before.body.org.members_without_limit).toBe(3);
-    const reply = await setLimit(org.owner, member, { daily: 0, monthly: 100 });
+    const reply = await t.given.usageLimit({ as: org.owner, member, daily: 0, monthly: 100 });
     expect(reply.body.member).toMatchObject({ user_id: member.id, usage_limit: { daily: 0, monthly: 100 } });
     const after = await t.http.get('/api/v1/org', { as: org.owner });
     expect(after.body.org.members_without_limit).toBe(2);
     expect(after.body.members.find((entry: any) => entry.user_id === member.id).usage_limit).toEqual({ daily: 0, monthly: 100 });
     const listed = await t.http.get('/api/v1/org/members', { as: org.owner });
     expect(listed.body.members.find((entry: any) => entry.user_id === org.owner.id).usage_limit).toEqual({ daily: null, monthly: null });
-    await setLimit(org.owner, member, { daily: null, monthly: null });
+    await t.given.usageLimit({ as: org.owner, member, daily: null, monthly: null });
     expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org.members_without_limit).toBe(3);
   });
 

@@ -1,18 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorReplies } from '../http/errors.ts';
 import { presentedToken } from '../http/security.ts';
-import { presentMember } from '../orgs/present.ts';
-import { userIdParams } from '../orgs/schema.ts';
 import {
   orgUsageQuery,
   orgUsageReply,
   ownUsageReply,
   recordUsageBody,
-  usageLimitBody,
-  usageLimitReply,
   usageReceiptReply,
 } from './schema.ts';
-import * as members from '../members/service.ts';
 import * as usage from './service.ts';
 
 export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -85,24 +80,5 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         })),
       };
     },
-  );
-
-  app.put(
-    '/org/members/:user_id/usage-limit',
-    {
-      schema: {
-        tags: ['usage'],
-        summary: "Set or clear a member's daily and monthly usage limits (null: no limit)",
-        params: userIdParams,
-        body: usageLimitBody,
-        response: { 200: usageLimitReply, ...errorReplies(400, 401, 403, 404) },
-      },
-    },
-    async (request) => ({
-      member: presentMember(
-        await members.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body }),
-        request.ctx.actor,
-      ),
-    }),
   );
 };

@@ -3,10 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { newToken } from '../../src/core/tokens.ts';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { buildApp } from '../../src/http/app.ts';
@@ -46,11 +44,7 @@ beforeAll(async () => {
   const app = await buildApp({ config: loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' }), database, clock, logger: false });
   const given = createGiven({ database: { ...database, url: undefined }, http: createHttp(app), clock });
   org = await given.org({ seats: 5, members: 1, slug: 'cli-acme' });
-  await database.db.execute(
-    sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, invited_by, expires_at)
-        VALUES (${org.id}, 'pending@example.com', 'pending@example.com', 'member', 'pending', ${newToken('invite').hash},
-                ${org.owner.id}, ${new Date(Date.now() + 86_400_000)})`,
-  );
+  await given.invitation(org, { email: 'pending@example.com' });
   await app.close();
   if (dataDir) {
     await database.close();

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../kit/given.ts';
 import { withDatabase } from '../kit/engine.ts';
+import { startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 /**
  * Disabling on one server process takes effect on the very next request served by another
@@ -13,48 +12,9 @@ import { withDatabase } from '../kit/engine.ts';
  */
 const serverUrl =
   process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PUBLIC_URL = 'http://roster.test';
 
-interface Server {
-  process: ChildProcess;
-  url: string;
-}
-
-function startServer(databaseUrl: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--no-build'], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', PUBLIC_URL, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Roster is listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ process: child, url: match[1] });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-async function stopServer(server: Server | undefined): Promise<void> {
-  if (!server || server.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.process.once('exit', resolve));
-  server.process.kill('SIGTERM');
-  await exited;
-}
-
-async function call(server: Server, method: string, path: string, options: { token?: string; cookie?: string; body?: unknown } = {}) {
+async function call(server: ServerProcess, method: string, path: string, options: { token?: string; cookie?: string; body?: unknown } = {}) {
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.cookie) {
@@ -75,8 +35,8 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
   const name = `roster_e2e_disable_${randomBytes(4).toString('hex')}`;
   let admin: pg.Client;
   let databaseUrl: string;
-  let first: Server | undefined;
-  let second: Server | undefined;
+  let first: ServerProcess | undefined;
+  let second: ServerProcess | undefined;
 
   beforeAll(async () => {
     admin = new pg.Client({ connectionString: serverUrl });
@@ -84,11 +44,12 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
     await admin.query(`CREATE DATABASE ${name}`);
     databaseUrl = withDatabase(serverUrl ?? '', name);
     // Both start at once: migrations serialize on their advisory lock.
-    [first, second] = await Promise.all([startServer(databaseUrl), startServer(databaseUrl)]);
+    const env = { DATABASE_URL: databaseUrl, PUBLIC_URL };
+    [first, second] = await Promise.all([startServerProcess({ env }), startServerProcess({ env })]);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([stopServer(first), stopServer(second)]);
+    await Promise.all([first?.stop(), second?.stop()]);
     await admin?.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     await admin?.end();
   });

@@ -1,63 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from '../kit/engine.ts';
+import { startServerProcess, type ServerProcess } from '../kit/server.ts';
 import { startSmtpSink, type SmtpSink } from '../kit/smtp.ts';
 
 // Needs PostgreSQL: TEST_DATABASE_URL, or in CI the server CI starts on 127.0.0.1:5432. Outside CI
 // without TEST_DATABASE_URL it is skipped; in CI an unreachable server fails the run.
 const SERVER_URL = process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PUBLIC_URL = 'http://roster.e2e.test';
 const PASSWORD = 'correct horse battery staple';
-
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-function databaseUrl(server: string, name: string): string {
-  const parsed = new URL(server);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
-
-function startRoster(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--no-build'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`roster did not start in time:\n${output.join('')}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      const match = /Roster is listening on (http:\/\/\S+)/.exec(output.join(''));
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], output });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`roster exited with ${code} before listening:\n${output.join('')}`));
-    });
-  });
-}
-
-async function stopRoster(server: ServerProcess | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function call(server: ServerProcess, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
   const response = await fetch(`${server.url}${path}`, {
@@ -85,23 +37,19 @@ describe.skipIf(!SERVER_URL)('two server processes on one PostgreSQL', () => {
     await admin.query(`CREATE DATABASE ${name}`);
     smtp = await startSmtpSink();
     const env = {
-      DATABASE_URL: databaseUrl(SERVER_URL!, name),
-      PORT: '0',
-      HOST: '127.0.0.1',
+      DATABASE_URL: withDatabase(SERVER_URL!, name),
       PUBLIC_URL,
       SMTP_URL: smtp.url,
       MAIL_FROM: 'Roster <no-reply@roster.e2e.test>',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'test',
     };
     // Both start at once: migrations serialize on their advisory lock.
-    servers.push(...(await Promise.all([startRoster(env), startRoster(env)])));
+    servers.push(...(await Promise.all([startServerProcess({ env }), startServerProcess({ env })])));
     db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
   });
 
   afterAll(async () => {
-    await Promise.all(servers.map(stopRoster));
+    await Promise.all(servers.map((server) => server.stop()));
     await db?.end();
     await smtp?.close();
     if (admin) {

@@ -15,4 +15,9 @@ export class TestClock implements Clock {
   set(date: Date): void {
     this.offsetMs = date.getTime() - Date.now();
   }
+
+  /** Back to the real time: call it before each test of a file that moves the clock. */
+  reset(): void {
+    this.offsetMs = 0;
+  }
 }

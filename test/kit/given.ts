@@ -28,6 +28,20 @@ export interface TestOrg {
   members: TestUser[];
 }
 
+export interface TestInvitation {
+  id: string;
+  email: string;
+  role: 'admin' | 'member';
+  /** The secret a link carries (`/invite/<token>`). */
+  token: string;
+}
+
+export interface TestApiToken {
+  id: string;
+  name: string;
+  token: string;
+}
+
 let counter = 0;
 export function uniqueEmail(prefix = 'user'): string {
   counter += 1;
@@ -109,5 +123,46 @@ export function createGiven(deps: { database: TestDatabase; http: Http; clock: T
     return rows[0]?.role;
   }
 
-  return { user, insertedUser, subscribedUser, org, addMembers, roleOf };
+  /**
+   * A pending invitation inserted directly (no email queued), expiring in a day unless told; the
+   * returned token opens it like a link's token.
+   */
+  async function invitation(
+    org: TestOrg,
+    options: { email?: string; role?: 'admin' | 'member'; expiresAt?: Date; invitedBy?: TestUser } = {},
+  ): Promise<TestInvitation> {
+    const email = options.email ?? uniqueEmail('invitee');
+    const role = options.role ?? 'member';
+    const { token, hash } = newToken('invite');
+    const expiresAt = options.expiresAt ?? new Date(deps.clock.now().getTime() + 86_400_000);
+    const rows = await queryRows<{ id: string }>(
+      database.db,
+      sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, invited_by, created_at, expires_at)
+          VALUES (${org.id}, ${email}, ${email.toLowerCase()}, ${role}, 'pending', ${hash},
+                  ${(options.invitedBy ?? org.owner).id}, ${deps.clock.now()}, ${expiresAt})
+          RETURNING id`,
+    );
+    const id = rows[0]?.id;
+    if (!id) throw new Error('no invitation row');
+    return { id, email, role, token };
+  }
+
+  /** An API token of `user`, created through the API. */
+  async function apiToken(owner: TestUser, options: { name?: string } = {}): Promise<TestApiToken> {
+    const reply = await http.post('/api/v1/tokens', { as: owner, body: { name: options.name ?? 'test token' } });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    return { id: reply.body.id, name: reply.body.name, token: reply.body.token };
+  }
+
+  /** Sets a member's usage limits through the API, as `as` (an admin or the owner of the member's org). */
+  async function usageLimit(input: { as: TestUser; member: { id: string }; daily: number | null; monthly: number | null }) {
+    const reply = await http.put(`/api/v1/org/members/${input.member.id}/usage-limit`, {
+      as: input.as,
+      body: { daily: input.daily, monthly: input.monthly },
+    });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    return reply;
+  }
+
+  return { user, insertedUser, subscribedUser, org, addMembers, roleOf, invitation, apiToken, usageLimit };
 }
