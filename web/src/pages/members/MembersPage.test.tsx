@@ -93,6 +93,7 @@ describe('MembersPage', () => {
     renderWithProviders(<MembersPage />);
     await screen.findByText('ann@example.com', { selector: 'p' });
     expect(screen.queryByText('cat@example.com')).toBeNull();
+    expect(await screen.findByText('Showing 2 of 3 members')).toBeInTheDocument();
 
     await userEvent.click(screen.getByRole('button', { name: 'Load more members' }));
     await screen.findByText('cat@example.com', { selector: 'p' });

@@ -13,7 +13,7 @@ import { ConfirmDialog } from '../../components/Dialog';
 import { RowMenu, type RowMenuItem } from '../../components/RowMenu';
 import { SeatCounter } from '../../components/SeatCounter';
 import { useOrgPermissions } from '../../components/permissions';
-import { formatDate, plural, roleLabel } from '../../lib/format';
+import { formatDate, formatNumber, plural, roleLabel } from '../../lib/format';
 import { BulkInviteDialog } from './BulkInviteDialog';
 import { CopyInviteLinkButton } from './CopyInviteLinkButton';
 import { InviteMemberDialog } from './InviteMemberDialog';
@@ -44,6 +44,7 @@ export function MembersPage() {
   const viewerId = me.data?.user.id ?? '';
   const orgName = org.data?.org?.name ?? 'your organization';
   const membersWithoutLimit = org.data?.org?.members_without_limit ?? 0;
+  const membersTotal = org.data && 'members_total' in org.data ? org.data.members_total : undefined;
 
   const allMembers = useMemo(() => members.data?.pages.flatMap((page) => page.members) ?? [], [members.data]);
   const visibleInvites = useMemo(() => {
@@ -281,7 +282,12 @@ export function MembersPage() {
           </div>
         )}
         {members.hasNextPage ? (
-          <div className="border-t border-zinc-100 px-5 py-3 text-center">
+          <div className="flex flex-wrap items-center justify-center gap-3 border-t border-zinc-100 px-5 py-3">
+            {membersTotal !== undefined && !deferredSearch ? (
+              <p className="text-sm text-zinc-600">
+                Showing {formatNumber(allMembers.length)} of {plural(membersTotal, 'member')}
+              </p>
+            ) : null}
             <Button variant="secondary" size="sm" onClick={() => void members.fetchNextPage()} isLoading={members.isFetchingNextPage}>
               Load more members
             </Button>
