@@ -22,7 +22,7 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
     throw error;
   }
   const app = await buildApp({ config, database, extraRoutes: options.extraRoutes });
-  const background = startBackgroundWork({ config, database, logger: app.log });
+  const background = await startBackgroundWork({ config, database, logger: app.log });
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(
     { engine: database.engine, publicUrl: config.publicUrl },

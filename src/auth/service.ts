@@ -9,7 +9,7 @@ import { clearRateLimit, consumeRateLimit, isRateLimited } from '../core/rate-li
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
-import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
+import { enqueueMail } from '../mail/outbox.ts';
 import { verificationEmail } from '../mail/templates.ts';
 import { acceptInvitationOnSignup } from '../invites/signup.ts';
 
@@ -57,7 +57,6 @@ export async function signup(
       const session = await createSession(tx, user.id, now);
       return { user: presentUser(user), ...session };
     });
-    announceQueuedMail();
     return grant;
   } catch (error) {
     if (isUniqueViolation(error, 'users_email_normalized_key')) {

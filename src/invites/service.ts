@@ -7,7 +7,7 @@ import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
 import { consumeRateLimit } from '../core/rate-limit.ts';
 import type { Queryable } from '../db/client.ts';
-import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
+import { enqueueMail } from '../mail/outbox.ts';
 import { invitationEmail } from '../mail/templates.ts';
 import { lockActorInOrg } from '../orgs/service.ts';
 import { inviteLinkKey, inviteTokenFor, issueInviteToken } from './link-token.ts';
@@ -202,7 +202,6 @@ async function createInvitations(
     ]);
     return results;
   });
-  if (outcomes.some((outcome) => outcome.ok)) announceQueuedMail();
   return outcomes;
 }
 
@@ -291,7 +290,6 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
     });
     return toView({ ...invitation, expiresAt }, now, link);
   });
-  announceQueuedMail();
   return view;
 }
 
