@@ -25,6 +25,7 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   TRUST_PROXY: z.string().optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -34,6 +35,8 @@ export type Config = {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL: the server ends a session idle inside a transaction for longer (0: never). */
+  databaseIdleTxTimeoutMs: number;
   publicUrl: string;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -68,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: values.HOST,
     dataDir: values.DATA_DIR,
     databaseUrl: values.DATABASE_URL,
+    databaseIdleTxTimeoutMs: values.DATABASE_IDLE_TX_TIMEOUT_MS,
     publicUrl,
     smtpUrl: values.SMTP_URL,
     mailFrom: values.MAIL_FROM ?? `Roster <no-reply@${new URL(publicUrl).hostname}>`,

@@ -14,7 +14,14 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: Pick<AppOptions, 'extraRoutes'> = {}): Promise<RunningServer> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // The app's logger exists only once the app is built; until then a lost connection goes to stderr.
+  let reportConnectionError = (error: Error) => console.warn(`database connection error: ${error.message}`);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    idleInTransactionTimeoutMs: config.databaseIdleTxTimeoutMs,
+    onConnectionError: (error) => reportConnectionError(error),
+  });
   try {
     await migrate(database);
   } catch (error) {
@@ -22,6 +29,7 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
     throw error;
   }
   const app = await buildApp({ config, database, extraRoutes: options.extraRoutes });
+  reportConnectionError = (error) => app.log.warn({ err: error.message }, 'database connection lost; the pool replaces it');
   const background = await startBackgroundWork({ config, database, logger: app.log });
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(

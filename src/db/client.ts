@@ -44,17 +44,39 @@ export interface OpenOptions {
   /** Embedded only: start from this dump instead of an empty data directory (tests). */
   loadDataDir?: Blob;
   poolSize?: number;
+  /**
+   * PostgreSQL only: a session that sits idle inside a transaction longer than this is ended by
+   * the server (`idle_in_transaction_session_timeout`), so a stuck request cannot hold row locks
+   * (the org row, counters) forever. 0 turns the bound off.
+   */
+  idleInTransactionTimeoutMs?: number;
+  /** Told about connection errors that were handled (the operation in flight fails on its own). */
+  onConnectionError?: (error: Error) => void;
 }
 
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
   return openPglite(options);
 }
 
-function openPostgres(url: string, poolSize: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle client's socket error must not crash the process; the pool replaces the client.
-  pool.on('error', () => {});
+function openPostgres(url: string, options: OpenOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    // A request waits at most this long for a connection; then it fails with database_unavailable.
+    connectionTimeoutMillis: 10_000,
+  });
+  const onConnectionError = options.onConnectionError ?? (() => {});
+  // pg emits 'error' on the client whose backend went away (a terminated backend, a restart, a
+  // network reset). Idle clients are covered by the pool's listener; a client checked out for a
+  // transaction has no listener of its own, and an unheard 'error' event kills the process. With
+  // this one, the query in flight (or the next one) rejects, the transaction fails as a whole on
+  // the server, and pg-pool discards the client on release because it is no longer queryable.
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('error', onConnectionError);
   const db = drizzlePg(pool, { schema });
   return {
     db,

@@ -22,7 +22,7 @@ import type { BillingProvider } from '../billing/provider.ts';
 import { billingRoutes } from '../billing/routes.ts';
 import type { Config } from '../config.ts';
 import { systemClock, type Clock, type Ctx } from '../core/context.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, isDatabaseUnavailable } from '../core/errors.ts';
 import { redactSecrets } from '../core/tokens.ts';
 import type { Database } from '../db/client.ts';
 import { memberRoutes } from '../members/routes.ts';
@@ -32,7 +32,8 @@ import { orgRoutes } from '../orgs/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
-import { statusForCode } from './errors.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { errorBody, statusForCode, type ErrorCode } from './errors.ts';
 
 export type App = FastifyInstance;
 export type RouteApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
@@ -99,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else defaultJsonParser(request, text, done);
   });
 
+  await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
@@ -127,12 +129,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
   });
 
   app.setErrorHandler((error, request, reply) => {
     const body = toErrorBody(error, request.id);
-    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (body.error.code === 'database_unavailable') request.log.warn({ err: error }, 'database unavailable');
+    else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     const retryAfter = body.error.details?.retry_after_seconds;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return reply.status(body.status).send({ error: body.error });
@@ -142,7 +144,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const path = request.url.split('?')[0] ?? '';
     const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(`${WEB_DIST}index.html`);
     if (wantsPage) return reply.type('text/html').sendFile('index.html');
-    return reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
+    return reply
+      .status(statusForCode('not_found'))
+      .send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
+  });
+
+  // Every API route may fail unexpectedly (500) or lose its database (503): declared once here
+  // so the OpenAPI names both and the replies are validated like any other.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1') || !route.schema?.response) return;
+    route.schema.response = { 500: errorBody, 503: errorBody, ...(route.schema.response as object) };
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -165,7 +176,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-function toErrorBody(error: unknown, requestId: string) {
+function toErrorBody(
+  error: unknown,
+  requestId: string,
+): { status: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
   if (error instanceof AppError) {
     return { status: statusForCode(error.code), error: { code: error.code, message: error.message, details: error.details } };
   }
@@ -177,7 +191,7 @@ function toErrorBody(error: unknown, requestId: string) {
     }));
     const first = issues[0];
     return {
-      status: 400,
+      status: statusForCode('invalid_request'),
       error: {
         code: 'invalid_request',
         message: first ? `Invalid ${first.location} at ${first.path}: ${first.message}` : 'The request is not valid.',
@@ -189,17 +203,30 @@ function toErrorBody(error: unknown, requestId: string) {
     const statusCode = Number(error.statusCode);
     const code = String((error as { code?: unknown }).code ?? '');
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return { status: 413, error: { code: 'payload_too_large', message: 'The request body is too large.' } };
+      return { status: statusForCode('payload_too_large'), error: { code: 'payload_too_large', message: 'The request body is too large.' } };
     }
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return { status: 415, error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } };
+      return { status: statusForCode('unsupported_media_type'), error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } };
     }
     if (statusCode >= 400 && statusCode < 500) {
-      return { status: 400, error: { code: 'invalid_request', message: 'The request is not valid: check its body and parameters.' } };
+      return {
+        status: statusForCode('invalid_request'),
+        error: { code: 'invalid_request', message: 'The request is not valid: check its body and parameters.' },
+      };
     }
   }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      status: statusForCode('database_unavailable'),
+      error: {
+        code: 'database_unavailable',
+        message: 'The database could not be reached while handling this request. Try again in a moment.',
+        details: { request_id: requestId, retry_after_seconds: 1 },
+      },
+    };
+  }
   return {
-    status: 500,
+    status: statusForCode('internal'),
     error: {
       code: 'internal',
       message: `Something went wrong on our side. Quote request id ${requestId} when you contact support.`,

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Database } from '../db/client.ts';
 import { isMigrated } from '../db/migrate.ts';
-import { errorReplies } from './errors.ts';
+import { errorReplies, statusForCode } from './errors.ts';
 
 export const healthRoutes: FastifyPluginAsyncZod<{ database: Database }> = async (app, { database }) => {
   app.get(
@@ -26,7 +26,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ database: Database }> = async
         () => false,
       );
       if (reachable && (await isMigrated(database.db))) return { status: 'ready' as const };
-      return reply.status(503).send({ error: { code: 'not_ready', message: 'The database is unreachable or not migrated.' } });
+      return reply.status(statusForCode('not_ready')).send({ error: { code: 'not_ready', message: 'The database is unreachable or not migrated.' } });
     },
   );
 };

@@ -2,6 +2,7 @@ import { recordAudit, recordAudits, type AuditEntry } from '../audit/record.ts';
 import { authorize, type OrgActor } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
+import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
@@ -47,7 +48,7 @@ export interface InvitationView {
 
 export type BulkResult =
   | { email: string; ok: true; inviteId: string | null }
-  | { email: string; ok: false; error: { code: string; message: string } };
+  | { email: string; ok: false; error: { code: ErrorCode; message: string } };
 
 export interface BulkOutcome {
   results: BulkResult[];
@@ -95,7 +96,7 @@ export async function inviteBulk(
   return { results, invited, failed: results.length - invited };
 }
 
-type Outcome<T> = { email: string; ok: true; invitation: T } | { email: string; ok: false; error: { code: string; message: string } };
+type Outcome<T> = { email: string; ok: true; invitation: T } | { email: string; ok: false; error: { code: ErrorCode; message: string } };
 
 /**
  * Decides every address of a batch from one snapshot: invalid, already a member, already invited,
@@ -322,6 +323,6 @@ function failedOutcome(outcome: Outcome<null>): Outcome<never> {
   return outcome;
 }
 
-function fail(email: string, code: string, message: string) {
+function fail(email: string, code: ErrorCode, message: string) {
   return { email, ok: false as const, error: { code, message } };
 }

@@ -1,6 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { prepareStatement, queryRows, type Db, type Queryable } from '../db/client.ts';
 import type { Role } from '../db/schema.ts';
+import { actorQuery, type CredentialKind } from '../auth/credential-query.ts';
+
+export type { CredentialKind };
 
 /**
  * Counter rows per member (`USAGE_COUNTER_SLICES`, default 16). A connection always adds to
@@ -26,26 +29,12 @@ export interface RecordRow {
   monthly_limit: string | number | null;
 }
 
-export type CredentialKind = 'session' | 'api' | 'user';
-
 const placeholder = {
-  hash: sql`${sql.placeholder('hash')}::bytea`,
-  now: sql`${sql.placeholder('now')}::timestamptz`,
-  userId: sql`${sql.placeholder('userId')}::uuid`,
   day: sql`${sql.placeholder('day')}::date`,
   month: sql`${sql.placeholder('month')}::date`,
   activity: sql`${sql.placeholder('activity')}::text`,
   quantity: sql`${sql.placeholder('quantity')}::bigint`,
 };
-
-function credentialSource(kind: CredentialKind): SQL {
-  if (kind === 'session') {
-    return sql`SELECT user_id FROM sessions WHERE token_hash = ${placeholder.hash} AND expires_at > ${placeholder.now}`;
-  }
-  if (kind === 'api') return sql`SELECT user_id FROM api_tokens WHERE token_hash = ${placeholder.hash}`;
-  // The actor was already resolved by the request hook (the two-statement shape).
-  return sql`SELECT ${placeholder.userId} AS user_id`;
-}
 
 /**
  * The hot path in ONE statement: authenticate the credential (disabled users never match),
@@ -60,10 +49,8 @@ function recordStatement(kind: CredentialKind, slices: number): SQL {
   const { day, month, activity, quantity } = placeholder;
   return sql`
     WITH actor AS (
-      SELECT u.id AS user_id, m.org_id, m.role, ${ownSlice(slices)} AS slice
-      FROM (${credentialSource(kind)}) credential
-      JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL
-      LEFT JOIN memberships m ON m.user_id = u.id
+      SELECT credential.user_id, credential.org_id, credential.role, ${ownSlice(slices)} AS slice
+      FROM (${actorQuery(kind, { withOrg: false })}) credential
     ),
     counted AS (
       UPDATE usage_counters c

@@ -15,11 +15,16 @@ export const isCI = process.env.CI === 'true';
 /** Browser tests run when Chromium is installed; in CI a missing Chromium is a failure, not a skip. */
 export const shouldRunBrowserTests = existsSync(CHROMIUM_PATH) || isCI;
 
+/**
+ * Launches Chromium for a test file. The server's Content-Security-Policy is on in every browser
+ * test: each page's console is watched for CSP refusals, and closing the browser fails the test
+ * file when the dashboard broke its own policy (an inline script, a foreign origin).
+ */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium).`);
   }
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
       '--headless',
@@ -31,6 +36,21 @@ export async function launchBrowser(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+  const violations: string[] = [];
+  const watch = (context: BrowserContext) => {
+    context.on('console', (message) => {
+      if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(`${message.page()?.url() ?? ''}: ${message.text()}`);
+    });
+    return context;
+  };
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => watch(await newContext(options));
+  const close = browser.close.bind(browser);
+  browser.close = async (options) => {
+    await close(options);
+    if (violations.length > 0) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
+  };
+  return browser;
 }
 
 /** The server serves web/dist: build it first when it is missing or older than its sources. */
@@ -55,7 +75,8 @@ export interface AxeViolation {
 /** Runs axe-core (from web/node_modules) in the page and returns the serious and critical violations. */
 export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
   const source = readFileSync(join(WEB, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-  await page.addScriptTag({ content: source });
+  // Evaluated through the DevTools protocol: an injected <script> tag would be (rightly) refused by the CSP.
+  await page.evaluate(source);
   const violations = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await axe.run(document);

@@ -1,0 +1,56 @@
+import { sql, type SQL } from 'drizzle-orm';
+
+/**
+ * THE authentication rule, written once in SQL: a credential → its user (never a disabled one,
+ * never an expired session) → the user's membership and role. The request hook runs it as its
+ * own prepared statement; the usage hot path folds the same fragment into its counter update so
+ * a request costs one statement. A new credential rule (service tokens, expiry of API tokens)
+ * is added here and holds on both paths.
+ *
+ * Placeholders: `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for kind `user`
+ * (an actor the request hook already resolved), `userId`.
+ *
+ * This is the one place outside the auth and orgs modules' queries that reads their tables
+ * (users, sessions, api_tokens, memberships, orgs): src/architecture.test.ts names it.
+ */
+export type CredentialKind = 'session' | 'api' | 'user';
+
+const placeholder = {
+  hash: sql`${sql.placeholder('hash')}::bytea`,
+  now: sql`${sql.placeholder('now')}::timestamptz`,
+  userId: sql`${sql.placeholder('userId')}::uuid`,
+};
+
+function credentialSource(kind: CredentialKind): SQL {
+  if (kind === 'session') {
+    return sql`SELECT id, user_id FROM sessions WHERE token_hash = ${placeholder.hash} AND expires_at > ${placeholder.now}`;
+  }
+  if (kind === 'api') return sql`SELECT id, user_id FROM api_tokens WHERE token_hash = ${placeholder.hash}`;
+  return sql`SELECT NULL::uuid AS id, ${placeholder.userId} AS user_id`;
+}
+
+/** Columns of one actor row; `withOrg` adds the org's slug and name (the hot path needs neither). */
+export interface ActorRow {
+  credential_id: string | null;
+  user_id: string;
+  email: string;
+  name: string;
+  email_verified_at: Date | string | null;
+  org_id: string | null;
+  role: 'owner' | 'admin' | 'member' | null;
+  slug?: string | null;
+  org_name?: string | null;
+}
+
+/** The actor of a credential as a subquery: zero rows when the credential does not authenticate. */
+export function actorQuery(kind: CredentialKind, options: { withOrg: boolean }): SQL {
+  const orgColumns = options.withOrg ? sql`, o.slug, o.name AS org_name` : sql``;
+  const orgJoin = options.withOrg ? sql`LEFT JOIN orgs o ON o.id = m.org_id` : sql``;
+  return sql`
+    SELECT credential.id AS credential_id, u.id AS user_id, u.email, u.name, u.email_verified_at,
+           m.org_id, m.role${orgColumns}
+    FROM (${credentialSource(kind)}) credential
+    JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL
+    LEFT JOIN memberships m ON m.user_id = u.id
+    ${orgJoin}`;
+}

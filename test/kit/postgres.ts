@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { testDatabaseUrl, withDatabase } from './engine.ts';
+
+/**
+ * The PostgreSQL server for tests that need one whatever engine the suite runs on (several
+ * processes, killed backends): TEST_DATABASE_URL, or in CI the machine's server. Elsewhere
+ * undefined, and such tests are skipped; under CI=true they never are.
+ */
+export function serverPostgresUrl(): string | undefined {
+  return testDatabaseUrl() ?? (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+}
+
+export interface ScratchDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** An empty database on that server (a server process migrates it at start-up); dropped by `drop`. */
+export async function createScratchDatabase(serverUrl: string, prefix = 'roster_scratch'): Promise<ScratchDatabase> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: withDatabase(serverUrl, name),
+    name,
+    async drop() {
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await cleanup.end();
+    },
+  };
+}
