@@ -1,9 +1,11 @@
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows } from '../db/client.ts';
+import { openDatabase, queryRows } from '../db/client.ts';
 import { startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
+import { testEngine } from '../../test/kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { freePort, startSmtpSink, type SmtpSink } from '../../test/kit/smtp.ts';
 import { createWorkerRuntime, type WorkerRuntime } from '../events/runtime.ts';
@@ -237,6 +239,117 @@ describe('the local development mailbox', () => {
     expect((await t.http.get('/api/dev/mailbox')).status).toBe(200);
   });
 });
+
+/** A transport that records what it sends and resolves `delivered(to)` when a message to `to` goes out. */
+function recordingTransport() {
+  const sent: string[] = [];
+  const waiting = new Map<string, () => void>();
+  const transport: MailTransport = {
+    name: 'smtp',
+    async send(message) {
+      sent.push(message.to);
+      waiting.get(message.to)?.();
+    },
+    close: () => {},
+  };
+  const delivered = (to: string) => new Promise<void>((resolve) => waiting.set(to, resolve));
+  return { transport, sent, delivered };
+}
+
+const AN_HOUR_MS = 3_600_000;
+
+describe('wake-ups', () => {
+  it('a service that queues mail wakes the worker by its commit alone (no nudge), long before the next poll', async () => {
+    const { transport, delivered } = recordingTransport();
+    const runtime = createWorkerRuntime({ db: t.database.db, listen: t.database.listen, logger: pino({ level: 'silent' }), clock: t.clock, pollIntervalMs: AN_HOUR_MS });
+    runtime.register(mailDelivery(transport));
+    const firstRound = runtime.roundFinished(MAIL_QUEUE);
+    await runtime.start();
+    cleanups.push(() => runtime.stop());
+    await firstRound;
+    const email = uniqueEmail('woken');
+    const arrived = delivered(email);
+    expect((await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Wo' } })).status).toBe(201);
+    await arrived;
+    await expect.poll(async () => (await outboxRowsTo(email)).map((row) => row.status)).toEqual(['sent']);
+  });
+});
+
+// Terminating backends needs a PostgreSQL server; PGlite has one in-process session and no backends.
+if (testEngine() === 'postgres') {
+  describe('PostgreSQL backends terminated under the worker', () => {
+    it('survives a termination while its claim is open: nothing half-applied, and it resumes claiming and delivering', async () => {
+      const url = t.database.url!;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      const { transport, sent, delivered } = recordingTransport();
+      const { logger, lines } = captureLogger();
+      const first = uniqueEmail('in-flight');
+      await enqueueMail(t.database.db, [{ kind: 'test', to: first, subject: 'One', text: 'One', html: '<p>One</p>' }], t.clock.now());
+      // Hold the claim open deterministically: the admin connection's table lock makes its UPDATE
+      // wait, and that connection survives the terminations, so the claim cannot slip through.
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE mail_outbox IN EXCLUSIVE MODE');
+
+      const runtime = createWorkerRuntime({ db: t.database.db, listen: t.database.listen, logger, clock: t.clock, pollIntervalMs: AN_HOUR_MS });
+      runtime.register(mailDelivery(transport));
+      const blockedRound = runtime.roundFinished(MAIL_QUEUE);
+      await runtime.start();
+      cleanups.push(() => runtime.stop());
+      // Cleanups run last-in first: the admin connection (and its lock) goes before the runtime stops.
+      cleanups.push(() => admin.end());
+      await expect
+        .poll(async () => {
+          // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+          await admin.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE mail_outbox SET attempts%'`,
+          );
+          return rows[0].n;
+        }, { timeout: 20_000 })
+        .toBe(1);
+
+      const arrived = delivered(first);
+      // Every other backend of the database, the blocked claim, the LISTEN connection and the idle
+      // pool, waiting until each is gone; then the lock goes.
+      await admin.query('SELECT pg_stat_clear_snapshot()');
+      const { rows: terminated } = await admin.query(
+        `SELECT bool_and(pg_terminate_backend(pid, 10000)) AS all_gone, count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      expect(terminated[0]).toMatchObject({ all_gone: true, n: expect.any(Number) });
+      expect(terminated[0].n).toBeGreaterThanOrEqual(2);
+      await admin.query('ROLLBACK');
+      const report = await blockedRound;
+      expect(report.error).toBeDefined();
+      expect(lines.some((line) => line.level === 50 && /worker round failed/.test(line.msg))).toBe(true);
+      // It resumes by itself (no poll for an hour), claims again and delivers exactly once. The
+      // claim's transaction died with its backend, so nothing of it stayed: had its attempt and
+      // lease been committed, the row would show two attempts, and its 2-minute lease would have
+      // kept it from being sent within this test.
+      await arrived;
+      await expect.poll(async () => (await outboxRowsTo(first)).map((row) => [row.status, row.attempts])).toEqual([['sent', 1]]);
+      // And its LISTEN connection is back: once the listener has reconnected, mail queued from
+      // another connection pool wakes it (the next poll is an hour away).
+      await expect
+        .poll(async () => {
+          const { rows } = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "roster_work"'`,
+          );
+          return rows[0].n;
+        }, { timeout: 20_000 })
+        .toBe(1);
+      const elsewhere = await openDatabase({ databaseUrl: url, poolSize: 1 });
+      cleanups.push(() => elsewhere.close());
+      const second = uniqueEmail('after');
+      const secondArrived = delivered(second);
+      await enqueueMail(elsewhere.db, [{ kind: 'test', to: second, subject: 'Two', text: 'Two', html: '<p>Two</p>' }], t.clock.now());
+      await secondArrived;
+      expect(sent.filter((to) => to === first || to === second)).toEqual([first, second]);
+    });
+  });
+}
 
 describe('stopping', () => {
   it('waits for a send in flight', async () => {
