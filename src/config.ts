@@ -1,3 +1,4 @@
+import type { Config } from './core/config.ts';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -30,28 +31,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = {
-  port: number;
-  host: string;
-  dataDir: string;
-  databaseUrl: string | undefined;
-  /** PostgreSQL: the server ends a session idle inside a transaction for longer (0: never). */
-  databaseIdleTxTimeoutMs: number;
-  publicUrl: string;
-  smtpUrl: string | undefined;
-  mailFrom: string;
-  bulkInviteMax: number;
-  inviteTtlSeconds: number;
-  stripeSecretKey: string | undefined;
-  stripeWebhookSecret: string | undefined;
-  isProduction: boolean;
-  trustProxy: string[] | false;
-  /** Key of invitation-link tokens; unset: a key generated once and kept in the database. */
-  linkSecret: string | undefined;
-  logLevel: string;
-  /** Counter rows per member for usage limits (see src/usage/queries.ts). */
-  usageCounterSlices: number;
-};
+export type { Config };
 
 export class ConfigError extends Error {}
 

@@ -134,6 +134,13 @@ describe('disable-user and enable-user', () => {
     );
   });
 
+  it("refuses to disable an org's current owner until ownership is transferred", async () => {
+    const org = await t.given.org();
+    await expect(disableUser(operatorCtx(), { email: org.owner.email })).rejects.toEqual(refusal('cannot_disable_owner'));
+    expect((await t.http.get('/api/v1/me', { as: org.owner })).status).toBe(200);
+    expect(await entries(org.id, 'member.disabled')).toEqual([]);
+  });
+
   it('refuses unknown and invalid addresses', async () => {
     await expect(enableUser(operatorCtx(), { email: 'nobody@example.com' })).rejects.toEqual(refusal('user_not_found'));
     await expect(disableUser(operatorCtx(), { email: 'not an address' })).rejects.toEqual(refusal('invalid_email'));

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.ts';
 import { auditEntries } from '../audit/service.ts';
 import type { AuditRow } from '../audit/queries.ts';
@@ -7,11 +6,13 @@ import { MAX_SEATS, PLANS } from '../billing/plans.ts';
 import type { Actor, Ctx } from '../core/context.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { AppError } from '../core/errors.ts';
-import { queryRows, type Queryable } from '../db/client.ts';
-import type { Plan, Role } from '../db/schema.ts';
-import { setDisabled } from '../members/service.ts';
-import { allMembers, type MemberRow, type OrgRow } from '../orgs/queries.ts';
+import { lockUserByEmail, setDisabled } from '../auth/queries.ts';
+import type { Queryable } from '../db/client.ts';
+import type { Plan } from '../db/schema.ts';
+import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
+import { allMembers, findMembershipOfUser, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
+import { revokeInvitesOfFormerAdmin } from '../members/service.ts';
 
 /** Support operations for the operator CLI: the actor must be the operator, never an API caller. */
 function requireOperator(ctx: Ctx): Actor {
@@ -39,27 +40,27 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
   requireOperator(ctx);
   const { normalized } = normalizeEmail(email);
   return ctx.db.transaction(async (tx) => {
-    const [user] = await queryRows<{ id: string; email: string; disabled_at: Date | null; org_id: string | null; slug: string | null; role: Role | null }>(
-      tx,
-      sql`SELECT u.id, u.email, u.disabled_at, m.org_id, o.slug, m.role
-          FROM users u LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN orgs o ON o.id = m.org_id
-          WHERE u.email_normalized = ${normalized}
-          FOR UPDATE OF u`,
-    );
+    const user = await lockUserByEmail(tx, normalized);
     if (!user) throw new AppError('user_not_found', `No account uses the address ${email.trim()}.`);
+    const membership = await findMembershipOfUser(tx, user.id);
+    // Contract: operator commands that disable a user refuse an org's current owner.
+    if (change === 'disable' && membership?.role === 'owner') {
+      throw new AppError('cannot_disable_owner', `${user.email} owns ${membership.slug}: transfer ownership first.`);
+    }
     const changed = await setDisabled(tx, user.id, change === 'disable' ? ctx.clock.now() : null);
-    if (changed && user.org_id) {
+    if (changed && membership) {
       const [before, after] = change === 'disable' ? ['active', 'disabled'] : ['disabled', 'active'];
       await recordAudit(tx, ctx, {
-        orgId: user.org_id,
+        orgId: membership.orgId,
         action: change === 'disable' ? 'member.disabled' : 'member.enabled',
         targetType: 'user',
         targetId: user.id,
         before: { email: user.email, status: before },
         after: { email: user.email, status: after },
       });
+      if (change === 'disable') await revokeInvitesOfFormerAdmin(tx, ctx, membership.orgId, { userId: user.id, role: membership.role });
     }
-    return { userId: user.id, email: user.email, changed, orgSlug: user.slug };
+    return { userId: user.id, email: user.email, changed, orgSlug: membership?.slug ?? null };
   });
 }
 
@@ -87,12 +88,7 @@ function isPlan(plan: string): plan is Plan {
   return Object.hasOwn(PLANS, plan);
 }
 
-export interface PendingInvitation {
-  email: string;
-  role: string;
-  createdAt: Date;
-  expiresAt: Date;
-}
+export type PendingInvitation = LiveInvitation;
 
 export interface OrgReport extends OrgView {
   members: MemberRow[];
@@ -105,22 +101,8 @@ export async function showOrg(ctx: Ctx, input: { slug: string }): Promise<OrgRep
   const now = ctx.clock.now();
   const view = await orgView(ctx.db, org.id, now);
   const members = await allMembers(ctx.db, org.id);
-  const invitations = await queryRows<{ email: string; role: string; created_at: Date | string; expires_at: Date | string }>(
-    ctx.db,
-    sql`SELECT email, role, created_at, expires_at FROM invitations
-        WHERE org_id = ${org.id} AND status = 'pending' AND expires_at > ${now}
-        ORDER BY created_at`,
-  );
-  return {
-    ...view,
-    members,
-    pendingInvitations: invitations.map((row) => ({
-      email: row.email,
-      role: row.role,
-      createdAt: new Date(row.created_at),
-      expiresAt: new Date(row.expires_at),
-    })),
-  };
+  const pendingInvitations = await listLiveInvitations(ctx.db, org.id, now);
+  return { ...view, members, pendingInvitations };
 }
 
 export async function orgAudit(
@@ -129,7 +111,7 @@ export async function orgAudit(
 ): Promise<{ org: OrgRow; entries: AuditRow[] }> {
   requireOperator(ctx);
   if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
-    throw new AppError('invalid_request', 'Choose a limit between 1 and 1000 entries.');
+    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
   }
   const org = await requireOrg(ctx.db, input.slug);
   const page = await auditEntries(ctx.db, org.id, {

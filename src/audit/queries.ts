@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { userColumns, userIdsWithEmail } from '../auth/queries.ts';
 import { queryRows, type Queryable } from '../db/client.ts';
 
 export interface AuditRow {
@@ -34,7 +35,7 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
     // The label keeps the address used at the time (and names operators); the join finds the user now.
     conditions.push(
       sql`(lower(a.actor_label) = ${query.actor.email}
-           OR a.actor_user_id IN (SELECT id FROM users WHERE email_normalized = ${query.actor.email}))`,
+           OR a.actor_user_id IN ${userIdsWithEmail(query.actor.email)})`,
     );
   }
   const rows = await queryRows<{
@@ -53,7 +54,7 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
     db,
     sql`SELECT a.id, a.action, a.actor_user_id, u.email AS actor_email, a.actor_label, a.target_type, a.target_id,
                a.before, a.after, a.created_at, a.request_id
-        FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id
+        FROM audit_log a LEFT JOIN LATERAL ${userColumns(sql`a.actor_user_id`)} u ON true
         WHERE ${sql.join(conditions, sql` AND `)}
         ORDER BY a.id DESC
         LIMIT ${query.limit}`,

@@ -1,6 +1,14 @@
 import type { Actor } from '../core/context.ts';
+import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { Role } from '../db/schema.ts';
+
+/**
+ * The one policy: `authorize(actor, action, resource)` answers every permission question, and the
+ * same rules fill the `permissions` lists that clients read (GET /me, GET /org, member rows), so
+ * the dashboard shows exactly the controls the server will accept. Project roles and service-token
+ * scopes plug in here as further resources and rules.
+ */
 
 const ADMINS: readonly Role[] = ['owner', 'admin'];
 const EVERYONE: readonly Role[] = ['owner', 'admin', 'member'];
@@ -10,6 +18,7 @@ export const PERMISSIONS = {
   'org.read': EVERYONE,
   'org.rename': ADMINS,
   'members.list': EVERYONE,
+  'members.view': ADMINS,
   'members.change_role': ADMINS,
   'members.remove': ADMINS,
   'members.disable': ADMINS,
@@ -25,11 +34,73 @@ export const PERMISSIONS = {
   'billing.read_org': ADMINS,
   'billing.manage_org': ADMINS,
   'audit.read': ADMINS,
-  'projects.create': EVERYONE,
-  'projects.manage_all': ADMINS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;
+
+/** The member an action is aimed at (role change, removal, disabling, transfer …). */
+export interface MemberResource {
+  userId: string;
+  role: Role;
+  status: 'active' | 'disabled';
+}
+
+export type Resource = { member: MemberResource };
+
+export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; message: string };
+
+const ALLOWED: Decision = { allowed: true };
+const refuse = (code: ErrorCode, message: string): Decision => ({ allowed: false, code, message });
+
+/** Who is asking: the user and their current role (re-read under the org lock by the services). */
+export interface PolicyActor {
+  userId: string;
+  role: Role | null | undefined;
+}
+
+/** Rules about the target member, after the role check passed. */
+const MEMBER_RULES: Partial<Record<Action, (actor: PolicyActor, member: MemberResource) => Decision>> = {
+  'members.change_role': (actor, member) => {
+    if (member.userId === actor.userId) return refuse('cannot_change_own_role', 'You cannot change your own role. Ask another admin.');
+    if (member.role === 'owner') return refuse('cannot_change_owner', "The owner's role changes only by transferring ownership.");
+    return ALLOWED;
+  },
+  'members.remove': (actor, member) => {
+    if (member.userId === actor.userId) {
+      return refuse('cannot_remove_self', 'You cannot remove yourself. Use "Leave organization" instead.');
+    }
+    if (member.role === 'owner') return refuse('cannot_remove_owner', 'The owner cannot be removed. Transfer ownership first.');
+    return ALLOWED;
+  },
+  'members.disable': (actor, member) => {
+    if (member.userId === actor.userId) return refuse('cannot_disable_self', 'You cannot disable your own account. Ask another admin.');
+    if (member.role === 'owner') return refuse('cannot_disable_owner', 'The owner cannot be disabled. Transfer ownership first.');
+    return ALLOWED;
+  },
+  'org.transfer_ownership': (actor, member) => {
+    if (member.userId === actor.userId) return refuse('already_owner', 'You already own this organization. Choose another member.');
+    if (member.status === 'disabled') return refuse('member_disabled', 'Ownership cannot go to a disabled member.');
+    return ALLOWED;
+  },
+};
+
+/** Rules about the actor themselves, after the role check passed. */
+const SELF_RULES: Partial<Record<Action, (actor: PolicyActor) => Decision>> = {
+  'org.leave': (actor) =>
+    actor.role === 'owner' ? refuse('owner_must_transfer', 'Transfer ownership to another member before you leave.') : ALLOWED,
+};
+
+/** The decision, with the stable code of the refusal. */
+export function decide(actor: PolicyActor, action: Action, resource?: Resource): Decision {
+  if (!actor.role) return refuse('forbidden', 'You are not a member of an organization.');
+  if (!(PERMISSIONS[action] as readonly Role[]).includes(actor.role)) {
+    return refuse('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
+  }
+  const self = SELF_RULES[action]?.(actor) ?? ALLOWED;
+  if (!self.allowed) return self;
+  const memberRule = resource ? MEMBER_RULES[action] : undefined;
+  return memberRule && resource ? memberRule(actor, resource.member) : ALLOWED;
+}
 
 export function can(role: Role | null | undefined, action: Action): boolean {
   return role !== null && role !== undefined && (PERMISSIONS[action] as readonly Role[]).includes(role);
@@ -37,19 +108,74 @@ export function can(role: Role | null | undefined, action: Action): boolean {
 
 export type OrgActor = Actor & { membership: NonNullable<Actor['membership']> };
 
-/** The acting member of an org, allowed to perform `action`; otherwise 403 `forbidden`. */
-export function authorize(actor: Actor, action: Action): OrgActor {
+/** The acting member of an org, allowed to perform `action` (on `resource`); otherwise the refusal's error. */
+export function authorize(actor: Actor, action: Action, resource?: Resource): OrgActor {
   const membership = actor.membership;
+  const decision = decide({ userId: actor.userId, role: membership?.role }, action, resource);
+  if (!decision.allowed) throw new AppError(decision.code, decision.message);
   if (!membership) throw new AppError('forbidden', 'You are not a member of an organization.');
-  if (!can(membership.role, action)) {
-    throw new AppError('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
-  }
   return { ...actor, membership };
 }
 
-/** Re-checks a role read inside a transaction (after locking), against the same table. */
+/**
+ * Re-checks inside a transaction, with the role re-read under the org lock (a role checked before
+ * the lock could have changed by a concurrent demotion or transfer), against the same rules.
+ */
+export function assertAllowed(actor: PolicyActor, action: Action, resource?: Resource): void {
+  const decision = decide(actor, action, resource);
+  if (!decision.allowed) throw new AppError(decision.code, decision.message);
+}
+
+/** Role-only re-check (kept for callers that have no resource). */
 export function assertRoleCan(role: Role | null | undefined, action: Action): void {
   if (!can(role, action)) {
     throw new AppError('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
   }
+}
+
+// ---- the lists clients read ------------------------------------------------------------------
+
+/** Org-wide permission names (contract: GET /me, GET /org) and the action each one stands for. */
+const ORG_PERMISSIONS = {
+  rename_org: 'org.rename',
+  invite: 'invites.create',
+  manage_members: 'members.change_role',
+  disable_members: 'members.disable',
+  set_usage_limits: 'usage.set_limit',
+  view_org_usage: 'usage.read_org',
+  manage_billing: 'billing.manage_org',
+  view_audit: 'audit.read',
+  transfer_ownership: 'org.transfer_ownership',
+  leave_org: 'org.leave',
+} as const satisfies Record<string, Action>;
+
+/** Per-member permission names (each member row of GET /org and GET /org/members). */
+const MEMBER_PERMISSIONS = {
+  view: 'members.view',
+  change_role: 'members.change_role',
+  remove: 'members.remove',
+  disable: 'members.disable',
+  set_usage_limit: 'usage.set_limit',
+  transfer_ownership: 'org.transfer_ownership',
+} as const satisfies Record<string, Action>;
+
+export type OrgPermission = keyof typeof ORG_PERMISSIONS;
+export type MemberPermission = keyof typeof MEMBER_PERMISSIONS;
+export const ORG_PERMISSION_NAMES = Object.keys(ORG_PERMISSIONS) as [OrgPermission, ...OrgPermission[]];
+export const MEMBER_PERMISSION_NAMES = Object.keys(MEMBER_PERMISSIONS) as [MemberPermission, ...MemberPermission[]];
+
+function allowedNames<Name extends string>(table: Record<Name, Action>, check: (action: Action) => boolean): Name[] {
+  return (Object.keys(table) as Name[]).filter((name) => check(table[name]));
+}
+
+/** What the actor may do in their org now. */
+export function orgPermissions(actor: Actor): OrgPermission[] {
+  const policyActor = { userId: actor.userId, role: actor.membership?.role };
+  return allowedNames(ORG_PERMISSIONS, (action) => decide(policyActor, action).allowed);
+}
+
+/** What the actor may do to one member now. */
+export function memberPermissions(actor: Actor, member: MemberResource): MemberPermission[] {
+  const policyActor = { userId: actor.userId, role: actor.membership?.role };
+  return allowedNames(MEMBER_PERMISSIONS, (action) => decide(policyActor, action, { member }).allowed);
 }

@@ -330,7 +330,7 @@ describe('PATCH /api/v1/me', () => {
 
   it('refuses an empty name, other fields and anonymous callers', async () => {
     const user = await t.given.user();
-    expect((await t.http.patch('/api/v1/me', { as: user, body: { name: '   ' } })).body.error.code).toBe('invalid_request');
+    expect((await t.http.patch('/api/v1/me', { as: user, body: { name: '   ' } })).body.error.code).toBe('invalid_name');
     expect((await t.http.patch('/api/v1/me', { as: user, body: { name: 'X', email: 'a@b.co' } })).status).toBe(400);
     expect((await t.http.patch('/api/v1/me', { body: { name: 'X' } })).status).toBe(401);
     expect((await t.http.get('/api/v1/me', { as: user })).body.user.name).toBe(user.name);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { orgPermissions } from './permissions.ts';
 import { errorReplies } from '../http/errors.ts';
 import { requireActor } from '../core/context.ts';
 import { clearSessionCookies, setSessionCookies } from '../http/security.ts';
@@ -16,6 +17,7 @@ import {
   userSchema,
   verifyEmailBody,
 } from './schema.ts';
+import { signupWithInvitation } from '../invites/signup.ts';
 import * as auth from './service.ts';
 
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -31,13 +33,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const grant = await auth.signup(request.ctx, {
-        email: body.email,
-        password: body.password,
-        name: body.name,
-        inviteToken: body.invite_token,
-      });
+      const { email, password, name, invite_token: inviteToken } = request.body;
+      // Joining by invitation is the invites module's step inside the same signup transaction.
+      const grant =
+        inviteToken === undefined
+          ? await auth.signup(request.ctx, { email, password, name })
+          : await signupWithInvitation(request.ctx, { email, password, name, inviteToken });
       setSessionCookies(reply, request.ctx.config, grant.token, grant.expiresAt);
       return reply.status(201).send({ user: presentUser(grant.user), token: grant.token });
     },
@@ -99,7 +100,13 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       return {
         user: { id: actor.userId, email: actor.email, name: actor.name, email_verified: actor.emailVerified },
         org: actor.membership
-          ? { id: actor.membership.orgId, slug: actor.membership.slug, name: actor.membership.orgName, role: actor.membership.role }
+          ? {
+              id: actor.membership.orgId,
+              slug: actor.membership.slug,
+              name: actor.membership.orgName,
+              role: actor.membership.role,
+              permissions: orgPermissions(actor),
+            }
           : null,
       };
     },

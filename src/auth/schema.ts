@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEMBER_PERMISSION_NAMES, ORG_PERMISSION_NAMES } from './permissions.ts';
 
 export const userSchema = z.object({
   id: z.string(),
@@ -23,10 +24,19 @@ export const sessionReply = z.object({ user: userSchema, token: z.string() });
 
 export const verifyEmailBody = z.strictObject({ token: z.string().max(200) });
 
+export const orgPermissionSchema = z.enum(ORG_PERMISSION_NAMES);
+export const memberPermissionSchema = z.enum(MEMBER_PERMISSION_NAMES);
+
 export const meReply = z.object({
   user: userSchema,
   org: z
-    .object({ id: z.string(), slug: z.string(), name: z.string(), role: z.enum(['owner', 'admin', 'member']) })
+    .object({
+      id: z.string(),
+      slug: z.string(),
+      name: z.string(),
+      role: z.enum(['owner', 'admin', 'member']),
+      permissions: z.array(orgPermissionSchema).describe('What you may do in the organization now'),
+    })
     .nullable(),
 });
 

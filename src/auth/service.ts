@@ -1,17 +1,31 @@
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { normalizeEmail, parseEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
 import { AppError, isUniqueViolation } from '../core/errors.ts';
 import { assertStrongPassword, hashPassword, verifyAgainstDummy, verifyPassword } from '../core/passwords.ts';
-import { clearRateLimit, consumeRateLimit, isRateLimited } from '../core/rate-limit.ts';
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
-import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
 import { enqueueMail } from '../mail/outbox.ts';
 import { verificationEmail } from '../mail/templates.ts';
-import { acceptInvitationOnSignup } from '../invites/signup.ts';
+import {
+  clearRateLimit,
+  consumeRateLimit,
+  deleteApiToken as deleteApiTokenRow,
+  deleteSession,
+  findUserByEmail,
+  insertApiToken,
+  insertEmailVerification,
+  insertSession,
+  insertUser,
+  isRateLimited,
+  listApiTokens as listApiTokenRows,
+  setEmailVerified,
+  updateUserName,
+  useEmailVerification,
+  type ApiTokenRecord,
+  type UserRecord,
+} from './queries.ts';
 
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
 const VERIFICATION_TTL_SECONDS = 7 * 24 * 3600;
@@ -32,28 +46,31 @@ export interface SessionGrant {
   expiresAt: Date;
 }
 
+/** A step of another module that runs in the signup's transaction (joining by invitation). */
+export type AfterSignup = (tx: Tx, user: { userId: string; emailNormalized: string }) => Promise<void>;
+
+/**
+ * Creates the account, queues the verification email and opens a session, in one transaction.
+ * `afterSignup` runs in that transaction once the user exists (src/invites/signup.ts accepts an
+ * invitation there), so a failed step leaves no account behind.
+ */
 export async function signup(
   ctx: Ctx,
-  input: { email: string; password: string; name: string; inviteToken?: string },
+  input: { email: string; password: string; name: string },
+  afterSignup?: AfterSignup,
 ): Promise<SessionGrant> {
   const { email, normalized } = normalizeEmail(input.email);
   const name = input.name.trim();
-  if (!name) throw new AppError('invalid_request', 'Enter your name.');
+  if (!name) throw new AppError('invalid_name', 'Enter your name.');
   assertStrongPassword(input.password, { email: normalized, name });
   // Hash before the transaction opens: argon2 is slow and must not hold locks.
   const passwordHash = await hashPassword(input.password);
   const now = ctx.clock.now();
   try {
     const grant = await ctx.db.transaction(async (tx) => {
-      const [user] = await tx
-        .insert(users)
-        .values({ email, emailNormalized: normalized, name, passwordHash, createdAt: now })
-        .returning();
-      if (!user) throw new Error('insert returned no row');
+      const user = await insertUser(tx, { email, emailNormalized: normalized, name, passwordHash, now });
       await sendVerification(tx, ctx, { userId: user.id, email, name });
-      if (input.inviteToken !== undefined) {
-        await acceptInvitationOnSignup(tx, ctx, { token: input.inviteToken, userId: user.id, emailNormalized: normalized });
-      }
+      if (afterSignup) await afterSignup(tx, { userId: user.id, emailNormalized: normalized });
       const session = await createSession(tx, user.id, now);
       return { user: presentUser(user), ...session };
     });
@@ -83,9 +100,7 @@ export async function login(
       retry_after_seconds: LOGIN_WINDOW_SECONDS,
     });
   }
-  const [user] = parsed
-    ? await ctx.db.select().from(users).where(eq(users.emailNormalized, parsed.normalized)).limit(1)
-    : [];
+  const user = parsed ? await findUserByEmail(ctx.db, parsed.normalized) : undefined;
   // Unknown emails verify against a dummy hash, so both refusals take the same time.
   const passwordMatches = user
     ? await verifyPassword(user.passwordHash, input.password)
@@ -107,7 +122,7 @@ export async function login(
 export async function logout(ctx: Ctx): Promise<void> {
   const actor = requireActor(ctx);
   if (actor.via === 'session' && actor.credentialId) {
-    await ctx.db.delete(sessions).where(eq(sessions.id, actor.credentialId));
+    await deleteSession(ctx.db, actor.credentialId);
   }
 }
 
@@ -116,23 +131,9 @@ export async function verifyEmail(ctx: Ctx, input: { token: string }): Promise<U
   if (tokenKindOf(input.token) !== 'verify') throw invalid;
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
-    const [verification] = await tx
-      .update(emailVerifications)
-      .set({ usedAt: now })
-      .where(
-        and(
-          eq(emailVerifications.tokenHash, hashToken(input.token)),
-          isNull(emailVerifications.usedAt),
-          gt(emailVerifications.expiresAt, now),
-        ),
-      )
-      .returning();
+    const verification = await useEmailVerification(tx, hashToken(input.token), now);
     if (!verification) throw invalid;
-    const [user] = await tx
-      .update(users)
-      .set({ emailVerifiedAt: now })
-      .where(eq(users.id, verification.userId))
-      .returning();
+    const user = await setEmailVerified(tx, verification.userId, now);
     if (!user) throw invalid;
     return presentUser(user);
   });
@@ -141,62 +142,51 @@ export async function verifyEmail(ctx: Ctx, input: { token: string }): Promise<U
 export async function updateProfile(ctx: Ctx, input: { name: string }): Promise<UserView> {
   const actor = requireActor(ctx);
   const name = input.name.trim();
-  if (!name) throw new AppError('invalid_request', 'Enter your name.');
-  const [user] = await ctx.db.update(users).set({ name }).where(eq(users.id, actor.userId)).returning();
+  if (!name) throw new AppError('invalid_name', 'Enter your name.');
+  const user = await updateUserName(ctx.db, actor.userId, name);
   if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
   return presentUser(user);
 }
 
-export async function createApiToken(ctx: Ctx, input: { name: string }) {
+export async function createApiToken(ctx: Ctx, input: { name: string }): Promise<ApiTokenRecord & { token: string }> {
   const actor = requireActor(ctx);
   const { token, hash } = newToken('api');
-  const [row] = await ctx.db
-    .insert(apiTokens)
-    .values({ userId: actor.userId, name: input.name.trim(), tokenHash: hash, createdAt: ctx.clock.now() })
-    .returning({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt });
-  if (!row) throw new Error('insert returned no row');
+  const row = await insertApiToken(ctx.db, { userId: actor.userId, name: input.name.trim(), tokenHash: hash, now: ctx.clock.now() });
   return { ...row, token };
 }
 
-export async function listApiTokens(ctx: Ctx) {
+export async function listApiTokens(ctx: Ctx): Promise<ApiTokenRecord[]> {
   const actor = requireActor(ctx);
-  return ctx.db
-    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt })
-    .from(apiTokens)
-    .where(eq(apiTokens.userId, actor.userId))
-    .orderBy(asc(apiTokens.createdAt));
+  return listApiTokenRows(ctx.db, actor.userId);
 }
 
 export async function deleteApiToken(ctx: Ctx, input: { tokenId: string }): Promise<void> {
   const actor = requireActor(ctx);
   if (!isUuid(input.tokenId)) throw new AppError('token_not_found', 'No API token with this id exists.');
-  const deleted = await ctx.db
-    .delete(apiTokens)
-    .where(and(eq(apiTokens.id, input.tokenId), eq(apiTokens.userId, actor.userId)))
-    .returning({ id: apiTokens.id });
-  if (deleted.length === 0) throw new AppError('token_not_found', 'No API token with this id exists.');
+  const deleted = await deleteApiTokenRow(ctx.db, { tokenId: input.tokenId, userId: actor.userId });
+  if (!deleted) throw new AppError('token_not_found', 'No API token with this id exists.');
 }
 
 async function createSession(db: Queryable, userId: string, now: Date) {
   const { token, hash } = newToken('session');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
-  await db.insert(sessions).values({ userId, tokenHash: hash, createdAt: now, expiresAt });
+  await insertSession(db, { userId, tokenHash: hash, now, expiresAt });
   return { token, expiresAt };
 }
 
 async function sendVerification(tx: Tx, ctx: Ctx, input: { userId: string; email: string; name: string }) {
   const now = ctx.clock.now();
   const { token, hash } = newToken('verify');
-  await tx.insert(emailVerifications).values({
+  await insertEmailVerification(tx, {
     userId: input.userId,
     tokenHash: hash,
-    createdAt: now,
+    now,
     expiresAt: new Date(now.getTime() + VERIFICATION_TTL_SECONDS * 1000),
   });
   const link = `${ctx.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
   await enqueueMail(tx, [{ kind: 'verify_email', to: input.email, ...verificationEmail({ name: input.name, link }) }], now);
 }
 
-function presentUser(user: typeof users.$inferSelect): UserView {
+function presentUser(user: UserRecord): UserView {
   return { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt !== null };
 }

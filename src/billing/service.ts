@@ -1,15 +1,16 @@
-import { and, eq } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.ts';
 import { authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tx } from '../db/client.ts';
-import { subscriptions, type Plan } from '../db/schema.ts';
-import { countSeats, findOrg, lockOrg } from '../orgs/queries.ts';
-import { lockActorInOrg } from '../orgs/service.ts';
+import type { Plan } from '../db/schema.ts';
+import { lockActorInOrg } from '../members/access.ts';
+import { findOrg, lockOrg } from '../orgs/queries.ts';
 import { MAX_SEATS, PLANS } from './plans.ts';
 import type { BillingScope } from './provider.ts';
+import { insertSubscription, lockActiveSubscription, updateSubscription } from './queries.ts';
+import { seatUsage } from './seats.ts';
 
 export function listPlans() {
   return Object.values(PLANS);
@@ -73,7 +74,7 @@ export async function orgBilling(ctx: Ctx) {
   const member = authorize(requireActor(ctx), 'billing.read_org');
   const orgId = member.membership.orgId;
   const org = await findOrg(ctx.db, orgId);
-  const usage = await countSeats(ctx.db, orgId, ctx.clock.now());
+  const usage = await seatUsage(ctx.db, orgId, ctx.clock.now());
   const isEnterprise = org?.plan === 'enterprise';
   return {
     plan: org?.plan ?? null,
@@ -86,7 +87,7 @@ export async function orgBilling(ctx: Ctx) {
 }
 
 async function assertSeatsCoverUsage(ctx: Ctx, orgId: string, seats: number): Promise<void> {
-  const usage = await countSeats(ctx.db, orgId, ctx.clock.now());
+  const usage = await seatUsage(ctx.db, orgId, ctx.clock.now());
   if (seats < usage.activeMembers + usage.pendingInvites) throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
 }
 
@@ -113,7 +114,7 @@ export async function applySubscription(
       if (ctx.actor && ctx.actor.via !== 'operator') await lockActorInOrg(tx, orgId, ctx.actor.userId, 'billing.manage_org');
       else await lockOrg(tx, orgId);
       // Re-checked under the org lock: seats never drop below members plus pending invitations.
-      const usage = await countSeats(tx, orgId, now);
+      const usage = await seatUsage(tx, orgId, now);
       if (input.seats < usage.activeMembers + usage.pendingInvites) {
         throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
       }
@@ -128,31 +129,10 @@ async function replaceSubscription(
   input: { scope: BillingScope; plan: Plan; seats: number; providerRef: string },
   now: Date,
 ): Promise<void> {
-  const owner =
-    input.scope.kind === 'org' ? eq(subscriptions.orgId, input.scope.orgId) : eq(subscriptions.userId, input.scope.userId);
-  const [current] = await tx
-    .select()
-    .from(subscriptions)
-    .where(and(owner, eq(subscriptions.status, 'active')))
-    .for('update');
-  if (current) {
-    await tx
-      .update(subscriptions)
-      .set({ plan: input.plan, seats: input.seats, provider: ctx.billing.name, providerRef: input.providerRef, updatedAt: now })
-      .where(eq(subscriptions.id, current.id));
-  } else {
-    await tx.insert(subscriptions).values({
-      userId: input.scope.kind === 'personal' ? input.scope.userId : null,
-      orgId: input.scope.kind === 'org' ? input.scope.orgId : null,
-      plan: input.plan,
-      seats: input.seats,
-      status: 'active',
-      provider: ctx.billing.name,
-      providerRef: input.providerRef,
-      createdAt: now,
-      updatedAt: now,
-    });
-  }
+  const change = { plan: input.plan, seats: input.seats, provider: ctx.billing.name, providerRef: input.providerRef, now };
+  const current = await lockActiveSubscription(tx, input.scope);
+  if (current) await updateSubscription(tx, { id: current.id, ...change });
+  else await insertSubscription(tx, { scope: input.scope, ...change });
   if (input.scope.kind === 'org') {
     await recordAudit(tx, ctx, {
       orgId: input.scope.orgId,

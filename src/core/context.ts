@@ -1,8 +1,16 @@
-import type { Config } from '../config.ts';
-import type { Db } from '../db/client.ts';
-import type { Role } from '../db/schema.ts';
-import type { BillingProvider } from '../billing/provider.ts';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { BillingProvider } from './billing-provider.ts';
+import type { Config } from './config.ts';
+import type { Role } from './domain.ts';
 import { AppError } from './errors.ts';
+
+/**
+ * The database handle an operation runs on: src/db/client.ts's `Db`, named here without the table
+ * schema (src/db sits above core). Services only pass it, or the transaction it opens, to the
+ * owning module's queries; the schema-typed relational API (`db.query.*`) is not used.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema generic is the one thing core cannot name; select/insert builders stay typed by their table objects
+export type CtxDb = PgDatabase<PgQueryResultHKT, any>;
 
 /** Who is acting: resolved once per request, from the current rows (never cached). */
 export interface Actor {
@@ -24,7 +32,7 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** Everything an operation needs besides its input. */
 export interface Ctx {
-  db: Db;
+  db: CtxDb;
   config: Config;
   clock: Clock;
   billing: BillingProvider;

@@ -4,6 +4,10 @@
 export const ERROR_STATUS = {
   // 400
   invalid_request: 400,
+  invalid_name: 400,
+  invalid_activity: 400,
+  invalid_quantity: 400,
+  invalid_page_size: 400,
   invalid_email: 400,
   weak_password: 400,
   invalid_token: 400,

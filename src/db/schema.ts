@@ -13,6 +13,9 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { Plan, Role } from '../core/domain.ts';
+
+export type { Plan, Role };
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
@@ -64,7 +67,6 @@ export const orgs = pgTable('orgs', {
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
 
-export type Role = 'owner' | 'admin' | 'member';
 
 export const memberships = pgTable(
   'memberships',
@@ -77,7 +79,6 @@ export const memberships = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.userId] })],
 );
 
-export type Plan = 'team' | 'enterprise';
 
 export const subscriptions = pgTable('subscriptions', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -97,7 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
-    else defaultJsonParser(request, text, done);
+    else void defaultJsonParser(request, text, done);
   });
 
   await registerSecurityHeaders(app, { publicUrl: config.publicUrl });

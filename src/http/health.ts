@@ -1,8 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Database } from '../db/client.ts';
-import { isMigrated } from '../db/migrate.ts';
+import { isReady } from '../db/health.ts';
 import { errorReplies, statusForCode } from './errors.ts';
 
 export const healthRoutes: FastifyPluginAsyncZod<{ database: Database }> = async (app, { database }) => {
@@ -21,12 +20,10 @@ export const healthRoutes: FastifyPluginAsyncZod<{ database: Database }> = async
       },
     },
     async (_request, reply) => {
-      const reachable = await database.db.execute(sql`SELECT 1`).then(
-        () => true,
-        () => false,
-      );
-      if (reachable && (await isMigrated(database.db))) return { status: 'ready' as const };
-      return reply.status(statusForCode('not_ready')).send({ error: { code: 'not_ready', message: 'The database is unreachable or not migrated.' } });
+      if (await isReady(database.db)) return { status: 'ready' as const };
+      return reply
+        .status(statusForCode('not_ready'))
+        .send({ error: { code: 'not_ready', message: 'The database is unreachable or not migrated.' } });
     },
   );
 };

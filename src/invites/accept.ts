@@ -4,17 +4,16 @@ import { requireActor } from '../core/context.ts';
 import { AppError, isUniqueViolation } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
+import { findUserById } from '../auth/queries.ts';
+import { seatUsage } from '../billing/seats.ts';
 import type { Queryable, Tx } from '../db/client.ts';
-import { memberships } from '../db/schema.ts';
-import { lockOrg } from '../orgs/queries.ts';
+import { findMembershipOfUser, insertMembership, lockOrg } from '../orgs/queries.ts';
 import { orgView, type OrgView } from '../orgs/service.ts';
 import {
-  accepterState,
   findInvitationById,
   findInvitationByTokenHash,
   lockInvitation,
   markAccepted,
-  seatState,
   type InvitationRow,
   type InviteRole,
   type InviteStatus,
@@ -76,7 +75,7 @@ async function acceptAs(
   const now = ctx.clock.now();
   try {
     const accepted = await ctx.db.transaction(async (tx) => {
-      const user = await accepterState(tx, actor.userId);
+      const user = await findUserById(tx, actor.userId);
       if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
       return acceptInTransaction(tx, ctx, find, { userId: actor.userId, emailNormalized: user.emailNormalized }, now);
     });
@@ -106,17 +105,16 @@ export async function acceptInTransaction(
   if (invitation.emailNormalized !== user.emailNormalized) {
     throw new AppError('email_mismatch', `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`);
   }
-  const accepter = await accepterState(tx, user.userId);
-  if (accepter?.orgId) throw alreadyInOrg();
+  if (await findMembershipOfUser(tx, user.userId)) throw alreadyInOrg();
   if (invitation.status === 'accepted') throw inviteNotFound();
   if (effectiveStatus(invitation, now) === 'expired') {
     throw new AppError('invite_expired', 'This invitation has expired. Ask an admin of the organization to send a new one.');
   }
   // active <= seats after acceptance; the invitation stops being pending, so only members count.
-  const seats = await seatState(tx, invitation.orgId, now);
+  const seats = await seatUsage(tx, invitation.orgId, now);
   if (seats.activeMembers + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
   if (!(await markAccepted(tx, invitation.orgId, invitation.id, user.userId, now))) throw inviteNotFound();
-  await tx.insert(memberships).values({ orgId: invitation.orgId, userId: user.userId, role: invitation.role, joinedAt: now });
+  await insertMembership(tx, { orgId: invitation.orgId, userId: user.userId, role: invitation.role, now });
   // Two facts, two entries (and so two events): the invitation is used up, and a member joined.
   await recordAudits(tx, ctx.actor ? ctx : { ...ctx, actor: signupActor(user) }, [
     {

@@ -1,8 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
-import type { Ctx } from '../core/context.ts';
+import type { Ctx, CtxDb } from '../core/context.ts';
 import { hashToken } from '../core/tokens.ts';
-import { queryRows, type Db } from '../db/client.ts';
+import { loadOrCreateLinkKey } from './queries.ts';
 
 /**
  * Invitation tokens are `rs_inv_` + HMAC-SHA256(key, nonce). The database keeps the nonce and the
@@ -27,26 +26,15 @@ export function inviteTokenFor(key: Buffer, nonce: Buffer): string {
   return `rs_inv_${createHmac('sha256', key).update('roster-invite-link:').update(nonce).digest('base64url')}`;
 }
 
-const keys = new WeakMap<Db, Promise<Buffer>>();
+const keys = new WeakMap<CtxDb, Promise<Buffer>>();
 
 export function inviteLinkKey(ctx: Ctx): Promise<Buffer> {
   if (ctx.config.linkSecret) return Promise.resolve(Buffer.from(ctx.config.linkSecret, 'utf8'));
   let key = keys.get(ctx.db);
   if (!key) {
-    key = loadOrCreateKey(ctx.db);
+    key = loadOrCreateLinkKey(ctx.db);
     key.catch(() => keys.delete(ctx.db));
     keys.set(ctx.db, key);
   }
   return key;
-}
-
-async function loadOrCreateKey(db: Db): Promise<Buffer> {
-  // Every process races to insert; the first row wins and all read it back.
-  await db.execute(
-    sql`INSERT INTO server_keys (name, value) VALUES ('invite_links', ${randomBytes(32)}) ON CONFLICT (name) DO NOTHING`,
-  );
-  const rows = await queryRows<{ value: Buffer | Uint8Array }>(db, sql`SELECT value FROM server_keys WHERE name = 'invite_links'`);
-  const value = rows[0]?.value;
-  if (!value) throw new Error('the invitation link key could not be read');
-  return Buffer.from(value);
 }

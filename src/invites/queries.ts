@@ -1,5 +1,11 @@
+import { AppError } from '../core/errors.ts';
+import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { userColumns } from '../auth/queries.ts';
+import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
+
+// The statements on the tables invites owns: invitations and server_keys (the link key).
 
 export type InviteRole = 'admin' | 'member';
 export type InviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
@@ -62,8 +68,8 @@ const SELECT_INVITATION = sql`
   SELECT i.org_id, i.id, i.email, i.email_normalized, i.role, i.status, i.invited_by, i.created_at,
          i.expires_at, i.accepted_by, i.token_nonce, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name
   FROM invitations i
-  JOIN orgs o ON o.id = i.org_id
-  LEFT JOIN users u ON u.id = i.invited_by`;
+  CROSS JOIN LATERAL ${orgColumns(sql`i.org_id`)} o
+  LEFT JOIN LATERAL ${userColumns(sql`i.invited_by`)} u ON true`;
 
 export async function findInvitationByTokenHash(db: Queryable, tokenHash: Buffer): Promise<InvitationRow | undefined> {
   const rows = await queryRows<RawInvitation>(db, sql`${SELECT_INVITATION} WHERE i.token_hash = ${tokenHash}`);
@@ -94,41 +100,43 @@ export async function listPendingInvitations(db: Queryable, orgId: string): Prom
   return rows.map(toInvitation);
 }
 
-export interface SeatState {
-  orgName: string;
-  seatLimit: number;
-  activeMembers: number;
-  pendingInvites: number;
-}
-
 /**
- * Seat limit, members and unexpired pending invitations in one statement. Callers that act on
- * the numbers hold the org lock, so no other transaction can change them before commit.
+ * Unexpired pending invitations: each holds a seat. `exceptInvitationId` leaves one out (the
+ * invitation being resent, which must fit beside all the others).
  */
-export async function seatState(
+export async function countPendingInvites(
   db: Queryable,
   orgId: string,
   now: Date,
   options: { exceptInvitationId?: string } = {},
-): Promise<SeatState> {
+): Promise<number> {
   const except = options.exceptInvitationId ?? null;
-  const rows = await queryRows<{ org_name: string; seat_limit: number | null; active_members: number; pending_invites: number }>(
+  const rows = await queryRowsPrepared<{ count: number }>(
     db,
-    sql`SELECT o.name AS org_name,
-               (SELECT seats FROM subscriptions WHERE org_id = o.id AND status = 'active') AS seat_limit,
-               (SELECT count(*)::int FROM memberships WHERE org_id = o.id) AS active_members,
-               (SELECT count(*)::int FROM invitations
-                 WHERE org_id = o.id AND status = 'pending' AND expires_at > ${now}
-                   AND (${except}::uuid IS NULL OR id <> ${except}::uuid)) AS pending_invites
-        FROM orgs o WHERE o.id = ${orgId}`,
+    'roster_count_pending_invites',
+    sql`SELECT count(*)::int AS count FROM invitations
+        WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}
+          AND (${except}::uuid IS NULL OR id <> ${except}::uuid)`,
   );
-  const row = rows[0];
-  return {
-    orgName: row?.org_name ?? '',
-    seatLimit: Number(row?.seat_limit ?? 0),
-    activeMembers: Number(row?.active_members ?? 0),
-    pendingInvites: Number(row?.pending_invites ?? 0),
-  };
+  return Number(rows[0]?.count ?? 0);
+}
+
+export interface LiveInvitation {
+  email: string;
+  role: InviteRole;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Unexpired pending invitations, oldest first (the operator's report). */
+export async function listLiveInvitations(db: Queryable, orgId: string, now: Date): Promise<LiveInvitation[]> {
+  const rows = await queryRows<{ email: string; role: InviteRole; created_at: Date | string; expires_at: Date | string }>(
+    db,
+    sql`SELECT email, role, created_at, expires_at FROM invitations
+        WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}
+        ORDER BY created_at`,
+  );
+  return rows.map((row) => ({ email: row.email, role: row.role, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) }));
 }
 
 export interface AddressState {
@@ -143,8 +151,7 @@ export async function addressStates(db: Queryable, orgId: string, normalized: st
   const rows = await queryRows<{ normalized: string; is_member: boolean; has_pending: boolean }>(
     db,
     sql`SELECT input.address AS normalized,
-               EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id AND m.org_id = ${orgId}
-                        WHERE u.email_normalized = input.address) AS is_member,
+               ${isMemberWithEmail(orgId, sql`input.address`)} AS is_member,
                EXISTS (SELECT 1 FROM invitations i
                         WHERE i.org_id = ${orgId} AND i.email_normalized = input.address
                           AND i.status = 'pending' AND i.expires_at > ${now}) AS has_pending
@@ -225,6 +232,24 @@ export async function markRevoked(tx: Queryable, orgId: string, id: string, now:
   return rows[0] ? lockInvitation(tx, orgId, id) : undefined;
 }
 
+/**
+ * Revokes the pending `admin` invitations that `invitedBy` sent (their admin rights are gone);
+ * their `member` invitations stay. Returns what was revoked, for the audit log.
+ */
+export async function revokePendingAdminInvitationsBy(
+  tx: Queryable,
+  orgId: string,
+  invitedBy: string,
+  now: Date,
+): Promise<{ id: string; email: string }[]> {
+  return queryRows<{ id: string; email: string }>(
+    tx,
+    sql`UPDATE invitations SET status = 'revoked', revoked_at = ${now}
+        WHERE org_id = ${orgId} AND invited_by = ${invitedBy} AND role = 'admin' AND status = 'pending'
+        RETURNING id, email`,
+  );
+}
+
 export async function renewToken(
   tx: Queryable,
   input: { orgId: string; id: string; tokenHash: Buffer; tokenNonce: Buffer; expiresAt: Date },
@@ -237,19 +262,18 @@ export async function renewToken(
   return rows.length === 1;
 }
 
-export interface AccepterState {
-  emailNormalized: string;
-  isEmailVerified: boolean;
-  orgId: string | null;
-}
+// ---- the invitation-link key ------------------------------------------------------------------
 
-/** The accepting user's current email and org, read inside the accept transaction. */
-export async function accepterState(db: Queryable, userId: string): Promise<AccepterState | undefined> {
-  const rows = await queryRows<{ email_normalized: string; email_verified_at: Date | null; org_id: string | null }>(
-    db,
-    sql`SELECT u.email_normalized, u.email_verified_at, m.org_id
-        FROM users u LEFT JOIN memberships m ON m.user_id = u.id WHERE u.id = ${userId}`,
+/**
+ * The key of invitation-link tokens kept in the database (when LINK_SECRET is unset). Every
+ * process races to insert one; the first row wins and all read it back.
+ */
+export async function loadOrCreateLinkKey(db: Queryable): Promise<Buffer> {
+  await db.execute(
+    sql`INSERT INTO server_keys (name, value) VALUES ('invite_links', ${randomBytes(32)}) ON CONFLICT (name) DO NOTHING`,
   );
-  const row = rows[0];
-  return row ? { emailNormalized: row.email_normalized, isEmailVerified: row.email_verified_at !== null, orgId: row.org_id } : undefined;
+  const rows = await queryRows<{ value: Buffer | Uint8Array }>(db, sql`SELECT value FROM server_keys WHERE name = 'invite_links'`);
+  const value = rows[0]?.value;
+  if (!value) throw new AppError('internal', 'The invitation link key could not be read.');
+  return Buffer.from(value);
 }

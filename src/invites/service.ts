@@ -6,11 +6,13 @@ import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
-import { consumeRateLimit } from '../core/rate-limit.ts';
+import { consumeRateLimit } from '../auth/queries.ts';
 import type { Queryable } from '../db/client.ts';
 import { enqueueMail } from '../mail/outbox.ts';
 import { invitationEmail } from '../mail/templates.ts';
-import { lockActorInOrg } from '../orgs/service.ts';
+import { seatUsage } from '../billing/seats.ts';
+import { lockActorInOrg } from '../members/access.ts';
+import { findOrg } from '../orgs/queries.ts';
 import { inviteLinkKey, inviteTokenFor, issueInviteToken } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
 import {
@@ -21,7 +23,6 @@ import {
   lockInvitation,
   markRevoked,
   renewToken,
-  seatState,
   type InvitationRow,
   type InviteRole,
   type InviteStatus,
@@ -63,7 +64,7 @@ export async function inviteOne(ctx: Ctx, input: { email: string; role: InviteRo
   const actor = authorize(requireActor(ctx), 'invites.create');
   const address = normalizeEmail(input.email);
   const [outcome] = await createInvitations(ctx, actor, [{ ...address, isValid: true }], input.role);
-  if (!outcome) throw new Error('no outcome for the address');
+  if (!outcome) throw new AppError('internal', 'The invitation could not be created.');
   if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message);
   return outcome.invitation;
 }
@@ -105,7 +106,7 @@ type Outcome<T> = { email: string; ok: true; invitation: T } | { email: string; 
  */
 async function planBatch(tx: Queryable, orgId: string, addresses: BulkAddress[], now: Date) {
   const valid = addresses.filter((address) => address.isValid).map((address) => address.normalized);
-  const seats = await seatState(tx, orgId, now);
+  const seats = await seatUsage(tx, orgId, now);
   const states = new Map((await addressStates(tx, orgId, valid, now)).map((state) => [state.normalized, state]));
   let freeSeats = seats.seatLimit - seats.activeMembers - seats.pendingInvites;
   const plan = addresses.map((address): Outcome<null> => {
@@ -119,7 +120,7 @@ async function planBatch(tx: Queryable, orgId: string, addresses: BulkAddress[],
     freeSeats -= 1;
     return { email: address.email, ok: true, invitation: null };
   });
-  return { plan, seats };
+  return { plan };
 }
 
 async function previewInvitations(ctx: Ctx, actor: OrgActor, addresses: BulkAddress[]): Promise<Outcome<null>[]> {
@@ -144,7 +145,8 @@ async function createInvitations(
   const linkKey = await inviteLinkKey(ctx);
   const outcomes = await ctx.db.transaction(async (tx) => {
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
-    const { plan, seats } = await planBatch(tx, orgId, addresses, now);
+    const { plan } = await planBatch(tx, orgId, addresses, now);
+    const orgName = (await findOrg(tx, orgId))?.name ?? '';
     const chosen = addresses.flatMap((address, index) =>
       address.isValid && plan[index]?.ok
         ? [{ index, email: address.email, normalized: address.normalized, ...issueInviteToken(linkKey) }]
@@ -185,7 +187,7 @@ async function createInvitations(
         kind: 'invitation',
         orgId,
         to: invite.email,
-        ...invitationEmail({ orgName: seats.orgName, inviterName: self.displayName, role, link: invite.link, expiresAt }),
+        ...invitationEmail({ orgName, inviterName: self.displayName, role, link: invite.link, expiresAt }),
       })),
       now,
     );
@@ -262,7 +264,7 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
       );
     }
     // The invitation holds a seat again from now on: it must fit beside everything else.
-    const seats = await seatState(tx, orgId, now, { exceptInvitationId: invitation.id });
+    const seats = await seatUsage(tx, orgId, now, { exceptInvitationId: invitation.id });
     if (seats.activeMembers + seats.pendingInvites + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
     const { token, hash, nonce } = issueInviteToken(linkKey);
     if (!(await renewToken(tx, { orgId, id: invitation.id, tokenHash: hash, tokenNonce: nonce, expiresAt }))) {
@@ -276,7 +278,7 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
           kind: 'invitation',
           orgId,
           to: invitation.email,
-          ...invitationEmail({ orgName: seats.orgName, inviterName: self.displayName, role: invitation.role, link, expiresAt }),
+          ...invitationEmail({ orgName: invitation.orgName, inviterName: self.displayName, role: invitation.role, link, expiresAt }),
         },
       ],
       now,
@@ -319,7 +321,7 @@ function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
 }
 
 function failedOutcome(outcome: Outcome<null>): Outcome<never> {
-  if (outcome.ok) throw new Error('an invited address has no created invitation');
+  if (outcome.ok) throw new AppError('internal', 'An invited address has no invitation.');
   return outcome;
 }
 

@@ -1,22 +1,17 @@
 import type { Ctx } from '../core/context.ts';
-import type { Tx } from '../db/client.ts';
+import { signup, type SessionGrant } from '../auth/service.ts';
 import { acceptInTransaction, findByToken } from './accept.ts';
 
 /**
- * Accepts the invitation behind `token` for a user created in the same transaction (signup with
- * `invite_token`), through the same core as the accept routes. It does not verify the email:
+ * Signup with `invite_token`: the account is created and the invitation behind the token accepted
+ * in one transaction, through the same core as the accept routes. It does not verify the email:
  * admins can see invitation links, so holding one proves nothing about the mailbox.
  */
-export async function acceptInvitationOnSignup(
-  tx: Tx,
+export function signupWithInvitation(
   ctx: Ctx,
-  input: { token: string; userId: string; emailNormalized: string },
-): Promise<void> {
-  await acceptInTransaction(
-    tx,
-    ctx,
-    (lookup) => findByToken(lookup, input.token),
-    { userId: input.userId, emailNormalized: input.emailNormalized },
-    ctx.clock.now(),
+  input: { email: string; password: string; name: string; inviteToken: string },
+): Promise<SessionGrant> {
+  return signup(ctx, { email: input.email, password: input.password, name: input.name }, (tx, user) =>
+    acceptInTransaction(tx, ctx, (lookup) => findByToken(lookup, input.inviteToken), user, ctx.clock.now()).then(() => undefined),
   );
 }

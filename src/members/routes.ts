@@ -16,6 +16,8 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: memberReply, ...errorReplies(400, 401, 403, 404) },
       },
     },
-    async (request) => ({ member: presentMember(await disableMember(request.ctx, { userId: request.params.user_id })) }),
+    async (request) => ({
+      member: presentMember(await disableMember(request.ctx, { userId: request.params.user_id }), request.ctx.actor),
+    }),
   );
 };

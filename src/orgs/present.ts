@@ -1,7 +1,10 @@
+import { memberPermissions } from '../auth/permissions.ts';
+import type { Actor } from '../core/context.ts';
 import type { MemberRow } from './queries.ts';
 import type { OrgView } from './service.ts';
 
-export function presentMember(member: MemberRow) {
+/** A member as the API shows it to `viewer`, with what the viewer may do to that member now. */
+export function presentMember(member: MemberRow, viewer: Actor | null) {
   return {
     user_id: member.userId,
     email: member.email,
@@ -10,6 +13,7 @@ export function presentMember(member: MemberRow) {
     status: member.status,
     joined_at: member.joinedAt.toISOString(),
     ...(member.usageLimit ? { usage_limit: { daily: member.usageLimit.daily, monthly: member.usageLimit.monthly } } : {}),
+    permissions: viewer ? memberPermissions(viewer, member) : [],
   };
 }
 

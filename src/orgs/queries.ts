@@ -1,6 +1,13 @@
-import { sql } from 'drizzle-orm';
+import { AppError } from '../core/errors.ts';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { userColumns } from '../auth/queries.ts';
+import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
-import type { Plan, Role } from '../db/schema.ts';
+import { memberships, orgs, type Plan, type Role } from '../db/schema.ts';
+import { limitsOfMember } from '../usage/queries.ts';
+
+// The statements on the tables orgs owns: orgs and memberships. Reads that show members' accounts,
+// plans or usage limits compose those owners' fragments (auth, billing, usage) into one statement.
 
 export interface OrgRow {
   id: string;
@@ -10,11 +17,6 @@ export interface OrgRow {
   createdAt: Date;
   plan: Plan | null;
   seatLimit: number;
-}
-
-export interface SeatCounts {
-  activeMembers: number;
-  pendingInvites: number;
 }
 
 /** Locks the org row: every rule that counts seats or admins runs after this in its transaction. */
@@ -35,7 +37,7 @@ export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | un
     db,
     'roster_find_org',
     sql`SELECT o.id, o.name, o.slug, o.storage_used_bytes, o.created_at, s.plan, s.seats
-        FROM orgs o LEFT JOIN subscriptions s ON s.org_id = o.id AND s.status = 'active'
+        FROM orgs o LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true
         WHERE o.id = ${orgId}`,
   );
   const row = rows[0];
@@ -51,19 +53,78 @@ export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | un
   };
 }
 
-/** Active members (disabled ones still hold their seat) and unexpired pending invitations. */
-export async function countSeats(db: Queryable, orgId: string, now: Date): Promise<SeatCounts> {
-  const rows = await queryRowsPrepared<{ active_members: number; pending_invites: number }>(
+export async function findOrgIdBySlug(db: Queryable, slug: string): Promise<string | undefined> {
+  const rows = await queryRows<{ id: string }>(db, sql`SELECT id FROM orgs WHERE slug = ${slug}`);
+  return rows[0]?.id;
+}
+
+export async function insertOrg(tx: Queryable, input: { name: string; slug: string; now: Date }): Promise<{ id: string }> {
+  const [org] = await tx.insert(orgs).values({ name: input.name, slug: input.slug, createdAt: input.now }).returning({ id: orgs.id });
+  if (!org) throw new AppError('internal', 'The organization could not be saved.');
+  return org;
+}
+
+/** Renames the org; returns the name it had, or undefined when the org does not exist. */
+export async function renameOrg(tx: Queryable, orgId: string, name: string): Promise<{ previousName: string } | undefined> {
+  const [before] = await tx.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, orgId));
+  if (!before) return undefined;
+  await tx.update(orgs).set({ name }).where(eq(orgs.id, orgId));
+  return { previousName: before.name };
+}
+
+/** Members of the org (disabled ones still hold their seat). */
+export async function countMembers(db: Queryable, orgId: string): Promise<number> {
+  const rows = await queryRowsPrepared<{ count: number }>(
     db,
-    'roster_count_seats',
-    sql`SELECT (SELECT count(*)::int FROM memberships WHERE org_id = ${orgId}) AS active_members,
-               (SELECT count(*)::int FROM invitations
-                 WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}) AS pending_invites`,
+    'roster_count_members',
+    sql`SELECT count(*)::int AS count FROM memberships WHERE org_id = ${orgId}`,
   );
-  return {
-    activeMembers: Number(rows[0]?.active_members ?? 0),
-    pendingInvites: Number(rows[0]?.pending_invites ?? 0),
-  };
+  return Number(rows[0]?.count ?? 0);
+}
+
+export interface MembershipOfUser {
+  orgId: string;
+  slug: string;
+  role: Role;
+}
+
+/** The one org the user belongs to (one org per user), or undefined. */
+export async function findMembershipOfUser(db: Queryable, userId: string): Promise<MembershipOfUser | undefined> {
+  const rows = await queryRows<{ org_id: string; slug: string; role: Role }>(
+    db,
+    sql`SELECT m.org_id, o.slug, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ${userId}`,
+  );
+  const row = rows[0];
+  return row ? { orgId: row.org_id, slug: row.slug, role: row.role } : undefined;
+}
+
+export async function insertMembership(tx: Queryable, input: { orgId: string; userId: string; role: Role; now: Date }): Promise<void> {
+  await tx.insert(memberships).values({ orgId: input.orgId, userId: input.userId, role: input.role, joinedAt: input.now });
+}
+
+export async function setMemberRole(tx: Queryable, input: { orgId: string; userId: string; role: Role }): Promise<void> {
+  await tx
+    .update(memberships)
+    .set({ role: input.role })
+    .where(and(eq(memberships.orgId, input.orgId), eq(memberships.userId, input.userId)));
+}
+
+export async function deleteMembership(tx: Queryable, orgId: string, userId: string): Promise<void> {
+  await tx.delete(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+}
+
+/**
+ * For another module's read that needs the org's name in the same statement:
+ * `CROSS JOIN LATERAL ${orgColumns(sql`i.org_id`)} o` gives o.name, o.slug.
+ */
+export function orgColumns(orgId: SQL): SQL {
+  return sql`(SELECT name, slug FROM orgs WHERE orgs.id = ${orgId})`;
+}
+
+/** For another module's check "is this address a member of the org?" inside its own statement. */
+export function isMemberWithEmail(orgId: string, emailNormalized: SQL): SQL {
+  return sql`EXISTS (SELECT 1 FROM memberships m CROSS JOIN LATERAL ${userColumns(sql`m.user_id`)} u
+                     WHERE m.org_id = ${orgId} AND u.email_normalized = ${emailNormalized})`;
 }
 
 export interface MemberRow {
@@ -77,11 +138,9 @@ export interface MemberRow {
   usageLimit?: { daily: number | null; monthly: number | null };
 }
 
-// One index lookup per member row. A plain join lets the planner hash-join the whole users table
-// (every org's users) to read one org's members; LIMIT 1 keeps the subquery from being flattened.
-const memberUser = sql.raw(
-  'CROSS JOIN LATERAL (SELECT email, email_normalized, name, disabled_at FROM users WHERE users.id = m.user_id LIMIT 1) u',
-);
+// One index lookup per member row (see userColumns): the member's account and limits.
+const memberColumns = sql`CROSS JOIN LATERAL ${userColumns(sql`m.user_id`)} u
+  LEFT JOIN LATERAL ${limitsOfMember({ orgId: sql`m.org_id`, userId: sql`m.user_id` })} l ON true`;
 
 type RawMember = {
   user_id: string;
@@ -112,8 +171,7 @@ export async function findMember(db: Queryable, orgId: string, userId: string): 
   const rows = await queryRows<RawMember>(
     db,
     sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
-        FROM memberships m JOIN users u ON u.id = m.user_id
-        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
+        FROM memberships m ${memberColumns}
         WHERE m.org_id = ${orgId} AND m.user_id = ${userId}`,
   );
   return rows[0] ? toMember(rows[0]) : undefined;
@@ -124,8 +182,7 @@ export async function allMembers(db: Queryable, orgId: string): Promise<MemberRo
     db,
     'roster_all_members',
     sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
-        FROM memberships m ${memberUser}
-        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
+        FROM memberships m ${memberColumns}
         WHERE m.org_id = ${orgId}
         ORDER BY m.joined_at, m.user_id`,
   );
@@ -159,8 +216,7 @@ export async function memberPage(db: Queryable, query: MemberPageQuery): Promise
     db,
     name,
     sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
-        FROM memberships m ${memberUser}
-        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
+        FROM memberships m ${memberColumns}
         WHERE ${sql.join(conditions, sql` AND `)}
         ORDER BY m.joined_at, m.user_id
         LIMIT ${query.limit}`,
@@ -183,8 +239,7 @@ export async function countMembersWithoutLimit(db: Queryable, orgId: string): Pr
   const rows = await queryRows<{ count: number }>(
     db,
     sql`SELECT count(*)::int AS count
-        FROM memberships m JOIN users u ON u.id = m.user_id
-        LEFT JOIN usage_limits l ON l.org_id = m.org_id AND l.user_id = m.user_id
+        FROM memberships m ${memberColumns}
         WHERE m.org_id = ${orgId} AND u.disabled_at IS NULL
           AND l.daily_limit IS NULL AND l.monthly_limit IS NULL`,
   );

@@ -36,7 +36,23 @@ describe('POST /api/v1/org', () => {
       },
     });
     const me = await t.http.get('/api/v1/me', { as: owner });
-    expect(me.body.org).toEqual({ id: reply.body.org.id, slug: 'acme-create', name: 'Acme', role: 'owner' });
+    expect(me.body.org).toEqual({
+      id: reply.body.org.id,
+      slug: 'acme-create',
+      name: 'Acme',
+      role: 'owner',
+      permissions: [
+        'rename_org',
+        'invite',
+        'manage_members',
+        'disable_members',
+        'set_usage_limits',
+        'view_org_usage',
+        'manage_billing',
+        'view_audit',
+        'transfer_ownership',
+      ],
+    });
     expect(await auditActions(reply.body.org.id)).toEqual(['org.created']);
   });
 
@@ -103,7 +119,10 @@ describe('GET /api/v1/org', () => {
     const org = await t.given.org({ seats: 5, admins: 1, members: 1 });
     const reply = await t.http.get('/api/v1/org', { as: org.members[0]! });
     expect(reply.status).toBe(200);
-    expect(Object.keys(reply.body).sort()).toEqual(['members', 'org', 'role']);
+    expect(Object.keys(reply.body).sort()).toEqual(['members', 'members_next_cursor', 'members_total', 'org', 'permissions', 'role']);
+    expect(reply.body.permissions).toEqual(['leave_org']);
+    expect(reply.body.members_total).toBe(3);
+    expect(reply.body.members_next_cursor).toBeNull();
     expect(Object.keys(reply.body.org).sort()).toEqual(
       ['id', 'members_without_limit', 'name', 'seats', 'slug', 'storage_limit_bytes', 'storage_used_bytes', 'tier'].sort(),
     );
@@ -111,9 +130,40 @@ describe('GET /api/v1/org', () => {
     expect(reply.body.role).toBe('member');
     expect(reply.body.members).toHaveLength(3);
     for (const member of reply.body.members) {
-      expect(Object.keys(member).sort()).toEqual(['display_name', 'email', 'joined_at', 'role', 'status', 'usage_limit', 'user_id']);
+      expect(Object.keys(member).sort()).toEqual([
+        'display_name',
+        'email',
+        'joined_at',
+        'permissions',
+        'role',
+        'status',
+        'usage_limit',
+        'user_id',
+      ]);
+      // A plain member may do nothing to anyone.
+      expect(member.permissions).toEqual([]);
     }
     expect(reply.body.members.map((member: { role: string }) => member.role).sort()).toEqual(['admin', 'member', 'owner']);
+  });
+});
+
+describe('GET /api/v1/org with a large org', () => {
+  it('shows the first 100 members and continues with GET /org/members from members_next_cursor', async () => {
+    const org = await t.given.org({ seats: 200, members: 149 });
+    const reply = await t.http.get('/api/v1/org', { as: org.owner });
+    expect(reply.status).toBe(200);
+    expect(reply.body.members).toHaveLength(100);
+    expect(reply.body.members_total).toBe(150);
+    expect(reply.body.members[0].user_id).toBe(org.owner.id);
+    expect(typeof reply.body.members_next_cursor).toBe('string');
+    const rest = await t.http.get('/api/v1/org/members', {
+      as: org.owner,
+      query: { cursor: reply.body.members_next_cursor, limit: '200' },
+    });
+    expect(rest.status).toBe(200);
+    expect(rest.body.next_cursor).toBeNull();
+    const all = [...reply.body.members, ...rest.body.members].map((member: { user_id: string }) => member.user_id);
+    expect(new Set(all).size).toBe(150);
   });
 });
 
@@ -177,6 +227,14 @@ describe('GET /api/v1/org/members', () => {
 });
 
 describe('PATCH /api/v1/org', () => {
+  it('refuses a blank name with invalid_name and keeps the old one', async () => {
+    const org = await t.given.org();
+    const reply = await t.http.patch('/api/v1/org', { as: org.owner, body: { name: '   ' } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('invalid_name');
+    expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org.name).toBe(`Org ${org.slug}`);
+  });
+
   it('lets an admin rename the org, audited with before and after', async () => {
     const org = await t.given.org({ admins: 1 });
     const reply = await t.http.patch('/api/v1/org', { as: org.admins[0]!, body: { name: 'New name' } });

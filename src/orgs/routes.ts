@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
+import { orgPermissions } from '../auth/permissions.ts';
 import { presentMember, presentOrg } from './present.ts';
 import {
   changeRoleBody,
@@ -15,6 +16,7 @@ import {
   transferReply,
   userIdParams,
 } from './schema.ts';
+import * as members from '../members/service.ts';
 import * as orgs from './service.ts';
 
 export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -43,7 +45,15 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const own = await orgs.getOwnOrg(request.ctx);
       if (!own) return reply.send({});
-      return reply.send({ org: presentOrg(own), members: own.members.map(presentMember), role: own.role });
+      const viewer = request.ctx.actor;
+      return reply.send({
+        org: presentOrg(own),
+        members: own.members.map((member) => presentMember(member, viewer)),
+        members_total: own.seats.activeMembers,
+        members_next_cursor: own.membersNextCursor,
+        role: own.role,
+        permissions: viewer ? orgPermissions(viewer) : [],
+      });
     },
   );
 
@@ -59,14 +69,14 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const query = request.query;
-      const page = await orgs.listMembers(request.ctx, {
+      const page = await members.listMembers(request.ctx, {
         limit: query.limit,
         cursor: query.cursor ?? null,
         q: query.q ?? null,
         role: query.role ?? null,
         status: query.status ?? null,
       });
-      return { members: page.members.map(presentMember), next_cursor: page.nextCursor };
+      return { members: page.members.map((member) => presentMember(member, request.ctx.actor)), next_cursor: page.nextCursor };
     },
   );
 
@@ -95,7 +105,10 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => ({
-      member: presentMember(await orgs.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role })),
+      member: presentMember(
+        await members.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role }),
+        request.ctx.actor,
+      ),
     }),
   );
 
@@ -110,7 +123,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await orgs.removeMember(request.ctx, { userId: request.params.user_id });
+      await members.removeMember(request.ctx, { userId: request.params.user_id });
       return reply.status(204).send(null);
     },
   );
@@ -125,7 +138,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await orgs.leaveOrg(request.ctx);
+      await members.leaveOrg(request.ctx);
       return reply.status(204).send(null);
     },
   );
@@ -141,8 +154,12 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const result = await orgs.transferOwnership(request.ctx, { userId: request.body.user_id });
-      return { owner: presentMember(result.owner), previous_owner: presentMember(result.previousOwner) };
+      const result = await members.transferOwnership(request.ctx, { userId: request.body.user_id });
+      // The caller is an admin now: the member permissions follow their new role.
+      const viewer = request.ctx.actor?.membership
+        ? { ...request.ctx.actor, membership: { ...request.ctx.actor.membership, role: 'admin' as const } }
+        : request.ctx.actor;
+      return { owner: presentMember(result.owner, viewer), previous_owner: presentMember(result.previousOwner, viewer) };
     },
   );
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { memberPermissionSchema, orgPermissionSchema } from '../auth/schema.ts';
 
 const role = z.enum(['owner', 'admin', 'member']);
 
@@ -13,7 +14,11 @@ export const memberSchema = z.object({
     .object({ daily: z.number().int().nullable(), monthly: z.number().int().nullable() })
     .optional()
     .describe('Daily and monthly usage limits; null means no limit'),
+  permissions: z
+    .array(memberPermissionSchema)
+    .describe('What the caller may do to this member now (decided by the same policy that answers the requests)'),
 });
+
 
 export const orgSchema = z.object({
   id: z.string(),
@@ -38,7 +43,14 @@ export const createOrgBody = z.strictObject({ name: z.string().max(200), slug: z
 export const renameOrgBody = z.strictObject({ name: z.string().max(200) });
 export const orgReply = z.object({ org: orgSchema });
 export const ownOrgReply = z.union([
-  z.object({ org: orgSchema, members: z.array(memberSchema), role }),
+  z.object({
+    org: orgSchema,
+    members: z.array(memberSchema).describe('The first 100 members by join date'),
+    members_total: z.number().int(),
+    members_next_cursor: z.string().nullable().describe('Continues with GET /org/members?cursor=; null when all are shown'),
+    role,
+    permissions: z.array(orgPermissionSchema).describe('What the caller may do in the organization now'),
+  }),
   z.object({}).strict().describe('The caller belongs to no organization'),
 ]);
 

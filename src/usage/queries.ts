@@ -16,17 +16,28 @@ function ownSlice(slices: number): SQL {
   return sql.raw(`(pg_backend_pid() % ${slices})::smallint`);
 }
 
-export interface RecordRow {
+type RawRecordRow = {
   user_id: string;
   org_id: string | null;
   role: Role | null;
-  /** True when the fast path recorded the usage. */
   recorded: boolean;
-  /** After recording: the member's totals; otherwise the totals as of the statement's snapshot. */
   day_used: string | number;
   month_used: string | number;
   daily_limit: string | number | null;
   monthly_limit: string | number | null;
+};
+
+export interface RecordResult {
+  userId: string;
+  /** Null when the user belongs to no org. */
+  orgId: string | null;
+  role: Role | null;
+  /** True when the fast path recorded the usage. */
+  recorded: boolean;
+  /** After recording: the member's totals; otherwise the totals as of the statement's snapshot. */
+  dayUsed: number;
+  monthUsed: number;
+  limits: MemberLimits;
 }
 
 const placeholder = {
@@ -95,7 +106,7 @@ export interface RecordInput {
   quantity: number;
 }
 
-type RecordStatement = (values: Record<string, unknown>) => Promise<RecordRow[]>;
+type RecordStatement = (values: Record<string, unknown>) => Promise<RawRecordRow[]>;
 const statements = new WeakMap<Db, Map<string, RecordStatement>>();
 
 /** Runs the prepared hot statement for one credential kind (prepared once per database handle). */
@@ -104,13 +115,13 @@ export async function runRecordStatement(
   kind: CredentialKind,
   slices: number,
   input: RecordInput,
-): Promise<RecordRow | undefined> {
+): Promise<RecordResult | undefined> {
   const prepared = statements.get(db) ?? new Map<string, RecordStatement>();
   statements.set(db, prepared);
   const key = `${kind}_${slices}`;
   let statement = prepared.get(key);
   if (!statement) {
-    statement = prepareStatement<RecordRow>(db, `roster_usage_record_${key}`, recordStatement(kind, slices));
+    statement = prepareStatement<RawRecordRow>(db, `roster_usage_record_${key}`, recordStatement(kind, slices));
     prepared.set(key, statement);
   }
   const rows = await statement({
@@ -122,7 +133,17 @@ export async function runRecordStatement(
     activity: input.activity,
     quantity: input.quantity,
   });
-  return rows[0];
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    userId: row.user_id,
+    orgId: row.org_id,
+    role: row.role,
+    recorded: row.recorded,
+    dayUsed: Number(row.day_used),
+    monthUsed: Number(row.month_used),
+    limits: { daily: toNumberOrNull(row.daily_limit), monthly: toNumberOrNull(row.monthly_limit) },
+  };
 }
 
 export interface MemberLimits {
@@ -161,6 +182,133 @@ export async function activityTotals(
     day: Number(row.day_quantity),
     period: Number(row.quantity),
   }));
+}
+
+/** Sets (or clears, with nulls) a member's limits. */
+export async function upsertLimits(
+  tx: Queryable,
+  input: { orgId: string; userId: string; daily: number | null; monthly: number | null; now: Date },
+): Promise<void> {
+  await tx.execute(
+    sql`INSERT INTO usage_limits (org_id, user_id, daily_limit, monthly_limit, updated_at)
+        VALUES (${input.orgId}, ${input.userId}, ${input.daily}, ${input.monthly}, ${input.now})
+        ON CONFLICT (org_id, user_id) DO UPDATE
+        SET daily_limit = excluded.daily_limit, monthly_limit = excluded.monthly_limit, updated_at = excluded.updated_at`,
+  );
+}
+
+/**
+ * For another module's read of members that shows their limits in the same statement:
+ * `LEFT JOIN LATERAL ${limitsOfMember({ orgId: sql`m.org_id`, userId: sql`m.user_id` })} l ON true` gives
+ * l.daily_limit and l.monthly_limit (null: no limit).
+ */
+export function limitsOfMember(membership: { orgId: SQL; userId: SQL }): SQL {
+  return sql`(SELECT daily_limit, monthly_limit FROM usage_limits WHERE org_id = ${membership.orgId} AND user_id = ${membership.userId})`;
+}
+
+// ---- the slow path's statements (src/usage/rebalance.ts decides) ----------------------------
+
+/** Creates the member's missing counter slices, with no share of the limit yet. */
+export async function ensureSlices(
+  tx: Queryable,
+  input: { orgId: string; userId: string; day: string; month: string; slices: number },
+): Promise<void> {
+  await tx.execute(
+    sql`INSERT INTO usage_counters (org_id, user_id, slice, day, day_used, day_quota, month, month_used, month_quota)
+        SELECT ${input.orgId}, ${input.userId}, g, ${input.day}::date, 0, 0, ${input.month}::date, 0, 0
+        FROM generate_series(0, ${input.slices - 1}) g
+        ON CONFLICT (org_id, user_id, slice) DO NOTHING`,
+  );
+}
+
+export interface CounterSlice {
+  slice: number;
+  day: string;
+  dayUsed: number;
+  month: string;
+  monthUsed: number;
+  /** The slice this connection adds to on the fast path. */
+  isOwn: boolean;
+}
+
+/** Locks all of the member's slices, in slice order so two slow paths never deadlock. */
+export async function lockSlices(tx: Queryable, orgId: string, userId: string, sliceCount: number): Promise<CounterSlice[]> {
+  const rows = await queryRows<{
+    slice: number;
+    day: string;
+    day_used: string | number;
+    month: string;
+    month_used: string | number;
+    own_slice: number;
+  }>(
+    tx,
+    sql`SELECT slice, day::text AS day, day_used, month::text AS month, month_used,
+               (pg_backend_pid() % ${sliceCount})::int AS own_slice
+        FROM usage_counters WHERE org_id = ${orgId} AND user_id = ${userId}
+        ORDER BY slice
+        FOR UPDATE`,
+  );
+  return rows.map((row) => ({
+    slice: Number(row.slice),
+    day: row.day,
+    dayUsed: Number(row.day_used),
+    month: row.month,
+    monthUsed: Number(row.month_used),
+    isOwn: Number(row.slice) === Number(row.own_slice),
+  }));
+}
+
+export interface SliceUpdate {
+  slice: number;
+  dayUsed: number;
+  dayQuota: number | null;
+  monthUsed: number;
+  monthQuota: number | null;
+}
+
+/** Writes every slice's totals and shares for the current day and month in one statement. */
+export async function writeSlices(
+  tx: Queryable,
+  input: { orgId: string; userId: string; day: string; month: string; slices: SliceUpdate[] },
+): Promise<void> {
+  const updates = input.slices.map((row) => ({
+    slice: row.slice,
+    day_used: row.dayUsed,
+    day_quota: row.dayQuota,
+    month_used: row.monthUsed,
+    month_quota: row.monthQuota,
+  }));
+  await tx.execute(
+    sql`UPDATE usage_counters c
+        SET day = ${input.day}::date, day_used = v.day_used, day_quota = v.day_quota,
+            month = ${input.month}::date, month_used = v.month_used, month_quota = v.month_quota
+        FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb)
+             AS v(slice smallint, day_used bigint, day_quota bigint, month_used bigint, month_quota bigint)
+        WHERE c.org_id = ${input.orgId} AND c.user_id = ${input.userId} AND c.slice = v.slice`,
+  );
+}
+
+/** Adds to the per-activity total of one slice (the slice whose counter took the quantity). */
+export async function addActivity(
+  tx: Queryable,
+  input: { orgId: string; userId: string; day: string; activity: string; slice: number; quantity: number },
+): Promise<void> {
+  await tx.execute(
+    sql`INSERT INTO usage_activity AS t (org_id, user_id, day, activity, slice, quantity)
+        VALUES (${input.orgId}, ${input.userId}, ${input.day}::date, ${input.activity}, ${input.slice}, ${input.quantity})
+        ON CONFLICT (org_id, user_id, day, activity, slice) DO UPDATE SET quantity = t.quantity + excluded.quantity`,
+  );
+}
+
+/**
+ * Takes every share back (quota = used), so the next request of the member goes through the
+ * slow path and splits the new limit. Called in the transaction that changes the limit.
+ */
+export async function drainShares(tx: Queryable, orgId: string, userId: string): Promise<void> {
+  await tx.execute(
+    sql`UPDATE usage_counters SET day_quota = day_used, month_quota = month_used
+        WHERE org_id = ${orgId} AND user_id = ${userId}`,
+  );
 }
 
 export function toNumberOrNull(value: string | number | null | undefined): number | null {

@@ -12,6 +12,7 @@ import {
   usageLimitReply,
   usageReceiptReply,
 } from './schema.ts';
+import * as members from '../members/service.ts';
 import * as usage from './service.ts';
 
 export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -98,7 +99,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => ({
-      member: presentMember(await usage.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body })),
+      member: presentMember(
+        await members.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body }),
+        request.ctx.actor,
+      ),
     }),
   );
 };

@@ -1,27 +1,15 @@
-import { sql } from 'drizzle-orm';
-import { recordAudit } from '../audit/record.ts';
 import { assertRoleCan, authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { allMembers, type MemberRow } from '../orgs/queries.ts';
-import { lockActorInOrg, requireMember } from '../orgs/service.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
-import {
-  activityTotals,
-  findLimits,
-  runRecordStatement,
-  toNumberOrNull,
-  type CredentialKind,
-  type MemberLimits,
-} from './queries.ts';
-import { drainShares, recordUnderLock } from './rebalance.ts';
+import { activityTotals, findLimits, runRecordStatement, type CredentialKind, type MemberLimits } from './queries.ts';
+import { recordUnderLock } from './rebalance.ts';
 
 export const ACTIVITY_PATTERN = /^[a-z0-9_.-]{1,64}$/;
 export const MAX_QUANTITY = 1_000_000_000;
-/** Large enough for any real allowance, small enough to stay exact in a JavaScript number. */
-export const MAX_LIMIT = 1_000_000_000_000_000;
 
 export interface UsageReceipt {
   day: { used: number; limit: number | null };
@@ -52,18 +40,18 @@ export async function recordUsage(
     quantity: input.quantity,
   });
   if (!row) throw new AppError('unauthenticated', 'Sign in to continue.');
-  if (!row.org_id) throw new AppError('forbidden', 'You are not a member of an organization.');
+  if (!row.orgId) throw new AppError('forbidden', 'You are not a member of an organization.');
   assertRoleCan(row.role, 'usage.record');
-  const limits = { daily: toNumberOrNull(row.daily_limit), monthly: toNumberOrNull(row.monthly_limit) };
-  if (row.recorded) return receipt(Number(row.day_used), Number(row.month_used), limits);
+  const limits = row.limits;
+  if (row.recorded) return receipt(row.dayUsed, row.monthUsed, limits);
   // Usage only grows within a period, so totals that already leave no room refuse without a lock.
-  const snapshot = exceeds(Number(row.day_used) + input.quantity, Number(row.month_used) + input.quantity, limits);
+  const snapshot = exceeds(row.dayUsed + input.quantity, row.monthUsed + input.quantity, limits);
   if (snapshot.day || snapshot.month) throw limitExceeded(snapshot, limits, now, periods);
-  const orgId = row.org_id;
+  const orgId = row.orgId;
   const result = await ctx.db.transaction((tx) =>
     recordUnderLock(tx, {
       orgId,
-      userId: row.user_id,
+      userId: row.userId,
       day: periods.day,
       month: periods.month,
       activity: input.activity,
@@ -77,10 +65,10 @@ export async function recordUsage(
 
 function assertUsageInput(input: { activity: string; quantity: number }): void {
   if (!ACTIVITY_PATTERN.test(input.activity)) {
-    throw new AppError('invalid_request', 'Name the activity with 1 to 64 characters of a-z, 0-9, "_", "." and "-".');
+    throw new AppError('invalid_activity', 'Name the activity with 1 to 64 characters of a-z, 0-9, "_", "." and "-".');
   }
   if (!Number.isInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_QUANTITY) {
-    throw new AppError('invalid_request', `Send a whole quantity between 1 and ${MAX_QUANTITY}.`);
+    throw new AppError('invalid_quantity', `Send a whole quantity between 1 and ${MAX_QUANTITY}.`);
   }
 }
 
@@ -183,55 +171,6 @@ export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' })
       return { member, total: sumOf(byActivity), byActivity };
     }),
   };
-}
-
-/**
- * Sets or clears a member's daily and monthly limits (null clears). Takes back every slice's
- * share in the same transaction, so no request can use a share of the old limit afterwards.
- */
-export async function setUsageLimit(
-  ctx: Ctx,
-  input: { userId: string; daily: unknown; monthly: unknown },
-): Promise<MemberRow> {
-  const actor = authorize(requireActor(ctx), 'usage.set_limit');
-  const daily = parseLimit(input.daily, 'daily');
-  const monthly = parseLimit(input.monthly, 'monthly');
-  const orgId = actor.membership.orgId;
-  return ctx.db.transaction(async (tx) => {
-    await lockActorInOrg(tx, orgId, actor.userId, 'usage.set_limit');
-    const target = await requireMember(tx, orgId, input.userId);
-    const before = await findLimits(tx, orgId, target.userId);
-    const after = { daily, monthly };
-    if (before.daily === daily && before.monthly === monthly) return { ...target, usageLimit: after };
-    await tx.execute(
-      sql`INSERT INTO usage_limits (org_id, user_id, daily_limit, monthly_limit, updated_at)
-          VALUES (${orgId}, ${target.userId}, ${daily}, ${monthly}, ${ctx.clock.now()})
-          ON CONFLICT (org_id, user_id) DO UPDATE
-          SET daily_limit = excluded.daily_limit, monthly_limit = excluded.monthly_limit, updated_at = excluded.updated_at`,
-    );
-    await recordAudit(tx, ctx, {
-      orgId,
-      action: 'member.usage_limit_changed',
-      targetType: 'user',
-      targetId: target.userId,
-      before: { daily: before.daily, monthly: before.monthly },
-      after,
-    });
-    await drainShares(tx, orgId, target.userId);
-    return { ...target, usageLimit: after };
-  });
-}
-
-function parseLimit(value: unknown, name: 'daily' | 'monthly'): number | null {
-  if (value === null) return null;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_LIMIT) {
-    throw new AppError(
-      'invalid_limit',
-      `Set the ${name} limit to a whole number from 0 to ${MAX_LIMIT}, or null for no limit.`,
-      { field: name },
-    );
-  }
-  return value;
 }
 
 function sumOf(values: Record<string, number>): number {

@@ -1,0 +1,201 @@
+import { AppError } from '../core/errors.ts';
+import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Queryable } from '../db/client.ts';
+import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
+
+// The statements on the tables auth owns: users, sessions, api_tokens, email_verifications and
+// rate_limits (login throttling and other fixed-window counters). Other modules call these.
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  emailNormalized: string;
+  name: string;
+  passwordHash: string;
+  emailVerifiedAt: Date | null;
+  disabledAt: Date | null;
+  createdAt: Date;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export async function insertUser(
+  tx: Queryable,
+  input: { email: string; emailNormalized: string; name: string; passwordHash: string; now: Date },
+): Promise<UserRecord> {
+  const [user] = await tx
+    .insert(users)
+    .values({ email: input.email, emailNormalized: input.emailNormalized, name: input.name, passwordHash: input.passwordHash, createdAt: input.now })
+    .returning();
+  if (!user) throw new AppError('internal', 'The user could not be saved.');
+  return user;
+}
+
+export async function findUserByEmail(db: Queryable, emailNormalized: string): Promise<UserRecord | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.emailNormalized, emailNormalized)).limit(1);
+  return user;
+}
+
+export async function findUserById(db: Queryable, userId: string): Promise<UserRecord | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
+  return user;
+}
+
+/** Locks the user's row: serializes one user's concurrent operations (creating an org). */
+export async function lockUser(tx: Queryable, userId: string): Promise<void> {
+  await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`);
+}
+
+/** Locks and returns the account with this address (operator changes to an account). */
+export async function lockUserByEmail(tx: Queryable, emailNormalized: string): Promise<UserRecord | undefined> {
+  const [user] = await tx.select().from(users).where(eq(users.emailNormalized, emailNormalized)).for('update');
+  return user;
+}
+
+export async function setEmailVerified(tx: Queryable, userId: string, now: Date): Promise<UserRecord | undefined> {
+  const [user] = await tx.update(users).set({ emailVerifiedAt: now }).where(eq(users.id, userId)).returning();
+  return user;
+}
+
+export async function updateUserName(db: Queryable, userId: string, name: string): Promise<UserRecord | undefined> {
+  const [user] = await db.update(users).set({ name }).where(eq(users.id, userId)).returning();
+  return user;
+}
+
+/**
+ * Sets or clears `disabled_at` when it changes; disabling also deletes the user's sessions (API
+ * tokens stay, refused while the user is disabled). True when the row changed.
+ */
+export async function setDisabled(db: Queryable, userId: string, disabledAt: Date | null): Promise<boolean> {
+  const changed = await queryRows<{ id: string }>(
+    db,
+    disabledAt
+      ? sql`UPDATE users SET disabled_at = ${disabledAt} WHERE id = ${userId} AND disabled_at IS NULL RETURNING id`
+      : sql`UPDATE users SET disabled_at = NULL WHERE id = ${userId} AND disabled_at IS NOT NULL RETURNING id`,
+  );
+  if (disabledAt) await db.execute(sql`DELETE FROM sessions WHERE user_id = ${userId}`);
+  return changed.length > 0;
+}
+
+/**
+ * For another module's read that needs a user's columns in the same statement:
+ * `CROSS JOIN LATERAL ${userColumns(sql`m.user_id`)} u` gives u.id, u.email, u.email_normalized,
+ * u.name, u.disabled_at. One index lookup per outer row; LIMIT 1 keeps the planner from
+ * flattening it into a hash join over every org's users.
+ */
+export function userColumns(userId: SQL): SQL {
+  return sql`(SELECT id, email, email_normalized, name, disabled_at FROM users WHERE users.id = ${userId} LIMIT 1)`;
+}
+
+/** Ids of the users with this normalized address, for an `IN (…)` filter in another module's read. */
+export function userIdsWithEmail(emailNormalized: string): SQL {
+  return sql`(SELECT id FROM users WHERE email_normalized = ${emailNormalized})`;
+}
+
+// ---- sessions, email verifications, API tokens ---------------------------------------------
+
+export async function insertSession(db: Queryable, input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date }): Promise<void> {
+  await db.insert(sessions).values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
+}
+
+export async function deleteSession(db: Queryable, sessionId: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.id, sessionId));
+}
+
+export async function insertEmailVerification(
+  tx: Queryable,
+  input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date },
+): Promise<void> {
+  await tx.insert(emailVerifications).values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
+}
+
+/** Guarded: marks an unused, unexpired verification used; returns its user, or undefined. */
+export async function useEmailVerification(tx: Queryable, tokenHash: Buffer, now: Date): Promise<{ userId: string } | undefined> {
+  const [verification] = await tx
+    .update(emailVerifications)
+    .set({ usedAt: now })
+    .where(and(eq(emailVerifications.tokenHash, tokenHash), isNull(emailVerifications.usedAt), gt(emailVerifications.expiresAt, now)))
+    .returning({ userId: emailVerifications.userId });
+  return verification;
+}
+
+export async function insertApiToken(
+  db: Queryable,
+  input: { userId: string; name: string; tokenHash: Buffer; now: Date },
+): Promise<ApiTokenRecord> {
+  const [row] = await db
+    .insert(apiTokens)
+    .values({ userId: input.userId, name: input.name, tokenHash: input.tokenHash, createdAt: input.now })
+    .returning({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt });
+  if (!row) throw new AppError('internal', 'The user could not be saved.');
+  return row;
+}
+
+export function listApiTokens(db: Queryable, userId: string): Promise<ApiTokenRecord[]> {
+  return db
+    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt })
+    .from(apiTokens)
+    .where(eq(apiTokens.userId, userId))
+    .orderBy(asc(apiTokens.createdAt));
+}
+
+/** True when the user's token existed and is gone. */
+export async function deleteApiToken(db: Queryable, input: { tokenId: string; userId: string }): Promise<boolean> {
+  const deleted = await db
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.id, input.tokenId), eq(apiTokens.userId, input.userId)))
+    .returning({ id: apiTokens.id });
+  return deleted.length > 0;
+}
+
+// ---- rate limits (fixed windows shared by every process) -----------------------------------
+
+/**
+ * Counts one event against `key` in a fixed window and returns whether it is within `limit`.
+ * One atomic upsert, so concurrent requests on any number of processes count exactly.
+ */
+export async function consumeRateLimit(
+  db: Queryable,
+  input: { key: string; limit: number; windowSeconds: number; now: Date },
+): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
+  const rows = await queryRows<{ count: number; window_start: Date | string }>(
+    db,
+    sql`INSERT INTO rate_limits (key, window_start, count) VALUES (${input.key}, ${input.now}, 1)
+        ON CONFLICT (key) DO UPDATE SET
+          count = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
+                       THEN 1 ELSE rate_limits.count + 1 END,
+          window_start = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
+                       THEN ${input.now} ELSE rate_limits.window_start END
+        RETURNING count, window_start`,
+  );
+  const row = rows[0];
+  const count = Number(row?.count ?? 1);
+  const windowStart = row ? new Date(row.window_start) : input.now;
+  const resetsAt = windowStart.getTime() + input.windowSeconds * 1000;
+  return {
+    allowed: count <= input.limit,
+    retryAfterSeconds: Math.max(1, Math.ceil((resetsAt - input.now.getTime()) / 1000)),
+  };
+}
+
+/** Whether `key` is already over `limit` in its current window, without counting. */
+export async function isRateLimited(
+  db: Queryable,
+  input: { key: string; limit: number; windowSeconds: number; now: Date },
+): Promise<boolean> {
+  const rows = await queryRows<{ count: number }>(
+    db,
+    sql`SELECT count FROM rate_limits
+        WHERE key = ${input.key}
+          AND window_start > ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})`,
+  );
+  return Number(rows[0]?.count ?? 0) >= input.limit;
+}
+
+export async function clearRateLimit(db: Queryable, key: string): Promise<void> {
+  await db.execute(sql`DELETE FROM rate_limits WHERE key = ${key}`);
+}

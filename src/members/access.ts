@@ -1,0 +1,48 @@
+import { assertAllowed, assertRoleCan, type Action } from '../auth/permissions.ts';
+import { AppError, assertThat } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
+import type { Queryable, Tx } from '../db/client.ts';
+import { findMember, lockOrg, type MemberRow } from '../orgs/queries.ts';
+
+// How every write to an org starts: lock the org row, then re-read who is acting.
+
+/**
+ * Locks the org row, then re-reads the actor's role under the lock: a role checked before the
+ * lock could have changed by a concurrent request (a demotion, a transfer).
+ */
+export async function lockActorInOrg(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  action: Parameters<typeof assertRoleCan>[1],
+): Promise<MemberRow> {
+  await lockOrg(tx, orgId);
+  const self = await findMember(tx, orgId, userId);
+  assertRoleCan(self?.role, action);
+  if (!self) throw new AppError('forbidden', 'You are not a member of this organization.');
+  return self;
+}
+
+export async function requireMember(tx: Queryable, orgId: string, userId: string): Promise<MemberRow> {
+  const member = isUuid(userId) ? await findMember(tx, orgId, userId) : undefined;
+  // Ids of other orgs' members answer the same as ids that do not exist.
+  assertThat(member, 'not_a_member', 'No member with this id belongs to your organization.');
+  return member;
+}
+
+/**
+ * The start of every write aimed at one member: lock the org, re-read the actor's role under the
+ * lock, find the target, and ask the one policy whether the actor may do `action` to them.
+ */
+export async function lockActorAndTarget(
+  tx: Tx,
+  orgId: string,
+  actorId: string,
+  action: Action,
+  targetId: string,
+): Promise<{ self: MemberRow; target: MemberRow }> {
+  const self = await lockActorInOrg(tx, orgId, actorId, action);
+  const target = await requireMember(tx, orgId, targetId);
+  assertAllowed({ userId: self.userId, role: self.role }, action, { member: target });
+  return { self, target };
+}
