@@ -1,8 +1,8 @@
-import { sql } from 'drizzle-orm';
 import type { Ctx } from '../core/context.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
+import { insertAuditEntries } from './queries.ts';
 import type { OrgEvent } from '../events/types.ts';
 
 type InviteRole = Exclude<Role, 'owner'>;
@@ -41,7 +41,12 @@ export type AuditEntry =
   | Change<'member.usage_limit_changed', 'user', Limits, Limits>
   | Created<'invite.sent', 'invitation', { email: string; role: InviteRole; expires_at: string }>
   | Change<'invite.resent', 'invitation', { expires_at: string }, { email: string; expires_at: string }>
-  | Change<'invite.revoked', 'invitation', { email: string; role: InviteRole; status: 'pending' }, { status: 'revoked' }>
+  | Change<
+      'invite.revoked',
+      'invitation',
+      { email: string; role: InviteRole; status: 'pending' },
+      { status: 'revoked'; reason?: 'inviter_lost_admin_rights' }
+    >
   | Change<'invite.expired', 'invitation', { email: string; status: 'pending' }, { status: 'expired' }>
   | Change<
       'invite.accepted',
@@ -91,7 +96,11 @@ export function eventOf(entry: AuditEntry): OrgEvent {
     case 'invite.resent':
       return { orgId, type: 'invite.resent', data: { invite_id: entry.targetId, ...entry.after } };
     case 'invite.revoked':
-      return { orgId, type: 'invite.revoked', data: { invite_id: entry.targetId, email: entry.before.email, role: entry.before.role } };
+      return {
+        orgId,
+        type: 'invite.revoked',
+        data: { invite_id: entry.targetId, email: entry.before.email, role: entry.before.role, reason: entry.after.reason ?? 'revoked_by_admin' },
+      };
     case 'invite.expired':
       return { orgId, type: 'invite.expired', data: { invite_id: entry.targetId, email: entry.before.email } };
     case 'invite.accepted': {
@@ -117,7 +126,7 @@ export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): P
 
 /**
  * Many entries of one change (a bulk invitation) in one statement, in the same transaction, and
- * their domain events in one more: every audited change is also an event, and no service can
+ * their domain events in one more (one `unnest` insert each, however many entries): every audited change is also an event, and no service can
  * write one without the other.
  */
 export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[]): Promise<void> {
@@ -126,18 +135,6 @@ export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[
   const actorUserId = actor && actor.via !== 'operator' ? actor.userId : null;
   const actorLabel = actor ? (actor.via === 'operator' ? `operator:${actor.name}` : actor.email) : 'system';
   const now = ctx.clock.now();
-  const column = <T>(pick: (entry: AuditEntry) => T) => sql.param(entries.map(pick));
-  const json = (value: object | null | undefined) => (value ? JSON.stringify(value) : null);
-  // One array per column: a bulk change's entries cost one round trip, not one per entry.
-  await tx.execute(
-    sql`INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
-        SELECT org_id::uuid, ${actorUserId}::uuid, ${actorLabel}, action, target_type, target_id, before::jsonb, after::jsonb,
-               ${ctx.requestId}, ${now}
-        FROM unnest(${column((entry) => entry.orgId)}::text[], ${column((entry) => entry.action)}::text[],
-                    ${column((entry) => entry.targetType)}::text[], ${column((entry) => entry.targetId)}::text[],
-                    ${column((entry) => json(entry.before))}::text[], ${column((entry) => json(entry.after))}::text[])
-             WITH ORDINALITY AS entry(org_id, action, target_type, target_id, before, after, position)
-        ORDER BY entry.position`,
-  );
+  await insertAuditEntries(tx, { actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
   await appendEvents(tx, entries.map(eventOf), now);
 }

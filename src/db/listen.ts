@@ -50,24 +50,26 @@ export async function listenPostgres(url: string, channel: string, handlers: Lis
     reconnectLater();
   }
 
+  async function reconnect(): Promise<void> {
+    try {
+      const client = await connect();
+      if (closed) {
+        await client.end().catch(() => {});
+        return;
+      }
+      current = client;
+      failures = 0;
+      handlers.onReconnect?.();
+    } catch {
+      failures += 1;
+      reconnectLater();
+    }
+  }
+
   function reconnectLater(): void {
     if (closed) return;
     const delayMs = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** failures);
-    retryTimer = setTimeout(async () => {
-      try {
-        const client = await connect();
-        if (closed) {
-          await client.end().catch(() => {});
-          return;
-        }
-        current = client;
-        failures = 0;
-        handlers.onReconnect?.();
-      } catch {
-        failures += 1;
-        reconnectLater();
-      }
-    }, delayMs);
+    retryTimer = setTimeout(() => void reconnect(), delayMs);
     retryTimer.unref?.();
   }
 

@@ -290,7 +290,7 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
       stopping.abort();
       for (const queue of queues.values()) clearTimeout(queue.timer);
       await listening?.close();
-      await Promise.all([...queues.values()].map((queue) => queue.running));
+      await Promise.all([...queues.values()].flatMap((queue) => (queue.running ? [queue.running] : [])));
     },
   };
 }

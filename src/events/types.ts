@@ -19,7 +19,8 @@ export interface EventData {
   'member.enabled': { user_id: string; email: string };
   'invite.created': { invite_id: string; email: string; role: InviteRole; expires_at: string };
   'invite.resent': { invite_id: string; email: string; expires_at: string };
-  'invite.revoked': { invite_id: string; email: string; role: InviteRole };
+  /** Revoked by an admin, or because its inviter was removed, disabled or demoted from admin. */
+  'invite.revoked': { invite_id: string; email: string; role: InviteRole; reason: 'revoked_by_admin' | 'inviter_lost_admin_rights' };
   'invite.expired': { invite_id: string; email: string };
   'invite.accepted': { invite_id: string; user_id: string; email: string; role: InviteRole };
   /** A subscription's seats changed (or it started); `previous_*` are null for a new subscription. */
