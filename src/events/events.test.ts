@@ -93,7 +93,10 @@ async function auditOf(orgId: string) {
 }
 
 async function eventTxs(orgId: string): Promise<string[]> {
-  const rows = await queryRows<{ tx: string }>(t.database.db, sql`SELECT xmin::text AS tx FROM events WHERE org_id = ${orgId} ORDER BY position`);
+  const rows = await queryRows<{ tx: string }>(
+    t.database.db,
+    sql`SELECT xmin::text AS tx FROM events WHERE org_id = ${orgId} ORDER BY position`,
+  );
   return rows.map((row) => row.tx);
 }
 
@@ -124,7 +127,10 @@ async function everyAuditedChange(): Promise<TestOrg> {
   const resent = await t.http.get('/api/v1/org/invites', { as: org.owner });
   const link = resent.body.invites.find((row: any) => row.id === invited.invite.id).link;
   await ok(t.http.post(`/api/v1/invites/${inviteTokenOf(link)}/accept`, { as: invitee }));
-  const revokedInvite = await ok(t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('revoked') } }), 201);
+  const revokedInvite = await ok(
+    t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('revoked') } }),
+    201,
+  );
   await ok(t.http.delete(`/api/v1/org/invites/${revokedInvite.invite.id}`, { as: org.owner }), 204);
 
   const late = uniqueEmail('late');

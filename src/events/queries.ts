@@ -30,10 +30,14 @@ export interface StoredEvent {
 
 /** An org's events in the order they were written (tests, and the webhook consumer to come). */
 export async function eventsOfOrg(db: Queryable, orgId: string): Promise<StoredEvent[]> {
-  const rows = await queryRows<{ id: string; org_id: string; position: string; type: EventType; data: Record<string, unknown>; created_at: Date | string }>(
-    db,
-    sql`SELECT id, org_id, position, type, data, created_at FROM events WHERE org_id = ${orgId} ORDER BY position`,
-  );
+  const rows = await queryRows<{
+    id: string;
+    org_id: string;
+    position: string;
+    type: EventType;
+    data: Record<string, unknown>;
+    created_at: Date | string;
+  }>(db, sql`SELECT id, org_id, position, type, data, created_at FROM events WHERE org_id = ${orgId} ORDER BY position`);
   return rows.map((row) => ({
     id: row.id,
     orgId: row.org_id,

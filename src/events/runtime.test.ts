@@ -5,7 +5,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
 import type { Clock } from '../core/context.ts';
 import { openDatabase, queryRows, type Db } from '../db/client.ts';
-import { createWorkerRuntime, retryDelayMs, type ClaimedJob, type JobOutcome, type JobStore, type WorkerRuntime } from './runtime.ts';
+import {
+  createWorkerRuntime,
+  retryDelayMs,
+  type ClaimedJob,
+  type JobOutcome,
+  type JobStore,
+  type WorkerRuntime,
+} from './runtime.ts';
 import { wakeWorkers } from './wakeup.ts';
 
 // A consumer of its own table, as webhooks will add one: a JobStore of four guarded statements,
@@ -25,10 +32,14 @@ const testJobs: JobStore<ClaimedJob & { payload: string }> = {
     await db.execute(sql`UPDATE test_jobs SET status = 'done' WHERE id = ${job.id} AND attempts = ${job.attempts}`);
   },
   retryAt: async (db, job, at, error) => {
-    await db.execute(sql`UPDATE test_jobs SET next_attempt_at = ${at}, last_error = ${error} WHERE id = ${job.id} AND attempts = ${job.attempts}`);
+    await db.execute(
+      sql`UPDATE test_jobs SET next_attempt_at = ${at}, last_error = ${error} WHERE id = ${job.id} AND attempts = ${job.attempts}`,
+    );
   },
   failed: async (db, job, error) => {
-    await db.execute(sql`UPDATE test_jobs SET status = 'failed', last_error = ${error} WHERE id = ${job.id} AND attempts = ${job.attempts}`);
+    await db.execute(
+      sql`UPDATE test_jobs SET status = 'failed', last_error = ${error} WHERE id = ${job.id} AND attempts = ${job.attempts}`,
+    );
   },
 };
 
@@ -191,7 +202,12 @@ describe('the worker runtime', () => {
     const order: string[] = [];
     let started: () => void = () => {};
     const running = new Promise<void>((resolve) => (started = resolve));
-    const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000 });
+    const runtime = createWorkerRuntime({
+      db: database.db,
+      listen: database.listen,
+      logger: pino({ level: 'silent' }),
+      pollIntervalMs: 3_600_000,
+    });
     runtime.register({
       queue: QUEUE,
       store: testJobs,

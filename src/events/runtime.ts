@@ -111,7 +111,11 @@ export interface RuntimeOptions {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 10, retryBaseMs: 5_000, retryMaxMs: 3_600_000 };
 
 /** Exponential backoff with ±20% jitter, so jobs that failed together do not retry together. */
-export function retryDelayMs(failedAttempts: number, policy: Pick<RetryPolicy, 'retryBaseMs' | 'retryMaxMs'>, random = Math.random): number {
+export function retryDelayMs(
+  failedAttempts: number,
+  policy: Pick<RetryPolicy, 'retryBaseMs' | 'retryMaxMs'>,
+  random = Math.random,
+): number {
   const backoffMs = Math.min(policy.retryMaxMs, policy.retryBaseMs * 2 ** (failedAttempts - 1));
   return Math.round(backoffMs * (0.8 + random() * 0.4));
 }

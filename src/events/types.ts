@@ -20,7 +20,12 @@ export interface EventData {
   'invite.created': { invite_id: string; email: string; role: InviteRole; expires_at: string };
   'invite.resent': { invite_id: string; email: string; expires_at: string };
   /** Revoked by an admin, or because its inviter was removed, disabled or demoted from admin. */
-  'invite.revoked': { invite_id: string; email: string; role: InviteRole; reason: 'revoked_by_admin' | 'inviter_lost_admin_rights' };
+  'invite.revoked': {
+    invite_id: string;
+    email: string;
+    role: InviteRole;
+    reason: 'revoked_by_admin' | 'inviter_lost_admin_rights';
+  };
   'invite.expired': { invite_id: string; email: string };
   'invite.accepted': { invite_id: string; user_id: string; email: string; role: InviteRole };
   /** A subscription's seats changed (or it started); `previous_*` are null for a new subscription. */

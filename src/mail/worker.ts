@@ -2,7 +2,10 @@ import type { Consumer } from '../events/runtime.ts';
 import { MAIL_QUEUE, mailOutboxStore, type ClaimedMail } from './queries.ts';
 import type { MailTransport } from './transport.ts';
 
-export type MailDeliveryOptions = Pick<Consumer<ClaimedMail>, 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'leaseMs' | 'batchSize' | 'concurrency'>;
+export type MailDeliveryOptions = Pick<
+  Consumer<ClaimedMail>,
+  'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'leaseMs' | 'batchSize' | 'concurrency'
+>;
 
 /**
  * Mail delivery as a consumer of the worker runtime: the runtime claims due mail_outbox rows,
@@ -17,6 +20,7 @@ export function mailDelivery(transport: MailTransport, options: MailDeliveryOpti
     leaseMs: 120_000,
     ...options,
     logFields: (mail) => ({ mailId: mail.id }),
-    run: (mail) => transport.send({ id: mail.id, to: mail.to_address, subject: mail.subject, text: mail.text_body, html: mail.html_body }),
+    run: (mail) =>
+      transport.send({ id: mail.id, to: mail.to_address, subject: mail.subject, text: mail.text_body, html: mail.html_body }),
   };
 }
