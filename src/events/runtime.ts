@@ -126,6 +126,8 @@ interface Queue {
   batchSize: number;
   timer?: NodeJS.Timeout;
   dueAt: number;
+  /** The pending timer is a wake-up's (not a poll's). */
+  dueIsWake: boolean;
   running?: Promise<void>;
   again: boolean;
   failedRounds: number;
@@ -199,7 +201,16 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
       return claimed.length;
     }
 
-    queues.set(queue, { name: queue, runRound, batchSize, dueAt: Infinity, again: false, failedRounds: 0, waiters: [] });
+    queues.set(queue, {
+      name: queue,
+      runRound,
+      batchSize,
+      dueAt: Infinity,
+      dueIsWake: false,
+      again: false,
+      failedRounds: 0,
+      waiters: [],
+    });
   }
 
   async function loop(queue: Queue): Promise<void> {
@@ -230,10 +241,14 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
   function schedule(queue: Queue, delayMs: number): void {
     if (stopping.signal.aborted) return;
     const dueAt = Date.now() + delayMs;
-    // Never push a due round later: a stream of wake-ups must not starve the queue.
     if (queue.timer && queue.dueAt <= dueAt) return;
+    setTimer(queue, delayMs, dueAt, false);
+  }
+
+  function setTimer(queue: Queue, delayMs: number, dueAt: number, isWake: boolean): void {
     clearTimeout(queue.timer);
     queue.dueAt = dueAt;
+    queue.dueIsWake = isWake;
     queue.timer = setTimeout(() => runNow(queue), delayMs);
     queue.timer.unref?.();
   }
@@ -257,8 +272,14 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
   function wake(name: string): void {
     const queue = queues.get(name);
     if (!queue || stopping.signal.aborted) return;
-    if (queue.running) queue.again = true;
-    else schedule(queue, wakeDelayMs);
+    if (queue.running) {
+      queue.again = true;
+      return;
+    }
+    // A pending wake-up stands (a stream of wake-ups must not starve the queue); a poll due sooner
+    // is moved to wakeDelayMs, so that the request whose commit woke us answers before the round.
+    if (queue.timer && queue.dueIsWake) return;
+    setTimer(queue, wakeDelayMs, Date.now() + wakeDelayMs, true);
   }
 
   return {
