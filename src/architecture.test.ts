@@ -24,6 +24,8 @@ const OWNERS: Record<string, string> = {
   usage_activity: 'usage',
   audit_log: 'audit',
   mail_outbox: 'mail',
+  projects: 'projects',
+  project_members: 'projects',
 };
 
 /**
