@@ -538,4 +538,15 @@ describe('audit', () => {
       },
     ]);
   });
+
+  it("shows one project's history through GET /org/audit?target_type=project&target_id=", async () => {
+    const created = await t.http.post('/api/v1/org/projects', { as: editor, body: { name: 'History' } });
+    const id: string = created.body.project.id;
+    await newProject('Noise');
+    await t.http.patch(`/api/v1/org/projects/${id}`, { as: editor, body: { description: 'Now with one' } });
+    const reply = await t.http.get('/api/v1/org/audit', { as: org.owner, query: { target_type: 'project', target_id: id } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.entries.map((entry: { action: string }) => entry.action)).toEqual(['project.updated', 'project.created']);
+    expect(reply.body.entries.every((entry: { target_id: string }) => entry.target_id === id)).toBe(true);
+  });
 });

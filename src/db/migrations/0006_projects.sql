@@ -33,3 +33,6 @@ CREATE TABLE project_members (
 );
 -- "Projects of a member" (GET /org/projects for members, leaving every project on removal).
 CREATE INDEX project_members_org_user_idx ON project_members (org_id, user_id);
+
+-- GET /api/v1/org/audit?target_type=project&target_id=…: one project's history, newest first.
+CREATE INDEX audit_log_org_target_idx ON audit_log (org_id, target_type, target_id, id);
