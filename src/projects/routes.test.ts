@@ -550,3 +550,20 @@ describe('audit', () => {
     expect(reply.body.entries.every((entry: { target_id: string }) => entry.target_id === id)).toBe(true);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every project route with its error statuses', async () => {
+    const paths = (await t.http.get('/api/openapi.json')).body.paths;
+    const statuses = (path: string, method: string) => Object.keys(paths[path][method].responses).sort();
+    expect(statuses('/api/v1/org/projects', 'post')).toEqual(expect.arrayContaining(['201', '400', '401', '403']));
+    expect(statuses('/api/v1/org/projects', 'get')).toEqual(expect.arrayContaining(['200', '400', '401']));
+    expect(statuses('/api/v1/org/projects/{id}', 'get')).toEqual(expect.arrayContaining(['200', '401', '404']));
+    expect(statuses('/api/v1/org/projects/{id}', 'patch')).toEqual(expect.arrayContaining(['200', '400', '403', '404']));
+    expect(statuses('/api/v1/org/projects/{id}', 'delete')).toEqual(expect.arrayContaining(['204', '403', '404']));
+    expect(statuses('/api/v1/org/projects/{id}/members/{user_id}', 'put')).toEqual(expect.arrayContaining(['200', '403', '404', '409']));
+    expect(statuses('/api/v1/org/projects/{id}/members/{user_id}', 'delete')).toEqual(expect.arrayContaining(['204', '403', '404', '409']));
+    expect(paths['/api/v1/org/audit'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(
+      expect.arrayContaining(['target_type', 'target_id']),
+    );
+  });
+});
