@@ -25,6 +25,8 @@ const OWNERS: Record<string, string> = {
   audit_log: 'audit',
   mail_outbox: 'mail',
   events: 'events',
+  projects: 'projects',
+  project_members: 'projects',
 };
 
 /**

@@ -12,7 +12,7 @@ import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
 import { allMembers, findMembershipOfUser, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
-import { revokeInvitesOfFormerAdmin } from '../members/service.ts';
+import { removeFromAllProjects, revokeInvitesOfFormerAdmin } from '../members/service.ts';
 
 /** Support operations for the operator CLI: the actor must be the operator, never an API caller. */
 function requireOperator(ctx: Ctx): Actor {
@@ -58,7 +58,10 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
         before: { email: user.email, status: before },
         after: { email: user.email, status: after },
       });
-      if (change === 'disable') await revokeInvitesOfFormerAdmin(tx, ctx, membership.orgId, { userId: user.id, role: membership.role });
+      if (change === 'disable') {
+        await removeFromAllProjects(tx, ctx, membership.orgId, user.id, 'member_disabled');
+        await revokeInvitesOfFormerAdmin(tx, ctx, membership.orgId, { userId: user.id, role: membership.role });
+      }
     }
     return { userId: user.id, email: user.email, changed, orgSlug: membership?.slug ?? null };
   });

@@ -23,6 +23,8 @@ export interface AuditPageQuery {
   beforeId: string | null;
   action: string | null;
   actor: { userId: string } | { email: string } | null;
+  targetType: string | null;
+  targetId: string | null;
 }
 
 /** One page newest first, by (org_id, id) or the action/actor indexes: cost does not grow with the log. */
@@ -30,6 +32,8 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
   const conditions: SQL[] = [sql`a.org_id = ${query.orgId}`];
   if (query.beforeId) conditions.push(sql`a.id < ${query.beforeId}::bigint`);
   if (query.action) conditions.push(sql`a.action = ${query.action}`);
+  if (query.targetType) conditions.push(sql`a.target_type = ${query.targetType}`);
+  if (query.targetId) conditions.push(sql`a.target_id = ${query.targetId}`);
   if (query.actor && 'userId' in query.actor) conditions.push(sql`a.actor_user_id = ${query.actor.userId}::uuid`);
   if (query.actor && 'email' in query.actor) {
     // The label keeps the address used at the time (and names operators); the join finds the user now.

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
 import { insertAuditEntries } from './queries.ts';
-import type { OrgEvent } from '../events/types.ts';
+import type { OrgEvent, ProjectFields, ProjectLeaveReason } from '../events/types.ts';
 
 type InviteRole = Exclude<Role, 'owner'>;
 interface Subscription {
@@ -54,7 +54,17 @@ export type AuditEntry =
       { status: 'pending' },
       { status: 'accepted'; user_id: string; email: string; role: InviteRole }
     >
-  | Change<'billing.subscription_changed', 'org', Subscription | null, Subscription>;
+  | Change<'billing.subscription_changed', 'org', Subscription | null, Subscription>
+  | Created<'project.created', 'project', { name: string; description: string | null; editor: string }>
+  | Change<'project.updated', 'project', ProjectFields, ProjectFields>
+  | Change<'project.member_changed', 'project', { user_id: string; editor: boolean } | null, { user_id: string; editor: boolean }>
+  | Change<
+      'project.member_removed',
+      'project',
+      { user_id: string; editor: boolean },
+      { reason: Exclude<ProjectLeaveReason, 'removed_from_project' | 'left_project'> } | null
+    >
+  | Change<'project.deleted', 'project', { name: string; description: string | null; settings: Record<string, unknown> }, null>;
 
 /** The one domain event of an audited change (ARCHITECTURE principle 11). */
 export function eventOf(entry: AuditEntry): OrgEvent {
@@ -107,6 +117,31 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       const { user_id, email, role } = entry.after;
       return { orgId, type: 'invite.accepted', data: { invite_id: entry.targetId, user_id, email, role } };
     }
+    case 'project.created':
+      return {
+        orgId,
+        type: 'project.created',
+        data: { project_id: entry.targetId, name: entry.after.name, description: entry.after.description, editor_user_id: entry.after.editor },
+      };
+    case 'project.updated':
+      return { orgId, type: 'project.updated', data: { project_id: entry.targetId, changes: entry.after, previous: entry.before } };
+    case 'project.member_changed':
+      return {
+        orgId,
+        type: 'project.member_changed',
+        data: {
+          project_id: entry.targetId,
+          user_id: entry.after.user_id,
+          editor: entry.after.editor,
+          previous_editor: entry.before?.editor ?? null,
+        },
+      };
+    case 'project.member_removed': {
+      const reason = projectLeaveReason(entry.after);
+      return { orgId, type: 'project.member_removed', data: { project_id: entry.targetId, user_id: entry.before.user_id, reason } };
+    }
+    case 'project.deleted':
+      return { orgId, type: 'project.deleted', data: { project_id: entry.targetId, name: entry.before.name } };
     case 'billing.subscription_changed': {
       const { before, after } = entry;
       const data = { ...after, previous_plan: before?.plan ?? null, previous_seats: before?.seats ?? null };
@@ -114,6 +149,11 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       return planOnly ? { orgId, type: 'billing.plan_changed', data } : { orgId, type: 'billing.seats_changed', data };
     }
   }
+}
+
+/** Why a member left a project: the org-level reason, or (no reason recorded) removed from the team. */
+function projectLeaveReason(after: { reason: ProjectLeaveReason } | null): ProjectLeaveReason {
+  return after?.reason ?? 'removed_from_project';
 }
 
 /**

@@ -11,7 +11,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['audit'],
-        summary: 'Audit log of your organization, newest first, filterable by action and actor',
+        summary: 'Audit log of your organization, newest first, filterable by action, actor and target',
         querystring: auditQuery,
         response: { 200: auditReply, ...errorReplies(400, 401, 403) },
       },
@@ -23,6 +23,8 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
         cursor: query.cursor ?? null,
         action: query.action ?? null,
         actor: query.actor ?? null,
+        targetType: query.target_type ?? null,
+        targetId: query.target_id ?? null,
       });
       return { entries: page.entries.map(presentAuditEntry), next_cursor: page.nextCursor };
     },

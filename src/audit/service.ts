@@ -13,6 +13,9 @@ export interface AuditListInput {
   action: string | null;
   /** A user id or an email address (for operators, the label `operator:<name>`). */
   actor: string | null;
+  /** Only entries about this target (a project's history: `project` and its id). */
+  targetType?: string | null;
+  targetId?: string | null;
 }
 
 /** `GET /api/v1/org/audit`: the caller's org's entries, newest first. Read-only by design. */
@@ -33,6 +36,8 @@ export async function auditEntries(
     beforeId: input.cursor ? decodeCursor(input.cursor) : null,
     action: input.action?.trim() || null,
     actor: actorFilter(input.actor),
+    targetType: input.targetType?.trim() || null,
+    targetId: input.targetId?.trim() || null,
   });
   const entries = rows.slice(0, input.limit);
   const last = entries[entries.length - 1];

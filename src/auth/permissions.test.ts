@@ -122,6 +122,7 @@ describe('org-wide permissions', () => {
       'view_org_usage',
       'manage_billing',
       'view_audit',
+      'create_project',
       'transfer_ownership',
     ]);
     expect(await of(org.admins[0]!)).toEqual([
@@ -133,9 +134,10 @@ describe('org-wide permissions', () => {
       'view_org_usage',
       'manage_billing',
       'view_audit',
+      'create_project',
       'leave_org',
     ]);
-    expect(await of(org.members[0]!)).toEqual(['leave_org']);
+    expect(await of(org.members[0]!)).toEqual(['create_project', 'leave_org']);
   });
 
   it('follow a demotion on the very next request', async () => {
@@ -144,7 +146,7 @@ describe('org-wide permissions', () => {
     expect((await t.http.get('/api/v1/me', { as: admin })).body.org.permissions).toContain('invite');
     const demoted = await t.http.put(`/api/v1/org/members/${admin.id}/role`, { as: org.owner, body: { role: 'member' } });
     expect(demoted.status).toBe(200);
-    expect((await t.http.get('/api/v1/me', { as: admin })).body.org.permissions).toEqual(['leave_org']);
-    expect((await t.http.get('/api/v1/org', { as: admin })).body.permissions).toEqual(['leave_org']);
+    expect((await t.http.get('/api/v1/me', { as: admin })).body.org.permissions).toEqual(['create_project', 'leave_org']);
+    expect((await t.http.get('/api/v1/org', { as: admin })).body.permissions).toEqual(['create_project', 'leave_org']);
   });
 });

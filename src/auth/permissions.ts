@@ -1,7 +1,10 @@
 import type { Actor } from '../core/context.ts';
 import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
+import type { ProjectAccess } from '../core/domain.ts';
 import type { Role } from '../db/schema.ts';
+
+export type { ProjectAccess };
 
 /**
  * The one policy: `authorize(actor, action, resource)` answers every permission question, and the
@@ -34,6 +37,16 @@ export const PERMISSIONS = {
   'billing.read_org': ADMINS,
   'billing.manage_org': ADMINS,
   'audit.read': ADMINS,
+  // Projects: every member may act on a project, and the project rules below narrow it to its
+  // team (editors edit, viewers read); `projects.manage_all` is who sees and manages every project.
+  'projects.create': EVERYONE,
+  'projects.list': EVERYONE,
+  'projects.read': EVERYONE,
+  'projects.edit': EVERYONE,
+  'projects.manage_members': EVERYONE,
+  'projects.leave': EVERYONE,
+  'projects.delete': EVERYONE,
+  'projects.manage_all': ADMINS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;
@@ -45,7 +58,26 @@ export interface MemberResource {
   status: 'active' | 'disabled';
 }
 
-export type Resource = { member: MemberResource };
+/** A project as the policy sees it: the actor's own place on its team, and how many editors it has. */
+export interface ProjectResource {
+  /** The actor's flag on the project's team; null when the actor is not on it. */
+  access: ProjectAccess | null;
+  /** Editors on the team now (read after locking the project row, for the last-editor rule). */
+  editorCount: number;
+}
+
+/** A change to one person's place on a project's team (add, change the flag, remove). */
+export interface ProjectMemberChange {
+  userId: string;
+  /** Their account's state; a disabled member cannot be added (removal does not need it). */
+  status?: 'active' | 'disabled';
+  /** Their flag now; null when they are not on the team. */
+  editor: boolean | null;
+  /** Their flag after the change; null removes them from the team. */
+  to: boolean | null;
+}
+
+export type Resource = { member: MemberResource } | { project: ProjectResource; target?: ProjectMemberChange };
 
 export type Decision = { allowed: true } | { allowed: false; code: ErrorCode; message: string };
 
@@ -90,8 +122,43 @@ const SELF_RULES: Partial<Record<Action, (actor: PolicyActor) => Decision>> = {
     actor.role === 'owner' ? refuse('owner_must_transfer', 'Transfer ownership to another member before you leave.') : ALLOWED,
 };
 
+// ---- projects ---------------------------------------------------------------------------------
+
+const PROJECT_NOT_FOUND = refuse('project_not_found', 'No project with this id in your organization.');
+const PROJECT_READ_ONLY = refuse('project_read_only', 'You can view this project but not change it. Ask one of its editors.');
+/** Actions that change a project or its team: editors and owners/admins, never viewers. */
+const PROJECT_WRITES: readonly Action[] = ['projects.edit', 'projects.manage_members', 'projects.delete'];
+
+/**
+ * Project access. Someone who may not see the project is answered as if it did not exist (404,
+ * never a 403 that reveals it); viewers read; editors and org owners/admins change it. A project
+ * keeps at least one editor unless an owner/admin manages it.
+ */
+function decideProject(actor: PolicyActor, action: Action, project: ProjectResource, target?: ProjectMemberChange): Decision {
+  if (!can(actor.role, action)) return PROJECT_NOT_FOUND;
+  const managesAll = can(actor.role, 'projects.manage_all');
+  if (project.access === null && !managesAll) return PROJECT_NOT_FOUND;
+  if (PROJECT_WRITES.includes(action) && project.access === 'viewer' && !managesAll) return PROJECT_READ_ONLY;
+  if (action === 'projects.leave' && project.access === null) {
+    return refuse('not_a_project_member', "You are not on this project's team.");
+  }
+  if (!target || (action !== 'projects.manage_members' && action !== 'projects.leave')) return ALLOWED;
+  if (target.editor === null && target.to === null) {
+    return refuse('not_a_project_member', "This person is not on the project's team.");
+  }
+  if (target.to !== null && target.status === 'disabled') {
+    return refuse('member_disabled', 'A disabled member cannot join a project. Ask an admin to re-enable them first.');
+  }
+  const removesAnEditor = target.editor === true && target.to !== true;
+  if (removesAnEditor && project.editorCount <= 1 && !managesAll) {
+    return refuse('last_editor', 'This is the last editor of the project. Make someone else an editor first.');
+  }
+  return ALLOWED;
+}
+
 /** The decision, with the stable code of the refusal. */
 export function decide(actor: PolicyActor, action: Action, resource?: Resource): Decision {
+  if (resource && 'project' in resource) return decideProject(actor, action, resource.project, resource.target);
   if (!actor.role) return refuse('forbidden', 'You are not a member of an organization.');
   if (!(PERMISSIONS[action] as readonly Role[]).includes(actor.role)) {
     return refuse('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
@@ -145,6 +212,7 @@ const ORG_PERMISSIONS = {
   view_org_usage: 'usage.read_org',
   manage_billing: 'billing.manage_org',
   view_audit: 'audit.read',
+  create_project: 'projects.create',
   transfer_ownership: 'org.transfer_ownership',
   leave_org: 'org.leave',
 } as const satisfies Record<string, Action>;
@@ -159,7 +227,17 @@ const MEMBER_PERMISSIONS = {
   transfer_ownership: 'org.transfer_ownership',
 } as const satisfies Record<string, Action>;
 
+/** Per-project permission names (every project reply). */
+const PROJECT_PERMISSIONS = {
+  edit_project: 'projects.edit',
+  manage_project_members: 'projects.manage_members',
+  delete_project: 'projects.delete',
+  leave_project: 'projects.leave',
+} as const satisfies Record<string, Action>;
+
 export type OrgPermission = keyof typeof ORG_PERMISSIONS;
+export type ProjectPermission = keyof typeof PROJECT_PERMISSIONS;
+export const PROJECT_PERMISSION_NAMES = Object.keys(PROJECT_PERMISSIONS) as [ProjectPermission, ...ProjectPermission[]];
 export type MemberPermission = keyof typeof MEMBER_PERMISSIONS;
 export const ORG_PERMISSION_NAMES = Object.keys(ORG_PERMISSIONS) as [OrgPermission, ...OrgPermission[]];
 export const MEMBER_PERMISSION_NAMES = Object.keys(MEMBER_PERMISSIONS) as [MemberPermission, ...MemberPermission[]];
@@ -178,4 +256,19 @@ export function orgPermissions(actor: Actor): OrgPermission[] {
 export function memberPermissions(actor: Actor, member: MemberResource): MemberPermission[] {
   const policyActor = { userId: actor.userId, role: actor.membership?.role };
   return allowedNames(MEMBER_PERMISSIONS, (action) => decide(policyActor, action, { member }).allowed);
+}
+
+/** What the actor may do to one project now (`leave_project` already counts the last-editor rule). */
+export function projectPermissions(actor: PolicyActor, project: ProjectResource): ProjectPermission[] {
+  const leaving: ProjectMemberChange | undefined = project.access
+    ? { userId: actor.userId, status: 'active', editor: project.access === 'editor', to: null }
+    : undefined;
+  return allowedNames(PROJECT_PERMISSIONS, (action) =>
+    decide(actor, action, { project, target: action === 'projects.leave' ? leaving : undefined }).allowed,
+  );
+}
+
+/** The access a project reply shows: `admin` for org owners/admins, otherwise the team flag. */
+export function myProjectAccess(actor: PolicyActor, project: ProjectResource): ProjectAccess | 'admin' | null {
+  return can(actor.role, 'projects.manage_all') ? 'admin' : project.access;
 }

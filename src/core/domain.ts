@@ -4,3 +4,6 @@
 export type Role = 'owner' | 'admin' | 'member';
 
 export type Plan = 'team' | 'enterprise';
+
+/** A member's place on a project's team: `editor` changes the project and its team, `viewer` reads. */
+export type ProjectAccess = 'editor' | 'viewer';

@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   already_owner: 400,
   plan_not_self_serve: 400,
   bulk_limit_exceeded: 400,
+  invalid_settings: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -38,6 +39,7 @@ export const ERROR_STATUS = {
   enterprise_managed: 403,
   email_mismatch: 403,
   email_not_verified: 403,
+  project_read_only: 403,
   // 404
   not_found: 404,
   not_a_member: 404,
@@ -45,6 +47,8 @@ export const ERROR_STATUS = {
   invite_not_found: 404,
   user_not_found: 404,
   org_not_found: 404,
+  project_not_found: 404,
+  not_a_project_member: 404,
   // 409
   email_taken: 409,
   slug_taken: 409,
@@ -56,6 +60,7 @@ export const ERROR_STATUS = {
   invite_pending: 409,
   seat_limit: 409,
   seats_below_usage: 409,
+  last_editor: 409,
   // 410
   invite_expired: 410,
   // 413

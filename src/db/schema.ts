@@ -2,6 +2,7 @@
 // source of truth; src/db/migrate.test.ts checks that this file matches them.
 import {
   bigint,
+  boolean,
   customType,
   date,
   integer,
@@ -214,3 +215,30 @@ export const serverKeys = pgTable('server_keys', {
   value: bytea('value').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
+
+export const projects = pgTable(
+  'projects',
+  {
+    orgId: uuid('org_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    description: text('description'),
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+    createdBy: uuid('created_by'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.id] })],
+);
+
+export const projectMembers = pgTable(
+  'project_members',
+  {
+    orgId: uuid('org_id').notNull(),
+    projectId: uuid('project_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    editor: boolean('editor').notNull(),
+    addedAt: timestamptz('added_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.projectId, table.userId] })],
+);

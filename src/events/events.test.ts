@@ -56,6 +56,11 @@ const EVENT_OF_ACTION: Record<string, EventType | EventType[]> = {
   'invite.expired': 'invite.expired',
   'invite.accepted': 'invite.accepted',
   'billing.subscription_changed': ['billing.seats_changed', 'billing.plan_changed'],
+  'project.created': 'project.created',
+  'project.updated': 'project.updated',
+  'project.member_changed': 'project.member_changed',
+  'project.member_removed': 'project.member_removed',
+  'project.deleted': 'project.deleted',
 };
 
 // Every event type must be produced by the scenario below (a compile error names a new one).
@@ -76,6 +81,11 @@ const ALL_EVENT_TYPES: Record<EventType, true> = {
   'billing.seats_changed': true,
   'billing.plan_changed': true,
   'usage.limit_changed': true,
+  'project.created': true,
+  'project.updated': true,
+  'project.member_changed': true,
+  'project.member_removed': true,
+  'project.deleted': true,
 };
 
 interface AuditWithTx {
@@ -112,6 +122,11 @@ async function everyAuditedChange(): Promise<TestOrg> {
   const [admin, leaver] = org.admins as [TestOrg['owner'], TestOrg['owner']];
   const [member, removed] = org.members as [TestOrg['owner'], TestOrg['owner']];
   await ok(t.http.patch('/api/v1/org', { as: org.owner, body: { name: 'Renamed' } }));
+  const project = (await ok(t.http.post('/api/v1/org/projects', { as: org.owner, body: { name: 'Apollo' } }), 201)).project;
+  await ok(t.http.patch(`/api/v1/org/projects/${project.id}`, { as: org.owner, body: { description: 'To the moon' } }));
+  await ok(t.http.put(`/api/v1/org/projects/${project.id}/members/${admin.id}`, { as: org.owner, body: { editor: false } }));
+  await ok(t.http.delete(`/api/v1/org/projects/${project.id}/members/${admin.id}`, { as: org.owner }), 204);
+  await ok(t.http.delete(`/api/v1/org/projects/${project.id}`, { as: org.owner }), 204);
   await ok(t.http.put(`/api/v1/org/members/${member.id}/role`, { as: org.owner, body: { role: 'admin' } }));
   await ok(t.http.delete(`/api/v1/org/members/${removed.id}`, { as: org.owner }), 204);
   await ok(t.http.post('/api/v1/org/leave', { as: leaver }), 204);

@@ -32,6 +32,13 @@ export interface EventData {
   'billing.seats_changed': BillingChange;
   /** A subscription's plan changed and its seats did not (the operator's set-plan). */
   'billing.plan_changed': BillingChange;
+  'project.created': { project_id: string; name: string; description: string | null; editor_user_id: string };
+  /** Only the fields that changed are present. */
+  'project.updated': { project_id: string; changes: ProjectFields; previous: ProjectFields };
+  /** A member added to the team (`previous_editor` null), or their editor flag changed. */
+  'project.member_changed': { project_id: string; user_id: string; editor: boolean; previous_editor: boolean | null };
+  'project.member_removed': { project_id: string; user_id: string; reason: ProjectLeaveReason };
+  'project.deleted': { project_id: string; name: string };
   'usage.limit_changed': {
     user_id: string;
     daily: number | null;
@@ -40,6 +47,14 @@ export interface EventData {
     previous_monthly: number | null;
   };
 }
+
+export interface ProjectFields {
+  name?: string;
+  description?: string | null;
+  settings?: Record<string, unknown>;
+}
+
+export type ProjectLeaveReason = 'removed_from_project' | 'left_project' | 'member_removed' | 'member_left' | 'member_disabled';
 
 interface BillingChange {
   plan: Plan;

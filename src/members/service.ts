@@ -16,6 +16,7 @@ import {
 } from '../orgs/queries.ts';
 import { drainShares, findLimits, upsertLimits } from '../usage/queries.ts';
 import { revokePendingAdminInvitationsBy } from '../invites/queries.ts';
+import { leaveAllProjects } from '../projects/queries.ts';
 import { lockActorAndTarget, requireMember } from './access.ts';
 
 // Every operation on an org's members: list, change role, remove, leave, transfer ownership,
@@ -102,7 +103,6 @@ async function deleteMembership(tx: Tx, ctx: Ctx, orgId: string, target: MemberR
   if (target.role === 'admin' && (await countOtherAdmins(tx, orgId, target.userId)) === 0) {
     throw new AppError('last_admin', 'This is the last admin of the organization. Make someone else an admin first.');
   }
-  await deleteMembershipRow(tx, orgId, target.userId);
   await recordAudit(tx, ctx, {
     orgId,
     action,
@@ -111,7 +111,38 @@ async function deleteMembership(tx: Tx, ctx: Ctx, orgId: string, target: MemberR
     before: { email: target.email, role: target.role },
     after: null,
   });
+  // The foreign key would cascade too; leaving explicitly first audits each project.
+  await removeFromAllProjects(tx, ctx, orgId, target.userId, action === 'member.left' ? 'member_left' : 'member_removed');
+  await deleteMembershipRow(tx, orgId, target.userId);
   await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
+}
+
+/**
+ * Contract: a member removed from the org, or disabled, leaves every project at once, in the
+ * transaction that removes or disables them (audited per project, with the reason). The
+ * last-editor rule does not hold them back: a project may be left with no editor, and owners and
+ * admins still manage it.
+ */
+export async function removeFromAllProjects(
+  tx: Tx,
+  ctx: Ctx,
+  orgId: string,
+  userId: string,
+  reason: 'member_removed' | 'member_left' | 'member_disabled',
+): Promise<void> {
+  const left = await leaveAllProjects(tx, orgId, userId);
+  await recordAudits(
+    tx,
+    ctx,
+    left.map((project) => ({
+      orgId,
+      action: 'project.member_removed',
+      targetType: 'project',
+      targetId: project.projectId,
+      before: { user_id: userId, editor: project.editor },
+      after: { reason },
+    })),
+  );
 }
 
 /**
@@ -181,6 +212,7 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
       after: { email: target.email, status: 'disabled' },
     });
     await setDisabled(tx, target.userId, ctx.clock.now());
+    await removeFromAllProjects(tx, ctx, orgId, target.userId, 'member_disabled');
     await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
     return { ...target, status: 'disabled' };
   });

@@ -50,6 +50,7 @@ describe('POST /api/v1/org', () => {
         'view_org_usage',
         'manage_billing',
         'view_audit',
+        'create_project',
         'transfer_ownership',
       ],
     });
@@ -120,7 +121,7 @@ describe('GET /api/v1/org', () => {
     const reply = await t.http.get('/api/v1/org', { as: org.members[0]! });
     expect(reply.status).toBe(200);
     expect(Object.keys(reply.body).sort()).toEqual(['members', 'members_next_cursor', 'members_total', 'org', 'permissions', 'role']);
-    expect(reply.body.permissions).toEqual(['leave_org']);
+    expect(reply.body.permissions).toEqual(['create_project', 'leave_org']);
     expect(reply.body.members_total).toBe(3);
     expect(reply.body.members_next_cursor).toBeNull();
     expect(Object.keys(reply.body.org).sort()).toEqual(
