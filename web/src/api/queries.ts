@@ -110,10 +110,11 @@ export function useProject(projectId: string) {
 }
 
 /** Active org members whose name or email starts with `search` (one short page, for pickers). */
-export function useMemberSearch(search: string) {
+export function useMemberSearch(search: string, enabled = true) {
   return useQuery({
     queryKey: queryKeys.memberSearch(search),
     queryFn: () => api.listMembers({ q: search || undefined, status: 'active', limit: 20 }),
+    enabled,
   });
 }
 

@@ -26,7 +26,7 @@ export function AddProjectMemberDialog({ project, members, open, onOpenChange }:
   const [isEditor, setEditor] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const deferredSearch = useDeferredValue(search.trim());
-  const candidates = useMemberSearch(deferredSearch);
+  const candidates = useMemberSearch(deferredSearch, open);
   const refreshProjects = useRefreshProjects();
   const searchId = useId();
   const editorId = useId();
@@ -87,11 +87,11 @@ export function AddProjectMemberDialog({ project, members, open, onOpenChange }:
             <label htmlFor={editorId} className="block text-sm font-medium text-zinc-800">
               Editor
             </label>
-            <p className="text-xs text-zinc-500">
+            <p id={`${editorId}-hint`} className="text-xs text-zinc-500">
               {isEditor ? 'Can change the project and its team.' : 'Off: added as a viewer, who can only read the project.'}
             </p>
           </div>
-          <Switch id={editorId} checked={isEditor} onCheckedChange={setEditor} />
+          <Switch id={editorId} checked={isEditor} onCheckedChange={setEditor} aria-describedby={`${editorId}-hint`} />
         </div>
         <section aria-label="Matching members">
           {candidates.isPending ? (

@@ -50,10 +50,10 @@ export function ProjectPage() {
             Team
           </Tabs.Trigger>
         </Tabs.List>
-        <Tabs.Content value="settings" className="focus:outline-none">
+        <Tabs.Content value="settings">
           <ProjectSettingsTab project={details} />
         </Tabs.Content>
-        <Tabs.Content value="team" className="focus:outline-none">
+        <Tabs.Content value="team">
           <ProjectTeamTab project={details} members={members} />
         </Tabs.Content>
       </Tabs.Root>

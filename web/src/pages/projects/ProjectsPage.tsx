@@ -19,7 +19,7 @@ export function ProjectsPage() {
     <div>
       <PageHeader
         title="Projects"
-        description="The projects you belong to. Owners and admins see every project of the organization."
+        description="The projects of your organization that you can open."
         actions={
           canCreate ? (
             <Button onClick={() => setNewOpen(true)}>
