@@ -12,6 +12,8 @@ import { OrganizationPage } from './pages/organization/OrganizationPage';
 import { UsagePage } from './pages/usage/UsagePage';
 import { AuditPage } from './pages/audit/AuditPage';
 import { MailboxPage } from './pages/mailbox/MailboxPage';
+import { ProjectsPage } from './pages/projects/ProjectsPage';
+import { ProjectPage } from './pages/projects/ProjectPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 
 export function AppRoutes() {
@@ -29,6 +31,8 @@ export function AppRoutes() {
         <Route path="/billing/cancel" element={<BillingReturnPage canceled />} />
         <Route element={<RequireOrg />}>
           <Route element={<AppShell />}>
+            <Route path="/projects" element={<ProjectsPage />} />
+            <Route path="/projects/:id" element={<ProjectPage />} />
             <Route path="/settings" element={<Navigate to="/settings/members" replace />} />
             <Route path="/settings/members" element={<MembersPage />} />
             <Route path="/settings/organization" element={<OrganizationPage />} />

@@ -3,6 +3,7 @@
 import { ApiError } from './errors';
 import { apiRoutes } from './routes';
 import type * as T from './types';
+import type * as P from './projects';
 
 type RouteSpec = (typeof apiRoutes)[number];
 type Method = RouteSpec['method'];
@@ -154,6 +155,29 @@ export const getOrgBilling = () => call<T.OrgBilling>('get', '/api/v1/org/billin
 // Audit log
 export const getAuditLog = (query: T.AuditQuery = {}) =>
   call<T.AuditPage>('get', '/api/v1/org/audit', { query: { ...query } });
+
+// Projects
+export const listProjects = (query: P.ProjectsQuery = {}) =>
+  call<P.ProjectsPage>('get', '/api/v1/org/projects', { query: { ...query } });
+export const createProject = (body: P.CreateProjectInput) =>
+  call<{ project: P.Project }>('post', '/api/v1/org/projects', { body });
+export const getProject = (projectId: string) =>
+  call<P.ProjectDetails>('get', '/api/v1/org/projects/{id}', { params: { id: projectId } });
+export const updateProject = (projectId: string, body: P.UpdateProjectInput) =>
+  call<{ project: P.Project }>('patch', '/api/v1/org/projects/{id}', { params: { id: projectId }, body });
+export const deleteProject = (projectId: string) =>
+  call<void>('delete', '/api/v1/org/projects/{id}', { params: { id: projectId } });
+/** Adds an org member to the project, or changes their editor flag. */
+export const setProjectMember = (projectId: string, userId: string, editor: boolean) =>
+  call<{ member: P.ProjectMember }>('put', '/api/v1/org/projects/{id}/members/{user_id}', {
+    params: { id: projectId, user_id: userId },
+    body: { editor },
+  });
+/** Removes a member from the project; with the caller's own id, leaves it. */
+export const removeProjectMember = (projectId: string, userId: string) =>
+  call<void>('delete', '/api/v1/org/projects/{id}/members/{user_id}', {
+    params: { id: projectId, user_id: userId },
+  });
 
 // Development mailbox (404 when SMTP is configured or in production)
 export const getMailbox = () => call<{ messages: T.MailboxMessage[] }>('get', '/api/dev/mailbox');

@@ -17,6 +17,10 @@ export const queryKeys = {
   orgBilling: ['org-billing'] as const,
   audit: (filters: AuditQuery) => ['audit', filters] as const,
   mailbox: ['mailbox'] as const,
+  allProjects: ['projects'] as const,
+  projects: ['projects', 'list'] as const,
+  project: (projectId: string) => ['projects', 'detail', projectId] as const,
+  memberSearch: (search: string) => ['member-search', search] as const,
 };
 
 /** The signed-in user and their org, or null when nobody is signed in. */
@@ -86,6 +90,42 @@ export function useAuditLog(filters: AuditQuery) {
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (page) => page.next_cursor ?? undefined,
   });
+}
+
+export const PROJECTS_PAGE_SIZE = 50;
+
+/** The projects the caller can see (their own; every project for owners and admins), page by page. */
+export function useProjects() {
+  return useInfiniteQuery({
+    queryKey: queryKeys.projects,
+    queryFn: ({ pageParam }) => api.listProjects({ limit: PROJECTS_PAGE_SIZE, cursor: pageParam }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.next_cursor ?? undefined,
+  });
+}
+
+/** One project with its members; fails with a 404 ApiError for a project the caller cannot see. */
+export function useProject(projectId: string) {
+  return useQuery({ queryKey: queryKeys.project(projectId), queryFn: () => api.getProject(projectId) });
+}
+
+/** Active org members whose name or email starts with `search` (one short page, for pickers). */
+export function useMemberSearch(search: string, enabled = true) {
+  return useQuery({
+    queryKey: queryKeys.memberSearch(search),
+    queryFn: () => api.listMembers({ q: search || undefined, status: 'active', limit: 20 }),
+    enabled,
+  });
+}
+
+/** Refetch every project list and page (and the audit log) after a project change. */
+export function useRefreshProjects() {
+  const queryClient = useQueryClient();
+  return () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.allProjects }),
+      queryClient.invalidateQueries({ queryKey: ['audit'] }),
+    ]);
 }
 
 /** The development mailbox; `null` when the server has it switched off (404). */

@@ -41,6 +41,13 @@ export const apiRoutes = [
   { method: 'post', path: '/api/v1/billing/portal' },
   { method: 'get', path: '/api/v1/org/billing' },
   { method: 'get', path: '/api/v1/org/audit' },
+  { method: 'get', path: '/api/v1/org/projects' },
+  { method: 'post', path: '/api/v1/org/projects' },
+  { method: 'get', path: '/api/v1/org/projects/{id}' },
+  { method: 'patch', path: '/api/v1/org/projects/{id}' },
+  { method: 'delete', path: '/api/v1/org/projects/{id}' },
+  { method: 'put', path: '/api/v1/org/projects/{id}/members/{user_id}' },
+  { method: 'delete', path: '/api/v1/org/projects/{id}/members/{user_id}' },
   { method: 'get', path: '/api/dev/mailbox', devOnly: true },
 ] as const satisfies readonly ApiRoute[];
 

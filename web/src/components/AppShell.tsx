@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import * as DialogPrimitive from '@radix-ui/react-dialog';
 import { useQueryClient } from '@tanstack/react-query';
-import { Building2, Inbox, LogOut, Menu, ScrollText, Users, BarChart3, X } from 'lucide-react';
+import { Building2, FolderKanban, Inbox, LogOut, Menu, ScrollText, Users, BarChart3, X } from 'lucide-react';
 import * as api from '../api/client';
 import { useMailbox, useMe, useOrg } from '../api/queries';
 import { initials, roleLabel } from '../lib/format';
@@ -34,6 +34,29 @@ function useNavItems(): NavItem[] {
   return items;
 }
 
+/** What every org member works in, above the settings. */
+const workspaceItems: NavItem[] = [
+  { to: '/projects', label: 'Projects', icon: <FolderKanban className="size-4" aria-hidden /> },
+];
+
+function SidebarLink({ item, onNavigate }: { item: NavItem; onNavigate?: () => void }) {
+  return (
+    <NavLink
+      to={item.to}
+      onClick={onNavigate}
+      className={({ isActive }) =>
+        cn(
+          'flex items-center gap-2.5 rounded-lg px-2.5 py-2 text-sm font-medium transition-colors',
+          isActive ? 'bg-brand-50 text-brand-700' : 'text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900',
+        )
+      }
+    >
+      {item.icon}
+      {item.label}
+    </NavLink>
+  );
+}
+
 function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
   const items = useNavItems();
   const org = useOrg();
@@ -55,22 +78,12 @@ function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
         </p>
       </div>
       <nav aria-label="Main" className="flex-1 space-y-0.5 px-3">
-        <p className="px-2 pb-1.5 text-xs font-medium tracking-wide text-zinc-500 uppercase">Settings</p>
+        {workspaceItems.map((item) => (
+          <SidebarLink key={item.to} item={item} onNavigate={onNavigate} />
+        ))}
+        <p className="px-2 pt-4 pb-1.5 text-xs font-medium tracking-wide text-zinc-500 uppercase">Settings</p>
         {items.map((item) => (
-          <NavLink
-            key={item.to}
-            to={item.to}
-            onClick={onNavigate}
-            className={({ isActive }) =>
-              cn(
-                'flex items-center gap-2.5 rounded-lg px-2.5 py-2 text-sm font-medium transition-colors',
-                isActive ? 'bg-brand-50 text-brand-700' : 'text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900',
-              )
-            }
-          >
-            {item.icon}
-            {item.label}
-          </NavLink>
+          <SidebarLink key={item.to} item={item} onNavigate={onNavigate} />
         ))}
       </nav>
       <UserFooter />

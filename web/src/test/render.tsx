@@ -38,11 +38,12 @@ export function mockFetch(responder: Responder): RecordedRequest[] {
   return requests;
 }
 
-export function renderWithProviders(ui: ReactElement) {
+/** Renders with a fresh query client and a router; `route` is the URL the router starts at. */
+export function renderWithProviders(ui: ReactElement, options: { route?: string } = {}) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
   return render(
     <QueryClientProvider client={queryClient}>
-      <MemoryRouter>{ui}</MemoryRouter>
+      <MemoryRouter initialEntries={[options.route ?? '/']}>{ui}</MemoryRouter>
       <Toaster />
     </QueryClientProvider>,
   );

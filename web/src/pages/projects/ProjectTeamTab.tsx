@@ -1,0 +1,203 @@
+import { useState } from 'react';
+import { useNavigate } from 'react-router';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { toast } from 'sonner';
+import { UserPlus, Users } from 'lucide-react';
+import * as api from '../../api/client';
+import { queryKeys, useMe, useRefreshProjects } from '../../api/queries';
+import { errorMessage } from '../../api/errors';
+import type { Project, ProjectMember } from '../../api/projects';
+import { Button } from '../../components/Button';
+import { Badge, Card, CardHeader, EmptyState } from '../../components/Feedback';
+import { ConfirmDialog } from '../../components/Dialog';
+import { Switch } from '../../components/Switch';
+import { formatDate } from '../../lib/format';
+import { AddProjectMemberDialog } from './AddProjectMemberDialog';
+import { describeMember } from './access';
+
+export function ProjectTeamTab({ project, members }: { project: Project; members: ProjectMember[] }) {
+  const canManage = project.permissions.includes('manage_project_members');
+  const canLeave = project.permissions.includes('leave_project');
+  const myUserId = useMe().data?.user.id;
+  const [isAddOpen, setAddOpen] = useState(false);
+  const [removing, setRemoving] = useState<ProjectMember | null>(null);
+  const [removeError, setRemoveError] = useState<string | null>(null);
+  const refreshProjects = useRefreshProjects();
+
+  const setEditor = useMutation({
+    mutationFn: ({ member, editor }: { member: ProjectMember; editor: boolean }) =>
+      api.setProjectMember(project.id, member.user_id, editor),
+    onSuccess: async (_result, { member, editor }) => {
+      toast.success(`${describeMember(member)} is now ${editor ? 'an editor' : 'a viewer'}`);
+      await refreshProjects();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: (member: ProjectMember) => api.removeProjectMember(project.id, member.user_id),
+    meta: { inlineErrors: true },
+    onMutate: () => setRemoveError(null),
+    onSuccess: async (_result, member) => {
+      toast.success(`${describeMember(member)} was removed from ${project.name}`);
+      setRemoving(null);
+      await refreshProjects();
+    },
+    onError: (error) => setRemoveError(errorMessage(error)),
+  });
+
+  function editorShown(member: ProjectMember): boolean {
+    // While a change is on its way, show where the switch is going.
+    if (setEditor.isPending && setEditor.variables?.member.user_id === member.user_id) return setEditor.variables.editor;
+    return member.editor;
+  }
+
+  return (
+    <div className="space-y-6">
+      <Card>
+        <CardHeader
+          title="Team"
+          description="Editors change the project and its team; viewers can only read it."
+          action={
+            canManage ? (
+              <Button size="sm" onClick={() => setAddOpen(true)}>
+                <UserPlus className="size-4" aria-hidden />
+                Add member
+              </Button>
+            ) : undefined
+          }
+        />
+        {members.length === 0 ? (
+          <EmptyState title="No members yet" icon={<Users className="size-5" />}>
+            {canManage ? 'Add the people who work on this project.' : 'Nobody has been added to this project yet.'}
+          </EmptyState>
+        ) : (
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <caption className="sr-only">Project members</caption>
+              <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
+                <tr>
+                  <th scope="col" className="px-4 py-2.5 sm:px-5">Member</th>
+                  <th scope="col" className="hidden px-4 py-2.5 md:table-cell">Added</th>
+                  <th scope="col" className="w-px px-4 py-2.5">{canManage ? 'Editor' : 'Access'}</th>
+                  {canManage ? (
+                    <th scope="col" className="w-px px-4 py-2.5">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  ) : null}
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-zinc-100">
+                {members.map((member) => (
+                  <tr key={member.user_id} data-row-email={member.email}>
+                    <td className="w-full max-w-0 px-4 py-3 sm:px-5">
+                      <p className="truncate font-medium text-zinc-900">
+                        {member.display_name || member.email}
+                        {member.user_id === myUserId ? <span className="ml-1.5 text-xs font-normal text-zinc-500">(you)</span> : null}
+                      </p>
+                      {member.display_name ? <p className="truncate text-xs text-zinc-500">{member.email}</p> : null}
+                    </td>
+                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 md:table-cell">{formatDate(member.added_at)}</td>
+                    <td className="px-4 py-3">
+                      {canManage ? (
+                        <Switch
+                          checked={editorShown(member)}
+                          onCheckedChange={(editor) => setEditor.mutate({ member, editor })}
+                          disabled={setEditor.isPending && setEditor.variables?.member.user_id === member.user_id}
+                          aria-label={`Editor: ${member.email}`}
+                        />
+                      ) : (
+                        <Badge tone={member.editor ? 'brand' : 'neutral'}>{member.editor ? 'Editor' : 'Viewer'}</Badge>
+                      )}
+                    </td>
+                    {canManage ? (
+                      <td className="px-4 py-2 text-right">
+                        <Button
+                          variant="ghost"
+                          size="sm"
+                          aria-label={`Remove ${member.email}`}
+                          onClick={() => {
+                            setRemoveError(null);
+                            setRemoving(member);
+                          }}
+                        >
+                          Remove
+                        </Button>
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+      {canLeave && myUserId ? <LeaveProjectCard project={project} myUserId={myUserId} /> : null}
+      {canManage ? (
+        <>
+          <AddProjectMemberDialog project={project} members={members} open={isAddOpen} onOpenChange={setAddOpen} />
+          <ConfirmDialog
+            open={removing !== null}
+            onOpenChange={(open) => (open ? undefined : setRemoving(null))}
+            title={removing ? `Remove ${describeMember(removing)} from ${project.name}?` : ''}
+            description={<p>They lose access to this project at once. You can add them again later.</p>}
+            confirmLabel="Remove"
+            isPending={remove.isPending}
+            error={removeError}
+            onConfirm={() => removing && remove.mutate(removing)}
+          />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function LeaveProjectCard({ project, myUserId }: { project: Project; myUserId: string }) {
+  const [isConfirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const queryClient = useQueryClient();
+  const refreshProjects = useRefreshProjects();
+  const navigate = useNavigate();
+  const leave = useMutation({
+    mutationFn: () => api.removeProjectMember(project.id, myUserId),
+    meta: { inlineErrors: true },
+    onMutate: () => setError(null),
+    onSuccess: () => {
+      toast.success(`You left ${project.name}`);
+      setConfirming(false);
+      void navigate('/projects', { replace: true });
+      // Members who leave can no longer read the project: drop it instead of refetching a 404.
+      queryClient.removeQueries({ queryKey: queryKeys.project(project.id) });
+      void refreshProjects();
+    },
+    onError: (reason) => setError(errorMessage(reason)),
+  });
+  return (
+    <Card className="ring-red-200">
+      <CardHeader
+        title="Leave project"
+        description="You lose access to this project. An editor can add you again."
+        action={
+          <Button
+            variant="danger"
+            size="sm"
+            onClick={() => {
+              setError(null);
+              setConfirming(true);
+            }}
+          >
+            Leave project
+          </Button>
+        }
+      />
+      <ConfirmDialog
+        open={isConfirming}
+        onOpenChange={setConfirming}
+        title={`Leave ${project.name}?`}
+        description={<p>You lose access to it right away.</p>}
+        confirmLabel="Leave project"
+        isPending={leave.isPending}
+        error={error}
+        onConfirm={() => leave.mutate()}
+      />
+    </Card>
+  );
+}
