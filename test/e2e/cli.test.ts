@@ -46,8 +46,12 @@ describe('roster CLI', () => {
   });
 
   it('admin show-org prints the org, and exits 3 for an unknown slug', async () => {
-    const server = await startServerProcess({ env: { DATABASE_URL: '' } });
+    const server = await startServerProcess({ env: { DATABASE_URL: '', LOG_LEVEL: 'info' } });
     started.push(server);
+    // Signals from the server's own log lines, not sleeps: the request has arrived; the shutdown began.
+    const logged = async (pattern: RegExp) => {
+      await expect.poll(() => pattern.test(server.output()), { timeout: 30_000, interval: 20 }).toBe(true);
+    };
     const post = (path: string, body: unknown, token?: string) =>
       fetch(`${server.url}${path}`, {
         method: 'POST',
@@ -76,8 +80,12 @@ describe('roster CLI', () => {
 
 describe('graceful shutdown', () => {
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
-    const server = await startServerProcess({ env: { DATABASE_URL: '' } });
+    const server = await startServerProcess({ env: { DATABASE_URL: '', LOG_LEVEL: 'info' } });
     started.push(server);
+    // Signals from the server's own log lines, not sleeps: the request has arrived; the shutdown began.
+    const logged = async (pattern: RegExp) => {
+      await expect.poll(() => pattern.test(server.output()), { timeout: 30_000, interval: 20 }).toBe(true);
+    };
     const body = JSON.stringify({ email: uniqueEmail('inflight'), password: PASSWORD, name: 'In flight' });
     // Send the headers and half the body, then SIGTERM, then the rest: the request is in flight.
     const request = httpRequest(`${server.url}/api/v1/auth/signup`, {
@@ -92,9 +100,9 @@ describe('graceful shutdown', () => {
       request.on('error', reject);
     });
     request.write(body.slice(0, 10));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await logged(/"url":"\/api\/v1\/auth\/signup"[^\n]*"msg":"incoming request"/);
     const exit = server.stop();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await logged(/shutting down: finishing in-flight requests/);
     request.end(body.slice(10));
     expect(await status).toBe(201);
     expect(await exit).toBe(0);
