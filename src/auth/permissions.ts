@@ -33,6 +33,8 @@ export const PERMISSIONS = {
   'usage.record': EVERYONE,
   'billing.read_org': ADMINS,
   'billing.manage_org': ADMINS,
+  'storage.read': EVERYONE,
+  'storage.reserve': EVERYONE,
   'audit.read': ADMINS,
 } as const satisfies Record<string, readonly Role[]>;
 

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   already_owner: 400,
   plan_not_self_serve: 400,
   bulk_limit_exceeded: 400,
+  invalid_signature: 400,
+  invalid_storage_key: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -45,6 +47,7 @@ export const ERROR_STATUS = {
   invite_not_found: 404,
   user_not_found: 404,
   org_not_found: 404,
+  no_subscription: 404,
   // 409
   email_taken: 409,
   slug_taken: 409,
@@ -56,10 +59,12 @@ export const ERROR_STATUS = {
   invite_pending: 409,
   seat_limit: 409,
   seats_below_usage: 409,
+  subscription_exists: 409,
   // 410
   invite_expired: 410,
   // 413
   payload_too_large: 413,
+  storage_limit: 413,
   // 415
   unsupported_media_type: 415,
   // 429
@@ -67,6 +72,8 @@ export const ERROR_STATUS = {
   usage_limit_exceeded: 429,
   // 500
   internal: 500,
+  // 502
+  billing_provider_unavailable: 502,
   // 503
   database_unavailable: 503,
   not_ready: 503,
