@@ -40,7 +40,9 @@ export async function reserveOrgStorage(ctx: Ctx, input: { bytes: number; key: s
   }
   return ctx.db.transaction(async (tx) => {
     const before = await storageOf(tx, orgId);
-    if (!(await claimStorageKey(tx, { orgId, key: input.key, bytes: input.bytes, now: ctx.clock.now() }))) return before;
+    if (!(await claimStorageKey(tx, { orgId, key: input.key, bytes: input.bytes, now: ctx.clock.now() }))) {
+      return storageOf(tx, orgId); // a retry: counted once, answered with the current totals
+    }
     const usedBytes = await reserveStorage(tx, { orgId, bytes: input.bytes, limitBytes: before.limitBytes });
     if (usedBytes === undefined) {
       throw new AppError(
