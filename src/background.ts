@@ -1,25 +1,31 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { createWorkerRuntime } from './events/runtime.ts';
 import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
-import { startMailWorker } from './mail/worker.ts';
+import { mailDelivery } from './mail/worker.ts';
 
 export interface BackgroundWork {
   stop(): Promise<void>;
 }
 
-/** Work that runs beside the HTTP server in every process (mail delivery). */
-export function startBackgroundWork(deps: { config: Config; database: Database; logger: FastifyBaseLogger }): BackgroundWork {
-  const { config, logger } = deps;
+/**
+ * Work that runs beside the HTTP server in every process: one worker runtime, its consumers
+ * registered here (mail delivery today; webhooks and Stripe events next).
+ */
+export async function startBackgroundWork(deps: { config: Config; database: Database; logger: FastifyBaseLogger }): Promise<BackgroundWork> {
+  const { config, database, logger } = deps;
   const transport = config.smtpUrl ? createSmtpTransport(config) : createLocalMailboxTransport(logger);
   if (!config.smtpUrl) {
     if (config.isProduction) logger.warn('SMTP_URL is not set: emails are kept in the outbox and not delivered');
     else logger.info('SMTP_URL is not set: emails go to the local mailbox at /api/dev/mailbox');
   }
-  const worker = startMailWorker({ db: deps.database.db, transport, logger });
+  const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
+  runtime.register(mailDelivery(transport));
+  await runtime.start();
   return {
     async stop() {
-      await worker.stop();
+      await runtime.stop();
       transport.close();
     },
   };

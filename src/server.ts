@@ -30,7 +30,7 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
   }
   const app = await buildApp({ config, database, extraRoutes: options.extraRoutes });
   reportConnectionError = (error) => app.log.warn({ err: error.message }, 'database connection lost; the pool replaces it');
-  const background = startBackgroundWork({ config, database, logger: app.log });
+  const background = await startBackgroundWork({ config, database, logger: app.log });
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(
     { engine: database.engine, publicUrl: config.publicUrl },

@@ -78,3 +78,35 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
 function parseJson(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
 }
+
+export interface AuditWriter {
+  actorUserId: string | null;
+  actorLabel: string;
+  requestId: string;
+  now: Date;
+}
+
+export interface AuditValues {
+  orgId: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before?: object | null;
+  after?: object | null;
+}
+
+/** One statement with one array per column: a bulk change's entries cost one round trip, not one per entry. */
+export async function insertAuditEntries(tx: Queryable, writer: AuditWriter, entries: AuditValues[]): Promise<void> {
+  const column = <T>(pick: (entry: AuditValues) => T) => sql.param(entries.map(pick));
+  const json = (value: object | null | undefined) => (value ? JSON.stringify(value) : null);
+  await tx.execute(
+    sql`INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
+        SELECT org_id::uuid, ${writer.actorUserId}::uuid, ${writer.actorLabel}, action, target_type, target_id, before::jsonb, after::jsonb,
+               ${writer.requestId}, ${writer.now}
+        FROM unnest(${column((entry) => entry.orgId)}::text[], ${column((entry) => entry.action)}::text[],
+                    ${column((entry) => entry.targetType)}::text[], ${column((entry) => entry.targetId)}::text[],
+                    ${column((entry) => json(entry.before))}::text[], ${column((entry) => json(entry.after))}::text[])
+             WITH ORDINALITY AS entry(org_id, action, target_type, target_id, before, after, position)
+        ORDER BY entry.position`,
+  );
+}

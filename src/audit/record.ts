@@ -1,14 +1,119 @@
-import { sql } from 'drizzle-orm';
 import type { Ctx } from '../core/context.ts';
 import type { Queryable } from '../db/client.ts';
+import type { Plan, Role } from '../db/schema.ts';
+import { appendEvents } from '../events/queries.ts';
+import { insertAuditEntries } from './queries.ts';
+import type { OrgEvent } from '../events/types.ts';
 
-export interface AuditEntry {
+type InviteRole = Exclude<Role, 'owner'>;
+interface Subscription {
+  plan: Plan;
+  seats: number;
+}
+interface Limits {
+  daily: number | null;
+  monthly: number | null;
+}
+
+interface Change<Action extends string, Target extends string, Before, After> {
   orgId: string;
-  action: string;
-  targetType?: string;
-  targetId?: string;
-  before?: Record<string, unknown> | null;
-  after?: Record<string, unknown> | null;
+  action: Action;
+  targetType: Target;
+  targetId: string;
+  before: Before;
+  after: After;
+}
+type Created<Action extends string, Target extends string, After> = Omit<Change<Action, Target, never, After>, 'before'> & { before?: null };
+
+/**
+ * Every audited change, with the shape of its before/after values. The action names are the
+ * audit log's (stable: the API filters by them); each one maps to exactly one typed domain event
+ * in `eventOf`, so a new action does not compile until it says which event it is.
+ */
+export type AuditEntry =
+  | Created<'org.created', 'org', { name: string; slug: string; plan: Plan; seats: number }>
+  | Change<'org.renamed', 'org', { name: string | undefined }, { name: string }>
+  | Change<'org.ownership_transferred', 'user', { owner: string; new_owner_role: Role }, { owner: string; previous_owner_role: Role }>
+  | Created<'member.joined', 'user', { email: string; role: InviteRole; invite_id: string }>
+  | Change<'member.removed' | 'member.left', 'user', { email: string; role: Role }, null>
+  | Change<'member.role_changed', 'user', { role: Role }, { role: Role }>
+  | Change<'member.disabled' | 'member.enabled', 'user', { email: string; status: string }, { email: string; status: string }>
+  | Change<'member.usage_limit_changed', 'user', Limits, Limits>
+  | Created<'invite.sent', 'invitation', { email: string; role: InviteRole; expires_at: string }>
+  | Change<'invite.resent', 'invitation', { expires_at: string }, { email: string; expires_at: string }>
+  | Change<
+      'invite.revoked',
+      'invitation',
+      { email: string; role: InviteRole; status: 'pending' },
+      { status: 'revoked'; reason?: 'inviter_lost_admin_rights' }
+    >
+  | Change<'invite.expired', 'invitation', { email: string; status: 'pending' }, { status: 'expired' }>
+  | Change<
+      'invite.accepted',
+      'invitation',
+      { status: 'pending' },
+      { status: 'accepted'; user_id: string; email: string; role: InviteRole }
+    >
+  | Change<'billing.subscription_changed', 'org', Subscription | null, Subscription>;
+
+/** The one domain event of an audited change (ARCHITECTURE principle 11). */
+export function eventOf(entry: AuditEntry): OrgEvent {
+  const orgId = entry.orgId;
+  switch (entry.action) {
+    case 'org.created':
+      return { orgId, type: 'org.created', data: { org_id: entry.targetId, ...entry.after } };
+    case 'org.renamed':
+      return { orgId, type: 'org.updated', data: { org_id: entry.targetId, name: entry.after.name, previous_name: entry.before.name ?? null } };
+    case 'org.ownership_transferred':
+      return { orgId, type: 'org.ownership_transferred', data: { owner_user_id: entry.after.owner, previous_owner_user_id: entry.before.owner } };
+    case 'member.joined':
+      return { orgId, type: 'member.joined', data: { user_id: entry.targetId, ...entry.after } };
+    case 'member.removed':
+    case 'member.left': {
+      const reason = entry.action === 'member.left' ? 'left' : 'removed';
+      return { orgId, type: 'member.removed', data: { user_id: entry.targetId, email: entry.before.email, role: entry.before.role, reason } };
+    }
+    case 'member.role_changed':
+      return { orgId, type: 'member.role_changed', data: { user_id: entry.targetId, role: entry.after.role, previous_role: entry.before.role } };
+    case 'member.disabled':
+      return { orgId, type: 'member.disabled', data: { user_id: entry.targetId, email: entry.after.email } };
+    case 'member.enabled':
+      return { orgId, type: 'member.enabled', data: { user_id: entry.targetId, email: entry.after.email } };
+    case 'member.usage_limit_changed':
+      return {
+        orgId,
+        type: 'usage.limit_changed',
+        data: {
+          user_id: entry.targetId,
+          daily: entry.after.daily,
+          monthly: entry.after.monthly,
+          previous_daily: entry.before.daily,
+          previous_monthly: entry.before.monthly,
+        },
+      };
+    case 'invite.sent':
+      return { orgId, type: 'invite.created', data: { invite_id: entry.targetId, ...entry.after } };
+    case 'invite.resent':
+      return { orgId, type: 'invite.resent', data: { invite_id: entry.targetId, ...entry.after } };
+    case 'invite.revoked':
+      return {
+        orgId,
+        type: 'invite.revoked',
+        data: { invite_id: entry.targetId, email: entry.before.email, role: entry.before.role, reason: entry.after.reason ?? 'revoked_by_admin' },
+      };
+    case 'invite.expired':
+      return { orgId, type: 'invite.expired', data: { invite_id: entry.targetId, email: entry.before.email } };
+    case 'invite.accepted': {
+      const { user_id, email, role } = entry.after;
+      return { orgId, type: 'invite.accepted', data: { invite_id: entry.targetId, user_id, email, role } };
+    }
+    case 'billing.subscription_changed': {
+      const { before, after } = entry;
+      const data = { ...after, previous_plan: before?.plan ?? null, previous_seats: before?.seats ?? null };
+      const planOnly = before !== null && before.seats === after.seats && before.plan !== after.plan;
+      return planOnly ? { orgId, type: 'billing.plan_changed', data } : { orgId, type: 'billing.seats_changed', data };
+    }
+  }
 }
 
 /**
@@ -19,23 +124,17 @@ export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): P
   await recordAudits(tx, ctx, [entry]);
 }
 
-/** Many entries of one change (a bulk invitation) in one statement, in the same transaction. */
+/**
+ * Many entries of one change (a bulk invitation) in one statement, in the same transaction, and
+ * their domain events in one more (one `unnest` insert each, however many entries): every audited change is also an event, and no service can
+ * write one without the other.
+ */
 export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const actor = ctx.actor;
   const actorUserId = actor && actor.via !== 'operator' ? actor.userId : null;
   const actorLabel = actor ? (actor.via === 'operator' ? `operator:${actor.name}` : actor.email) : 'system';
-  const column = <T>(pick: (entry: AuditEntry) => T) => sql.param(entries.map(pick));
-  const json = (value: Record<string, unknown> | null | undefined) => (value ? JSON.stringify(value) : null);
-  // One array per column: a bulk change's entries cost one round trip, not one per entry.
-  await tx.execute(
-    sql`INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
-        SELECT org_id::uuid, ${actorUserId}::uuid, ${actorLabel}, action, target_type, target_id, before::jsonb, after::jsonb,
-               ${ctx.requestId}, ${ctx.clock.now()}
-        FROM unnest(${column((entry) => entry.orgId)}::text[], ${column((entry) => entry.action)}::text[],
-                    ${column((entry) => entry.targetType ?? null)}::text[], ${column((entry) => entry.targetId ?? null)}::text[],
-                    ${column((entry) => json(entry.before))}::text[], ${column((entry) => json(entry.after))}::text[])
-             WITH ORDINALITY AS entry(org_id, action, target_type, target_id, before, after, position)
-        ORDER BY entry.position`,
-  );
+  const now = ctx.clock.now();
+  await insertAuditEntries(tx, { actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
+  await appendEvents(tx, entries.map(eventOf), now);
 }

@@ -6,7 +6,7 @@ import { AppError, isUniqueViolation } from '../core/errors.ts';
 import { assertStrongPassword, hashPassword, verifyAgainstDummy, verifyPassword } from '../core/passwords.ts';
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
-import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
+import { enqueueMail } from '../mail/outbox.ts';
 import { verificationEmail } from '../mail/templates.ts';
 import {
   clearRateLimit,
@@ -74,7 +74,6 @@ export async function signup(
       const session = await createSession(tx, user.id, now);
       return { user: presentUser(user), ...session };
     });
-    announceQueuedMail();
     return grant;
   } catch (error) {
     if (isUniqueViolation(error, 'users_email_normalized_key')) {

@@ -6,7 +6,10 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core';
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import pg from 'pg';
+import { listenPostgres, type ListenHandlers, type Listening } from './listen.ts';
 import * as schema from './schema.ts';
+
+export type { ListenHandlers, Listening } from './listen.ts';
 
 export type Schema = typeof schema;
 /** The query handle every service uses: the root database or an open transaction. */
@@ -25,6 +28,8 @@ export interface Database {
    * and returns the rows of the last statement.
    */
   inScriptTransaction<T>(work: (run: (script: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>;
+  /** LISTEN on `channel`: notifications of committed transactions of every process (worker wake-ups). */
+  listen(channel: string, handlers: ListenHandlers): Promise<Listening>;
   /** Embedded only: a copy of the whole data directory (test templates). */
   snapshot?: () => Promise<Blob>;
 }
@@ -77,6 +82,7 @@ function openPostgres(url: string, options: OpenOptions): Database {
     db,
     engine: 'postgres',
     close: () => pool.end(),
+    listen: (channel, handlers) => listenPostgres(url, channel, handlers),
     async inScriptTransaction(work) {
       const client = await pool.connect();
       try {
@@ -119,6 +125,7 @@ async function openPglite(options: OpenOptions): Promise<Database> {
       releaseLock();
     },
     snapshot: () => client.dumpDataDir('none'),
+    listen: (channel, handlers) => listenPglite(client, channel, handlers),
     inScriptTransaction: (work) =>
       client.transaction((tx) =>
         work(async (script) => {
@@ -127,6 +134,12 @@ async function openPglite(options: OpenOptions): Promise<Database> {
         }),
       ),
   };
+}
+
+/** PGlite: one session in this process; a NOTIFY reaches it when the notifying transaction commits. */
+async function listenPglite(client: PGlite, channel: string, handlers: ListenHandlers): Promise<Listening> {
+  const unlisten = await client.listen(channel, handlers.onNotification);
+  return { close: () => (client.closed ? Promise.resolve() : unlisten()) };
 }
 
 /**

@@ -156,6 +156,20 @@ export const auditLog = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.id] })],
 );
 
+/** Typed domain events, one per audited change (src/events/types.ts); see 0005_events.sql. */
+export const events = pgTable(
+  'events',
+  {
+    orgId: uuid('org_id').notNull(),
+    position: bigint('position', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    id: uuid('id').notNull().defaultRandom(),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.position] })],
+);
+
 export const rateLimits = pgTable('rate_limits', {
   key: text('key').primaryKey(),
   windowStart: timestamptz('window_start').notNull(),

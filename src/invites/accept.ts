@@ -1,4 +1,4 @@
-import { recordAudit } from '../audit/record.ts';
+import { recordAudits } from '../audit/record.ts';
 import type { Actor, Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError, isUniqueViolation } from '../core/errors.ts';
@@ -115,14 +115,24 @@ export async function acceptInTransaction(
   if (seats.activeMembers + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
   if (!(await markAccepted(tx, invitation.orgId, invitation.id, user.userId, now))) throw inviteNotFound();
   await insertMembership(tx, { orgId: invitation.orgId, userId: user.userId, role: invitation.role, now });
-  await recordAudit(tx, ctx.actor ? ctx : { ...ctx, actor: signupActor(user) }, {
-    orgId: invitation.orgId,
-    action: 'invite.accepted',
-    targetType: 'invitation',
-    targetId: invitation.id,
-    before: { status: 'pending' },
-    after: { status: 'accepted', user_id: user.userId, email: invitation.email, role: invitation.role },
-  });
+  // Two facts, two entries (and so two events): the invitation is used up, and a member joined.
+  await recordAudits(tx, ctx.actor ? ctx : { ...ctx, actor: signupActor(user) }, [
+    {
+      orgId: invitation.orgId,
+      action: 'invite.accepted',
+      targetType: 'invitation',
+      targetId: invitation.id,
+      before: { status: 'pending' },
+      after: { status: 'accepted', user_id: user.userId, email: invitation.email, role: invitation.role },
+    },
+    {
+      orgId: invitation.orgId,
+      action: 'member.joined',
+      targetType: 'user',
+      targetId: user.userId,
+      after: { email: invitation.email, role: invitation.role, invite_id: invitation.id },
+    },
+  ]);
   return { orgId: invitation.orgId, role: invitation.role };
 }
 

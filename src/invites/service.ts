@@ -8,7 +8,7 @@ import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
 import { consumeRateLimit } from '../auth/queries.ts';
 import type { Queryable } from '../db/client.ts';
-import { announceQueuedMail, enqueueMail } from '../mail/outbox.ts';
+import { enqueueMail } from '../mail/outbox.ts';
 import { invitationEmail } from '../mail/templates.ts';
 import { seatUsage } from '../billing/seats.ts';
 import { lockActorInOrg } from '../members/access.ts';
@@ -205,7 +205,6 @@ async function createInvitations(
     ]);
     return results;
   });
-  if (outcomes.some((outcome) => outcome.ok)) announceQueuedMail();
   return outcomes;
 }
 
@@ -294,7 +293,6 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
     });
     return toView({ ...invitation, expiresAt }, now, link);
   });
-  announceQueuedMail();
   return view;
 }
 

@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { queryRows, type Queryable } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
+import { newestMails } from './queries.ts';
 
 const messageSchema = z.object({
   id: z.string(),
@@ -26,20 +26,7 @@ export interface MailboxMessage {
 
 /** Newest first; `to` matches the recipient case-insensitively. */
 export async function mailboxMessages(db: Queryable, options: { to?: string; limit: number }): Promise<MailboxMessage[]> {
-  const rows = await queryRows<{
-    id: string;
-    to_address: string;
-    subject: string;
-    text_body: string;
-    html_body: string;
-    created_at: Date | string;
-    status: MailboxMessage['status'];
-  }>(
-    db,
-    sql`SELECT id, to_address, subject, text_body, html_body, created_at, status FROM mail_outbox
-        WHERE ${options.to ?? null}::text IS NULL OR lower(to_address) = lower(${options.to ?? null}::text)
-        ORDER BY created_at DESC, id LIMIT ${options.limit}`,
-  );
+  const rows = await newestMails(db, options);
   return rows.map((row) => ({
     id: row.id,
     to: row.to_address,

@@ -1,14 +1,18 @@
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { queryRows } from '../db/client.ts';
+import { openDatabase, queryRows } from '../db/client.ts';
 import { startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
+import { testEngine } from '../../test/kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { freePort, startSmtpSink, type SmtpSink } from '../../test/kit/smtp.ts';
+import { createWorkerRuntime, type WorkerRuntime } from '../events/runtime.ts';
 import { enqueueMail } from './outbox.ts';
+import { MAIL_QUEUE } from './queries.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './transport.ts';
-import { startMailWorker, type MailWorker, type MailWorkerOptions } from './worker.ts';
+import { mailDelivery, type MailDeliveryOptions } from './worker.ts';
 
 let t: TestApp;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -33,21 +37,33 @@ function captureLogger() {
   return { logger: pino({ level: 'info' }, stream), lines };
 }
 
-function worker(transport: MailTransport, options: Partial<MailWorkerOptions> = {}): MailWorker {
-  const started = startMailWorker({
+type WorkerOptions = MailDeliveryOptions & { logger?: pino.Logger; pollIntervalMs?: number };
+
+/** The worker runtime with mail delivery on this file's database, stopped after the test. */
+async function worker(transport: MailTransport, options: WorkerOptions = {}): Promise<WorkerRuntime> {
+  const { logger, pollIntervalMs, ...delivery } = options;
+  const runtime = createWorkerRuntime({
     db: t.database.db,
-    transport,
-    logger: options.logger ?? pino({ level: 'silent' }),
+    listen: t.database.listen,
+    logger: logger ?? pino({ level: 'silent' }),
     clock: t.clock,
-    pollIntervalMs: 50,
-    retryBaseMs: 100,
-    ...options,
+    pollIntervalMs: pollIntervalMs ?? 50,
   });
+  runtime.register(mailDelivery(transport, { retryBaseMs: 100, ...delivery }));
+  await runtime.start();
   cleanups.push(async () => {
-    await started.stop();
+    await runtime.stop();
     transport.close();
   });
-  return started;
+  return runtime;
+}
+
+/** Wakes the runtime and waits for one complete round that started after this call. */
+async function oneFullRound(runtime: WorkerRuntime): Promise<void> {
+  const round = runtime.roundFinished(MAIL_QUEUE);
+  runtime.wake(MAIL_QUEUE);
+  const report = await round;
+  expect(report.error).toBeUndefined();
 }
 
 function smtp(url: string): MailTransport {
@@ -76,7 +92,7 @@ function linkIn(mail: { decoded: string }, pathPart: string): string {
 describe('delivery over SMTP', () => {
   it('round trip: the invitation arrives over SMTP and its link accepts the invitation', async () => {
     const smtpServer = await sink();
-    worker(smtp(smtpServer.url));
+    await worker(smtp(smtpServer.url));
     const org = await t.given.org();
     const invitee = await t.given.user();
     const created = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: invitee.email } });
@@ -102,7 +118,7 @@ describe('delivery over SMTP', () => {
 
   it('sends the verification email through the same outbox and worker', async () => {
     const smtpServer = await sink();
-    worker(smtp(smtpServer.url));
+    await worker(smtp(smtpServer.url));
     const email = uniqueEmail('verify');
     await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Vera' } });
     const mail = await smtpServer.waitFor((message) => message.envelopeTo.includes(email));
@@ -113,7 +129,7 @@ describe('delivery over SMTP', () => {
 
   it('lets no name or org name add a header or a recipient', async () => {
     const smtpServer = await sink();
-    worker(smtp(smtpServer.url));
+    const runtime = await worker(smtp(smtpServer.url));
     const ownerEmail = uniqueEmail('mallory');
     const signup = await t.http.post('/api/v1/auth/signup', {
       body: { email: ownerEmail, password: PASSWORD, name: 'Mallory\r\nBcc: attacker@evil.test\r\nX-Injected: yes' },
@@ -133,13 +149,15 @@ describe('delivery over SMTP', () => {
     const htmlPart = mail.decoded.slice(mail.decoded.indexOf('Content-Type: text/html'));
     expect(htmlPart).toContain('&#60;script&#62;');
     expect(htmlPart).not.toContain('<script>');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Every mail this test queued has gone out once a complete round found nothing more to send.
+    await expect.poll(async () => (await outboxRowsTo(invitee)).map((row) => row.status)).toEqual(['sent']);
+    await oneFullRound(runtime);
     expect(smtpServer.messages.some((message) => message.envelopeTo.some((to) => to.endsWith('evil.test')))).toBe(false);
   });
 
   it('SMTP down when the invitation is created: the invitation stands and the email arrives once SMTP is back', async () => {
     const port = await freePort();
-    worker(smtp(`smtp://127.0.0.1:${port}`));
+    await worker(smtp(`smtp://127.0.0.1:${port}`));
     const org = await t.given.org();
     const invitee = uniqueEmail('later');
     const created = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: invitee } });
@@ -159,7 +177,7 @@ describe('delivery over SMTP', () => {
   it('gives up visibly after the bounded number of attempts', async () => {
     const port = await freePort();
     const { logger, lines } = captureLogger();
-    worker(smtp(`smtp://127.0.0.1:${port}`), { maxAttempts: 3, retryBaseMs: 20, logger });
+    await worker(smtp(`smtp://127.0.0.1:${port}`), { maxAttempts: 3, retryBaseMs: 20, logger });
     const to = uniqueEmail('never');
     await enqueueMail(t.database.db, [{ kind: 'test', to, subject: 'Hello', text: 'Hi', html: '<p>Hi</p>' }], t.clock.now());
     await expect.poll(async () => (await outboxRowsTo(to))[0]?.status, { timeout: 10_000 }).toBe('failed');
@@ -174,15 +192,20 @@ describe('delivery over SMTP', () => {
   it('two workers on one database send every message exactly once', async () => {
     const smtpServer = await sink();
     const recipients = Array.from({ length: 40 }, () => uniqueEmail('once'));
-    worker(smtp(smtpServer.url), { batchSize: 5 });
-    worker(smtp(smtpServer.url), { batchSize: 5 });
+    const first = await worker(smtp(smtpServer.url), { batchSize: 5 });
+    const second = await worker(smtp(smtpServer.url), { batchSize: 5 });
     await enqueueMail(
       t.database.db,
       recipients.map((to) => ({ kind: 'test', to, subject: 'Once', text: 'Once', html: '<p>Once</p>' })),
       t.clock.now(),
     );
     await smtpServer.waitForCount(40, 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A second send of any row could only come from a round in flight: wait until every row is
+    // sent, then for one complete round of each worker that started after that.
+    await expect
+      .poll(async () => (await Promise.all(recipients.map(outboxRowsTo))).flat().every((row) => row.status === 'sent'), { timeout: 10_000 })
+      .toBe(true);
+    await Promise.all([oneFullRound(first), oneFullRound(second)]);
     const mine = smtpServer.messages.filter((message) => recipients.includes(message.envelopeTo[0] ?? ''));
     expect(mine).toHaveLength(40);
     expect(new Set(mine.map((message) => message.mailId)).size).toBe(40);
@@ -192,7 +215,7 @@ describe('delivery over SMTP', () => {
 describe('the local development mailbox', () => {
   it('marks mail sent without sending it and points to /api/dev/mailbox in the log', async () => {
     const { logger, lines } = captureLogger();
-    worker(createLocalMailboxTransport(logger), { logger });
+    await worker(createLocalMailboxTransport(logger), { logger });
     const email = uniqueEmail('local');
     await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Lo' } });
     await expect.poll(async () => (await outboxRowsTo(email))[0]?.status).toBe('sent');
@@ -217,29 +240,159 @@ describe('the local development mailbox', () => {
   });
 });
 
+/** A transport that records what it sends and resolves `delivered(to)` when a message to `to` goes out. */
+function recordingTransport() {
+  const sent: string[] = [];
+  const waiting = new Map<string, () => void>();
+  const transport: MailTransport = {
+    name: 'smtp',
+    async send(message) {
+      sent.push(message.to);
+      waiting.get(message.to)?.();
+    },
+    close: () => {},
+  };
+  const delivered = (to: string) => new Promise<void>((resolve) => waiting.set(to, resolve));
+  return { transport, sent, delivered };
+}
+
+const AN_HOUR_MS = 3_600_000;
+
+describe('wake-ups', () => {
+  it('a service that queues mail wakes the worker by its commit alone (no nudge), long before the next poll', async () => {
+    const { transport, delivered } = recordingTransport();
+    const runtime = createWorkerRuntime({ db: t.database.db, listen: t.database.listen, logger: pino({ level: 'silent' }), clock: t.clock, pollIntervalMs: AN_HOUR_MS });
+    runtime.register(mailDelivery(transport));
+    const firstRound = runtime.roundFinished(MAIL_QUEUE);
+    await runtime.start();
+    cleanups.push(() => runtime.stop());
+    await firstRound;
+    const email = uniqueEmail('woken');
+    const arrived = delivered(email);
+    expect((await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Wo' } })).status).toBe(201);
+    await arrived;
+    await expect.poll(async () => (await outboxRowsTo(email)).map((row) => row.status)).toEqual(['sent']);
+  });
+});
+
+// Terminating backends needs a PostgreSQL server; PGlite has one in-process session and no backends.
+if (testEngine() === 'postgres') {
+  describe('PostgreSQL backends terminated under the worker', () => {
+    it('survives a termination while its claim is open: nothing half-applied, and it resumes claiming and delivering', async () => {
+      const url = t.database.url!;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      const { transport, sent, delivered } = recordingTransport();
+      const { logger, lines } = captureLogger();
+      const first = uniqueEmail('in-flight');
+      await enqueueMail(t.database.db, [{ kind: 'test', to: first, subject: 'One', text: 'One', html: '<p>One</p>' }], t.clock.now());
+      // Hold the claim open deterministically: the admin connection's table lock makes its UPDATE
+      // wait, and that connection survives the terminations, so the claim cannot slip through.
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE mail_outbox IN EXCLUSIVE MODE');
+
+      const runtime = createWorkerRuntime({ db: t.database.db, listen: t.database.listen, logger, clock: t.clock, pollIntervalMs: AN_HOUR_MS });
+      runtime.register(mailDelivery(transport));
+      const blockedRound = runtime.roundFinished(MAIL_QUEUE);
+      await runtime.start();
+      cleanups.push(() => runtime.stop());
+      // Cleanups run last-in first: the admin connection (and its lock) goes before the runtime stops.
+      cleanups.push(() => admin.end());
+      await expect
+        .poll(async () => {
+          // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+          await admin.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE mail_outbox SET attempts%'`,
+          );
+          return rows[0].n;
+        }, { timeout: 20_000 })
+        .toBe(1);
+
+      const arrived = delivered(first);
+      // Every other backend of the database, the blocked claim, the LISTEN connection and the idle
+      // pool, waiting until each is gone; then the lock goes.
+      await admin.query('SELECT pg_stat_clear_snapshot()');
+      const { rows: terminated } = await admin.query(
+        `SELECT bool_and(pg_terminate_backend(pid, 10000)) AS all_gone, count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      expect(terminated[0]).toMatchObject({ all_gone: true, n: expect.any(Number) });
+      expect(terminated[0].n).toBeGreaterThanOrEqual(2);
+      await admin.query('ROLLBACK');
+      const report = await blockedRound;
+      expect(report.error).toBeDefined();
+      expect(lines.some((line) => line.level === 50 && /worker round failed/.test(line.msg))).toBe(true);
+      // It resumes by itself (no poll for an hour), claims again and delivers exactly once. The
+      // claim's transaction died with its backend, so nothing of it stayed: had its attempt and
+      // lease been committed, the row would show two attempts, and its 2-minute lease would have
+      // kept it from being sent within this test.
+      await arrived;
+      await expect.poll(async () => (await outboxRowsTo(first)).map((row) => [row.status, row.attempts])).toEqual([['sent', 1]]);
+      // And its LISTEN connection is back: once the listener has reconnected, mail queued from
+      // another connection pool wakes it (the next poll is an hour away).
+      await expect
+        .poll(async () => {
+          const { rows } = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "roster_work"'`,
+          );
+          return rows[0].n;
+        }, { timeout: 20_000 })
+        .toBe(1);
+      const elsewhere = await openDatabase({ databaseUrl: url, poolSize: 1 });
+      cleanups.push(() => elsewhere.close());
+      const second = uniqueEmail('after');
+      const secondArrived = delivered(second);
+      await enqueueMail(elsewhere.db, [{ kind: 'test', to: second, subject: 'Two', text: 'Two', html: '<p>Two</p>' }], t.clock.now());
+      await secondArrived;
+      expect(sent.filter((to) => to === first || to === second)).toEqual([first, second]);
+    });
+  });
+}
+
 describe('stopping', () => {
   it('waits for a send in flight', async () => {
     let release: () => void = () => {};
     let sendStarted: () => void = () => {};
+    let listenerClosed: () => void = () => {};
     const started = new Promise<void>((resolve) => (sendStarted = resolve));
+    const closed = new Promise<void>((resolve) => (listenerClosed = resolve));
+    const order: string[] = [];
+    const to = uniqueEmail('slow');
     const slow: MailTransport = {
       name: 'smtp',
-      send: () => {
+      send: async (message) => {
+        if (message.to !== to) return; // rows earlier tests left behind go straight through
         sendStarted();
-        return new Promise<void>((resolve) => (release = resolve));
+        await new Promise<void>((resolve) => (release = resolve));
+        order.push('sent');
       },
       close: () => {},
     };
-    const running = startMailWorker({ db: t.database.db, transport: slow, logger: pino({ level: 'silent' }), clock: t.clock, pollIntervalMs: 20 });
-    const to = uniqueEmail('slow');
+    const runtime = createWorkerRuntime({
+      db: t.database.db,
+      // Observes the one step stop() takes before it waits for the work in flight.
+      listen: async (channel, handlers) => {
+        const listening = await t.database.listen(channel, handlers);
+        return { close: async () => (await listening.close(), listenerClosed()) };
+      },
+      logger: pino({ level: 'silent' }),
+      clock: t.clock,
+      pollIntervalMs: 20,
+    });
+    runtime.register(mailDelivery(slow));
+    await runtime.start();
     await enqueueMail(t.database.db, [{ kind: 'test', to, subject: 'Slow', text: 'Slow', html: '<p>Slow</p>' }], t.clock.now());
     await started;
-    let stopped = false;
-    const stopping = running.stop().then(() => (stopped = true));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(stopped).toBe(false);
+    const stopping = runtime.stop().then(() => order.push('stopped'));
+    await closed;
+    // Every microtask has run: a stop() that did not wait for the send would have resolved by now.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
     release();
     await stopping;
+    expect(order).toEqual(['sent', 'stopped']);
     expect((await outboxRowsTo(to))[0]?.status).toBe('sent');
   });
 });

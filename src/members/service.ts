@@ -98,7 +98,7 @@ export async function leaveOrg(ctx: Ctx): Promise<void> {
   });
 }
 
-async function deleteMembership(tx: Tx, ctx: Ctx, orgId: string, target: MemberRow, action: string): Promise<void> {
+async function deleteMembership(tx: Tx, ctx: Ctx, orgId: string, target: MemberRow, action: 'member.removed' | 'member.left'): Promise<void> {
   if (target.role === 'admin' && (await countOtherAdmins(tx, orgId, target.userId)) === 0) {
     throw new AppError('last_admin', 'This is the last admin of the organization. Make someone else an admin first.');
   }

@@ -72,33 +72,80 @@ export interface AxeViolation {
   nodes: Array<{ target: string[]; failureSummary?: string }>;
 }
 
-/** Runs axe-core (from web/node_modules) in the page and returns the serious and critical violations. */
-export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+export interface AxeScan {
+  /** The serious and critical violations. */
+  violations: AxeViolation[];
+  /** The HTML of every element whose colour contrast axe measured (passed or violated). */
+  contrastChecked: string[];
+  /** The HTML of elements whose contrast axe could not decide (for example text under another element). */
+  contrastUndecided: string[];
+}
+
+/** Runs axe-core (from web/node_modules) over the whole page. */
+export async function axeScan(page: Page): Promise<AxeScan> {
   const source = readFileSync(join(WEB, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
   // Evaluated through the DevTools protocol: an injected <script> tag would be (rightly) refused by the CSP.
-  await page.evaluate(source);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: AxeViolation[] }> } }).axe;
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(source);
+  const scan = await page.evaluate(async () => {
+    interface AxeNode { target: string[]; html: string; failureSummary?: string }
+    interface AxeRule { id: string; impact: string | null; help: string; nodes: AxeNode[] }
+    type AxeResults = { violations: AxeRule[]; passes: AxeRule[]; incomplete: AxeRule[] };
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<AxeResults> } }).axe;
     const result = await axe.run(document);
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      help: violation.help,
-      nodes: violation.nodes.map((node) => ({ target: node.target, failureSummary: node.failureSummary })),
-    }));
+    const contrast = [...result.passes, ...result.violations].filter((rule) => rule.id === 'color-contrast');
+    return {
+      violations: result.violations.map((violation) => ({
+        id: violation.id,
+        impact: violation.impact,
+        help: violation.help,
+        nodes: violation.nodes.map((node) => ({ target: node.target, failureSummary: node.failureSummary })),
+      })),
+      contrastChecked: contrast.flatMap((rule) => rule.nodes.map((node) => node.html)),
+      contrastUndecided: result.incomplete
+        .filter((rule) => rule.id === 'color-contrast')
+        .flatMap((rule) => rule.nodes.map((node) => node.html)),
+    };
   });
-  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  return {
+    violations: scan.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical'),
+    contrastChecked: scan.contrastChecked,
+    contrastUndecided: scan.contrastUndecided,
+  };
+}
+
+/** The serious and critical axe violations of the page. */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  return (await axeScan(page)).violations;
 }
 
 /** A state-changing API call made with the browser context's session cookie and CSRF token. */
 export async function apiPost<T>(context: BrowserContext, baseUrl: string, path: string, body: unknown = {}): Promise<T> {
+  return apiWrite<T>(context, baseUrl, 'POST', path, body);
+}
+
+export async function apiWrite<T>(
+  context: BrowserContext,
+  baseUrl: string,
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body: unknown = {},
+): Promise<T> {
   const cookies = await context.cookies(baseUrl);
   const csrf = cookies.find((cookie) => cookie.name === 'roster_csrf')?.value;
-  const response = await context.request.post(`${baseUrl}${path}`, {
+  const response = await context.request.fetch(`${baseUrl}${path}`, {
+    method,
     data: body,
     headers: { 'Content-Type': 'application/json', ...(csrf ? { 'X-CSRF-Token': csrf } : {}) },
   });
   const text = await response.text();
-  if (!response.ok()) throw new Error(`POST ${path} answered ${response.status()}: ${text}`);
+  if (!response.ok()) throw new Error(`${method} ${path} answered ${response.status()}: ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A read with the browser context's session cookie. */
+export async function apiGet<T>(context: BrowserContext, baseUrl: string, path: string): Promise<T> {
+  const response = await context.request.get(`${baseUrl}${path}`);
+  const text = await response.text();
+  if (!response.ok()) throw new Error(`GET ${path} answered ${response.status()}: ${text}`);
+  return JSON.parse(text) as T;
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { BrowserRouter } from 'react-router';
 import { Toaster } from 'sonner';
 import { AppRoutes } from './AppRoutes';
+import { toasterStyle } from './components/toastTheme';
 import { createQueryClient } from './queryClient';
 
 export function App() {
@@ -12,7 +13,7 @@ export function App() {
       <BrowserRouter>
         <AppRoutes />
       </BrowserRouter>
-      <Toaster position="bottom-right" richColors closeButton />
+      <Toaster position="bottom-right" richColors closeButton style={toasterStyle()} />
     </QueryClientProvider>
   );
 }

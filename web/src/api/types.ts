@@ -1,220 +1,76 @@
-// Request and response shapes of the Roster HTTP API v1 (see shared api-v1.md and /api/openapi.json).
+// Request and reply shapes of the Roster HTTP API v1, as aliases of the types generated from the
+// server's OpenAPI document (schema.d.ts, `npm run gen:api`): when a route's schema changes,
+// regenerating makes every mismatch here and in the components a type error.
 // Field names are the contract's snake_case on purpose: these objects are the wire format.
+import type { paths } from './schema';
 
-export type OrgRole = 'owner' | 'admin' | 'member';
-export type InvitableRole = 'admin' | 'member';
-export type MemberStatus = 'active' | 'disabled';
-export type InviteStatus = 'pending' | 'expired' | 'revoked' | 'accepted';
-export type UsagePeriod = 'day' | 'month';
+type Operation<P extends keyof paths, M extends keyof paths[P]> = paths[P][M];
+type JsonOf<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  email_verified: boolean;
-}
+/** The JSON reply of `M P` with status `S` (200 unless given). */
+export type Reply<P extends keyof paths, M extends keyof paths[P], S extends number = 200> =
+  Operation<P, M> extends { responses: infer Responses } ? (S extends keyof Responses ? JsonOf<Responses[S]> : never) : never;
 
-export interface MeResponse {
-  user: User;
-  org: { id: string; slug: string; name: string; role: OrgRole } | null;
-}
+/** The JSON body of `M P`. */
+export type RequestBody<P extends keyof paths, M extends keyof paths[P]> =
+  Operation<P, M> extends { requestBody?: infer Body } ? JsonOf<NonNullable<Body>> : never;
 
-export interface AuthResponse {
-  user: User;
-  token: string;
-}
+/** The query parameters of `M P`. */
+export type QueryOf<P extends keyof paths, M extends keyof paths[P]> =
+  Operation<P, M> extends { parameters: { query?: infer Query } } ? NonNullable<Query> : never;
 
-export interface SignupInput {
-  email: string;
-  password: string;
-  name: string;
-  invite_token?: string;
-}
+// Auth and the signed-in user
+export type MeResponse = Reply<'/api/v1/me', 'get'>;
+export type User = MeResponse['user'];
+export type AuthResponse = Reply<'/api/v1/auth/signup', 'post', 201>;
+export type SignupInput = RequestBody<'/api/v1/auth/signup', 'post'>;
+export type LoginInput = RequestBody<'/api/v1/auth/login', 'post'>;
+export type ApiErrorBody = Reply<'/api/v1/me', 'get', 401>['error'];
 
-export interface LoginInput {
-  email: string;
-  password: string;
-}
-
-export interface SeatUsage {
-  used: number;
-  limit: number;
-  active_members: number;
-  pending_invites: number;
-}
-
-export interface Org {
-  id: string;
-  name: string;
-  slug: string;
-  tier: string | null;
-  seats: SeatUsage;
-  storage_used_bytes: number;
-  storage_limit_bytes: number | null;
-  /** Members with neither a daily nor a monthly individual limit. */
-  members_without_limit?: number;
-}
-
-export interface UsageLimit {
-  daily: number | null;
-  monthly: number | null;
-}
-
-export interface Member {
-  user_id: string;
-  email: string;
-  display_name: string;
-  role: OrgRole;
-  status: MemberStatus;
-  joined_at: string;
-  usage_limit?: UsageLimit;
-}
-
+// Organization and members
+type OrgReply = Reply<'/api/v1/org', 'get'>;
+type OrgWithMembers = Extract<OrgReply, { org: unknown }>;
 /** `GET /api/v1/org`: a user in no org gets `{}`. */
-export type OrgResponse = { org: Org; members: Member[]; role: OrgRole } | { org?: undefined };
+export type OrgResponse = OrgWithMembers | { org?: undefined };
+export type Org = OrgWithMembers['org'];
+export type SeatUsage = Org['seats'];
+export type Member = OrgWithMembers['members'][number];
+export type OrgRole = Member['role'];
+export type MemberStatus = Member['status'];
+export type MembersPage = Reply<'/api/v1/org/members', 'get'>;
+/** What the caller may do in the org now (`permissions` of GET /org and of /me's `org`). */
+export type OrgAction = OrgWithMembers['permissions'][number];
+/** What the caller may do to one member now (each member's `permissions`). */
+export type MemberAction = Member['permissions'][number];
+export type MembersQuery = QueryOf<'/api/v1/org/members', 'get'>;
+export type UsageLimit = RequestBody<'/api/v1/org/members/{user_id}/usage-limit', 'put'>;
 
-export interface MembersPage {
-  members: Member[];
-  next_cursor: string | null;
-}
+// Invitations
+export type Invite = Reply<'/api/v1/org/invites', 'get'>['invites'][number];
+export type InvitableRole = RequestBody<'/api/v1/org/members/{user_id}/role', 'put'>['role'];
+export type InviteStatus = Invite['status'];
+export type BulkInviteInput = RequestBody<'/api/v1/org/invites/bulk', 'post'>;
+export type BulkInviteResponse = Reply<'/api/v1/org/invites/bulk', 'post'>;
+export type BulkResult = BulkInviteResponse['results'][number];
+export type PublicInvite = Reply<'/api/v1/invites/{token}', 'get'>;
+export type AcceptInviteResponse = Reply<'/api/v1/invites/{token}/accept', 'post'>;
 
-export interface MembersQuery {
-  limit?: number;
-  cursor?: string;
-  q?: string;
-  role?: OrgRole;
-  status?: MemberStatus;
-}
+// Billing
+export type Plan = Reply<'/api/v1/billing/plans', 'get'>['plans'][number];
+export type CheckoutInput = RequestBody<'/api/v1/billing/checkout', 'post'>;
+export type OrgBilling = Reply<'/api/v1/org/billing', 'get'>;
 
-export interface Invite {
-  id: string;
-  email: string;
-  role: InvitableRole;
-  status: InviteStatus;
-  created_at: string;
-  expires_at: string;
-  link: string;
-  invited_by?: { user_id?: string; email?: string; name?: string } | string | null;
-}
+// Usage
+export type MyUsage = Reply<'/api/v1/usage', 'get'>;
+export type UsageTotals = MyUsage['day'];
+export type OrgUsage = Reply<'/api/v1/org/usage', 'get'>;
+export type MemberUsage = OrgUsage['members'][number];
+export type UsagePeriod = NonNullable<QueryOf<'/api/v1/org/usage', 'get'>['period']>;
 
-export interface ApiErrorBody {
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+// Audit log
+export type AuditPage = Reply<'/api/v1/org/audit', 'get'>;
+export type AuditEntry = AuditPage['entries'][number];
+export type AuditQuery = QueryOf<'/api/v1/org/audit', 'get'>;
 
-export type BulkResult =
-  | { email: string; ok: true; invite_id?: string }
-  | { email: string; ok: false; error: { code: string; message: string } };
-
-export interface BulkInviteResponse {
-  results: BulkResult[];
-  invited: number;
-  failed: number;
-}
-
-export interface BulkInviteInput {
-  text?: string;
-  emails?: string[];
-  role?: InvitableRole;
-  dry_run?: boolean;
-}
-
-export interface PublicInvite {
-  org: { name: string };
-  inviter: { name: string };
-  email: string;
-  role: InvitableRole;
-  status: InviteStatus;
-}
-
-export interface AcceptInviteResponse {
-  org: { id?: string; name: string; slug?: string };
-  role: OrgRole;
-}
-
-export interface Plan {
-  id: 'team' | 'enterprise';
-  name: string;
-  price_cents_per_seat: number | null;
-  currency: string;
-  default_seats: number;
-  storage_bytes_per_seat: number | null;
-  self_serve: boolean;
-}
-
-export interface CheckoutInput {
-  plan: 'team';
-  seats: number;
-  scope: 'personal' | 'org';
-}
-
-export interface OrgBilling {
-  plan: string;
-  seats: number;
-  active_members: number;
-  pending_invites: number;
-  portal_available: boolean;
-  enterprise: { seats: number; active_members: number } | null;
-}
-
-export interface UsageTotals {
-  used: number;
-  limit: number | null;
-  by_activity: Record<string, number>;
-}
-
-export interface MyUsage {
-  day: UsageTotals;
-  month: UsageTotals;
-}
-
-export interface MemberUsage {
-  user_id: string;
-  email: string;
-  display_name: string;
-  total: number;
-  by_activity: Record<string, number>;
-  limits: UsageLimit;
-}
-
-export interface OrgUsage {
-  period: UsagePeriod;
-  start: string;
-  members: MemberUsage[];
-}
-
-export interface AuditEntry {
-  id: string;
-  action: string;
-  actor: { user_id: string; email: string } | null;
-  actor_label: string;
-  target_type: string | null;
-  target_id: string | null;
-  before: unknown;
-  after: unknown;
-  created_at: string;
-  request_id: string | null;
-}
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  next_cursor: string | null;
-}
-
-export interface AuditQuery {
-  cursor?: string;
-  action?: string;
-  actor?: string;
-}
-
-export interface MailboxMessage {
-  id: string;
-  to: string;
-  subject: string;
-  text: string;
-  html?: string | null;
-  created_at: string;
-  status: string;
-  links: string[];
-}
+// Development mailbox
+export type MailboxMessage = Reply<'/api/dev/mailbox', 'get'>['messages'][number];

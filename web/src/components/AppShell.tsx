@@ -8,7 +8,7 @@ import { useMailbox, useMe, useOrg } from '../api/queries';
 import { initials, roleLabel } from '../lib/format';
 import { readOnboarding } from '../lib/onboarding';
 import { cn } from '../lib/cn';
-import { isAdminOrBetter, useCurrentRole } from './session';
+import { useCurrentRoleLabel, useOrgPermissions } from './permissions';
 import { Logo } from './Logo';
 
 interface NavItem {
@@ -18,13 +18,13 @@ interface NavItem {
 }
 
 function useNavItems(): NavItem[] {
-  const role = useCurrentRole();
+  const can = useOrgPermissions();
   const mailbox = useMailbox();
   const items: NavItem[] = [
     { to: '/settings/members', label: 'Members', icon: <Users className="size-4" aria-hidden /> },
     { to: '/settings/usage', label: 'Usage', icon: <BarChart3 className="size-4" aria-hidden /> },
   ];
-  if (isAdminOrBetter(role)) {
+  if (can('view_audit')) {
     items.push({ to: '/settings/audit', label: 'Audit log', icon: <ScrollText className="size-4" aria-hidden /> });
   }
   items.push({ to: '/settings/organization', label: 'Organization', icon: <Building2 className="size-4" aria-hidden /> });
@@ -38,7 +38,7 @@ function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
   const items = useNavItems();
   const org = useOrg();
   const me = useMe();
-  const role = useCurrentRole();
+  const role = useCurrentRoleLabel();
   const orgName = org.data?.org?.name ?? me.data?.org?.name ?? '';
   const tier = org.data?.org?.tier;
   return (
@@ -94,7 +94,7 @@ function UserFooter() {
       // The session may already be gone; signing out locally is still right.
     }
     queryClient.clear();
-    navigate('/login', { replace: true });
+    void navigate('/login', { replace: true });
   }
   return (
     <div className="flex items-center gap-3 border-t border-zinc-200 px-4 py-3">

@@ -7,16 +7,20 @@ import type { AuditEntry, AuditQuery } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
-import { isAdminOrBetter, useCurrentRole } from '../../components/session';
+import { useOrgPermissions } from '../../components/permissions';
+import { useMe, useOrg } from '../../api/queries';
 import { formatDateTime, humanizeAction } from '../../lib/format';
 
 export function AuditPage() {
-  const role = useCurrentRole();
+  const can = useOrgPermissions();
+  const org = useOrg();
+  const me = useMe();
+  const hasPermissions = org.isSuccess || me.isSuccess;
   const [action, setAction] = useState('');
   const [actor, setActor] = useState('');
   const [filters, setFilters] = useState<AuditQuery>({});
   const audit = useAuditLog(filters);
-  if (role && !isAdminOrBetter(role)) return <Navigate to="/settings/members" replace />;
+  if (hasPermissions && !can('view_audit')) return <Navigate to="/settings/members" replace />;
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();

@@ -34,7 +34,7 @@ export function LoginPage() {
       await api.login({ email: email.trim(), password });
       queryClient.clear();
       await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
-      navigate(next, { replace: true });
+      void navigate(next, { replace: true });
     } catch (error) {
       setErrors(toFieldErrors(error, { invalid_email: 'email' }, ['email', 'password'] as const));
     } finally {

@@ -41,7 +41,7 @@ function InvitedSignup({ inviteToken }: { inviteToken: string }) {
               <Building2 className="size-4" aria-hidden />
             </span>
             <span>
-              <span className="font-medium text-zinc-900">{invite.data.inviter.name}</span> invited you to join{' '}
+              <span className="font-medium text-zinc-900">{invite.data.inviter?.name ?? 'An administrator'}</span> invited you to join{' '}
               <span className="font-medium text-zinc-900">{invite.data.org.name}</span>.
             </span>
           </div>
@@ -93,7 +93,7 @@ function SignupForm({
       queryClient.clear();
       const me = await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
       const afterOnboarding = me.org ? '/settings/members' : safeNextPath(searchParams.get('next'), '/create-org');
-      navigate(`/onboarding?next=${encodeURIComponent(afterOnboarding)}`, { replace: true });
+      void navigate(`/onboarding?next=${encodeURIComponent(afterOnboarding)}`, { replace: true });
     } catch (error) {
       const placed = toFieldErrors(
         error,

@@ -76,7 +76,7 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
       }
       const inApp = sameOriginPath(url);
       if (inApp === null) window.location.assign(url);
-      else navigate(inApp);
+      else void navigate(inApp);
     },
   });
 
@@ -210,7 +210,7 @@ function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
     onSuccess: async () => {
       await queryClient.invalidateQueries();
       await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
-      navigate('/settings/members', { replace: true });
+      void navigate('/settings/members', { replace: true });
     },
     onError: (error) => {
       if (error instanceof ApiError) {

@@ -94,7 +94,13 @@ function InvitationHeader({ invite }: { invite: PublicInvite }) {
       <div className="min-w-0 text-sm">
         <p className="truncate font-semibold text-zinc-900">{invite.org.name}</p>
         <p className="text-zinc-500">
-          Invited by <span className="font-medium text-zinc-700">{invite.inviter.name}</span> as{' '}
+          {invite.inviter ? (
+            <>
+              Invited by <span className="font-medium text-zinc-700">{invite.inviter.name}</span> as{' '}
+            </>
+          ) : (
+            'Invited as '
+          )}
           {roleLabel(invite.role).toLowerCase()}
         </p>
       </div>
@@ -125,7 +131,7 @@ function InvitationWelcome({
     }
     queryClient.clear();
     setLoggingOut(false);
-    navigate(`/login?next=${encodeURIComponent(invitePath)}&email=${encodeURIComponent(invite.email)}`);
+    void navigate(`/login?next=${encodeURIComponent(invitePath)}&email=${encodeURIComponent(invite.email)}`);
   }
 
   return (
@@ -133,7 +139,7 @@ function InvitationWelcome({
       title={`Join ${invite.org.name} on Roster`}
       subtitle={
         <>
-          {invite.inviter.name} invited <span className="font-medium text-zinc-700">{invite.email}</span> to join{' '}
+          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span> to join{' '}
           {invite.org.name}.
         </>
       }
@@ -187,7 +193,7 @@ function AutoAccept({ token, invite }: { token: string; invite: PublicInvite }) 
       .then(async () => {
         await queryClient.invalidateQueries();
         await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
-        navigate('/settings/members', { replace: true });
+        void navigate('/settings/members', { replace: true });
       })
       .catch((reason: unknown) => setError(reason));
   }, [token, navigate, queryClient]);

@@ -3,6 +3,7 @@ import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import { MailPlus, Search, Users, UsersRound } from 'lucide-react';
 import * as api from '../../api/client';
+import { canActOn } from '../../api/permissions';
 import { useMe, useMembers, useOrg, usePendingInvites, useRefreshOrg } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { Invite, Member } from '../../api/types';
@@ -11,13 +12,13 @@ import { Alert, Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } 
 import { ConfirmDialog } from '../../components/Dialog';
 import { RowMenu, type RowMenuItem } from '../../components/RowMenu';
 import { SeatCounter } from '../../components/SeatCounter';
-import { isAdminOrBetter, useCurrentRole } from '../../components/session';
-import { formatDate, plural, roleLabel } from '../../lib/format';
+import { useOrgPermissions } from '../../components/permissions';
+import { formatDate, formatNumber, plural, roleLabel } from '../../lib/format';
 import { BulkInviteDialog } from './BulkInviteDialog';
+import { CopyInviteLinkButton } from './CopyInviteLinkButton';
 import { InviteMemberDialog } from './InviteMemberDialog';
 import { MemberDetailsDialog } from './MemberDetailsDialog';
 import { UsageLimitDialog } from './UsageLimitDialog';
-import { memberActionsFor } from './memberActions';
 
 type Confirmation =
   | { kind: 'disable'; member: Member }
@@ -27,12 +28,12 @@ type Confirmation =
 export function MembersPage() {
   const me = useMe();
   const org = useOrg();
-  const role = useCurrentRole();
-  const canManage = isAdminOrBetter(role);
+  const can = useOrgPermissions();
+  const canInvite = can('invite');
   const [search, setSearch] = useState('');
   const deferredSearch = useDeferredValue(search.trim());
   const members = useMembers(deferredSearch);
-  const invites = usePendingInvites(canManage);
+  const invites = usePendingInvites(canInvite);
   const [isInviteOpen, setInviteOpen] = useState(false);
   const [isBulkOpen, setBulkOpen] = useState(false);
   const [viewing, setViewing] = useState<Member | null>(null);
@@ -40,9 +41,10 @@ export function MembersPage() {
   const [confirmation, setConfirmation] = useState<Confirmation | null>(null);
   const [confirmError, setConfirmError] = useState<string | null>(null);
   const refreshOrg = useRefreshOrg();
-  const viewer = { userId: me.data?.user.id ?? '', role };
+  const viewerId = me.data?.user.id ?? '';
   const orgName = org.data?.org?.name ?? 'your organization';
   const membersWithoutLimit = org.data?.org?.members_without_limit ?? 0;
+  const membersTotal = org.data && 'members_total' in org.data ? org.data.members_total : undefined;
 
   const allMembers = useMemo(() => members.data?.pages.flatMap((page) => page.members) ?? [], [members.data]);
   const visibleInvites = useMemo(() => {
@@ -101,21 +103,20 @@ export function MembersPage() {
   });
 
   function memberMenu(member: Member): RowMenuItem[] {
-    const can = memberActionsFor(viewer, member);
     const items: RowMenuItem[] = [];
-    if (can.canView) items.push({ label: 'View', onSelect: () => setViewing(member) });
-    if (can.canChangeRole) {
+    if (canActOn(member, 'view')) items.push({ label: 'View', onSelect: () => setViewing(member) });
+    if (canActOn(member, 'change_role')) {
       const nextRole = member.role === 'admin' ? 'member' : 'admin';
       items.push({
         label: nextRole === 'admin' ? 'Make admin' : 'Make member',
         onSelect: () => changeRole.mutate({ member, nextRole }),
       });
     }
-    if (can.canSetUsageLimit) items.push({ label: 'Set usage limit', onSelect: () => setLimiting(member) });
-    if (can.canTransferOwnership) {
+    if (canActOn(member, 'set_usage_limit')) items.push({ label: 'Set usage limit', onSelect: () => setLimiting(member) });
+    if (canActOn(member, 'transfer_ownership')) {
       items.push({ label: 'Transfer ownership', onSelect: () => openConfirmation({ kind: 'transfer', member }) });
     }
-    if (can.canDisable) {
+    if (canActOn(member, 'disable')) {
       items.push({
         label: 'Disable user',
         tone: 'danger',
@@ -123,11 +124,11 @@ export function MembersPage() {
         onSelect: () => openConfirmation({ kind: 'disable', member }),
       });
     }
-    if (can.canRemove) {
+    if (canActOn(member, 'remove')) {
       items.push({
         label: 'Remove',
         tone: 'danger',
-        separatorBefore: !can.canDisable,
+        separatorBefore: !canActOn(member, 'disable'),
         onSelect: () => openConfirmation({ kind: 'remove', member }),
       });
     }
@@ -135,7 +136,7 @@ export function MembersPage() {
   }
 
   function inviteMenu(invite: Invite): RowMenuItem[] {
-    if (!canManage) return [];
+    if (!canInvite) return [];
     return [
       { label: 'Resend', onSelect: () => resend.mutate(invite) },
       { label: 'Revoke', tone: 'danger', onSelect: () => revoke.mutate(invite) },
@@ -147,7 +148,7 @@ export function MembersPage() {
     setConfirmation(next);
   }
 
-  const isLoading = members.isPending || (canManage && invites.isPending);
+  const isLoading = members.isPending || (canInvite && invites.isPending);
   const rowCount = allMembers.length + visibleInvites.length;
 
   return (
@@ -156,7 +157,7 @@ export function MembersPage() {
         title="Members"
         description={`People in ${orgName} and the invitations waiting for an answer.`}
         actions={
-          canManage ? (
+          canInvite ? (
             <>
               <Button variant="secondary" onClick={() => setBulkOpen(true)}>
                 <UsersRound className="size-4" aria-hidden />
@@ -171,7 +172,7 @@ export function MembersPage() {
         }
       />
 
-      {canManage && membersWithoutLimit > 0 ? (
+      {can('set_usage_limits') && membersWithoutLimit > 0 ? (
         <Alert tone="warning" className="mb-4" title="Some members have no usage limit">
           {plural(membersWithoutLimit, 'member has', 'members have')} no individual usage limit, so one user may
           consume the whole allocation of the organization. Set a limit from the … menu of each member.
@@ -230,7 +231,7 @@ export function MembersPage() {
                     </td>
                     <td className="hidden px-4 py-3 text-zinc-700 md:table-cell">
                       {member.display_name}
-                      {member.user_id === viewer.userId ? <span className="ml-1.5 text-xs text-zinc-500">(you)</span> : null}
+                      {member.user_id === viewerId ? <span className="ml-1.5 text-xs text-zinc-500">(you)</span> : null}
                     </td>
                     <td className="hidden px-4 py-3 sm:table-cell">
                       <Badge tone={member.role === 'member' ? 'neutral' : 'brand'}>{roleLabel(member.role)}</Badge>
@@ -252,6 +253,11 @@ export function MembersPage() {
                         Invited {formatDate(invite.created_at)}
                         <span className="sm:hidden"> · {roleLabel(invite.role)}</span>
                       </p>
+                      {canInvite && invite.link ? (
+                        <p className="truncate font-mono text-xs text-zinc-500" data-testid="invite-link">
+                          {invite.link}
+                        </p>
+                      ) : null}
                     </td>
                     <td className="hidden px-4 py-3 text-zinc-500 md:table-cell">—</td>
                     <td className="hidden px-4 py-3 sm:table-cell">
@@ -264,7 +270,10 @@ export function MembersPage() {
                       {invite.status === 'expired' ? <Badge tone="red">Expired</Badge> : <Badge tone="amber">Pending</Badge>}
                     </td>
                     <td className="px-4 py-2 text-right">
-                      <RowMenu subject={invite.email} items={inviteMenu(invite)} />
+                      <div className="flex items-center justify-end gap-1">
+                        {canInvite && invite.link ? <CopyInviteLinkButton link={invite.link} email={invite.email} /> : null}
+                        <RowMenu subject={invite.email} items={inviteMenu(invite)} />
+                      </div>
                     </td>
                   </tr>
                 ))}
@@ -273,7 +282,12 @@ export function MembersPage() {
           </div>
         )}
         {members.hasNextPage ? (
-          <div className="border-t border-zinc-100 px-5 py-3 text-center">
+          <div className="flex flex-wrap items-center justify-center gap-3 border-t border-zinc-100 px-5 py-3">
+            {membersTotal !== undefined && !deferredSearch ? (
+              <p className="text-sm text-zinc-600">
+                Showing {formatNumber(allMembers.length)} of {plural(membersTotal, 'member')}
+              </p>
+            ) : null}
             <Button variant="secondary" size="sm" onClick={() => void members.fetchNextPage()} isLoading={members.isFetchingNextPage}>
               Load more members
             </Button>
@@ -281,27 +295,24 @@ export function MembersPage() {
         ) : null}
       </Card>
 
-      {canManage ? (
-        <>
-          <InviteMemberDialog open={isInviteOpen} onOpenChange={setInviteOpen} />
-          <BulkInviteDialog open={isBulkOpen} onOpenChange={setBulkOpen} />
-          <MemberDetailsDialog member={viewing} onClose={() => setViewing(null)} />
-          <UsageLimitDialog member={limiting} onClose={() => setLimiting(null)} />
-          <ConfirmDialog
-            open={confirmation !== null}
-            onOpenChange={(open) => (open ? undefined : setConfirmation(null))}
-            title={confirmationTitle(confirmation, orgName)}
-            description={confirmation ? confirmationText(confirmation, orgName) : ''}
-            confirmLabel={
-              confirmation?.kind === 'disable' ? 'Disable user' : confirmation?.kind === 'remove' ? 'Remove' : 'Transfer ownership'
-            }
-            tone={confirmation?.kind === 'transfer' ? 'primary' : 'danger'}
-            isPending={confirmAction.isPending}
-            error={confirmError}
-            onConfirm={() => confirmation && confirmAction.mutate(confirmation)}
-          />
-        </>
-      ) : null}
+      {/* Each dialog opens only from a control the server's permissions allowed. */}
+      <InviteMemberDialog open={isInviteOpen} onOpenChange={setInviteOpen} />
+      <BulkInviteDialog open={isBulkOpen} onOpenChange={setBulkOpen} />
+      <MemberDetailsDialog member={viewing} onClose={() => setViewing(null)} />
+      <UsageLimitDialog member={limiting} onClose={() => setLimiting(null)} />
+      <ConfirmDialog
+        open={confirmation !== null}
+        onOpenChange={(open) => (open ? undefined : setConfirmation(null))}
+        title={confirmationTitle(confirmation, orgName)}
+        description={confirmation ? confirmationText(confirmation, orgName) : ''}
+        confirmLabel={
+          confirmation?.kind === 'disable' ? 'Disable user' : confirmation?.kind === 'remove' ? 'Remove' : 'Transfer ownership'
+        }
+        tone={confirmation?.kind === 'transfer' ? 'primary' : 'danger'}
+        isPending={confirmAction.isPending}
+        error={confirmError}
+        onConfirm={() => confirmation && confirmAction.mutate(confirmation)}
+      />
     </div>
   );
 }

@@ -75,7 +75,7 @@ export function OnboardingPage() {
         }
       }
     }
-    navigate(next, { replace: true });
+    void navigate(next, { replace: true });
   }
 
   function onSubmit(event: FormEvent) {

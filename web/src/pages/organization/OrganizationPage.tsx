@@ -10,14 +10,14 @@ import { Alert, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '.
 import { ConfirmDialog } from '../../components/Dialog';
 import { TextField } from '../../components/Field';
 import { SeatCounter } from '../../components/SeatCounter';
-import { isAdminOrBetter, useCurrentRole } from '../../components/session';
+import { useOrgPermissions } from '../../components/permissions';
 import { formatBytes } from '../../lib/format';
 import { sameOriginPath } from '../../lib/navigation';
 
 export function OrganizationPage() {
   const org = useOrg();
-  const role = useCurrentRole();
-  const canManage = isAdminOrBetter(role);
+  const can = useOrgPermissions();
+  const canRename = can('rename_org');
   if (org.isPending) return <LoadingBlock label="Loading organization…" />;
   if (org.isError) return <ErrorState message={errorMessage(org.error)} onRetry={() => void org.refetch()} />;
   const details = org.data.org;
@@ -29,12 +29,12 @@ export function OrganizationPage() {
     <div className="space-y-6">
       <PageHeader
         title="Organization"
-        description={canManage ? 'Your organization’s profile, plan, seats and storage.' : 'Only owners and admins can change these settings.'}
+        description={canRename ? 'Your organization’s profile, plan, seats and storage.' : 'Your organization’s profile, seats and storage.'}
       />
       <Card>
         <CardHeader title="Profile" />
         <div className="px-5 py-5">
-          {canManage ? <OrgNameForm name={details.name} /> : <ReadOnly label="Name" value={details.name} />}
+          {canRename ? <OrgNameForm name={details.name} /> : <ReadOnly label="Name" value={details.name} />}
           <div className="mt-4 grid gap-4 sm:grid-cols-2">
             <ReadOnly label="Slug" value={<span className="font-mono text-[13px]">{details.slug}</span>} />
             <ReadOnly label="Plan" value={<span className="capitalize">{details.tier ?? 'No active plan'}</span>} />
@@ -69,8 +69,8 @@ export function OrganizationPage() {
           </div>
         </Card>
       </div>
-      {canManage ? <BillingCard /> : null}
-      {role && role !== 'owner' ? <LeaveOrgCard orgName={details.name} /> : null}
+      {can('manage_billing') ? <BillingCard /> : null}
+      {can('leave_org') ? <LeaveOrgCard orgName={details.name} /> : null}
     </div>
   );
 }
@@ -192,7 +192,7 @@ function LeaveOrgCard({ orgName }: { orgName: string }) {
     onSuccess: async () => {
       toast.success(`You left ${orgName}`);
       await queryClient.invalidateQueries();
-      navigate('/', { replace: true });
+      void navigate('/', { replace: true });
     },
     onError: (reason) => setError(errorMessage(reason)),
   });

@@ -4,7 +4,7 @@ import { useMyUsage, useOrgUsage } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
 import { Card, CardHeader, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
-import { isAdminOrBetter, useCurrentRole } from '../../components/session';
+import { useOrgPermissions } from '../../components/permissions';
 import { cn } from '../../lib/cn';
 import { formatDate, formatNumber } from '../../lib/format';
 
@@ -21,8 +21,7 @@ function humanActivity(activity: string) {
 }
 
 export function UsagePage() {
-  const role = useCurrentRole();
-  const canSeeOrg = isAdminOrBetter(role);
+  const canSeeOrg = useOrgPermissions()('view_org_usage');
   return (
     <div className="space-y-6">
       <PageHeader

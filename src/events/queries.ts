@@ -1,0 +1,49 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Queryable } from '../db/client.ts';
+import type { EventType, OrgEvent } from './types.ts';
+
+/**
+ * Appends events in the caller's transaction: they exist exactly when the change they describe
+ * commits. One statement with one array per column, however many events (a bulk invitation).
+ */
+export async function appendEvents(tx: Queryable, events: OrgEvent[], now: Date): Promise<void> {
+  if (events.length === 0) return;
+  const column = <T>(pick: (event: OrgEvent) => T) => sql.param(events.map(pick));
+  await tx.execute(
+    sql`INSERT INTO events (org_id, type, data, created_at)
+        SELECT org_id::uuid, type, data::jsonb, ${now}
+        FROM unnest(${column((event) => event.orgId)}::text[], ${column((event) => event.type)}::text[],
+                    ${column((event) => JSON.stringify(event.data))}::text[])
+             WITH ORDINALITY AS event(org_id, type, data, ordinal)
+        ORDER BY event.ordinal`,
+  );
+}
+
+export interface StoredEvent {
+  id: string;
+  orgId: string;
+  position: string;
+  type: EventType;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** An org's events in the order they were written (tests, and the webhook consumer to come). */
+export async function eventsOfOrg(db: Queryable, orgId: string): Promise<StoredEvent[]> {
+  const rows = await queryRows<{
+    id: string;
+    org_id: string;
+    position: string;
+    type: EventType;
+    data: Record<string, unknown>;
+    created_at: Date | string;
+  }>(db, sql`SELECT id, org_id, position, type, data, created_at FROM events WHERE org_id = ${orgId} ORDER BY position`);
+  return rows.map((row) => ({
+    id: row.id,
+    orgId: row.org_id,
+    position: String(row.position),
+    type: row.type,
+    data: typeof row.data === 'string' ? JSON.parse(row.data) : row.data,
+    createdAt: new Date(row.created_at),
+  }));
+}

@@ -1,0 +1,57 @@
+import type { Plan, Role } from '../db/schema.ts';
+
+type InviteRole = Exclude<Role, 'owner'>;
+
+/**
+ * The typed data of every domain event, by event name (the names of the API contract's
+ * "Host-app integration" section). Ids are the API's ids; field names are the API's snake_case,
+ * because this data is what a webhook receiver will read.
+ */
+export interface EventData {
+  'org.created': { org_id: string; name: string; slug: string; plan: Plan; seats: number };
+  'org.updated': { org_id: string; name: string; previous_name: string | null };
+  'org.ownership_transferred': { owner_user_id: string; previous_owner_user_id: string };
+  'member.joined': { user_id: string; email: string; role: InviteRole; invite_id: string };
+  /** Removed by an admin (`reason: "removed"`) or left on their own (`reason: "left"`). */
+  'member.removed': { user_id: string; email: string; role: Role; reason: 'removed' | 'left' };
+  'member.role_changed': { user_id: string; role: Role; previous_role: Role };
+  'member.disabled': { user_id: string; email: string };
+  'member.enabled': { user_id: string; email: string };
+  'invite.created': { invite_id: string; email: string; role: InviteRole; expires_at: string };
+  'invite.resent': { invite_id: string; email: string; expires_at: string };
+  /** Revoked by an admin, or because its inviter was removed, disabled or demoted from admin. */
+  'invite.revoked': {
+    invite_id: string;
+    email: string;
+    role: InviteRole;
+    reason: 'revoked_by_admin' | 'inviter_lost_admin_rights';
+  };
+  'invite.expired': { invite_id: string; email: string };
+  'invite.accepted': { invite_id: string; user_id: string; email: string; role: InviteRole };
+  /** A subscription's seats changed (or it started); `previous_*` are null for a new subscription. */
+  'billing.seats_changed': BillingChange;
+  /** A subscription's plan changed and its seats did not (the operator's set-plan). */
+  'billing.plan_changed': BillingChange;
+  'usage.limit_changed': {
+    user_id: string;
+    daily: number | null;
+    monthly: number | null;
+    previous_daily: number | null;
+    previous_monthly: number | null;
+  };
+}
+
+interface BillingChange {
+  plan: Plan;
+  seats: number;
+  previous_plan: Plan | null;
+  previous_seats: number | null;
+}
+
+export type EventType = keyof EventData;
+
+/** One event: its name and the data of that name. */
+export type DomainEvent = { [Type in EventType]: { type: Type; data: EventData[Type] } }[EventType];
+
+/** An event on its way into the events table, in the transaction of its change. */
+export type OrgEvent = DomainEvent & { orgId: string };
