@@ -50,7 +50,7 @@ describe('set-plan', () => {
     expect(view.org.plan).toBe('enterprise');
     const reply = await t.http.get('/api/v1/org', { as: org.owner });
     expect(reply.body.org).toMatchObject({ tier: 'enterprise', storage_limit_bytes: null, seats: { limit: 40 } });
-    expect(await entries(org.id, 'billing.seats_changed')).toEqual([
+    expect(await entries(org.id, 'billing.subscription_changed')).toEqual([
       { actor_user_id: null, actor_label: 'operator:alice', before: { plan: 'team', seats: 5 }, after: { plan: 'enterprise', seats: 40 } },
     ]);
   });
@@ -62,7 +62,7 @@ describe('set-plan', () => {
       refusal('seats_below_usage'),
     );
     expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org).toMatchObject({ tier: 'team', seats: { limit: 5 } });
-    expect(await entries(org.id, 'billing.seats_changed')).toEqual([]);
+    expect(await entries(org.id, 'billing.subscription_changed')).toEqual([]);
     // Exactly members plus pending is enough.
     await setPlan(operatorCtx(), { slug: org.slug, plan: 'team', seats: 3 });
   });
@@ -157,7 +157,7 @@ describe('show-org and audit', () => {
     const org = await t.given.org();
     await setPlan(operatorCtx(), { slug: org.slug, plan: 'team', seats: 7 });
     const { entries: recent } = await orgAudit(operatorCtx(), { slug: org.slug, limit: 10 });
-    expect(recent.map((entry) => entry.action)).toEqual(['billing.seats_changed', 'org.created']);
+    expect(recent.map((entry) => entry.action)).toEqual(['billing.subscription_changed', 'org.created']);
     expect(recent[0]?.actorLabel).toBe('operator:alice');
   });
 });

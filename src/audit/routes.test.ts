@@ -93,11 +93,11 @@ describe('every audited change leaves exactly one entry with its actor and value
     expect(both[0]).toMatchObject({ before: { daily: 10, monthly: null }, after: { daily: null, monthly: 300 } });
   });
 
-  it('billing.seats_changed on an org checkout', async () => {
+  it('billing.subscription_changed on an org checkout', async () => {
     const org = await t.given.org({ seats: 5 });
     const checkout = await t.http.post('/api/v1/billing/checkout', { as: org.owner, body: { plan: 'team', seats: 8, scope: 'org' } });
     expect(checkout.status).toBe(200);
-    expectOneEntry(await entriesOf(org, 'billing.seats_changed'), org.owner, {
+    expectOneEntry(await entriesOf(org, 'billing.subscription_changed'), org.owner, {
       target_id: org.id,
       before: { plan: 'team', seats: 5 },
       after: { plan: 'team', seats: 8 },

@@ -175,7 +175,7 @@ describe('PUT /api/v1/org/billing/seats (local provider)', () => {
     expect(reply.body.billing).toMatchObject({ plan: 'team', status: 'active', seats: 9, active_members: 3 });
     const audit = await queryRows<{ before: unknown; after: unknown }>(
       t.database.db,
-      sql`SELECT before, after FROM audit_log WHERE org_id = ${org.id} AND action = 'billing.seats_changed'`,
+      sql`SELECT before, after FROM audit_log WHERE org_id = ${org.id} AND action = 'billing.subscription_changed'`,
     );
     expect(audit).toEqual([{ before: { plan: 'team', seats: 5 }, after: { plan: 'team', seats: 9 } }]);
   });

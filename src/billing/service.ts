@@ -169,7 +169,7 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
     await setSubscriptionSeats(tx, { id: subscription.id, seats: input.seats, now });
     await recordAudit(tx, ctx, {
       orgId,
-      action: 'billing.seats_changed',
+      action: 'billing.subscription_changed',
       targetType: 'org',
       targetId: orgId,
       before: { plan: subscription.plan, seats: subscription.seats },
@@ -235,7 +235,7 @@ async function replaceSubscription(
   if (input.scope.kind === 'org') {
     await recordAudit(tx, ctx, {
       orgId: input.scope.orgId,
-      action: 'billing.seats_changed',
+      action: 'billing.subscription_changed',
       targetType: 'org',
       targetId: input.scope.orgId,
       before: current ? { plan: current.plan, seats: current.seats } : null,

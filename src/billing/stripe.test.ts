@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
+import { eventsOfOrg } from '../events/queries.ts';
 import { startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestUser } from '../../test/kit/given.ts';
 import { signedEvent, startStripeStub, STUB_PRICE_TEAM, type StripeStub } from '../../test/kit/stripe-stub.ts';
@@ -245,7 +246,11 @@ describe('POST /api/v1/billing/webhook effects', () => {
     const replies = await Promise.all(Array.from({ length: 5 }, () => deliver(update)));
     expect(replies.map((reply) => reply.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(await eventCount(update.id)).toBe(1);
-    expect(await auditActions(org.orgId, 'billing.seats_changed')).toEqual([{ before: { plan: 'team', seats: 5 }, after: { plan: 'team', seats: 8 } }]);
+    expect(await auditActions(org.orgId, 'billing.subscription_changed')).toEqual([{ before: { plan: 'team', seats: 5 }, after: { plan: 'team', seats: 8 } }]);
+    const events = await eventsOfOrg(t.database.db, org.orgId);
+    expect(events.filter((row) => row.type === 'billing.seats_changed').map((row) => row.data)).toEqual([
+      { plan: 'team', seats: 8, previous_plan: 'team', previous_seats: 5 },
+    ]);
     // Delivered again later: 200, still once.
     expect((await deliver(update)).statusCode).toBe(200);
     expect(await eventCount(update.id)).toBe(1);
@@ -275,7 +280,13 @@ describe('POST /api/v1/billing/webhook effects', () => {
     const invite = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: 'late@example.com' } });
     expect(invite.status).toBe(409);
     expect(invite.body.error.code).toBe('seat_limit');
-    expect(await auditActions(org.orgId, 'billing.status_changed')).toEqual([{ before: { status: 'active' }, after: { status: 'canceled' } }]);
+    expect(await auditActions(org.orgId, 'billing.status_changed')).toEqual([
+      { before: { status: 'active' }, after: { status: 'canceled', plan: 'team', seats: 5 } },
+    ]);
+    const events = await eventsOfOrg(t.database.db, org.orgId);
+    expect(events.filter((row) => row.type === 'billing.status_changed').map((row) => row.data)).toEqual([
+      { status: 'canceled', previous_status: 'active', plan: 'team', seats: 5 },
+    ]);
   });
 
   it('binds through the stored customer, never the metadata: a subscription naming another org changes only its own', async () => {
@@ -357,7 +368,7 @@ describe('seats on Stripe', () => {
     expect(reply.status).toBe(502);
     expect(reply.body.error.code).toBe('billing_provider_unavailable');
     expect((await billingOf(org.owner)).seats).toBe(5);
-    expect(await auditActions(org.orgId, 'billing.seats_changed')).toEqual([]);
+    expect(await auditActions(org.orgId, 'billing.subscription_changed')).toEqual([]);
   });
 
   it('refuses self-serve seat changes and the portal for an Enterprise org (403 enterprise_managed)', async () => {

@@ -1,6 +1,7 @@
 import { recordAudit } from '../audit/record.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Tx } from '../db/client.ts';
+import type { SubscriptionStatus } from '../db/schema.ts';
 import { lockOrg } from '../orgs/queries.ts';
 import type { BillingScope, ProviderSubscription } from './provider.ts';
 import {
@@ -88,22 +89,22 @@ async function auditChange(
   ctx: Ctx,
   scope: BillingScope,
   before: SubscriptionRecord | null,
-  after: { seats: number; status: string },
+  after: { seats: number; status: SubscriptionStatus },
 ): Promise<void> {
-  if (scope.kind !== 'org') return; // audit entries belong to orgs; a personal subscription has none
-  const target = { orgId: scope.orgId, targetType: 'org', targetId: scope.orgId };
+  if (scope.kind !== 'org') return; // audit entries and events belong to orgs; a personal subscription has none
+  const target = { orgId: scope.orgId, targetType: 'org' as const, targetId: scope.orgId };
   if (!before || before.status !== after.status) {
     await recordAudit(tx, ctx, {
       ...target,
       action: 'billing.status_changed',
       before: before ? { status: before.status } : null,
-      after: { status: after.status },
+      after: { status: after.status, plan: 'team', seats: after.seats },
     });
   }
   if (after.status !== 'canceled' && (!before || before.seats !== after.seats)) {
     await recordAudit(tx, ctx, {
       ...target,
-      action: 'billing.seats_changed',
+      action: 'billing.subscription_changed',
       before: before ? { plan: before.plan, seats: before.seats } : null,
       after: { plan: 'team', seats: after.seats },
     });

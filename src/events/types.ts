@@ -32,6 +32,13 @@ export interface EventData {
   'billing.seats_changed': BillingChange;
   /** A subscription's plan changed and its seats did not (the operator's set-plan). */
   'billing.plan_changed': BillingChange;
+  /** The provider reported a new subscription status (`past_due` while a payment is retried, `canceled`). */
+  'billing.status_changed': {
+    status: 'active' | 'past_due' | 'canceled';
+    previous_status: 'active' | 'past_due' | 'canceled' | null;
+    plan: Plan;
+    seats: number;
+  };
   'usage.limit_changed': {
     user_id: string;
     daily: number | null;

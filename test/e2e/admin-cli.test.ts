@@ -148,7 +148,7 @@ describe('roster admin (CLI end to end)', () => {
     const audit = await roster('audit', 'cli-acme', '--json', '--actor', 'operator:support-sam');
     expect(audit.code, audit.stderr).toBe(0);
     const entries = JSON.parse(audit.stdout);
-    expect(entries.map((entry: any) => entry.action)).toEqual(['member.enabled', 'member.disabled', 'billing.seats_changed']);
+    expect(entries.map((entry: any) => entry.action)).toEqual(['member.enabled', 'member.disabled', 'billing.subscription_changed']);
     for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
     const text = await roster('audit', 'cli-acme', '--limit', '1');
     expect(text.stdout).toMatch(/operator:support-sam member\.enabled user:/);
