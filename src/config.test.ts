@@ -35,4 +35,33 @@ describe('configuration', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ PUBLIC_URL: 'https://roster.example/' }).publicUrl).toBe('https://roster.example');
   });
+
+  describe('billing', () => {
+    const stripe = { STRIPE_SECRET_KEY: 'sk_test_x', STRIPE_WEBHOOK_SECRET: 'whsec_x', STRIPE_PRICE_TEAM: 'price_x' };
+
+    it('uses Stripe when all three variables are set, with STRIPE_API_BASE and TEAM_CREDITS_PER_SEAT', () => {
+      const config = loadConfig({ ...stripe, STRIPE_API_BASE: 'http://127.0.0.1:12111' });
+      expect(config.stripe).toEqual({ secretKey: 'sk_test_x', webhookSecret: 'whsec_x', priceTeam: 'price_x', apiBase: 'http://127.0.0.1:12111' });
+      expect(config.teamCreditsPerSeat).toBe(1000);
+      expect(loadConfig({}).stripe).toBeNull();
+    });
+
+    it.each(['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_TEAM'])('refuses to start with STRIPE_SECRET_KEY but no %s, naming it', (missing) => {
+      const env: Record<string, string> = { ...stripe };
+      delete env[missing];
+      expect(() => loadConfig(env)).toThrow(new RegExp(`${missing}: required when STRIPE_SECRET_KEY is set`));
+    });
+
+    it('refuses a webhook secret or price without the key, and a bad STRIPE_API_BASE', () => {
+      expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_x' })).toThrow(/STRIPE_SECRET_KEY/);
+      expect(() => loadConfig({ ...stripe, STRIPE_API_BASE: 'ftp://stub' })).toThrow(/STRIPE_API_BASE/);
+    });
+
+    it('refuses the local provider under NODE_ENV=production unless BILLING=local', () => {
+      expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/BILLING=local/);
+      expect(loadConfig({ NODE_ENV: 'production', BILLING: 'local' }).stripe).toBeNull();
+      expect(loadConfig({ NODE_ENV: 'production', ...stripe }).stripe).not.toBeNull();
+      expect(() => loadConfig({ BILLING: 'stripe' })).toThrow(/BILLING/);
+    });
+  });
 });

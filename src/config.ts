@@ -1,4 +1,4 @@
-import type { Config } from './core/config.ts';
+import type { Config, StripeConfig } from './core/config.ts';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -23,6 +23,13 @@ const envSchema = z.object({
   INVITE_TTL_SECONDS: positiveInt.default(604800),
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  STRIPE_PRICE_TEAM: z.string().min(1).optional(),
+  STRIPE_API_BASE: z
+    .string()
+    .regex(/^https?:\/\/[^/?#]+\/?$/, 'must be an http(s) URL without a path, like http://127.0.0.1:12111')
+    .optional(),
+  BILLING: z.enum(['local']).optional(),
+  TEAM_CREDITS_PER_SEAT: positiveInt.default(1000),
   NODE_ENV: z.string().optional(),
   TRUST_PROXY: z.string().optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -45,6 +52,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration — ${problems.join('; ')}`);
   }
   const values = parsed.data;
+  const isProduction = values.NODE_ENV === 'production';
+  const stripe = stripeConfig(values);
+  if (!stripe && isProduction && values.BILLING !== 'local') {
+    throw new ConfigError(
+      'Invalid configuration — STRIPE_SECRET_KEY: production needs Stripe billing (set STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_TEAM), or set BILLING=local to run the local provider on purpose',
+    );
+  }
   const publicUrl = (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, '');
   return {
     port: values.PORT,
@@ -57,12 +71,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mailFrom: values.MAIL_FROM ?? `Roster <no-reply@${new URL(publicUrl).hostname}>`,
     bulkInviteMax: values.BULK_INVITE_MAX,
     inviteTtlSeconds: values.INVITE_TTL_SECONDS,
-    stripeSecretKey: values.STRIPE_SECRET_KEY,
-    stripeWebhookSecret: values.STRIPE_WEBHOOK_SECRET,
-    isProduction: values.NODE_ENV === 'production',
+    stripe,
+    allowLocalBillingInProduction: values.BILLING === 'local',
+    teamCreditsPerSeat: values.TEAM_CREDITS_PER_SEAT,
+    isProduction,
     trustProxy: values.TRUST_PROXY ? values.TRUST_PROXY.split(',').map((part) => part.trim()) : false,
     linkSecret: values.LINK_SECRET,
     logLevel: values.LOG_LEVEL,
     usageCounterSlices: values.USAGE_COUNTER_SLICES,
   };
+}
+
+/** Fails closed: with the key set, a missing webhook secret or price stops start-up, named. */
+function stripeConfig(values: z.infer<typeof envSchema>): StripeConfig | null {
+  const secretKey = values.STRIPE_SECRET_KEY;
+  if (!secretKey) {
+    const stray = (['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_TEAM'] as const).filter((name) => values[name]);
+    if (stray.length > 0) {
+      throw new ConfigError(`Invalid configuration — STRIPE_SECRET_KEY: required when ${stray.join(' and ')} is set`);
+    }
+    return null;
+  }
+  const webhookSecret = values.STRIPE_WEBHOOK_SECRET;
+  const priceTeam = values.STRIPE_PRICE_TEAM;
+  if (!webhookSecret || !priceTeam) {
+    const missing = [!webhookSecret && 'STRIPE_WEBHOOK_SECRET', !priceTeam && 'STRIPE_PRICE_TEAM'].filter(Boolean);
+    throw new ConfigError(`Invalid configuration — ${missing.map((name) => `${name}: required when STRIPE_SECRET_KEY is set`).join('; ')}`);
+  }
+  return { secretKey, webhookSecret, priceTeam, apiBase: values.STRIPE_API_BASE };
 }

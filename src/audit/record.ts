@@ -1,6 +1,6 @@
 import type { Ctx } from '../core/context.ts';
 import type { Queryable } from '../db/client.ts';
-import type { Plan, Role } from '../db/schema.ts';
+import type { Plan, Role, SubscriptionStatus } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
 import { insertAuditEntries } from './queries.ts';
 import type { OrgEvent, ProjectFields, ProjectLeaveReason } from '../events/types.ts';
@@ -64,7 +64,8 @@ export type AuditEntry =
       { user_id: string; editor: boolean },
       { reason: Exclude<ProjectLeaveReason, 'removed_from_project' | 'left_project'> } | null
     >
-  | Change<'project.deleted', 'project', { name: string; description: string | null; settings: Record<string, unknown> }, null>;
+  | Change<'project.deleted', 'project', { name: string; description: string | null; settings: Record<string, unknown> }, null>
+  | Change<'billing.status_changed', 'org', { status: SubscriptionStatus } | null, { status: SubscriptionStatus; plan: Plan; seats: number }>;
 
 /** The one domain event of an audited change (ARCHITECTURE principle 11). */
 export function eventOf(entry: AuditEntry): OrgEvent {
@@ -148,6 +149,8 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       const planOnly = before !== null && before.seats === after.seats && before.plan !== after.plan;
       return planOnly ? { orgId, type: 'billing.plan_changed', data } : { orgId, type: 'billing.seats_changed', data };
     }
+    case 'billing.status_changed':
+      return { orgId, type: 'billing.status_changed', data: { ...entry.after, previous_status: entry.before?.status ?? null } };
   }
 }
 

@@ -36,6 +36,8 @@ export const PERMISSIONS = {
   'usage.record': EVERYONE,
   'billing.read_org': ADMINS,
   'billing.manage_org': ADMINS,
+  'storage.read': EVERYONE,
+  'storage.reserve': EVERYONE,
   'audit.read': ADMINS,
   // Projects: every member may act on a project, and the project rules below narrow it to its
   // team (editors edit, viewers read); `projects.manage_all` is who sees and manages every project.

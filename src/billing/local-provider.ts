@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { AppError } from '../core/errors.ts';
 import type { BillingProvider } from './provider.ts';
 
 /**
  * Used whenever Stripe is not configured (self-hosting, development, tests): every checkout
- * completes at once, and the "portal" is the dashboard's billing page.
+ * completes at once, the "portal" is the dashboard's billing page, and seat changes need nobody
+ * else's agreement. It keeps no customers and receives no webhooks.
  */
 export function createLocalBillingProvider(publicUrl: string): BillingProvider {
   return {
     name: 'local',
+    usesCustomers: false,
+    createCustomer() {
+      return Promise.reject(new AppError('internal', 'The local billing provider keeps no customers.'));
+    },
     async createCheckout(request) {
       const scope = request.scope.kind;
       return {
@@ -15,8 +21,17 @@ export function createLocalBillingProvider(publicUrl: string): BillingProvider {
         completed: { providerRef: `local_${randomUUID()}` },
       };
     },
-    async createPortal(scope) {
+    async createPortal({ scope }) {
       return { url: `${publicUrl}/settings/billing?scope=${scope.kind}` };
+    },
+    async changeSeats() {
+      // Nothing to tell: the local subscription row is the whole truth.
+    },
+    fetchSubscription() {
+      return Promise.reject(new AppError('internal', 'The local billing provider has no remote subscriptions.'));
+    },
+    verifyWebhook() {
+      throw new AppError('invalid_signature', 'This server uses the local billing provider and accepts no billing webhooks.');
     },
   };
 }

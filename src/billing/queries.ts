@@ -1,24 +1,71 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { queryRowsPrepared, type Queryable } from '../db/client.ts';
-import { subscriptions, type Plan } from '../db/schema.ts';
+import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
+import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { billingCustomers, billingEvents, subscriptions, type Plan, type SubscriptionStatus } from '../db/schema.ts';
 import type { BillingScope } from '../core/billing-provider.ts';
 
-// The statements on the table billing owns: subscriptions.
+// The statements on the tables billing owns: subscriptions, billing_customers, billing_events,
+// storage_reservations. A scope's "live" subscription is its one that is not canceled (active or
+// past_due): it holds the seats.
 
 export interface SubscriptionRecord {
   id: string;
   plan: Plan;
   seats: number;
+  status: SubscriptionStatus;
+  provider: string;
+  providerRef: string | null;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  orgId: string | null;
+  userId: string | null;
 }
 
-/** The scope's active subscription, locked until the transaction ends. */
+const recordColumns = {
+  id: subscriptions.id,
+  plan: subscriptions.plan,
+  seats: subscriptions.seats,
+  status: subscriptions.status,
+  provider: subscriptions.provider,
+  providerRef: subscriptions.providerRef,
+  currentPeriodEnd: subscriptions.currentPeriodEnd,
+  cancelAtPeriodEnd: subscriptions.cancelAtPeriodEnd,
+  orgId: subscriptions.orgId,
+  userId: subscriptions.userId,
+};
+
+const ownedBy = (scope: BillingScope) =>
+  scope.kind === 'org' ? eq(subscriptions.orgId, scope.orgId) : eq(subscriptions.userId, scope.userId);
+
+/** The scope's live subscription, locked until the transaction ends. */
 export async function lockActiveSubscription(tx: Queryable, scope: BillingScope): Promise<SubscriptionRecord | undefined> {
-  const owner = scope.kind === 'org' ? eq(subscriptions.orgId, scope.orgId) : eq(subscriptions.userId, scope.userId);
   const [subscription] = await tx
-    .select({ id: subscriptions.id, plan: subscriptions.plan, seats: subscriptions.seats })
+    .select(recordColumns)
     .from(subscriptions)
-    .where(and(owner, eq(subscriptions.status, 'active')))
+    .where(and(ownedBy(scope), ne(subscriptions.status, 'canceled')))
     .for('update');
+  return subscription;
+}
+
+/** The provider's subscription as Roster stored it (any status), locked. */
+export async function lockSubscriptionByRef(tx: Queryable, providerRef: string): Promise<SubscriptionRecord | undefined> {
+  const [subscription] = await tx
+    .select(recordColumns)
+    .from(subscriptions)
+    .where(eq(subscriptions.providerRef, providerRef))
+    .orderBy(desc(subscriptions.updatedAt))
+    .limit(1)
+    .for('update');
+  return subscription;
+}
+
+/** What the org's billing page shows: the live subscription, else the newest canceled one. */
+export async function currentSubscription(db: Queryable, scope: BillingScope): Promise<SubscriptionRecord | undefined> {
+  const [subscription] = await db
+    .select(recordColumns)
+    .from(subscriptions)
+    .where(ownedBy(scope))
+    .orderBy(sql`${subscriptions.status} = 'canceled'`, desc(subscriptions.updatedAt))
+    .limit(1);
   return subscription;
 }
 
@@ -40,29 +87,60 @@ export async function updateSubscription(
     .where(eq(subscriptions.id, input.id));
 }
 
+export async function setSubscriptionSeats(tx: Queryable, input: { id: string; seats: number; now: Date }): Promise<void> {
+  await tx.update(subscriptions).set({ seats: input.seats, updatedAt: input.now }).where(eq(subscriptions.id, input.id));
+}
+
+/** The provider's current state of a subscription, written over Roster's copy. */
+export interface ProviderState {
+  seats: number;
+  status: SubscriptionStatus;
+  providerRef: string;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+}
+
+export async function writeProviderState(tx: Queryable, input: ProviderState & { id: string; provider: string; now: Date }): Promise<void> {
+  await tx
+    .update(subscriptions)
+    .set({
+      // The check constraint needs seats >= 1; a canceled subscription keeps its last quantity.
+      seats: Math.max(input.seats, 1),
+      status: input.status,
+      provider: input.provider,
+      providerRef: input.providerRef,
+      currentPeriodEnd: input.currentPeriodEnd,
+      cancelAtPeriodEnd: input.cancelAtPeriodEnd,
+      updatedAt: input.now,
+    })
+    .where(eq(subscriptions.id, input.id));
+}
+
 export async function insertSubscription(
   tx: Queryable,
-  input: { scope: BillingScope; plan: Plan; seats: number; provider: string; providerRef: string; now: Date },
+  input: { scope: BillingScope; plan: Plan; seats: number; provider: string; providerRef: string; now: Date } & Partial<ProviderState>,
 ): Promise<void> {
   await tx.insert(subscriptions).values({
     userId: input.scope.kind === 'personal' ? input.scope.userId : null,
     orgId: input.scope.kind === 'org' ? input.scope.orgId : null,
     plan: input.plan,
-    seats: input.seats,
-    status: 'active',
+    seats: Math.max(input.seats, 1),
+    status: input.status ?? 'active',
     provider: input.provider,
     providerRef: input.providerRef,
+    currentPeriodEnd: input.currentPeriodEnd ?? null,
+    cancelAtPeriodEnd: input.cancelAtPeriodEnd ?? false,
     createdAt: input.now,
     updatedAt: input.now,
   });
 }
 
-/** The org's seat limit: the quantity of its active subscription, 0 without one. */
+/** The org's seat limit: the quantity of its live subscription, 0 without one (or canceled). */
 export async function seatLimitOf(db: Queryable, orgId: string): Promise<number> {
   const rows = await queryRowsPrepared<{ seats: number | null }>(
     db,
     'roster_seat_limit',
-    sql`SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status = 'active'`,
+    sql`SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled'`,
   );
   return Number(rows[0]?.seats ?? 0);
 }
@@ -72,5 +150,87 @@ export async function seatLimitOf(db: Queryable, orgId: string): Promise<number>
  * `LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true` gives s.plan, s.seats.
  */
 export function activeSubscriptionColumns(orgId: SQL): SQL {
-  return sql`(SELECT plan, seats FROM subscriptions WHERE org_id = ${orgId} AND status = 'active')`;
+  return sql`(SELECT plan, seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled')`;
 }
+
+// Customers at the provider.
+
+export async function findCustomer(db: Queryable, scope: BillingScope): Promise<string | undefined> {
+  const owner = scope.kind === 'org' ? eq(billingCustomers.orgId, scope.orgId) : eq(billingCustomers.userId, scope.userId);
+  const [row] = await db.select({ id: billingCustomers.providerCustomerId }).from(billingCustomers).where(owner);
+  return row?.id;
+}
+
+/** Stores the scope's customer unless a concurrent request stored one first; answers the stored one. */
+export async function storeCustomer(tx: Queryable, input: { providerCustomerId: string; scope: BillingScope; now: Date }): Promise<string> {
+  await tx
+    .insert(billingCustomers)
+    .values({
+      providerCustomerId: input.providerCustomerId,
+      orgId: input.scope.kind === 'org' ? input.scope.orgId : null,
+      userId: input.scope.kind === 'personal' ? input.scope.userId : null,
+      createdAt: input.now,
+    })
+    .onConflictDoNothing();
+  const stored = await findCustomer(tx, input.scope);
+  return stored ?? input.providerCustomerId;
+}
+
+/** Whose customer this is, locked: a concurrent org creation moving it waits, or is waited for. */
+export async function lockCustomer(tx: Queryable, providerCustomerId: string): Promise<BillingScope | undefined> {
+  const [row] = await tx
+    .select({ orgId: billingCustomers.orgId, userId: billingCustomers.userId })
+    .from(billingCustomers)
+    .where(eq(billingCustomers.providerCustomerId, providerCustomerId))
+    .for('update');
+  if (row?.orgId) return { kind: 'org', orgId: row.orgId };
+  if (row?.userId) return { kind: 'personal', userId: row.userId };
+  return undefined;
+}
+
+/** Locks the personal customer (if any) before its subscription: the webhook's lock order. */
+export async function lockPersonalCustomer(tx: Queryable, userId: string): Promise<void> {
+  await tx.select({ id: billingCustomers.providerCustomerId }).from(billingCustomers).where(eq(billingCustomers.userId, userId)).for('update');
+}
+
+/** On org creation the creator's customer becomes the org's, with the subscription. */
+export async function moveCustomerToOrg(tx: Queryable, input: { userId: string; orgId: string }): Promise<void> {
+  await tx.update(billingCustomers).set({ userId: null, orgId: input.orgId }).where(eq(billingCustomers.userId, input.userId));
+}
+
+// Provider events.
+
+/**
+ * Serializes the handling of one provider subscription across processes: whoever holds it fetches
+ * the subscription after the previous holder committed, so an older state never lands last.
+ */
+export async function lockProviderSubscription(tx: Queryable, providerRef: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`roster.billing.${providerRef}`}))`);
+}
+
+/**
+ * Records the event as applied, in the transaction that applies it. False when it was applied
+ * already; a concurrent delivery of the same id waits here for the first one's commit.
+ */
+export async function claimEvent(tx: Queryable, input: { eventId: string; type: string; now: Date }): Promise<boolean> {
+  const rows = await tx
+    .insert(billingEvents)
+    .values({ eventId: input.eventId, type: input.type, appliedAt: input.now })
+    .onConflictDoNothing()
+    .returning({ eventId: billingEvents.eventId });
+  return rows.length === 1;
+}
+
+// Storage reservations.
+
+/** Records a reservation key; false when that key was applied before (a retry). */
+export async function claimStorageKey(tx: Queryable, input: { orgId: string; key: string; bytes: number; now: Date }): Promise<boolean> {
+  const rows = await queryRows<{ key: string }>(
+    tx,
+    sql`INSERT INTO storage_reservations (org_id, key, bytes, created_at)
+        VALUES (${input.orgId}, ${input.key}, ${input.bytes}, ${input.now})
+        ON CONFLICT (org_id, key) DO NOTHING RETURNING key`,
+  );
+  return rows.length === 1;
+}
+

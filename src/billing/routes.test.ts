@@ -102,13 +102,30 @@ describe('POST /api/v1/billing/checkout', () => {
 });
 
 describe('POST /api/v1/billing/portal', () => {
-  it('opens the portal for a Team org admin and for a user without an org', async () => {
+  it('opens the portal for a Team org admin and for a subscribed user without an org', async () => {
     const org = await t.given.org({ admins: 1 });
     const reply = await t.http.post('/api/v1/billing/portal', { as: org.admins[0]!, body: { scope: 'org' } });
     expect(reply.status).toBe(200);
     expect(reply.body.url.startsWith('http://roster.test/')).toBe(true);
-    const user = await t.given.user();
+    const user = await t.given.subscribedUser({ seats: 3 });
     expect((await t.http.post('/api/v1/billing/portal', { as: user, body: { scope: 'personal' } })).status).toBe(200);
+  });
+
+  it('opens the personal portal while in an org (regression: it answered member_of_org)', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await t.database.db.execute(
+      sql`INSERT INTO subscriptions (user_id, plan, seats, status, provider) VALUES (${member.id}, 'team', 2, 'active', 'local')`,
+    );
+    const reply = await t.http.post('/api/v1/billing/portal', { as: member, body: { scope: 'personal' } });
+    expect(reply.status).toBe(200);
+  });
+
+  it('answers 404 no_subscription without a personal subscription', async () => {
+    const user = await t.given.user();
+    const reply = await t.http.post('/api/v1/billing/portal', { as: user, body: { scope: 'personal' } });
+    expect(reply.status).toBe(404);
+    expect(reply.body.error.code).toBe('no_subscription');
   });
 
   it('refuses an Enterprise org with 403 enterprise_managed and plain members with 403 forbidden', async () => {
@@ -128,9 +145,13 @@ describe('GET /api/v1/org/billing', () => {
     const reply = await t.http.get('/api/v1/org/billing', { as: org.owner });
     expect(reply.body).toEqual({
       plan: 'team',
+      status: 'active',
       seats: 6,
       active_members: 3,
       pending_invites: 0,
+      over_capacity: false,
+      current_period_end: null,
+      cancel_at_period_end: false,
       portal_available: true,
       enterprise: null,
     });
@@ -138,5 +159,36 @@ describe('GET /api/v1/org/billing', () => {
     const enterprise = await t.http.get('/api/v1/org/billing', { as: org.owner });
     expect(enterprise.body).toMatchObject({ plan: 'enterprise', portal_available: false, enterprise: { seats: 25, active_members: 3 } });
     expect((await t.http.get('/api/v1/org/billing', { as: org.members[0]! })).status).toBe(403);
+  });
+});
+
+describe('PUT /api/v1/org/billing/seats (local provider)', () => {
+  const putSeats = (as: { token: string }, body: Record<string, unknown>) => t.http.put('/api/v1/org/billing/seats', { as, body });
+
+  it('changes the seats for an admin, audited, never below members plus pending', async () => {
+    const org = await t.given.org({ seats: 5, admins: 1, members: 1 });
+    const below = await putSeats(org.admins[0]!, { seats: 2 });
+    expect(below.status).toBe(409);
+    expect(below.body.error.code).toBe('seats_below_usage');
+    const reply = await putSeats(org.admins[0]!, { seats: 9 });
+    expect(reply.status).toBe(200);
+    expect(reply.body.billing).toMatchObject({ plan: 'team', status: 'active', seats: 9, active_members: 3 });
+    const audit = await queryRows<{ before: unknown; after: unknown }>(
+      t.database.db,
+      sql`SELECT before, after FROM audit_log WHERE org_id = ${org.id} AND action = 'billing.subscription_changed'`,
+    );
+    expect(audit).toEqual([{ before: { plan: 'team', seats: 5 }, after: { plan: 'team', seats: 9 } }]);
+  });
+
+  it('refuses plain members (403), Enterprise orgs (403 enterprise_managed) and odd values (400)', async () => {
+    const org = await t.given.org({ members: 1 });
+    expect((await putSeats(org.members[0]!, { seats: 9 })).body.error.code).toBe('forbidden');
+    for (const body of [{ seats: 0 }, { seats: 2.5 }, { seats: '9' }, { seats: 9, price: 'price_x' }]) {
+      expect((await putSeats(org.owner, body)).status).toBe(400);
+    }
+    await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise' WHERE org_id = ${org.id}`);
+    const reply = await putSeats(org.owner, { seats: 30 });
+    expect(reply.status).toBe(403);
+    expect(reply.body.error.code).toBe('enterprise_managed');
   });
 });

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
-import { listPlans, openPortal, orgBilling, startCheckout } from './service.ts';
+import { changeSeats, listPlans, openPortal, orgBilling, startCheckout, type OrgBilling } from './service.ts';
+import { orgStorage, reserveOrgStorage, type OrgStorage } from './storage.ts';
+import { receiveWebhook } from './webhook.ts';
 
 const planSchema = z.object({
   id: z.enum(['team', 'enterprise']),
@@ -42,13 +44,14 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['billing'],
-        summary: 'Start a checkout for a plan and seat count (the local provider completes it at once)',
+        summary: 'Start a checkout for a plan and seat count: Stripe Checkout, or the local provider completes it at once',
+        description: 'The price, the customer and the return URLs are chosen by the server, never by the client.',
         body: z.strictObject({
           plan: z.enum(['team', 'enterprise']),
           seats: z.number().int(),
           scope: z.enum(['personal', 'org']),
         }),
-        response: { 200: z.object({ url: z.string() }), ...errorReplies(400, 401, 403, 409) },
+        response: { 200: z.object({ url: z.string() }), ...errorReplies(400, 401, 403, 409, 502) },
       },
     },
     async (request) => startCheckout(request.ctx, request.body),
@@ -61,7 +64,7 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['billing'],
         summary: "Open the payment provider's billing portal (Team orgs and personal subscriptions)",
         body: z.strictObject({ scope: z.enum(['personal', 'org']) }),
-        response: { 200: z.object({ url: z.string() }), ...errorReplies(400, 401, 403) },
+        response: { 200: z.object({ url: z.string() }), ...errorReplies(400, 401, 403, 404, 502) },
       },
     },
     async (request) => openPortal(request.ctx, request.body),
@@ -72,32 +75,116 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['billing'],
-        summary: "The org's plan, seats and seat usage",
-        response: {
-          200: z.object({
-            plan: z.enum(['team', 'enterprise']).nullable(),
-            seats: z.number().int(),
-            active_members: z.number().int(),
-            pending_invites: z.number().int(),
-            portal_available: z.boolean(),
-            enterprise: z.object({ seats: z.number().int(), active_members: z.number().int() }).nullable(),
-          }),
-          ...errorReplies(401, 403),
-        },
+        summary: "The org's plan, subscription status, seats and seat usage (owner, admin)",
+        response: { 200: orgBillingSchema, ...errorReplies(401, 403) },
       },
     },
-    async (request) => {
-      const billing = await orgBilling(request.ctx);
-      return {
-        plan: billing.plan,
-        seats: billing.seats,
-        active_members: billing.activeMembers,
-        pending_invites: billing.pendingInvites,
-        portal_available: billing.portalAvailable,
-        enterprise: billing.enterprise
-          ? { seats: billing.enterprise.seats, active_members: billing.enterprise.activeMembers }
-          : null,
-      };
-    },
+    async (request) => presentBilling(await orgBilling(request.ctx)),
   );
+
+  app.put(
+    '/org/billing/seats',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: 'Change the Team subscription quantity (prorated at the provider before the reply)',
+        body: z.strictObject({ seats: z.number().int() }),
+        response: { 200: z.object({ billing: orgBillingSchema }), ...errorReplies(400, 401, 403, 404, 409, 502) },
+      },
+    },
+    async (request) => ({ billing: presentBilling(await changeSeats(request.ctx, request.body)) }),
+  );
+
+  app.get(
+    '/org/storage',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: "The org's pooled storage (any member)",
+        response: { 200: storageSchema, ...errorReplies(401, 403) },
+      },
+    },
+    async (request) => presentStorage(await orgStorage(request.ctx)),
+  );
+
+  app.post(
+    '/org/storage/reserve',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: 'Reserve (or, with negative bytes, release) storage from the org pool; a retried key counts once',
+        body: z.strictObject({
+          bytes: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+          key: z.string().min(1).max(200),
+        }),
+        response: { 200: storageSchema, ...errorReplies(400, 401, 403, 413) },
+      },
+    },
+    async (request) => presentStorage(await reserveOrgStorage(request.ctx, request.body)),
+  );
+
+  // The provider signs the exact bytes it sent: this route alone reads its body raw (a Buffer),
+  // in its own plugin scope so every other route keeps the JSON parser.
+  await app.register(async (webhook) => {
+    webhook.removeAllContentTypeParsers();
+    webhook.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    webhook.post(
+      '/billing/webhook',
+      {
+        config: { authenticatesItself: true },
+        schema: {
+          tags: ['billing'],
+          summary: 'Payment provider events (Stripe), verified by their signature over the raw body',
+          description:
+            'Signed with the `Stripe-Signature` header (300-second tolerance). Each event id is applied once; ' +
+            'an event already applied answers 200 again.',
+          security: [],
+          response: { 200: z.object({ received: z.literal(true) }), ...errorReplies(400) },
+        },
+      },
+      async (request) => {
+        const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const signature = request.headers['stripe-signature'];
+        await receiveWebhook(request.ctx, { rawBody, signature: typeof signature === 'string' ? signature : undefined });
+        return { received: true as const };
+      },
+    );
+  });
 };
+
+const orgBillingSchema = z.object({
+  plan: z.enum(['team', 'enterprise']).nullable(),
+  status: z.enum(['active', 'past_due', 'canceled']),
+  seats: z.number().int().describe('the seat limit: the subscription quantity; 0 once canceled'),
+  active_members: z.number().int(),
+  pending_invites: z.number().int(),
+  over_capacity: z.boolean().describe('seats below active members plus pending invitations: nobody is removed, new seats are refused'),
+  current_period_end: z.string().nullable(),
+  cancel_at_period_end: z.boolean(),
+  portal_available: z.boolean(),
+  enterprise: z.object({ seats: z.number().int(), active_members: z.number().int() }).nullable(),
+});
+
+function presentBilling(billing: OrgBilling) {
+  return {
+    plan: billing.plan,
+    status: billing.status,
+    seats: billing.seats,
+    active_members: billing.activeMembers,
+    pending_invites: billing.pendingInvites,
+    over_capacity: billing.overCapacity,
+    current_period_end: billing.currentPeriodEnd ? billing.currentPeriodEnd.toISOString() : null,
+    cancel_at_period_end: billing.cancelAtPeriodEnd,
+    portal_available: billing.portalAvailable,
+    enterprise: billing.enterprise ? { seats: billing.enterprise.seats, active_members: billing.enterprise.activeMembers } : null,
+  };
+}
+
+const storageSchema = z.object({
+  storage_used_bytes: z.number().int(),
+  storage_limit_bytes: z.number().int().nullable().describe('null: unlimited'),
+});
+
+function presentStorage(storage: OrgStorage) {
+  return { storage_used_bytes: storage.usedBytes, storage_limit_bytes: storage.limitBytes };
+}

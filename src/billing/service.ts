@@ -4,17 +4,29 @@ import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tx } from '../db/client.ts';
-import type { Plan } from '../db/schema.ts';
+import type { Plan, SubscriptionStatus } from '../db/schema.ts';
 import { lockActorInOrg } from '../members/access.ts';
 import { findOrg, lockOrg } from '../orgs/queries.ts';
 import { MAX_SEATS, PLANS } from './plans.ts';
 import type { BillingScope } from './provider.ts';
-import { insertSubscription, lockActiveSubscription, updateSubscription } from './queries.ts';
+import {
+  currentSubscription,
+  findCustomer,
+  insertSubscription,
+  lockActiveSubscription,
+  setSubscriptionSeats,
+  storeCustomer,
+  updateSubscription,
+} from './queries.ts';
 import { seatUsage } from './seats.ts';
 
 export function listPlans() {
   return Object.values(PLANS);
 }
+
+const enterpriseManaged = () =>
+  new AppError('enterprise_managed', 'Enterprise billing is managed by Roster support. Contact your account manager.');
+const noSubscription = () => new AppError('no_subscription', 'There is no subscription to manage here. Check out the Team plan first.');
 
 export async function startCheckout(
   ctx: Ctx,
@@ -24,10 +36,9 @@ export async function startCheckout(
   if (!PLANS[input.plan].selfServe) {
     throw new AppError('plan_not_self_serve', 'The Enterprise plan is not sold online. Contact sales to set it up.');
   }
-  if (!Number.isInteger(input.seats) || input.seats < 1 || input.seats > MAX_SEATS) {
-    throw new AppError('invalid_seats', `Choose between 1 and ${MAX_SEATS} seats.`);
-  }
+  assertSeatCount(input.seats);
   let scope: BillingScope;
+  let customerName = actor.name;
   if (input.scope === 'personal') {
     if (actor.membership) {
       throw new AppError('member_of_org', "You belong to an organization: manage billing in the organization's settings.");
@@ -36,54 +47,142 @@ export async function startCheckout(
   } else {
     const member = authorize(actor, 'billing.manage_org');
     const org = await findOrg(ctx.db, member.membership.orgId);
-    if (org?.plan === 'enterprise') {
-      throw new AppError('enterprise_managed', 'Enterprise billing is managed by Roster support. Contact your account manager.');
-    }
+    if (org?.plan === 'enterprise') throw enterpriseManaged();
     await assertSeatsCoverUsage(ctx, member.membership.orgId, input.seats);
     scope = { kind: 'org', orgId: member.membership.orgId };
+    customerName = member.membership.orgName;
   }
-  const session = await ctx.billing.createCheckout({
-    scope,
-    plan: input.plan,
-    seats: input.seats,
-    customerEmail: actor.email,
-  });
+  let customerId: string | null = null;
+  if (ctx.billing.usesCustomers) {
+    // One provider subscription per scope: more seats go through PUT /org/billing/seats or the portal.
+    const live = await currentSubscription(ctx.db, scope);
+    if (live && live.status !== 'canceled' && live.provider === ctx.billing.name) {
+      throw new AppError(
+        'subscription_exists',
+        'There is a subscription already. Change its seats in the billing settings, or manage it in the billing portal.',
+      );
+    }
+    customerId = await customerOf(ctx, scope, { email: actor.email, name: customerName });
+  }
+  const session = await ctx.billing.createCheckout({ scope, plan: input.plan, seats: input.seats, customerEmail: actor.email, customerId });
   if (session.completed) {
     await applySubscription(ctx, { scope, plan: input.plan, seats: input.seats, providerRef: session.completed.providerRef });
   }
   return { url: session.url };
 }
 
-export async function openPortal(ctx: Ctx, input: { scope: 'personal' | 'org' }): Promise<{ url: string }> {
-  const actor = requireActor(ctx);
-  if (input.scope === 'personal') {
-    if (actor.membership) {
-      throw new AppError('member_of_org', "You belong to an organization: manage billing in the organization's settings.");
-    }
-    return ctx.billing.createPortal({ kind: 'personal', userId: actor.userId });
-  }
-  const member = authorize(actor, 'billing.manage_org');
-  const org = await findOrg(ctx.db, member.membership.orgId);
-  if (org?.plan === 'enterprise') {
-    throw new AppError('enterprise_managed', 'Enterprise billing is managed by Roster support. Contact your account manager.');
-  }
-  return ctx.billing.createPortal({ kind: 'org', orgId: member.membership.orgId });
+/** The scope's customer at the provider, created on first use and stored. */
+async function customerOf(ctx: Ctx, scope: BillingScope, person: { email: string; name: string }): Promise<string> {
+  const stored = await findCustomer(ctx.db, scope);
+  if (stored) return stored;
+  const created = await ctx.billing.createCustomer({ scope, ...person });
+  // Two first checkouts at once both create one; the first stored wins, the other stays unused.
+  return ctx.db.transaction((tx) => storeCustomer(tx, { providerCustomerId: created, scope, now: ctx.clock.now() }));
 }
 
-export async function orgBilling(ctx: Ctx) {
+/**
+ * The provider's portal. Personal scope: any user for their own personal subscription, also while
+ * in an org (a subscription bought before joining must stay cancelable). Org scope: owner/admin.
+ */
+export async function openPortal(ctx: Ctx, input: { scope: 'personal' | 'org' }): Promise<{ url: string }> {
+  const actor = requireActor(ctx);
+  let scope: BillingScope;
+  if (input.scope === 'personal') {
+    scope = { kind: 'personal', userId: actor.userId };
+  } else {
+    const member = authorize(actor, 'billing.manage_org');
+    const org = await findOrg(ctx.db, member.membership.orgId);
+    if (org?.plan === 'enterprise') throw enterpriseManaged();
+    scope = { kind: 'org', orgId: member.membership.orgId };
+  }
+  const subscription = await currentSubscription(ctx.db, scope);
+  if (!subscription) throw noSubscription();
+  const customerId = ctx.billing.usesCustomers ? await findCustomer(ctx.db, scope) : null;
+  if (ctx.billing.usesCustomers && !customerId) throw noSubscription();
+  return ctx.billing.createPortal({ scope, customerId: customerId ?? null });
+}
+
+export interface OrgBilling {
+  plan: Plan | null;
+  status: SubscriptionStatus;
+  seats: number;
+  activeMembers: number;
+  pendingInvites: number;
+  overCapacity: boolean;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  portalAvailable: boolean;
+  enterprise: { seats: number; activeMembers: number } | null;
+}
+
+export async function orgBilling(ctx: Ctx): Promise<OrgBilling> {
   const member = authorize(requireActor(ctx), 'billing.read_org');
-  const orgId = member.membership.orgId;
-  const org = await findOrg(ctx.db, orgId);
+  return billingOf(ctx, member.membership.orgId);
+}
+
+async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
+  const subscription = await currentSubscription(ctx.db, { kind: 'org', orgId });
   const usage = await seatUsage(ctx.db, orgId, ctx.clock.now());
-  const isEnterprise = org?.plan === 'enterprise';
+  const status = subscription?.status ?? 'canceled';
+  const isLive = status !== 'canceled';
+  const plan = subscription?.plan ?? null;
   return {
-    plan: org?.plan ?? null,
-    seats: org?.seatLimit ?? 0,
+    plan,
+    status,
+    // A canceled subscription leaves no seats to invite into.
+    seats: usage.seatLimit,
     activeMembers: usage.activeMembers,
     pendingInvites: usage.pendingInvites,
-    portalAvailable: org?.plan === 'team',
-    enterprise: isEnterprise ? { seats: org.seatLimit, activeMembers: usage.activeMembers } : null,
+    // A quantity from the provider below what is in use removes nobody; it only blocks new seats.
+    overCapacity: isLive && usage.seatLimit < usage.activeMembers + usage.pendingInvites,
+    currentPeriodEnd: subscription?.currentPeriodEnd ?? null,
+    cancelAtPeriodEnd: subscription?.cancelAtPeriodEnd ?? false,
+    portalAvailable: plan === 'team' && (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
+    enterprise: plan === 'enterprise' && isLive ? { seats: usage.seatLimit, activeMembers: usage.activeMembers } : null,
   };
+}
+
+/**
+ * `PUT /org/billing/seats`: the seat rule passes under the org lock, then the provider changes the
+ * quantity (prorated) while the lock is still held, so no invitation slips in between the check
+ * and the change; a provider failure rolls the whole change back.
+ */
+export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<OrgBilling> {
+  const actor = authorize(requireActor(ctx), 'billing.manage_org');
+  const orgId = actor.membership.orgId;
+  assertSeatCount(input.seats);
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    await lockActorInOrg(tx, orgId, actor.userId, 'billing.manage_org');
+    const subscription = await lockActiveSubscription(tx, { kind: 'org', orgId });
+    if (!subscription) throw noSubscription();
+    if (subscription.plan === 'enterprise') throw enterpriseManaged();
+    const usage = await seatUsage(tx, orgId, now);
+    if (input.seats < usage.activeMembers + usage.pendingInvites) throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
+    if (subscription.seats === input.seats) return;
+    if (subscription.provider !== 'local' && subscription.provider !== 'operator') {
+      if (subscription.provider !== ctx.billing.name || !subscription.providerRef) {
+        throw new AppError('billing_provider_unavailable', `This subscription is billed by ${subscription.provider}, which this server is not configured for.`);
+      }
+      await ctx.billing.changeSeats({ subscriptionRef: subscription.providerRef, seats: input.seats });
+    }
+    await setSubscriptionSeats(tx, { id: subscription.id, seats: input.seats, now });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'billing.subscription_changed',
+      targetType: 'org',
+      targetId: orgId,
+      before: { plan: subscription.plan, seats: subscription.seats },
+      after: { plan: subscription.plan, seats: input.seats },
+    });
+  });
+  return billingOf(ctx, orgId);
+}
+
+function assertSeatCount(seats: number): void {
+  if (!Number.isInteger(seats) || seats < 1 || seats > MAX_SEATS) {
+    throw new AppError('invalid_seats', `Choose between 1 and ${MAX_SEATS} seats.`);
+  }
 }
 
 async function assertSeatsCoverUsage(ctx: Ctx, orgId: string, seats: number): Promise<void> {
@@ -100,8 +199,8 @@ function seatsBelowUsage(active: number, pending: number): AppError {
 }
 
 /**
- * Makes the purchased plan and quantity the scope's active subscription. The one entry point
- * for every provider: the local provider calls it at checkout, Stripe's webhook on completion.
+ * Makes the purchased plan and quantity the scope's active subscription. The entry point of the
+ * local provider (at checkout) and of the operator CLI; Stripe's state arrives through webhook.ts.
  */
 export async function applySubscription(
   ctx: Ctx,

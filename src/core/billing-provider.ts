@@ -1,7 +1,9 @@
 import type { Plan } from './domain.ts';
 
 // The billing seam (principle 7). Declared in core because every operation's context carries the
-// provider chosen at start-up; the implementations live in src/billing.
+// provider chosen at start-up; the implementations live in src/billing (local-provider.ts,
+// stripe-provider.ts). Roster's database (customers, subscriptions, applied events) is handled by
+// the billing service; a provider only talks to the payment provider.
 
 /** What the owner of a subscription is: a person before they create an org, or the org. */
 export type BillingScope = { kind: 'personal'; userId: string } | { kind: 'org'; orgId: string };
@@ -11,6 +13,8 @@ export interface CheckoutRequest {
   plan: Plan;
   seats: number;
   customerEmail: string;
+  /** The scope's customer at the provider (null for a provider without customers). */
+  customerId: string | null;
 }
 
 export interface CheckoutSession {
@@ -18,15 +22,40 @@ export interface CheckoutSession {
   url: string;
   /**
    * Set when the provider completed the purchase synchronously (the local provider). A provider
-   * that completes later (Stripe) leaves it unset and reports completion through its webhook,
-   * which calls the same `applySubscription`.
+   * that completes later (Stripe) leaves it unset and reports completion through its webhook.
    */
   completed?: { providerRef: string };
+}
+
+/** A subscription as the provider holds it now. */
+export interface ProviderSubscription {
+  ref: string;
+  customerId: string;
+  status: 'active' | 'past_due' | 'canceled' | 'incomplete';
+  seats: number;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+}
+
+/** A verified provider event: its id, type and the subscription it concerns (if any). */
+export interface ProviderEvent {
+  id: string;
+  type: string;
+  /** The subscription the event concerns, whose current state Roster fetches. */
+  subscriptionRef: string | null;
 }
 
 /** The seam between Roster and a payment provider; chosen once at start-up from configuration. */
 export interface BillingProvider {
   readonly name: string;
+  /** True when the provider keeps customers that Roster creates on first use and stores. */
+  readonly usesCustomers: boolean;
+  createCustomer(input: { scope: BillingScope; email: string; name: string }): Promise<string>;
   createCheckout(request: CheckoutRequest): Promise<CheckoutSession>;
-  createPortal(scope: BillingScope): Promise<{ url: string }>;
+  createPortal(input: { scope: BillingScope; customerId: string | null }): Promise<{ url: string }>;
+  /** Changes the subscription's quantity at the provider, prorated. */
+  changeSeats(input: { subscriptionRef: string; seats: number }): Promise<void>;
+  fetchSubscription(subscriptionRef: string): Promise<ProviderSubscription>;
+  /** Verifies a webhook over its raw body; throws AppError('invalid_signature') when it fails. */
+  verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): ProviderEvent;
 }

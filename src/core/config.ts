@@ -12,8 +12,12 @@ export interface Config {
   mailFrom: string;
   bulkInviteMax: number;
   inviteTtlSeconds: number;
-  stripeSecretKey: string | undefined;
-  stripeWebhookSecret: string | undefined;
+  /** Stripe billing: all three set (start-up refuses a half-set configuration), or none. */
+  stripe: StripeConfig | null;
+  /** BILLING=local: the local provider is allowed under NODE_ENV=production (demos). */
+  allowLocalBillingInProduction: boolean;
+  /** Monthly usage allocation per Team seat (organization credits). */
+  teamCreditsPerSeat: number;
   isProduction: boolean;
   trustProxy: string[] | false;
   /** Key of invitation-link tokens; unset: a key generated once and kept in the database. */
@@ -21,4 +25,13 @@ export interface Config {
   logLevel: string;
   /** Counter rows per member for usage limits (see src/usage/queries.ts). */
   usageCounterSlices: number;
+}
+
+export interface StripeConfig {
+  secretKey: string;
+  webhookSecret: string;
+  /** The Team plan's per-seat price id (price_…). */
+  priceTeam: string;
+  /** Base URL of the Stripe API; unset: Stripe's own. A local stub in tests. */
+  apiBase: string | undefined;
 }

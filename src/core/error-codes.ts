@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   plan_not_self_serve: 400,
   bulk_limit_exceeded: 400,
   invalid_settings: 400,
+  invalid_signature: 400,
+  invalid_storage_key: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -49,6 +51,7 @@ export const ERROR_STATUS = {
   org_not_found: 404,
   project_not_found: 404,
   not_a_project_member: 404,
+  no_subscription: 404,
   // 409
   email_taken: 409,
   slug_taken: 409,
@@ -61,10 +64,12 @@ export const ERROR_STATUS = {
   seat_limit: 409,
   seats_below_usage: 409,
   last_editor: 409,
+  subscription_exists: 409,
   // 410
   invite_expired: 410,
   // 413
   payload_too_large: 413,
+  storage_limit: 413,
   // 415
   unsupported_media_type: 415,
   // 429
@@ -72,6 +77,8 @@ export const ERROR_STATUS = {
   usage_limit_exceeded: 429,
   // 500
   internal: 500,
+  // 502
+  billing_provider_unavailable: 502,
   // 503
   database_unavailable: 503,
   not_ready: 503,

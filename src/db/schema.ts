@@ -87,12 +87,40 @@ export const subscriptions = pgTable('subscriptions', {
   orgId: uuid('org_id'),
   plan: text('plan').$type<Plan>().notNull(),
   seats: integer('seats').notNull(),
-  status: text('status').$type<'active' | 'canceled'>().notNull(),
+  status: text('status').$type<SubscriptionStatus>().notNull(),
   provider: text('provider').notNull(),
   providerRef: text('provider_ref'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  currentPeriodEnd: timestamptz('current_period_end'),
+  cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
 });
+
+export type SubscriptionStatus = 'active' | 'past_due' | 'canceled';
+
+export const billingCustomers = pgTable('billing_customers', {
+  providerCustomerId: text('provider_customer_id').primaryKey(),
+  orgId: uuid('org_id'),
+  userId: uuid('user_id'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+export const billingEvents = pgTable('billing_events', {
+  eventId: text('event_id').primaryKey(),
+  type: text('type').notNull(),
+  appliedAt: timestamptz('applied_at').notNull().defaultNow(),
+});
+
+export const storageReservations = pgTable(
+  'storage_reservations',
+  {
+    orgId: uuid('org_id').notNull(),
+    key: text('key').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.key] })],
+);
 
 export const mailOutbox = pgTable('mail_outbox', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -39,6 +39,13 @@ export interface EventData {
   'project.member_changed': { project_id: string; user_id: string; editor: boolean; previous_editor: boolean | null };
   'project.member_removed': { project_id: string; user_id: string; reason: ProjectLeaveReason };
   'project.deleted': { project_id: string; name: string };
+  /** The provider reported a new subscription status (`past_due` while a payment is retried, `canceled`). */
+  'billing.status_changed': {
+    status: 'active' | 'past_due' | 'canceled';
+    previous_status: 'active' | 'past_due' | 'canceled' | null;
+    plan: Plan;
+    seats: number;
+  };
   'usage.limit_changed': {
     user_id: string;
     daily: number | null;

@@ -17,7 +17,7 @@ import {
 import { createAuthenticator } from '../auth/authenticate.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
-import { createLocalBillingProvider } from '../billing/local-provider.ts';
+import { createBillingProvider } from '../billing/select-provider.ts';
 import type { BillingProvider } from '../billing/provider.ts';
 import { billingRoutes } from '../billing/routes.ts';
 import type { Config } from '../config.ts';
@@ -62,7 +62,7 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, database } = options;
   const clock = options.clock ?? systemClock;
-  const billing = options.billing ?? createLocalBillingProvider(config.publicUrl);
+  const billing = options.billing ?? createBillingProvider(config);
   const app = Fastify({
     logger:
       options.logger === false

@@ -227,7 +227,7 @@ describe('the local development mailbox', () => {
   });
 
   it('is served only with no SMTP_URL and outside production', async () => {
-    const envs: Record<string, string>[] = [{ SMTP_URL: 'smtp://127.0.0.1:2525' }, { NODE_ENV: 'production' }];
+    const envs: Record<string, string>[] = [{ SMTP_URL: 'smtp://127.0.0.1:2525' }, { NODE_ENV: 'production', BILLING: 'local' }];
     for (const env of envs) {
       const app = await startApp({ env });
       try {

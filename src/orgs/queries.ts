@@ -53,6 +53,27 @@ export async function findOrg(db: Queryable, orgId: string): Promise<OrgRow | un
   };
 }
 
+/**
+ * Adds `bytes` (negative: releases) to the org's storage in one conditional statement: the row
+ * lock the UPDATE takes and its re-checked condition mean no interleaving of reservations can take
+ * the total over `limitBytes` (null: unlimited). A release never takes the total below zero.
+ * Undefined when the reservation does not fit (nothing changed).
+ */
+export async function reserveStorage(
+  tx: Queryable,
+  input: { orgId: string; bytes: number; limitBytes: number | null },
+): Promise<number | undefined> {
+  const rows = await queryRows<{ storage_used_bytes: string | number }>(
+    tx,
+    sql`UPDATE orgs SET storage_used_bytes = GREATEST(storage_used_bytes + ${input.bytes}::bigint, 0)
+        WHERE id = ${input.orgId}
+          AND (${input.bytes}::bigint <= 0 OR ${input.limitBytes}::bigint IS NULL
+               OR storage_used_bytes + ${input.bytes}::bigint <= ${input.limitBytes}::bigint)
+        RETURNING storage_used_bytes`,
+  );
+  return rows[0] ? Number(rows[0].storage_used_bytes) : undefined;
+}
+
 export async function findOrgIdBySlug(db: Queryable, slug: string): Promise<string | undefined> {
   const rows = await queryRows<{ id: string }>(db, sql`SELECT id FROM orgs WHERE slug = ${slug}`);
   return rows[0]?.id;

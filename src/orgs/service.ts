@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/record.ts';
 import { lockUser } from '../auth/queries.ts';
 import { authorize } from '../auth/permissions.ts';
 import { storageLimitBytes } from '../billing/plans.ts';
-import { lockActiveSubscription, moveSubscriptionToOrg } from '../billing/queries.ts';
+import { lockActiveSubscription, lockPersonalCustomer, moveCustomerToOrg, moveSubscriptionToOrg } from '../billing/queries.ts';
 import { seatUsage } from '../billing/seats.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
@@ -53,6 +53,8 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
       await lockUser(tx, actor.userId);
       const existing = await findMembershipOfUser(tx, actor.userId);
       if (existing) throw new AppError('already_in_org', 'You already belong to an organization. Leave it first.');
+      // The customer before the subscription: the billing webhook locks them in that order.
+      await lockPersonalCustomer(tx, actor.userId);
       const subscription = await lockActiveSubscription(tx, { kind: 'personal', userId: actor.userId });
       assertThat(
         subscription,
@@ -63,6 +65,8 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
       await insertMembership(tx, { orgId: org.id, userId: actor.userId, role: 'owner', now });
       // The personal subscription becomes the org's: its quantity is the seat limit.
       await moveSubscriptionToOrg(tx, { subscriptionId: subscription.id, orgId: org.id, now });
+      // ... and so does the payment provider's customer: its webhooks now reach the org.
+      await moveCustomerToOrg(tx, { userId: actor.userId, orgId: org.id });
       await recordAudit(tx, ctx, {
         orgId: org.id,
         action: 'org.created',

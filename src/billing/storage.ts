@@ -1,0 +1,56 @@
+import { authorize } from '../auth/permissions.ts';
+import type { Ctx } from '../core/context.ts';
+import { requireActor } from '../core/context.ts';
+import { AppError, assertThat } from '../core/errors.ts';
+import type { Queryable } from '../db/client.ts';
+import { findOrg, reserveStorage } from '../orgs/queries.ts';
+import { storageLimitBytes } from './plans.ts';
+import { claimStorageKey } from './queries.ts';
+
+export interface OrgStorage {
+  usedBytes: number;
+  /** Null: unlimited (Enterprise). */
+  limitBytes: number | null;
+}
+
+/** `GET /org/storage`: any member. Team pools 1 GiB per seat; Enterprise is unlimited. */
+export async function orgStorage(ctx: Ctx): Promise<OrgStorage> {
+  const member = authorize(requireActor(ctx), 'storage.read');
+  return storageOf(ctx.db, member.membership.orgId);
+}
+
+async function storageOf(db: Queryable, orgId: string): Promise<OrgStorage> {
+  const org = await findOrg(db, orgId);
+  assertThat(org, 'not_found', 'The organization no longer exists.');
+  // Without a live subscription (canceled) there is nothing to store into.
+  return { usedBytes: org.storageUsedBytes, limitBytes: org.plan ? storageLimitBytes(org.plan, org.seatLimit) : 0 };
+}
+
+/**
+ * `POST /org/storage/reserve`: adds `bytes` (negative: releases) to the org's pool. The key is
+ * recorded in the same transaction, so a retried call counts once; the addition is one conditional
+ * UPDATE, so concurrent reservations never take the total over the limit. Refused whole with
+ * 413 storage_limit (the key is not recorded then, so a retry after freeing space can succeed).
+ */
+export async function reserveOrgStorage(ctx: Ctx, input: { bytes: number; key: string }): Promise<OrgStorage> {
+  const member = authorize(requireActor(ctx), 'storage.reserve');
+  const orgId = member.membership.orgId;
+  if (input.key.length < 1 || input.key.length > 200) {
+    throw new AppError('invalid_storage_key', 'Give each reservation a key of 1 to 200 characters.');
+  }
+  return ctx.db.transaction(async (tx) => {
+    const before = await storageOf(tx, orgId);
+    if (!(await claimStorageKey(tx, { orgId, key: input.key, bytes: input.bytes, now: ctx.clock.now() }))) {
+      return storageOf(tx, orgId); // a retry: counted once, answered with the current totals
+    }
+    const usedBytes = await reserveStorage(tx, { orgId, bytes: input.bytes, limitBytes: before.limitBytes });
+    if (usedBytes === undefined) {
+      throw new AppError(
+        'storage_limit',
+        `This would take your organization past its ${before.limitBytes ?? 0} bytes of storage. Free some space or add seats.`,
+        { storage_used_bytes: before.usedBytes, storage_limit_bytes: before.limitBytes },
+      );
+    }
+    return { usedBytes, limitBytes: before.limitBytes };
+  });
+}

@@ -1,0 +1,159 @@
+import Stripe from 'stripe';
+import type { StripeConfig } from '../core/config.ts';
+import { AppError } from '../core/errors.ts';
+import type { ProviderSubscription } from '../core/billing-provider.ts';
+import type { BillingProvider } from './provider.ts';
+
+/** Stripe's own limit for a signed event's age, which the contract adopts. */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * Billing on Stripe with the official SDK. Return URLs are built only from PUBLIC_URL; the price is
+ * the configured Team price and the customer the one Roster stored for the scope: nothing comes
+ * from the client.
+ */
+export function createStripeBillingProvider(config: StripeConfig, publicUrl: string): BillingProvider {
+  const stripe = new Stripe(config.secretKey, {
+    // Seat changes and webhooks call Stripe inside a transaction: stay well inside the database's
+    // idle-in-transaction timeout (30 s by default).
+    maxNetworkRetries: 1,
+    timeout: 10_000,
+    ...apiBaseOptions(config.apiBase),
+  });
+  const billingPage = `${publicUrl}/settings/billing`;
+
+  return {
+    name: 'stripe',
+    usesCustomers: true,
+    async createCustomer({ scope, email, name }) {
+      const customer = await atStripe(() =>
+        stripe.customers.create({
+          email,
+          name,
+          // Informational only: webhooks are bound through the stored customer id, never this.
+          metadata: scope.kind === 'org' ? { roster_org_id: scope.orgId } : { roster_user_id: scope.userId },
+        }),
+      );
+      return customer.id;
+    },
+    async createCheckout(request) {
+      if (!request.customerId) throw new AppError('internal', 'A Stripe checkout needs the stored customer.');
+      const session = await atStripe(() =>
+        stripe.checkout.sessions.create({
+          mode: 'subscription',
+          customer: request.customerId ?? undefined,
+          line_items: [{ price: config.priceTeam, quantity: request.seats }],
+          success_url: `${billingPage}?checkout=success`,
+          cancel_url: `${billingPage}?checkout=canceled`,
+          client_reference_id: request.scope.kind === 'org' ? request.scope.orgId : request.scope.userId,
+        }),
+      );
+      if (!session.url) throw new AppError('billing_provider_unavailable', 'Stripe returned no checkout page. Try again.');
+      return { url: session.url };
+    },
+    async createPortal({ customerId }) {
+      if (!customerId) throw new AppError('internal', 'A Stripe portal needs the stored customer.');
+      const session = await atStripe(() => stripe.billingPortal.sessions.create({ customer: customerId, return_url: billingPage }));
+      return { url: session.url };
+    },
+    async changeSeats({ subscriptionRef, seats }) {
+      const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
+      const item = seatItem(subscription, config.priceTeam);
+      if (!item) throw new AppError('billing_provider_unavailable', 'The Stripe subscription has no Team seat item.');
+      await atStripe(() => stripe.subscriptionItems.update(item.id, { quantity: seats, proration_behavior: 'create_prorations' }));
+    },
+    async fetchSubscription(subscriptionRef) {
+      const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
+      return toProviderSubscription(subscription, config.priceTeam);
+    },
+    verifyWebhook(rawBody, signatureHeader) {
+      if (!signatureHeader) throw invalidSignature();
+      let event: Stripe.Event;
+      try {
+        event = stripe.webhooks.constructEvent(rawBody, signatureHeader, config.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      } catch {
+        throw invalidSignature();
+      }
+      return { id: event.id, type: event.type, subscriptionRef: subscriptionOf(event) };
+    },
+  };
+}
+
+/** STRIPE_API_BASE (a local stub in tests) as the SDK's host, port and protocol options. */
+function apiBaseOptions(apiBase: string | undefined): Pick<Stripe.StripeConfig, 'host' | 'port' | 'protocol'> {
+  if (!apiBase) return {};
+  const url = new URL(apiBase);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: url.port || (protocol === 'http' ? 80 : 443), protocol };
+}
+
+function invalidSignature(): AppError {
+  return new AppError('invalid_signature', 'The Stripe-Signature header does not match this body, or the event is too old.');
+}
+
+/** The subscription an event concerns; its current state is fetched, never read from the event. */
+function subscriptionOf(event: Stripe.Event): string | null {
+  const idOf = (value: string | { id: string } | null | undefined) => (typeof value === 'string' ? value : (value?.id ?? null));
+  switch (event.type) {
+    case 'checkout.session.completed':
+      return event.data.object.mode === 'subscription' ? idOf(event.data.object.subscription) : null;
+    case 'customer.subscription.created':
+    case 'customer.subscription.updated':
+    case 'customer.subscription.deleted':
+      return event.data.object.id;
+    case 'invoice.paid':
+    case 'invoice.payment_failed':
+      return idOf(event.data.object.parent?.subscription_details?.subscription);
+    default:
+      return null;
+  }
+}
+
+function seatItem(subscription: Stripe.Subscription, priceTeam: string): Stripe.SubscriptionItem | undefined {
+  const items = subscription.items.data;
+  return items.find((item) => item.price.id === priceTeam) ?? (items.length === 1 ? items[0] : undefined);
+}
+
+function toProviderSubscription(subscription: Stripe.Subscription, priceTeam: string): ProviderSubscription {
+  const item = seatItem(subscription, priceTeam);
+  const customer = subscription.customer;
+  return {
+    ref: subscription.id,
+    customerId: typeof customer === 'string' ? customer : customer.id,
+    status: statusOf(subscription.status),
+    seats: item?.quantity ?? 0,
+    currentPeriodEnd: item?.current_period_end ? new Date(item.current_period_end * 1000) : null,
+    cancelAtPeriodEnd: subscription.cancel_at_period_end,
+  };
+}
+
+/** Stripe's statuses in Roster's words: past_due keeps seats while Stripe retries the payment. */
+function statusOf(status: Stripe.Subscription.Status): ProviderSubscription['status'] {
+  switch (status) {
+    case 'active':
+    case 'trialing':
+      return 'active';
+    case 'past_due':
+    case 'unpaid':
+      return 'past_due';
+    case 'canceled':
+    case 'incomplete_expired':
+      return 'canceled';
+    default:
+      return 'incomplete';
+  }
+}
+
+/** A failed call to Stripe answers 502 (the request can be retried), never a stack or Stripe's text. */
+async function atStripe<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    const failure = new AppError('billing_provider_unavailable', 'The payment provider could not be reached. Try again in a moment.');
+    failure.cause = error;
+    throw failure;
+  }
+}
+
+

@@ -1,0 +1,112 @@
+import { recordAudit } from '../audit/record.ts';
+import type { Ctx } from '../core/context.ts';
+import type { Tx } from '../db/client.ts';
+import type { SubscriptionStatus } from '../db/schema.ts';
+import { lockOrg } from '../orgs/queries.ts';
+import type { BillingScope, ProviderSubscription } from './provider.ts';
+import {
+  claimEvent,
+  insertSubscription,
+  lockActiveSubscription,
+  lockCustomer,
+  lockProviderSubscription,
+  lockSubscriptionByRef,
+  writeProviderState,
+  type SubscriptionRecord,
+} from './queries.ts';
+
+/** The provider events Roster acts on; any other verified event is acknowledged and ignored. */
+export const HANDLED_EVENTS = new Set([
+  'checkout.session.completed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'invoice.paid',
+  'invoice.payment_failed',
+]);
+
+/**
+ * `POST /billing/webhook`: verifies the signature over the raw body, then applies the event once.
+ * The event id is recorded in the transaction that applies it, so a failure (answered 5xx, retried
+ * by the provider) leaves neither the effect nor the record. Events arrive in any order: the state
+ * written is the subscription as the provider holds it now, fetched while this subscription's lock
+ * is held, never the state carried by the event.
+ */
+export async function receiveWebhook(ctx: Ctx, input: { rawBody: Buffer; signature: string | undefined }): Promise<void> {
+  const event = ctx.billing.verifyWebhook(input.rawBody, input.signature);
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    // A concurrent delivery of the same id waits here until the first commits, then sees it applied.
+    if (!(await claimEvent(tx, { eventId: event.id, type: event.type, now }))) return;
+    if (!HANDLED_EVENTS.has(event.type) || !event.subscriptionRef) return;
+    await lockProviderSubscription(tx, event.subscriptionRef);
+    const subscription = await ctx.billing.fetchSubscription(event.subscriptionRef);
+    // Bound through the customer Roster stored, never through metadata the event carries.
+    const scope = await lockCustomer(tx, subscription.customerId);
+    if (!scope) return;
+    if (scope.kind === 'org') await lockOrg(tx, scope.orgId);
+    await applyProviderState(tx, ctx, scope, subscription, now);
+  });
+}
+
+async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote: ProviderSubscription, now: Date): Promise<void> {
+  const stored = await storedSubscriptionFor(tx, scope, remote);
+  if (remote.status === 'incomplete') return; // the first payment is not done: no seats yet
+  const state = {
+    seats: remote.seats,
+    status: remote.status,
+    providerRef: remote.ref,
+    currentPeriodEnd: remote.currentPeriodEnd,
+    cancelAtPeriodEnd: remote.cancelAtPeriodEnd,
+  };
+  if (!stored) {
+    if (remote.status === 'canceled') return;
+    await insertSubscription(tx, { scope, plan: 'team', provider: ctx.billing.name, now, ...state });
+    await auditChange(tx, ctx, scope, null, state);
+    return;
+  }
+  // Enterprise is support's: a provider event never changes it.
+  if (stored.plan === 'enterprise') return;
+  // The cancellation of an older subscription never cancels the one that replaced it.
+  if (stored.providerRef !== remote.ref && remote.status === 'canceled') return;
+  await writeProviderState(tx, { id: stored.id, provider: ctx.billing.name, now, ...state });
+  await auditChange(tx, ctx, scope, stored, state);
+}
+
+/** Roster's row for this provider subscription, else the scope's live one (which it replaces). */
+async function storedSubscriptionFor(tx: Tx, scope: BillingScope, remote: ProviderSubscription): Promise<SubscriptionRecord | undefined> {
+  const byRef = await lockSubscriptionByRef(tx, remote.ref);
+  if (byRef && ownerMatches(byRef, scope)) return byRef;
+  return lockActiveSubscription(tx, scope);
+}
+
+function ownerMatches(subscription: SubscriptionRecord, scope: BillingScope): boolean {
+  return scope.kind === 'org' ? subscription.orgId === scope.orgId : subscription.userId === scope.userId;
+}
+
+async function auditChange(
+  tx: Tx,
+  ctx: Ctx,
+  scope: BillingScope,
+  before: SubscriptionRecord | null,
+  after: { seats: number; status: SubscriptionStatus },
+): Promise<void> {
+  if (scope.kind !== 'org') return; // audit entries and events belong to orgs; a personal subscription has none
+  const target = { orgId: scope.orgId, targetType: 'org' as const, targetId: scope.orgId };
+  if (!before || before.status !== after.status) {
+    await recordAudit(tx, ctx, {
+      ...target,
+      action: 'billing.status_changed',
+      before: before ? { status: before.status } : null,
+      after: { status: after.status, plan: 'team', seats: after.seats },
+    });
+  }
+  if (after.status !== 'canceled' && (!before || before.seats !== after.seats)) {
+    await recordAudit(tx, ctx, {
+      ...target,
+      action: 'billing.subscription_changed',
+      before: before ? { plan: before.plan, seats: before.seats } : null,
+      after: { plan: 'team', seats: after.seats },
+    });
+  }
+}
