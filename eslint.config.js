@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 // call nobody awaits or handles) is an error everywhere, since a rejection there is lost.
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'web/node_modules/**', 'web/dist/**', 'data/**', '.tmp/**', 'dist/**', 'coverage/**', '**/*.d.ts'],
+    ignores: [
+      'node_modules/**',
+      'web/node_modules/**',
+      'web/dist/**',
+      'data/**',
+      '.tmp/**',
+      'dist/**',
+      'coverage/**',
+      '**/*.d.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -65,7 +65,14 @@ export interface LoadResult {
 /** Loopback load with autocannon: a short warm-up, then the measured run. */
 export async function load(
   name: string,
-  options: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; seconds?: number; connections?: number },
+  options: {
+    url: string;
+    method?: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+    seconds?: number;
+    connections?: number;
+  },
 ): Promise<LoadResult> {
   const base = {
     url: options.url,

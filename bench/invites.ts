@@ -129,7 +129,9 @@ type Client = ReturnType<typeof httpClient>;
 /** A fresh owner with a Team subscription of `seats` seats and an org; returns the session token. */
 async function orgWithSeats(client: Client, seats: number): Promise<string> {
   const tag = randomBytes(4).toString('hex');
-  const signup = await client.post('/api/v1/auth/signup', { body: { email: `owner-${tag}@bench.example.com`, password: PASSWORD, name: 'Owner' } });
+  const signup = await client.post('/api/v1/auth/signup', {
+    body: { email: `owner-${tag}@bench.example.com`, password: PASSWORD, name: 'Owner' },
+  });
   const token = signup.body.token as string;
   await client.post('/api/v1/billing/checkout', { token, body: { plan: 'team', seats, scope: 'personal' } });
   const org = await client.post('/api/v1/org', { token, body: { name: `Bench ${tag}`, slug: `bench-${tag}` } });

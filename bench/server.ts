@@ -33,5 +33,8 @@ const app = await buildApp({
 const address = await app.listen({ port: config.port, host: '127.0.0.1' });
 console.log(`listening ${address}`);
 process.on('SIGTERM', () => {
-  void app.close().then(() => database.close()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => database.close())
+    .then(() => process.exit(0));
 });

@@ -80,7 +80,10 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
   }
   return table(rows, { seconds, connections });
 
-  async function measure(label: string, request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }): Promise<Row> {
+  async function measure(
+    label: string,
+    request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+  ): Promise<Row> {
     // Warm-up: every pooled connection prepares its statements.
     const workers = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined;
     const warmUp = await autocannon({ ...request, connections, duration: 2, workers });
@@ -182,7 +185,11 @@ async function newMember(server: { url: string }): Promise<{ id: string; token: 
     return json;
   };
   const suffix = randomBytes(4).toString('hex');
-  const signup = await post('/api/v1/auth/signup', { email: `bench-${suffix}@example.com`, password: 'bench password 123', name: 'Bench' });
+  const signup = await post('/api/v1/auth/signup', {
+    email: `bench-${suffix}@example.com`,
+    password: 'bench password 123',
+    name: 'Bench',
+  });
   const token: string = signup.token;
   await post('/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' }, token);
   await post('/api/v1/org', { name: 'Bench', slug: `bench-${suffix}` }, token);
@@ -191,7 +198,9 @@ async function newMember(server: { url: string }): Promise<{ id: string; token: 
 }
 
 async function recordedTotal(db: Db, userId: string): Promise<number> {
-  const result = (await db.execute(sql`SELECT coalesce(sum(quantity), 0) AS total FROM usage_activity WHERE user_id = ${userId}`)) as unknown as {
+  const result = (await db.execute(
+    sql`SELECT coalesce(sum(quantity), 0) AS total FROM usage_activity WHERE user_id = ${userId}`,
+  )) as unknown as {
     rows: { total: string | number }[];
   };
   return Number(result.rows[0]?.total ?? 0);

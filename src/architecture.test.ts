@@ -107,9 +107,10 @@ function skipExpression(source: string, index: number): number {
 
 /** drizzle table objects by their TypeScript name, read from the schema file. */
 const TABLE_OBJECTS = new Map(
-  [...readFileSync(join(SRC, 'db/schema.ts'), 'utf8').matchAll(/export const (\w+) = pgTable\(\s*'(\w+)'/g)].map(
-    (match) => [match[1] ?? '', match[2] ?? ''],
-  ),
+  [...readFileSync(join(SRC, 'db/schema.ts'), 'utf8').matchAll(/export const (\w+) = pgTable\(\s*'(\w+)'/g)].map((match) => [
+    match[1] ?? '',
+    match[2] ?? '',
+  ]),
 );
 
 /** Tables a file touches: named in its SQL text, or used as drizzle table objects imported from db/schema.ts. */
@@ -142,7 +143,9 @@ function isExcepted(path: string, table: string): boolean {
 // ---- the import graph ------------------------------------------------------------------------
 
 function importsOf(file: { path: string; text: string }): string[] {
-  const specifiers = [...file.text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.[^']+)'/gm)].map((match) => match[1] ?? '');
+  const specifiers = [...file.text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s+'(\.[^']+)'/gm)].map(
+    (match) => match[1] ?? '',
+  );
   return specifiers.map((specifier) => relative(SRC, resolve(dirname(join(SRC, file.path)), specifier)));
 }
 
@@ -192,20 +195,29 @@ describe('architecture', () => {
   it('runs no SQL outside queries.ts files and src/db (services call queries)', () => {
     const withSql = files
       .filter((file) => !file.path.endsWith('/queries.ts') && !file.path.startsWith('db/'))
-      .filter((file) => !EXCEPTIONS.some((exception) => (exception.path.endsWith('/') ? file.path.startsWith(exception.path) : file.path === exception.path)))
+      .filter(
+        (file) =>
+          !EXCEPTIONS.some((exception) =>
+            exception.path.endsWith('/') ? file.path.startsWith(exception.path) : file.path === exception.path,
+          ),
+      )
       .filter((file) => sqlTexts(file.text).length > 0)
       .map((file) => file.path);
     expect(withSql).toEqual([]);
   });
 
   it('finds SQL table names in templates and drizzle table objects (self-check)', () => {
-    expect(sqlTexts('sql`SELECT 1 FROM orgs o WHERE ${sql`x`} AND ${fn(`a${b}`)}` + sql.raw(\'JOIN users u\')')).toEqual([
+    expect(sqlTexts("sql`SELECT 1 FROM orgs o WHERE ${sql`x`} AND ${fn(`a${b}`)}` + sql.raw('JOIN users u')")).toEqual([
       'SELECT 1 FROM orgs o WHERE  ?  AND  ? ',
       'x',
       'JOIN users u',
     ]);
-    expect(tablesTouched({ path: 'x.ts', text: "import { orgs, type Role } from '../db/schema.ts';" })).toEqual(new Set(['orgs']));
-    expect(tablesTouched({ path: 'x.ts', text: 'sql`SELECT m.orgs FROM t WHERE c = \'memberships_user_id_key\'`' })).toEqual(new Set());
+    expect(tablesTouched({ path: 'x.ts', text: "import { orgs, type Role } from '../db/schema.ts';" })).toEqual(
+      new Set(['orgs']),
+    );
+    expect(tablesTouched({ path: 'x.ts', text: "sql`SELECT m.orgs FROM t WHERE c = 'memberships_user_id_key'`" })).toEqual(
+      new Set(),
+    );
   });
 
   it('has no import cycles between files', () => {
@@ -229,7 +241,11 @@ describe('architecture', () => {
   it('keeps src/core a leaf: it imports nothing outside src/core', () => {
     const outside = files
       .filter((file) => file.path.startsWith('core/'))
-      .flatMap((file) => importsOf(file).filter((target) => !target.startsWith('core/')).map((target) => `${file.path} -> ${target}`));
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((target) => !target.startsWith('core/'))
+          .map((target) => `${file.path} -> ${target}`),
+      );
     expect(outside).toEqual([]);
   });
 });

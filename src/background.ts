@@ -13,7 +13,11 @@ export interface BackgroundWork {
  * Work that runs beside the HTTP server in every process: one worker runtime, its consumers
  * registered here (mail delivery today; webhooks and Stripe events next).
  */
-export async function startBackgroundWork(deps: { config: Config; database: Database; logger: FastifyBaseLogger }): Promise<BackgroundWork> {
+export async function startBackgroundWork(deps: {
+  config: Config;
+  database: Database;
+  logger: FastifyBaseLogger;
+}): Promise<BackgroundWork> {
   const { config, database, logger } = deps;
   const transport = config.smtpUrl ? createSmtpTransport(config) : createLocalMailboxTransport(logger);
   if (!config.smtpUrl) {

@@ -41,16 +41,24 @@ describe('configuration', () => {
 
     it('uses Stripe when all three variables are set, with STRIPE_API_BASE and TEAM_CREDITS_PER_SEAT', () => {
       const config = loadConfig({ ...stripe, STRIPE_API_BASE: 'http://127.0.0.1:12111' });
-      expect(config.stripe).toEqual({ secretKey: 'sk_test_x', webhookSecret: 'whsec_x', priceTeam: 'price_x', apiBase: 'http://127.0.0.1:12111' });
+      expect(config.stripe).toEqual({
+        secretKey: 'sk_test_x',
+        webhookSecret: 'whsec_x',
+        priceTeam: 'price_x',
+        apiBase: 'http://127.0.0.1:12111',
+      });
       expect(config.teamCreditsPerSeat).toBe(1000);
       expect(loadConfig({}).stripe).toBeNull();
     });
 
-    it.each(['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_TEAM'])('refuses to start with STRIPE_SECRET_KEY but no %s, naming it', (missing) => {
-      const env: Record<string, string> = { ...stripe };
-      delete env[missing];
-      expect(() => loadConfig(env)).toThrow(new RegExp(`${missing}: required when STRIPE_SECRET_KEY is set`));
-    });
+    it.each(['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_TEAM'])(
+      'refuses to start with STRIPE_SECRET_KEY but no %s, naming it',
+      (missing) => {
+        const env: Record<string, string> = { ...stripe };
+        delete env[missing];
+        expect(() => loadConfig(env)).toThrow(new RegExp(`${missing}: required when STRIPE_SECRET_KEY is set`));
+      },
+    );
 
     it('refuses a webhook secret or price without the key, and a bad STRIPE_API_BASE', () => {
       expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_x' })).toThrow(/STRIPE_SECRET_KEY/);

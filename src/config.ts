@@ -96,7 +96,9 @@ function stripeConfig(values: z.infer<typeof envSchema>): StripeConfig | null {
   const priceTeam = values.STRIPE_PRICE_TEAM;
   if (!webhookSecret || !priceTeam) {
     const missing = [!webhookSecret && 'STRIPE_WEBHOOK_SECRET', !priceTeam && 'STRIPE_PRICE_TEAM'].filter(Boolean);
-    throw new ConfigError(`Invalid configuration — ${missing.map((name) => `${name}: required when STRIPE_SECRET_KEY is set`).join('; ')}`);
+    throw new ConfigError(
+      `Invalid configuration — ${missing.map((name) => `${name}: required when STRIPE_SECRET_KEY is set`).join('; ')}`,
+    );
   }
   return { secretKey, webhookSecret, priceTeam, apiBase: values.STRIPE_API_BASE };
 }

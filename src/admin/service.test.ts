@@ -51,7 +51,12 @@ describe('set-plan', () => {
     const reply = await t.http.get('/api/v1/org', { as: org.owner });
     expect(reply.body.org).toMatchObject({ tier: 'enterprise', storage_limit_bytes: null, seats: { limit: 40 } });
     expect(await entries(org.id, 'billing.subscription_changed')).toEqual([
-      { actor_user_id: null, actor_label: 'operator:alice', before: { plan: 'team', seats: 5 }, after: { plan: 'enterprise', seats: 40 } },
+      {
+        actor_user_id: null,
+        actor_label: 'operator:alice',
+        before: { plan: 'team', seats: 5 },
+        after: { plan: 'enterprise', seats: 40 },
+      },
     ]);
   });
 
@@ -71,7 +76,9 @@ describe('set-plan', () => {
     const org = await t.given.org();
     await expect(setPlan(operatorCtx(), { slug: org.slug, plan: 'gold', seats: 5 })).rejects.toEqual(refusal('invalid_plan'));
     await expect(setPlan(operatorCtx(), { slug: org.slug, plan: 'team', seats: 0 })).rejects.toEqual(refusal('invalid_seats'));
-    await expect(setPlan(operatorCtx(), { slug: 'no-such-org', plan: 'team', seats: 5 })).rejects.toEqual(refusal('org_not_found'));
+    await expect(setPlan(operatorCtx(), { slug: 'no-such-org', plan: 'team', seats: 5 })).rejects.toEqual(
+      refusal('org_not_found'),
+    );
   });
 
   it('is refused to anyone but the operator', async () => {
@@ -82,7 +89,7 @@ describe('set-plan', () => {
 });
 
 describe('disable-user and enable-user', () => {
-  it('disables at once and re-enables, each audited once in the user\'s org by the operator', async () => {
+  it("disables at once and re-enables, each audited once in the user's org by the operator", async () => {
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
     const disabled = await disableUser(operatorCtx(), { email: member.email.toUpperCase() });
@@ -120,9 +127,9 @@ describe('disable-user and enable-user', () => {
     const member = org.members[0]!;
     await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner });
     await enableUser(operatorCtx(), { email: member.email });
-    expect((await t.http.get('/api/v1/org', { as: org.owner })).body.members.find((m: any) => m.user_id === member.id).status).toBe(
-      'active',
-    );
+    expect(
+      (await t.http.get('/api/v1/org', { as: org.owner })).body.members.find((m: any) => m.user_id === member.id).status,
+    ).toBe('active');
   });
 
   it("refuses to disable an org's current owner until ownership is transferred", async () => {

@@ -23,7 +23,9 @@ interface Change<Action extends string, Target extends string, Before, After> {
   before: Before;
   after: After;
 }
-type Created<Action extends string, Target extends string, After> = Omit<Change<Action, Target, never, After>, 'before'> & { before?: null };
+type Created<Action extends string, Target extends string, After> = Omit<Change<Action, Target, never, After>, 'before'> & {
+  before?: null;
+};
 
 /**
  * Every audited change, with the shape of its before/after values. The action names are the
@@ -33,7 +35,12 @@ type Created<Action extends string, Target extends string, After> = Omit<Change<
 export type AuditEntry =
   | Created<'org.created', 'org', { name: string; slug: string; plan: Plan; seats: number }>
   | Change<'org.renamed', 'org', { name: string | undefined }, { name: string }>
-  | Change<'org.ownership_transferred', 'user', { owner: string; new_owner_role: Role }, { owner: string; previous_owner_role: Role }>
+  | Change<
+      'org.ownership_transferred',
+      'user',
+      { owner: string; new_owner_role: Role },
+      { owner: string; previous_owner_role: Role }
+    >
   | Created<'member.joined', 'user', { email: string; role: InviteRole; invite_id: string }>
   | Change<'member.removed' | 'member.left', 'user', { email: string; role: Role }, null>
   | Change<'member.role_changed', 'user', { role: Role }, { role: Role }>
@@ -65,7 +72,12 @@ export type AuditEntry =
       { reason: Exclude<ProjectLeaveReason, 'removed_from_project' | 'left_project'> } | null
     >
   | Change<'project.deleted', 'project', { name: string; description: string | null; settings: Record<string, unknown> }, null>
-  | Change<'billing.status_changed', 'org', { status: SubscriptionStatus } | null, { status: SubscriptionStatus; plan: Plan; seats: number }>;
+  | Change<
+      'billing.status_changed',
+      'org',
+      { status: SubscriptionStatus } | null,
+      { status: SubscriptionStatus; plan: Plan; seats: number }
+    >;
 
 /** The one domain event of an audited change (ARCHITECTURE principle 11). */
 export function eventOf(entry: AuditEntry): OrgEvent {
@@ -74,18 +86,34 @@ export function eventOf(entry: AuditEntry): OrgEvent {
     case 'org.created':
       return { orgId, type: 'org.created', data: { org_id: entry.targetId, ...entry.after } };
     case 'org.renamed':
-      return { orgId, type: 'org.updated', data: { org_id: entry.targetId, name: entry.after.name, previous_name: entry.before.name ?? null } };
+      return {
+        orgId,
+        type: 'org.updated',
+        data: { org_id: entry.targetId, name: entry.after.name, previous_name: entry.before.name ?? null },
+      };
     case 'org.ownership_transferred':
-      return { orgId, type: 'org.ownership_transferred', data: { owner_user_id: entry.after.owner, previous_owner_user_id: entry.before.owner } };
+      return {
+        orgId,
+        type: 'org.ownership_transferred',
+        data: { owner_user_id: entry.after.owner, previous_owner_user_id: entry.before.owner },
+      };
     case 'member.joined':
       return { orgId, type: 'member.joined', data: { user_id: entry.targetId, ...entry.after } };
     case 'member.removed':
     case 'member.left': {
       const reason = entry.action === 'member.left' ? 'left' : 'removed';
-      return { orgId, type: 'member.removed', data: { user_id: entry.targetId, email: entry.before.email, role: entry.before.role, reason } };
+      return {
+        orgId,
+        type: 'member.removed',
+        data: { user_id: entry.targetId, email: entry.before.email, role: entry.before.role, reason },
+      };
     }
     case 'member.role_changed':
-      return { orgId, type: 'member.role_changed', data: { user_id: entry.targetId, role: entry.after.role, previous_role: entry.before.role } };
+      return {
+        orgId,
+        type: 'member.role_changed',
+        data: { user_id: entry.targetId, role: entry.after.role, previous_role: entry.before.role },
+      };
     case 'member.disabled':
       return { orgId, type: 'member.disabled', data: { user_id: entry.targetId, email: entry.after.email } };
     case 'member.enabled':
@@ -110,7 +138,12 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       return {
         orgId,
         type: 'invite.revoked',
-        data: { invite_id: entry.targetId, email: entry.before.email, role: entry.before.role, reason: entry.after.reason ?? 'revoked_by_admin' },
+        data: {
+          invite_id: entry.targetId,
+          email: entry.before.email,
+          role: entry.before.role,
+          reason: entry.after.reason ?? 'revoked_by_admin',
+        },
       };
     case 'invite.expired':
       return { orgId, type: 'invite.expired', data: { invite_id: entry.targetId, email: entry.before.email } };
@@ -122,10 +155,19 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       return {
         orgId,
         type: 'project.created',
-        data: { project_id: entry.targetId, name: entry.after.name, description: entry.after.description, editor_user_id: entry.after.editor },
+        data: {
+          project_id: entry.targetId,
+          name: entry.after.name,
+          description: entry.after.description,
+          editor_user_id: entry.after.editor,
+        },
       };
     case 'project.updated':
-      return { orgId, type: 'project.updated', data: { project_id: entry.targetId, changes: entry.after, previous: entry.before } };
+      return {
+        orgId,
+        type: 'project.updated',
+        data: { project_id: entry.targetId, changes: entry.after, previous: entry.before },
+      };
     case 'project.member_changed':
       return {
         orgId,
@@ -139,7 +181,11 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       };
     case 'project.member_removed': {
       const reason = projectLeaveReason(entry.after);
-      return { orgId, type: 'project.member_removed', data: { project_id: entry.targetId, user_id: entry.before.user_id, reason } };
+      return {
+        orgId,
+        type: 'project.member_removed',
+        data: { project_id: entry.targetId, user_id: entry.before.user_id, reason },
+      };
     }
     case 'project.deleted':
       return { orgId, type: 'project.deleted', data: { project_id: entry.targetId, name: entry.before.name } };

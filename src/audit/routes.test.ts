@@ -19,7 +19,10 @@ async function entriesOf(org: TestOrg, action: string) {
 }
 
 async function countEntries(orgId: string): Promise<number> {
-  const [row] = await queryRows<{ count: number }>(t.database.db, sql`SELECT count(*)::int AS count FROM audit_log WHERE org_id = ${orgId}`);
+  const [row] = await queryRows<{ count: number }>(
+    t.database.db,
+    sql`SELECT count(*)::int AS count FROM audit_log WHERE org_id = ${orgId}`,
+  );
   return Number(row?.count);
 }
 
@@ -43,7 +46,10 @@ describe('every audited change leaves exactly one entry with its actor and value
       after: { name: `Org ${org.slug}`, slug: org.slug, plan: 'team', seats: 4 },
     });
     expect((await t.http.patch('/api/v1/org', { as: org.owner, body: { name: 'Renamed' } })).status).toBe(200);
-    expectOneEntry(await entriesOf(org, 'org.renamed'), org.owner, { before: { name: `Org ${org.slug}` }, after: { name: 'Renamed' } });
+    expectOneEntry(await entriesOf(org, 'org.renamed'), org.owner, {
+      before: { name: `Org ${org.slug}` },
+      after: { name: 'Renamed' },
+    });
   });
 
   it('member.role_changed, member.removed and member.left', async () => {
@@ -65,13 +71,19 @@ describe('every audited change leaves exactly one entry with its actor and value
     const left = await entriesOf(org, 'member.left');
     expect(left).toHaveLength(1);
     // The leaver is no longer in the org, but the entry still names them.
-    expect(left[0]).toMatchObject({ actor: { user_id: first.id }, actor_label: first.email, before: { email: first.email, role: 'admin' } });
+    expect(left[0]).toMatchObject({
+      actor: { user_id: first.id },
+      actor_label: first.email,
+      before: { email: first.email, role: 'admin' },
+    });
   });
 
   it('org.ownership_transferred', async () => {
     const org = await t.given.org({ admins: 1 });
     const admin = org.admins[0]!;
-    expect((await t.http.post('/api/v1/org/transfer-ownership', { as: org.owner, body: { user_id: admin.id } })).status).toBe(200);
+    expect((await t.http.post('/api/v1/org/transfer-ownership', { as: org.owner, body: { user_id: admin.id } })).status).toBe(
+      200,
+    );
     expectOneEntry(await entriesOf(org, 'org.ownership_transferred'), org.owner, {
       target_id: admin.id,
       before: { owner: org.owner.id, new_owner_role: 'admin' },
@@ -86,7 +98,11 @@ describe('every audited change leaves exactly one entry with its actor and value
     await put({ daily: 10, monthly: null });
     await put({ daily: 10, monthly: null });
     const first = await entriesOf(org, 'member.usage_limit_changed');
-    expectOneEntry(first, org.owner, { target_id: member.id, before: { daily: null, monthly: null }, after: { daily: 10, monthly: null } });
+    expectOneEntry(first, org.owner, {
+      target_id: member.id,
+      before: { daily: null, monthly: null },
+      after: { daily: 10, monthly: null },
+    });
     await put({ daily: null, monthly: 300 });
     const both = await entriesOf(org, 'member.usage_limit_changed');
     expect(both).toHaveLength(2);
@@ -95,7 +111,10 @@ describe('every audited change leaves exactly one entry with its actor and value
 
   it('billing.subscription_changed on an org checkout', async () => {
     const org = await t.given.org({ seats: 5 });
-    const checkout = await t.http.post('/api/v1/billing/checkout', { as: org.owner, body: { plan: 'team', seats: 8, scope: 'org' } });
+    const checkout = await t.http.post('/api/v1/billing/checkout', {
+      as: org.owner,
+      body: { plan: 'team', seats: 8, scope: 'org' },
+    });
     expect(checkout.status).toBe(200);
     expectOneEntry(await entriesOf(org, 'billing.subscription_changed'), org.owner, {
       target_id: org.id,
@@ -112,7 +131,10 @@ describe('every audited change leaves exactly one entry with its actor and value
       await t.http.put(`/api/v1/org/members/${org.owner.id}/role`, { as: admin, body: { role: 'member' } }),
       await t.http.delete(`/api/v1/org/members/${org.owner.id}`, { as: admin }),
       await t.http.post(`/api/v1/org/members/${org.owner.id}/disable`, { as: admin }),
-      await t.http.put(`/api/v1/org/members/${org.members[0]!.id}/usage-limit`, { as: admin, body: { daily: -1, monthly: null } }),
+      await t.http.put(`/api/v1/org/members/${org.members[0]!.id}/usage-limit`, {
+        as: admin,
+        body: { daily: -1, monthly: null },
+      }),
       await t.http.post('/api/v1/billing/checkout', { as: admin, body: { plan: 'team', seats: 1, scope: 'org' } }),
       await t.http.patch('/api/v1/org', { as: org.members[0]!, body: { name: 'Nope' } }),
     ];
@@ -124,13 +146,16 @@ describe('every audited change leaves exactly one entry with its actor and value
     const org = await t.given.org({ members: 1 });
     const before = await countEntries(org.id);
     // Fails the limit's counter drain, which runs after the entry in the same transaction.
-    await t.database.db.execute(sql`INSERT INTO usage_counters (org_id, user_id, slice, day, day_used, day_quota, month, month_used, month_quota)
+    await t.database.db
+      .execute(sql`INSERT INTO usage_counters (org_id, user_id, slice, day, day_used, day_quota, month, month_used, month_quota)
                                     VALUES (${org.id}, ${org.members[0]!.id}, 0, '2031-01-01', 1, 1, '2031-01-01', 1, 1)`);
     await t.database.db.execute(
       sql.raw(`CREATE FUNCTION refuse_drain() RETURNS trigger LANGUAGE plpgsql AS $$
                BEGIN RAISE EXCEPTION 'injected failure'; END; $$`),
     );
-    await t.database.db.execute(sql.raw('CREATE TRIGGER refuse_drain BEFORE UPDATE ON usage_counters FOR EACH ROW EXECUTE FUNCTION refuse_drain()'));
+    await t.database.db.execute(
+      sql.raw('CREATE TRIGGER refuse_drain BEFORE UPDATE ON usage_counters FOR EACH ROW EXECUTE FUNCTION refuse_drain()'),
+    );
     try {
       const reply = await t.http.put(`/api/v1/org/members/${org.members[0]!.id}/usage-limit`, {
         as: org.owner,
@@ -188,7 +213,9 @@ describe('GET /api/v1/org/audit', () => {
     expect(byAction.body.entries).toHaveLength(3);
     const byId = await t.http.get(`/api/v1/org/audit?actor=${admin.id}`, { as: org.owner });
     expect(byId.body.entries.map((entry: any) => entry.action)).toEqual(Array(3).fill('member.usage_limit_changed'));
-    const byEmail = await t.http.get(`/api/v1/org/audit?actor=${encodeURIComponent(org.owner.email.toUpperCase())}`, { as: admin });
+    const byEmail = await t.http.get(`/api/v1/org/audit?actor=${encodeURIComponent(org.owner.email.toUpperCase())}`, {
+      as: admin,
+    });
     expect(byEmail.body.entries.map((entry: any) => entry.action)).toEqual(['org.renamed', 'org.created']);
   });
 
@@ -213,7 +240,10 @@ describe('GET /api/v1/org/audit', () => {
   it('offers no way to change or delete entries, and the table refuses it', async () => {
     const org = await t.given.org();
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
-      const reply = await t.http.request(method, '/api/v1/org/audit', { as: org.owner, body: method === 'DELETE' ? undefined : {} });
+      const reply = await t.http.request(method, '/api/v1/org/audit', {
+        as: org.owner,
+        body: method === 'DELETE' ? undefined : {},
+      });
       expect(reply.status).toBe(404);
     }
     await expect(t.database.db.execute(sql`UPDATE audit_log SET action = 'forged' WHERE org_id = ${org.id}`)).rejects.toThrow();

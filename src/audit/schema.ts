@@ -4,7 +4,7 @@ export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   action: z.string().max(100).optional().describe('Only entries with this action, e.g. member.role_changed'),
-  actor: z.string().max(320).optional().describe("Only entries by this actor: a user id or an email address"),
+  actor: z.string().max(320).optional().describe('Only entries by this actor: a user id or an email address'),
   target_type: z.string().max(50).optional().describe('Only entries about this kind of target: user, invitation, org, project'),
   target_id: z.string().max(200).optional().describe('Only entries about this target id (with target_type), e.g. one project'),
 });

@@ -95,7 +95,8 @@ export interface PolicyActor {
 /** Rules about the target member, after the role check passed. */
 const MEMBER_RULES: Partial<Record<Action, (actor: PolicyActor, member: MemberResource) => Decision>> = {
   'members.change_role': (actor, member) => {
-    if (member.userId === actor.userId) return refuse('cannot_change_own_role', 'You cannot change your own role. Ask another admin.');
+    if (member.userId === actor.userId)
+      return refuse('cannot_change_own_role', 'You cannot change your own role. Ask another admin.');
     if (member.role === 'owner') return refuse('cannot_change_owner', "The owner's role changes only by transferring ownership.");
     return ALLOWED;
   },
@@ -107,12 +108,14 @@ const MEMBER_RULES: Partial<Record<Action, (actor: PolicyActor, member: MemberRe
     return ALLOWED;
   },
   'members.disable': (actor, member) => {
-    if (member.userId === actor.userId) return refuse('cannot_disable_self', 'You cannot disable your own account. Ask another admin.');
+    if (member.userId === actor.userId)
+      return refuse('cannot_disable_self', 'You cannot disable your own account. Ask another admin.');
     if (member.role === 'owner') return refuse('cannot_disable_owner', 'The owner cannot be disabled. Transfer ownership first.');
     return ALLOWED;
   },
   'org.transfer_ownership': (actor, member) => {
-    if (member.userId === actor.userId) return refuse('already_owner', 'You already own this organization. Choose another member.');
+    if (member.userId === actor.userId)
+      return refuse('already_owner', 'You already own this organization. Choose another member.');
     if (member.status === 'disabled') return refuse('member_disabled', 'Ownership cannot go to a disabled member.');
     return ALLOWED;
   },
@@ -265,8 +268,9 @@ export function projectPermissions(actor: PolicyActor, project: ProjectResource)
   const leaving: ProjectMemberChange | undefined = project.access
     ? { userId: actor.userId, status: 'active', editor: project.access === 'editor', to: null }
     : undefined;
-  return allowedNames(PROJECT_PERMISSIONS, (action) =>
-    decide(actor, action, { project, target: action === 'projects.leave' ? leaving : undefined }).allowed,
+  return allowedNames(
+    PROJECT_PERMISSIONS,
+    (action) => decide(actor, action, { project, target: action === 'projects.leave' ? leaving : undefined }).allowed,
   );
 }
 

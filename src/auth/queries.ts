@@ -29,7 +29,13 @@ export async function insertUser(
 ): Promise<UserRecord> {
   const [user] = await tx
     .insert(users)
-    .values({ email: input.email, emailNormalized: input.emailNormalized, name: input.name, passwordHash: input.passwordHash, createdAt: input.now })
+    .values({
+      email: input.email,
+      emailNormalized: input.emailNormalized,
+      name: input.name,
+      passwordHash: input.passwordHash,
+      createdAt: input.now,
+    })
     .returning();
   if (!user) throw new AppError('internal', 'The user could not be saved.');
   return user;
@@ -98,8 +104,13 @@ export function userIdsWithEmail(emailNormalized: string): SQL {
 
 // ---- sessions, email verifications, API tokens ---------------------------------------------
 
-export async function insertSession(db: Queryable, input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date }): Promise<void> {
-  await db.insert(sessions).values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
+export async function insertSession(
+  db: Queryable,
+  input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date },
+): Promise<void> {
+  await db
+    .insert(sessions)
+    .values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
 }
 
 export async function deleteSession(db: Queryable, sessionId: string): Promise<void> {
@@ -110,7 +121,9 @@ export async function insertEmailVerification(
   tx: Queryable,
   input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date },
 ): Promise<void> {
-  await tx.insert(emailVerifications).values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
+  await tx
+    .insert(emailVerifications)
+    .values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
 }
 
 /** Guarded: marks an unused, unexpired verification used; returns its user, or undefined. */
@@ -118,7 +131,9 @@ export async function useEmailVerification(tx: Queryable, tokenHash: Buffer, now
   const [verification] = await tx
     .update(emailVerifications)
     .set({ usedAt: now })
-    .where(and(eq(emailVerifications.tokenHash, tokenHash), isNull(emailVerifications.usedAt), gt(emailVerifications.expiresAt, now)))
+    .where(
+      and(eq(emailVerifications.tokenHash, tokenHash), isNull(emailVerifications.usedAt), gt(emailVerifications.expiresAt, now)),
+    )
     .returning({ userId: emailVerifications.userId });
   return verification;
 }

@@ -66,11 +66,14 @@ describe('POST /api/v1/auth/signup', () => {
     expect(reply.body.error.code).toBe('invalid_email');
   });
 
-  it.each([['short'], ['1234567890'], ['password123'], ['aaaaaaaaaaaa']])('refuses password %j with weak_password', async (password) => {
-    const reply = await signup({ email: uniqueEmail(), password, name: 'X' });
-    expect(reply.status).toBe(400);
-    expect(reply.body.error.code).toBe('weak_password');
-  });
+  it.each([['short'], ['1234567890'], ['password123'], ['aaaaaaaaaaaa']])(
+    'refuses password %j with weak_password',
+    async (password) => {
+      const reply = await signup({ email: uniqueEmail(), password, name: 'X' });
+      expect(reply.status).toBe(400);
+      expect(reply.body.error.code).toBe('weak_password');
+    },
+  );
 
   it('refuses an address that differs only by case or spaces with email_taken', async () => {
     const email = uniqueEmail('taken');
@@ -240,14 +243,20 @@ describe('POST /api/v1/auth/login', () => {
     for (let attempt = 0; attempt < 10; attempt += 1) {
       await login(user.email, 'wrong password', { 'x-forwarded-for': `198.51.100.${attempt}` });
     }
-    const rows = await queryRows<{ key: string }>(t.database.db, sql`SELECT key FROM rate_limits WHERE key LIKE 'login:address:198.51.100.%'`);
+    const rows = await queryRows<{ key: string }>(
+      t.database.db,
+      sql`SELECT key FROM rate_limits WHERE key LIKE 'login:address:198.51.100.%'`,
+    );
     expect(rows).toEqual([]);
   });
 });
 
 describe('sessions and revocation', () => {
   it('GET /api/v1/me needs authentication (401 unauthenticated)', async () => {
-    for (const headers of [{}, { authorization: 'Bearer rs_sess_forged' }, { authorization: 'Basic abc' }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: 'Bearer rs_sess_forged' }, { authorization: 'Basic abc' }] as Record<
+      string,
+      string
+    >[]) {
       const reply = await t.http.get('/api/v1/me', { headers });
       expect(reply.status).toBe(401);
       expect(reply.body.error.code).toBe('unauthenticated');
@@ -274,7 +283,12 @@ describe('sessions and revocation', () => {
     const user = await t.given.user();
     const created = await t.http.post('/api/v1/tokens', { as: user, body: { name: 'ci' } });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.any(String), name: 'ci', token: expect.stringMatching(/^rs_api_/), created_at: expect.any(String) });
+    expect(created.body).toEqual({
+      id: expect.any(String),
+      name: 'ci',
+      token: expect.stringMatching(/^rs_api_/),
+      created_at: expect.any(String),
+    });
     const apiCaller = { token: created.body.token };
     expect((await t.http.get('/api/v1/me', { as: apiCaller })).body.user.id).toBe(user.id);
 
@@ -369,7 +383,11 @@ describe('cookie sessions and CSRF', () => {
     const { session } = await cookieUser();
     const reply = await t.http.post('/api/v1/auth/logout', {
       body: 'a=b',
-      headers: { cookie: `roster_session=${session}`, origin: TEST_PUBLIC_URL, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        cookie: `roster_session=${session}`,
+        origin: TEST_PUBLIC_URL,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
     });
     expect(reply.status).toBe(403);
     expect((await t.http.get('/api/v1/me', { headers: { cookie: `roster_session=${session}` } })).status).toBe(200);
@@ -408,7 +426,11 @@ describe('cookie sessions and CSRF', () => {
 
   it('a logged-out cookie session fails on the next request and the cookie is cleared', async () => {
     const { session, csrf } = await cookieUser();
-    const headers = { cookie: `roster_session=${session}; roster_csrf=${csrf}`, 'x-csrf-token': csrf, 'content-type': 'application/json' };
+    const headers = {
+      cookie: `roster_session=${session}; roster_csrf=${csrf}`,
+      'x-csrf-token': csrf,
+      'content-type': 'application/json',
+    };
     const out = await t.http.post('/api/v1/auth/logout', { headers });
     expect(out.status).toBe(204);
     expect(out.cookies.find((cookie) => cookie.name === 'roster_session')?.value).toBe('');

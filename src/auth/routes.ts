@@ -94,7 +94,13 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/me',
-    { schema: { tags: ['auth'], summary: 'The signed-in user and their organization', response: { 200: meReply, ...errorReplies(401) } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user and their organization',
+        response: { 200: meReply, ...errorReplies(401) },
+      },
+    },
     async (request) => {
       const actor = requireActor(request.ctx);
       return {

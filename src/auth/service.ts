@@ -83,10 +83,7 @@ export async function signup(
   }
 }
 
-export async function login(
-  ctx: Ctx,
-  input: { email: string; password: string; clientAddress: string },
-): Promise<SessionGrant> {
+export async function login(ctx: Ctx, input: { email: string; password: string; clientAddress: string }): Promise<SessionGrant> {
   const now = ctx.clock.now();
   const parsed = parseEmail(input.email);
   const accountKey = `login:account:${parsed?.normalized ?? input.email.trim().toLowerCase()}`;
@@ -151,7 +148,12 @@ export async function updateProfile(ctx: Ctx, input: { name: string }): Promise<
 export async function createApiToken(ctx: Ctx, input: { name: string }): Promise<ApiTokenRecord & { token: string }> {
   const actor = requireActor(ctx);
   const { token, hash } = newToken('api');
-  const row = await insertApiToken(ctx.db, { userId: actor.userId, name: input.name.trim(), tokenHash: hash, now: ctx.clock.now() });
+  const row = await insertApiToken(ctx.db, {
+    userId: actor.userId,
+    name: input.name.trim(),
+    tokenHash: hash,
+    now: ctx.clock.now(),
+  });
   return { ...row, token };
 }
 

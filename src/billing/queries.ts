@@ -70,7 +70,10 @@ export async function currentSubscription(db: Queryable, scope: BillingScope): P
 }
 
 /** The personal subscription becomes the org's: its quantity is the org's seat limit. */
-export async function moveSubscriptionToOrg(tx: Queryable, input: { subscriptionId: string; orgId: string; now: Date }): Promise<void> {
+export async function moveSubscriptionToOrg(
+  tx: Queryable,
+  input: { subscriptionId: string; orgId: string; now: Date },
+): Promise<void> {
   await tx
     .update(subscriptions)
     .set({ userId: null, orgId: input.orgId, updatedAt: input.now })
@@ -100,7 +103,10 @@ export interface ProviderState {
   cancelAtPeriodEnd: boolean;
 }
 
-export async function writeProviderState(tx: Queryable, input: ProviderState & { id: string; provider: string; now: Date }): Promise<void> {
+export async function writeProviderState(
+  tx: Queryable,
+  input: ProviderState & { id: string; provider: string; now: Date },
+): Promise<void> {
   await tx
     .update(subscriptions)
     .set({
@@ -118,7 +124,14 @@ export async function writeProviderState(tx: Queryable, input: ProviderState & {
 
 export async function insertSubscription(
   tx: Queryable,
-  input: { scope: BillingScope; plan: Plan; seats: number; provider: string; providerRef: string; now: Date } & Partial<ProviderState>,
+  input: {
+    scope: BillingScope;
+    plan: Plan;
+    seats: number;
+    provider: string;
+    providerRef: string;
+    now: Date;
+  } & Partial<ProviderState>,
 ): Promise<void> {
   await tx.insert(subscriptions).values({
     userId: input.scope.kind === 'personal' ? input.scope.userId : null,
@@ -162,7 +175,10 @@ export async function findCustomer(db: Queryable, scope: BillingScope): Promise<
 }
 
 /** Stores the scope's customer unless a concurrent request stored one first; answers the stored one. */
-export async function storeCustomer(tx: Queryable, input: { providerCustomerId: string; scope: BillingScope; now: Date }): Promise<string> {
+export async function storeCustomer(
+  tx: Queryable,
+  input: { providerCustomerId: string; scope: BillingScope; now: Date },
+): Promise<string> {
   await tx
     .insert(billingCustomers)
     .values({
@@ -190,7 +206,11 @@ export async function lockCustomer(tx: Queryable, providerCustomerId: string): P
 
 /** Locks the personal customer (if any) before its subscription: the webhook's lock order. */
 export async function lockPersonalCustomer(tx: Queryable, userId: string): Promise<void> {
-  await tx.select({ id: billingCustomers.providerCustomerId }).from(billingCustomers).where(eq(billingCustomers.userId, userId)).for('update');
+  await tx
+    .select({ id: billingCustomers.providerCustomerId })
+    .from(billingCustomers)
+    .where(eq(billingCustomers.userId, userId))
+    .for('update');
 }
 
 /** On org creation the creator's customer becomes the org's, with the subscription. */
@@ -224,7 +244,10 @@ export async function claimEvent(tx: Queryable, input: { eventId: string; type: 
 // Storage reservations.
 
 /** Records a reservation key; false when that key was applied before (a retry). */
-export async function claimStorageKey(tx: Queryable, input: { orgId: string; key: string; bytes: number; now: Date }): Promise<boolean> {
+export async function claimStorageKey(
+  tx: Queryable,
+  input: { orgId: string; key: string; bytes: number; now: Date },
+): Promise<boolean> {
   const rows = await queryRows<{ key: string }>(
     tx,
     sql`INSERT INTO storage_reservations (org_id, key, bytes, created_at)
@@ -233,4 +256,3 @@ export async function claimStorageKey(tx: Queryable, input: { orgId: string; key
   );
   return rows.length === 1;
 }
-

@@ -18,8 +18,24 @@ describe('GET /api/v1/billing/plans', () => {
     const reply = await t.http.get('/api/v1/billing/plans');
     expect(reply.status).toBe(200);
     expect(reply.body.plans).toEqual([
-      { id: 'team', name: 'Team', price_cents_per_seat: 1499, currency: 'usd', default_seats: 5, storage_bytes_per_seat: 1024 ** 3, self_serve: true },
-      { id: 'enterprise', name: 'Enterprise', price_cents_per_seat: null, currency: 'usd', default_seats: 25, storage_bytes_per_seat: null, self_serve: false },
+      {
+        id: 'team',
+        name: 'Team',
+        price_cents_per_seat: 1499,
+        currency: 'usd',
+        default_seats: 5,
+        storage_bytes_per_seat: 1024 ** 3,
+        self_serve: true,
+      },
+      {
+        id: 'enterprise',
+        name: 'Enterprise',
+        price_cents_per_seat: null,
+        currency: 'usd',
+        default_seats: 25,
+        storage_bytes_per_seat: null,
+        self_serve: false,
+      },
     ]);
   });
 });
@@ -40,7 +56,10 @@ describe('POST /api/v1/billing/checkout', () => {
   it('a second personal checkout changes the quantity instead of adding a subscription', async () => {
     const user = await t.given.subscribedUser({ seats: 3 });
     expect((await checkout(user, { plan: 'team', seats: 8, scope: 'personal' })).status).toBe(200);
-    const rows = await queryRows<{ seats: number }>(t.database.db, sql`SELECT seats FROM subscriptions WHERE user_id = ${user.id}`);
+    const rows = await queryRows<{ seats: number }>(
+      t.database.db,
+      sql`SELECT seats FROM subscriptions WHERE user_id = ${user.id}`,
+    );
     expect(rows).toEqual([{ seats: 8 }]);
   });
 
@@ -157,13 +176,18 @@ describe('GET /api/v1/org/billing', () => {
     });
     await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise', seats = 25 WHERE org_id = ${org.id}`);
     const enterprise = await t.http.get('/api/v1/org/billing', { as: org.owner });
-    expect(enterprise.body).toMatchObject({ plan: 'enterprise', portal_available: false, enterprise: { seats: 25, active_members: 3 } });
+    expect(enterprise.body).toMatchObject({
+      plan: 'enterprise',
+      portal_available: false,
+      enterprise: { seats: 25, active_members: 3 },
+    });
     expect((await t.http.get('/api/v1/org/billing', { as: org.members[0]! })).status).toBe(403);
   });
 });
 
 describe('PUT /api/v1/org/billing/seats (local provider)', () => {
-  const putSeats = (as: { token: string }, body: Record<string, unknown>) => t.http.put('/api/v1/org/billing/seats', { as, body });
+  const putSeats = (as: { token: string }, body: Record<string, unknown>) =>
+    t.http.put('/api/v1/org/billing/seats', { as, body });
 
   it('changes the seats for an admin, audited, never below members plus pending', async () => {
     const org = await t.given.org({ seats: 5, admins: 1, members: 1 });

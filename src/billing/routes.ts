@@ -158,7 +158,9 @@ const orgBillingSchema = z.object({
   seats: z.number().int().describe('the seat limit: the subscription quantity; 0 once canceled'),
   active_members: z.number().int(),
   pending_invites: z.number().int(),
-  over_capacity: z.boolean().describe('seats below active members plus pending invitations: nobody is removed, new seats are refused'),
+  over_capacity: z
+    .boolean()
+    .describe('seats below active members plus pending invitations: nobody is removed, new seats are refused'),
   current_period_end: z.string().nullable(),
   cancel_at_period_end: z.boolean(),
   portal_available: z.boolean(),

@@ -26,7 +26,8 @@ export function listPlans() {
 
 const enterpriseManaged = () =>
   new AppError('enterprise_managed', 'Enterprise billing is managed by Roster support. Contact your account manager.');
-const noSubscription = () => new AppError('no_subscription', 'There is no subscription to manage here. Check out the Team plan first.');
+const noSubscription = () =>
+  new AppError('no_subscription', 'There is no subscription to manage here. Check out the Team plan first.');
 
 export async function startCheckout(
   ctx: Ctx,
@@ -64,7 +65,13 @@ export async function startCheckout(
     }
     customerId = await customerOf(ctx, scope, { email: actor.email, name: customerName });
   }
-  const session = await ctx.billing.createCheckout({ scope, plan: input.plan, seats: input.seats, customerEmail: actor.email, customerId });
+  const session = await ctx.billing.createCheckout({
+    scope,
+    plan: input.plan,
+    seats: input.seats,
+    customerEmail: actor.email,
+    customerId,
+  });
   if (session.completed) {
     await applySubscription(ctx, { scope, plan: input.plan, seats: input.seats, providerRef: session.completed.providerRef });
   }
@@ -137,7 +144,8 @@ async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
     overCapacity: isLive && usage.seatLimit < usage.activeMembers + usage.pendingInvites,
     currentPeriodEnd: subscription?.currentPeriodEnd ?? null,
     cancelAtPeriodEnd: subscription?.cancelAtPeriodEnd ?? false,
-    portalAvailable: plan === 'team' && (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
+    portalAvailable:
+      plan === 'team' && (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
     enterprise: plan === 'enterprise' && isLive ? { seats: usage.seatLimit, activeMembers: usage.activeMembers } : null,
   };
 }
@@ -158,11 +166,15 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
     if (!subscription) throw noSubscription();
     if (subscription.plan === 'enterprise') throw enterpriseManaged();
     const usage = await seatUsage(tx, orgId, now);
-    if (input.seats < usage.activeMembers + usage.pendingInvites) throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
+    if (input.seats < usage.activeMembers + usage.pendingInvites)
+      throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
     if (subscription.seats === input.seats) return;
     if (subscription.provider !== 'local' && subscription.provider !== 'operator') {
       if (subscription.provider !== ctx.billing.name || !subscription.providerRef) {
-        throw new AppError('billing_provider_unavailable', `This subscription is billed by ${subscription.provider}, which this server is not configured for.`);
+        throw new AppError(
+          'billing_provider_unavailable',
+          `This subscription is billed by ${subscription.provider}, which this server is not configured for.`,
+        );
       }
       await ctx.billing.changeSeats({ subscriptionRef: subscription.providerRef, seats: input.seats });
     }

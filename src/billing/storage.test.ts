@@ -12,9 +12,13 @@ afterAll(async () => {
 });
 
 const GIB = 1024 ** 3;
-const reserve = (as: { token: string }, body: Record<string, unknown>) => t.http.post('/api/v1/org/storage/reserve', { as, body });
+const reserve = (as: { token: string }, body: Record<string, unknown>) =>
+  t.http.post('/api/v1/org/storage/reserve', { as, body });
 const usedInDatabase = async (orgId: string) =>
-  Number((await queryRows<{ used: string }>(t.database.db, sql`SELECT storage_used_bytes AS used FROM orgs WHERE id = ${orgId}`))[0]!.used);
+  Number(
+    (await queryRows<{ used: string }>(t.database.db, sql`SELECT storage_used_bytes AS used FROM orgs WHERE id = ${orgId}`))[0]!
+      .used,
+  );
 
 describe('org storage', () => {
   it('shows the pool to any member: 1 GiB per Team seat', async () => {
@@ -27,7 +31,10 @@ describe('org storage', () => {
   it('reserves and releases, and refuses past the limit with 413 storage_limit reserving nothing', async () => {
     const org = await t.given.org({ seats: 1, members: 1 });
     const member = org.members[0]!;
-    expect((await reserve(member, { bytes: GIB - 10, key: 'upload-1' })).body).toEqual({ storage_used_bytes: GIB - 10, storage_limit_bytes: GIB });
+    expect((await reserve(member, { bytes: GIB - 10, key: 'upload-1' })).body).toEqual({
+      storage_used_bytes: GIB - 10,
+      storage_limit_bytes: GIB,
+    });
     const over = await reserve(member, { bytes: 11, key: 'upload-2' });
     expect(over.status).toBe(413);
     expect(over.body.error.code).toBe('storage_limit');
@@ -48,12 +55,17 @@ describe('org storage', () => {
   it('never overshoots under 50 concurrent reservations (checked in the database)', async () => {
     const org = await t.given.org({ seats: 1 });
     const chunk = Math.floor(GIB / 20) + 1; // 19 fit, the 20th does not
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, index) => reserve(org.owner, { bytes: chunk, key: `k-${index}` })));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => reserve(org.owner, { bytes: chunk, key: `k-${index}` })),
+    );
     const accepted = replies.filter((reply) => reply.status === 200).length;
     expect(accepted).toBe(19);
     expect(replies.filter((reply) => reply.status === 413)).toHaveLength(31);
     expect(await usedInDatabase(org.id)).toBe(19 * chunk);
-    const keys = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM storage_reservations WHERE org_id = ${org.id}`);
+    const keys = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM storage_reservations WHERE org_id = ${org.id}`,
+    );
     expect(keys[0]!.n).toBe(19);
   });
 
@@ -62,7 +74,13 @@ describe('org storage', () => {
     await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise' WHERE org_id = ${org.id}`);
     const big = await reserve(org.owner, { bytes: 1000 * GIB, key: 'huge' });
     expect(big.body).toEqual({ storage_used_bytes: 1000 * GIB, storage_limit_bytes: null });
-    for (const body of [{ bytes: 1, key: '' }, { bytes: 1, key: 'x'.repeat(201) }, { bytes: 1.5, key: 'a' }, { bytes: 1 }, { bytes: 1, key: 'a', org_id: org.id }]) {
+    for (const body of [
+      { bytes: 1, key: '' },
+      { bytes: 1, key: 'x'.repeat(201) },
+      { bytes: 1.5, key: 'a' },
+      { bytes: 1 },
+      { bytes: 1, key: 'a', org_id: org.id },
+    ]) {
       expect((await reserve(org.owner, body)).status).toBe(400);
     }
     const outsider = await t.given.user();

@@ -53,14 +53,18 @@ export function createStripeBillingProvider(config: StripeConfig, publicUrl: str
     },
     async createPortal({ customerId }) {
       if (!customerId) throw new AppError('internal', 'A Stripe portal needs the stored customer.');
-      const session = await atStripe(() => stripe.billingPortal.sessions.create({ customer: customerId, return_url: billingPage }));
+      const session = await atStripe(() =>
+        stripe.billingPortal.sessions.create({ customer: customerId, return_url: billingPage }),
+      );
       return { url: session.url };
     },
     async changeSeats({ subscriptionRef, seats }) {
       const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
       const item = seatItem(subscription, config.priceTeam);
       if (!item) throw new AppError('billing_provider_unavailable', 'The Stripe subscription has no Team seat item.');
-      await atStripe(() => stripe.subscriptionItems.update(item.id, { quantity: seats, proration_behavior: 'create_prorations' }));
+      await atStripe(() =>
+        stripe.subscriptionItems.update(item.id, { quantity: seats, proration_behavior: 'create_prorations' }),
+      );
     },
     async fetchSubscription(subscriptionRef) {
       const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
@@ -150,10 +154,11 @@ async function atStripe<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (error instanceof AppError) throw error;
-    const failure = new AppError('billing_provider_unavailable', 'The payment provider could not be reached. Try again in a moment.');
+    const failure = new AppError(
+      'billing_provider_unavailable',
+      'The payment provider could not be reached. Try again in a moment.',
+    );
     failure.cause = error;
     throw failure;
   }
 }
-
-

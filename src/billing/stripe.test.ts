@@ -16,7 +16,12 @@ let stub: StripeStub;
 beforeAll(async () => {
   stub = await startStripeStub();
   t = await startApp({
-    env: { STRIPE_SECRET_KEY: 'sk_test_roster', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_PRICE_TEAM: STUB_PRICE_TEAM, STRIPE_API_BASE: stub.url },
+    env: {
+      STRIPE_SECRET_KEY: 'sk_test_roster',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_PRICE_TEAM: STUB_PRICE_TEAM,
+      STRIPE_API_BASE: stub.url,
+    },
   });
 });
 afterAll(async () => {
@@ -34,13 +39,23 @@ function deliver(event: { body: string; signature?: string }) {
   return t.app.inject({
     method: 'POST',
     url: '/api/v1/billing/webhook',
-    headers: { 'content-type': 'application/json; charset=utf-8', ...(event.signature ? { 'stripe-signature': event.signature } : {}) },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      ...(event.signature ? { 'stripe-signature': event.signature } : {}),
+    },
     payload: event.body,
   });
 }
 
-function event(type: string, object: Record<string, unknown>, options: { id?: string; created?: number; timestamp?: number } = {}) {
-  return signedEvent({ type, object, id: options.id, created: options.created }, { secret: WEBHOOK_SECRET, timestamp: options.timestamp });
+function event(
+  type: string,
+  object: Record<string, unknown>,
+  options: { id?: string; created?: number; timestamp?: number } = {},
+) {
+  return signedEvent(
+    { type, object, id: options.id, created: options.created },
+    { secret: WEBHOOK_SECRET, timestamp: options.timestamp },
+  );
 }
 
 async function customerOf(column: 'user_id' | 'org_id', id: string): Promise<string> {
@@ -72,7 +87,13 @@ async function stripeBuyer(seats: number): Promise<{ user: TestUser; customer: s
   const subscriptionId = newSubscriptionId();
   stub.setSubscription({ id: subscriptionId, customer, quantity: seats });
   const completed = await deliver(
-    event('checkout.session.completed', { id: 'cs_x', object: 'checkout.session', mode: 'subscription', customer, subscription: subscriptionId }),
+    event('checkout.session.completed', {
+      id: 'cs_x',
+      object: 'checkout.session',
+      mode: 'subscription',
+      customer,
+      subscription: subscriptionId,
+    }),
   );
   expect(completed.statusCode, completed.body).toBe(200);
   return { user, customer, subscriptionId };
@@ -93,7 +114,8 @@ const billingOf = async (as: TestUser) => (await t.http.get('/api/v1/org/billing
 const subscriptionEvent = (type: string, subscriptionId: string, extra: Record<string, unknown> = {}) =>
   event(type, { ...stub.subscriptionJson(subscriptionId), ...extra });
 const eventCount = async (id: string) =>
-  (await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM billing_events WHERE event_id = ${id}`))[0]!.n;
+  (await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM billing_events WHERE event_id = ${id}`))[0]!
+    .n;
 const auditActions = async (orgId: string, action: string) =>
   queryRows<{ before: unknown; after: unknown }>(
     t.database.db,
@@ -103,11 +125,17 @@ const auditActions = async (orgId: string, action: string) =>
 describe('checkout on Stripe', () => {
   it('creates the customer once and a subscription Checkout Session with the Team price, the seats and PUBLIC_URL return URLs', async () => {
     const user = await t.given.user();
-    const reply = await t.http.post('/api/v1/billing/checkout', { as: user, body: { plan: 'team', seats: 7, scope: 'personal' } });
+    const reply = await t.http.post('/api/v1/billing/checkout', {
+      as: user,
+      body: { plan: 'team', seats: 7, scope: 'personal' },
+    });
     expect(reply.status).toBe(200);
     expect(reply.body.url).toMatch(/^https:\/\/checkout\.stripe\.test\/cs_/);
     const customer = await customerOf('user_id', user.id);
-    expect(stub.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /v1/customers', 'POST /v1/checkout/sessions']);
+    expect(stub.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /v1/customers',
+      'POST /v1/checkout/sessions',
+    ]);
     expect(stub.requests[1]!.params).toMatchObject({
       mode: 'subscription',
       customer,
@@ -120,7 +148,9 @@ describe('checkout on Stripe', () => {
     expect(await subscriptionRows('user_id', user.id)).toEqual([]);
     // A second checkout before paying reuses the stored customer.
     stub.requests.length = 0;
-    expect((await t.http.post('/api/v1/billing/checkout', { as: user, body: { plan: 'team', seats: 7, scope: 'personal' } })).status).toBe(200);
+    expect(
+      (await t.http.post('/api/v1/billing/checkout', { as: user, body: { plan: 'team', seats: 7, scope: 'personal' } })).status,
+    ).toBe(200);
     expect(stub.requests.map((request) => request.path)).toEqual(['/v1/checkout/sessions']);
     expect(stub.requests[0]!.params.customer).toBe(customer);
   });
@@ -152,7 +182,10 @@ describe('checkout on Stripe', () => {
   it('refuses org-scope checkout and portal to a plain member (403)', async () => {
     const org = await stripeOrg(5, 1);
     stub.requests.length = 0;
-    const checkout = await t.http.post('/api/v1/billing/checkout', { as: org.members[0]!, body: { plan: 'team', seats: 9, scope: 'org' } });
+    const checkout = await t.http.post('/api/v1/billing/checkout', {
+      as: org.members[0]!,
+      body: { plan: 'team', seats: 9, scope: 'org' },
+    });
     expect(checkout.status).toBe(403);
     const portal = await t.http.post('/api/v1/billing/portal', { as: org.members[0]!, body: { scope: 'org' } });
     expect(portal.status).toBe(403);
@@ -162,7 +195,9 @@ describe('checkout on Stripe', () => {
   it('moves the personal customer and subscription to the org on creation; the portal returns to PUBLIC_URL', async () => {
     const org = await stripeOrg(4);
     expect(await customerOf('org_id', org.orgId)).toBe(org.customer);
-    expect(await subscriptionRows('org_id', org.orgId)).toEqual([{ seats: 4, status: 'active', provider_ref: org.subscriptionId }]);
+    expect(await subscriptionRows('org_id', org.orgId)).toEqual([
+      { seats: 4, status: 'active', provider_ref: org.subscriptionId },
+    ]);
     stub.requests.length = 0;
     const portal = await t.http.post('/api/v1/billing/portal', { as: org.owner, body: { scope: 'org' } });
     expect(portal.status).toBe(200);
@@ -172,7 +207,10 @@ describe('checkout on Stripe', () => {
       params: { customer: org.customer, return_url: 'http://roster.test/settings/billing' },
     });
     // A second subscription for the same org is refused: seats change through PUT /org/billing/seats.
-    const again = await t.http.post('/api/v1/billing/checkout', { as: org.owner, body: { plan: 'team', seats: 9, scope: 'org' } });
+    const again = await t.http.post('/api/v1/billing/checkout', {
+      as: org.owner,
+      body: { plan: 'team', seats: 9, scope: 'org' },
+    });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('subscription_exists');
   });
@@ -180,7 +218,9 @@ describe('checkout on Stripe', () => {
   it('opens the personal portal of a member who kept a personal subscription', async () => {
     const buyer = await stripeBuyer(2);
     const org = await stripeOrg(5);
-    await t.database.db.execute(sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.orgId}, ${buyer.user.id}, 'member')`);
+    await t.database.db.execute(
+      sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.orgId}, ${buyer.user.id}, 'member')`,
+    );
     stub.requests.length = 0;
     const reply = await t.http.post('/api/v1/billing/portal', { as: buyer.user, body: { scope: 'personal' } });
     expect(reply.status).toBe(200);
@@ -246,7 +286,9 @@ describe('POST /api/v1/billing/webhook effects', () => {
     const replies = await Promise.all(Array.from({ length: 5 }, () => deliver(update)));
     expect(replies.map((reply) => reply.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(await eventCount(update.id)).toBe(1);
-    expect(await auditActions(org.orgId, 'billing.subscription_changed')).toEqual([{ before: { plan: 'team', seats: 5 }, after: { plan: 'team', seats: 8 } }]);
+    expect(await auditActions(org.orgId, 'billing.subscription_changed')).toEqual([
+      { before: { plan: 'team', seats: 5 }, after: { plan: 'team', seats: 8 } },
+    ]);
     const events = await eventsOfOrg(t.database.db, org.orgId);
     expect(events.filter((row) => row.type === 'billing.seats_changed').map((row) => row.data)).toEqual([
       { plan: 'team', seats: 8, previous_plan: 'team', previous_seats: 5 },
@@ -264,7 +306,11 @@ describe('POST /api/v1/billing/webhook effects', () => {
     stub.setSubscription({ id: subscriptionId, customer, quantity: 6 });
     const now = Math.floor(Date.now() / 1000);
     const updated = subscriptionEvent('customer.subscription.updated', subscriptionId, { created: now });
-    const created = event('customer.subscription.created', { ...stub.subscriptionJson(subscriptionId), items: { object: 'list', data: [] } }, { created: now - 60 });
+    const created = event(
+      'customer.subscription.created',
+      { ...stub.subscriptionJson(subscriptionId), items: { object: 'list', data: [] } },
+      { created: now - 60 },
+    );
     expect((await deliver(updated)).statusCode).toBe(200);
     expect((await deliver(created)).statusCode).toBe(200);
     expect(await subscriptionRows('user_id', user.id)).toEqual([{ seats: 6, status: 'active', provider_ref: subscriptionId }]);
@@ -276,7 +322,13 @@ describe('POST /api/v1/billing/webhook effects', () => {
     stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'canceled' });
     expect((await deliver(subscriptionEvent('customer.subscription.deleted', org.subscriptionId))).statusCode).toBe(200);
     expect((await deliver(staleUpdate)).statusCode).toBe(200);
-    expect(await billingOf(org.owner)).toMatchObject({ plan: 'team', status: 'canceled', seats: 0, active_members: 3, over_capacity: false });
+    expect(await billingOf(org.owner)).toMatchObject({
+      plan: 'team',
+      status: 'canceled',
+      seats: 0,
+      active_members: 3,
+      over_capacity: false,
+    });
     const invite = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: 'late@example.com' } });
     expect(invite.status).toBe(409);
     expect(invite.body.error.code).toBe('seat_limit');
@@ -292,7 +344,12 @@ describe('POST /api/v1/billing/webhook effects', () => {
   it('binds through the stored customer, never the metadata: a subscription naming another org changes only its own', async () => {
     const mine = await stripeOrg(3);
     const other = await stripeOrg(3);
-    stub.setSubscription({ id: mine.subscriptionId, customer: mine.customer, quantity: 12, metadata: { roster_org_id: other.orgId } });
+    stub.setSubscription({
+      id: mine.subscriptionId,
+      customer: mine.customer,
+      quantity: 12,
+      metadata: { roster_org_id: other.orgId },
+    });
     expect((await deliver(subscriptionEvent('customer.subscription.updated', mine.subscriptionId))).statusCode).toBe(200);
     expect((await billingOf(mine.owner)).seats).toBe(12);
     expect((await billingOf(other.owner)).seats).toBe(3);
@@ -306,13 +363,22 @@ describe('POST /api/v1/billing/webhook effects', () => {
   it('payment failure makes the org past_due (seats kept) and a paid invoice makes it active', async () => {
     const org = await stripeOrg(4);
     const invoice = (type: string) =>
-      event(type, { id: 'in_x', object: 'invoice', customer: org.customer, parent: { type: 'subscription_details', subscription_details: { subscription: org.subscriptionId } } });
+      event(type, {
+        id: 'in_x',
+        object: 'invoice',
+        customer: org.customer,
+        parent: { type: 'subscription_details', subscription_details: { subscription: org.subscriptionId } },
+      });
     stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'past_due' });
     expect((await deliver(invoice('invoice.payment_failed'))).statusCode).toBe(200);
     expect(await billingOf(org.owner)).toMatchObject({ status: 'past_due', seats: 4 });
     stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'active' });
     expect((await deliver(invoice('invoice.paid'))).statusCode).toBe(200);
-    expect(await billingOf(org.owner)).toMatchObject({ status: 'active', seats: 4, current_period_end: new Date(1_900_000_000_000).toISOString() });
+    expect(await billingOf(org.owner)).toMatchObject({
+      status: 'active',
+      seats: 4,
+      current_period_end: new Date(1_900_000_000_000).toISOString(),
+    });
   });
 
   it('answers 5xx with no partial effect when Stripe cannot be reached, and applies the retry', async () => {
@@ -333,11 +399,20 @@ describe('POST /api/v1/billing/webhook effects', () => {
 describe('seats on Stripe', () => {
   it('a quantity below use makes the org over capacity; invitations and acceptances get seat_limit until seats are raised', async () => {
     const org = await stripeOrg(5, 2);
-    const pending = await t.given.invitation({ id: org.orgId, slug: org.slug, owner: org.owner, admins: [], members: org.members });
+    const pending = await t.given.invitation({
+      id: org.orgId,
+      slug: org.slug,
+      owner: org.owner,
+      admins: [],
+      members: org.members,
+    });
     stub.setSubscription({ id: org.subscriptionId, customer: org.customer, quantity: 2 });
     expect((await deliver(subscriptionEvent('customer.subscription.updated', org.subscriptionId))).statusCode).toBe(200);
     expect(await billingOf(org.owner)).toMatchObject({ seats: 2, active_members: 3, pending_invites: 1, over_capacity: true });
-    const members = await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM memberships WHERE org_id = ${org.orgId}`);
+    const members = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM memberships WHERE org_id = ${org.orgId}`,
+    );
     expect(members[0]!.n).toBe(3);
     const invite = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: 'new@example.com' } });
     expect(invite.body.error.code).toBe('seat_limit');
@@ -373,7 +448,9 @@ describe('seats on Stripe', () => {
 
   it('refuses self-serve seat changes and the portal for an Enterprise org (403 enterprise_managed)', async () => {
     const org = await stripeOrg(5);
-    await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise', provider = 'operator' WHERE org_id = ${org.orgId}`);
+    await t.database.db.execute(
+      sql`UPDATE subscriptions SET plan = 'enterprise', provider = 'operator' WHERE org_id = ${org.orgId}`,
+    );
     const seats = await t.http.put('/api/v1/org/billing/seats', { as: org.owner, body: { seats: 30 } });
     expect(seats.body.error.code).toBe('enterprise_managed');
     const portal = await t.http.post('/api/v1/billing/portal', { as: org.owner, body: { scope: 'org' } });

@@ -74,7 +74,11 @@ async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote:
 }
 
 /** Roster's row for this provider subscription, else the scope's live one (which it replaces). */
-async function storedSubscriptionFor(tx: Tx, scope: BillingScope, remote: ProviderSubscription): Promise<SubscriptionRecord | undefined> {
+async function storedSubscriptionFor(
+  tx: Tx,
+  scope: BillingScope,
+  remote: ProviderSubscription,
+): Promise<SubscriptionRecord | undefined> {
   const byRef = await lockSubscriptionByRef(tx, remote.ref);
   if (byRef && ownerMatches(byRef, scope)) return byRef;
   return lockActiveSubscription(tx, scope);

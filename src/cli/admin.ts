@@ -73,7 +73,8 @@ export function registerAdminCommands(program: Command): void {
       await withOperator(async (ctx) => {
         const result = await support.enableUser(ctx, { email });
         console.log(result.changed ? `Enabled ${result.email}.` : `${result.email} is not disabled; nothing changed.`);
-        if (result.changed && !result.orgSlug) console.log('The user belongs to no organization, so no org audit log records this.');
+        if (result.changed && !result.orgSlug)
+          console.log('The user belongs to no organization, so no org audit log records this.');
       });
     });
 
@@ -83,8 +84,11 @@ export function registerAdminCommands(program: Command): void {
     .action(async (email: string) => {
       await withOperator(async (ctx) => {
         const result = await support.disableUser(ctx, { email });
-        console.log(result.changed ? `Disabled ${result.email}; their sessions are revoked.` : `${result.email} is already disabled.`);
-        if (result.changed && !result.orgSlug) console.log('The user belongs to no organization, so no org audit log records this.');
+        console.log(
+          result.changed ? `Disabled ${result.email}; their sessions are revoked.` : `${result.email} is already disabled.`,
+        );
+        if (result.changed && !result.orgSlug)
+          console.log('The user belongs to no organization, so no org audit log records this.');
       });
     });
 
@@ -138,9 +142,11 @@ export function registerAdminCommands(program: Command): void {
         );
         console.log(`Storage: ${org.storageUsedBytes} of ${report.storageLimitBytes ?? 'unlimited'} bytes`);
         console.log('Members:');
-        for (const member of json.members) console.log(`  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${member.email}  ${member.name}`);
+        for (const member of json.members)
+          console.log(`  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${member.email}  ${member.name}`);
         console.log(`Pending invitations: ${json.pending_invitations.length === 0 ? 'none' : ''}`);
-        for (const invite of json.pending_invitations) console.log(`  ${invite.role.padEnd(6)} ${invite.email}  expires ${invite.expires_at}`);
+        for (const invite of json.pending_invitations)
+          console.log(`  ${invite.role.padEnd(6)} ${invite.email}  expires ${invite.expires_at}`);
       });
     });
 

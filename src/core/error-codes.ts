@@ -86,4 +86,3 @@ export const ERROR_STATUS = {
 
 /** Every error code Roster answers with: a code outside the table does not compile. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
-

@@ -10,14 +10,20 @@ describe.skipIf(!serverUrl)('PostgreSQL pool connections', () => {
   it('bound transactions left idle: every pooled connection has idle_in_transaction_session_timeout', async () => {
     const database = await openDatabase({ databaseUrl: serverUrl, poolSize: 2, idleInTransactionTimeoutMs: 1234 });
     try {
-      const rows = await queryRows<{ timeout: string }>(database.db, sql`SELECT current_setting('idle_in_transaction_session_timeout') AS timeout`);
+      const rows = await queryRows<{ timeout: string }>(
+        database.db,
+        sql`SELECT current_setting('idle_in_transaction_session_timeout') AS timeout`,
+      );
       expect(rows[0]?.timeout).toBe('1234ms');
     } finally {
       await database.close();
     }
     const defaults = await openDatabase({ databaseUrl: serverUrl, poolSize: 1 });
     try {
-      const rows = await queryRows<{ timeout: string }>(defaults.db, sql`SELECT current_setting('idle_in_transaction_session_timeout') AS timeout`);
+      const rows = await queryRows<{ timeout: string }>(
+        defaults.db,
+        sql`SELECT current_setting('idle_in_transaction_session_timeout') AS timeout`,
+      );
       expect(rows[0]?.timeout).toBe(`${DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000}s`);
     } finally {
       await defaults.close();

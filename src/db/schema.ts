@@ -68,7 +68,6 @@ export const orgs = pgTable('orgs', {
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
 
-
 export const memberships = pgTable(
   'memberships',
   {
@@ -79,7 +78,6 @@ export const memberships = pgTable(
   },
   (table) => [primaryKey({ columns: [table.orgId, table.userId] })],
 );
-
 
 export const subscriptions = pgTable('subscriptions', {
   id: uuid('id').primaryKey().defaultRandom(),

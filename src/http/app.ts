@@ -205,10 +205,16 @@ function toErrorBody(
     const statusCode = Number(error.statusCode);
     const code = String((error as { code?: unknown }).code ?? '');
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return { status: statusForCode('payload_too_large'), error: { code: 'payload_too_large', message: 'The request body is too large.' } };
+      return {
+        status: statusForCode('payload_too_large'),
+        error: { code: 'payload_too_large', message: 'The request body is too large.' },
+      };
     }
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return { status: statusForCode('unsupported_media_type'), error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' } };
+      return {
+        status: statusForCode('unsupported_media_type'),
+        error: { code: 'unsupported_media_type', message: 'Send the body as application/json.' },
+      };
     }
     if (statusCode >= 400 && statusCode < 500) {
       return {

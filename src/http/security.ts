@@ -58,10 +58,7 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       const csrfCookie = request.cookies[CSRF_COOKIE];
       const hasCsrfToken = typeof csrfHeader === 'string' && csrfHeader.length > 0 && csrfHeader === csrfCookie;
       if (!isJson(request) || !(isSameOrigin || hasCsrfToken)) {
-        throw new AppError(
-          'csrf_failed',
-          'This request was refused to protect your session. Reload the page and try again.',
-        );
+        throw new AppError('csrf_failed', 'This request was refused to protect your session. Reload the page and try again.');
       }
     } else if (!bearer && origin !== undefined && !isSameOrigin) {
       // Login CSRF: another site must not sign a browser into an account of its choosing.

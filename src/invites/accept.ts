@@ -103,7 +103,10 @@ export async function acceptInTransaction(
   if (!invitation || invitation.status === 'revoked') throw inviteNotFound();
   // Compared on the normalized form only, which no lookalike address can share.
   if (invitation.emailNormalized !== user.emailNormalized) {
-    throw new AppError('email_mismatch', `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`);
+    throw new AppError(
+      'email_mismatch',
+      `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`,
+    );
   }
   if (await findMembershipOfUser(tx, user.userId)) throw alreadyInOrg();
   if (invitation.status === 'accepted') throw inviteNotFound();

@@ -24,12 +24,16 @@ describe('seat rules under concurrency', () => {
   it('with 5 seats and 1 member, 30 concurrent invitations: exactly 4 succeed, 26 get seat_limit', async () => {
     const org = await t.given.org({ seats: 5 });
     const replies = await Promise.all(
-      Array.from({ length: 30 }, () => t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('race') } })),
+      Array.from({ length: 30 }, () =>
+        t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('race') } }),
+      ),
     );
     const statuses = replies.map((reply) => (reply.status === 201 ? 'created' : reply.body.error.code));
     expect(statuses.filter((status) => status === 'created')).toHaveLength(4);
     expect(statuses.filter((status) => status === 'seat_limit')).toHaveLength(26);
-    expect(await scalar(sql`SELECT count(*)::int AS value FROM invitations WHERE org_id = ${org.id} AND status = 'pending'`)).toBe(4);
+    expect(
+      await scalar(sql`SELECT count(*)::int AS value FROM invitations WHERE org_id = ${org.id} AND status = 'pending'`),
+    ).toBe(4);
     expect(await scalar(sql`SELECT count(*)::int AS value FROM mail_outbox WHERE org_id = ${org.id}`)).toBe(4);
     const seats = await t.http.get('/api/v1/org', { as: org.owner });
     expect(seats.body.org.seats).toMatchObject({ used: 5, limit: 5 });
@@ -42,11 +46,15 @@ describe('seat rules under concurrency', () => {
         as: org.owner,
         body: { emails: Array.from({ length: 8 }, () => uniqueEmail('bulk')) },
       }),
-      ...Array.from({ length: 8 }, () => t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('one') } })),
+      ...Array.from({ length: 8 }, () =>
+        t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('one') } }),
+      ),
     ]);
     const created = bulk!.body.invited + singles.filter((reply) => reply.status === 201).length;
     expect(created).toBe(5);
-    expect(await scalar(sql`SELECT count(*)::int AS value FROM invitations WHERE org_id = ${org.id} AND status = 'pending'`)).toBe(5);
+    expect(
+      await scalar(sql`SELECT count(*)::int AS value FROM invitations WHERE org_id = ${org.id} AND status = 'pending'`),
+    ).toBe(5);
   });
 
   it('one invitation accepted by three concurrent requests: one success, one membership', async () => {
@@ -58,9 +66,13 @@ describe('seat rules under concurrency', () => {
       Array.from({ length: 3 }, () => t.http.post(`/api/v1/invites/${token}/accept`, { as: invitee })),
     );
     expect(replies.filter((reply) => reply.status === 200)).toHaveLength(1);
-    expect(replies.filter((reply) => reply.status !== 200).every((reply) => reply.status === 409 || reply.status === 404)).toBe(true);
+    expect(replies.filter((reply) => reply.status !== 200).every((reply) => reply.status === 409 || reply.status === 404)).toBe(
+      true,
+    );
     expect(await scalar(sql`SELECT count(*)::int AS value FROM memberships WHERE user_id = ${invitee.id}`)).toBe(1);
-    expect(await scalar(sql`SELECT count(*)::int AS value FROM audit_log WHERE org_id = ${org.id} AND action = 'invite.accepted'`)).toBe(1);
+    expect(
+      await scalar(sql`SELECT count(*)::int AS value FROM audit_log WHERE org_id = ${org.id} AND action = 'invite.accepted'`),
+    ).toBe(1);
   });
 
   it('seats lowered under pending invitations, then concurrent accepts: active members never exceed the limit', async () => {

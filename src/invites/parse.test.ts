@@ -8,23 +8,101 @@ function parsed(text: string) {
 
 describe('extractAddresses', () => {
   const table: [string, string, (string | null)[][]][] = [
-    ['commas', 'a@example.com,b@example.com', [['a@example.com', 'a@example.com'], ['b@example.com', 'b@example.com']]],
-    ['semicolons', 'a@example.com; b@example.com;c@example.com', [['a@example.com', 'a@example.com'], ['b@example.com', 'b@example.com'], ['c@example.com', 'c@example.com']]],
-    ['spaces and tabs', 'a@example.com \t b@example.com', [['a@example.com', 'a@example.com'], ['b@example.com', 'b@example.com']]],
-    ['newlines (LF and CRLF)', 'a@example.com\nb@example.com\r\nc@example.com', [['a@example.com', 'a@example.com'], ['b@example.com', 'b@example.com'], ['c@example.com', 'c@example.com']]],
-    ['Name <addr>', 'Alice Smith <alice@example.com>, "Bob, Jr." <bob@example.com>', [['alice@example.com', 'alice@example.com'], ['bob@example.com', 'bob@example.com']]],
+    [
+      'commas',
+      'a@example.com,b@example.com',
+      [
+        ['a@example.com', 'a@example.com'],
+        ['b@example.com', 'b@example.com'],
+      ],
+    ],
+    [
+      'semicolons',
+      'a@example.com; b@example.com;c@example.com',
+      [
+        ['a@example.com', 'a@example.com'],
+        ['b@example.com', 'b@example.com'],
+        ['c@example.com', 'c@example.com'],
+      ],
+    ],
+    [
+      'spaces and tabs',
+      'a@example.com \t b@example.com',
+      [
+        ['a@example.com', 'a@example.com'],
+        ['b@example.com', 'b@example.com'],
+      ],
+    ],
+    [
+      'newlines (LF and CRLF)',
+      'a@example.com\nb@example.com\r\nc@example.com',
+      [
+        ['a@example.com', 'a@example.com'],
+        ['b@example.com', 'b@example.com'],
+        ['c@example.com', 'c@example.com'],
+      ],
+    ],
+    [
+      'Name <addr>',
+      'Alice Smith <alice@example.com>, "Bob, Jr." <bob@example.com>',
+      [
+        ['alice@example.com', 'alice@example.com'],
+        ['bob@example.com', 'bob@example.com'],
+      ],
+    ],
     [
       'addresses inside prose',
       'Hi! Please invite alice@example.com and (bob@example.org), also "carol@example.net". Thanks, Dave',
-      [['alice@example.com', 'alice@example.com'], ['bob@example.org', 'bob@example.org'], ['carol@example.net', 'carol@example.net']],
+      [
+        ['alice@example.com', 'alice@example.com'],
+        ['bob@example.org', 'bob@example.org'],
+        ['carol@example.net', 'carol@example.net'],
+      ],
     ],
-    ['mixed-case duplicates count once (first spelling kept)', 'Alice@Example.com alice@example.COM ALICE@EXAMPLE.COM', [['Alice@Example.com', 'alice@example.com']]],
-    ['internationalized domains compare in punycode', 'user@bücher.de user@xn--bcher-kva.de', [['user@bücher.de', 'user@xn--bcher-kva.de']]],
+    [
+      'mixed-case duplicates count once (first spelling kept)',
+      'Alice@Example.com alice@example.COM ALICE@EXAMPLE.COM',
+      [['Alice@Example.com', 'alice@example.com']],
+    ],
+    [
+      'internationalized domains compare in punycode',
+      'user@bücher.de user@xn--bcher-kva.de',
+      [['user@bücher.de', 'user@xn--bcher-kva.de']],
+    ],
     ['non-ASCII local parts are refused', 'ünïcode@example.com', [['ünïcode@example.com', 'invalid']]],
-    ['quoted local parts are refused whole', '"john doe"@example.com, "x"@example.com', [['"john doe"@example.com', 'invalid'], ['"x"@example.com', 'invalid']]],
-    ['a trailing dot ending a sentence is punctuation', 'Write to alice@example.com.', [['alice@example.com', 'alice@example.com']]],
-    ['dots inside the local part that make it invalid', 'alice.@example.com .bob@example.com c..d@example.com', [['alice.@example.com', 'invalid'], ['.bob@example.com', 'invalid'], ['c..d@example.com', 'invalid']]],
-    ['tokens with @ that are not addresses', '@ foo@ @example.com a@b a@@b.com', [['@', 'invalid'], ['foo@', 'invalid'], ['@example.com', 'invalid'], ['a@b', 'invalid'], ['a@@b.com', 'invalid']]],
+    [
+      'quoted local parts are refused whole',
+      '"john doe"@example.com, "x"@example.com',
+      [
+        ['"john doe"@example.com', 'invalid'],
+        ['"x"@example.com', 'invalid'],
+      ],
+    ],
+    [
+      'a trailing dot ending a sentence is punctuation',
+      'Write to alice@example.com.',
+      [['alice@example.com', 'alice@example.com']],
+    ],
+    [
+      'dots inside the local part that make it invalid',
+      'alice.@example.com .bob@example.com c..d@example.com',
+      [
+        ['alice.@example.com', 'invalid'],
+        ['.bob@example.com', 'invalid'],
+        ['c..d@example.com', 'invalid'],
+      ],
+    ],
+    [
+      'tokens with @ that are not addresses',
+      '@ foo@ @example.com a@b a@@b.com',
+      [
+        ['@', 'invalid'],
+        ['foo@', 'invalid'],
+        ['@example.com', 'invalid'],
+        ['a@b', 'invalid'],
+        ['a@@b.com', 'invalid'],
+      ],
+    ],
     ['words without @ are ignored', 'please add these people', []],
     ['empty input', '', []],
     ['whitespace and separators only', ' ,;\n\t ; ', []],
@@ -59,7 +137,14 @@ describe('extractAddresses', () => {
 
 describe('addressesFromList', () => {
   it('takes each entry as one address, with Name <addr>, deduplicated case-insensitively', () => {
-    const entries = addressesFromList(['a@example.com', ' Bob <b@example.com> ', 'A@EXAMPLE.COM', 'broken@', '', 'x@example.com.']);
+    const entries = addressesFromList([
+      'a@example.com',
+      ' Bob <b@example.com> ',
+      'A@EXAMPLE.COM',
+      'broken@',
+      '',
+      'x@example.com.',
+    ]);
     expect(entries.map((entry) => [entry.email, entry.isValid ? entry.normalized : 'invalid'])).toEqual([
       ['a@example.com', 'a@example.com'],
       ['b@example.com', 'b@example.com'],

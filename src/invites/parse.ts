@@ -2,8 +2,7 @@ import { parseEmail } from '../core/email.ts';
 
 /** One distinct entry of a bulk request, in input order. */
 export type BulkAddress =
-  | { email: string; normalized: string; isValid: true }
-  | { email: string; normalized: null; isValid: false };
+  { email: string; normalized: string; isValid: true } | { email: string; normalized: null; isValid: false };
 
 // A quoted local part ("john doe"@example.com) is one token, so it is reported whole (and refused),
 // not split at its space into fragments.
@@ -45,7 +44,9 @@ export function addressesFromList(emails: readonly string[]): BulkAddress[] {
 
 function classify(token: string): BulkAddress {
   const parsed = parseEmail(token);
-  return parsed ? { email: parsed.email, normalized: parsed.normalized, isValid: true } : { email: token, normalized: null, isValid: false };
+  return parsed
+    ? { email: parsed.email, normalized: parsed.normalized, isValid: true }
+    : { email: token, normalized: null, isValid: false };
 }
 
 /** First occurrence wins; valid addresses compare by normalized form, invalid ones case-insensitively. */

@@ -136,7 +136,12 @@ export async function listLiveInvitations(db: Queryable, orgId: string, now: Dat
         WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}
         ORDER BY created_at`,
   );
-  return rows.map((row) => ({ email: row.email, role: row.role, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) }));
+  return rows.map((row) => ({
+    email: row.email,
+    role: row.role,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+  }));
 }
 
 export interface AddressState {
@@ -272,7 +277,10 @@ export async function loadOrCreateLinkKey(db: Queryable): Promise<Buffer> {
   await db.execute(
     sql`INSERT INTO server_keys (name, value) VALUES ('invite_links', ${randomBytes(32)}) ON CONFLICT (name) DO NOTHING`,
   );
-  const rows = await queryRows<{ value: Buffer | Uint8Array }>(db, sql`SELECT value FROM server_keys WHERE name = 'invite_links'`);
+  const rows = await queryRows<{ value: Buffer | Uint8Array }>(
+    db,
+    sql`SELECT value FROM server_keys WHERE name = 'invite_links'`,
+  );
   const value = rows[0]?.value;
   if (!value) throw new AppError('internal', 'The invitation link key could not be read.');
   return Buffer.from(value);

@@ -20,7 +20,11 @@ beforeEach(() => {
 async function invite(org: TestOrg, email: string, role: 'admin' | 'member' = 'member') {
   const reply = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email, role } });
   expect(reply.status, JSON.stringify(reply.body)).toBe(201);
-  return { id: reply.body.invite.id as string, link: reply.body.invite.link as string, token: inviteTokenOf(reply.body.invite.link) };
+  return {
+    id: reply.body.invite.id as string,
+    link: reply.body.invite.link as string,
+    token: inviteTokenOf(reply.body.invite.link),
+  };
 }
 
 async function count(table: 'invitations' | 'mail_outbox' | 'audit_log' | 'memberships', orgId: string): Promise<number> {
@@ -116,7 +120,10 @@ describe('POST /api/v1/org/invite', () => {
 
   it('refuses unknown fields and roles other than admin or member with invalid_request', async () => {
     const org = await t.given.org();
-    for (const body of [{ email: uniqueEmail(), org_id: org.id }, { email: uniqueEmail(), role: 'owner' }]) {
+    for (const body of [
+      { email: uniqueEmail(), org_id: org.id },
+      { email: uniqueEmail(), role: 'owner' },
+    ]) {
       const reply = await t.http.post('/api/v1/org/invite', { as: org.owner, body });
       expect(reply.status).toBe(400);
       expect(reply.body.error.code).toBe('invalid_request');
@@ -241,12 +248,15 @@ describe('GET /api/v1/org/invites', () => {
     expect(member.body.error.code).toBe('forbidden');
   });
 
-  it('shows each invitation\'s live link again (rebuilt with the server key, never stored), and the fresh one after a resend', async () => {
+  it("shows each invitation's live link again (rebuilt with the server key, never stored), and the fresh one after a resend", async () => {
     const org = await t.given.org({ seats: 10 });
     const sent = await invite(org, uniqueEmail('listed'));
     const listed = await t.http.get('/api/v1/org/invites', { as: org.owner });
     expect(listed.body.invites.find((row: any) => row.id === sent.id)?.link).toBe(sent.link);
-    const stored = await queryRows<{ row: string }>(t.database.db, sql`SELECT i::text AS row FROM invitations i WHERE id = ${sent.id}`);
+    const stored = await queryRows<{ row: string }>(
+      t.database.db,
+      sql`SELECT i::text AS row FROM invitations i WHERE id = ${sent.id}`,
+    );
     expect(stored[0]?.row).not.toContain(sent.token.slice(7));
     const resent = await t.http.post(`/api/v1/org/invites/${sent.id}/resend`, { as: org.owner });
     const relisted = await t.http.get('/api/v1/org/invites', { as: org.owner });
@@ -267,7 +277,10 @@ describe('expiry', () => {
       t.database.db,
       sql`SELECT id, status FROM invitations WHERE org_id = ${org.id}`,
     );
-    expect(Object.fromEntries(statuses.map((row) => [row.id, row.status]))).toEqual({ [first.id]: 'expired', [second.id]: 'pending' });
+    expect(Object.fromEntries(statuses.map((row) => [row.id, row.status]))).toEqual({
+      [first.id]: 'expired',
+      [second.id]: 'pending',
+    });
     const audit = await queryRows<{ action: string; target_id: string }>(
       t.database.db,
       sql`SELECT action, target_id FROM audit_log WHERE org_id = ${org.id} AND action = 'invite.expired'`,
@@ -385,7 +398,13 @@ describe('GET /api/v1/invites/{token}', () => {
     const { token } = await invite(org, email, 'admin');
     const reply = await t.http.get(`/api/v1/invites/${token}`);
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ org: { name: `Org ${org.slug}` }, inviter: { name: org.owner.name }, email, role: 'admin', status: 'pending' });
+    expect(reply.body).toEqual({
+      org: { name: `Org ${org.slug}` },
+      inviter: { name: org.owner.name },
+      email,
+      role: 'admin',
+      status: 'pending',
+    });
   });
 
   it('answers 404 invite_not_found for unknown tokens', async () => {
@@ -485,7 +504,9 @@ describe('POST /api/v1/auth/signup with invite_token', () => {
     const org = await t.given.org();
     const email = uniqueEmail('newcomer');
     const { token } = await invite(org, email);
-    const reply = await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'New Comer', invite_token: token } });
+    const reply = await t.http.post('/api/v1/auth/signup', {
+      body: { email, password: PASSWORD, name: 'New Comer', invite_token: token },
+    });
     expect(reply.status, JSON.stringify(reply.body)).toBe(201);
     expect(reply.body.user.email_verified).toBe(false);
     expect(await t.given.roleOf(org.id, reply.body.user.id)).toBe('member');
@@ -514,7 +535,9 @@ describe('POST /api/v1/auth/signup with invite_token', () => {
     const org = await t.given.org();
     const { token } = await invite(org, uniqueEmail());
     const email = uniqueEmail();
-    const reply = await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Other', invite_token: token } });
+    const reply = await t.http.post('/api/v1/auth/signup', {
+      body: { email, password: PASSWORD, name: 'Other', invite_token: token },
+    });
     expect(reply.status).toBe(403);
     expect(reply.body.error.code).toBe('email_mismatch');
     const login = await t.http.post('/api/v1/auth/login', { body: { email, password: PASSWORD } });
@@ -535,7 +558,13 @@ describe('audit', () => {
       t.database.db,
       sql`SELECT action, before, after FROM audit_log WHERE org_id = ${org.id} AND action LIKE 'invite.%' ORDER BY id`,
     );
-    expect(rows.map((row) => row.action)).toEqual(['invite.sent', 'invite.resent', 'invite.accepted', 'invite.sent', 'invite.revoked']);
+    expect(rows.map((row) => row.action)).toEqual([
+      'invite.sent',
+      'invite.resent',
+      'invite.accepted',
+      'invite.sent',
+      'invite.revoked',
+    ]);
     expect(rows[0]?.after).toMatchObject({ email: invitee.email, role: 'member' });
     expect(rows[4]).toMatchObject({ before: { status: 'pending' }, after: { status: 'revoked' } });
     expect(JSON.stringify(rows)).not.toMatch(/rs_inv_|rs_ver_/);

@@ -28,7 +28,8 @@ export const inviteRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 201: inviteReply, ...errorReplies(400, 401, 403, 409) },
       },
     },
-    async (request, reply) => reply.status(201).send({ invite: presentInvite(await invites.inviteOne(request.ctx, request.body)) }),
+    async (request, reply) =>
+      reply.status(201).send({ invite: presentInvite(await invites.inviteOne(request.ctx, request.body)) }),
   );
 
   app.post(

@@ -28,7 +28,11 @@ export const inviteListReply = z.object({ invites: z.array(inviteSchema) });
 
 export const bulkInviteBody = z
   .strictObject({
-    text: z.string().max(400_000).optional().describe('Free text: addresses separated by commas, semicolons, whitespace or newlines, `Name <addr>`, or prose'),
+    text: z
+      .string()
+      .max(400_000)
+      .optional()
+      .describe('Free text: addresses separated by commas, semicolons, whitespace or newlines, `Name <addr>`, or prose'),
     emails: z.array(z.string().max(1000)).max(20_000).optional().describe('One address (or `Name <addr>`) per entry'),
     role: inviteRole.default('member'),
     dry_run: z.boolean().default(false).describe('Answer the same results and write nothing'),

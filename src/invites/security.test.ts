@@ -30,7 +30,12 @@ describe('opening an invitation link (GET, HEAD, OPTIONS) never accepts it', () 
     const invitee = await t.given.user();
     const { id, token } = await invite(org, invitee.email);
     for (const method of ['GET', 'HEAD', 'OPTIONS']) {
-      for (const path of [`/invite/${token}`, `/api/v1/invites/${token}`, `/api/v1/invites/${token}/accept`, `/api/v1/org/invite/${id}/accept`]) {
+      for (const path of [
+        `/invite/${token}`,
+        `/api/v1/invites/${token}`,
+        `/api/v1/invites/${token}/accept`,
+        `/api/v1/org/invite/${id}/accept`,
+      ]) {
         const reply = await t.http.request(method, path, { as: invitee });
         expect(reply.status, `${method} ${path}`).not.toBe(500);
       }
@@ -45,18 +50,29 @@ describe('links come only from PUBLIC_URL', () => {
     it(`ignores forged Host and X-Forwarded-* headers (TRUST_PROXY ${trustProxy ?? 'unset'})`, async () => {
       const app = trustProxy ? await startApp({ env: { TRUST_PROXY: trustProxy } }) : t;
       try {
-        const forged = { host: 'evil.test', 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https', forwarded: 'host=evil.test' };
+        const forged = {
+          host: 'evil.test',
+          'x-forwarded-host': 'evil.test',
+          'x-forwarded-proto': 'https',
+          forwarded: 'host=evil.test',
+        };
         const org = await app.given.org({ seats: 10 });
         const email = uniqueEmail();
         const single = await app.http.post('/api/v1/org/invite', { as: org.owner, body: { email }, headers: forged });
         expect(single.status).toBe(201);
         expect(single.body.invite.link.startsWith(`${TEST_PUBLIC_URL}/invite/`)).toBe(true);
-        const resent = await app.http.post(`/api/v1/org/invites/${single.body.invite.id}/resend`, { as: org.owner, headers: forged });
+        const resent = await app.http.post(`/api/v1/org/invites/${single.body.invite.id}/resend`, {
+          as: org.owner,
+          headers: forged,
+        });
         expect(resent.body.invite.link.startsWith(`${TEST_PUBLIC_URL}/invite/`)).toBe(true);
         const bulkAddress = uniqueEmail();
         await app.http.post('/api/v1/org/invites/bulk', { as: org.owner, body: { text: bulkAddress }, headers: forged });
         const signupAddress = uniqueEmail();
-        await app.http.post('/api/v1/auth/signup', { body: { email: signupAddress, password: PASSWORD, name: 'X' }, headers: forged });
+        await app.http.post('/api/v1/auth/signup', {
+          body: { email: signupAddress, password: PASSWORD, name: 'X' },
+          headers: forged,
+        });
         const links = [];
         for (const address of [email, bulkAddress, signupAddress]) {
           for (const message of await mailTo(app.http, address)) {
@@ -86,13 +102,17 @@ describe('lookalike addresses never match the invited address', () => {
       `${local.replace('e', '\u0435')}@kite.com`,
       `${local.replace('a', '\u0430')}@kite.com`,
     ]) {
-      const reply = await t.http.post('/api/v1/auth/signup', { body: { email: lookalike, password: PASSWORD, name: 'Kate', invite_token: token } });
+      const reply = await t.http.post('/api/v1/auth/signup', {
+        body: { email: lookalike, password: PASSWORD, name: 'Kate', invite_token: token },
+      });
       expect(reply.status, lookalike).toBe(400);
       expect(reply.body.error.code).toBe('invalid_email');
     }
     // A dotless ı in the domain is a different, valid domain (punycode): it never matches kite.com.
     const dotless = `${local}@k\u0131te.com`;
-    const withToken = await t.http.post('/api/v1/auth/signup', { body: { email: dotless, password: PASSWORD, name: 'Kate', invite_token: token } });
+    const withToken = await t.http.post('/api/v1/auth/signup', {
+      body: { email: dotless, password: PASSWORD, name: 'Kate', invite_token: token },
+    });
     expect(withToken.status).toBe(403);
     expect(withToken.body.error.code).toBe('email_mismatch');
     const impostor = await t.given.user({ email: dotless });
@@ -102,7 +122,10 @@ describe('lookalike addresses never match the invited address', () => {
     // …and inviting the lookalike is a separate invitation, not "already pending".
     const separate = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: dotless } });
     expect(separate.status).toBe(201);
-    const kelvin = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: `\u212A${local.slice(1)}@kite.com` } });
+    const kelvin = await t.http.post('/api/v1/org/invite', {
+      as: org.owner,
+      body: { email: `\u212A${local.slice(1)}@kite.com` },
+    });
     expect(kelvin.body.error.code).toBe('invalid_email');
   });
 });

@@ -87,17 +87,17 @@ export async function inviteBulk(
   const outcomes = input.dryRun
     ? await previewInvitations(ctx, actor, addresses)
     : await createInvitations(ctx, actor, addresses, input.role);
-  const results = outcomes.map(
-    (outcome): BulkResult =>
-      outcome.ok
-        ? { email: outcome.email, ok: true, inviteId: outcome.invitation?.id ?? null }
-        : { email: outcome.email, ok: false, error: outcome.error },
+  const results = outcomes.map((outcome): BulkResult =>
+    outcome.ok
+      ? { email: outcome.email, ok: true, inviteId: outcome.invitation?.id ?? null }
+      : { email: outcome.email, ok: false, error: outcome.error },
   );
   const invited = results.filter((result) => result.ok).length;
   return { results, invited, failed: results.length - invited };
 }
 
-type Outcome<T> = { email: string; ok: true; invitation: T } | { email: string; ok: false; error: { code: ErrorCode; message: string } };
+type Outcome<T> =
+  { email: string; ok: true; invitation: T } | { email: string; ok: false; error: { code: ErrorCode; message: string } };
 
 /**
  * Decides every address of a batch from one snapshot: invalid, already a member, already invited,
@@ -152,14 +152,24 @@ async function createInvitations(
         ? [{ index, email: address.email, normalized: address.normalized, ...issueInviteToken(linkKey) }]
         : [],
     );
-    const expired = await expireStaleInvitations(tx, orgId, chosen.map((row) => row.normalized), now);
+    const expired = await expireStaleInvitations(
+      tx,
+      orgId,
+      chosen.map((row) => row.normalized),
+      now,
+    );
     const inserted = await insertInvitations(tx, {
       orgId,
       role,
       invitedBy: actor.userId,
       now,
       expiresAt,
-      invitations: chosen.map((row) => ({ email: row.email, normalized: row.normalized, tokenHash: row.hash, tokenNonce: row.nonce })),
+      invitations: chosen.map((row) => ({
+        email: row.email,
+        normalized: row.normalized,
+        tokenHash: row.hash,
+        tokenNonce: row.nonce,
+      })),
     });
     const idByAddress = new Map(inserted.map((row) => [row.emailNormalized, row.id]));
     const created: { id: string; email: string; link: string }[] = [];
@@ -168,7 +178,10 @@ async function createInvitations(
       const id = idByAddress.get(row.normalized);
       // No row: a pending invitation the snapshot did not see won the unique index.
       if (!id) {
-        outcomeAt.set(row.index, fail(row.email, 'invite_pending', 'An invitation to this address is already pending. Resend it instead.'));
+        outcomeAt.set(
+          row.index,
+          fail(row.email, 'invite_pending', 'An invitation to this address is already pending. Resend it instead.'),
+        );
         continue;
       }
       const link = inviteLink(ctx, row.token);
@@ -193,15 +206,13 @@ async function createInvitations(
     );
     await recordAudits(tx, ctx, [
       ...expired.map((invite) => expiredEntry(orgId, invite.id, invite.email)),
-      ...created.map(
-        (invite): AuditEntry => ({
-          orgId,
-          action: 'invite.sent',
-          targetType: 'invitation',
-          targetId: invite.id,
-          after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
-        }),
-      ),
+      ...created.map((invite): AuditEntry => ({
+        orgId,
+        action: 'invite.sent',
+        targetType: 'invitation',
+        targetId: invite.id,
+        after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
+      })),
     ]);
     return results;
   });
@@ -278,7 +289,13 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
           kind: 'invitation',
           orgId,
           to: invitation.email,
-          ...invitationEmail({ orgName: invitation.orgName, inviterName: self.displayName, role: invitation.role, link, expiresAt }),
+          ...invitationEmail({
+            orgName: invitation.orgName,
+            inviterName: self.displayName,
+            role: invitation.role,
+            link,
+            expiresAt,
+          }),
         },
       ],
       now,
@@ -317,7 +334,14 @@ function inviteLink(ctx: Ctx, token: string): string {
 }
 
 function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
-  return { orgId, action: 'invite.expired', targetType: 'invitation', targetId: id, before: { email, status: 'pending' }, after: { status: 'expired' } };
+  return {
+    orgId,
+    action: 'invite.expired',
+    targetType: 'invitation',
+    targetId: id,
+    before: { email, status: 'pending' },
+    after: { status: 'expired' },
+  };
 }
 
 function failedOutcome(outcome: Outcome<null>): Outcome<never> {

@@ -10,7 +10,13 @@ export function oneLine(value: string): string {
   return value.replace(/[\r\n\u2028\u2029]+/g, ' ').trim();
 }
 
-export function layout(input: { title: string; bodyHtml: string; buttonLabel: string; buttonUrl: string; footer: string }): string {
+export function layout(input: {
+  title: string;
+  bodyHtml: string;
+  buttonLabel: string;
+  buttonUrl: string;
+  footer: string;
+}): string {
   const url = escapeHtml(input.buttonUrl);
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(input.title)}</title></head>

@@ -98,7 +98,9 @@ describe('delivery over SMTP', () => {
     const created = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: invitee.email } });
     expect(created.status).toBe(201);
 
-    const mail = await smtpServer.waitFor((message) => message.envelopeTo.includes(invitee.email) && /invited you/.test(message.headers));
+    const mail = await smtpServer.waitFor(
+      (message) => message.envelopeTo.includes(invitee.email) && /invited you/.test(message.headers),
+    );
     expect(mail.envelopeTo).toEqual([invitee.email]);
     expect(mail.headers).toMatch(/^From: Roster <no-reply@roster\.test>/m);
     expect(mail.headers).toMatch(new RegExp(`^Subject: .*Org ${org.slug}`, 'm'));
@@ -203,7 +205,9 @@ describe('delivery over SMTP', () => {
     // A second send of any row could only come from a round in flight: wait until every row is
     // sent, then for one complete round of each worker that started after that.
     await expect
-      .poll(async () => (await Promise.all(recipients.map(outboxRowsTo))).flat().every((row) => row.status === 'sent'), { timeout: 10_000 })
+      .poll(async () => (await Promise.all(recipients.map(outboxRowsTo))).flat().every((row) => row.status === 'sent'), {
+        timeout: 10_000,
+      })
       .toBe(true);
     await Promise.all([oneFullRound(first), oneFullRound(second)]);
     const mine = smtpServer.messages.filter((message) => recipients.includes(message.envelopeTo[0] ?? ''));
@@ -261,7 +265,13 @@ const AN_HOUR_MS = 3_600_000;
 describe('wake-ups', () => {
   it('a service that queues mail wakes the worker by its commit alone (no nudge), long before the next poll', async () => {
     const { transport, delivered } = recordingTransport();
-    const runtime = createWorkerRuntime({ db: t.database.db, listen: t.database.listen, logger: pino({ level: 'silent' }), clock: t.clock, pollIntervalMs: AN_HOUR_MS });
+    const runtime = createWorkerRuntime({
+      db: t.database.db,
+      listen: t.database.listen,
+      logger: pino({ level: 'silent' }),
+      clock: t.clock,
+      pollIntervalMs: AN_HOUR_MS,
+    });
     runtime.register(mailDelivery(transport));
     const firstRound = runtime.roundFinished(MAIL_QUEUE);
     await runtime.start();
@@ -285,13 +295,23 @@ if (testEngine() === 'postgres') {
       const { transport, sent, delivered } = recordingTransport();
       const { logger, lines } = captureLogger();
       const first = uniqueEmail('in-flight');
-      await enqueueMail(t.database.db, [{ kind: 'test', to: first, subject: 'One', text: 'One', html: '<p>One</p>' }], t.clock.now());
+      await enqueueMail(
+        t.database.db,
+        [{ kind: 'test', to: first, subject: 'One', text: 'One', html: '<p>One</p>' }],
+        t.clock.now(),
+      );
       // Hold the claim open deterministically: the admin connection's table lock makes its UPDATE
       // wait, and that connection survives the terminations, so the claim cannot slip through.
       await admin.query('BEGIN');
       await admin.query('LOCK TABLE mail_outbox IN EXCLUSIVE MODE');
 
-      const runtime = createWorkerRuntime({ db: t.database.db, listen: t.database.listen, logger, clock: t.clock, pollIntervalMs: AN_HOUR_MS });
+      const runtime = createWorkerRuntime({
+        db: t.database.db,
+        listen: t.database.listen,
+        logger,
+        clock: t.clock,
+        pollIntervalMs: AN_HOUR_MS,
+      });
       runtime.register(mailDelivery(transport));
       const blockedRound = runtime.roundFinished(MAIL_QUEUE);
       await runtime.start();
@@ -299,15 +319,18 @@ if (testEngine() === 'postgres') {
       // Cleanups run last-in first: the admin connection (and its lock) goes before the runtime stops.
       cleanups.push(() => admin.end());
       await expect
-        .poll(async () => {
-          // pg_stat_activity is read once per transaction unless the snapshot is cleared.
-          await admin.query('SELECT pg_stat_clear_snapshot()');
-          const { rows } = await admin.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
+        .poll(
+          async () => {
+            // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+            await admin.query('SELECT pg_stat_clear_snapshot()');
+            const { rows } = await admin.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE mail_outbox SET attempts%'`,
-          );
-          return rows[0].n;
-        }, { timeout: 20_000 })
+            );
+            return rows[0].n;
+          },
+          { timeout: 20_000 },
+        )
         .toBe(1);
 
       const arrived = delivered(first);
@@ -333,18 +356,25 @@ if (testEngine() === 'postgres') {
       // And its LISTEN connection is back: once the listener has reconnected, mail queued from
       // another connection pool wakes it (the next poll is an hour away).
       await expect
-        .poll(async () => {
-          const { rows } = await admin.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "roster_work"'`,
-          );
-          return rows[0].n;
-        }, { timeout: 20_000 })
+        .poll(
+          async () => {
+            const { rows } = await admin.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "roster_work"'`,
+            );
+            return rows[0].n;
+          },
+          { timeout: 20_000 },
+        )
         .toBe(1);
       const elsewhere = await openDatabase({ databaseUrl: url, poolSize: 1 });
       cleanups.push(() => elsewhere.close());
       const second = uniqueEmail('after');
       const secondArrived = delivered(second);
-      await enqueueMail(elsewhere.db, [{ kind: 'test', to: second, subject: 'Two', text: 'Two', html: '<p>Two</p>' }], t.clock.now());
+      await enqueueMail(
+        elsewhere.db,
+        [{ kind: 'test', to: second, subject: 'Two', text: 'Two', html: '<p>Two</p>' }],
+        t.clock.now(),
+      );
       await secondArrived;
       expect(sent.filter((to) => to === first || to === second)).toEqual([first, second]);
     });

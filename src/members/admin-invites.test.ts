@@ -28,7 +28,10 @@ async function sceneWithInvitesBy(): Promise<Scene> {
   const org = await t.given.org({ seats: 10, admins: 2 });
   const admin = org.admins[0]!;
   const invite = async (role: 'admin' | 'member') => {
-    const reply = await t.http.post('/api/v1/org/invite', { as: admin, body: { email: `${role}-${Math.random()}@example.com`, role } });
+    const reply = await t.http.post('/api/v1/org/invite', {
+      as: admin,
+      body: { email: `${role}-${Math.random()}@example.com`, role },
+    });
     expect(reply.status, JSON.stringify(reply.body)).toBe(201);
     return { id: reply.body.invite.id as string, token: String(reply.body.invite.link).split('/invite/')[1]! };
   };
@@ -36,7 +39,10 @@ async function sceneWithInvitesBy(): Promise<Scene> {
 }
 
 async function statusOf(orgId: string, id: string): Promise<string | undefined> {
-  const rows = await queryRows<{ status: string }>(t.database.db, sql`SELECT status FROM invitations WHERE org_id = ${orgId} AND id = ${id}`);
+  const rows = await queryRows<{ status: string }>(
+    t.database.db,
+    sql`SELECT status FROM invitations WHERE org_id = ${orgId} AND id = ${id}`,
+  );
   return rows[0]?.status;
 }
 
@@ -50,7 +56,10 @@ async function revocationEntries(orgId: string) {
 const losses: [string, (scene: Scene) => Promise<{ status: number }>][] = [
   ['removed', ({ org, admin }) => t.http.delete(`/api/v1/org/members/${admin.id}`, { as: org.owner })],
   ['disabled', ({ org, admin }) => t.http.post(`/api/v1/org/members/${admin.id}/disable`, { as: org.owner })],
-  ['demoted', ({ org, admin }) => t.http.put(`/api/v1/org/members/${admin.id}/role`, { as: org.owner, body: { role: 'member' } })],
+  [
+    'demoted',
+    ({ org, admin }) => t.http.put(`/api/v1/org/members/${admin.id}/role`, { as: org.owner, body: { role: 'member' } }),
+  ],
   ['leaving', ({ admin }) => t.http.post('/api/v1/org/leave', { as: admin })],
 ];
 

@@ -46,7 +46,9 @@ describe('POST /api/v1/org/members/{user_id}/disable', () => {
 
     expect((await t.http.get('/api/v1/me', { as: member })).status).toBe(401);
     expect((await t.http.get('/api/v1/me', { as: { token: apiToken } })).status).toBe(401);
-    expect((await t.http.post('/api/v1/usage', { as: { token: apiToken }, body: { activity: 'a', quantity: 1 } })).status).toBe(401);
+    expect((await t.http.post('/api/v1/usage', { as: { token: apiToken }, body: { activity: 'a', quantity: 1 } })).status).toBe(
+      401,
+    );
     expect((await t.http.post('/api/v1/usage', { as: member, body: { activity: 'a', quantity: 1 } })).status).toBe(401);
     const cookieAfter = await byCookie();
     expect(cookieAfter.statusCode).toBe(401);
@@ -128,7 +130,9 @@ describe('POST /api/v1/org/members/{user_id}/disable', () => {
                BEGIN IF OLD.user_id = '${member.id}' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN OLD; END; $$`),
     );
     await t.database.db.execute(
-      sql.raw('CREATE TRIGGER refuse_session_delete BEFORE DELETE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_delete()'),
+      sql.raw(
+        'CREATE TRIGGER refuse_session_delete BEFORE DELETE ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_delete()',
+      ),
     );
     try {
       const reply = await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner });

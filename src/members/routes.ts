@@ -114,7 +114,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['organization'],
-        summary: "Disable a member: every session and API token stops working at once; the seat stays taken",
+        summary: 'Disable a member: every session and API token stops working at once; the seat stays taken',
         description: 'There is no API to re-enable a user: the operator CLI does (`roster admin enable-user`).',
         params: userIdParams,
         response: { 200: memberReply, ...errorReplies(400, 401, 403, 404) },

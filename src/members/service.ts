@@ -99,7 +99,13 @@ export async function leaveOrg(ctx: Ctx): Promise<void> {
   });
 }
 
-async function deleteMembership(tx: Tx, ctx: Ctx, orgId: string, target: MemberRow, action: 'member.removed' | 'member.left'): Promise<void> {
+async function deleteMembership(
+  tx: Tx,
+  ctx: Ctx,
+  orgId: string,
+  target: MemberRow,
+  action: 'member.removed' | 'member.left',
+): Promise<void> {
   if (target.role === 'admin' && (await countOtherAdmins(tx, orgId, target.userId)) === 0) {
     throw new AppError('last_admin', 'This is the last admin of the organization. Make someone else an admin first.');
   }
@@ -222,10 +228,7 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
  * Sets or clears a member's daily and monthly limits (null clears). Takes back every slice's
  * share in the same transaction, so no request can use a share of the old limit afterwards.
  */
-export async function setUsageLimit(
-  ctx: Ctx,
-  input: { userId: string; daily: unknown; monthly: unknown },
-): Promise<MemberRow> {
+export async function setUsageLimit(ctx: Ctx, input: { userId: string; daily: unknown; monthly: unknown }): Promise<MemberRow> {
   const actor = authorize(requireActor(ctx), 'usage.set_limit');
   const daily = parseLimit(input.daily, 'daily');
   const monthly = parseLimit(input.monthly, 'monthly');
@@ -252,12 +255,9 @@ export async function setUsageLimit(
 function parseLimit(value: unknown, name: 'daily' | 'monthly'): number | null {
   if (value === null) return null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_LIMIT) {
-    throw new AppError(
-      'invalid_limit',
-      `Set the ${name} limit to a whole number from 0 to ${MAX_LIMIT}, or null for no limit.`,
-      { field: name },
-    );
+    throw new AppError('invalid_limit', `Set the ${name} limit to a whole number from 0 to ${MAX_LIMIT}, or null for no limit.`, {
+      field: name,
+    });
   }
   return value;
 }
-

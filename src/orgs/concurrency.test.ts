@@ -19,12 +19,18 @@ describe('organization invariants under concurrent requests', () => {
     );
     expect(replies.map((reply) => reply.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     expect(replies.filter((reply) => reply.status === 409).every((reply) => reply.body.error.code === 'slug_taken')).toBe(true);
-    const orgs = await queryRows<{ count: number }>(t.database.db, sql`SELECT count(*)::int AS count FROM orgs WHERE slug = 'race-slug'`);
+    const orgs = await queryRows<{ count: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS count FROM orgs WHERE slug = 'race-slug'`,
+    );
     expect(orgs[0]?.count).toBe(1);
     // The five losers keep their personal subscriptions and are in no org.
     const members = await queryRows<{ count: number }>(
       t.database.db,
-      sql`SELECT count(*)::int AS count FROM memberships WHERE user_id IN (${sql.join(users.map((user) => sql`${user.id}::uuid`), sql`, `)})`,
+      sql`SELECT count(*)::int AS count FROM memberships WHERE user_id IN (${sql.join(
+        users.map((user) => sql`${user.id}::uuid`),
+        sql`, `,
+      )})`,
     );
     expect(members[0]?.count).toBe(1);
   });
@@ -37,7 +43,9 @@ describe('organization invariants under concurrent requests', () => {
       ),
     );
     expect(replies.filter((reply) => reply.status === 201)).toHaveLength(1);
-    expect(replies.filter((reply) => reply.status !== 201).every((reply) => reply.body.error.code === 'already_in_org')).toBe(true);
+    expect(replies.filter((reply) => reply.status !== 201).every((reply) => reply.body.error.code === 'already_in_org')).toBe(
+      true,
+    );
     const rows = await queryRows<{ orgs: number; owners: number }>(
       t.database.db,
       sql`SELECT count(DISTINCT m.org_id)::int AS orgs, count(*) FILTER (WHERE m.role = 'owner')::int AS owners

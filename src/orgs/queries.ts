@@ -80,7 +80,10 @@ export async function findOrgIdBySlug(db: Queryable, slug: string): Promise<stri
 }
 
 export async function insertOrg(tx: Queryable, input: { name: string; slug: string; now: Date }): Promise<{ id: string }> {
-  const [org] = await tx.insert(orgs).values({ name: input.name, slug: input.slug, createdAt: input.now }).returning({ id: orgs.id });
+  const [org] = await tx
+    .insert(orgs)
+    .values({ name: input.name, slug: input.slug, createdAt: input.now })
+    .returning({ id: orgs.id });
   if (!org) throw new AppError('internal', 'The organization could not be saved.');
   return org;
 }
@@ -119,7 +122,10 @@ export async function findMembershipOfUser(db: Queryable, userId: string): Promi
   return row ? { orgId: row.org_id, slug: row.slug, role: row.role } : undefined;
 }
 
-export async function insertMembership(tx: Queryable, input: { orgId: string; userId: string; role: Role; now: Date }): Promise<void> {
+export async function insertMembership(
+  tx: Queryable,
+  input: { orgId: string; userId: string; role: Role; now: Date },
+): Promise<void> {
   await tx.insert(memberships).values({ orgId: input.orgId, userId: input.userId, role: input.role, joinedAt: input.now });
 }
 

@@ -14,7 +14,10 @@ afterAll(async () => {
 const slug = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
 async function auditActions(orgId: string): Promise<string[]> {
-  const rows = await queryRows<{ action: string }>(t.database.db, sql`SELECT action FROM audit_log WHERE org_id = ${orgId} ORDER BY id`);
+  const rows = await queryRows<{ action: string }>(
+    t.database.db,
+    sql`SELECT action FROM audit_log WHERE org_id = ${orgId} ORDER BY id`,
+  );
   return rows.map((row) => row.action);
 }
 
@@ -120,7 +123,14 @@ describe('GET /api/v1/org', () => {
     const org = await t.given.org({ seats: 5, admins: 1, members: 1 });
     const reply = await t.http.get('/api/v1/org', { as: org.members[0]! });
     expect(reply.status).toBe(200);
-    expect(Object.keys(reply.body).sort()).toEqual(['members', 'members_next_cursor', 'members_total', 'org', 'permissions', 'role']);
+    expect(Object.keys(reply.body).sort()).toEqual([
+      'members',
+      'members_next_cursor',
+      'members_total',
+      'org',
+      'permissions',
+      'role',
+    ]);
     expect(reply.body.permissions).toEqual(['create_project', 'leave_org']);
     expect(reply.body.members_total).toBe(3);
     expect(reply.body.members_next_cursor).toBeNull();
@@ -194,7 +204,10 @@ describe('GET /api/v1/org/members', () => {
     await t.database.db.execute(sql`UPDATE users SET name = 'Zelda Quinn' WHERE id = ${first!.id}`);
     const byName = await t.http.get('/api/v1/org/members', { as: org.owner, query: { q: 'zel' } });
     expect(byName.body.members.map((member: { user_id: string }) => member.user_id)).toEqual([first!.id]);
-    const byEmail = await t.http.get('/api/v1/org/members', { as: org.owner, query: { q: first!.email.slice(0, 12).toUpperCase() } });
+    const byEmail = await t.http.get('/api/v1/org/members', {
+      as: org.owner,
+      query: { q: first!.email.slice(0, 12).toUpperCase() },
+    });
     expect(byEmail.body.members.map((member: { user_id: string }) => member.user_id)).toContain(first!.id);
     const owners = await t.http.get('/api/v1/org/members', { as: org.owner, query: { role: 'owner' } });
     expect(owners.body.members.map((member: { user_id: string }) => member.user_id)).toEqual([org.owner.id]);
@@ -245,7 +258,9 @@ describe('PATCH /api/v1/org', () => {
       t.database.db,
       sql`SELECT before, after, actor_user_id FROM audit_log WHERE org_id = ${org.id} AND action = 'org.renamed'`,
     );
-    expect(rows).toEqual([{ before: { name: `Org ${org.slug}` }, after: { name: 'New name' }, actor_user_id: org.admins[0]!.id }]);
+    expect(rows).toEqual([
+      { before: { name: `Org ${org.slug}` }, after: { name: 'New name' }, actor_user_id: org.admins[0]!.id },
+    ]);
   });
 
   it('refuses a member with 403 forbidden and changes nothing', async () => {
@@ -415,7 +430,10 @@ describe('POST /api/v1/org/transfer-ownership', () => {
 
   it('is for the owner only (403 forbidden for an admin)', async () => {
     const org = await t.given.org({ admins: 2 });
-    const reply = await t.http.post('/api/v1/org/transfer-ownership', { as: org.admins[0]!, body: { user_id: org.admins[1]!.id } });
+    const reply = await t.http.post('/api/v1/org/transfer-ownership', {
+      as: org.admins[0]!,
+      body: { user_id: org.admins[1]!.id },
+    });
     expect(reply.status).toBe(403);
     expect(reply.body.error.code).toBe('forbidden');
     expect(await t.given.roleOf(org.id, org.owner.id)).toBe('owner');

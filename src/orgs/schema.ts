@@ -19,7 +19,6 @@ export const memberSchema = z.object({
     .describe('What the caller may do to this member now (decided by the same policy that answers the requests)'),
 });
 
-
 export const orgSchema = z.object({
   id: z.string(),
   name: z.string(),

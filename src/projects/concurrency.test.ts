@@ -57,7 +57,9 @@ describe('the last-editor rule under concurrent requests', () => {
     for (const id of projects) {
       expect(await editorsOf(id)).toBe(2);
       const replies = await Promise.all(
-        [first, second].map((user) => t.http.put(`/api/v1/org/projects/${id}/members/${user.id}`, { as: user, body: { editor: false } })),
+        [first, second].map((user) =>
+          t.http.put(`/api/v1/org/projects/${id}/members/${user.id}`, { as: user, body: { editor: false } }),
+        ),
       );
       expect(replies.map((reply) => reply.status).sort()).toEqual([200, 409]);
       expect(replies.find((reply) => reply.status === 409)?.body.error.code).toBe('last_editor');
@@ -89,7 +91,9 @@ describe('leaving the org leaves every project', () => {
 
     expect((await t.http.delete(`/api/v1/org/members/${member.id}`, { as: org.admins[0]! })).status).toBe(204);
     expect(await projectsOfUser(member.id)).toEqual([]);
-    expect(await removalEntries(asEditor)).toEqual([{ before: { user_id: member.id, editor: true }, after: { reason: 'member_removed' } }]);
+    expect(await removalEntries(asEditor)).toEqual([
+      { before: { user_id: member.id, editor: true }, after: { reason: 'member_removed' } },
+    ]);
 
     // Re-joins (as by a new invitation): no project access comes back.
     await t.database.db.execute(sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.id}, ${member.id}, 'member')`);
@@ -103,7 +107,9 @@ describe('leaving the org leaves every project', () => {
     const id = await createProject(org, colleague, { [member.id]: false });
     expect((await t.http.post('/api/v1/org/leave', { as: member })).status).toBe(204);
     expect(await projectsOfUser(member.id)).toEqual([]);
-    expect(await removalEntries(id)).toEqual([{ before: { user_id: member.id, editor: false }, after: { reason: 'member_left' } }]);
+    expect(await removalEntries(id)).toEqual([
+      { before: { user_id: member.id, editor: false }, after: { reason: 'member_left' } },
+    ]);
   });
 
   it('the foreign key alone also takes a deleted membership off every project', async () => {
@@ -123,9 +129,14 @@ describe('disabling leaves every project', () => {
     expect((await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.admins[0]! })).status).toBe(200);
     expect(await projectsOfUser(member.id)).toEqual([]);
     expect(await editorsOf(id)).toBe(0);
-    expect(await removalEntries(id)).toEqual([{ before: { user_id: member.id, editor: true }, after: { reason: 'member_disabled' } }]);
+    expect(await removalEntries(id)).toEqual([
+      { before: { user_id: member.id, editor: true }, after: { reason: 'member_disabled' } },
+    ]);
     // Owners and admins still manage the project without an editor.
-    const reply = await t.http.put(`/api/v1/org/projects/${id}/members/${org.owner.id}`, { as: org.owner, body: { editor: true } });
+    const reply = await t.http.put(`/api/v1/org/projects/${id}/members/${org.owner.id}`, {
+      as: org.owner,
+      body: { editor: true },
+    });
     expect(reply.status).toBe(200);
   });
 

@@ -7,7 +7,6 @@ import { queryRows, type Queryable } from '../db/client.ts';
 // The statements on the tables projects owns: projects and project_members. Other modules call
 // `leaveAllProjects` inside their own transaction (disabling or removing a member).
 
-
 /** A project as one reader sees it. */
 export interface ProjectRow {
   id: string;
@@ -68,7 +67,12 @@ function readerJoin(readerId: string): SQL {
 }
 
 /** One project with the reader's access and the editor count, in one snapshot; undefined when absent. */
-export async function findProject(db: Queryable, orgId: string, projectId: string, readerId: string): Promise<ProjectRow | undefined> {
+export async function findProject(
+  db: Queryable,
+  orgId: string,
+  projectId: string,
+  readerId: string,
+): Promise<ProjectRow | undefined> {
   const rows = await queryRows<RawProject>(
     db,
     sql`SELECT ${projectColumns}
@@ -84,7 +88,10 @@ export async function findProject(db: Queryable, orgId: string, projectId: strin
  * snapshot taken before the lock was granted, missing the change of the transaction it waited for.
  */
 export async function lockProject(tx: Queryable, orgId: string, projectId: string): Promise<boolean> {
-  const rows = await queryRows<{ id: string }>(tx, sql`SELECT id FROM projects WHERE org_id = ${orgId} AND id = ${projectId} FOR UPDATE`);
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`SELECT id FROM projects WHERE org_id = ${orgId} AND id = ${projectId} FOR UPDATE`,
+  );
   return rows.length > 0;
 }
 
@@ -136,7 +143,13 @@ export interface ProjectChanges {
 }
 
 /** Applies the given fields (absent ones keep their value). */
-export async function updateProject(tx: Queryable, orgId: string, projectId: string, changes: ProjectChanges, now: Date): Promise<void> {
+export async function updateProject(
+  tx: Queryable,
+  orgId: string,
+  projectId: string,
+  changes: ProjectChanges,
+  now: Date,
+): Promise<void> {
   const assignments: SQL[] = [sql`updated_at = ${now}`];
   if (changes.name !== undefined) assignments.push(sql`name = ${changes.name}`);
   if (changes.description !== undefined) assignments.push(sql`description = ${changes.description}`);
@@ -214,14 +227,20 @@ export async function upsertProjectMember(
 }
 
 export async function deleteProjectMember(tx: Queryable, orgId: string, projectId: string, userId: string): Promise<void> {
-  await tx.execute(sql`DELETE FROM project_members WHERE org_id = ${orgId} AND project_id = ${projectId} AND user_id = ${userId}`);
+  await tx.execute(
+    sql`DELETE FROM project_members WHERE org_id = ${orgId} AND project_id = ${projectId} AND user_id = ${userId}`,
+  );
 }
 
 /**
  * Takes a member off every project of the org (they are being disabled or removed), in the
  * caller's transaction; returns what they had, for the audit entries.
  */
-export async function leaveAllProjects(tx: Queryable, orgId: string, userId: string): Promise<{ projectId: string; editor: boolean }[]> {
+export async function leaveAllProjects(
+  tx: Queryable,
+  orgId: string,
+  userId: string,
+): Promise<{ projectId: string; editor: boolean }[]> {
   const rows = await queryRows<{ project_id: string; editor: boolean }>(
     tx,
     sql`DELETE FROM project_members WHERE org_id = ${orgId} AND user_id = ${userId} RETURNING project_id, editor`,

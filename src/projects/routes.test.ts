@@ -111,7 +111,15 @@ interface RouteCase {
 const ROUTES: RouteCase[] = [
   {
     route: 'POST /org/projects',
-    expected: { owner: ok(201), admin: ok(201), editor: ok(201), viewer: ok(201), outsider: ok(201), foreign: ok(201), anonymous: ANONYMOUS },
+    expected: {
+      owner: ok(201),
+      admin: ok(201),
+      editor: ok(201),
+      viewer: ok(201),
+      outsider: ok(201),
+      foreign: ok(201),
+      anonymous: ANONYMOUS,
+    },
     send: (caller) => t.http.post('/api/v1/org/projects', { as: as(caller), body: { name: `By ${caller}` } }),
     async succeeded(caller, _projectId, body) {
       expect(await team(body.project.id)).toEqual({ [as(caller)!.id]: true });
@@ -119,7 +127,15 @@ const ROUTES: RouteCase[] = [
   },
   {
     route: 'GET /org/projects',
-    expected: { owner: ok(200), admin: ok(200), editor: ok(200), viewer: ok(200), outsider: ok(200), foreign: ok(200), anonymous: ANONYMOUS },
+    expected: {
+      owner: ok(200),
+      admin: ok(200),
+      editor: ok(200),
+      viewer: ok(200),
+      outsider: ok(200),
+      foreign: ok(200),
+      anonymous: ANONYMOUS,
+    },
     send: (caller) => t.http.get('/api/v1/org/projects', { as: as(caller), query: { limit: '200' } }),
     async succeeded(caller, projectId, body) {
       const listed = body.projects.some((project: { id: string }) => project.id === projectId);
@@ -128,7 +144,15 @@ const ROUTES: RouteCase[] = [
   },
   {
     route: 'GET /org/projects/{id}',
-    expected: { owner: ok(200), admin: ok(200), editor: ok(200), viewer: ok(200), outsider: NOT_FOUND, foreign: NOT_FOUND, anonymous: ANONYMOUS },
+    expected: {
+      owner: ok(200),
+      admin: ok(200),
+      editor: ok(200),
+      viewer: ok(200),
+      outsider: NOT_FOUND,
+      foreign: NOT_FOUND,
+      anonymous: ANONYMOUS,
+    },
     send: (caller, id) => t.http.get(`/api/v1/org/projects/${id}`, { as: as(caller) }),
     async succeeded(_caller, projectId, body) {
       expect(body.project.id).toBe(projectId);
@@ -140,17 +164,38 @@ const ROUTES: RouteCase[] = [
   },
   {
     route: 'PATCH /org/projects/{id}',
-    expected: { owner: ok(200), admin: ok(200), editor: ok(200), viewer: READ_ONLY, outsider: NOT_FOUND, foreign: NOT_FOUND, anonymous: ANONYMOUS },
-    send: (caller, id) => t.http.patch(`/api/v1/org/projects/${id}`, { as: as(caller), body: { name: 'Renamed', settings: { theme: 'dark' } } }),
+    expected: {
+      owner: ok(200),
+      admin: ok(200),
+      editor: ok(200),
+      viewer: READ_ONLY,
+      outsider: NOT_FOUND,
+      foreign: NOT_FOUND,
+      anonymous: ANONYMOUS,
+    },
+    send: (caller, id) =>
+      t.http.patch(`/api/v1/org/projects/${id}`, { as: as(caller), body: { name: 'Renamed', settings: { theme: 'dark' } } }),
     async succeeded(_caller, projectId) {
-      const rows = await queryRows<{ name: string; settings: unknown }>(t.database.db, sql`SELECT name, settings FROM projects WHERE id = ${projectId}`);
+      const rows = await queryRows<{ name: string; settings: unknown }>(
+        t.database.db,
+        sql`SELECT name, settings FROM projects WHERE id = ${projectId}`,
+      );
       expect(rows).toEqual([{ name: 'Renamed', settings: { theme: 'dark' } }]);
     },
   },
   {
     route: 'PUT /org/projects/{id}/members/{user_id}',
-    expected: { owner: ok(200), admin: ok(200), editor: ok(200), viewer: READ_ONLY, outsider: NOT_FOUND, foreign: NOT_FOUND, anonymous: ANONYMOUS },
-    send: (caller, id) => t.http.put(`/api/v1/org/projects/${id}/members/${extra.id}`, { as: as(caller), body: { editor: true } }),
+    expected: {
+      owner: ok(200),
+      admin: ok(200),
+      editor: ok(200),
+      viewer: READ_ONLY,
+      outsider: NOT_FOUND,
+      foreign: NOT_FOUND,
+      anonymous: ANONYMOUS,
+    },
+    send: (caller, id) =>
+      t.http.put(`/api/v1/org/projects/${id}/members/${extra.id}`, { as: as(caller), body: { editor: true } }),
     async succeeded(_caller, projectId, body) {
       expect(body.member).toMatchObject({ user_id: extra.id, email: extra.email, editor: true });
       expect(await team(projectId)).toEqual({ [editor.id]: true, [viewer.id]: false, [extra.id]: true });
@@ -159,7 +204,15 @@ const ROUTES: RouteCase[] = [
   {
     // Everyone but the viewer removes the viewer; the viewer tries to remove the editor.
     route: 'DELETE /org/projects/{id}/members/{user_id}',
-    expected: { owner: ok(204), admin: ok(204), editor: ok(204), viewer: READ_ONLY, outsider: NOT_FOUND, foreign: NOT_FOUND, anonymous: ANONYMOUS },
+    expected: {
+      owner: ok(204),
+      admin: ok(204),
+      editor: ok(204),
+      viewer: READ_ONLY,
+      outsider: NOT_FOUND,
+      foreign: NOT_FOUND,
+      anonymous: ANONYMOUS,
+    },
     send: (caller, id) =>
       t.http.delete(`/api/v1/org/projects/${id}/members/${caller === 'viewer' ? editor.id : viewer.id}`, { as: as(caller) }),
     async succeeded(_caller, projectId) {
@@ -168,7 +221,15 @@ const ROUTES: RouteCase[] = [
   },
   {
     route: 'DELETE /org/projects/{id}',
-    expected: { owner: ok(204), admin: ok(204), editor: ok(204), viewer: READ_ONLY, outsider: NOT_FOUND, foreign: NOT_FOUND, anonymous: ANONYMOUS },
+    expected: {
+      owner: ok(204),
+      admin: ok(204),
+      editor: ok(204),
+      viewer: READ_ONLY,
+      outsider: NOT_FOUND,
+      foreign: NOT_FOUND,
+      anonymous: ANONYMOUS,
+    },
     send: (caller, id) => t.http.delete(`/api/v1/org/projects/${id}`, { as: as(caller) }),
     async succeeded(_caller, projectId) {
       expect(await projectExists(projectId)).toBe(false);
@@ -245,7 +306,9 @@ describe('project replies and permissions', () => {
     expect(created.body.project).toMatchObject({ my_access: 'admin' });
     expect(created.body.project.permissions).toContain('leave_project');
     const id = created.body.project.id;
-    expect((await t.http.delete(`/api/v1/org/projects/${id}/members/${org.admins[0]!.id}`, { as: org.admins[0]! })).status).toBe(204);
+    expect((await t.http.delete(`/api/v1/org/projects/${id}/members/${org.admins[0]!.id}`, { as: org.admins[0]! })).status).toBe(
+      204,
+    );
     expect(await team(id)).toEqual({});
     // Still visible and manageable by owners and admins.
     expect((await t.http.get(`/api/v1/org/projects/${id}`, { as: org.admins[0]! })).status).toBe(200);
@@ -332,7 +395,10 @@ describe('PUT /api/v1/org/projects/{id}/members/{user_id}', () => {
     expect(self.status).toBe(409);
     expect(self.body.error.code).toBe('last_editor');
     expect(await orgState(org.id)).toEqual(before);
-    const byOwner = await t.http.put(`/api/v1/org/projects/${id}/members/${editor.id}`, { as: org.owner, body: { editor: false } });
+    const byOwner = await t.http.put(`/api/v1/org/projects/${id}/members/${editor.id}`, {
+      as: org.owner,
+      body: { editor: false },
+    });
     expect(byOwner.status).toBe(200);
     expect(await team(id)).toEqual({ [editor.id]: false, [viewer.id]: false });
   });
@@ -410,7 +476,7 @@ describe('settings', () => {
 
   it('round-trips a nested object and replaces it whole on the next PATCH', async () => {
     const id = await newProject();
-    const settings = { theme: { dark: true, accent: '#ff0' }, flags: [1, 'two', null], 'ключ': 'значение' };
+    const settings = { theme: { dark: true, accent: '#ff0' }, flags: [1, 'two', null], ключ: 'значение' };
     const first = await t.http.patch(`/api/v1/org/projects/${id}`, { as: editor, body: { settings } });
     expect(first.body.project.settings).toEqual(settings);
     const second = await t.http.patch(`/api/v1/org/projects/${id}`, { as: editor, body: { settings: { only: 1 } } });
@@ -439,7 +505,13 @@ describe('settings', () => {
 describe('POST and PATCH bodies', () => {
   it('rejects unknown fields, blank or long names with 400 invalid_request', async () => {
     const before = await orgState(org.id);
-    for (const body of [{ name: 'X', settings: {} }, { name: '   ' }, { name: 'x'.repeat(201) }, { description: 'no name' }, { name: 'X', owner: 'me' }]) {
+    for (const body of [
+      { name: 'X', settings: {} },
+      { name: '   ' },
+      { name: 'x'.repeat(201) },
+      { description: 'no name' },
+      { name: 'X', owner: 'me' },
+    ]) {
       const reply = await t.http.post('/api/v1/org/projects', { as: editor, body });
       expect(reply.status, JSON.stringify(body)).toBe(400);
       expect(reply.body.error.code).toBe('invalid_request');
@@ -471,7 +543,10 @@ describe('GET /api/v1/org/projects', () => {
     const [member, stranger] = fresh.members as [TestUser, TestUser];
     const ids: string[] = [];
     for (let index = 0; index < 5; index += 1) {
-      const created = await t.http.post('/api/v1/org/projects', { as: index % 2 ? member : fresh.owner, body: { name: `P${index}` } });
+      const created = await t.http.post('/api/v1/org/projects', {
+        as: index % 2 ? member : fresh.owner,
+        body: { name: `P${index}` },
+      });
       ids.push(created.body.project.id);
     }
     const seen: string[] = [];
@@ -519,7 +594,13 @@ describe('audit', () => {
           WHERE target_type = 'project' AND target_id = ${id} ORDER BY id`,
     );
     expect(rows).toEqual([
-      { org_id: org.id, action: 'project.created', actor_user_id: editor.id, before: null, after: { name: 'Audited', description: null, editor: editor.id } },
+      {
+        org_id: org.id,
+        action: 'project.created',
+        actor_user_id: editor.id,
+        before: null,
+        after: { name: 'Audited', description: null, editor: editor.id },
+      },
       {
         org_id: org.id,
         action: 'project.updated',
@@ -527,8 +608,20 @@ describe('audit', () => {
         before: { name: 'Audited', settings: {} },
         after: { name: 'Audited 2', settings: { a: 1 } },
       },
-      { org_id: org.id, action: 'project.member_changed', actor_user_id: editor.id, before: null, after: { user_id: viewer.id, editor: false } },
-      { org_id: org.id, action: 'project.member_removed', actor_user_id: org.admins[0]!.id, before: { user_id: viewer.id, editor: false }, after: null },
+      {
+        org_id: org.id,
+        action: 'project.member_changed',
+        actor_user_id: editor.id,
+        before: null,
+        after: { user_id: viewer.id, editor: false },
+      },
+      {
+        org_id: org.id,
+        action: 'project.member_removed',
+        actor_user_id: org.admins[0]!.id,
+        before: { user_id: viewer.id, editor: false },
+        after: null,
+      },
       {
         org_id: org.id,
         action: 'project.deleted',
@@ -560,8 +653,12 @@ describe('OpenAPI', () => {
     expect(statuses('/api/v1/org/projects/{id}', 'get')).toEqual(expect.arrayContaining(['200', '401', '404']));
     expect(statuses('/api/v1/org/projects/{id}', 'patch')).toEqual(expect.arrayContaining(['200', '400', '403', '404']));
     expect(statuses('/api/v1/org/projects/{id}', 'delete')).toEqual(expect.arrayContaining(['204', '403', '404']));
-    expect(statuses('/api/v1/org/projects/{id}/members/{user_id}', 'put')).toEqual(expect.arrayContaining(['200', '403', '404', '409']));
-    expect(statuses('/api/v1/org/projects/{id}/members/{user_id}', 'delete')).toEqual(expect.arrayContaining(['204', '403', '404', '409']));
+    expect(statuses('/api/v1/org/projects/{id}/members/{user_id}', 'put')).toEqual(
+      expect.arrayContaining(['200', '403', '404', '409']),
+    );
+    expect(statuses('/api/v1/org/projects/{id}/members/{user_id}', 'delete')).toEqual(
+      expect.arrayContaining(['204', '403', '404', '409']),
+    );
     expect(paths['/api/v1/org/audit'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(
       expect.arrayContaining(['target_type', 'target_id']),
     );

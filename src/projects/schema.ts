@@ -17,7 +17,9 @@ export const projectSchema = z.object({
   my_access: z
     .enum(['editor', 'viewer', 'admin'])
     .describe('Your access: editor or viewer on the team, or admin as an org owner/admin (whether on the team or not)'),
-  permissions: z.array(projectPermissionSchema).describe('What you may do to this project now (decided by the same policy that answers the requests)'),
+  permissions: z
+    .array(projectPermissionSchema)
+    .describe('What you may do to this project now (decided by the same policy that answers the requests)'),
 });
 
 export const projectMemberSchema = z.object({

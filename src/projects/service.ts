@@ -114,7 +114,14 @@ export async function updateProject(
     const { before, after } = differences(project, wanted);
     if (Object.keys(after).length === 0) return { project, viewer };
     await updateProjectRow(tx, orgId, project.id, after, ctx.clock.now());
-    await recordAudit(tx, ctx, { orgId, action: 'project.updated', targetType: 'project', targetId: project.id, before, after: { ...after } });
+    await recordAudit(tx, ctx, {
+      orgId,
+      action: 'project.updated',
+      targetType: 'project',
+      targetId: project.id,
+      before,
+      after: { ...after },
+    });
     return { project: await readBack(tx, orgId, project.id, viewer), viewer };
   });
 }
@@ -135,10 +142,22 @@ export async function setProjectMember(
       target: { userId: target.userId, status: target.status, editor: current?.editor ?? null, to: input.editor },
     });
     if (current?.editor === input.editor) {
-      const member = { userId: target.userId, email: target.email, displayName: target.displayName, editor: current.editor, addedAt: current.addedAt };
+      const member = {
+        userId: target.userId,
+        email: target.email,
+        displayName: target.displayName,
+        editor: current.editor,
+        addedAt: current.addedAt,
+      };
       return { member };
     }
-    const member = await upsertProjectMember(tx, { orgId, projectId: project.id, userId: target.userId, editor: input.editor, now: ctx.clock.now() });
+    const member = await upsertProjectMember(tx, {
+      orgId,
+      projectId: project.id,
+      userId: target.userId,
+      editor: input.editor,
+      now: ctx.clock.now(),
+    });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'project.member_changed',
@@ -160,7 +179,10 @@ export async function removeProjectMember(ctx: Ctx, input: { projectId: string; 
   await ctx.db.transaction(async (tx) => {
     const { project, viewer } = await openProject(tx, actor, orgId, input.projectId, action);
     const current = isUuid(userId) ? await findProjectMember(tx, orgId, project.id, userId) : undefined;
-    assertAllowed(viewer, action, { project: resourceOf(project), target: { userId, editor: current?.editor ?? null, to: null } });
+    assertAllowed(viewer, action, {
+      project: resourceOf(project),
+      target: { userId, editor: current?.editor ?? null, to: null },
+    });
     if (!current) throw new AppError('internal', 'The policy allowed removing someone who is not on the team.');
     await deleteProjectMember(tx, orgId, project.id, userId);
     await recordAudit(tx, ctx, {

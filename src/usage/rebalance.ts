@@ -58,7 +58,13 @@ export async function recordUnderLock(tx: Tx, input: SlowPathInput): Promise<Slo
       monthQuota: monthQuota[index] ?? null,
     })),
   });
-  await addActivity(tx, { ...member, day: input.day, activity: input.activity, slice: slices[target]?.slice ?? 0, quantity: input.quantity });
+  await addActivity(tx, {
+    ...member,
+    day: input.day,
+    activity: input.activity,
+    slice: slices[target]?.slice ?? 0,
+    quantity: input.quantity,
+  });
   return { recorded: true, dayUsed: dayTotal, monthUsed: monthTotal, limits };
 }
 

@@ -47,7 +47,10 @@ describe('POST /api/v1/usage', () => {
     const second = await record(member, 4, 'export.pdf');
     expect(second.status).toBe(201);
     expect(second.body).toEqual({ day: { used: 7, limit: 100 }, month: { used: 7, limit: 1000 } });
-    expect(await stored(member, '2031-01-15', '2031-01-01')).toEqual({ counters: { day: 7, month: 7 }, activity: { day: 7, month: 7 } });
+    expect(await stored(member, '2031-01-15', '2031-01-01')).toEqual({
+      counters: { day: 7, month: 7 },
+      activity: { day: 7, month: 7 },
+    });
   });
 
   it('records without limits (null limits) and without a limit row', async () => {
@@ -72,7 +75,10 @@ describe('POST /api/v1/usage', () => {
     expect(refused.body.error.code).toBe('usage_limit_exceeded');
     expect(refused.body.error.message).toMatch(/contact your organization administrator/i);
     expect(refused.headers['retry-after']).toBe('3600');
-    expect(await stored(member, '2031-01-15', '2031-01-01')).toEqual({ counters: { day: 10, month: 10 }, activity: { day: 10, month: 10 } });
+    expect(await stored(member, '2031-01-15', '2031-01-01')).toEqual({
+      counters: { day: 10, month: 10 },
+      activity: { day: 10, month: 10 },
+    });
   });
 
   it('refuses a request whole when only part of it would fit, and records nothing of it', async () => {
@@ -103,7 +109,10 @@ describe('POST /api/v1/usage', () => {
     const statuses = replies.map((reply) => reply.status);
     expect(statuses.filter((status) => status === 201)).toHaveLength(25);
     expect(statuses.filter((status) => status === 429)).toHaveLength(35);
-    expect(await stored(member, '2031-01-15', '2031-01-01')).toEqual({ counters: { day: 40, month: 40 }, activity: { day: 40, month: 40 } });
+    expect(await stored(member, '2031-01-15', '2031-01-01')).toEqual({
+      counters: { day: 40, month: 40 },
+      activity: { day: 40, month: 40 },
+    });
   });
 
   it('starts a new day at UTC midnight and a new month on the first, following the clock', async () => {
@@ -237,7 +246,12 @@ describe('GET /api/v1/org/usage', () => {
     expect(month.status).toBe(200);
     expect(month.body.start).toBe('2031-06-01T00:00:00.000Z');
     const row = month.body.members.find((entry: any) => entry.user_id === member.id);
-    expect(row).toMatchObject({ email: member.email, total: 5, by_activity: { a: 3, b: 2 }, limits: { daily: 10, monthly: null } });
+    expect(row).toMatchObject({
+      email: member.email,
+      total: 5,
+      by_activity: { a: 3, b: 2 },
+      limits: { daily: 10, monthly: null },
+    });
     const ownerRow = month.body.members.find((entry: any) => entry.user_id === org.owner.id);
     expect(ownerRow).toMatchObject({ total: 0, by_activity: {}, limits: { daily: null, monthly: null } });
     const day = await t.http.get('/api/v1/org/usage?period=day', { as: org.owner });
@@ -264,7 +278,10 @@ describe('PUT /api/v1/org/members/{user_id}/usage-limit', () => {
     expect(after.body.org.members_without_limit).toBe(2);
     expect(after.body.members.find((entry: any) => entry.user_id === member.id).usage_limit).toEqual({ daily: 0, monthly: 100 });
     const listed = await t.http.get('/api/v1/org/members', { as: org.owner });
-    expect(listed.body.members.find((entry: any) => entry.user_id === org.owner.id).usage_limit).toEqual({ daily: null, monthly: null });
+    expect(listed.body.members.find((entry: any) => entry.user_id === org.owner.id).usage_limit).toEqual({
+      daily: null,
+      monthly: null,
+    });
     await t.given.usageLimit({ as: org.owner, member, daily: null, monthly: null });
     expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org.members_without_limit).toBe(3);
   });

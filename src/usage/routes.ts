@@ -1,13 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorReplies } from '../http/errors.ts';
 import { presentedToken } from '../http/security.ts';
-import {
-  orgUsageQuery,
-  orgUsageReply,
-  ownUsageReply,
-  recordUsageBody,
-  usageReceiptReply,
-} from './schema.ts';
+import { orgUsageQuery, orgUsageReply, ownUsageReply, recordUsageBody, usageReceiptReply } from './schema.ts';
 import * as usage from './service.ts';
 
 export const usageRoutes: FastifyPluginAsyncZod = async (app) => {

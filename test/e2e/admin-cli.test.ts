@@ -41,7 +41,12 @@ beforeAll(async () => {
     env = { DATA_DIR: dataDir, DATABASE_URL: '' };
   }
   const clock = new TestClock();
-  const app = await buildApp({ config: loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' }), database, clock, logger: false });
+  const app = await buildApp({
+    config: loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' }),
+    database,
+    clock,
+    logger: false,
+  });
   const given = createGiven({ database: { ...database, url: undefined }, http: createHttp(app), clock });
   org = await given.org({ seats: 5, members: 1, slug: 'cli-acme' });
   await given.invitation(org, { email: 'pending@example.com' });
@@ -148,7 +153,11 @@ describe('roster admin (CLI end to end)', () => {
     const audit = await roster('audit', 'cli-acme', '--json', '--actor', 'operator:support-sam');
     expect(audit.code, audit.stderr).toBe(0);
     const entries = JSON.parse(audit.stdout);
-    expect(entries.map((entry: any) => entry.action)).toEqual(['member.enabled', 'member.disabled', 'billing.subscription_changed']);
+    expect(entries.map((entry: any) => entry.action)).toEqual([
+      'member.enabled',
+      'member.disabled',
+      'billing.subscription_changed',
+    ]);
     for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
     const text = await roster('audit', 'cli-acme', '--limit', '1');
     expect(text.stdout).toMatch(/operator:support-sam member\.enabled user:/);

@@ -39,7 +39,8 @@ export async function launchBrowser(): Promise<Browser> {
   const violations: string[] = [];
   const watch = (context: BrowserContext) => {
     context.on('console', (message) => {
-      if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(`${message.page()?.url() ?? ''}: ${message.text()}`);
+      if (/Content[- ]Security[- ]Policy/i.test(message.text()))
+        violations.push(`${message.page()?.url() ?? ''}: ${message.text()}`);
     });
     return context;
   };
@@ -87,8 +88,17 @@ export async function axeScan(page: Page): Promise<AxeScan> {
   // Evaluated through the DevTools protocol: an injected <script> tag would be (rightly) refused by the CSP.
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(source);
   const scan = await page.evaluate(async () => {
-    interface AxeNode { target: string[]; html: string; failureSummary?: string }
-    interface AxeRule { id: string; impact: string | null; help: string; nodes: AxeNode[] }
+    interface AxeNode {
+      target: string[];
+      html: string;
+      failureSummary?: string;
+    }
+    interface AxeRule {
+      id: string;
+      impact: string | null;
+      help: string;
+      nodes: AxeNode[];
+    }
     type AxeResults = { violations: AxeRule[]; passes: AxeRule[]; incomplete: AxeRule[] };
     const axe = (window as unknown as { axe: { run: (context: Document) => Promise<AxeResults> } }).axe;
     const result = await axe.run(document);

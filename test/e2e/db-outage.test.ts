@@ -167,7 +167,9 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
     expect(reply.status).toBe(503);
     expect(reply.body.error.code).toBe('database_unavailable');
     expect(await count('SELECT count(*)::int AS count FROM memberships WHERE user_id = $1', [invitee.id])).toBe(0);
-    expect(await count(`SELECT count(*)::int AS count FROM invitations WHERE org_id = $1 AND status = 'pending'`, [owner.orgId])).toBe(1);
+    expect(
+      await count(`SELECT count(*)::int AS count FROM invitations WHERE org_id = $1 AND status = 'pending'`, [owner.orgId]),
+    ).toBe(1);
 
     expect(server.child.exitCode).toBeNull();
     await waitUntilReady();
@@ -214,8 +216,12 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
     for (const batch of batches) {
       if (batch.reply.status === 200) expect(batch.reply.body.invited).toBe(5);
       // All or nothing per batch: its invitations, its emails and its audit entries.
-      const invitations = await count('SELECT count(*)::int AS count FROM invitations WHERE email = ANY($1::text[])', [batch.emails]);
-      const mails = await count('SELECT count(*)::int AS count FROM mail_outbox WHERE to_address = ANY($1::text[])', [batch.emails]);
+      const invitations = await count('SELECT count(*)::int AS count FROM invitations WHERE email = ANY($1::text[])', [
+        batch.emails,
+      ]);
+      const mails = await count('SELECT count(*)::int AS count FROM mail_outbox WHERE to_address = ANY($1::text[])', [
+        batch.emails,
+      ]);
       expect([0, 5]).toContain(invitations);
       expect(mails).toBe(invitations);
       if (batch.reply.status === 200) expect(invitations).toBe(5);

@@ -14,7 +14,12 @@ const serverUrl =
   process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
 const PUBLIC_URL = 'http://roster.test';
 
-async function call(server: ServerProcess, method: string, path: string, options: { token?: string; cookie?: string; body?: unknown } = {}) {
+async function call(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  options: { token?: string; cookie?: string; body?: unknown } = {},
+) {
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.cookie) {
@@ -57,10 +62,20 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
   it('refuses the disabled member on the other process at once: bearer session, cookie session and API token', async () => {
     const a = first!;
     const b = second!;
-    const signup = (email: string) => call(a, 'POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD, name: email.split('@')[0] } });
+    const signup = (email: string) =>
+      call(a, 'POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD, name: email.split('@')[0] } });
     const owner = (await signup(`owner-${name}@example.com`)).body;
-    expect((await call(a, 'POST', '/api/v1/billing/checkout', { token: owner.token, body: { plan: 'team', seats: 5, scope: 'personal' } })).status).toBe(200);
-    expect((await call(a, 'POST', '/api/v1/org', { token: owner.token, body: { name: 'Multi', slug: `m-${name.slice(-8)}` } })).status).toBe(201);
+    expect(
+      (
+        await call(a, 'POST', '/api/v1/billing/checkout', {
+          token: owner.token,
+          body: { plan: 'team', seats: 5, scope: 'personal' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call(a, 'POST', '/api/v1/org', { token: owner.token, body: { name: 'Multi', slug: `m-${name.slice(-8)}` } })).status,
+    ).toBe(201);
     const memberSignup = await signup(`member-${name}@example.com`);
     const member = memberSignup.body;
     const orgId = (await call(a, 'GET', '/api/v1/org', { token: owner.token })).body.org.id;

@@ -7,7 +7,8 @@ import { startSmtpSink, type SmtpSink } from '../kit/smtp.ts';
 
 // Needs PostgreSQL: TEST_DATABASE_URL, or in CI the server CI starts on 127.0.0.1:5432. Outside CI
 // without TEST_DATABASE_URL it is skipped; in CI an unreachable server fails the run.
-const SERVER_URL = process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+const SERVER_URL =
+  process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
 const PUBLIC_URL = 'http://roster.e2e.test';
 const PASSWORD = 'correct horse battery staple';
 
@@ -61,17 +62,26 @@ describe.skipIf(!SERVER_URL)('two server processes on one PostgreSQL', () => {
   it('holds the seat rule for 30 invitations raced across both processes, and sends every email exactly once', async () => {
     const [a, b] = servers as [ServerProcess, ServerProcess];
     const ownerEmail = `owner-${randomBytes(3).toString('hex')}@example.com`;
-    const owner = await call(a, 'POST', '/api/v1/auth/signup', { body: { email: ownerEmail, password: PASSWORD, name: 'Owner' } });
+    const owner = await call(a, 'POST', '/api/v1/auth/signup', {
+      body: { email: ownerEmail, password: PASSWORD, name: 'Owner' },
+    });
     expect(owner.status).toBe(201);
     const token = owner.body.token as string;
-    expect((await call(b, 'POST', '/api/v1/billing/checkout', { token, body: { plan: 'team', seats: 5, scope: 'personal' } })).status).toBe(200);
-    const org = await call(a, 'POST', '/api/v1/org', { token, body: { name: 'Race Inc', slug: `race-${randomBytes(3).toString('hex')}` } });
+    expect(
+      (await call(b, 'POST', '/api/v1/billing/checkout', { token, body: { plan: 'team', seats: 5, scope: 'personal' } })).status,
+    ).toBe(200);
+    const org = await call(a, 'POST', '/api/v1/org', {
+      token,
+      body: { name: 'Race Inc', slug: `race-${randomBytes(3).toString('hex')}` },
+    });
     expect(org.status).toBe(201);
 
     const invitees = Array.from({ length: 30 }, (_, index) => `invitee-${index}-${randomBytes(3).toString('hex')}@example.com`);
     const signups = Array.from({ length: 20 }, (_, index) => `signup-${index}-${randomBytes(3).toString('hex')}@example.com`);
     const [inviteReplies] = await Promise.all([
-      Promise.all(invitees.map((email, index) => call(index % 2 ? b : a, 'POST', '/api/v1/org/invite', { token, body: { email } }))),
+      Promise.all(
+        invitees.map((email, index) => call(index % 2 ? b : a, 'POST', '/api/v1/org/invite', { token, body: { email } })),
+      ),
       // More mail for both workers to contend over.
       Promise.all(
         signups.map((email, index) =>

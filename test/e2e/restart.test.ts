@@ -32,7 +32,9 @@ async function ownerWithOrg(server: ServerProcess, slug: string) {
   const signup = await call(server, 'POST', '/api/v1/auth/signup', undefined, { email, password: PASSWORD, name: 'Rita' });
   expect(signup.status).toBe(201);
   const token: string = signup.body.token;
-  expect((await call(server, 'POST', '/api/v1/billing/checkout', token, { plan: 'team', seats: 3, scope: 'personal' })).status).toBe(200);
+  expect(
+    (await call(server, 'POST', '/api/v1/billing/checkout', token, { plan: 'team', seats: 3, scope: 'personal' })).status,
+  ).toBe(200);
   expect((await call(server, 'POST', '/api/v1/org', token, { name: 'Durable', slug })).status).toBe(201);
   return { email, token };
 }

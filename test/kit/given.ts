@@ -78,9 +78,12 @@ export function createGiven(deps: { database: TestDatabase; http: Http; clock: T
     if (!row) throw new Error('no user row');
     const { token, hash } = newToken('session');
     const now = deps.clock.now();
-    await database.db
-      .insert(sessions)
-      .values({ userId: row.id, tokenHash: hash, createdAt: now, expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000) });
+    await database.db.insert(sessions).values({
+      userId: row.id,
+      tokenHash: hash,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000),
+    });
     return { id: row.id, email, name, token };
   }
 

@@ -75,7 +75,16 @@ export async function startStripeStub(): Promise<StripeStub> {
     }
     if (method === 'POST' && path === '/v1/checkout/sessions') {
       const id = nextId('cs');
-      return [200, { id, object: 'checkout.session', mode: params.mode, customer: params.customer, url: `https://checkout.stripe.test/${id}` }];
+      return [
+        200,
+        {
+          id,
+          object: 'checkout.session',
+          mode: params.mode,
+          customer: params.customer,
+          url: `https://checkout.stripe.test/${id}`,
+        },
+      ];
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
       const id = nextId('bps');
@@ -158,7 +167,14 @@ export function signedEvent(
 ): { id: string; body: string; signature: string } {
   const id = input.id ?? `evt_${Math.random().toString(36).slice(2)}`;
   const created = input.created ?? Math.floor(Date.now() / 1000);
-  const body = JSON.stringify({ id, object: 'event', api_version: '2026-10-28.endive', created, type: input.type, data: { object: input.object } });
+  const body = JSON.stringify({
+    id,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created,
+    type: input.type,
+    data: { object: input.object },
+  });
   const signature = stripeWebhooks().generateTestHeaderString({
     payload: body,
     secret: options.signWith ?? options.secret,

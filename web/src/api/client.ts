@@ -40,11 +40,7 @@ export function buildPath(template: string, options: CallOptions = {}): string {
   return queryString ? `${path}?${queryString}` : path;
 }
 
-export async function call<R, M extends Method = Method>(
-  method: M,
-  template: PathFor<M>,
-  options: CallOptions = {},
-): Promise<R> {
+export async function call<R, M extends Method = Method>(method: M, template: PathFor<M>, options: CallOptions = {}): Promise<R> {
   const isWrite = method !== 'get';
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (isWrite) {
@@ -82,9 +78,7 @@ export async function call<R, M extends Method = Method>(
     const body = (payload as { error?: T.ApiErrorBody } | undefined)?.error;
     throw new ApiError(
       response.status,
-      body && typeof body.code === 'string'
-        ? body
-        : { code: response.status === 404 ? 'not_found' : 'http_error', message: '' },
+      body && typeof body.code === 'string' ? body : { code: response.status === 404 ? 'not_found' : 'http_error', message: '' },
       requestId,
     );
   }
@@ -92,8 +86,7 @@ export async function call<R, M extends Method = Method>(
 }
 
 // Auth
-export const signup = (body: T.SignupInput) =>
-  call<T.AuthResponse>('post', '/api/v1/auth/signup', { body });
+export const signup = (body: T.SignupInput) => call<T.AuthResponse>('post', '/api/v1/auth/signup', { body });
 export const login = (body: T.LoginInput) => call<T.AuthResponse>('post', '/api/v1/auth/login', { body });
 export const logout = () => call<void>('post', '/api/v1/auth/logout');
 export const getMe = () => call<T.MeResponse>('get', '/api/v1/me');
@@ -101,8 +94,7 @@ export const updateMe = (body: { name: string }) => call<{ user: T.User }>('patc
 
 // Organization
 export const getOrg = () => call<T.OrgResponse>('get', '/api/v1/org');
-export const createOrg = (body: { name: string; slug: string }) =>
-  call<{ org: T.Org }>('post', '/api/v1/org', { body });
+export const createOrg = (body: { name: string; slug: string }) => call<{ org: T.Org }>('post', '/api/v1/org', { body });
 export const updateOrg = (body: { name: string }) => call<{ org: T.Org }>('patch', '/api/v1/org', { body });
 export const listMembers = (query: T.MembersQuery = {}) =>
   call<T.MembersPage>('get', '/api/v1/org/members', { query: { ...query } });
@@ -127,34 +119,28 @@ export const transferOwnership = (userId: string) =>
 // Invitations
 export const inviteMember = (body: { email: string; role: T.InvitableRole }) =>
   call<{ invite: T.Invite }>('post', '/api/v1/org/invite', { body });
-export const bulkInvite = (body: T.BulkInviteInput) =>
-  call<T.BulkInviteResponse>('post', '/api/v1/org/invites/bulk', { body });
+export const bulkInvite = (body: T.BulkInviteInput) => call<T.BulkInviteResponse>('post', '/api/v1/org/invites/bulk', { body });
 export const listInvites = () => call<{ invites: T.Invite[] }>('get', '/api/v1/org/invites');
-export const revokeInvite = (inviteId: string) =>
-  call<void>('delete', '/api/v1/org/invites/{id}', { params: { id: inviteId } });
+export const revokeInvite = (inviteId: string) => call<void>('delete', '/api/v1/org/invites/{id}', { params: { id: inviteId } });
 export const resendInvite = (inviteId: string) =>
   call<{ invite: T.Invite }>('post', '/api/v1/org/invites/{id}/resend', { params: { id: inviteId } });
-export const getPublicInvite = (token: string) =>
-  call<T.PublicInvite>('get', '/api/v1/invites/{token}', { params: { token } });
+export const getPublicInvite = (token: string) => call<T.PublicInvite>('get', '/api/v1/invites/{token}', { params: { token } });
 export const acceptInvite = (token: string) =>
   call<T.AcceptInviteResponse>('post', '/api/v1/invites/{token}/accept', { params: { token } });
 
 // Usage
 export const getMyUsage = () => call<T.MyUsage>('get', '/api/v1/usage');
-export const getOrgUsage = (period: T.UsagePeriod) =>
-  call<T.OrgUsage>('get', '/api/v1/org/usage', { query: { period } });
+export const getOrgUsage = (period: T.UsagePeriod) => call<T.OrgUsage>('get', '/api/v1/org/usage', { query: { period } });
 
 // Billing
 export const getPlans = () => call<{ plans: T.Plan[] }>('get', '/api/v1/billing/plans');
-export const startCheckout = (body: T.CheckoutInput) =>
-  call<{ url: string }>('post', '/api/v1/billing/checkout', { body });
+export const startCheckout = (body: T.CheckoutInput) => call<{ url: string }>('post', '/api/v1/billing/checkout', { body });
 export const openBillingPortal = (scope: 'personal' | 'org') =>
   call<{ url: string }>('post', '/api/v1/billing/portal', { body: { scope } });
 export const getOrgBilling = () => call<T.OrgBilling>('get', '/api/v1/org/billing');
 
 // Audit log
-export const getAuditLog = (query: T.AuditQuery = {}) =>
-  call<T.AuditPage>('get', '/api/v1/org/audit', { query: { ...query } });
+export const getAuditLog = (query: T.AuditQuery = {}) => call<T.AuditPage>('get', '/api/v1/org/audit', { query: { ...query } });
 
 // Projects
 export const listProjects = (query: P.ProjectsQuery = {}) =>

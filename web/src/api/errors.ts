@@ -17,8 +17,7 @@ export class ApiError extends Error {
   }
 }
 
-export const USAGE_LIMIT_MESSAGE =
-  'You have reached your usage limit. Contact your organization administrator to raise it.';
+export const USAGE_LIMIT_MESSAGE = 'You have reached your usage limit. Contact your organization administrator to raise it.';
 
 /** The sentence to show a person for any error thrown by the client. */
 export function errorMessage(error: unknown): string {

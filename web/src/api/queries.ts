@@ -48,8 +48,7 @@ export const MEMBERS_PAGE_SIZE = 100;
 export function useMembers(search: string) {
   return useInfiniteQuery({
     queryKey: queryKeys.members(search),
-    queryFn: ({ pageParam }) =>
-      api.listMembers({ limit: MEMBERS_PAGE_SIZE, cursor: pageParam, q: search || undefined }),
+    queryFn: ({ pageParam }) => api.listMembers({ limit: MEMBERS_PAGE_SIZE, cursor: pageParam, q: search || undefined }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (page) => page.next_cursor ?? undefined,
   });

@@ -35,9 +35,7 @@ function useNavItems(): NavItem[] {
 }
 
 /** What every org member works in, above the settings. */
-const workspaceItems: NavItem[] = [
-  { to: '/projects', label: 'Projects', icon: <FolderKanban className="size-4" aria-hidden /> },
-];
+const workspaceItems: NavItem[] = [{ to: '/projects', label: 'Projects', icon: <FolderKanban className="size-4" aria-hidden /> }];
 
 function SidebarLink({ item, onNavigate }: { item: NavItem; onNavigate?: () => void }) {
   return (
@@ -147,10 +145,7 @@ export function ShellFrame({ children }: { children: ReactNode }) {
       </aside>
       <header className="sticky top-0 z-20 flex h-14 items-center justify-between gap-3 border-b border-zinc-200 bg-white/90 px-4 backdrop-blur lg:hidden">
         <DialogPrimitive.Root open={isDrawerOpen} onOpenChange={setDrawerOpen}>
-          <DialogPrimitive.Trigger
-            className="-ml-1 rounded-md p-1.5 text-zinc-600 hover:bg-zinc-100"
-            aria-label="Open menu"
-          >
+          <DialogPrimitive.Trigger className="-ml-1 rounded-md p-1.5 text-zinc-600 hover:bg-zinc-100" aria-label="Open menu">
             <Menu className="size-5" aria-hidden />
           </DialogPrimitive.Trigger>
           <DialogPrimitive.Portal>
@@ -194,4 +189,3 @@ export function AppShell() {
     </ShellFrame>
   );
 }
-

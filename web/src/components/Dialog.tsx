@@ -32,9 +32,7 @@ export function Dialog({ open, onOpenChange, title, description, children, foote
             <div>
               <DialogPrimitive.Title className="text-base font-semibold text-zinc-900">{title}</DialogPrimitive.Title>
               {description ? (
-                <DialogPrimitive.Description className="mt-1 text-sm text-zinc-500">
-                  {description}
-                </DialogPrimitive.Description>
+                <DialogPrimitive.Description className="mt-1 text-sm text-zinc-500">{description}</DialogPrimitive.Description>
               ) : null}
             </div>
             <DialogPrimitive.Close
@@ -46,9 +44,7 @@ export function Dialog({ open, onOpenChange, title, description, children, foote
           </div>
           <div className="min-h-0 flex-1 overflow-y-auto px-5 py-4">{children}</div>
           {footer ? (
-            <div className="flex flex-wrap justify-end gap-2 border-t border-zinc-100 bg-zinc-50/60 px-5 py-3">
-              {footer}
-            </div>
+            <div className="flex flex-wrap justify-end gap-2 border-t border-zinc-100 bg-zinc-50/60 px-5 py-3">{footer}</div>
           ) : null}
         </DialogPrimitive.Content>
       </DialogPrimitive.Portal>
@@ -86,9 +82,7 @@ export function ConfirmDialog({
         <AlertDialogPrimitive.Overlay className={overlayClass} />
         <AlertDialogPrimitive.Content className={cn(contentClass, 'max-w-md')}>
           <div className="px-5 pt-5 pb-4">
-            <AlertDialogPrimitive.Title className="text-base font-semibold text-zinc-900">
-              {title}
-            </AlertDialogPrimitive.Title>
+            <AlertDialogPrimitive.Title className="text-base font-semibold text-zinc-900">{title}</AlertDialogPrimitive.Title>
             <AlertDialogPrimitive.Description asChild>
               <div className="mt-2 space-y-2 text-sm text-zinc-600">{description}</div>
             </AlertDialogPrimitive.Description>

@@ -108,20 +108,10 @@ export function Badge({ tone = 'neutral', children }: { tone?: BadgeTone; childr
 }
 
 export function Card({ children, className }: { children: ReactNode; className?: string }) {
-  return (
-    <section className={cn('rounded-xl bg-white shadow-sm ring-1 ring-zinc-200', className)}>{children}</section>
-  );
+  return <section className={cn('rounded-xl bg-white shadow-sm ring-1 ring-zinc-200', className)}>{children}</section>;
 }
 
-export function CardHeader({
-  title,
-  description,
-  action,
-}: {
-  title: string;
-  description?: ReactNode;
-  action?: ReactNode;
-}) {
+export function CardHeader({ title, description, action }: { title: string; description?: ReactNode; action?: ReactNode }) {
   return (
     <div className="flex flex-wrap items-start justify-between gap-3 border-b border-zinc-100 px-5 py-4">
       <div className="min-w-0">
@@ -133,15 +123,7 @@ export function CardHeader({
   );
 }
 
-export function PageHeader({
-  title,
-  description,
-  actions,
-}: {
-  title: string;
-  description?: ReactNode;
-  actions?: ReactNode;
-}) {
+export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
   return (
     <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
       <div className="min-w-0">

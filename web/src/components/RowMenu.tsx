@@ -15,9 +15,7 @@ export function RowMenu({ subject, items }: { subject: string; items: RowMenuIte
   if (items.length === 0) return null;
   return (
     <DropdownMenu.Root modal={false}>
-      <DropdownMenu.Trigger
-        className="inline-flex h-8 min-w-8 items-center justify-center rounded-md px-2 text-lg leading-none text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 data-[state=open]:bg-zinc-100"
-      >
+      <DropdownMenu.Trigger className="inline-flex h-8 min-w-8 items-center justify-center rounded-md px-2 text-lg leading-none text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 data-[state=open]:bg-zinc-100">
         <span aria-hidden>…</span>
         <span className="sr-only">… Actions for {subject}</span>
       </DropdownMenu.Trigger>

@@ -22,7 +22,10 @@ function orgWithSeats(seats: { used: number; limit: number; active_members: numb
 
 describe('SeatCounter', () => {
   it('shows used of limit with active members and pending invitations', async () => {
-    const requests = mockFetch(() => ({ status: 200, body: orgWithSeats({ used: 7, limit: 10, active_members: 5, pending_invites: 2 }) }));
+    const requests = mockFetch(() => ({
+      status: 200,
+      body: orgWithSeats({ used: 7, limit: 10, active_members: 5, pending_invites: 2 }),
+    }));
     renderWithProviders(<SeatCounter />);
 
     expect(await screen.findByText('7 of 10 seats used — 5 members, 2 pending')).toBeInTheDocument();

@@ -39,9 +39,7 @@ export function formatBytes(bytes: number | null | undefined): string {
 
 export function formatPrice(cents: number | null, currency: string): string {
   if (cents === null) return 'Custom pricing';
-  return new Intl.NumberFormat(undefined, { style: 'currency', currency: currency.toUpperCase() }).format(
-    cents / 100,
-  );
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
 }
 
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -59,7 +57,7 @@ export function humanizeAction(action: string): string {
 }
 
 export function initials(nameOrEmail: string): string {
-  const base = nameOrEmail.includes('@') ? nameOrEmail.split('@')[0] ?? '' : nameOrEmail;
+  const base = nameOrEmail.includes('@') ? (nameOrEmail.split('@')[0] ?? '') : nameOrEmail;
   const parts = base.split(/[\s._-]+/).filter(Boolean);
   const letters = (parts[0]?.[0] ?? '') + (parts.length > 1 ? (parts[parts.length - 1]?.[0] ?? '') : '');
   return (letters || '?').toUpperCase();

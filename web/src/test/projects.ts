@@ -26,8 +26,24 @@ export const projectMembers: ProjectMember[] = [
 ];
 
 export const orgMembers = [
-  { user_id: 'u-ann', email: 'ann@example.com', display_name: 'Ann Viewer', role: 'member', status: 'active', joined_at: '2025-01-01T00:00:00.000Z', permissions: [] },
-  { user_id: 'u-mia', email: 'mia@example.com', display_name: 'Mia Member', role: 'member', status: 'active', joined_at: '2025-01-01T00:00:00.000Z', permissions: [] },
+  {
+    user_id: 'u-ann',
+    email: 'ann@example.com',
+    display_name: 'Ann Viewer',
+    role: 'member',
+    status: 'active',
+    joined_at: '2025-01-01T00:00:00.000Z',
+    permissions: [],
+  },
+  {
+    user_id: 'u-mia',
+    email: 'mia@example.com',
+    display_name: 'Mia Member',
+    role: 'member',
+    status: 'active',
+    joined_at: '2025-01-01T00:00:00.000Z',
+    permissions: [],
+  },
 ];
 
 export function meWith(orgPermissions: string[]) {

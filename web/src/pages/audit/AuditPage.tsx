@@ -36,9 +36,15 @@ export function AuditPage() {
 
   return (
     <div>
-      <PageHeader title="Audit log" description="Every change to membership, roles, invitations, limits and billing, newest first." />
+      <PageHeader
+        title="Audit log"
+        description="Every change to membership, roles, invitations, limits and billing, newest first."
+      />
       <Card>
-        <form onSubmit={onSubmit} className="flex flex-col gap-3 border-b border-zinc-100 px-4 py-4 sm:flex-row sm:items-end sm:px-5">
+        <form
+          onSubmit={onSubmit}
+          className="flex flex-col gap-3 border-b border-zinc-100 px-4 py-4 sm:flex-row sm:items-end sm:px-5"
+        >
           <TextField
             label="Action"
             placeholder="e.g. invite.created"
@@ -69,7 +75,10 @@ export function AuditPage() {
         ) : audit.isError ? (
           <ErrorState message={errorMessage(audit.error)} onRetry={() => void audit.refetch()} />
         ) : entries.length === 0 ? (
-          <EmptyState title={isFiltered ? 'No entries match these filters' : 'Nothing recorded yet'} icon={<ScrollText className="size-5" />}>
+          <EmptyState
+            title={isFiltered ? 'No entries match these filters' : 'Nothing recorded yet'}
+            icon={<ScrollText className="size-5" />}
+          >
             {isFiltered ? 'Try a broader action or another person.' : 'Changes to your organization appear here.'}
           </EmptyState>
         ) : (

@@ -41,14 +41,14 @@ function InvitedSignup({ inviteToken }: { inviteToken: string }) {
               <Building2 className="size-4" aria-hidden />
             </span>
             <span>
-              <span className="font-medium text-zinc-900">{invite.data.inviter?.name ?? 'An administrator'}</span> invited you to join{' '}
-              <span className="font-medium text-zinc-900">{invite.data.org.name}</span>.
+              <span className="font-medium text-zinc-900">{invite.data.inviter?.name ?? 'An administrator'}</span> invited you to
+              join <span className="font-medium text-zinc-900">{invite.data.org.name}</span>.
             </span>
           </div>
         ) : invite.isError || (invite.data && !usable) ? (
           <Alert tone="warning" className="mb-4">
-            This invitation can no longer be used. You can still create an account; ask your admin for a new
-            invitation to join their organization.
+            This invitation can no longer be used. You can still create an account; ask your admin for a new invitation to join
+            their organization.
           </Alert>
         ) : null
       }
@@ -56,15 +56,7 @@ function InvitedSignup({ inviteToken }: { inviteToken: string }) {
   );
 }
 
-function SignupForm({
-  inviteToken,
-  invitedEmail,
-  banner,
-}: {
-  inviteToken?: string;
-  invitedEmail?: string;
-  banner?: ReactNode;
-}) {
+function SignupForm({ inviteToken, invitedEmail, banner }: { inviteToken?: string; invitedEmail?: string; banner?: ReactNode }) {
   const [searchParams] = useSearchParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();

@@ -143,8 +143,8 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
           <div className="flex flex-col rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200">
             <PlanSummary plan={enterprise} highlight="Managed by our team" />
             <p className="mt-5 text-sm text-zinc-600">
-              Enterprise plans are set up by our support team, with custom seats and unlimited storage. Contact
-              sales to get started.
+              Enterprise plans are set up by our support team, with custom seats and unlimited storage. Contact sales to get
+              started.
             </p>
           </div>
         ) : null}
@@ -156,9 +156,7 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
 function PlanSummary({ plan, highlight }: { plan: Plan; highlight: string }) {
   const features = [
     `${plan.default_seats} seats to start`,
-    plan.storage_bytes_per_seat === null
-      ? 'Unlimited storage'
-      : `${formatBytes(plan.storage_bytes_per_seat)} storage per seat`,
+    plan.storage_bytes_per_seat === null ? 'Unlimited storage' : `${formatBytes(plan.storage_bytes_per_seat)} storage per seat`,
     'Roles, invitations and bulk invites',
     'Usage limits and audit log',
   ];
@@ -243,7 +241,11 @@ function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
   }
 
   return (
-    <form onSubmit={onSubmit} noValidate className="mx-auto max-w-md rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200 sm:p-8">
+    <form
+      onSubmit={onSubmit}
+      noValidate
+      className="mx-auto max-w-md rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200 sm:p-8"
+    >
       <h1 className="text-xl font-semibold tracking-tight text-zinc-900">Name your organization</h1>
       <p className="mt-1.5 text-sm text-zinc-500">Your Team plan is active. You become the owner of the new organization.</p>
       <div className="mt-6 space-y-4">

@@ -139,8 +139,8 @@ function InvitationWelcome({
       title={`Join ${invite.org.name} on Roster`}
       subtitle={
         <>
-          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span> to join{' '}
-          {invite.org.name}.
+          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span>{' '}
+          to join {invite.org.name}.
         </>
       }
     >
@@ -148,8 +148,8 @@ function InvitationWelcome({
       {signedInEmail ? (
         <div className="space-y-4">
           <Alert tone="warning" title="This invitation is for another account">
-            You are signed in as {signedInEmail}, but the invitation was sent to {invite.email}. Log out and
-            continue with the invited address.
+            You are signed in as {signedInEmail}, but the invitation was sent to {invite.email}. Log out and continue with the
+            invited address.
           </Alert>
           <Button className="w-full" onClick={switchAccount} isLoading={isLoggingOut}>
             Log out and switch account
@@ -169,9 +169,7 @@ function InvitationWelcome({
           >
             Log in to accept
           </Link>
-          <p className="pt-1 text-center text-xs text-zinc-500">
-            Use the address the invitation was sent to: {invite.email}
-          </p>
+          <p className="pt-1 text-center text-xs text-zinc-500">Use the address the invitation was sent to: {invite.email}</p>
         </div>
       )}
     </AuthLayout>

@@ -96,7 +96,12 @@ function MessageRow({ message, isOpen, onToggle }: { message: MailboxMessage; is
               ))}
             </ul>
           ) : null}
-          <button type="button" onClick={onToggle} className="mt-2 text-xs font-medium text-zinc-500 hover:text-zinc-800" aria-expanded={isOpen}>
+          <button
+            type="button"
+            onClick={onToggle}
+            className="mt-2 text-xs font-medium text-zinc-500 hover:text-zinc-800"
+            aria-expanded={isOpen}
+          >
             {isOpen ? 'Hide message' : 'Show message'}
           </button>
           <pre

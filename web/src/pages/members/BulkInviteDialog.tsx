@@ -184,9 +184,7 @@ export function BulkInvitePreview({ preview }: { preview: BulkInviteResponse }) 
 
 export function BulkInviteResults({ outcome }: { outcome: BulkInviteResponse }) {
   const invited = outcome.results.filter((result) => result.ok).map((result) => ({ email: result.email }));
-  const failed = outcome.results.flatMap((result) =>
-    result.ok ? [] : [{ email: result.email, message: result.error.message }],
-  );
+  const failed = outcome.results.flatMap((result) => (result.ok ? [] : [{ email: result.email, message: result.error.message }]));
   return (
     <section aria-label="Results" className="space-y-3">
       <Alert tone={outcome.failed === 0 ? 'info' : 'warning'} title={bulkToastMessage(outcome.invited, outcome.failed)}>

@@ -26,11 +26,10 @@ export function InviteMemberDialog({ open, onOpenChange }: { open: boolean; onOp
     },
     onError: (error) =>
       setErrors(
-        toFieldErrors(
-          error,
-          { invalid_email: 'email', already_member: 'email', invite_pending: 'email' },
-          ['email', 'role'] as const,
-        ),
+        toFieldErrors(error, { invalid_email: 'email', already_member: 'email', invite_pending: 'email' }, [
+          'email',
+          'role',
+        ] as const),
       ),
   });
 
@@ -80,7 +79,11 @@ export function InviteMemberDialog({ open, onOpenChange }: { open: boolean; onOp
             { value: 'member', label: 'Member' },
             { value: 'admin', label: 'Admin' },
           ]}
-          hint={role === 'admin' ? 'Admins manage members, invitations, limits and billing.' : 'Members use the product; they cannot manage people.'}
+          hint={
+            role === 'admin'
+              ? 'Admins manage members, invitations, limits and billing.'
+              : 'Members use the product; they cannot manage people.'
+          }
         />
         <div className="flex justify-end gap-2 pt-2">
           <Button variant="secondary" onClick={() => close(false)}>

@@ -21,9 +21,7 @@ import { MemberDetailsDialog } from './MemberDetailsDialog';
 import { UsageLimitDialog } from './UsageLimitDialog';
 
 type Confirmation =
-  | { kind: 'disable'; member: Member }
-  | { kind: 'remove'; member: Member }
-  | { kind: 'transfer'; member: Member };
+  { kind: 'disable'; member: Member } | { kind: 'remove'; member: Member } | { kind: 'transfer'; member: Member };
 
 export function MembersPage() {
   const me = useMe();
@@ -174,8 +172,8 @@ export function MembersPage() {
 
       {can('set_usage_limits') && membersWithoutLimit > 0 ? (
         <Alert tone="warning" className="mb-4" title="Some members have no usage limit">
-          {plural(membersWithoutLimit, 'member has', 'members have')} no individual usage limit, so one user may
-          consume the whole allocation of the organization. Set a limit from the … menu of each member.
+          {plural(membersWithoutLimit, 'member has', 'members have')} no individual usage limit, so one user may consume the whole
+          allocation of the organization. Set a limit from the … menu of each member.
         </Alert>
       ) : null}
 
@@ -200,7 +198,10 @@ export function MembersPage() {
         ) : members.isError ? (
           <ErrorState message={errorMessage(members.error)} onRetry={() => void members.refetch()} />
         ) : rowCount === 0 ? (
-          <EmptyState title={deferredSearch ? 'No one matches your search' : 'No members yet'} icon={<Users className="size-5" />}>
+          <EmptyState
+            title={deferredSearch ? 'No one matches your search' : 'No members yet'}
+            icon={<Users className="size-5" />}
+          >
             {deferredSearch ? 'Try another name or email address.' : 'Invite your colleagues to get started.'}
           </EmptyState>
         ) : (
@@ -209,11 +210,21 @@ export function MembersPage() {
               <caption className="sr-only">Members and pending invitations</caption>
               <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
                 <tr>
-                  <th scope="col" className="px-4 py-2.5 sm:px-5">Email</th>
-                  <th scope="col" className="hidden px-4 py-2.5 md:table-cell">Name</th>
-                  <th scope="col" className="hidden px-4 py-2.5 sm:table-cell">Role</th>
-                  <th scope="col" className="hidden px-4 py-2.5 lg:table-cell">Joined</th>
-                  <th scope="col" className="w-px px-4 py-2.5 whitespace-nowrap">Status</th>
+                  <th scope="col" className="px-4 py-2.5 sm:px-5">
+                    Email
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2.5 md:table-cell">
+                    Name
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2.5 sm:table-cell">
+                    Role
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2.5 lg:table-cell">
+                    Joined
+                  </th>
+                  <th scope="col" className="w-px px-4 py-2.5 whitespace-nowrap">
+                    Status
+                  </th>
                   <th scope="col" className="w-12 px-4 py-2.5">
                     <span className="sr-only">Actions</span>
                   </th>
@@ -236,9 +247,15 @@ export function MembersPage() {
                     <td className="hidden px-4 py-3 sm:table-cell">
                       <Badge tone={member.role === 'member' ? 'neutral' : 'brand'}>{roleLabel(member.role)}</Badge>
                     </td>
-                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 lg:table-cell">{formatDate(member.joined_at)}</td>
+                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 lg:table-cell">
+                      {formatDate(member.joined_at)}
+                    </td>
                     <td className="px-4 py-3">
-                      {member.status === 'disabled' ? <Badge tone="red">Disabled</Badge> : <span className="text-zinc-600">Active</span>}
+                      {member.status === 'disabled' ? (
+                        <Badge tone="red">Disabled</Badge>
+                      ) : (
+                        <span className="text-zinc-600">Active</span>
+                      )}
                     </td>
                     <td className="px-4 py-2 text-right">
                       <RowMenu subject={member.email} items={memberMenu(member)} />
@@ -288,7 +305,12 @@ export function MembersPage() {
                 Showing {formatNumber(allMembers.length)} of {plural(membersTotal, 'member')}
               </p>
             ) : null}
-            <Button variant="secondary" size="sm" onClick={() => void members.fetchNextPage()} isLoading={members.isFetchingNextPage}>
+            <Button
+              variant="secondary"
+              size="sm"
+              onClick={() => void members.fetchNextPage()}
+              isLoading={members.isFetchingNextPage}
+            >
               Load more members
             </Button>
           </div>
@@ -331,8 +353,7 @@ function confirmationText(confirmation: Confirmation, orgName: string) {
     return (
       <>
         <p>
-          {member.email} is signed out everywhere at once, and every API token of theirs stops working. They can no
-          longer log in.
+          {member.email} is signed out everywhere at once, and every API token of theirs stops working. They can no longer log in.
         </p>
         <p className="font-medium text-zinc-900">
           This cannot be undone in the app: only your Roster operator can re-enable the account.
@@ -349,8 +370,8 @@ function confirmationText(confirmation: Confirmation, orgName: string) {
   }
   return (
     <p>
-      {member.display_name || member.email} becomes the owner of {orgName}, and you become an admin. Only the new owner
-      can transfer ownership again.
+      {member.display_name || member.email} becomes the owner of {orgName}, and you become an admin. Only the new owner can
+      transfer ownership again.
     </p>
   );
 }

@@ -64,8 +64,8 @@ export function UsageLimitDialog({ member, onClose }: { member: Member | null; o
       description={
         member ? (
           <>
-            Limits for <span className="font-medium text-zinc-700">{member.display_name || member.email}</span>, counted
-            across all activity types. Leave a field empty for no limit.
+            Limits for <span className="font-medium text-zinc-700">{member.display_name || member.email}</span>, counted across
+            all activity types. Leave a field empty for no limit.
           </>
         ) : undefined
       }

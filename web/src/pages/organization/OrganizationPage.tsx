@@ -29,7 +29,9 @@ export function OrganizationPage() {
     <div className="space-y-6">
       <PageHeader
         title="Organization"
-        description={canRename ? 'Your organization’s profile, plan, seats and storage.' : 'Your organization’s profile, seats and storage.'}
+        description={
+          canRename ? 'Your organization’s profile, plan, seats and storage.' : 'Your organization’s profile, seats and storage.'
+        }
       />
       <Card>
         <CardHeader title="Profile" />

@@ -22,9 +22,7 @@ describe('ProjectPage settings', () => {
     renderProjectPage();
 
     expect(await screen.findByRole('heading', { name: 'Apollo' })).toBeInTheDocument();
-    expect(
-      screen.getByText('You are a viewer of this project: only editors and admins can change it.'),
-    ).toBeInTheDocument();
+    expect(screen.getByText('You are a viewer of this project: only editors and admins can change it.')).toBeInTheDocument();
     expect(screen.getByLabelText('Name')).toHaveAttribute('readonly');
     expect(screen.getByLabelText('Name')).toHaveValue('Apollo');
     expect(screen.getByLabelText('Description')).toHaveAttribute('readonly');
@@ -203,7 +201,9 @@ describe('ProjectPage team', () => {
     projectServer({
       write: () => ({
         status: 409,
-        body: { error: { code: 'last_editor', message: 'A project needs at least one editor. Make someone else an editor first.' } },
+        body: {
+          error: { code: 'last_editor', message: 'A project needs at least one editor. Make someone else an editor first.' },
+        },
       }),
     });
     renderProjectPage('/projects/p-1?tab=team');

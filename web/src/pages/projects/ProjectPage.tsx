@@ -38,10 +38,7 @@ export function ProjectPage() {
         description={details.description || undefined}
         actions={<Badge tone={details.my_access === 'viewer' ? 'neutral' : 'brand'}>{accessLabel(details.my_access)}</Badge>}
       />
-      <Tabs.Root
-        value={tab}
-        onValueChange={(next) => setSearchParams(next === 'team' ? { tab: 'team' } : {}, { replace: true })}
-      >
+      <Tabs.Root value={tab} onValueChange={(next) => setSearchParams(next === 'team' ? { tab: 'team' } : {}, { replace: true })}>
         <Tabs.List aria-label="Project sections" className="mb-6 flex gap-6 border-b border-zinc-200">
           <Tabs.Trigger value="settings" className={tabClass}>
             Settings
@@ -63,10 +60,7 @@ export function ProjectPage() {
 
 function BackToProjects() {
   return (
-    <Link
-      to="/projects"
-      className="mb-4 inline-flex items-center gap-1.5 text-sm font-medium text-zinc-600 hover:text-zinc-900"
-    >
+    <Link to="/projects" className="mb-4 inline-flex items-center gap-1.5 text-sm font-medium text-zinc-600 hover:text-zinc-900">
       <ArrowLeft className="size-4" aria-hidden />
       Projects
     </Link>
@@ -80,8 +74,7 @@ function ProjectNotFound() {
       <PageHeader title="Project not found" />
       <Card>
         <EmptyState title="There is no project here" icon={<FolderX className="size-5" />}>
-          This project does not exist, was deleted, or you are not one of its members. Ask one of its editors to add
-          you.
+          This project does not exist, was deleted, or you are not one of its members. Ask one of its editors to add you.
         </EmptyState>
       </Card>
     </div>

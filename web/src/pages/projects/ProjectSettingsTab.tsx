@@ -125,7 +125,13 @@ function ProjectSettingsForm({ project }: { project: Project }) {
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-4">
       {errors.form ? <Alert tone="error">{errors.form}</Alert> : null}
-      <TextField label="Name" autoComplete="off" value={name} onChange={(event) => setName(event.target.value)} error={errors.name} />
+      <TextField
+        label="Name"
+        autoComplete="off"
+        value={name}
+        onChange={(event) => setName(event.target.value)}
+        error={errors.name}
+      />
       <TextAreaField
         label="Description"
         rows={3}

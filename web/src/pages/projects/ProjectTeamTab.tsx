@@ -75,9 +75,15 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
               <caption className="sr-only">Project members</caption>
               <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
                 <tr>
-                  <th scope="col" className="px-4 py-2.5 sm:px-5">Member</th>
-                  <th scope="col" className="hidden px-4 py-2.5 md:table-cell">Added</th>
-                  <th scope="col" className="w-px px-4 py-2.5">{canManage ? 'Editor' : 'Access'}</th>
+                  <th scope="col" className="px-4 py-2.5 sm:px-5">
+                    Member
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2.5 md:table-cell">
+                    Added
+                  </th>
+                  <th scope="col" className="w-px px-4 py-2.5">
+                    {canManage ? 'Editor' : 'Access'}
+                  </th>
                   {canManage ? (
                     <th scope="col" className="w-px px-4 py-2.5">
                       <span className="sr-only">Actions</span>
@@ -91,11 +97,15 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
                     <td className="w-full max-w-0 px-4 py-3 sm:px-5">
                       <p className="truncate font-medium text-zinc-900">
                         {member.display_name || member.email}
-                        {member.user_id === myUserId ? <span className="ml-1.5 text-xs font-normal text-zinc-500">(you)</span> : null}
+                        {member.user_id === myUserId ? (
+                          <span className="ml-1.5 text-xs font-normal text-zinc-500">(you)</span>
+                        ) : null}
                       </p>
                       {member.display_name ? <p className="truncate text-xs text-zinc-500">{member.email}</p> : null}
                     </td>
-                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 md:table-cell">{formatDate(member.added_at)}</td>
+                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 md:table-cell">
+                      {formatDate(member.added_at)}
+                    </td>
                     <td className="px-4 py-3">
                       {canManage ? (
                         <Switch

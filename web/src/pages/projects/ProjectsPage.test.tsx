@@ -21,7 +21,10 @@ describe('ProjectsPage', () => {
     const user = userEvent.setup();
     const requests = listServer(
       {
-        '': { projects: [aProject(), aProject({ id: 'p-2', name: 'Gemini', description: null, my_access: 'viewer' })], next_cursor: 'c-2' },
+        '': {
+          projects: [aProject(), aProject({ id: 'p-2', name: 'Gemini', description: null, my_access: 'viewer' })],
+          next_cursor: 'c-2',
+        },
         'c-2': { projects: [aProject({ id: 'p-3', name: 'Mercury', my_access: 'admin' })], next_cursor: null },
       },
       ['create_project'],

@@ -71,7 +71,10 @@ function UsageTotalsCard({ title, totals }: { title: string; totals: UsageTotals
             aria-valuemax={totals.limit}
             aria-valuenow={totals.used}
           >
-            <div className={cn('h-full rounded-full', isNearLimit ? 'bg-amber-500' : 'bg-brand-600')} style={{ width: `${ratio * 100}%` }} />
+            <div
+              className={cn('h-full rounded-full', isNearLimit ? 'bg-amber-500' : 'bg-brand-600')}
+              style={{ width: `${ratio * 100}%` }}
+            />
           </div>
         ) : null}
         {isNearLimit ? (
@@ -91,7 +94,10 @@ function UsageTotalsCard({ title, totals }: { title: string; totals: UsageTotals
                     <span className="tabular-nums">{formatNumber(value)}</span>
                   </div>
                   <div className="mt-1 h-1.5 overflow-hidden rounded-full bg-zinc-100" aria-hidden>
-                    <div className="h-full rounded-full" style={{ width: `${share * 100}%`, background: colorFor(activities, activity) }} />
+                    <div
+                      className="h-full rounded-full"
+                      style={{ width: `${share * 100}%`, background: colorFor(activities, activity) }}
+                    />
                   </div>
                 </li>
               );
@@ -109,10 +115,7 @@ function OrgUsageCard() {
   const [period, setPeriod] = useState<UsagePeriod>('day');
   const usage = useOrgUsage(period, true);
   const members = useMemo(() => [...(usage.data?.members ?? [])].sort((a, b) => b.total - a.total), [usage.data]);
-  const activities = useMemo(
-    () => [...new Set(members.flatMap((member) => Object.keys(member.by_activity)))].sort(),
-    [members],
-  );
+  const activities = useMemo(() => [...new Set(members.flatMap((member) => Object.keys(member.by_activity)))].sort(), [members]);
   return (
     <Card>
       <CardHeader
@@ -175,7 +178,10 @@ function UsageChart({ members, activities, period }: { members: MemberUsage[]; a
         {members.slice(0, 12).map((member) => {
           const limit = limitFor(member, period);
           return (
-            <li key={member.user_id} className="grid grid-cols-[minmax(0,8rem)_1fr_auto] items-center gap-3 text-sm sm:grid-cols-[minmax(0,12rem)_1fr_auto]">
+            <li
+              key={member.user_id}
+              className="grid grid-cols-[minmax(0,8rem)_1fr_auto] items-center gap-3 text-sm sm:grid-cols-[minmax(0,12rem)_1fr_auto]"
+            >
               <span className="truncate text-zinc-700" title={member.email}>
                 {member.display_name || member.email}
               </span>
@@ -184,12 +190,19 @@ function UsageChart({ members, activities, period }: { members: MemberUsage[]; a
                   {activities.map((activity) => {
                     const value = member.by_activity[activity] ?? 0;
                     return value > 0 ? (
-                      <span key={activity} style={{ width: `${(value / max) * 100}%`, background: colorFor(activities, activity) }} />
+                      <span
+                        key={activity}
+                        style={{ width: `${(value / max) * 100}%`, background: colorFor(activities, activity) }}
+                      />
                     ) : null;
                   })}
                 </span>
                 {limit !== null ? (
-                  <span className="absolute inset-y-0 w-0.5 bg-red-500" style={{ left: `${(limit / max) * 100}%` }} title="Limit" />
+                  <span
+                    className="absolute inset-y-0 w-0.5 bg-red-500"
+                    style={{ left: `${(limit / max) * 100}%` }}
+                    title="Limit"
+                  />
                 ) : null}
               </span>
               <span className="text-right text-xs text-zinc-500 tabular-nums">
@@ -211,13 +224,17 @@ function UsageTable({ members, activities, period }: { members: MemberUsage[]; a
         <caption className="sr-only">Usage by member and activity</caption>
         <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
           <tr>
-            <th scope="col" className="px-5 py-2.5">Member</th>
+            <th scope="col" className="px-5 py-2.5">
+              Member
+            </th>
             {activities.map((activity) => (
               <th key={activity} scope="col" className="px-4 py-2.5 text-right whitespace-nowrap">
                 {humanActivity(activity)}
               </th>
             ))}
-            <th scope="col" className="px-4 py-2.5 text-right">Total</th>
+            <th scope="col" className="px-4 py-2.5 text-right">
+              Total
+            </th>
             <th scope="col" className="px-5 py-2.5 text-right whitespace-nowrap">
               {period === 'day' ? 'Daily limit' : 'Monthly limit'}
             </th>
