@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD } from '../../test/kit/given.ts';
-import { createLocalBillingProvider } from '../billing/local-provider.ts';
-import type { Ctx } from '../core/context.ts';
 import { queryRows } from '../db/client.ts';
 import { disableUser, enableUser, orgAudit, setPlan, showOrg } from './service.ts';
 
@@ -14,25 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
-
-function operatorCtx(): Ctx {
-  return {
-    db: t.database.db,
-    config: t.config,
-    clock: t.clock,
-    billing: createLocalBillingProvider(t.config.publicUrl),
-    requestId: 'cli-test',
-    actor: {
-      userId: '00000000-0000-0000-0000-000000000000',
-      email: 'alice@operator',
-      name: 'alice',
-      emailVerified: true,
-      membership: null,
-      via: 'operator',
-      credentialId: null,
-    },
-  };
-}
 
 async function entries(orgId: string, action: string) {
   return queryRows<{ actor_user_id: string | null; actor_label: string; before: unknown; after: unknown }>(
@@ -46,7 +25,7 @@ const refusal = (code: string) => expect.objectContaining({ code });
 describe('set-plan', () => {
   it('moves an org to Enterprise: tier enterprise, unlimited storage, audited with the operator as actor', async () => {
     const org = await t.given.org({ seats: 5, members: 1 });
-    const view = await setPlan(operatorCtx(), { slug: org.slug, plan: 'enterprise', seats: 40 });
+    const view = await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise', seats: 40 });
     expect(view.org.plan).toBe('enterprise');
     const reply = await t.http.get('/api/v1/org', { as: org.owner });
     expect(reply.body.org).toMatchObject({ tier: 'enterprise', storage_limit_bytes: null, seats: { limit: 40 } });
@@ -63,27 +42,27 @@ describe('set-plan', () => {
   it('refuses seats below active members plus pending invitations, changing and auditing nothing', async () => {
     const org = await t.given.org({ seats: 5, members: 1 });
     await t.given.invitation(org, { email: 'pending@example.com' });
-    await expect(setPlan(operatorCtx(), { slug: org.slug, plan: 'enterprise', seats: 2 })).rejects.toEqual(
+    await expect(setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise', seats: 2 })).rejects.toEqual(
       refusal('seats_below_usage'),
     );
     expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org).toMatchObject({ tier: 'team', seats: { limit: 5 } });
     expect(await entries(org.id, 'billing.subscription_changed')).toEqual([]);
     // Exactly members plus pending is enough.
-    await setPlan(operatorCtx(), { slug: org.slug, plan: 'team', seats: 3 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 3 });
   });
 
   it('refuses unknown plans, bad seat counts and unknown orgs', async () => {
     const org = await t.given.org();
-    await expect(setPlan(operatorCtx(), { slug: org.slug, plan: 'gold', seats: 5 })).rejects.toEqual(refusal('invalid_plan'));
-    await expect(setPlan(operatorCtx(), { slug: org.slug, plan: 'team', seats: 0 })).rejects.toEqual(refusal('invalid_seats'));
-    await expect(setPlan(operatorCtx(), { slug: 'no-such-org', plan: 'team', seats: 5 })).rejects.toEqual(
+    await expect(setPlan(operatorCtx(t), { slug: org.slug, plan: 'gold', seats: 5 })).rejects.toEqual(refusal('invalid_plan'));
+    await expect(setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 0 })).rejects.toEqual(refusal('invalid_seats'));
+    await expect(setPlan(operatorCtx(t), { slug: 'no-such-org', plan: 'team', seats: 5 })).rejects.toEqual(
       refusal('org_not_found'),
     );
   });
 
   it('is refused to anyone but the operator', async () => {
     const org = await t.given.org();
-    const ctx = { ...operatorCtx(), actor: { ...operatorCtx().actor!, via: 'session' as const } };
+    const ctx = { ...operatorCtx(t), actor: { ...operatorCtx(t).actor!, via: 'session' as const } };
     await expect(setPlan(ctx, { slug: org.slug, plan: 'enterprise', seats: 50 })).rejects.toEqual(refusal('forbidden'));
   });
 });
@@ -92,16 +71,16 @@ describe('disable-user and enable-user', () => {
   it("disables at once and re-enables, each audited once in the user's org by the operator", async () => {
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
-    const disabled = await disableUser(operatorCtx(), { email: member.email.toUpperCase() });
+    const disabled = await disableUser(operatorCtx(t), { email: member.email.toUpperCase() });
     expect(disabled).toMatchObject({ userId: member.id, changed: true, orgSlug: org.slug });
     expect((await t.http.get('/api/v1/me', { as: member })).status).toBe(401);
     expect((await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: PASSWORD } })).body.error.code).toBe(
       'user_disabled',
     );
-    expect((await disableUser(operatorCtx(), { email: member.email })).changed).toBe(false);
+    expect((await disableUser(operatorCtx(t), { email: member.email })).changed).toBe(false);
 
-    expect((await enableUser(operatorCtx(), { email: member.email })).changed).toBe(true);
-    expect((await enableUser(operatorCtx(), { email: member.email })).changed).toBe(false);
+    expect((await enableUser(operatorCtx(t), { email: member.email })).changed).toBe(true);
+    expect((await enableUser(operatorCtx(t), { email: member.email })).changed).toBe(false);
     const login = await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: PASSWORD } });
     expect(login.status).toBe(200);
     expect(await entries(org.id, 'member.disabled')).toEqual([
@@ -126,7 +105,7 @@ describe('disable-user and enable-user', () => {
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
     await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner });
-    await enableUser(operatorCtx(), { email: member.email });
+    await enableUser(operatorCtx(t), { email: member.email });
     expect(
       (await t.http.get('/api/v1/org', { as: org.owner })).body.members.find((m: any) => m.user_id === member.id).status,
     ).toBe('active');
@@ -134,14 +113,14 @@ describe('disable-user and enable-user', () => {
 
   it("refuses to disable an org's current owner until ownership is transferred", async () => {
     const org = await t.given.org();
-    await expect(disableUser(operatorCtx(), { email: org.owner.email })).rejects.toEqual(refusal('cannot_disable_owner'));
+    await expect(disableUser(operatorCtx(t), { email: org.owner.email })).rejects.toEqual(refusal('cannot_disable_owner'));
     expect((await t.http.get('/api/v1/me', { as: org.owner })).status).toBe(200);
     expect(await entries(org.id, 'member.disabled')).toEqual([]);
   });
 
   it('refuses unknown and invalid addresses', async () => {
-    await expect(enableUser(operatorCtx(), { email: 'nobody@example.com' })).rejects.toEqual(refusal('user_not_found'));
-    await expect(disableUser(operatorCtx(), { email: 'not an address' })).rejects.toEqual(refusal('invalid_email'));
+    await expect(enableUser(operatorCtx(t), { email: 'nobody@example.com' })).rejects.toEqual(refusal('user_not_found'));
+    await expect(disableUser(operatorCtx(t), { email: 'not an address' })).rejects.toEqual(refusal('invalid_email'));
   });
 });
 
@@ -149,7 +128,7 @@ describe('show-org and audit', () => {
   it('shows members, seats, pending invitations, plan and storage', async () => {
     const org = await t.given.org({ seats: 6, members: 2 });
     await t.given.invitation(org, { email: 'Invited@Example.com' });
-    const report = await showOrg(operatorCtx(), { slug: org.slug });
+    const report = await showOrg(operatorCtx(t), { slug: org.slug });
     expect(report.org).toMatchObject({ slug: org.slug, plan: 'team', seatLimit: 6 });
     expect(report.seats).toEqual({ activeMembers: 3, pendingInvites: 1 });
     expect(report.storageLimitBytes).toBe(6 * 1024 ** 3);
@@ -157,13 +136,13 @@ describe('show-org and audit', () => {
       [org.owner.email, ...org.members.map((member) => member.email)].sort(),
     );
     expect(report.pendingInvitations).toEqual([expect.objectContaining({ email: 'Invited@Example.com', role: 'member' })]);
-    await expect(showOrg(operatorCtx(), { slug: 'no-such-org' })).rejects.toEqual(refusal('org_not_found'));
+    await expect(showOrg(operatorCtx(t), { slug: 'no-such-org' })).rejects.toEqual(refusal('org_not_found'));
   });
 
   it('lists recent entries newest first', async () => {
     const org = await t.given.org();
-    await setPlan(operatorCtx(), { slug: org.slug, plan: 'team', seats: 7 });
-    const { entries: recent } = await orgAudit(operatorCtx(), { slug: org.slug, limit: 10 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 7 });
+    const { entries: recent } = await orgAudit(operatorCtx(t), { slug: org.slug, limit: 10 });
     expect(recent.map((entry) => entry.action)).toEqual(['billing.subscription_changed', 'org.created']);
     expect(recent[0]?.actorLabel).toBe('operator:alice');
   });

@@ -1,12 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { uniqueEmail, type TestOrg } from '../../test/kit/given.ts';
 import { inviteTokenOf } from '../../test/kit/mailbox.ts';
 import { enableUser, setPlan } from '../admin/service.ts';
 import { recordAudit } from '../audit/record.ts';
-import { createLocalBillingProvider } from '../billing/local-provider.ts';
-import type { Ctx } from '../core/context.ts';
 import { queryRows } from '../db/client.ts';
 import { eventsOfOrg } from './queries.ts';
 import type { EventType } from './types.ts';
@@ -18,25 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
-
-function operatorCtx(): Ctx {
-  return {
-    db: t.database.db,
-    config: t.config,
-    clock: t.clock,
-    billing: createLocalBillingProvider(t.config.publicUrl),
-    requestId: 'events-test',
-    actor: {
-      userId: '00000000-0000-0000-0000-000000000000',
-      email: 'ops@operator',
-      name: 'ops',
-      emailVerified: true,
-      membership: null,
-      via: 'operator',
-      credentialId: null,
-    },
-  };
-}
 
 // Written out here, not imported: the test states the contract's names independently of eventOf.
 const EVENT_OF_ACTION: Record<string, EventType | EventType[]> = {
@@ -138,9 +117,9 @@ async function everyAuditedChange(): Promise<TestOrg> {
   await ok(t.http.post('/api/v1/org/leave', { as: leaver }), 204);
   await ok(t.http.put(`/api/v1/org/members/${member.id}/usage-limit`, { as: org.owner, body: { daily: 5, monthly: null } }));
   await ok(t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner }));
-  await enableUser(operatorCtx(), { email: member.email });
+  await enableUser(operatorCtx(t, 'ops'), { email: member.email });
   await ok(t.http.post('/api/v1/billing/checkout', { as: org.owner, body: { plan: 'team', seats: 9, scope: 'org' } }));
-  await setPlan(operatorCtx(), { slug: org.slug, plan: 'enterprise', seats: 9 });
+  await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 9 });
 
   const invitee = await t.given.user({ email: uniqueEmail('joins') });
   const invited = await ok(t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: invitee.email } }), 201);
@@ -208,7 +187,7 @@ describe('domain events', () => {
     const before = { audit: (await auditOf(org.id)).length, events: (await eventsOfOrg(t.database.db, org.id)).length };
     await expect(
       t.database.db.transaction(async (tx) => {
-        await recordAudit(tx, operatorCtx(), {
+        await recordAudit(tx, operatorCtx(t, 'ops'), {
           orgId: org.id,
           action: 'org.renamed',
           targetType: 'org',

@@ -1,10 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestOrg, TestUser } from '../../test/kit/given.ts';
 import { disableUser } from '../admin/service.ts';
-import { createLocalBillingProvider } from '../billing/local-provider.ts';
-import type { Ctx } from '../core/context.ts';
 import { queryRows } from '../db/client.ts';
 
 let t: TestApp;
@@ -144,22 +142,7 @@ describe('disabling leaves every project', () => {
     const org = await t.given.org({ members: 2 });
     const [member, colleague] = org.members as [TestUser, TestUser];
     await createProject(org, colleague, { [member.id]: false });
-    const operator: Ctx = {
-      db: t.database.db,
-      config: t.config,
-      clock: t.clock,
-      billing: createLocalBillingProvider(t.config.publicUrl),
-      requestId: 'cli-test',
-      actor: {
-        userId: '00000000-0000-0000-0000-000000000000',
-        email: 'alice@operator',
-        name: 'alice',
-        emailVerified: true,
-        membership: null,
-        via: 'operator',
-        credentialId: null,
-      },
-    };
+    const operator = operatorCtx(t);
     expect((await disableUser(operator, { email: member.email })).changed).toBe(true);
     expect(await projectsOfUser(member.id)).toEqual([]);
   });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { createLocalBillingProvider } from '../../src/billing/local-provider.ts';
+import type { Ctx } from '../../src/core/context.ts';
 import { TestClock } from './clock.ts';
 import { createTestDatabase, type TestDatabase } from './engine.ts';
 import { createGiven, type Given } from './given.ts';
@@ -36,6 +38,29 @@ export async function startApp(options: { env?: Record<string, string> } = {}): 
     async close() {
       await app.close();
       await database.close();
+    },
+  };
+}
+
+/**
+ * The context the operator CLI runs operations with (`roster admin …`), on a test app's database
+ * and clock: the actor is the operator `name`, audited as `operator:<name>`.
+ */
+export function operatorCtx(t: TestApp, name = 'alice'): Ctx {
+  return {
+    db: t.database.db,
+    config: t.config,
+    clock: t.clock,
+    billing: createLocalBillingProvider(t.config.publicUrl),
+    requestId: 'cli-test',
+    actor: {
+      userId: '00000000-0000-0000-0000-000000000000',
+      email: `${name}@operator`,
+      name,
+      emailVerified: true,
+      membership: null,
+      via: 'operator',
+      credentialId: null,
     },
   };
 }

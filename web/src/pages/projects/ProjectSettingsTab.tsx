@@ -1,17 +1,16 @@
 import { useState, type FormEvent } from 'react';
-import { useNavigate } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import * as api from '../../api/client';
-import { queryKeys, useRefreshProjects } from '../../api/queries';
-import { errorMessage, isApiError } from '../../api/errors';
+import { useRefreshProjects } from '../../api/queries';
+import { isApiError } from '../../api/errors';
 import type { Project, UpdateProjectInput } from '../../api/projects';
 import { Button } from '../../components/Button';
 import { Alert, Card, CardHeader } from '../../components/Feedback';
-import { ConfirmDialog } from '../../components/Dialog';
 import { TextAreaField, TextField } from '../../components/Field';
 import { toFieldErrors, type FieldErrors } from '../../lib/formErrors';
 import { readOnlyReason } from './access';
+import { LoseAccessCard } from './LoseAccessCard';
 import { formatSettings, parseSettings } from './settingsJson';
 
 const SETTINGS_HINT = 'A JSON object that your product stores with the project (at most 64 KiB).';
@@ -165,53 +164,15 @@ function ProjectSettingsForm({ project }: { project: Project }) {
 }
 
 function DeleteProjectCard({ project }: { project: Project }) {
-  const [isConfirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const queryClient = useQueryClient();
-  const refreshProjects = useRefreshProjects();
-  const navigate = useNavigate();
-  const remove = useMutation({
-    mutationFn: () => api.deleteProject(project.id),
-    meta: { inlineErrors: true },
-    onMutate: () => setError(null),
-    onSuccess: () => {
-      toast.success(`Project ${project.name} deleted`);
-      setConfirming(false);
-      void navigate('/projects', { replace: true });
-      // Drop the page's copy rather than refetch it: a deleted project would only answer 404.
-      queryClient.removeQueries({ queryKey: queryKeys.project(project.id) });
-      void refreshProjects();
-    },
-    onError: (reason) => setError(errorMessage(reason)),
-  });
   return (
-    <Card className="ring-red-200">
-      <CardHeader
-        title="Delete project"
-        description="The project, its team and its settings are deleted for everyone."
-        action={
-          <Button
-            variant="danger"
-            size="sm"
-            onClick={() => {
-              setError(null);
-              setConfirming(true);
-            }}
-          >
-            Delete project
-          </Button>
-        }
-      />
-      <ConfirmDialog
-        open={isConfirming}
-        onOpenChange={setConfirming}
-        title={`Delete ${project.name}?`}
-        description={<p>Everyone loses access to it at once, and its settings are gone. This cannot be undone.</p>}
-        confirmLabel="Delete project"
-        isPending={remove.isPending}
-        error={error}
-        onConfirm={() => remove.mutate()}
-      />
-    </Card>
+    <LoseAccessCard
+      project={project}
+      title="Delete project"
+      description="The project, its team and its settings are deleted for everyone."
+      confirmTitle={`Delete ${project.name}?`}
+      confirmDescription={<p>Everyone loses access to it at once, and its settings are gone. This cannot be undone.</p>}
+      successMessage={`Project ${project.name} deleted`}
+      run={() => api.deleteProject(project.id)}
+    />
   );
 }

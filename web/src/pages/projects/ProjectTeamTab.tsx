@@ -1,10 +1,9 @@
 import { useState } from 'react';
-import { useNavigate } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import { UserPlus, Users } from 'lucide-react';
 import * as api from '../../api/client';
-import { queryKeys, useMe, useRefreshProjects } from '../../api/queries';
+import { useMe, useRefreshProjects } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { Project, ProjectMember } from '../../api/projects';
 import { Button } from '../../components/Button';
@@ -14,6 +13,7 @@ import { Switch } from '../../components/Switch';
 import { formatDate } from '../../lib/format';
 import { AddProjectMemberDialog } from './AddProjectMemberDialog';
 import { describeMember } from './access';
+import { LoseAccessCard } from './LoseAccessCard';
 
 export function ProjectTeamTab({ project, members }: { project: Project; members: ProjectMember[] }) {
   const canManage = project.permissions.includes('manage_project_members');
@@ -161,53 +161,15 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
 }
 
 function LeaveProjectCard({ project, myUserId }: { project: Project; myUserId: string }) {
-  const [isConfirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const queryClient = useQueryClient();
-  const refreshProjects = useRefreshProjects();
-  const navigate = useNavigate();
-  const leave = useMutation({
-    mutationFn: () => api.removeProjectMember(project.id, myUserId),
-    meta: { inlineErrors: true },
-    onMutate: () => setError(null),
-    onSuccess: () => {
-      toast.success(`You left ${project.name}`);
-      setConfirming(false);
-      void navigate('/projects', { replace: true });
-      // Members who leave can no longer read the project: drop it instead of refetching a 404.
-      queryClient.removeQueries({ queryKey: queryKeys.project(project.id) });
-      void refreshProjects();
-    },
-    onError: (reason) => setError(errorMessage(reason)),
-  });
   return (
-    <Card className="ring-red-200">
-      <CardHeader
-        title="Leave project"
-        description="You lose access to this project. An editor can add you again."
-        action={
-          <Button
-            variant="danger"
-            size="sm"
-            onClick={() => {
-              setError(null);
-              setConfirming(true);
-            }}
-          >
-            Leave project
-          </Button>
-        }
-      />
-      <ConfirmDialog
-        open={isConfirming}
-        onOpenChange={setConfirming}
-        title={`Leave ${project.name}?`}
-        description={<p>You lose access to it right away.</p>}
-        confirmLabel="Leave project"
-        isPending={leave.isPending}
-        error={error}
-        onConfirm={() => leave.mutate()}
-      />
-    </Card>
+    <LoseAccessCard
+      project={project}
+      title="Leave project"
+      description="You lose access to this project. An editor can add you again."
+      confirmTitle={`Leave ${project.name}?`}
+      confirmDescription={<p>You lose access to it right away.</p>}
+      successMessage={`You left ${project.name}`}
+      run={() => api.removeProjectMember(project.id, myUserId)}
+    />
   );
 }
