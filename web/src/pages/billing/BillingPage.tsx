@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import * as api from '../../api/client';
-import { useOrgBilling, useRefreshBilling } from '../../api/queries';
+import { useMe, useOrg, useOrgBilling, useRefreshBilling } from '../../api/queries';
 import { errorMessage, isApiError } from '../../api/errors';
 import type { BillingStatus, OrgBilling } from '../../api/types';
 import { Button } from '../../components/Button';
@@ -32,12 +32,18 @@ const statusBadges: Record<BillingStatus, ReactNode> = {
 
 export function BillingPage() {
   const can = useOrgPermissions();
+  const org = useOrg();
+  const me = useMe();
+  // The permissions come from GET /org or /me: until one has answered, nothing is known yet.
+  const permissionsKnown = org.data !== undefined || me.data !== undefined;
   const canManage = can('manage_billing');
   const billing = useOrgBilling(canManage);
   return (
     <div className="space-y-6">
       <PageHeader title="Billing" description="Your organization’s plan, seats and storage." />
-      {!canManage ? (
+      {!permissionsKnown ? (
+        <LoadingBlock label="Loading billing…" />
+      ) : !canManage ? (
         <Alert>Only owners and admins manage billing.</Alert>
       ) : billing.isPending ? (
         <LoadingBlock label="Loading billing…" />
