@@ -215,7 +215,7 @@ export function SeatsForm({ seats }: { seats: number }) {
         onChange={(event) => setValue(event.target.value)}
         error={error}
         hint="Billed per seat, prorated at the payment provider."
-        containerClassName="sm:w-48"
+        containerClassName="sm:w-72"
       />
       <Button type="submit" className="sm:mt-7" isLoading={update.isPending} disabled={value === String(seats)}>
         Update seats
