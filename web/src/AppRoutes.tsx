@@ -9,6 +9,7 @@ import { CreateOrgPage } from './pages/create-org/CreateOrgPage';
 import { BillingReturnPage } from './pages/create-org/BillingReturnPage';
 import { MembersPage } from './pages/members/MembersPage';
 import { OrganizationPage } from './pages/organization/OrganizationPage';
+import { BillingPage } from './pages/billing/BillingPage';
 import { UsagePage } from './pages/usage/UsagePage';
 import { AuditPage } from './pages/audit/AuditPage';
 import { MailboxPage } from './pages/mailbox/MailboxPage';
@@ -36,7 +37,7 @@ export function AppRoutes() {
             <Route path="/settings" element={<Navigate to="/settings/members" replace />} />
             <Route path="/settings/members" element={<MembersPage />} />
             <Route path="/settings/organization" element={<OrganizationPage />} />
-            <Route path="/settings/billing" element={<OrganizationPage />} />
+            <Route path="/settings/billing" element={<BillingPage />} />
             <Route path="/settings/usage" element={<UsagePage />} />
             <Route path="/settings/audit" element={<AuditPage />} />
           </Route>

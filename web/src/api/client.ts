@@ -138,6 +138,8 @@ export const startCheckout = (body: T.CheckoutInput) => call<{ url: string }>('p
 export const openBillingPortal = (scope: 'personal' | 'org') =>
   call<{ url: string }>('post', '/api/v1/billing/portal', { body: { scope } });
 export const getOrgBilling = () => call<T.OrgBilling>('get', '/api/v1/org/billing');
+export const updateSeats = (body: T.SeatsInput) => call<T.SeatsReply>('put', '/api/v1/org/billing/seats', { body });
+export const getOrgStorage = () => call<T.OrgStorage>('get', '/api/v1/org/storage');
 
 // Audit log
 export const getAuditLog = (query: T.AuditQuery = {}) => call<T.AuditPage>('get', '/api/v1/org/audit', { query: { ...query } });

@@ -15,6 +15,7 @@ export const queryKeys = {
   orgUsage: (period: UsagePeriod) => ['usage', 'org', period] as const,
   plans: ['plans'] as const,
   orgBilling: ['org-billing'] as const,
+  orgStorage: ['org-storage'] as const,
   audit: (filters: AuditQuery) => ['audit', filters] as const,
   mailbox: ['mailbox'] as const,
   allProjects: ['projects'] as const,
@@ -78,8 +79,27 @@ export function usePlans() {
   return useQuery({ queryKey: queryKeys.plans, queryFn: api.getPlans, staleTime: 5 * 60_000 });
 }
 
+/** The org's plan, subscription status and seats (owners and admins: the `manage_billing` permission). */
 export function useOrgBilling(enabled: boolean) {
   return useQuery({ queryKey: queryKeys.orgBilling, queryFn: api.getOrgBilling, enabled, retry: false });
+}
+
+/** The org's pooled storage: used bytes and the limit (`null`: unlimited). Any member. */
+export function useOrgStorage() {
+  return useQuery({ queryKey: queryKeys.orgStorage, queryFn: api.getOrgStorage });
+}
+
+/** Refetch billing, storage and the org (seats, tier) after a billing change. */
+export function useRefreshBilling() {
+  const queryClient = useQueryClient();
+  return () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: queryKeys.orgBilling }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.orgStorage }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.org }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.me }),
+      queryClient.invalidateQueries({ queryKey: ['audit'] }),
+    ]);
 }
 
 export function useAuditLog(filters: AuditQuery) {

@@ -40,6 +40,8 @@ export const apiRoutes = [
   { method: 'post', path: '/api/v1/billing/checkout' },
   { method: 'post', path: '/api/v1/billing/portal' },
   { method: 'get', path: '/api/v1/org/billing' },
+  { method: 'put', path: '/api/v1/org/billing/seats' },
+  { method: 'get', path: '/api/v1/org/storage' },
   { method: 'get', path: '/api/v1/org/audit' },
   { method: 'get', path: '/api/v1/org/projects' },
   { method: 'post', path: '/api/v1/org/projects' },

@@ -59,6 +59,10 @@ export type AcceptInviteResponse = Reply<'/api/v1/invites/{token}/accept', 'post
 export type Plan = Reply<'/api/v1/billing/plans', 'get'>['plans'][number];
 export type CheckoutInput = RequestBody<'/api/v1/billing/checkout', 'post'>;
 export type OrgBilling = Reply<'/api/v1/org/billing', 'get'>;
+export type BillingStatus = OrgBilling['status'];
+export type SeatsInput = RequestBody<'/api/v1/org/billing/seats', 'put'>;
+export type SeatsReply = Reply<'/api/v1/org/billing/seats', 'put'>;
+export type OrgStorage = Reply<'/api/v1/org/storage', 'get'>;
 
 // Usage
 export type MyUsage = Reply<'/api/v1/usage', 'get'>;

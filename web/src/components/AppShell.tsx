@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import * as DialogPrimitive from '@radix-ui/react-dialog';
 import { useQueryClient } from '@tanstack/react-query';
-import { Building2, FolderKanban, Inbox, LogOut, Menu, ScrollText, Users, BarChart3, X } from 'lucide-react';
+import { Building2, CreditCard, FolderKanban, Inbox, LogOut, Menu, ScrollText, Users, BarChart3, X } from 'lucide-react';
 import * as api from '../api/client';
 import { useMailbox, useMe, useOrg } from '../api/queries';
 import { initials, roleLabel } from '../lib/format';
@@ -28,6 +28,9 @@ function useNavItems(): NavItem[] {
     items.push({ to: '/settings/audit', label: 'Audit log', icon: <ScrollText className="size-4" aria-hidden /> });
   }
   items.push({ to: '/settings/organization', label: 'Organization', icon: <Building2 className="size-4" aria-hidden /> });
+  if (can('manage_billing')) {
+    items.push({ to: '/settings/billing', label: 'Billing', icon: <CreditCard className="size-4" aria-hidden /> });
+  }
   if (mailbox.data) {
     items.push({ to: '/mailbox', label: 'Mailbox', icon: <Inbox className="size-4" aria-hidden /> });
   }

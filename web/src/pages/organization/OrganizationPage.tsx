@@ -3,16 +3,15 @@ import { useNavigate } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import * as api from '../../api/client';
-import { queryKeys, useOrg, useOrgBilling, useRefreshOrg } from '../../api/queries';
+import { queryKeys, useOrg, useRefreshOrg } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import { Button } from '../../components/Button';
-import { Alert, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { ConfirmDialog } from '../../components/Dialog';
 import { TextField } from '../../components/Field';
 import { SeatCounter } from '../../components/SeatCounter';
+import { StorageBar } from '../../components/StorageBar';
 import { useOrgPermissions } from '../../components/permissions';
-import { formatBytes } from '../../lib/format';
-import { sameOriginPath } from '../../lib/navigation';
 
 export function OrganizationPage() {
   const org = useOrg();
@@ -22,15 +21,15 @@ export function OrganizationPage() {
   if (org.isError) return <ErrorState message={errorMessage(org.error)} onRetry={() => void org.refetch()} />;
   const details = org.data.org;
   if (!details) return <ErrorState message="You are not a member of an organization." />;
-  const storageLimit = details.storage_limit_bytes;
-  const storageRatio = storageLimit ? Math.min(1, details.storage_used_bytes / storageLimit) : 0;
 
   return (
     <div className="space-y-6">
       <PageHeader
         title="Organization"
         description={
-          canRename ? 'Your organization’s profile, plan, seats and storage.' : 'Your organization’s profile, seats and storage.'
+          can('manage_billing')
+            ? 'Your organization’s profile, seats and storage. Plan and payment are under Billing.'
+            : 'Your organization’s profile, seats and storage.'
         }
       />
       <Card>
@@ -53,25 +52,10 @@ export function OrganizationPage() {
         <Card>
           <CardHeader title="Storage" description="Shared by everyone in the organization." />
           <div className="px-5 py-5">
-            <p className="text-sm font-medium text-zinc-800">
-              {formatBytes(details.storage_used_bytes)} of {storageLimit === null ? 'unlimited' : formatBytes(storageLimit)} used
-            </p>
-            {storageLimit !== null ? (
-              <div
-                className="mt-2 h-2 max-w-xs overflow-hidden rounded-full bg-zinc-200"
-                role="progressbar"
-                aria-label="Storage used"
-                aria-valuemin={0}
-                aria-valuemax={100}
-                aria-valuenow={Math.round(storageRatio * 100)}
-              >
-                <div className="h-full rounded-full bg-brand-600" style={{ width: `${Math.round(storageRatio * 100)}%` }} />
-              </div>
-            ) : null}
+            <StorageBar />
           </div>
         </Card>
       </div>
-      {can('manage_billing') ? <BillingCard /> : null}
       {can('leave_org') ? <LeaveOrgCard orgName={details.name} /> : null}
     </div>
   );
@@ -124,62 +108,6 @@ function OrgNameForm({ name }: { name: string }) {
         Save
       </Button>
     </form>
-  );
-}
-
-function BillingCard() {
-  const billing = useOrgBilling(true);
-  const portal = useMutation({
-    mutationFn: () => api.openBillingPortal('org'),
-    onSuccess: ({ url }) => {
-      const inApp = sameOriginPath(url);
-      if (inApp === null) window.location.assign(url);
-      else window.location.href = inApp;
-    },
-  });
-  return (
-    <Card>
-      <CardHeader
-        title="Billing"
-        description="Seats are the quantity of your subscription."
-        action={
-          billing.data?.portal_available ? (
-            <Button variant="secondary" size="sm" onClick={() => portal.mutate()} isLoading={portal.isPending}>
-              Manage billing
-            </Button>
-          ) : undefined
-        }
-      />
-      <div className="px-5 py-5 text-sm">
-        {billing.isPending ? (
-          <LoadingBlock label="Loading billing…" />
-        ) : billing.isError ? (
-          <p className="text-zinc-500">{errorMessage(billing.error)}</p>
-        ) : (
-          <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
-            <div>
-              <dt className="text-zinc-500">Plan</dt>
-              <dd className="mt-1 font-medium text-zinc-900 capitalize">{billing.data.plan}</dd>
-            </div>
-            <div>
-              <dt className="text-zinc-500">Seats</dt>
-              <dd className="mt-1 font-medium text-zinc-900">{billing.data.seats}</dd>
-            </div>
-            <div>
-              <dt className="text-zinc-500">Active members</dt>
-              <dd className="mt-1 font-medium text-zinc-900">{billing.data.active_members}</dd>
-            </div>
-            <div>
-              <dt className="text-zinc-500">Pending invitations</dt>
-              <dd className="mt-1 font-medium text-zinc-900">{billing.data.pending_invites}</dd>
-            </div>
-          </dl>
-        )}
-        {billing.data?.enterprise ? (
-          <Alert className="mt-4">Enterprise seats are managed by Roster support. Contact them to change your plan.</Alert>
-        ) : null}
-      </div>
-    </Card>
   );
 }
 

@@ -1,0 +1,179 @@
+// Billing in the browser: Debian's Chromium against the real server on PGlite (local billing
+// provider: checkout completes at once). The owner changes seats on the Billing page and sees the
+// server's refusal below active + pending; a member sees the storage pool but no Billing; after
+// support moves the org to Enterprise with the operator CLI, the page shows the Enterprise card.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import {
+  apiPost,
+  ensureDashboardBuilt,
+  launchBrowser,
+  screenshot,
+  seriousAxeViolations,
+  shouldRunBrowserTests,
+} from './browser.ts';
+
+const STEP_TIMEOUT = 60_000;
+const SETUP_TIMEOUT = 240_000;
+const PASSWORD = 'correct horse battery staple';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function toast(page: Page, text: string | RegExp): Locator {
+  return page.locator('[data-sonner-toast]', { hasText: text });
+}
+
+/** The operator CLI (`roster admin …`) on the server's DATA_DIR, as support runs it. */
+function rosterAdmin(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'admin', ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let owner: BrowserContext;
+  let member: BrowserContext;
+  let ownerPage: Page;
+  const suffix = Date.now().toString(36);
+  const slug = `billing-${suffix}`;
+  const ownerEmail = `bea-owner-${suffix}@example.com`;
+  const memberEmail = `milo-${suffix}@example.com`;
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    server = await startServerProcess({ env: {} });
+    browser = await launchBrowser();
+
+    // The organization comes from the API: one owner, one member who joined, one pending invitation.
+    owner = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    await apiPost(owner, server.url, '/api/v1/auth/signup', { email: ownerEmail, password: PASSWORD, name: 'Bea Owner' });
+    await apiPost(owner, server.url, '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' });
+    await apiPost(owner, server.url, '/api/v1/org', { name: `Billing ${suffix}`, slug });
+    const { invite } = await apiPost<{ invite: { link: string } }>(owner, server.url, '/api/v1/org/invite', {
+      email: memberEmail,
+      role: 'member',
+    });
+    await apiPost(owner, server.url, '/api/v1/org/invite', { email: `pending-${suffix}@example.com`, role: 'member' });
+    member = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    await apiPost(member, server.url, '/api/v1/auth/signup', {
+      email: memberEmail,
+      password: PASSWORD,
+      name: 'Milo Member',
+      invite_token: new URL(invite.link).pathname.split('/').pop() ?? '',
+    });
+    ownerPage = await owner.newPage();
+  }, SETUP_TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it(
+    'lets the owner change seats, and shows the refusal below active members plus pending invitations',
+    async () => {
+      const page = ownerPage;
+      await page.goto(`${server.url}/settings/members`);
+      await page.getByRole('link', { name: 'Billing' }).click();
+      await page.getByRole('heading', { name: 'Billing', exact: true }).waitFor();
+      await page.getByRole('heading', { name: 'Subscription' }).waitFor();
+      const seats = page.getByLabel('Number of seats');
+      await expect(seats.inputValue()).resolves.toBe('5');
+      await page.getByText('0 B of 5.0 GB used').waitFor();
+      await screenshot(page, 'billing-01-team');
+
+      await seats.fill('2');
+      await page.getByRole('button', { name: 'Update seats' }).click();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'You have 2 members and 1 pending invitation; choose at least 3 seats.' })
+        .waitFor();
+      await screenshot(page, 'billing-02-refused');
+
+      await seats.fill('7');
+      await page.getByRole('button', { name: 'Update seats' }).click();
+      await toast(page, 'Seats updated to 7').waitFor();
+      await page.getByText('0 B of 7.0 GB used').waitFor();
+      await expect(seats.inputValue()).resolves.toBe('7');
+      await screenshot(page, 'billing-03-updated');
+
+      const violations = await seriousAxeViolations(page);
+      expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'fits a 375 px wide phone screen',
+    async () => {
+      const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, storageState: await owner.storageState() });
+      try {
+        const page = await phone.newPage();
+        await page.goto(`${server.url}/settings/billing`);
+        await page.getByRole('heading', { name: 'Subscription' }).waitFor();
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow).toBeLessThanOrEqual(0);
+        await screenshot(page, 'billing-04-375px');
+      } finally {
+        await phone.close();
+      }
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'shows a member the storage pool on the Organization page, and no Billing',
+    async () => {
+      const page = await member.newPage();
+      await page.goto(`${server.url}/settings/organization`);
+      await page.getByRole('heading', { name: 'Organization', exact: true }).waitFor();
+      await page.getByText('0 B of 7.0 GB used').waitFor();
+      await expect(page.getByRole('link', { name: 'Billing' }).count()).resolves.toBe(0);
+      await screenshot(page, 'billing-05-member-organization');
+      await page.close();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'shows the Enterprise card, without seat control or portal, once support moves the org to Enterprise',
+    async () => {
+      expect(await server.stop()).toBe(0);
+      const result = await rosterAdmin(server.dataDir, 'set-plan', slug, '--plan', 'enterprise', '--seats', '25');
+      expect(result.code, result.stderr).toBe(0);
+      server = await startServerProcess({ dataDir: server.dataDir });
+
+      const page = ownerPage;
+      await apiPost(owner, server.url, '/api/v1/auth/login', { email: ownerEmail, password: PASSWORD });
+      await page.goto(`${server.url}/settings/billing`);
+      const card = page.locator('section', { has: page.getByRole('heading', { name: 'Enterprise plan' }) });
+      await card.getByText('Managed by our team — contact support to change seats.').waitFor();
+      await card.getByText('25', { exact: true }).waitFor();
+      await expect(page.getByLabel('Number of seats').count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: 'Update seats' }).count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: 'Manage billing' }).count()).resolves.toBe(0);
+      await page.getByText('0 B used · Unlimited').waitFor();
+      await screenshot(page, 'billing-06-enterprise');
+
+      const violations = await seriousAxeViolations(page);
+      expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+    },
+    STEP_TIMEOUT * 2,
+  );
+});

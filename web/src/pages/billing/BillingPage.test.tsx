@@ -1,0 +1,186 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
+import type { OrgBilling } from '../../api/types';
+import { BillingPage } from './BillingPage';
+
+const teamBilling: OrgBilling = {
+  plan: 'team',
+  status: 'active',
+  seats: 5,
+  active_members: 3,
+  pending_invites: 1,
+  over_capacity: false,
+  current_period_end: '2026-12-31T00:00:00.000Z',
+  cancel_at_period_end: false,
+  portal_available: true,
+  enterprise: null,
+};
+
+const org = {
+  id: 'o-1',
+  name: 'Acme',
+  slug: 'acme',
+  tier: 'team',
+  seats: { used: 4, limit: 5, active_members: 3, pending_invites: 1 },
+  storage_used_bytes: 0,
+  storage_limit_bytes: 5 * 1024 ** 3,
+  members_without_limit: 0,
+};
+
+/** A server answering the billing page's reads; `onSeats` answers PUT /org/billing/seats. */
+function billingServer(
+  billing: OrgBilling,
+  options: {
+    permissions?: string[];
+    storage?: { storage_used_bytes: number; storage_limit_bytes: number | null };
+    onSeats?: (request: RecordedRequest) => { status: number; body?: unknown };
+  } = {},
+) {
+  const permissions = options.permissions ?? ['manage_billing', 'invite'];
+  return mockFetch((request) => {
+    const url = new URL(request.url, 'http://roster.test');
+    if (url.pathname === '/api/v1/me') {
+      return {
+        status: 200,
+        body: {
+          user: { id: 'u-me', email: 'me@example.com', name: 'Me', email_verified: true },
+          org: { id: 'o-1', slug: 'acme', name: 'Acme', role: 'owner', permissions },
+        },
+      };
+    }
+    if (url.pathname === '/api/v1/org') {
+      return { status: 200, body: { org, members: [], members_total: 0, members_next_cursor: null, role: 'owner', permissions } };
+    }
+    if (url.pathname === '/api/v1/org/billing') return { status: 200, body: billing };
+    if (url.pathname === '/api/v1/org/storage') {
+      return { status: 200, body: options.storage ?? { storage_used_bytes: 1024 ** 3, storage_limit_bytes: 5 * 1024 ** 3 } };
+    }
+    if (url.pathname === '/api/v1/org/billing/seats' && request.method === 'PUT' && options.onSeats) {
+      return options.onSeats(request);
+    }
+    return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+  });
+}
+
+describe('BillingPage', () => {
+  it('shows plan, status, seats, counts, renewal, the storage bar and the portal button for a Team org', async () => {
+    billingServer(teamBilling);
+    renderWithProviders(<BillingPage />);
+    await screen.findByRole('heading', { name: 'Subscription' });
+    expect(screen.getByText('Active')).toBeInTheDocument();
+    expect(screen.getByText(/^Renews on/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Manage billing' })).toBeInTheDocument();
+    expect(screen.getByLabelText('Number of seats')).toHaveValue(5);
+    expect(await screen.findByText('1.0 GB of 5.0 GB used')).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'Storage used' })).toHaveAttribute('aria-valuenow', '20');
+    expect(screen.queryByRole('note')).toBeNull();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('says when the subscription cancels at period end, and hides the portal button when unavailable', async () => {
+    billingServer({ ...teamBilling, cancel_at_period_end: true, portal_available: false });
+    renderWithProviders(<BillingPage />);
+    expect(await screen.findByText(/^Cancels at period end/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Manage billing' })).toBeNull();
+  });
+
+  it('shows the past-due banner pointing to the portal', async () => {
+    billingServer({ ...teamBilling, status: 'past_due' });
+    renderWithProviders(<BillingPage />);
+    const banner = await screen.findByRole('alert');
+    expect(banner).toHaveTextContent('Payment failed');
+    expect(banner).toHaveTextContent('Update your payment method in the billing portal');
+    expect(screen.getByText('Payment failed', { selector: 'span' })).toBeInTheDocument();
+  });
+
+  it('shows the over-capacity banner: invitations and acceptances are refused until seats are raised', async () => {
+    billingServer({ ...teamBilling, seats: 3, active_members: 3, pending_invites: 2, over_capacity: true });
+    renderWithProviders(<BillingPage />);
+    const banner = await screen.findByRole('note');
+    expect(banner).toHaveTextContent('More members than seats');
+    expect(banner).toHaveTextContent('3 members and 2 pending invitations hold more than your 3 seats');
+    expect(banner).toHaveTextContent('New invitations and acceptances are refused until seats are raised or members leave.');
+  });
+
+  it('shows the canceled banner and no seat control', async () => {
+    billingServer({ ...teamBilling, status: 'canceled', seats: 0, portal_available: false });
+    renderWithProviders(<BillingPage />);
+    const banner = await screen.findByRole('note');
+    expect(banner).toHaveTextContent('Subscription canceled');
+    expect(banner).toHaveTextContent('Your members and data stay, but there are no seats to invite into');
+    expect(screen.queryByLabelText('Number of seats')).toBeNull();
+  });
+
+  it('shows the Enterprise card with no seat control and no portal button, and unlimited storage', async () => {
+    billingServer(
+      { ...teamBilling, plan: 'enterprise', seats: 25, portal_available: true, enterprise: { seats: 25, active_members: 3 } },
+      { storage: { storage_used_bytes: 2048, storage_limit_bytes: null } },
+    );
+    renderWithProviders(<BillingPage />);
+    await screen.findByRole('heading', { name: 'Enterprise plan' });
+    expect(screen.getByText('Managed by our team — contact support to change seats.')).toBeInTheDocument();
+    expect(screen.getByText('25')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Number of seats')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Update seats' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Manage billing' })).toBeNull();
+    expect(await screen.findByText('2.0 KB used · Unlimited')).toBeInTheDocument();
+    expect(screen.queryByRole('progressbar', { name: 'Storage used' })).toBeNull();
+  });
+
+  it('sends the new seat count and shows the server’s reason when it is below active + pending', async () => {
+    const requests = billingServer(teamBilling, {
+      onSeats: () => ({
+        status: 409,
+        body: {
+          error: {
+            code: 'seats_below_usage',
+            message: 'You have 3 members and 1 pending invitations; choose at least 4 seats or free some first.',
+            details: { active_members: 3, pending_invites: 1 },
+          },
+        },
+      }),
+    });
+    renderWithProviders(<BillingPage />);
+    const input = await screen.findByLabelText('Number of seats');
+    await userEvent.clear(input);
+    await userEvent.type(input, '2');
+    await userEvent.click(screen.getByRole('button', { name: 'Update seats' }));
+    const refusal = await screen.findByRole('alert');
+    expect(refusal).toHaveTextContent('You have 3 members and 1 pending invitation; choose at least 4 seats.');
+    expect(input).toHaveAttribute('aria-describedby', refusal.id);
+    const put = requests.find((request) => request.method === 'PUT');
+    expect(put?.url).toBe('/api/v1/org/billing/seats');
+    expect(put?.body).toEqual({ seats: 2 });
+  });
+
+  it('refetches billing after a seat change and confirms it', async () => {
+    let billing = teamBilling;
+    const requests = billingServer(teamBilling, {
+      onSeats: (request) => {
+        billing = { ...teamBilling, seats: (request.body as { seats: number }).seats };
+        return { status: 200, body: { billing } };
+      },
+    });
+    renderWithProviders(<BillingPage />);
+    const input = await screen.findByLabelText('Number of seats');
+    await userEvent.clear(input);
+    await userEvent.type(input, '8');
+    await userEvent.click(screen.getByRole('button', { name: 'Update seats' }));
+    expect(await screen.findByText('Seats updated to 8')).toBeInTheDocument();
+    await waitFor(() =>
+      expect(requests.filter((request) => request.url === '/api/v1/org/billing').length).toBeGreaterThanOrEqual(2),
+    );
+    expect(requests.filter((request) => request.url === '/api/v1/org/storage').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('shows nothing of billing without manage_billing, and does not ask for it', async () => {
+    const requests = billingServer(teamBilling, { permissions: ['invite'] });
+    renderWithProviders(<BillingPage />);
+    expect(await screen.findByText('Only owners and admins manage billing.')).toBeInTheDocument();
+    await screen.findByText('1.0 GB of 5.0 GB used');
+    expect(requests.some((request) => request.url === '/api/v1/org/billing')).toBe(false);
+    expect(screen.queryByLabelText('Number of seats')).toBeNull();
+  });
+});

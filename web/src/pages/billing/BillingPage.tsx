@@ -1,0 +1,225 @@
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import { toast } from 'sonner';
+import * as api from '../../api/client';
+import { useMe, useOrg, useOrgBilling, useRefreshBilling } from '../../api/queries';
+import { errorMessage, isApiError } from '../../api/errors';
+import type { BillingStatus, OrgBilling } from '../../api/types';
+import { Button } from '../../components/Button';
+import { Alert, Badge, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { TextField } from '../../components/Field';
+import { StorageBar } from '../../components/StorageBar';
+import { useOrgPermissions } from '../../components/permissions';
+import { formatDate, formatNumber, plural } from '../../lib/format';
+import { sameOriginPath } from '../../lib/navigation';
+
+/** The server's reason for refusing a seat count below active members plus pending invitations. */
+export function seatsRefusalMessage(details: Record<string, unknown> | undefined, fallback: string): string {
+  const active = details?.active_members;
+  const pending = details?.pending_invites;
+  if (typeof active !== 'number' || typeof pending !== 'number') return fallback;
+  return `You have ${plural(active, 'member')} and ${plural(pending, 'pending invitation')}; choose at least ${plural(
+    active + pending,
+    'seat',
+  )}.`;
+}
+
+const statusBadges: Record<BillingStatus, ReactNode> = {
+  active: <Badge tone="green">Active</Badge>,
+  past_due: <Badge tone="red">Payment failed</Badge>,
+  canceled: <Badge>Canceled</Badge>,
+};
+
+export function BillingPage() {
+  const can = useOrgPermissions();
+  const org = useOrg();
+  const me = useMe();
+  // The permissions come from GET /org or /me: until one has answered, nothing is known yet.
+  const permissionsKnown = org.data !== undefined || me.data !== undefined;
+  const canManage = can('manage_billing');
+  const billing = useOrgBilling(canManage);
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Billing" description="Your organization’s plan, seats and storage." />
+      {!permissionsKnown ? (
+        <LoadingBlock label="Loading billing…" />
+      ) : !canManage ? (
+        <Alert>Only owners and admins manage billing.</Alert>
+      ) : billing.isPending ? (
+        <LoadingBlock label="Loading billing…" />
+      ) : billing.isError ? (
+        <ErrorState message={errorMessage(billing.error)} onRetry={() => void billing.refetch()} />
+      ) : (
+        <>
+          <BillingBanners billing={billing.data} />
+          {billing.data.enterprise ? (
+            <EnterpriseCard seats={billing.data.enterprise.seats} activeMembers={billing.data.enterprise.active_members} />
+          ) : (
+            <SubscriptionCard billing={billing.data} />
+          )}
+        </>
+      )}
+      <Card>
+        <CardHeader title="Storage" description="Shared by everyone in the organization." />
+        <div className="px-5 py-5">
+          <StorageBar />
+        </div>
+      </Card>
+    </div>
+  );
+}
+
+export function BillingBanners({ billing }: { billing: OrgBilling }) {
+  const isEnterprise = billing.enterprise !== null;
+  return (
+    <>
+      {billing.status === 'past_due' ? (
+        <Alert tone="error" title="Payment failed">
+          {isEnterprise
+            ? 'The last payment did not go through. Contact support to update your payment details.'
+            : 'The last payment did not go through. Update your payment method in the billing portal (Manage billing).'}
+        </Alert>
+      ) : null}
+      {billing.status === 'canceled' ? (
+        <Alert tone="warning" title="Subscription canceled">
+          Your members and data stay, but there are no seats to invite into until you subscribe again.
+        </Alert>
+      ) : null}
+      {billing.over_capacity ? (
+        <Alert tone="warning" title="More members than seats">
+          {`${plural(billing.active_members, 'member')} and ${plural(billing.pending_invites, 'pending invitation')} hold more than your ${plural(
+            billing.seats,
+            'seat',
+          )}. New invitations and acceptances are refused until seats are raised or members leave.`}
+        </Alert>
+      ) : null}
+    </>
+  );
+}
+
+export function EnterpriseCard({ seats, activeMembers }: { seats: number; activeMembers: number }) {
+  return (
+    <Card>
+      <CardHeader title="Enterprise plan" description="Managed by our team — contact support to change seats." />
+      <dl className="grid grid-cols-2 gap-4 px-5 py-5 text-sm">
+        <Stat label="Seats" value={formatNumber(seats)} />
+        <Stat label="Active members" value={formatNumber(activeMembers)} />
+      </dl>
+    </Card>
+  );
+}
+
+function Stat({ label, value }: { label: string; value: ReactNode }) {
+  return (
+    <div>
+      <dt className="text-zinc-500">{label}</dt>
+      <dd className="mt-1 font-medium text-zinc-900">{value}</dd>
+    </div>
+  );
+}
+
+function renewal(billing: OrgBilling): string {
+  if (!billing.current_period_end) return '—';
+  const date = formatDate(billing.current_period_end);
+  return billing.cancel_at_period_end ? `Cancels at period end (${date})` : `Renews on ${date}`;
+}
+
+function SubscriptionCard({ billing }: { billing: OrgBilling }) {
+  const [portalError, setPortalError] = useState<string | null>(null);
+  const portal = useMutation({
+    mutationFn: () => api.openBillingPortal('org'),
+    meta: { inlineErrors: true },
+    onSuccess: ({ url }) => {
+      const inApp = sameOriginPath(url);
+      if (inApp === null) window.location.assign(url);
+      else window.location.href = inApp;
+    },
+    onError: (reason) => setPortalError(errorMessage(reason)),
+  });
+  const canChangeSeats = billing.plan === 'team' && billing.status !== 'canceled';
+  return (
+    <Card>
+      <CardHeader
+        title="Subscription"
+        description="Seats are the quantity of your subscription: active members and pending invitations each hold one."
+        action={
+          billing.portal_available ? (
+            <Button
+              variant="secondary"
+              size="sm"
+              onClick={() => {
+                setPortalError(null);
+                portal.mutate();
+              }}
+              isLoading={portal.isPending}
+            >
+              Manage billing
+            </Button>
+          ) : undefined
+        }
+      />
+      <div className="space-y-5 px-5 py-5 text-sm">
+        {portalError ? <Alert tone="error">{portalError}</Alert> : null}
+        <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
+          <Stat label="Plan" value={<span className="capitalize">{billing.plan ?? 'No plan'}</span>} />
+          <Stat label="Status" value={statusBadges[billing.status]} />
+          <Stat label="Renewal" value={renewal(billing)} />
+          <Stat label="Seats" value={formatNumber(billing.seats)} />
+          <Stat label="Active members" value={formatNumber(billing.active_members)} />
+          <Stat label="Pending invitations" value={formatNumber(billing.pending_invites)} />
+        </dl>
+        {canChangeSeats ? <SeatsForm seats={billing.seats} /> : null}
+      </div>
+    </Card>
+  );
+}
+
+export function SeatsForm({ seats }: { seats: number }) {
+  const [value, setValue] = useState(String(seats));
+  const [error, setError] = useState<string | null>(null);
+  const refreshBilling = useRefreshBilling();
+  useEffect(() => setValue(String(seats)), [seats]);
+  const update = useMutation({
+    mutationFn: api.updateSeats,
+    meta: { inlineErrors: true },
+    onSuccess: ({ billing }) => {
+      toast.success(`Seats updated to ${formatNumber(billing.seats)}`);
+      void refreshBilling();
+    },
+    onError: (reason) =>
+      setError(
+        isApiError(reason, 'seats_below_usage')
+          ? seatsRefusalMessage(reason.details, errorMessage(reason))
+          : errorMessage(reason),
+      ),
+  });
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const requested = Number(value);
+    if (!value.trim() || !Number.isInteger(requested) || requested < 1) {
+      setError('Enter a whole number of seats, 1 or more.');
+      return;
+    }
+    setError(null);
+    update.mutate({ seats: requested });
+  }
+  return (
+    <form onSubmit={onSubmit} noValidate className="flex flex-col gap-3 border-t border-zinc-100 pt-5 sm:flex-row sm:items-start">
+      <TextField
+        label="Number of seats"
+        type="number"
+        inputMode="numeric"
+        min={1}
+        step={1}
+        value={value}
+        onChange={(event) => setValue(event.target.value)}
+        error={error}
+        hint="Billed per seat, prorated at the payment provider."
+        containerClassName="sm:w-72"
+      />
+      <Button type="submit" className="sm:mt-7" isLoading={update.isPending} disabled={value === String(seats)}>
+        Update seats
+      </Button>
+    </form>
+  );
+}
