@@ -18,7 +18,6 @@ const EVERYONE: readonly Role[] = ['owner', 'admin', 'member'];
 
 /** Which org roles may perform each action. The one place roles are listed. */
 export const PERMISSIONS = {
-  'org.read': EVERYONE,
   'org.rename': ADMINS,
   'members.list': EVERYONE,
   'members.view': ADMINS,
