@@ -4,6 +4,7 @@ import { assertAllowed, authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
 import type { Tx } from '../db/client.ts';
 import type { Role } from '../db/schema.ts';
 import {
@@ -44,16 +45,17 @@ export async function listMembers(
 }
 
 function encodeCursor(member: MemberRow): string {
-  return Buffer.from(`${member.joinedAt.toISOString()}|${member.userId}`).toString('base64url');
+  return Buffer.from(`${member.joinedAtKey ?? member.joinedAt.toISOString()}|${member.userId}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { joinedAt: Date; userId: string } {
-  const [joinedAt, userId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const date = new Date(joinedAt ?? '');
-  if (!userId || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(userId)) {
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}Z$/;
+
+function decodeCursor(cursor: string): { joinedAtKey: string; userId: string } {
+  const [joinedAtKey, userId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!userId || !joinedAtKey || !CURSOR_TIME.test(joinedAtKey) || Number.isNaN(Date.parse(joinedAtKey)) || !isUuid(userId)) {
     throw new AppError('invalid_cursor', 'The cursor is not valid. Start again from the first page.');
   }
-  return { joinedAt: date, userId };
+  return { joinedAtKey, userId };
 }
 
 export async function changeRole(ctx: Ctx, input: { userId: string; role: 'admin' | 'member' }): Promise<MemberRow> {

@@ -161,6 +161,11 @@ export interface MemberRow {
   role: Role;
   status: 'active' | 'disabled';
   joinedAt: Date;
+  /**
+   * The exact sort key of a page (joined_at to the microsecond, as text): a Date keeps only
+   * milliseconds, and a cursor built from one would repeat a member at the next page's start.
+   */
+  joinedAtKey?: string;
   /** Null limits mean "no limit"; absent when the query did not read limits. */
   usageLimit?: { daily: number | null; monthly: number | null };
 }
@@ -176,6 +181,7 @@ type RawMember = {
   role: Role;
   disabled_at: Date | null;
   joined_at: Date;
+  joined_at_key?: string;
   daily_limit: string | number | null;
   monthly_limit: string | number | null;
 };
@@ -190,6 +196,7 @@ function toMember(row: RawMember): MemberRow {
     role: row.role,
     status: row.disabled_at ? 'disabled' : 'active',
     joinedAt: new Date(row.joined_at),
+    ...(row.joined_at_key ? { joinedAtKey: row.joined_at_key } : {}),
     usageLimit: { daily: limitOrNull(row.daily_limit), monthly: limitOrNull(row.monthly_limit) },
   };
 }
@@ -219,7 +226,8 @@ export async function allMembers(db: Queryable, orgId: string): Promise<MemberRo
 export interface MemberPageQuery {
   orgId: string;
   limit: number;
-  after: { joinedAt: Date; userId: string } | null;
+  /** From a cursor: the last member's exact joined_at key and id. */
+  after: { joinedAtKey: string; userId: string } | null;
   prefix: string | null;
   role: Role | null;
   status: 'active' | 'disabled' | null;
@@ -231,7 +239,7 @@ export async function memberPage(db: Queryable, query: MemberPageQuery): Promise
   const name = `roster_member_page_${[query.after, query.prefix, query.role, query.status].map((part) => (part ? 1 : 0)).join('')}`;
   const conditions = [sql`m.org_id = ${query.orgId}`];
   if (query.after) {
-    conditions.push(sql`(m.joined_at, m.user_id) > (${query.after.joinedAt}::timestamptz, ${query.after.userId}::uuid)`);
+    conditions.push(sql`(m.joined_at, m.user_id) > (${query.after.joinedAtKey}::timestamptz, ${query.after.userId}::uuid)`);
   }
   if (query.prefix) {
     const pattern = `${query.prefix.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
@@ -242,7 +250,8 @@ export async function memberPage(db: Queryable, query: MemberPageQuery): Promise
   const rows = await queryRowsPrepared<RawMember>(
     db,
     name,
-    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit,
+               to_char(m.joined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS joined_at_key
         FROM memberships m ${memberColumns}
         WHERE ${sql.join(conditions, sql` AND `)}
         ORDER BY m.joined_at, m.user_id

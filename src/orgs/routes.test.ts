@@ -174,6 +174,7 @@ describe('GET /api/v1/org with a large org', () => {
     expect(rest.status).toBe(200);
     expect(rest.body.next_cursor).toBeNull();
     const all = [...reply.body.members, ...rest.body.members].map((member: { user_id: string }) => member.user_id);
+    expect(all).toHaveLength(150);
     expect(new Set(all).size).toBe(150);
   });
 });
@@ -195,7 +196,32 @@ describe('GET /api/v1/org/members', () => {
       pages += 1;
     } while (cursor);
     expect(pages).toBe(3);
+    expect(seen).toHaveLength(7);
     expect(new Set(seen).size).toBe(7);
+  });
+
+  it('pages members who joined within the same millisecond without repeats or gaps (regression: µs lost in the cursor)', async () => {
+    const org = await t.given.org({ seats: 10 });
+    const joiners = await t.given.addMembers(org.id, 'member', 4);
+    // joined_at has microseconds in the database; a JavaScript Date keeps only milliseconds.
+    for (const [index, joiner] of joiners.entries()) {
+      const joinedAt = `2030-01-01T00:00:00.000${index + 1}00Z`;
+      await t.database.db.execute(
+        sql`UPDATE memberships SET joined_at = ${joinedAt}::timestamptz WHERE org_id = ${org.id} AND user_id = ${joiner.id}`,
+      );
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply: { status: number; body: { members: { user_id: string }[]; next_cursor: string | null } } = await t.http.get(
+        '/api/v1/org/members',
+        { as: org.owner, query: { limit: '1', ...(cursor ? { cursor } : {}) } },
+      );
+      expect(reply.status).toBe(200);
+      seen.push(...reply.body.members.map((member) => member.user_id));
+      cursor = reply.body.next_cursor;
+    } while (cursor && seen.length < 20);
+    expect(seen).toEqual([org.owner.id, ...joiners.map((joiner) => joiner.id)]);
   });
 
   it('searches by email or name prefix, and filters by role and status', async () => {
