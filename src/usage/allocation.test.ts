@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestOrg, TestUser } from '../../test/kit/given.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
+import { setAllocation as setAllocationInTx } from './allocation.ts';
 import { queryRows } from '../db/client.ts';
 import { periodsAt } from './periods.ts';
 
@@ -173,5 +174,25 @@ describe('organization allocation (credits)', () => {
     expect(billing.body.allocation).toEqual({ monthly: 4 * perSeat, used: 3 * perSeat, remaining: perSeat });
     expect((await record(org.owner, perSeat)).status).toBe(201);
     expect((await record(org.owner, 1)).status).toBe(429);
+  });
+
+  it('a recording that guessed "unlimited" while support made the allocation finite is decided under the new allocation', async () => {
+    const org = await enterpriseOrg('unlimited', { members: 2 });
+    const [early, first] = org.members as [TestUser, TestUser];
+    expect((await record(early, 5)).status).toBe(201);
+    let reply: ReturnType<typeof record> | undefined;
+    await t.database.db.transaction(async (tx) => {
+      await setAllocationInTx(tx, operatorCtx(t, 'ops'), { orgId: org.id, monthly: 7 });
+      // `first` has no counter slices yet: the fast path waits for nothing, the slow path reads
+      // "unlimited" (not committed yet) and then waits for this transaction's lock on org_usage.
+      reply = record(first, 5);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    const settled = await reply!;
+    expect(settled.status).toBe(429);
+    expect(settled.body.error.code).toBe('org_allocation_exhausted');
+    expect(await storedOf(org)).toEqual({ orgUsage: 5, activity: 5 });
+    expect((await record(first, 2)).status).toBe(201);
+    expect(await storedOf(org)).toEqual({ orgUsage: 7, activity: 7 });
   });
 });
