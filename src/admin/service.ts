@@ -10,9 +10,11 @@ import { lockUserByEmail, setDisabled } from '../auth/queries.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
-import { allMembers, findMembershipOfUser, type MemberRow, type OrgRow } from '../orgs/queries.ts';
+import { allMembers, findMembershipOfUser, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
 import { removeFromAllProjects, revokeInvitesOfFormerAdmin } from '../members/service.ts';
+import { setAllocation as storeAllocation } from '../usage/allocation.ts';
+import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
 /** Support operations for the operator CLI: the actor must be the operator, never an API caller. */
 function requireOperator(ctx: Ctx): Actor {
@@ -85,6 +87,40 @@ export async function setPlan(ctx: Ctx, input: { slug: string; plan: string; sea
     { scope: { kind: 'org', orgId: org.id }, plan: input.plan, seats: input.seats, providerRef: `operator:${operator.name}` },
   );
   return orgView(ctx.db, org.id, ctx.clock.now());
+}
+
+/**
+ * `roster admin set-allocation <slug> --monthly N|unlimited`: support's monthly usage allocation of
+ * an Enterprise org (a Team org's follows its seats). Audited; takes effect for the next request.
+ */
+export async function setAllocation(
+  ctx: Ctx,
+  input: { slug: string; monthly: string | number | null },
+): Promise<{ org: OrgRow; changed: boolean; allocation: AllocationView }> {
+  requireOperator(ctx);
+  const monthly = parseAllocation(input.monthly);
+  const org = await requireOrg(ctx.db, input.slug);
+  const changed = await ctx.db.transaction(async (tx) => {
+    await lockOrg(tx, org.id);
+    const current = await findOrgBySlug(tx, input.slug);
+    if (current?.plan !== 'enterprise') {
+      throw new AppError(
+        'not_enterprise',
+        `${input.slug} is not on the Enterprise plan: a Team org's allocation is TEAM_CREDITS_PER_SEAT per seat.`,
+      );
+    }
+    return storeAllocation(tx, ctx, { orgId: org.id, monthly });
+  });
+  return { org, changed, allocation: await allocationView(ctx, org.id) };
+}
+
+function parseAllocation(value: string | number | null): number | null {
+  if (value === null || value === 'unlimited') return null;
+  const monthly = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(monthly) || monthly < 0) {
+    throw new AppError('invalid_allocation', 'Give the monthly allocation as a whole number >= 0, or "unlimited".');
+  }
+  return monthly;
 }
 
 function isPlan(plan: string): plan is Plan {

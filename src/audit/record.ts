@@ -3,7 +3,7 @@ import type { Queryable } from '../db/client.ts';
 import type { Plan, Role, SubscriptionStatus } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
 import { insertAuditEntries } from './queries.ts';
-import type { OrgEvent, ProjectFields, ProjectLeaveReason } from '../events/types.ts';
+import type { AllocationState, OrgEvent, ProjectFields, ProjectLeaveReason } from '../events/types.ts';
 
 type InviteRole = Exclude<Role, 'owner'>;
 interface Subscription {
@@ -46,6 +46,8 @@ export type AuditEntry =
   | Change<'member.role_changed', 'user', { role: Role }, { role: Role }>
   | Change<'member.disabled' | 'member.enabled', 'user', { email: string; status: string }, { email: string; status: string }>
   | Change<'member.usage_limit_changed', 'user', Limits, Limits>
+  | Change<'usage.allocation_changed', 'org', { monthly: number | null }, { monthly: number | null }>
+  | Created<'usage.allocation_low' | 'usage.allocation_exhausted', 'org', AllocationState>
   | Created<'invite.sent', 'invitation', { email: string; role: InviteRole; expires_at: string }>
   | Change<'invite.resent', 'invitation', { expires_at: string }, { email: string; expires_at: string }>
   | Change<
@@ -130,6 +132,15 @@ export function eventOf(entry: AuditEntry): OrgEvent {
           previous_monthly: entry.before.monthly,
         },
       };
+    case 'usage.allocation_changed':
+      return {
+        orgId,
+        type: 'usage.allocation_changed',
+        data: { monthly: entry.after.monthly, previous_monthly: entry.before.monthly },
+      };
+    case 'usage.allocation_low':
+    case 'usage.allocation_exhausted':
+      return { orgId, type: entry.action, data: entry.after };
     case 'invite.sent':
       return { orgId, type: 'invite.created', data: { invite_id: entry.targetId, ...entry.after } };
     case 'invite.resent':

@@ -173,6 +173,7 @@ describe('GET /api/v1/org/billing', () => {
       cancel_at_period_end: false,
       portal_available: true,
       enterprise: null,
+      allocation: { monthly: 6 * t.config.teamCreditsPerSeat, used: 0, remaining: 6 * t.config.teamCreditsPerSeat },
     });
     await t.database.db.execute(sql`UPDATE subscriptions SET plan = 'enterprise', seats = 25 WHERE org_id = ${org.id}`);
     const enterprise = await t.http.get('/api/v1/org/billing', { as: org.owner });
@@ -180,6 +181,7 @@ describe('GET /api/v1/org/billing', () => {
       plan: 'enterprise',
       portal_available: false,
       enterprise: { seats: 25, active_members: 3 },
+      allocation: { monthly: null, used: 0, remaining: null },
     });
     expect((await t.http.get('/api/v1/org/billing', { as: org.members[0]! })).status).toBe(403);
   });

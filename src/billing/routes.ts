@@ -1,3 +1,4 @@
+import { allocationSchema } from './schema-allocation.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
@@ -165,6 +166,7 @@ const orgBillingSchema = z.object({
   cancel_at_period_end: z.boolean(),
   portal_available: z.boolean(),
   enterprise: z.object({ seats: z.number().int(), active_members: z.number().int() }).nullable(),
+  allocation: allocationSchema,
 });
 
 function presentBilling(billing: OrgBilling) {
@@ -179,6 +181,7 @@ function presentBilling(billing: OrgBilling) {
     cancel_at_period_end: billing.cancelAtPeriodEnd,
     portal_available: billing.portalAvailable,
     enterprise: billing.enterprise ? { seats: billing.enterprise.seats, active_members: billing.enterprise.activeMembers } : null,
+    allocation: billing.allocation,
   };
 }
 

@@ -19,6 +19,8 @@ import {
   updateSubscription,
 } from './queries.ts';
 import { seatUsage } from './seats.ts';
+import { allocationView, monthOf, type AllocationView } from './allocation.ts';
+import { lockOrgUsage, resyncOrgUsage } from '../usage/queries.ts';
 
 export function listPlans() {
   return Object.values(PLANS);
@@ -120,6 +122,8 @@ export interface OrgBilling {
   cancelAtPeriodEnd: boolean;
   portalAvailable: boolean;
   enterprise: { seats: number; activeMembers: number } | null;
+  /** The org's usage allocation (credits) this UTC month. */
+  allocation: AllocationView;
 }
 
 export async function orgBilling(ctx: Ctx): Promise<OrgBilling> {
@@ -147,6 +151,7 @@ async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
     portalAvailable:
       plan === 'team' && (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
     enterprise: plan === 'enterprise' && isLive ? { seats: usage.seatLimit, activeMembers: usage.activeMembers } : null,
+    allocation: await allocationView(ctx, orgId),
   };
 }
 
@@ -245,6 +250,11 @@ async function replaceSubscription(
   if (current) await updateSubscription(tx, { id: current.id, ...change });
   else await insertSubscription(tx, { scope: input.scope, ...change });
   if (input.scope.kind === 'org') {
+    // The plan decides whether the org's usage allocation is finite (Team) or may be unlimited
+    // (Enterprise): lock the org's month row and recount it, so no recording straddles the change.
+    const month = monthOf(now);
+    await lockOrgUsage(tx, { orgId: input.scope.orgId, month, mode: 'update' });
+    await resyncOrgUsage(tx, { orgId: input.scope.orgId, month });
     await recordAudit(tx, ctx, {
       orgId: input.scope.orgId,
       action: 'billing.subscription_changed',

@@ -106,6 +106,23 @@ export function registerAdminCommands(program: Command): void {
     });
 
   admin
+    .command('set-allocation <slug>')
+    .description("Set an Enterprise organization's monthly usage allocation (credits), or make it unlimited")
+    .requiredOption('--monthly <n>', 'credits per UTC month, or "unlimited"')
+    .action(async (slug: string, options: { monthly: string }) => {
+      await withOperator(async (ctx) => {
+        const result = await support.setAllocation(ctx, { slug, monthly: options.monthly });
+        const { monthly, used } = result.allocation;
+        const amount = monthly === null ? 'unlimited' : `${monthly} credits per month`;
+        console.log(
+          result.changed
+            ? `${result.org.slug} now has ${amount} (${used} used this month).`
+            : `${result.org.slug} already has ${amount}; nothing changed.`,
+        );
+      });
+    });
+
+  admin
     .command('show-org <slug>')
     .description('Members, seats, pending invitations, plan and storage of an organization')
     .option('--json', 'print JSON')

@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   invalid_seats: 400,
   invalid_limit: 400,
   invalid_plan: 400,
+  invalid_allocation: 400,
   cannot_change_own_role: 400,
   cannot_remove_self: 400,
   cannot_disable_self: 400,
@@ -55,6 +56,7 @@ export const ERROR_STATUS = {
   // 409
   email_taken: 409,
   slug_taken: 409,
+  not_enterprise: 409,
   already_in_org: 409,
   last_admin: 409,
   owner_must_transfer: 409,
@@ -75,6 +77,7 @@ export const ERROR_STATUS = {
   // 429
   rate_limited: 429,
   usage_limit_exceeded: 429,
+  org_allocation_exhausted: 429,
   // 500
   internal: 500,
   // 502

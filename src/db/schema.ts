@@ -236,6 +236,34 @@ export const usageActivity = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.userId, table.day, table.activity, table.slice] })],
 );
 
+// Organization allocation (credits), owned by src/usage (0008_allocation.sql).
+export const orgUsage = pgTable(
+  'org_usage',
+  {
+    orgId: uuid('org_id').notNull(),
+    month: date('month', { mode: 'string' }).notNull(),
+    used: bigint('used', { mode: 'number' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.month] })],
+);
+
+export const orgAllocations = pgTable('org_allocations', {
+  orgId: uuid('org_id').primaryKey(),
+  monthly: bigint('monthly', { mode: 'number' }),
+  updatedAt: timestamptz('updated_at').notNull(),
+});
+
+export const allocationNotices = pgTable(
+  'allocation_notices',
+  {
+    orgId: uuid('org_id').notNull(),
+    month: date('month', { mode: 'string' }).notNull(),
+    level: text('level').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.month, table.level] })],
+);
+
 export const serverKeys = pgTable('server_keys', {
   name: text('name').primaryKey(),
   value: bytea('value').notNull(),

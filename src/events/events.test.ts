@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { uniqueEmail, type TestOrg } from '../../test/kit/given.ts';
 import { inviteTokenOf } from '../../test/kit/mailbox.ts';
-import { enableUser, setPlan } from '../admin/service.ts';
+import { enableUser, setAllocation, setPlan } from '../admin/service.ts';
 import { recordAudit } from '../audit/record.ts';
 import { queryRows } from '../db/client.ts';
 import { eventsOfOrg } from './queries.ts';
@@ -41,6 +41,9 @@ const EVENT_OF_ACTION: Record<string, EventType | EventType[]> = {
   'project.member_removed': 'project.member_removed',
   'project.deleted': 'project.deleted',
   'billing.status_changed': 'billing.status_changed',
+  'usage.allocation_changed': 'usage.allocation_changed',
+  'usage.allocation_low': 'usage.allocation_low',
+  'usage.allocation_exhausted': 'usage.allocation_exhausted',
 };
 
 // Every event type must be produced by the scenario below (a compile error names a new one).
@@ -62,6 +65,9 @@ const ALL_EVENT_TYPES: Record<EventType, true> = {
   'billing.plan_changed': true,
   'billing.status_changed': true,
   'usage.limit_changed': true,
+  'usage.allocation_changed': true,
+  'usage.allocation_low': true,
+  'usage.allocation_exhausted': true,
   'project.created': true,
   'project.updated': true,
   'project.member_changed': true,
@@ -120,6 +126,9 @@ async function everyAuditedChange(): Promise<TestOrg> {
   await enableUser(operatorCtx(t, 'ops'), { email: member.email });
   await ok(t.http.post('/api/v1/billing/checkout', { as: org.owner, body: { plan: 'team', seats: 9, scope: 'org' } }));
   await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 9 });
+  await setAllocation(operatorCtx(t, 'ops'), { slug: org.slug, monthly: '10' });
+  // Using the whole allocation at once crosses 80% and 100%: both warnings, recorded by 'system'.
+  await ok(t.http.post('/api/v1/usage', { as: org.owner, body: { activity: 'api.call', quantity: 10 } }), 201);
 
   const invitee = await t.given.user({ email: uniqueEmail('joins') });
   const invited = await ok(t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: invitee.email } }), 201);

@@ -53,6 +53,19 @@ export interface EventData {
     previous_daily: number | null;
     previous_monthly: number | null;
   };
+  /** Support set an Enterprise org's monthly allocation (`monthly` null: unlimited). */
+  'usage.allocation_changed': { monthly: number | null; previous_monthly: number | null };
+  /** 80% of the org's monthly allocation is used (at most once per org and UTC month). */
+  'usage.allocation_low': AllocationState;
+  /** All of the org's monthly allocation is used (at most once per org and UTC month). */
+  'usage.allocation_exhausted': AllocationState;
+}
+
+export interface AllocationState {
+  /** First day of the UTC month, YYYY-MM-DD. */
+  month: string;
+  monthly: number;
+  used: number;
 }
 
 export interface ProjectFields {

@@ -80,3 +80,34 @@ export function invitationEmail(input: {
   });
   return { subject, text, html };
 }
+
+/** The low-balance warning to an org's owners and admins: 80% of the month's allocation used, or all of it. */
+export function allocationEmail(input: {
+  orgName: string;
+  level: 'low' | 'exhausted';
+  used: number;
+  monthly: number;
+  resetsAt: Date;
+  link: string;
+}): { subject: string; text: string; html: string } {
+  const org = oneLine(input.orgName);
+  const resets = formatExpiry(input.resetsAt);
+  const subject =
+    input.level === 'low'
+      ? `${org} has used 80% of its monthly usage allocation`
+      : `${org} has used all of its monthly usage allocation`;
+  const state =
+    input.level === 'low'
+      ? `${org} has used ${input.used} of its ${input.monthly} monthly usage credits.`
+      : `${org} has used all ${input.monthly} of its monthly usage credits: members' usage is refused until the allocation resets.`;
+  const advice = `The allocation resets on ${resets}. Add seats (Team) or contact Roster support (Enterprise) to raise it.`;
+  const text = `Hi,\n\n${state}\n\n${advice}\n\nBilling settings: ${input.link}\n`;
+  const html = layout({
+    title: subject,
+    bodyHtml: `<p>Hi,</p><p>${escapeHtml(state)}</p><p>${escapeHtml(advice)}</p>`,
+    buttonLabel: 'Billing settings',
+    buttonUrl: input.link,
+    footer: 'You receive this because you are an owner or admin of the organization.',
+  });
+  return { subject, text, html };
+}

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { prepareStatement, queryRows, type Db, type Queryable } from '../db/client.ts';
-import type { Role } from '../db/schema.ts';
+import type { Plan, Role } from '../db/schema.ts';
+import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { actorQuery, type CredentialKind } from '../auth/credential-query.ts';
 
 export type { CredentialKind };
@@ -313,4 +314,117 @@ export async function drainShares(tx: Queryable, orgId: string, userId: string):
 
 export function toNumberOrNull(value: string | number | null | undefined): number | null {
   return value === null || value === undefined ? null : Number(value);
+}
+
+// ---- organization allocation (credits): org_usage, org_allocations, allocation_notices ----------
+// src/usage/allocation.ts decides; these are its statements.
+
+export interface AllocationInputs {
+  /** The live subscription's plan and seats; null without one (or canceled). */
+  plan: Plan | null;
+  seats: number;
+  /** Support's Enterprise setting: null = unlimited (also when never set). */
+  enterpriseMonthly: number | null;
+}
+
+/** What the org's allocation is computed from, in one statement (billing's subscription fragment). */
+export async function allocationInputs(db: Queryable, orgId: string): Promise<AllocationInputs> {
+  const rows = await queryRows<{ plan: Plan | null; seats: number | string | null; monthly: string | number | null }>(
+    db,
+    sql`SELECT s.plan, s.seats, a.monthly
+        FROM (SELECT 1) one
+        LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`${orgId}::uuid`)} s ON true
+        LEFT JOIN org_allocations a ON a.org_id = ${orgId}`,
+  );
+  const row = rows[0];
+  return { plan: row?.plan ?? null, seats: Number(row?.seats ?? 0), enterpriseMonthly: toNumberOrNull(row?.monthly) };
+}
+
+/**
+ * Creates the org's row for the month when missing and locks it until commit: `update` for a
+ * recording that draws from a finite allocation and for an allocation change, `key share` for a
+ * slow-path recording of an unlimited org (they do not wait on each other; an allocation change
+ * waits for them and they for it). Returns the month's usage as the row holds it.
+ */
+export async function lockOrgUsage(
+  tx: Queryable,
+  input: { orgId: string; month: string; mode: 'update' | 'key share' },
+): Promise<number> {
+  await tx.execute(
+    sql`INSERT INTO org_usage (org_id, month, used) VALUES (${input.orgId}, ${input.month}::date, 0)
+        ON CONFLICT (org_id, month) DO NOTHING`,
+  );
+  const rows = await queryRows<{ used: string | number }>(
+    tx,
+    sql`SELECT used FROM org_usage WHERE org_id = ${input.orgId} AND month = ${input.month}::date
+        ${input.mode === 'update' ? sql`FOR UPDATE` : sql`FOR KEY SHARE`}`,
+  );
+  return Number(rows[0]?.used ?? 0);
+}
+
+/** Adds to the org's month (the row is locked by `lockOrgUsage`). */
+export async function addOrgUsage(tx: Queryable, input: { orgId: string; month: string; quantity: number }): Promise<void> {
+  await tx.execute(
+    sql`UPDATE org_usage SET used = used + ${input.quantity} WHERE org_id = ${input.orgId} AND month = ${input.month}::date`,
+  );
+}
+
+/**
+ * Called (in its transaction, after `lockOrgUsage` with `update`) when the org's allocation may
+ * change between unlimited and finite: takes every member's counter shares back (quota = used),
+ * so no request of the org uses the one-statement fast path again until the slow path decides,
+ * and sets the month's usage from the counters, which hold everything recorded this month.
+ */
+export async function resyncOrgUsage(tx: Queryable, input: { orgId: string; month: string }): Promise<number> {
+  await tx.execute(sql`UPDATE usage_counters SET day_quota = day_used, month_quota = month_used WHERE org_id = ${input.orgId}`);
+  const rows = await queryRows<{ used: string | number }>(
+    tx,
+    sql`UPDATE org_usage SET used = (
+          SELECT coalesce(sum(month_used), 0) FROM usage_counters WHERE org_id = ${input.orgId} AND month = ${input.month}::date
+        )
+        WHERE org_id = ${input.orgId} AND month = ${input.month}::date
+        RETURNING used`,
+  );
+  return Number(rows[0]?.used ?? 0);
+}
+
+/** The org's usage this month: its org_usage row (finite allocation) and its members' counters. */
+export async function orgMonthUsage(db: Queryable, orgId: string, month: string): Promise<{ tracked: number; counted: number }> {
+  const rows = await queryRows<{ tracked: string | number | null; counted: string | number | null }>(
+    db,
+    sql`SELECT (SELECT used FROM org_usage WHERE org_id = ${orgId} AND month = ${month}::date) AS tracked,
+               (SELECT coalesce(sum(month_used), 0) FROM usage_counters WHERE org_id = ${orgId} AND month = ${month}::date) AS counted`,
+  );
+  return { tracked: Number(rows[0]?.tracked ?? 0), counted: Number(rows[0]?.counted ?? 0) };
+}
+
+/** Sets support's Enterprise allocation (null: unlimited); returns the previous setting. */
+export async function upsertOrgAllocation(
+  tx: Queryable,
+  input: { orgId: string; monthly: number | null; now: Date },
+): Promise<number | null> {
+  const previous = await queryRows<{ monthly: string | number | null }>(
+    tx,
+    sql`SELECT monthly FROM org_allocations WHERE org_id = ${input.orgId} FOR UPDATE`,
+  );
+  await tx.execute(
+    sql`INSERT INTO org_allocations (org_id, monthly, updated_at) VALUES (${input.orgId}, ${input.monthly}, ${input.now})
+        ON CONFLICT (org_id) DO UPDATE SET monthly = excluded.monthly, updated_at = excluded.updated_at`,
+  );
+  return toNumberOrNull(previous[0]?.monthly);
+}
+
+/** Claims the month's warning of `level`; false when it was already sent this month. */
+export async function claimAllocationNotice(
+  tx: Queryable,
+  input: { orgId: string; month: string; level: 'low' | 'exhausted'; now: Date },
+): Promise<boolean> {
+  const rows = await queryRows<{ level: string }>(
+    tx,
+    sql`INSERT INTO allocation_notices (org_id, month, level, created_at)
+        VALUES (${input.orgId}, ${input.month}::date, ${input.level}, ${input.now})
+        ON CONFLICT (org_id, month, level) DO NOTHING
+        RETURNING level`,
+  );
+  return rows.length > 0;
 }

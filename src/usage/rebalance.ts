@@ -10,11 +10,23 @@ export interface SlowPathInput {
   quantity: number;
   /** USAGE_COUNTER_SLICES: the slices to create when missing. */
   slices: number;
+  /**
+   * What is left of the org's finite allocation, read under the org_usage row lock the caller
+   * holds (src/usage/allocation.ts); null when the allocation is unlimited.
+   */
+  orgRemaining: number | null;
+}
+
+export interface Exceeds {
+  day: boolean;
+  month: boolean;
+  /** The org's allocation would be exceeded. */
+  org: boolean;
 }
 
 export type SlowPathResult =
   | { recorded: true; dayUsed: number; monthUsed: number; limits: MemberLimits }
-  | { recorded: false; dayUsed: number; monthUsed: number; limits: MemberLimits; exceeds: { day: boolean; month: boolean } };
+  | { recorded: false; dayUsed: number; monthUsed: number; limits: MemberLimits; exceeds: Exceeds };
 
 /**
  * The slow path, taken when the member's own slice cannot take the quantity: its share of the
@@ -33,19 +45,23 @@ export async function recordUnderLock(tx: Tx, input: SlowPathInput): Promise<Slo
   const monthUsed = slices.map((row) => (row.month === input.month ? row.monthUsed : 0));
   const dayTotal = sum(dayUsed) + input.quantity;
   const monthTotal = sum(monthUsed) + input.quantity;
-  const exceeds = {
+  const exceeds: Exceeds = {
     day: limits.daily !== null && dayTotal > limits.daily,
     month: limits.monthly !== null && monthTotal > limits.monthly,
+    org: input.orgRemaining !== null && input.quantity > input.orgRemaining,
   };
-  if (exceeds.day || exceeds.month) {
+  if (exceeds.day || exceeds.month || exceeds.org) {
     return { recorded: false, dayUsed: dayTotal - input.quantity, monthUsed: monthTotal - input.quantity, limits, exceeds };
   }
   const own = slices.findIndex((row) => row.isOwn);
   const target = own >= 0 ? own : 0;
   dayUsed[target] = (dayUsed[target] ?? 0) + input.quantity;
   monthUsed[target] = (monthUsed[target] ?? 0) + input.quantity;
-  const dayQuota = shares(dayUsed, limits.daily === null ? null : limits.daily - dayTotal);
-  const monthQuota = shares(monthUsed, limits.monthly === null ? null : limits.monthly - monthTotal);
+  // A finite org allocation keeps the fast path closed (no share: quota = used), so every request
+  // of the org comes back here and draws from org_usage under its lock.
+  const finite = input.orgRemaining !== null;
+  const dayQuota = shares(dayUsed, finite ? 0 : limits.daily === null ? null : limits.daily - dayTotal);
+  const monthQuota = shares(monthUsed, finite ? 0 : limits.monthly === null ? null : limits.monthly - monthTotal);
   await writeSlices(tx, {
     ...member,
     day: input.day,

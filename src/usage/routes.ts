@@ -12,7 +12,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { authenticatesItself: true },
       schema: {
         tags: ['usage'],
-        summary: 'Record usage of an activity; refused whole with 429 when it would exceed a limit',
+        summary: "Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation",
         description:
           'Limits count the total across activity types over the UTC day and month. A refusal records nothing ' +
           'and carries a Retry-After header with the seconds until the exceeded period resets.',
@@ -60,6 +60,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         period: report.period,
         start: report.start.toISOString(),
         end: report.end.toISOString(),
+        allocation: report.allocation,
         members: report.members.map(({ member, total, byActivity }) => ({
           user_id: member.userId,
           email: member.email,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { memberSchema } from '../orgs/schema.ts';
+import { allocationSchema } from '../billing/schema-allocation.ts';
 
 const limit = z.number().int().nullable().describe('null: no limit');
 const byActivity = z.record(z.string(), z.number().int()).describe('Quantity per activity type');
@@ -28,6 +29,7 @@ export const orgUsageReply = z.object({
   period: z.enum(['day', 'month']),
   start: z.string().describe('Start of the UTC period'),
   end: z.string().describe('End of the UTC period (exclusive): when the counters reset'),
+  allocation: allocationSchema,
   members: z.array(
     z.object({
       user_id: z.string(),

@@ -6,7 +6,8 @@ import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { allMembers, type MemberRow } from '../orgs/queries.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
 import { activityTotals, findLimits, runRecordStatement, type CredentialKind, type MemberLimits } from './queries.ts';
-import { recordUnderLock } from './rebalance.ts';
+import { allocationExhausted, recordWithAllocation } from './allocation.ts';
+import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
 export const ACTIVITY_PATTERN = /^[a-z0-9_.-]{1,64}$/;
 export const MAX_QUANTITY = 1_000_000_000;
@@ -47,19 +48,21 @@ export async function recordUsage(
   // Usage only grows within a period, so totals that already leave no room refuse without a lock.
   const snapshot = exceeds(row.dayUsed + input.quantity, row.monthUsed + input.quantity, limits);
   if (snapshot.day || snapshot.month) throw limitExceeded(snapshot, limits, now, periods);
-  const orgId = row.orgId;
-  const result = await ctx.db.transaction((tx) =>
-    recordUnderLock(tx, {
-      orgId,
-      userId: row.userId,
-      day: periods.day,
-      month: periods.month,
-      activity: input.activity,
-      quantity: input.quantity,
-      slices: ctx.config.usageCounterSlices,
-    }),
-  );
-  if (!result.recorded) throw limitExceeded(result.exceeds, result.limits, now, periods);
+  // The slow path: the member's slices are rebalanced under lock, and an org with a finite
+  // allocation draws from it in the same transaction (src/usage/allocation.ts).
+  const result = await recordWithAllocation(ctx, {
+    orgId: row.orgId,
+    userId: row.userId,
+    day: periods.day,
+    month: periods.month,
+    activity: input.activity,
+    quantity: input.quantity,
+    slices: ctx.config.usageCounterSlices,
+  });
+  if (!result.recorded) {
+    if (result.exceeds.day || result.exceeds.month) throw limitExceeded(result.exceeds, result.limits, now, periods);
+    throw allocationExhausted(result.allocation, now, periods);
+  }
   return receipt(result.dayUsed, result.monthUsed, result.limits);
 }
 
@@ -138,6 +141,8 @@ export interface OrgUsage {
   start: Date;
   end: Date;
   members: { member: MemberRow; total: number; byActivity: Record<string, number> }[];
+  /** The org's usage allocation (credits) this UTC month, whatever the period asked. */
+  allocation: AllocationView;
 }
 
 /** `GET /api/v1/org/usage`: every member's totals by activity in the current day or month. */
@@ -147,7 +152,8 @@ export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' })
   const orgId = actor.membership.orgId;
   const start = input.period === 'day' ? periods.dayStart : periods.monthStart;
   const end = input.period === 'day' ? periods.dayEnd : periods.monthEnd;
-  const [members, totals] = await Promise.all([
+  const [allocation, members, totals] = await Promise.all([
+    allocationView(ctx, orgId),
     allMembers(ctx.db, orgId),
     activityTotals(ctx.db, {
       orgId,
@@ -166,6 +172,7 @@ export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' })
     period: input.period,
     start,
     end,
+    allocation,
     members: members.map((member) => {
       const byActivity = byMember.get(member.userId) ?? {};
       return { member, total: sumOf(byActivity), byActivity };

@@ -162,4 +162,29 @@ describe('roster admin (CLI end to end)', () => {
     const text = await roster('audit', 'cli-acme', '--limit', '1');
     expect(text.stdout).toMatch(/operator:support-sam member\.enabled user:/);
   });
+
+  it('set-allocation sets an Enterprise allocation or makes it unlimited, audited; refuses bad values and Team orgs', async () => {
+    const set = await roster('set-allocation', 'cli-acme', '--monthly', '5000');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('cli-acme now has 5000 credits per month (0 used this month).');
+    const unlimited = await roster('set-allocation', 'cli-acme', '--monthly', 'unlimited');
+    expect(unlimited.code, unlimited.stderr).toBe(0);
+    expect(unlimited.stdout).toContain('cli-acme now has unlimited');
+    expect((await roster('set-allocation', 'cli-acme', '--monthly', 'unlimited')).stdout).toContain('nothing changed');
+    const bad = await roster('set-allocation', 'cli-acme', '--monthly', 'lots');
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect(bad.stderr).toContain('"unlimited"');
+    expect((await roster('set-allocation', 'no-such-org', '--monthly', '5')).code).toBe(EXIT_NOT_FOUND);
+
+    const audit = JSON.parse((await roster('audit', 'cli-acme', '--json', '--action', 'usage.allocation_changed')).stdout);
+    expect(audit.map((entry: any) => [entry.actor_label, entry.before, entry.after])).toEqual([
+      ['operator:support-sam', { monthly: 5000 }, { monthly: null }],
+      ['operator:support-sam', { monthly: null }, { monthly: 5000 }],
+    ]);
+
+    expect((await roster('set-plan', 'cli-acme', '--plan', 'team', '--seats', '30')).code).toBe(0);
+    const team = await roster('set-allocation', 'cli-acme', '--monthly', '5');
+    expect(team.code).toBe(EXIT_REFUSED);
+    expect(team.stderr).toContain('not_enterprise');
+  });
 });

@@ -2192,6 +2192,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             active_members: number;
+                            /** @description Organization allocation (credits) */
+                            allocation: {
+                                /** @description Credits per UTC month; null: unlimited */
+                                monthly: number | null;
+                                /** @description null: unlimited */
+                                remaining: number | null;
+                                /** @description Used this UTC month by all members */
+                                used: number;
+                            };
                             cancel_at_period_end: boolean;
                             current_period_end: string | null;
                             enterprise: {
@@ -2321,6 +2330,15 @@ export interface paths {
                         "application/json": {
                             billing: {
                                 active_members: number;
+                                /** @description Organization allocation (credits) */
+                                allocation: {
+                                    /** @description Credits per UTC month; null: unlimited */
+                                    monthly: number | null;
+                                    /** @description null: unlimited */
+                                    remaining: number | null;
+                                    /** @description Used this UTC month by all members */
+                                    used: number;
+                                };
                                 cancel_at_period_end: boolean;
                                 current_period_end: string | null;
                                 enterprise: {
@@ -5782,6 +5800,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description Organization allocation (credits) */
+                            allocation: {
+                                /** @description Credits per UTC month; null: unlimited */
+                                monthly: number | null;
+                                /** @description null: unlimited */
+                                remaining: number | null;
+                                /** @description Used this UTC month by all members */
+                                used: number;
+                            };
                             /** @description End of the UTC period (exclusive): when the counters reset */
                             end: string;
                             members: {
@@ -6352,7 +6379,7 @@ export interface paths {
         };
         put?: never;
         /**
-         * Record usage of an activity; refused whole with 429 when it would exceed a limit
+         * Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation
          * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets.
          */
         post: {

@@ -16,6 +16,7 @@ const teamBilling: OrgBilling = {
   cancel_at_period_end: false,
   portal_available: true,
   enterprise: null,
+  allocation: { monthly: 5000, used: 0, remaining: 5000 },
 };
 
 const org = {
