@@ -62,7 +62,7 @@ export async function benchFoundation(): Promise<string> {
       ['(a) bare route, constant', '/bench/constant', undefined],
       ['(b) one indexed SELECT of a user row (prepared)', `/bench/one-select?id=${small.ownerId}`, undefined],
       ['(c) GET /api/v1/me', '/api/v1/me', bearer(small.ownerToken)],
-      ['(d) GET /api/v1/org, 1,000 members', '/api/v1/org', bearer(thousand.ownerToken)],
+      ['(d) GET /api/v1/org, 1,000-member org (first 100 inline)', '/api/v1/org', bearer(thousand.ownerToken)],
       ['(e) GET /api/v1/org/members page of 50, 10-member org', '/api/v1/org/members?limit=50', bearer(small.ownerToken)],
       ['(f) GET /api/v1/org/members page of 50, 100,000-member org', '/api/v1/org/members?limit=50', bearer(huge.ownerToken)],
       ['(g) GET /api/v1/org/members page of 50, 60-member org', '/api/v1/org/members?limit=50', bearer(sixty.ownerToken)],
