@@ -63,6 +63,8 @@ export type BillingStatus = OrgBilling['status'];
 export type SeatsInput = RequestBody<'/api/v1/org/billing/seats', 'put'>;
 export type SeatsReply = Reply<'/api/v1/org/billing/seats', 'put'>;
 export type OrgStorage = Reply<'/api/v1/org/storage', 'get'>;
+/** The org's monthly usage allocation (credits); `monthly`/`remaining` null: unlimited. */
+export type OrgAllocation = OrgBilling['allocation'];
 
 // Usage
 export type MyUsage = Reply<'/api/v1/usage', 'get'>;

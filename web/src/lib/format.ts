@@ -6,12 +6,18 @@ const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
 });
+const utcDateFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
 const numberFormat = new Intl.NumberFormat();
 
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? '—' : dateFormat.format(date);
+}
+
+/** The calendar date in UTC: for the UTC day and month boundaries the server counts usage by. */
+export function formatUtcDate(date: Date): string {
+  return utcDateFormat.format(date);
 }
 
 export function formatDateTime(iso: string | null | undefined): string {

@@ -1,8 +1,10 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import type { OrgBilling } from '../../api/types';
+import { allocationResetDate } from '../../components/AllocationBalance';
+import { formatUtcDate } from '../../lib/format';
 import { BillingPage } from './BillingPage';
 
 const teamBilling: OrgBilling = {
@@ -183,5 +185,53 @@ describe('BillingPage', () => {
     await screen.findByText('1.0 GB of 5.0 GB used');
     expect(requests.some((request) => request.url === '/api/v1/org/billing')).toBe(false);
     expect(screen.queryByLabelText('Number of seats')).toBeNull();
+  });
+
+  it('shows the usage allocation: used of monthly with a bar, what remains, the reset date and the Team note', async () => {
+    billingServer({ ...teamBilling, allocation: { monthly: 5000, used: 1250, remaining: 3750 } });
+    renderWithProviders(<BillingPage />);
+    const card = (await screen.findByRole('heading', { name: 'Usage allocation this month' })).closest('section');
+    expect(card).not.toBeNull();
+    const allocation = within(card as HTMLElement);
+    expect(card).toHaveTextContent('1,250 of 5,000 credits used');
+    expect(allocation.getByRole('progressbar', { name: 'Organization allocation used' })).toHaveAttribute('aria-valuenow', '25');
+    expect(allocation.getByText('Remaining').nextSibling).toHaveTextContent('3,750');
+    expect(allocation.getByText('Resets on').nextSibling).toHaveTextContent(`${formatUtcDate(allocationResetDate())} (UTC)`);
+    expect(card).toHaveTextContent('Team plans include credits for each seat: adding seats raises the allocation.');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('shows an unlimited allocation without a bar', async () => {
+    billingServer({
+      ...teamBilling,
+      plan: 'enterprise',
+      enterprise: { seats: 25, active_members: 3 },
+      allocation: { monthly: null, used: 42000, remaining: null },
+    });
+    renderWithProviders(<BillingPage />);
+    const card = (await screen.findByRole('heading', { name: 'Usage allocation this month' })).closest('section') as HTMLElement;
+    expect(card).toHaveTextContent('42,000 credits used · Unlimited');
+    expect(within(card).getByText('Remaining').nextSibling).toHaveTextContent('Unlimited');
+    expect(within(card).queryByRole('progressbar')).toBeNull();
+    expect(card).toHaveTextContent('Set by our team — contact support to change it.');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('shows the exhausted banner when nothing remains: usage is refused until the reset or more seats', async () => {
+    billingServer({ ...teamBilling, allocation: { monthly: 5000, used: 5000, remaining: 0 } });
+    renderWithProviders(<BillingPage />);
+    const banner = await screen.findByRole('alert');
+    expect(banner).toHaveTextContent('Usage allocation used up');
+    expect(banner).toHaveTextContent(
+      `Members’ usage is refused until the month resets on ${formatUtcDate(allocationResetDate())} (UTC) or seats are added.`,
+    );
+    expect(screen.getByRole('progressbar', { name: 'Organization allocation used' })).toHaveAttribute('aria-valuenow', '100');
+  });
+});
+
+describe('allocationResetDate', () => {
+  it('is the first day of the next UTC month, across a year end', () => {
+    expect(allocationResetDate(new Date('2026-03-15T12:00:00Z')).toISOString()).toBe('2026-04-01T00:00:00.000Z');
+    expect(allocationResetDate(new Date('2026-12-31T23:59:59Z')).toISOString()).toBe('2027-01-01T00:00:00.000Z');
   });
 });

@@ -5,6 +5,7 @@ import * as api from '../../api/client';
 import { useMe, useOrg, useOrgBilling, useRefreshBilling } from '../../api/queries';
 import { errorMessage, isApiError } from '../../api/errors';
 import type { BillingStatus, OrgBilling } from '../../api/types';
+import { AllocationBalance, AllocationExhaustedAlert } from '../../components/AllocationBalance';
 import { Button } from '../../components/Button';
 import { Alert, Badge, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
@@ -57,6 +58,7 @@ export function BillingPage() {
           ) : (
             <SubscriptionCard billing={billing.data} />
           )}
+          <AllocationCard billing={billing.data} />
         </>
       )}
       <Card>
@@ -93,7 +95,27 @@ export function BillingBanners({ billing }: { billing: OrgBilling }) {
           )}. New invitations and acceptances are refused until seats are raised or members leave.`}
         </Alert>
       ) : null}
+      <AllocationExhaustedAlert allocation={billing.allocation} plan={billing.plan} />
     </>
+  );
+}
+
+/** The org's monthly usage allocation (credits) that every member's usage draws from. */
+export function AllocationCard({ billing }: { billing: OrgBilling }) {
+  const note =
+    billing.plan === 'team'
+      ? 'Team plans include credits for each seat: adding seats raises the allocation.'
+      : billing.plan === 'enterprise'
+        ? 'Set by our team — contact support to change it.'
+        : undefined;
+  return (
+    <Card>
+      <CardHeader title="Usage allocation this month" description="Every member’s usage draws from it." />
+      <div className="space-y-3 px-5 py-5">
+        <AllocationBalance allocation={billing.allocation} />
+        {note ? <p className="text-xs text-zinc-500">{note}</p> : null}
+      </div>
+    </Card>
   );
 }
 

@@ -1,8 +1,9 @@
 import { useMemo, useState } from 'react';
 import { BarChart3 } from 'lucide-react';
-import { useMyUsage, useOrgUsage } from '../../api/queries';
+import { useMyUsage, useOrg, useOrgUsage } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
+import { AllocationBalance, AllocationWarning } from '../../components/AllocationBalance';
 import { Card, CardHeader, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { useOrgPermissions } from '../../components/permissions';
 import { cn } from '../../lib/cn';
@@ -21,7 +22,8 @@ function humanActivity(activity: string) {
 }
 
 export function UsagePage() {
-  const canSeeOrg = useOrgPermissions()('view_org_usage');
+  const can = useOrgPermissions();
+  const canSeeOrg = can('view_org_usage');
   return (
     <div className="space-y-6">
       <PageHeader
@@ -33,6 +35,7 @@ export function UsagePage() {
         }
       />
       <MyUsageCards />
+      {canSeeOrg ? <OrgAllocationCard canSetLimits={can('set_usage_limits')} /> : null}
       {canSeeOrg ? <OrgUsageCard /> : null}
     </div>
   );
@@ -108,6 +111,32 @@ function UsageTotalsCard({ title, totals }: { title: string; totals: UsageTotals
         )}
       </div>
     </Card>
+  );
+}
+
+/** The org's allocation this month (compact), and the warning when members without a limit could use it all. */
+function OrgAllocationCard({ canSetLimits }: { canSetLimits: boolean }) {
+  const usage = useOrgUsage('month', true);
+  const org = useOrg();
+  const current = org.data?.org;
+  // The warning needs members_without_limit from GET /org: wait for it so it does not pop in late.
+  if (usage.isPending || org.isPending) return <LoadingBlock label="Loading the organization’s allocation…" />;
+  if (usage.isError) return <ErrorState message={errorMessage(usage.error)} onRetry={() => void usage.refetch()} />;
+  return (
+    <div className="space-y-3">
+      <Card>
+        <CardHeader title="Organization allocation this month" description="Every member’s usage draws from it." />
+        <div className="px-5 py-4">
+          <AllocationBalance allocation={usage.data.allocation} compact />
+        </div>
+      </Card>
+      <AllocationWarning
+        allocation={usage.data.allocation}
+        membersWithoutLimit={current?.members_without_limit ?? 0}
+        plan={current?.tier ?? null}
+        canSetLimits={canSetLimits}
+      />
+    </div>
   );
 }
 

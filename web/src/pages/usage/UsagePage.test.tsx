@@ -1,0 +1,113 @@
+import { screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { mockFetch, renderWithProviders } from '../../test/render';
+import type { OrgAllocation } from '../../api/types';
+import { UsagePage } from './UsagePage';
+
+const totals = { used: 0, limit: null, by_activity: {} };
+
+/** A server answering the usage page's reads for an admin (view_org_usage and set_usage_limits unless given). */
+function usageServer(
+  allocation: OrgAllocation,
+  options: { membersWithoutLimit?: number; permissions?: string[]; tier?: 'team' | 'enterprise' } = {},
+) {
+  const permissions = options.permissions ?? ['view_org_usage', 'set_usage_limits'];
+  const org = {
+    id: 'o-1',
+    name: 'Acme',
+    slug: 'acme',
+    tier: options.tier ?? 'team',
+    seats: { used: 4, limit: 5, active_members: 3, pending_invites: 1 },
+    storage_used_bytes: 0,
+    storage_limit_bytes: 5 * 1024 ** 3,
+    members_without_limit: options.membersWithoutLimit ?? 0,
+  };
+  return mockFetch((request) => {
+    const url = new URL(request.url, 'http://roster.test');
+    if (url.pathname === '/api/v1/me') {
+      return {
+        status: 200,
+        body: {
+          user: { id: 'u-me', email: 'me@example.com', name: 'Me', email_verified: true },
+          org: { id: 'o-1', slug: 'acme', name: 'Acme', role: 'admin', permissions },
+        },
+      };
+    }
+    if (url.pathname === '/api/v1/org') {
+      return { status: 200, body: { org, members: [], members_total: 0, members_next_cursor: null, role: 'admin', permissions } };
+    }
+    if (url.pathname === '/api/v1/usage') return { status: 200, body: { day: totals, month: totals } };
+    if (url.pathname === '/api/v1/org/usage') {
+      const period = url.searchParams.get('period') ?? 'day';
+      return {
+        status: 200,
+        body: { period, start: '2026-05-01T00:00:00.000Z', end: '2026-06-01T00:00:00.000Z', members: [], allocation },
+      };
+    }
+    return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+  });
+}
+
+const WARNING = /have no individual limit/;
+
+describe('UsagePage: organization allocation', () => {
+  it('shows the compact balance and warns that members without a limit could use what remains, linking to Members', async () => {
+    usageServer({ monthly: 5000, used: 1000, remaining: 4000 }, { membersWithoutLimit: 3 });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByText(/of 5,000 credits used/)).toBeInTheDocument();
+    const warning = await screen.findByText(WARNING);
+    const note = warning.closest('[role="note"]');
+    expect(note).toHaveTextContent('Members without an individual limit');
+    expect(note).toHaveTextContent(
+      '3 members have no individual limit: any one of them could use the organization’s remaining 4,000 credits. Set limits on the Members page.',
+    );
+    expect(screen.getByRole('link', { name: 'Members page' })).toHaveAttribute('href', '/settings/members');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('shows no warning when every member has a limit', async () => {
+    usageServer({ monthly: 5000, used: 1000, remaining: 4000 }, { membersWithoutLimit: 0 });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByText(/of 5,000 credits used/)).toBeInTheDocument();
+    expect(screen.queryByText(WARNING)).toBeNull();
+    expect(screen.queryByRole('note')).toBeNull();
+  });
+
+  it('shows no warning for an unlimited allocation, even with members without a limit', async () => {
+    usageServer({ monthly: null, used: 1000, remaining: null }, { membersWithoutLimit: 3, tier: 'enterprise' });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByText(/credits used · Unlimited/)).toBeInTheDocument();
+    expect(screen.queryByText(WARNING)).toBeNull();
+    expect(screen.queryByRole('progressbar', { name: 'Organization allocation used' })).toBeNull();
+  });
+
+  it('turns amber at 80% used', async () => {
+    usageServer({ monthly: 5000, used: 4000, remaining: 1000 }, { membersWithoutLimit: 1 });
+    renderWithProviders(<UsagePage />);
+    const title = await screen.findByText('80% of the organization’s allocation used');
+    const note = title.closest('[role="note"]');
+    expect(note).toHaveTextContent(
+      '1 member has no individual limit: any one of them could use the organization’s remaining 1,000 credits.',
+    );
+    expect(screen.getByRole('progressbar', { name: 'Organization allocation used' }).firstElementChild).toHaveClass(
+      'bg-amber-500',
+    );
+  });
+
+  it('turns red at 100%: usage is refused until the reset', async () => {
+    usageServer({ monthly: 5000, used: 5000, remaining: 0 }, { membersWithoutLimit: 3 });
+    renderWithProviders(<UsagePage />);
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Usage allocation used up');
+    expect(alert).toHaveTextContent(/Members’ usage is refused until the month resets on .* or seats are added\./);
+    expect(screen.getByRole('progressbar', { name: 'Organization allocation used' }).firstElementChild).toHaveClass('bg-red-500');
+  });
+
+  it('shows no organization allocation without view_org_usage, and does not ask for it', async () => {
+    const requests = usageServer({ monthly: 5000, used: 5000, remaining: 0 }, { membersWithoutLimit: 3, permissions: [] });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByRole('heading', { name: 'Your usage today' })).toBeInTheDocument();
+    expect(screen.queryByRole('heading', { name: 'Organization allocation this month' })).toBeNull();
+    expect(requests.some((request) => request.url.startsWith('/api/v1/org/usage'))).toBe(false);
+  });
+});
