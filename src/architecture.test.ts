@@ -12,6 +12,7 @@ const OWNERS: Record<string, string> = {
   users: 'auth',
   sessions: 'auth',
   api_tokens: 'auth',
+  service_tokens: 'auth',
   email_verifications: 'auth',
   rate_limits: 'auth',
   orgs: 'orgs',
@@ -42,7 +43,7 @@ const OWNERS: Record<string, string> = {
 const EXCEPTIONS: { path: string; tables: string[] | 'all'; reason: string }[] = [
   {
     path: 'auth/credential-query.ts',
-    tables: ['users', 'sessions', 'api_tokens', 'memberships', 'orgs'],
+    tables: ['users', 'sessions', 'api_tokens', 'service_tokens', 'memberships', 'orgs'],
     reason: 'THE authentication rule (credential → user → membership), shared by the request hook and the usage statement',
   },
   {

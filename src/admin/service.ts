@@ -6,7 +6,17 @@ import { MAX_SEATS, PLANS } from '../billing/plans.ts';
 import type { Actor, Ctx } from '../core/context.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { AppError } from '../core/errors.ts';
-import { lockUserByEmail, setDisabled } from '../auth/queries.ts';
+import {
+  insertServiceToken,
+  listServiceTokens as storedServiceTokens,
+  lockUserByEmail,
+  revokeServiceToken as markServiceTokenRevoked,
+  setDisabled,
+  type ServiceTokenRecord,
+} from '../auth/queries.ts';
+import { SERVICE_SCOPES, type ServiceScope } from '../core/domain.ts';
+import { isUuid } from '../core/ids.ts';
+import { newToken } from '../core/tokens.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
@@ -166,4 +176,54 @@ async function requireOrg(db: Queryable, slug: string): Promise<OrgRow> {
   const org = await findOrgBySlug(db, slug);
   if (!org) throw new AppError('org_not_found', `No organization with slug "${slug}".`);
   return org;
+}
+
+// ---- service tokens (global: they belong to no org, so no org audit log records them) ---------
+
+export type { ServiceTokenRecord };
+
+/**
+ * `roster admin create-service-token --name N --scopes a,b`: the token is returned once (only its
+ * SHA-256 is stored). Scopes: usage:write, authz:read, storage:write, webhooks:manage.
+ */
+export async function createServiceToken(
+  ctx: Ctx,
+  input: { name: string; scopes: string | string[] },
+): Promise<{ token: string; record: ServiceTokenRecord }> {
+  requireOperator(ctx);
+  const name = input.name.trim();
+  if (name.length < 1 || name.length > 100)
+    throw new AppError('invalid_name', 'Name the service token with 1 to 100 characters.');
+  const scopes = parseScopes(input.scopes);
+  const { token, hash } = newToken('service');
+  const record = await insertServiceToken(ctx.db, { name, scopes, tokenHash: hash, now: ctx.clock.now() });
+  return { token, record };
+}
+
+export async function listServiceTokens(ctx: Ctx): Promise<ServiceTokenRecord[]> {
+  requireOperator(ctx);
+  return storedServiceTokens(ctx.db);
+}
+
+/** Revokes at once: the next request with the token answers 401. Revoking twice changes nothing. */
+export async function revokeServiceToken(
+  ctx: Ctx,
+  input: { id: string },
+): Promise<{ record: ServiceTokenRecord; changed: boolean }> {
+  requireOperator(ctx);
+  const result = isUuid(input.id) ? await markServiceTokenRevoked(ctx.db, { id: input.id, now: ctx.clock.now() }) : undefined;
+  if (!result) throw new AppError('token_not_found', `No service token with id "${input.id}".`);
+  return result;
+}
+
+function parseScopes(value: string | string[]): ServiceScope[] {
+  const names = (Array.isArray(value) ? value : value.split(',')).map((scope) => scope.trim()).filter(Boolean);
+  const unknown = names.filter((scope) => !(SERVICE_SCOPES as readonly string[]).includes(scope));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new AppError(
+      'invalid_scopes',
+      `${unknown.length > 0 ? `Unknown scope "${unknown[0]}". ` : ''}Give one or more of: ${SERVICE_SCOPES.join(', ')}.`,
+    );
+  }
+  return [...new Set(names)] as ServiceScope[];
 }

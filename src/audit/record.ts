@@ -232,8 +232,14 @@ export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): P
 export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const actor = ctx.actor;
-  const actorUserId = actor && actor.via !== 'operator' ? actor.userId : null;
-  const actorLabel = actor ? (actor.via === 'operator' ? `operator:${actor.name}` : actor.email) : 'system';
+  const actorUserId = actor && actor.via !== 'operator' && actor.via !== 'service_token' ? actor.userId : null;
+  const actorLabel = !actor
+    ? 'system'
+    : actor.via === 'service_token'
+      ? `service:${actor.credentialId}`
+      : actor.via === 'operator'
+        ? `operator:${actor.name}`
+        : actor.email;
   const now = ctx.clock.now();
   await insertAuditEntries(tx, { actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
   await appendEvents(tx, entries.map(eventOf), now);

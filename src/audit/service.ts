@@ -1,6 +1,6 @@
 import { authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireCaller } from '../core/context.ts';
 import { parseEmail } from '../core/email.ts';
 import { AppError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
@@ -20,7 +20,7 @@ export interface AuditListInput {
 
 /** `GET /api/v1/org/audit`: the caller's org's entries, newest first. Read-only by design. */
 export async function listAudit(ctx: Ctx, input: AuditListInput): Promise<{ entries: AuditRow[]; nextCursor: string | null }> {
-  const actor = authorize(requireActor(ctx), 'audit.read');
+  const actor = authorize(requireCaller(ctx), 'audit.read');
   return auditEntries(ctx.db, actor.membership.orgId, input);
 }
 

@@ -1,19 +1,27 @@
-import type { Actor } from '../core/context.ts';
+import type { Caller } from '../core/context.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { prepareStatement, type Db } from '../db/client.ts';
-import { actorQuery, type ActorRow } from './credential-query.ts';
+import { actorQuery, scopesOf, serviceActorQuery, type ActorRow, type ServiceActorRow } from './credential-query.ts';
 
 /**
  * Hot path: credential, user, membership and role in one prepared, indexed query per request
  * (the one authentication rule in credential-query.ts). Nothing is cached, so a revoked session,
- * a disabled user or a changed role counts at once.
+ * a disabled user or a changed role counts at once. A service token (`rs_svc_…`) is accepted only
+ * as a bearer token, never from the session cookie, and resolves to a service actor (no user).
  */
 export function createAuthenticator(db: Db) {
   const bySession = prepareStatement<ActorRow>(db, 'roster_auth_session', actorQuery('session', { withOrg: true }));
   const byApiToken = prepareStatement<ActorRow>(db, 'roster_auth_api_token', actorQuery('api', { withOrg: true }));
 
-  return async function authenticate(token: string, now: Date): Promise<Actor | null> {
+  const byServiceToken = prepareStatement<ServiceActorRow>(db, 'roster_auth_service_token', serviceActorQuery());
+
+  return async function authenticate(token: string, now: Date, source: 'bearer' | 'cookie' = 'bearer'): Promise<Caller | null> {
     const kind = tokenKindOf(token);
+    if (kind === 'service') {
+      if (source !== 'bearer') return null;
+      const [service] = await byServiceToken({ hash: hashToken(token), now });
+      return service ? { via: 'service_token', credentialId: service.credential_id, scopes: scopesOf(service) } : null;
+    }
     if (kind !== 'session' && kind !== 'api') return null;
     const statement = kind === 'session' ? bySession : byApiToken;
     const [row] = await statement({ hash: hashToken(token), now });

@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import type { ServiceScope } from '../core/domain.ts';
 
 /**
  * THE authentication rule, written once in SQL: a credential → its user (never a disabled one,
@@ -10,8 +11,10 @@ import { sql, type SQL } from 'drizzle-orm';
  * Placeholders: `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for kind `user`
  * (an actor the request hook already resolved), `userId`.
  *
+ * A service token (`rs_svc_…`) resolves to no user at all: `serviceActorQuery` (never revoked).
+ *
  * This is the one place outside the auth and orgs modules' queries that reads their tables
- * (users, sessions, api_tokens, memberships, orgs): src/architecture.test.ts names it.
+ * (users, sessions, api_tokens, service_tokens, memberships, orgs): src/architecture.test.ts names it.
  */
 export type CredentialKind = 'session' | 'api' | 'user';
 
@@ -53,4 +56,24 @@ export function actorQuery(kind: CredentialKind, options: { withOrg: boolean }):
     JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL
     LEFT JOIN memberships m ON m.user_id = u.id
     ${orgJoin}`;
+}
+
+/** A service token's row: its id and scopes. */
+export interface ServiceActorRow {
+  credential_id: string;
+  /** A text[]; a driver that leaves arrays unparsed gives the literal `{a,b}`. */
+  scopes: ServiceScope[] | string;
+}
+
+/** The service token with hash `hash`, unless it is revoked: zero rows then. No user, no org. */
+export function serviceActorQuery(): SQL {
+  return sql`SELECT id AS credential_id, scopes FROM service_tokens WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL`;
+}
+
+export function scopesOf(row: ServiceActorRow): ServiceScope[] {
+  if (Array.isArray(row.scopes)) return row.scopes;
+  return row.scopes
+    .replace(/^\{|\}$/g, '')
+    .split(',')
+    .filter(Boolean) as ServiceScope[];
 }

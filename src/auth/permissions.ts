@@ -1,7 +1,7 @@
-import type { Actor } from '../core/context.ts';
+import { serviceTokenRefused, type Actor, type Caller, type ServiceActor } from '../core/context.ts';
 import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
-import type { ProjectAccess } from '../core/domain.ts';
+import type { ProjectAccess, ServiceScope } from '../core/domain.ts';
 import type { Role } from '../db/schema.ts';
 
 export type { ProjectAccess };
@@ -37,6 +37,8 @@ export const PERMISSIONS = {
   'billing.manage_org': ADMINS,
   'storage.read': EVERYONE,
   'storage.reserve': EVERYONE,
+  // Only a service token with storage:write sets the total after a recount (no member role may).
+  'storage.write': [],
   'audit.read': ADMINS,
   // Projects: every member may act on a project, and the project rules below narrow it to its
   // team (editors edit, viewers read); `projects.manage_all` is who sees and manages every project.
@@ -51,6 +53,16 @@ export const PERMISSIONS = {
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;
+
+/**
+ * The scope a service token needs for each action. A service token is refused every action not
+ * listed here, and every action whose scope it lacks: no org, member, invite, usage or billing route
+ * accepts one unless its action is named.
+ */
+export const SERVICE_ACTION_SCOPES: Partial<Record<Action, ServiceScope>> = {
+  'storage.write': 'storage:write',
+  'storage.reserve': 'storage:write',
+};
 
 /** The member an action is aimed at (role change, removal, disabling, transfer …). */
 export interface MemberResource {
@@ -89,6 +101,11 @@ const refuse = (code: ErrorCode, message: string): Decision => ({ allowed: false
 export interface PolicyActor {
   userId: string;
   role: Role | null | undefined;
+}
+
+/** A service token as the policy sees it: its scopes only (no user, no org, no role). */
+export interface ServicePolicyActor {
+  scopes: readonly ServiceScope[];
 }
 
 /** Rules about the target member, after the role check passed. */
@@ -161,7 +178,11 @@ function decideProject(actor: PolicyActor, action: Action, project: ProjectResou
 }
 
 /** The decision, with the stable code of the refusal. */
-export function decide(actor: PolicyActor, action: Action, resource?: Resource): Decision {
+export function decide(actor: PolicyActor | ServicePolicyActor, action: Action, resource?: Resource): Decision {
+  if ('scopes' in actor) {
+    const scope = SERVICE_ACTION_SCOPES[action];
+    return scope && actor.scopes.includes(scope) ? ALLOWED : refuse('forbidden', serviceTokenRefused().message);
+  }
   if (resource && 'project' in resource) return decideProject(actor, action, resource.project, resource.target);
   if (!actor.role) return refuse('forbidden', 'You are not a member of an organization.');
   if (!(PERMISSIONS[action] as readonly Role[]).includes(actor.role)) {
@@ -180,7 +201,24 @@ export function can(role: Role | null | undefined, action: Action): boolean {
 export type OrgActor = Actor & { membership: NonNullable<Actor['membership']> };
 
 /** The acting member of an org, allowed to perform `action` (on `resource`); otherwise the refusal's error. */
-export function authorize(actor: Actor, action: Action, resource?: Resource): OrgActor {
+export function authorize(caller: Caller, action: Action, resource?: Resource): OrgActor {
+  const allowed = authorizeCaller(caller, action, resource);
+  // An action a service token may take, asked by a route that acts for a member's own org.
+  if (allowed.via === 'service_token') throw serviceTokenRefused();
+  return allowed;
+}
+
+/**
+ * As `authorize`, for the actions a service token may also take (its scopes decide): the member of
+ * an org, or the service token (which names the org it acts on in its request).
+ */
+export function authorizeCaller(caller: Caller, action: Action, resource?: Resource): OrgActor | ServiceActor {
+  if (caller.via === 'service_token') {
+    const decision = decide({ scopes: caller.scopes }, action, resource);
+    if (!decision.allowed) throw new AppError(decision.code, decision.message);
+    return caller;
+  }
+  const actor = caller;
   const membership = actor.membership;
   const decision = decide({ userId: actor.userId, role: membership?.role }, action, resource);
   if (!decision.allowed) throw new AppError(decision.code, decision.message);

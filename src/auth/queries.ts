@@ -1,10 +1,11 @@
 import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Queryable } from '../db/client.ts';
-import { apiTokens, emailVerifications, sessions, users } from '../db/schema.ts';
+import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
+import type { ServiceScope } from '../core/domain.ts';
 
-// The statements on the tables auth owns: users, sessions, api_tokens, email_verifications and
-// rate_limits (login throttling and other fixed-window counters). Other modules call these.
+// The statements on the tables auth owns: users, sessions, api_tokens, service_tokens,
+// email_verifications and rate_limits (login throttling and other fixed-window counters). Other modules call these.
 
 export interface UserRecord {
   id: string;
@@ -165,6 +166,55 @@ export async function deleteApiToken(db: Queryable, input: { tokenId: string; us
     .where(and(eq(apiTokens.id, input.tokenId), eq(apiTokens.userId, input.userId)))
     .returning({ id: apiTokens.id });
   return deleted.length > 0;
+}
+
+// ---- service tokens (global; created, listed and revoked by the operator CLI) ------------------
+
+export interface ServiceTokenRecord {
+  id: string;
+  name: string;
+  scopes: ServiceScope[];
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const serviceTokenColumns = {
+  id: serviceTokens.id,
+  name: serviceTokens.name,
+  scopes: serviceTokens.scopes,
+  createdAt: serviceTokens.createdAt,
+  revokedAt: serviceTokens.revokedAt,
+};
+
+export async function insertServiceToken(
+  db: Queryable,
+  input: { name: string; scopes: ServiceScope[]; tokenHash: Buffer; now: Date },
+): Promise<ServiceTokenRecord> {
+  const [row] = await db
+    .insert(serviceTokens)
+    .values({ name: input.name, scopes: input.scopes, tokenHash: input.tokenHash, createdAt: input.now })
+    .returning(serviceTokenColumns);
+  if (!row) throw new AppError('internal', 'The service token could not be saved.');
+  return row;
+}
+
+export function listServiceTokens(db: Queryable): Promise<ServiceTokenRecord[]> {
+  return db.select(serviceTokenColumns).from(serviceTokens).orderBy(asc(serviceTokens.createdAt), asc(serviceTokens.id));
+}
+
+/** Revokes the token (kept, for the listing); undefined when no token has this id. */
+export async function revokeServiceToken(
+  db: Queryable,
+  input: { id: string; now: Date },
+): Promise<{ record: ServiceTokenRecord; changed: boolean } | undefined> {
+  const [revoked] = await db
+    .update(serviceTokens)
+    .set({ revokedAt: input.now })
+    .where(and(eq(serviceTokens.id, input.id), isNull(serviceTokens.revokedAt)))
+    .returning(serviceTokenColumns);
+  if (revoked) return { record: revoked, changed: true };
+  const [existing] = await db.select(serviceTokenColumns).from(serviceTokens).where(eq(serviceTokens.id, input.id));
+  return existing ? { record: existing, changed: false } : undefined;
 }
 
 // ---- rate limits (fixed windows shared by every process) -----------------------------------

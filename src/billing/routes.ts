@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
 import { changeSeats, listPlans, openPortal, orgBilling, startCheckout, type OrgBilling } from './service.ts';
-import { orgStorage, reserveOrgStorage, type OrgStorage } from './storage.ts';
+import { orgStorage, reserveOrgStorage, setOrgStorage, type OrgStorage } from './storage.ts';
 import { receiveWebhook } from './webhook.ts';
 
 const planSchema = z.object({
@@ -114,14 +114,40 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['billing'],
         summary: 'Reserve (or, with negative bytes, release) storage from the org pool; a retried key counts once',
+        description:
+          "A member reserves for their own org (`org_id` may be omitted; another org's id answers 404). " +
+          'A service token with `storage:write` names the org with `org_id`.',
         body: z.strictObject({
           bytes: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
           key: z.string().min(1).max(200),
+          org_id: z.string().max(100).optional().describe("required with a service token; a member's own org otherwise"),
         }),
-        response: { 200: storageSchema, ...errorReplies(400, 401, 403, 413) },
+        response: { 200: storageSchema, ...errorReplies(400, 401, 403, 404, 413) },
       },
     },
-    async (request) => presentStorage(await reserveOrgStorage(request.ctx, request.body)),
+    async (request) => {
+      const { bytes, key, org_id: orgId } = request.body;
+      return presentStorage(await reserveOrgStorage(request.ctx, { bytes, key, orgId }));
+    },
+  );
+
+  app.put(
+    '/org/storage',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: "Set an org's storage total after a recount by the host app (service token with storage:write)",
+        description:
+          'A service token belongs to no org, so `org_id` names the org. Members are refused (403): they reserve and release.',
+        body: z.strictObject({
+          org_id: z.string().max(100),
+          used_bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        }),
+        response: { 200: storageSchema, ...errorReplies(400, 401, 403, 404) },
+      },
+    },
+    async (request) =>
+      presentStorage(await setOrgStorage(request.ctx, { orgId: request.body.org_id, usedBytes: request.body.used_bytes })),
   );
 
   // The provider signs the exact bytes it sent: this route alone reads its body raw (a Buffer),

@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/record.ts';
 import { authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tx } from '../db/client.ts';
 import type { Plan, SubscriptionStatus } from '../db/schema.ts';
@@ -127,7 +127,7 @@ export interface OrgBilling {
 }
 
 export async function orgBilling(ctx: Ctx): Promise<OrgBilling> {
-  const member = authorize(requireActor(ctx), 'billing.read_org');
+  const member = authorize(requireCaller(ctx), 'billing.read_org');
   return billingOf(ctx, member.membership.orgId);
 }
 
@@ -161,7 +161,7 @@ async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
  * and the change; a provider failure rolls the whole change back.
  */
 export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<OrgBilling> {
-  const actor = authorize(requireActor(ctx), 'billing.manage_org');
+  const actor = authorize(requireCaller(ctx), 'billing.manage_org');
   const orgId = actor.membership.orgId;
   assertSeatCount(input.seats);
   const now = ctx.clock.now();
@@ -227,7 +227,8 @@ export async function applySubscription(
   await ctx.db.transaction(async (tx) => {
     if (input.scope.kind === 'org') {
       const orgId = input.scope.orgId;
-      if (ctx.actor && ctx.actor.via !== 'operator') await lockActorInOrg(tx, orgId, ctx.actor.userId, 'billing.manage_org');
+      if (ctx.actor && ctx.actor.via !== 'operator' && ctx.actor.via !== 'service_token')
+        await lockActorInOrg(tx, orgId, ctx.actor.userId, 'billing.manage_org');
       else await lockOrg(tx, orgId);
       // Re-checked under the org lock: seats never drop below members plus pending invitations.
       const usage = await seatUsage(tx, orgId, now);

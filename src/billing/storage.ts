@@ -1,9 +1,10 @@
-import { authorize } from '../auth/permissions.ts';
+import { authorize, authorizeCaller } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireCaller } from '../core/context.ts';
 import { AppError, assertThat } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
 import type { Queryable } from '../db/client.ts';
-import { findOrg, reserveStorage } from '../orgs/queries.ts';
+import { findOrg, reserveStorage, setStorageUsed } from '../orgs/queries.ts';
 import { storageLimitBytes } from './plans.ts';
 import { claimStorageKey } from './queries.ts';
 
@@ -15,7 +16,7 @@ export interface OrgStorage {
 
 /** `GET /org/storage`: any member. Team pools 1 GiB per seat; Enterprise is unlimited. */
 export async function orgStorage(ctx: Ctx): Promise<OrgStorage> {
-  const member = authorize(requireActor(ctx), 'storage.read');
+  const member = authorize(requireCaller(ctx), 'storage.read');
   return storageOf(ctx.db, member.membership.orgId);
 }
 
@@ -32,9 +33,11 @@ async function storageOf(db: Queryable, orgId: string): Promise<OrgStorage> {
  * UPDATE, so concurrent reservations never take the total over the limit. Refused whole with
  * 413 storage_limit (the key is not recorded then, so a retry after freeing space can succeed).
  */
-export async function reserveOrgStorage(ctx: Ctx, input: { bytes: number; key: string }): Promise<OrgStorage> {
-  const member = authorize(requireActor(ctx), 'storage.reserve');
-  const orgId = member.membership.orgId;
+export async function reserveOrgStorage(
+  ctx: Ctx,
+  input: { bytes: number; key: string; orgId?: string | undefined },
+): Promise<OrgStorage> {
+  const orgId = await storageOrgOf(ctx, 'storage.reserve', input.orgId);
   if (input.key.length < 1 || input.key.length > 200) {
     throw new AppError('invalid_storage_key', 'Give each reservation a key of 1 to 200 characters.');
   }
@@ -52,5 +55,38 @@ export async function reserveOrgStorage(ctx: Ctx, input: { bytes: number; key: s
       );
     }
     return { usedBytes, limitBytes: before.limitBytes };
+  });
+}
+
+/**
+ * The org a storage call acts on. A member acts on their own org (naming another org's id answers
+ * 404, as if it did not exist); a service token belongs to no org, so its request names one.
+ */
+async function storageOrgOf(ctx: Ctx, action: 'storage.reserve' | 'storage.write', orgId: string | undefined): Promise<string> {
+  const caller = authorizeCaller(requireCaller(ctx), action);
+  if (caller.via !== 'service_token') {
+    if (orgId !== undefined && orgId !== caller.membership.orgId) throw orgNotFound();
+    return caller.membership.orgId;
+  }
+  if (orgId === undefined) throw new AppError('invalid_request', 'A service token names the organization: send org_id.');
+  if (!isUuid(orgId) || !(await findOrg(ctx.db, orgId))) throw orgNotFound();
+  return orgId;
+}
+
+const orgNotFound = () => new AppError('org_not_found', 'No organization with this id.');
+
+/**
+ * `PUT /org/storage`: a service token with `storage:write` sets the org's total after the host app
+ * recounted it (a whole number of bytes, at least 0; it may exceed the limit, which then refuses
+ * further reservations). No member may: members reserve and release.
+ */
+export async function setOrgStorage(ctx: Ctx, input: { orgId: string; usedBytes: number }): Promise<OrgStorage> {
+  const orgId = await storageOrgOf(ctx, 'storage.write', input.orgId);
+  if (!Number.isSafeInteger(input.usedBytes) || input.usedBytes < 0) {
+    throw new AppError('invalid_request', 'Send used_bytes as a whole number of bytes, at least 0.');
+  }
+  return ctx.db.transaction(async (tx) => {
+    if (!(await setStorageUsed(tx, { orgId, usedBytes: input.usedBytes }))) throw orgNotFound();
+    return storageOf(tx, orgId);
   });
 }

@@ -64,7 +64,7 @@ function printJson(value: unknown): void {
 }
 
 export function registerAdminCommands(program: Command): void {
-  const admin = program.command('admin').description('Support operations (every change is audited)');
+  const admin = program.command('admin').description('Support operations (every change to an organization is audited)');
 
   admin
     .command('enable-user <email>')
@@ -164,6 +164,54 @@ export function registerAdminCommands(program: Command): void {
         console.log(`Pending invitations: ${json.pending_invitations.length === 0 ? 'none' : ''}`);
         for (const invite of json.pending_invitations)
           console.log(`  ${invite.role.padEnd(6)} ${invite.email}  expires ${invite.expires_at}`);
+      });
+    });
+
+  admin
+    .command('create-service-token')
+    .description("Create a service token for the host app's backend; it is printed once (only its hash is kept)")
+    .requiredOption('--name <name>', 'what the token is for, e.g. "billing backend"')
+    .requiredOption('--scopes <scopes>', 'comma-separated: usage:write, authz:read, storage:write, webhooks:manage')
+    .action(async (options: { name: string; scopes: string }) => {
+      await withOperator(async (ctx) => {
+        const { token, record } = await support.createServiceToken(ctx, options);
+        console.log(`Created service token ${record.id} "${record.name}" with scopes ${record.scopes.join(', ')}.`);
+        console.log('Copy it now; it is not shown again:');
+        console.log(token);
+        console.log('Service tokens are global (no organization), so no org audit log records this.');
+      });
+    });
+
+  admin
+    .command('list-service-tokens')
+    .description('Service tokens: id, name, scopes, created and revoked times (never the tokens)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withOperator(async (ctx) => {
+        const tokens = await support.listServiceTokens(ctx);
+        const json = tokens.map((token) => ({
+          id: token.id,
+          name: token.name,
+          scopes: token.scopes,
+          created_at: token.createdAt.toISOString(),
+          revoked_at: token.revokedAt?.toISOString() ?? null,
+        }));
+        if (options.json) return printJson(json);
+        if (json.length === 0) console.log('No service tokens.');
+        for (const token of json) {
+          const state = token.revoked_at ? `revoked ${token.revoked_at}` : 'active';
+          console.log(`${token.id}  ${token.name}  [${token.scopes.join(',')}]  created ${token.created_at}  ${state}`);
+        }
+      });
+    });
+
+  admin
+    .command('revoke-service-token <id>')
+    .description('Revoke a service token: its next request is refused (401)')
+    .action(async (id: string) => {
+      await withOperator(async (ctx) => {
+        const { record, changed } = await support.revokeServiceToken(ctx, { id });
+        console.log(changed ? `Revoked service token ${record.id} "${record.name}".` : `${record.id} was already revoked.`);
       });
     });
 

@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   invalid_settings: 400,
   invalid_signature: 400,
   invalid_storage_key: 400,
+  invalid_scopes: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,

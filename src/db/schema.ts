@@ -14,7 +14,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
-import type { Plan, Role } from '../core/domain.ts';
+import type { Plan, Role, ServiceScope } from '../core/domain.ts';
 
 export type { Plan, Role };
 
@@ -49,6 +49,16 @@ export const apiTokens = pgTable('api_tokens', {
   name: text('name').notNull(),
   tokenHash: bytea('token_hash').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+/** Service tokens (global: no org): the host app's backend. Only the token's SHA-256 is stored. */
+export const serviceTokens = pgTable('service_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  scopes: text('scopes').array().$type<ServiceScope[]>().notNull(),
+  tokenHash: bytea('token_hash').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  revokedAt: timestamptz('revoked_at'),
 });
 
 export const emailVerifications = pgTable('email_verifications', {

@@ -6,6 +6,8 @@ import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts'
 import { createHttp } from '../../test/kit/http.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { ERROR_STATUS } from './errors.ts';
+import { newToken } from '../core/tokens.ts';
+import { insertServiceToken } from '../auth/queries.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -16,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('logs', () => {
-  it('carry request ids and never a password, session, API or link token', async () => {
+  it('carry request ids and never a password, session, API, service or link token', async () => {
     let logged = '';
     const stream = new Writable({
       write(chunk, _encoding, done) {
@@ -33,9 +35,14 @@ describe('logs', () => {
     const apiToken = await http.post('/api/v1/tokens', { as: { token }, body: { name: 'x' } });
     await http.get('/api/v1/me', { as: { token }, headers: { cookie: `roster_session=${token}` } });
     await http.get('/api/v1/invites/rs_inv_secretlinktoken123456');
+    const service = newToken('service');
+    await insertServiceToken(database.db, { name: 'logs', scopes: ['storage:write'], tokenHash: service.hash, now: new Date() });
+    await http.get('/api/v1/org/storage', { as: { token: service.token } });
+    await http.get(`/api/v1/no-such-route?token=${service.token}`, { as: { token: service.token } });
     await app.close();
     expect(logged).toContain('"reqId"');
-    for (const secret of [PASSWORD, token, apiToken.body.token, 'rs_inv_secretlinktoken123456']) {
+    expect(logged).toContain('rs_svc_[redacted]');
+    for (const secret of [PASSWORD, token, apiToken.body.token, 'rs_inv_secretlinktoken123456', service.token]) {
       expect(logged).not.toContain(secret);
     }
   });

@@ -4,6 +4,7 @@ import type { BillingProvider } from '../billing/provider.ts';
 import type { Config } from '../config.ts';
 import type { Clock } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
+import { tokenKindOf } from '../core/tokens.ts';
 import type { Database } from '../db/client.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -40,8 +41,12 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
     const bearer = bearerToken(request);
     const cookieToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
     const token = bearer ?? cookieToken;
-    const authenticatesItself = request.routeOptions.config?.authenticatesItself === true;
-    const actor = token && !authenticatesItself ? await deps.authenticate(token, deps.clock.now()) : null;
+    // A service token is always resolved here, so a self-authenticating route (usage) can refuse it
+    // through the policy (403) or, when it is revoked, as unauthenticated (401).
+    const authenticatesItself =
+      request.routeOptions.config?.authenticatesItself === true && !(bearer && tokenKindOf(bearer) === 'service');
+    const actor =
+      token && !authenticatesItself ? await deps.authenticate(token, deps.clock.now(), bearer ? 'bearer' : 'cookie') : null;
     request.ctx = {
       db: deps.database.db,
       config: deps.config,

@@ -1,7 +1,7 @@
 import { recordAudit, recordAudits, type AuditEntry } from '../audit/record.ts';
 import { authorize, type OrgActor } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireCaller } from '../core/context.ts';
 import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
@@ -61,7 +61,7 @@ export interface BulkOutcome {
 
 /** `POST /org/invite`: one address through the same set-based path as a bulk request. */
 export async function inviteOne(ctx: Ctx, input: { email: string; role: InviteRole }): Promise<InvitationView> {
-  const actor = authorize(requireActor(ctx), 'invites.create');
+  const actor = authorize(requireCaller(ctx), 'invites.create');
   const address = normalizeEmail(input.email);
   const [outcome] = await createInvitations(ctx, actor, [{ ...address, isValid: true }], input.role);
   if (!outcome) throw new AppError('internal', 'The invitation could not be created.');
@@ -74,7 +74,7 @@ export async function inviteBulk(
   ctx: Ctx,
   input: { text?: string; emails?: string[]; role: InviteRole; dryRun: boolean },
 ): Promise<BulkOutcome> {
-  const actor = authorize(requireActor(ctx), 'invites.create');
+  const actor = authorize(requireCaller(ctx), 'invites.create');
   const addresses = input.emails !== undefined ? addressesFromList(input.emails) : extractAddresses(input.text ?? '');
   const limit = ctx.config.bulkInviteMax;
   if (addresses.length > limit) {
@@ -222,7 +222,7 @@ async function createInvitations(
 // ---- listing, revoking, resending ----------------------------------------------------------
 
 export async function listInvites(ctx: Ctx): Promise<InvitationView[]> {
-  const actor = authorize(requireActor(ctx), 'invites.list');
+  const actor = authorize(requireCaller(ctx), 'invites.list');
   const now = ctx.clock.now();
   const rows = await listPendingInvitations(ctx.db, actor.membership.orgId);
   const linkKey = await inviteLinkKey(ctx);
@@ -231,7 +231,7 @@ export async function listInvites(ctx: Ctx): Promise<InvitationView[]> {
 }
 
 export async function revokeInvite(ctx: Ctx, input: { inviteId: string }): Promise<void> {
-  const actor = authorize(requireActor(ctx), 'invites.revoke');
+  const actor = authorize(requireCaller(ctx), 'invites.revoke');
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
@@ -251,7 +251,7 @@ export async function revokeInvite(ctx: Ctx, input: { inviteId: string }): Promi
 }
 
 export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promise<InvitationView> {
-  const actor = authorize(requireActor(ctx), 'invites.resend');
+  const actor = authorize(requireCaller(ctx), 'invites.resend');
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { userActorOf } from '../core/context.ts';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
 import { presentMember } from '../orgs/present.ts';
@@ -35,7 +36,10 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
         role: query.role ?? null,
         status: query.status ?? null,
       });
-      return { members: page.members.map((member) => presentMember(member, request.ctx.actor)), next_cursor: page.nextCursor };
+      return {
+        members: page.members.map((member) => presentMember(member, userActorOf(request.ctx))),
+        next_cursor: page.nextCursor,
+      };
     },
   );
 
@@ -53,7 +57,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => ({
       member: presentMember(
         await members.changeRole(request.ctx, { userId: request.params.user_id, role: request.body.role }),
-        request.ctx.actor,
+        userActorOf(request.ctx),
       ),
     }),
   );
@@ -102,9 +106,8 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const result = await members.transferOwnership(request.ctx, { userId: request.body.user_id });
       // The caller is an admin now: the member permissions follow their new role.
-      const viewer = request.ctx.actor?.membership
-        ? { ...request.ctx.actor, membership: { ...request.ctx.actor.membership, role: 'admin' as const } }
-        : request.ctx.actor;
+      const actor = userActorOf(request.ctx);
+      const viewer = actor?.membership ? { ...actor, membership: { ...actor.membership, role: 'admin' as const } } : actor;
       return { owner: presentMember(result.owner, viewer), previous_owner: presentMember(result.previousOwner, viewer) };
     },
   );
@@ -121,7 +124,10 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => ({
-      member: presentMember(await members.disableMember(request.ctx, { userId: request.params.user_id }), request.ctx.actor),
+      member: presentMember(
+        await members.disableMember(request.ctx, { userId: request.params.user_id }),
+        userActorOf(request.ctx),
+      ),
     }),
   );
 
@@ -139,7 +145,7 @@ export const memberRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => ({
       member: presentMember(
         await members.setUsageLimit(request.ctx, { userId: request.params.user_id, ...request.body }),
-        request.ctx.actor,
+        userActorOf(request.ctx),
       ),
     }),
   );

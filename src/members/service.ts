@@ -2,7 +2,7 @@ import { recordAudit, recordAudits } from '../audit/record.ts';
 import { setDisabled } from '../auth/queries.ts';
 import { assertAllowed, authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import type { Tx } from '../db/client.ts';
@@ -30,7 +30,7 @@ export async function listMembers(
   ctx: Ctx,
   input: { limit: number; cursor: string | null; q: string | null; role: Role | null; status: 'active' | 'disabled' | null },
 ): Promise<{ members: MemberRow[]; nextCursor: string | null }> {
-  const actor = authorize(requireActor(ctx), 'members.list');
+  const actor = authorize(requireCaller(ctx), 'members.list');
   const members = await memberPage(ctx.db, {
     orgId: actor.membership.orgId,
     limit: input.limit + 1,
@@ -59,7 +59,7 @@ function decodeCursor(cursor: string): { joinedAtKey: string; userId: string } {
 }
 
 export async function changeRole(ctx: Ctx, input: { userId: string; role: 'admin' | 'member' }): Promise<MemberRow> {
-  const actor = authorize(requireActor(ctx), 'members.change_role');
+  const actor = authorize(requireCaller(ctx), 'members.change_role');
   const orgId = actor.membership.orgId;
   return ctx.db.transaction(async (tx) => {
     const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.change_role', input.userId);
@@ -82,7 +82,7 @@ export async function changeRole(ctx: Ctx, input: { userId: string; role: 'admin
 }
 
 export async function removeMember(ctx: Ctx, input: { userId: string }): Promise<void> {
-  const actor = authorize(requireActor(ctx), 'members.remove');
+  const actor = authorize(requireCaller(ctx), 'members.remove');
   const orgId = actor.membership.orgId;
   await ctx.db.transaction(async (tx) => {
     const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.remove', input.userId);
@@ -91,7 +91,7 @@ export async function removeMember(ctx: Ctx, input: { userId: string }): Promise
 }
 
 export async function leaveOrg(ctx: Ctx): Promise<void> {
-  const actor = authorize(requireActor(ctx), 'org.leave');
+  const actor = authorize(requireCaller(ctx), 'org.leave');
   const orgId = actor.membership.orgId;
   await ctx.db.transaction(async (tx) => {
     await lockOrg(tx, orgId);
@@ -179,7 +179,7 @@ export async function transferOwnership(
   ctx: Ctx,
   input: { userId: string },
 ): Promise<{ owner: MemberRow; previousOwner: MemberRow }> {
-  const actor = authorize(requireActor(ctx), 'org.transfer_ownership');
+  const actor = authorize(requireCaller(ctx), 'org.transfer_ownership');
   const orgId = actor.membership.orgId;
   return ctx.db.transaction(async (tx) => {
     // Under the org lock, a concurrent transfer that won first has already made us an admin.
@@ -206,7 +206,7 @@ export async function transferOwnership(
  * re-enables.
  */
 export async function disableMember(ctx: Ctx, input: { userId: string }): Promise<MemberRow> {
-  const actor = authorize(requireActor(ctx), 'members.disable');
+  const actor = authorize(requireCaller(ctx), 'members.disable');
   const orgId = actor.membership.orgId;
   return ctx.db.transaction(async (tx) => {
     const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.disable', input.userId);
@@ -231,7 +231,7 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
  * share in the same transaction, so no request can use a share of the old limit afterwards.
  */
 export async function setUsageLimit(ctx: Ctx, input: { userId: string; daily: unknown; monthly: unknown }): Promise<MemberRow> {
-  const actor = authorize(requireActor(ctx), 'usage.set_limit');
+  const actor = authorize(requireCaller(ctx), 'usage.set_limit');
   const daily = parseLimit(input.daily, 'daily');
   const monthly = parseLimit(input.monthly, 'monthly');
   const orgId = actor.membership.orgId;

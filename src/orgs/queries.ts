@@ -74,6 +74,15 @@ export async function reserveStorage(
   return rows[0] ? Number(rows[0].storage_used_bytes) : undefined;
 }
 
+/** Sets the org's storage total (a recount by the host app); false when no org has this id. */
+export async function setStorageUsed(tx: Queryable, input: { orgId: string; usedBytes: number }): Promise<boolean> {
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`UPDATE orgs SET storage_used_bytes = ${input.usedBytes}::bigint WHERE id = ${input.orgId} RETURNING id`,
+  );
+  return rows.length > 0;
+}
+
 export async function findOrgIdBySlug(db: Queryable, slug: string): Promise<string | undefined> {
   const rows = await queryRows<{ id: string }>(db, sql`SELECT id FROM orgs WHERE slug = ${slug}`);
   return rows[0]?.id;

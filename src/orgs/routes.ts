@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { userActorOf } from '../core/context.ts';
 import { orgPermissions } from '../auth/permissions.ts';
 import { errorReplies } from '../http/errors.ts';
 import { presentMember, presentOrg } from './present.ts';
@@ -31,7 +32,7 @@ export const orgRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const own = await orgs.getOwnOrg(request.ctx);
       if (!own) return reply.send({});
-      const viewer = request.ctx.actor;
+      const viewer = userActorOf(request.ctx);
       return reply.send({
         org: presentOrg(own),
         members: own.members.map((member) => presentMember(member, viewer)),

@@ -5,7 +5,7 @@ import { storageLimitBytes } from '../billing/plans.ts';
 import { lockActiveSubscription, lockPersonalCustomer, moveCustomerToOrg, moveSubscriptionToOrg } from '../billing/queries.ts';
 import { seatUsage } from '../billing/seats.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError, assertThat, isUniqueViolation } from '../core/errors.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Role } from '../db/schema.ts';
@@ -115,7 +115,7 @@ export async function getOwnOrg(
 }
 
 export async function renameOrg(ctx: Ctx, input: { name: string }): Promise<OrgView> {
-  const actor = authorize(requireActor(ctx), 'org.rename');
+  const actor = authorize(requireCaller(ctx), 'org.rename');
   const name = input.name.trim();
   if (!name) throw new AppError('invalid_name', 'Enter a name for the organization.');
   const orgId = actor.membership.orgId;

@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/record.ts';
 import { assertAllowed, authorize, decide, type Action, type PolicyActor, type ProjectResource } from '../auth/permissions.ts';
 import type { Actor, Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import type { Tx } from '../db/client.ts';
@@ -45,7 +45,7 @@ function orgOfCaller(actor: Actor, projectId: string): string {
 }
 
 export async function createProject(ctx: Ctx, input: { name: string; description?: string | null }): Promise<ProjectView> {
-  const actor = authorize(requireActor(ctx), 'projects.create');
+  const actor = authorize(requireCaller(ctx), 'projects.create');
   const name = parseName(input.name);
   const description = parseDescription(input.description);
   const orgId = actor.membership.orgId;
@@ -74,7 +74,7 @@ export async function listProjects(
   ctx: Ctx,
   input: { limit: number; cursor: string | null },
 ): Promise<{ projects: ProjectRow[]; nextCursor: string | null; viewer: PolicyActor }> {
-  const actor = authorize(requireActor(ctx), 'projects.list');
+  const actor = authorize(requireCaller(ctx), 'projects.list');
   const viewer = { userId: actor.userId, role: actor.membership.role };
   const rows = await projectPage(ctx.db, {
     orgId: actor.membership.orgId,

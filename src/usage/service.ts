@@ -1,6 +1,6 @@
 import { assertRoleCan, authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
-import { requireActor } from '../core/context.ts';
+import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { allMembers, type MemberRow } from '../orgs/queries.ts';
@@ -78,6 +78,8 @@ function assertUsageInput(input: { activity: string; quantity: number }): void {
 function credentialOf(ctx: Ctx, credential: string | null | undefined): { kind: CredentialKind; hash?: Buffer; userId?: string } {
   if (credential === undefined) return { kind: 'user', userId: requireActor(ctx).userId };
   const kind = credential ? tokenKindOf(credential) : undefined;
+  // A service token was resolved by the request hook (none when revoked: 401); the policy refuses it.
+  if (kind === 'service') authorize(requireCaller(ctx), 'usage.record');
   if (!credential || (kind !== 'session' && kind !== 'api')) throw new AppError('unauthenticated', 'Sign in to continue.');
   return { kind, hash: hashToken(credential) };
 }
@@ -113,7 +115,7 @@ export interface OwnUsage {
 
 /** `GET /api/v1/usage`: the member's own totals today and this month, by activity. */
 export async function readOwnUsage(ctx: Ctx): Promise<OwnUsage> {
-  const actor = authorize(requireActor(ctx), 'usage.record');
+  const actor = authorize(requireCaller(ctx), 'usage.record');
   const periods = periodsAt(ctx.clock.now());
   const orgId = actor.membership.orgId;
   const totals = await activityTotals(ctx.db, {
@@ -147,7 +149,7 @@ export interface OrgUsage {
 
 /** `GET /api/v1/org/usage`: every member's totals by activity in the current day or month. */
 export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' }): Promise<OrgUsage> {
-  const actor = authorize(requireActor(ctx), 'usage.read_org');
+  const actor = authorize(requireCaller(ctx), 'usage.read_org');
   const periods = periodsAt(ctx.clock.now());
   const orgId = actor.membership.orgId;
   const start = input.period === 'day' ? periods.dayStart : periods.monthStart;

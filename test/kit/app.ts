@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { createLocalBillingProvider } from '../../src/billing/local-provider.ts';
-import type { Ctx } from '../../src/core/context.ts';
+import type { Actor, Ctx } from '../../src/core/context.ts';
 import { TestClock } from './clock.ts';
 import { createTestDatabase, type TestDatabase } from './engine.ts';
 import { createGiven, type Given } from './given.ts';
@@ -46,7 +46,7 @@ export async function startApp(options: { env?: Record<string, string> } = {}): 
  * The context the operator CLI runs operations with (`roster admin …`), on a test app's database
  * and clock: the actor is the operator `name`, audited as `operator:<name>`.
  */
-export function operatorCtx(t: TestApp, name = 'alice'): Ctx {
+export function operatorCtx(t: TestApp, name = 'alice'): Ctx & { actor: Actor } {
   return {
     db: t.database.db,
     config: t.config,
