@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/client.ts';
@@ -14,8 +12,7 @@ import { TestClock } from '../kit/clock.ts';
 import { createTestDatabase } from '../kit/engine.ts';
 import { createGiven, type TestOrg } from '../kit/given.ts';
 import { createHttp } from '../kit/http.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { runRoster } from '../kit/server.ts';
 
 /**
  * The `roster admin` commands as an operator runs them: a separate process against the suite's
@@ -64,18 +61,8 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-function roster(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'admin', ...args],
-      { cwd: ROOT, env: { ...process.env, ...env, ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function roster(...args: string[]) {
+  return runRoster(['admin', ...args], { ...env, ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' });
 }
 
 describe('roster admin (CLI end to end)', () => {

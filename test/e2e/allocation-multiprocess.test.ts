@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../kit/given.ts';
-import { withDatabase } from '../kit/engine.ts';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../kit/postgres.ts';
+import { callServer as call, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 /**
  * The organization allocation holds across server processes: concurrent usage requests of several
@@ -11,35 +10,20 @@ import { startServerProcess, type ServerProcess } from '../kit/server.ts';
  * and each warning is queued once. Runs in CI (on the suite's PostgreSQL, or the CI service's
  * default address); elsewhere only with TEST_DATABASE_URL.
  */
-const serverUrl =
-  process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+const serverUrl = serverPostgresUrl();
 const PUBLIC_URL = 'http://roster.test';
 
-async function call(server: ServerProcess, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, retryAfter: response.headers.get('retry-after') };
-}
-
 describe.skipIf(!serverUrl)('organization allocation across server processes (PostgreSQL)', () => {
-  const name = `roster_e2e_alloc_${randomBytes(4).toString('hex')}`;
-  let admin: pg.Client;
+  let scratch: ScratchDatabase;
+  let name = '';
   let databaseUrl: string;
   let first: ServerProcess | undefined;
   let second: ServerProcess | undefined;
 
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    databaseUrl = withDatabase(serverUrl ?? '', name);
+    scratch = await createScratchDatabase(serverUrl!, 'roster_e2e_alloc');
+    name = scratch.name;
+    databaseUrl = scratch.url;
     // 5 Team seats × 10 credits: an allocation of 50 per month.
     const env = { DATABASE_URL: databaseUrl, PUBLIC_URL, TEAM_CREDITS_PER_SEAT: '10' };
     [first, second] = await Promise.all([startServerProcess({ env }), startServerProcess({ env })]);
@@ -47,8 +31,7 @@ describe.skipIf(!serverUrl)('organization allocation across server processes (Po
 
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
-    await admin?.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-    await admin?.end();
+    await scratch?.drop();
   });
 
   it('120 concurrent requests of 4 members on 2 processes against 50 credits: exactly 50 recorded', async () => {
@@ -86,7 +69,7 @@ describe.skipIf(!serverUrl)('organization allocation across server processes (Po
       expect(refused).toHaveLength(70);
       for (const reply of refused) {
         expect(reply.body.error.code).toBe('org_allocation_exhausted');
-        expect(Number(reply.retryAfter)).toBeGreaterThan(0);
+        expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
       }
 
       const stored = await db.query(

@@ -2,15 +2,15 @@
 // provider: checkout completes at once). The owner changes seats on the Billing page and sees the
 // server's refusal below active + pending; a member sees the storage pool but no Billing; after
 // support moves the org to Enterprise with the operator CLI, the page shows the Enterprise card.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { PASSWORD } from '../kit/given.ts';
+import { runRoster, startServerProcess, type ServerProcess } from '../kit/server.ts';
 import {
   apiPost,
   ensureDashboardBuilt,
   launchBrowser,
+  orgWithMember,
   screenshot,
   seriousAxeViolations,
   shouldRunBrowserTests,
@@ -18,30 +18,9 @@ import {
 
 const STEP_TIMEOUT = 60_000;
 const SETUP_TIMEOUT = 240_000;
-const PASSWORD = 'correct horse battery staple';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function toast(page: Page, text: string | RegExp): Locator {
   return page.locator('[data-sonner-toast]', { hasText: text });
-}
-
-/** The operator CLI (`roster admin …`) on the server's DATA_DIR, as support runs it. */
-function rosterAdmin(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'admin', ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
 }
 
 describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
@@ -61,22 +40,12 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
     browser = await launchBrowser();
 
     // The organization comes from the API: one owner, one member who joined, one pending invitation.
-    owner = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await apiPost(owner, server.url, '/api/v1/auth/signup', { email: ownerEmail, password: PASSWORD, name: 'Bea Owner' });
-    await apiPost(owner, server.url, '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' });
-    await apiPost(owner, server.url, '/api/v1/org', { name: `Billing ${suffix}`, slug });
-    const { invite } = await apiPost<{ invite: { link: string } }>(owner, server.url, '/api/v1/org/invite', {
-      email: memberEmail,
-      role: 'member',
-    });
+    ({ owner, member } = await orgWithMember(browser, server.url, {
+      owner: { email: ownerEmail, name: 'Bea Owner' },
+      member: { email: memberEmail, name: 'Milo Member' },
+      org: { name: `Billing ${suffix}`, slug },
+    }));
     await apiPost(owner, server.url, '/api/v1/org/invite', { email: `pending-${suffix}@example.com`, role: 'member' });
-    member = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await apiPost(member, server.url, '/api/v1/auth/signup', {
-      email: memberEmail,
-      password: PASSWORD,
-      name: 'Milo Member',
-      invite_token: new URL(invite.link).pathname.split('/').pop() ?? '',
-    });
     ownerPage = await owner.newPage();
   }, SETUP_TIMEOUT);
 
@@ -155,7 +124,12 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
     'shows the Enterprise card, without seat control or portal, once support moves the org to Enterprise',
     async () => {
       expect(await server.stop()).toBe(0);
-      const result = await rosterAdmin(server.dataDir, 'set-plan', slug, '--plan', 'enterprise', '--seats', '25');
+      const result = await runRoster(['admin', 'set-plan', slug, '--plan', 'enterprise', '--seats', '25'], {
+        DATA_DIR: server.dataDir,
+        DATABASE_URL: '',
+        ROSTER_OPERATOR: 'support-sam',
+        LOG_LEVEL: 'silent',
+      });
       expect(result.code, result.stderr).toBe(0);
       server = await startServerProcess({ dataDir: server.dataDir });
 

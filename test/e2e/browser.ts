@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureDashboardBuilt as buildDashboardIfStale } from '../../src/cli/dashboard-build.ts';
+import { PASSWORD } from '../kit/given.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = join(REPO, 'web');
@@ -158,4 +159,31 @@ export async function apiGet<T>(context: BrowserContext, baseUrl: string, path: 
   const text = await response.text();
   if (!response.ok()) throw new Error(`GET ${path} answered ${response.status()}: ${text}`);
   return JSON.parse(text) as T;
+}
+
+/**
+ * An owner with a Team organization and a member who joined through an invitation, made through
+ * the API for tests whose subject is another screen (signing up and inviting have their own tests).
+ */
+export async function orgWithMember(
+  browser: Browser,
+  baseUrl: string,
+  input: { owner: { email: string; name: string }; member: { email: string; name: string }; org: { name: string; slug: string } },
+): Promise<{ owner: BrowserContext; member: BrowserContext }> {
+  const viewport = { width: 1280, height: 860 };
+  const owner = await browser.newContext({ viewport });
+  await apiPost(owner, baseUrl, '/api/v1/auth/signup', { ...input.owner, password: PASSWORD });
+  await apiPost(owner, baseUrl, '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' });
+  await apiPost(owner, baseUrl, '/api/v1/org', input.org);
+  const { invite } = await apiPost<{ invite: { link: string } }>(owner, baseUrl, '/api/v1/org/invite', {
+    email: input.member.email,
+    role: 'member',
+  });
+  const member = await browser.newContext({ viewport });
+  await apiPost(member, baseUrl, '/api/v1/auth/signup', {
+    ...input.member,
+    password: PASSWORD,
+    invite_token: new URL(invite.link).pathname.split('/').pop() ?? '',
+  });
+  return { owner, member };
 }

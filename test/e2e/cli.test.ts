@@ -1,32 +1,18 @@
-import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PASSWORD, uniqueEmail } from '../kit/given.ts';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { runRoster, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const started: ServerProcess[] = [];
 afterAll(async () => {
   await Promise.all(started.map((server) => server.kill()));
 });
 
-async function roster(args: string[], env: Record<string, string>) {
-  try {
-    const result = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: '', ...env },
-    });
-    return { code: 0, stdout: result.stdout, stderr: result.stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function roster(args: string[], env: Record<string, string>) {
+  return runRoster(args, { DATABASE_URL: '', ...env });
 }
 
 describe('roster CLI', () => {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../kit/given.ts';
 import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../kit/postgres.ts';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { callServer, startServerProcess, type ServerProcess, type ServerReply } from '../kit/server.ts';
 
 /**
  * What an operator sees when PostgreSQL drops the server's connections (a failover, a restart,
@@ -14,28 +14,13 @@ import { startServerProcess, type ServerProcess } from '../kit/server.ts';
  */
 const serverUrl = serverPostgresUrl();
 
-interface Reply {
-  status: number;
-  body: any;
-}
-
 describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', () => {
   let scratch: ScratchDatabase;
   let server: ServerProcess;
   let watcher: pg.Client;
 
-  async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Reply> {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  }
+  const call = (method: string, path: string, options: { token?: string; body?: unknown } = {}) =>
+    callServer(server, method, path, options);
 
   async function signup(): Promise<{ id: string; email: string; token: string }> {
     const email = `user-${randomBytes(5).toString('hex')}@example.com`;
@@ -180,7 +165,7 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
 
   it('survives 20 kills during a stream of requests with no half-written batch', async () => {
     const owner = await ownerOfOrg(5_000);
-    const batches: { emails: string[]; reply: Reply }[] = [];
+    const batches: { emails: string[]; reply: ServerReply }[] = [];
     let completed = 0;
     let streaming = true;
 

@@ -1,53 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../kit/given.ts';
-import { withDatabase } from '../kit/engine.ts';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../kit/postgres.ts';
+import { callServer as call, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 /**
  * Disabling on one server process takes effect on the very next request served by another
  * process of the same PostgreSQL: nothing is cached per process. Runs in CI (on the suite's
  * PostgreSQL, or the CI service's default address); elsewhere only with TEST_DATABASE_URL.
  */
-const serverUrl =
-  process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+const serverUrl = serverPostgresUrl();
 const PUBLIC_URL = 'http://roster.test';
 
-async function call(
-  server: ServerProcess,
-  method: string,
-  path: string,
-  options: { token?: string; cookie?: string; body?: unknown } = {},
-) {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.cookie) {
-    headers.cookie = `roster_session=${options.cookie}`;
-    headers.origin = PUBLIC_URL;
-  }
-  if (options.body !== undefined || options.cookie) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, cookie: response.headers.getSetCookie() };
-}
-
 describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', () => {
-  const name = `roster_e2e_disable_${randomBytes(4).toString('hex')}`;
-  let admin: pg.Client;
+  let scratch: ScratchDatabase;
+  let name = '';
   let databaseUrl: string;
   let first: ServerProcess | undefined;
   let second: ServerProcess | undefined;
 
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    databaseUrl = withDatabase(serverUrl ?? '', name);
+    scratch = await createScratchDatabase(serverUrl!, 'roster_e2e_disable');
+    name = scratch.name;
+    databaseUrl = scratch.url;
     // Both start at once: migrations serialize on their advisory lock.
     const env = { DATABASE_URL: databaseUrl, PUBLIC_URL };
     [first, second] = await Promise.all([startServerProcess({ env }), startServerProcess({ env })]);
@@ -55,8 +30,7 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
 
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
-    await admin?.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-    await admin?.end();
+    await scratch?.drop();
   });
 
   it('refuses the disabled member on the other process at once: bearer session, cookie session and API token', async () => {
@@ -85,13 +59,13 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
     await memberDb.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'member')`, [orgId, member.user.id]);
     await memberDb.end();
     const login = await call(b, 'POST', '/api/v1/auth/login', { body: { email: member.user.email, password: PASSWORD } });
-    const cookieToken = /roster_session=([^;]+)/.exec(login.cookie.join('\n'))?.[1];
+    const cookieToken = /roster_session=([^;]+)/.exec(login.headers.getSetCookie().join('\n'))?.[1];
     expect(cookieToken).toBeTruthy();
     const apiToken = (await call(b, 'POST', '/api/v1/tokens', { token: member.token, body: { name: 'ci' } })).body.token;
 
     const record = { activity: 'api.call', quantity: 1 };
     expect((await call(b, 'GET', '/api/v1/me', { token: member.token })).status).toBe(200);
-    expect((await call(b, 'POST', '/api/v1/usage', { cookie: cookieToken, body: record })).status).toBe(201);
+    expect((await call(b, 'POST', '/api/v1/usage', { cookie: cookieToken, origin: PUBLIC_URL, body: record })).status).toBe(201);
     expect((await call(b, 'POST', '/api/v1/usage', { token: apiToken, body: record })).status).toBe(201);
 
     const disabled = await call(a, 'POST', `/api/v1/org/members/${member.user.id}/disable`, { token: owner.token });
@@ -99,8 +73,8 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
 
     expect((await call(b, 'GET', '/api/v1/me', { token: member.token })).status).toBe(401);
     expect((await call(b, 'POST', '/api/v1/usage', { token: member.token, body: record })).status).toBe(401);
-    expect((await call(b, 'GET', '/api/v1/me', { cookie: cookieToken })).status).toBe(401);
-    expect((await call(b, 'POST', '/api/v1/usage', { cookie: cookieToken, body: record })).status).toBe(401);
+    expect((await call(b, 'GET', '/api/v1/me', { cookie: cookieToken, origin: PUBLIC_URL })).status).toBe(401);
+    expect((await call(b, 'POST', '/api/v1/usage', { cookie: cookieToken, origin: PUBLIC_URL, body: record })).status).toBe(401);
     expect((await call(b, 'GET', '/api/v1/me', { token: apiToken })).status).toBe(401);
     expect((await call(b, 'POST', '/api/v1/usage', { token: apiToken, body: record })).status).toBe(401);
     const again = await call(b, 'POST', '/api/v1/auth/login', { body: { email: member.user.email, password: PASSWORD } });

@@ -1,44 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDatabase } from '../kit/engine.ts';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../kit/postgres.ts';
+import { callServer as call, startServerProcess, type ServerProcess } from '../kit/server.ts';
 import { startSmtpSink, type SmtpSink } from '../kit/smtp.ts';
 
 // Needs PostgreSQL: TEST_DATABASE_URL, or in CI the server CI starts on 127.0.0.1:5432. Outside CI
 // without TEST_DATABASE_URL it is skipped; in CI an unreachable server fails the run.
-const SERVER_URL =
-  process.env.TEST_DATABASE_URL || (process.env.CI === 'true' ? 'postgres://postgres@127.0.0.1:5432/test' : undefined);
+const SERVER_URL = serverPostgresUrl();
 const PUBLIC_URL = 'http://roster.e2e.test';
 const PASSWORD = 'correct horse battery staple';
 
-async function call(server: ServerProcess, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
 describe.skipIf(!SERVER_URL)('two server processes on one PostgreSQL', () => {
-  const name = `roster_e2e_${randomBytes(4).toString('hex')}`;
-  let admin: pg.Client;
+  let scratch: ScratchDatabase;
   let db: pg.Client;
   let smtp: SmtpSink;
   const servers: ServerProcess[] = [];
 
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: SERVER_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    scratch = await createScratchDatabase(SERVER_URL!, 'roster_e2e');
     smtp = await startSmtpSink();
     const env = {
-      DATABASE_URL: withDatabase(SERVER_URL!, name),
+      DATABASE_URL: scratch.url,
       PUBLIC_URL,
       SMTP_URL: smtp.url,
       MAIL_FROM: 'Roster <no-reply@roster.e2e.test>',
@@ -53,10 +36,7 @@ describe.skipIf(!SERVER_URL)('two server processes on one PostgreSQL', () => {
     await Promise.all(servers.map((server) => server.stop()));
     await db?.end();
     await smtp?.close();
-    if (admin) {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    }
+    await scratch?.drop();
   });
 
   it('holds the seat rule for 30 invitations raced across both processes, and sends every email exactly once', async () => {

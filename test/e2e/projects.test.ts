@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startServerProcess, type ServerProcess } from '../kit/server.ts';
 import {
-  apiPost,
   ensureDashboardBuilt,
   launchBrowser,
+  orgWithMember,
   screenshot,
   seriousAxeViolations,
   shouldRunBrowserTests,
@@ -15,7 +15,6 @@ import {
 
 const STEP_TIMEOUT = 60_000;
 const SETUP_TIMEOUT = 240_000;
-const PASSWORD = 'correct horse battery staple';
 const VIEWER_REASON = 'You are a viewer of this project: only editors and admins can change it.';
 
 function toast(page: Page, text: string | RegExp): Locator {
@@ -49,22 +48,11 @@ describe.runIf(shouldRunBrowserTests)('projects in the browser', () => {
     browser = await launchBrowser();
 
     // The organization and its second member come from the API: the UI for them has its own test.
-    owner = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await apiPost(owner, server.url, '/api/v1/auth/signup', { email: ownerEmail, password: PASSWORD, name: 'Pat Owner' });
-    await apiPost(owner, server.url, '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' });
-    await apiPost(owner, server.url, '/api/v1/org', { name: `Projects ${suffix}`, slug: `projects-${suffix}` });
-    const { invite } = await apiPost<{ invite: { link: string } }>(owner, server.url, '/api/v1/org/invite', {
-      email: memberEmail,
-      role: 'member',
-    });
-    const inviteToken = new URL(invite.link).pathname.split('/').pop() ?? '';
-    member = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await apiPost(member, server.url, '/api/v1/auth/signup', {
-      email: memberEmail,
-      password: PASSWORD,
-      name: 'Vera Viewer',
-      invite_token: inviteToken,
-    });
+    ({ owner, member } = await orgWithMember(browser, server.url, {
+      owner: { email: ownerEmail, name: 'Pat Owner' },
+      member: { email: memberEmail, name: 'Vera Viewer' },
+      org: { name: `Projects ${suffix}`, slug: `projects-${suffix}` },
+    }));
 
     ownerPage = await owner.newPage();
     memberPage = await member.newPage();

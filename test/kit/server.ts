@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -91,4 +91,54 @@ export async function startServerProcess(
       await exited;
     },
   };
+}
+
+export interface ServerReply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/**
+ * One JSON request to a server process: bearer `token`, or the session `cookie` (sent with a
+ * same-origin `Origin` and a JSON content type, as the dashboard does).
+ */
+export async function callServer(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  options: { token?: string; cookie?: string; origin?: string; body?: unknown } = {},
+): Promise<ServerReply> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.cookie) {
+    headers.cookie = `roster_session=${options.cookie}`;
+    headers.origin = options.origin ?? server.url;
+  }
+  if (options.body !== undefined || options.cookie) headers['content-type'] = 'application/json';
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+}
+
+/** Runs the `roster` command as an operator does (`roster <args>`), with `env` over this process's. */
+export function runRoster(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
