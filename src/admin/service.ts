@@ -22,7 +22,7 @@ import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
 import { allMembers, findMembershipOfUser, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
-import { removeFromAllProjects, revokeInvitesOfFormerAdmin } from '../members/service.ts';
+import { releaseMember } from '../members/service.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
 import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
@@ -71,8 +71,7 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
         after: { email: user.email, status: after },
       });
       if (change === 'disable') {
-        await removeFromAllProjects(tx, ctx, membership.orgId, user.id, 'member_disabled');
-        await revokeInvitesOfFormerAdmin(tx, ctx, membership.orgId, { userId: user.id, role: membership.role });
+        await releaseMember(tx, ctx, membership.orgId, { userId: user.id, role: membership.role }, 'member_disabled');
       }
     }
     return { userId: user.id, email: user.email, changed, orgSlug: membership?.slug ?? null };

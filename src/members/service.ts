@@ -120,9 +120,23 @@ async function deleteMembership(
     after: null,
   });
   // The foreign key would cascade too; leaving explicitly first audits each project.
-  await removeFromAllProjects(tx, ctx, orgId, target.userId, action === 'member.left' ? 'member_left' : 'member_removed');
+  await releaseMember(tx, ctx, orgId, target, action === 'member.left' ? 'member_left' : 'member_removed');
   await deleteMembershipRow(tx, orgId, target.userId);
-  await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
+}
+
+/**
+ * What a member gives up when removed, leaving or disabled, in that same transaction: every
+ * project they were on, and (a former admin) the pending admin invitations they sent.
+ */
+export async function releaseMember(
+  tx: Tx,
+  ctx: Ctx,
+  orgId: string,
+  member: { userId: string; role: Role },
+  reason: 'member_removed' | 'member_left' | 'member_disabled',
+): Promise<void> {
+  await removeFromAllProjects(tx, ctx, orgId, member.userId, reason);
+  await revokeInvitesOfFormerAdmin(tx, ctx, orgId, member);
 }
 
 /**
@@ -131,7 +145,7 @@ async function deleteMembership(
  * last-editor rule does not hold them back: a project may be left with no editor, and owners and
  * admins still manage it.
  */
-export async function removeFromAllProjects(
+async function removeFromAllProjects(
   tx: Tx,
   ctx: Ctx,
   orgId: string,
@@ -220,8 +234,7 @@ export async function disableMember(ctx: Ctx, input: { userId: string }): Promis
       after: { email: target.email, status: 'disabled' },
     });
     await setDisabled(tx, target.userId, ctx.clock.now());
-    await removeFromAllProjects(tx, ctx, orgId, target.userId, 'member_disabled');
-    await revokeInvitesOfFormerAdmin(tx, ctx, orgId, target);
+    await releaseMember(tx, ctx, orgId, target, 'member_disabled');
     return { ...target, status: 'disabled' };
   });
 }
