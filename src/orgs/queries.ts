@@ -269,6 +269,18 @@ export async function memberPage(db: Queryable, query: MemberPageQuery): Promise
   return rows.map(toMember);
 }
 
+/** The org's owners and admins who are not disabled (who is told about the org's balance): never every member. */
+export async function activeOwnersAndAdmins(db: Queryable, orgId: string): Promise<MemberRow[]> {
+  const rows = await queryRows<RawMember>(
+    db,
+    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
+        FROM memberships m ${memberColumns}
+        WHERE m.org_id = ${orgId} AND m.role IN ('owner', 'admin') AND u.disabled_at IS NULL
+        ORDER BY m.joined_at, m.user_id`,
+  );
+  return rows.map(toMember);
+}
+
 /** Owners and admins other than `exceptUserId`: the "never zero admins" count. */
 export async function countOtherAdmins(db: Queryable, orgId: string, exceptUserId: string): Promise<number> {
   const rows = await queryRows<{ count: number }>(

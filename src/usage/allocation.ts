@@ -4,7 +4,7 @@ import { AppError } from '../core/errors.ts';
 import type { Tx } from '../db/client.ts';
 import { enqueueMail } from '../mail/outbox.ts';
 import { allocationEmail } from '../mail/templates.ts';
-import { allMembers, findOrg } from '../orgs/queries.ts';
+import { activeOwnersAndAdmins, findOrg } from '../orgs/queries.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
 import { LOW_BALANCE_SHARE, monthlyAllocation } from '../billing/allocation.ts';
 import {
@@ -79,9 +79,7 @@ async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; month: stri
   for (const level of levels) {
     if (!(await claimAllocationNotice(tx, { orgId: state.orgId, month: state.month, level, now }))) continue;
     const org = await findOrg(tx, state.orgId);
-    const recipients = (await allMembers(tx, state.orgId)).filter(
-      (member) => (member.role === 'owner' || member.role === 'admin') && member.status === 'active',
-    );
+    const recipients = await activeOwnersAndAdmins(tx, state.orgId);
     const mail = allocationEmail({
       orgName: org?.name ?? 'Your organization',
       level,
