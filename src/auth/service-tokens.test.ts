@@ -14,6 +14,7 @@ afterAll(async () => {
 });
 
 const refusal = (code: string) => expect.objectContaining({ code });
+const NIL = '00000000-0000-4000-8000-000000000000';
 const GIB = 1024 ** 3;
 
 async function serviceToken(scopes: string, name = 'host app'): Promise<{ id: string; token: string }> {
@@ -72,6 +73,33 @@ describe('service tokens through the operator CLI', () => {
     const ctx = { ...operatorCtx(t), actor: { ...operatorCtx(t).actor, via: 'session' as const } };
     await expect(createServiceToken(ctx, { name: 'x', scopes: 'storage:write' })).rejects.toEqual(refusal('forbidden'));
     await expect(listServiceTokens(ctx)).rejects.toEqual(refusal('forbidden'));
+  });
+
+  it('records the last use, at most once a minute, and lists it', async () => {
+    t.clock.reset();
+    const service = await serviceToken('authz:read');
+    const lastUsed = async () => (await listServiceTokens(operatorCtx(t))).find((row) => row.id === service.id)?.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    const ask = () => t.http.get(`/api/v1/users/${NIL}/membership`, { as: service });
+
+    expect((await ask()).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).toBeInstanceOf(Date);
+    expect(Math.abs(first!.getTime() - t.clock.now().getTime())).toBeLessThan(5_000);
+    // Within the minute: not written again, even by concurrent requests.
+    t.clock.advance(30);
+    expect((await Promise.all([ask(), ask(), ask()])).map((reply) => reply.status)).toEqual([200, 200, 200]);
+    expect(await lastUsed()).toEqual(first);
+    t.clock.advance(31);
+    await Promise.all([ask(), ask(), ask()]);
+    expect((await lastUsed())!.getTime()).toBeGreaterThanOrEqual(first!.getTime() + 60_000);
+    // A revoked token is not a use.
+    await revokeServiceToken(operatorCtx(t), { id: service.id });
+    const before = await lastUsed();
+    t.clock.advance(120);
+    expect((await ask()).status).toBe(401);
+    expect(await lastUsed()).toEqual(before);
+    t.clock.reset();
   });
 
   it('redacts rs_svc_ tokens', () => {
