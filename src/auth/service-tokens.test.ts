@@ -119,6 +119,28 @@ describe('PUT /org/storage', () => {
     expect(back.body).toEqual({ storage_used_bytes: 0, storage_limit_bytes: 2 * GIB });
   });
 
+  it("is audited in the org's log with the token as actor, when the total changes", async () => {
+    const org = await t.given.org();
+    const service = await serviceToken('storage:write');
+    const set = (used_bytes: number) => t.http.put('/api/v1/org/storage', { as: service, body: { org_id: org.id, used_bytes } });
+    expect((await set(700)).status).toBe(200);
+    expect((await set(700)).status).toBe(200); // no change: nothing to audit
+    expect((await set(300)).status).toBe(200);
+    const audit = await t.http.get('/api/v1/org/audit', { as: org.owner });
+    const entries = audit.body.entries.filter((entry: { action: string }) => entry.action === 'storage.recounted');
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: null,
+        actor_label: `service:${service.id}`,
+        target_type: 'org',
+        target_id: org.id,
+        before: { used_bytes: 700 },
+        after: { used_bytes: 300 },
+      }),
+      expect.objectContaining({ actor_label: `service:${service.id}`, before: { used_bytes: 0 }, after: { used_bytes: 700 } }),
+    ]);
+  });
+
   it('refuses a negative or fractional total (400) and an unknown org (404 org_not_found)', async () => {
     const org = await t.given.org();
     const service = await serviceToken('storage:write');
