@@ -62,6 +62,7 @@ export type Action = keyof typeof PERMISSIONS;
 export const SERVICE_ACTION_SCOPES: Partial<Record<Action, ServiceScope>> = {
   'storage.write': 'storage:write',
   'storage.reserve': 'storage:write',
+  'usage.record': 'usage:write',
 };
 
 /** The member an action is aimed at (role change, removal, disabling, transfer …). */

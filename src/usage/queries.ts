@@ -428,3 +428,131 @@ export async function claimAllocationNotice(
   );
   return rows.length > 0;
 }
+
+// ---- usage on behalf of members and retried requests: usage_keys, usage_limit_notices ----------
+
+export interface UsageActor {
+  userId: string;
+  /** Null when the user belongs to no org. */
+  orgId: string | null;
+  role: Role | null;
+}
+
+const actorStatements = new WeakMap<Db, Map<CredentialKind, (values: Record<string, unknown>) => Promise<UsageActor[]>>>();
+
+/**
+ * The member a credential (`session`, `api`: `hash`) or a user id (`user`: a service token's
+ * `user_id`) stands for, by THE authentication rule: no row for an unknown or disabled user.
+ */
+export async function usageActor(
+  db: Db,
+  kind: CredentialKind,
+  input: { hash?: Buffer; userId?: string; now: Date },
+): Promise<UsageActor | undefined> {
+  const prepared = actorStatements.get(db) ?? new Map();
+  actorStatements.set(db, prepared);
+  let statement = prepared.get(kind);
+  if (!statement) {
+    statement = prepareStatement<UsageActor>(
+      db,
+      `roster_usage_actor_${kind}`,
+      sql`SELECT a.user_id AS "userId", a.org_id AS "orgId", a.role FROM (${actorQuery(kind, { withOrg: false })}) a`,
+    );
+    prepared.set(kind, statement);
+  }
+  const [row] = await statement({
+    hash: input.hash ?? Buffer.alloc(0),
+    now: input.now,
+    userId: input.userId ?? '00000000-0000-0000-0000-000000000000',
+  });
+  return row;
+}
+
+export interface StoredKey {
+  activity: string;
+  quantity: number;
+  dayUsed: number;
+  dayLimit: number | null;
+  monthUsed: number;
+  monthLimit: number | null;
+}
+
+/**
+ * Claims the member's `key` for this month in the recording's transaction: true when it is new
+ * (or was last used in an earlier month), false when a request with the key already committed
+ * (a concurrent one with the same key waits here until the first commits or rolls back). Also
+ * drops the member's keys of earlier months.
+ */
+export async function claimUsageKey(
+  tx: Queryable,
+  input: { orgId: string; userId: string; key: string; month: string; activity: string; quantity: number; now: Date },
+): Promise<boolean> {
+  await tx.execute(
+    sql`DELETE FROM usage_keys WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND month < ${input.month}::date`,
+  );
+  const rows = await queryRows<{ key: string }>(
+    tx,
+    sql`INSERT INTO usage_keys (org_id, user_id, key, month, activity, quantity, created_at)
+        VALUES (${input.orgId}, ${input.userId}, ${input.key}, ${input.month}::date, ${input.activity}, ${input.quantity}, ${input.now})
+        ON CONFLICT (org_id, user_id, key) DO NOTHING
+        RETURNING key`,
+  );
+  return rows.length > 0;
+}
+
+/** The committed request of the member's `key` this month, with the receipt it answered. */
+export async function findUsageKey(
+  db: Queryable,
+  input: { orgId: string; userId: string; key: string; month: string },
+): Promise<StoredKey | undefined> {
+  const rows = await queryRows<{
+    activity: string;
+    quantity: string | number;
+    day_used: string | number | null;
+    day_limit: string | number | null;
+    month_used: string | number | null;
+    month_limit: string | number | null;
+  }>(
+    db,
+    sql`SELECT activity, quantity, day_used, day_limit, month_used, month_limit FROM usage_keys
+        WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND key = ${input.key} AND month = ${input.month}::date`,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    activity: row.activity,
+    quantity: Number(row.quantity),
+    dayUsed: Number(row.day_used ?? 0),
+    dayLimit: toNumberOrNull(row.day_limit),
+    monthUsed: Number(row.month_used ?? 0),
+    monthLimit: toNumberOrNull(row.month_limit),
+  };
+}
+
+/** Stores the receipt the claimed key's request answers (same transaction as the claim). */
+export async function storeUsageKeyReceipt(
+  tx: Queryable,
+  input: { orgId: string; userId: string; key: string; dayUsed: number; monthUsed: number; limits: MemberLimits },
+): Promise<void> {
+  await tx.execute(
+    sql`UPDATE usage_keys
+        SET day_used = ${input.dayUsed}, day_limit = ${input.limits.daily},
+            month_used = ${input.monthUsed}, month_limit = ${input.limits.monthly}
+        WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND key = ${input.key}`,
+  );
+}
+
+/** Claims the member's limit notice of a period; false when it was already claimed. */
+export async function claimLimitNotice(
+  tx: Queryable,
+  input: { orgId: string; userId: string; period: 'day' | 'month'; start: string; now: Date },
+): Promise<boolean> {
+  const rows = await queryRows<{ period: string }>(
+    tx,
+    sql`INSERT INTO usage_limit_notices (org_id, user_id, period, start, created_at)
+        VALUES (${input.orgId}, ${input.userId}, ${input.period}, ${input.start}::date, ${input.now})
+        ON CONFLICT (org_id, user_id, period, start) DO NOTHING
+        RETURNING period`,
+  );
+  return rows.length > 0;
+}
