@@ -85,7 +85,7 @@ async function recordInTransaction(
  * claimed, mailed to every active owner and admin and recorded (audit entry and event) in the
  * recording's transaction.
  */
-async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; month: string; monthly: number; used: number }) {
+export async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; month: string; monthly: number; used: number }) {
   const levels: ('low' | 'exhausted')[] = [];
   if (state.used >= state.monthly * LOW_BALANCE_SHARE) levels.push('low');
   if (state.used >= state.monthly) levels.push('exhausted');

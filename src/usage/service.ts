@@ -13,14 +13,15 @@ import {
   claimUsageKey,
   findLimits,
   findUsageKey,
-  runRecordStatement,
   storeUsageKeyReceipt,
   usageActor,
   type CredentialKind,
   type MemberLimits,
   type StoredKey,
 } from './queries.ts';
-import { allocationExhausted, inAllocationTransaction, recordWithAllocation, type AllocationResult } from './allocation.ts';
+import { allocationExhausted, inAllocationTransaction, type AllocationResult } from './allocation.ts';
+import { submitUsage } from './batch.ts';
+import { isUuid } from '../core/ids.ts';
 import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
 export const ACTIVITY_PATTERN = /^[a-z0-9_.-]{1,64}$/;
@@ -65,32 +66,29 @@ export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<Us
   const periods = periodsAt(now);
   const recorder = recorderOf(ctx, input);
   if (input.key !== undefined) return recordKeyed(ctx, recorder, { ...input, key: input.key }, now, periods);
-  const row = await runRecordStatement(ctx.db, recorder.kind, ctx.config.usageCounterSlices, {
+  if (recorder.kind === 'user' && !isUuid(recorder.userId ?? '')) throw notAMember(recorder);
+  // Group commit (src/usage/batch.ts): answers after the transaction of its batch commits.
+  const outcome = await submitUsage(ctx, {
+    kind: recorder.kind,
     hash: recorder.hash,
     userId: recorder.userId,
-    now,
-    day: periods.day,
-    month: periods.month,
     activity: input.activity,
     quantity: input.quantity,
   });
-  if (!row) throw await notRecordable(ctx, recorder);
-  if (!row.orgId) throw notAMember(recorder);
-  assertRoleCan(row.role, 'usage.record');
-  const limits = row.limits;
-  if (row.recorded) return receipt(row.dayUsed, row.monthUsed, limits);
-  const member = { orgId: row.orgId, userId: row.userId };
-  // Usage only grows within a period, so totals that already leave no room refuse without a lock.
-  const snapshot = exceeds(row.dayUsed + input.quantity, row.monthUsed + input.quantity, limits);
-  if (snapshot.day || snapshot.month) {
-    const state = { over: snapshot, limits, dayUsed: row.dayUsed, monthUsed: row.monthUsed };
-    throw await limitRefusal(ctx, member, state, input.quantity, now);
+  switch (outcome.status) {
+    case 'recorded':
+      return receipt(outcome.dayUsed, outcome.monthUsed, outcome.limits);
+    case 'unauthenticated':
+      throw await notRecordable(ctx, recorder);
+    case 'no_org':
+      throw notAMember(recorder);
+    case 'forbidden':
+      throw new AppError('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
+    case 'over_limit':
+      throw await limitRefusal(ctx, outcome.member, outcome, input.quantity, outcome.now);
+    case 'allocation_exhausted':
+      throw allocationExhausted(outcome.allocation, outcome.now, periodsAt(outcome.now));
   }
-  // The slow path: the member's slices are rebalanced under lock, and an org with a finite
-  // allocation draws from it in the same transaction (src/usage/allocation.ts).
-  const result = await recordWithAllocation(ctx, slowPathInput(ctx, member, input, periods));
-  if (!result.recorded) throw await refusalOf(ctx, member, result, input.quantity, now);
-  return receipt(result.dayUsed, result.monthUsed, result.limits);
 }
 
 function slowPathInput(
@@ -278,13 +276,6 @@ async function limitRefusal(
   if (noticed.size >= 100_000) noticed.clear();
   noticed.add(seen);
   return error;
-}
-
-function exceeds(dayTotal: number, monthTotal: number, limits: MemberLimits): { day: boolean; month: boolean } {
-  return {
-    day: limits.daily !== null && dayTotal > limits.daily,
-    month: limits.monthly !== null && monthTotal > limits.monthly,
-  };
 }
 
 function limitExceeded(over: { day: boolean; month: boolean }, limits: MemberLimits, now: Date, periods: UsagePeriods): AppError {
