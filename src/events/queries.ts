@@ -13,6 +13,9 @@ import type { EventType, OrgEvent } from './types.ts';
  * positions 5 and 6 and commit 6 first; a consumer that delivered 6 would then see 5 appear behind
  * it. With it, a committed position means every lower position of that org is committed or
  * rolled back, and the webhook lanes deliver in position order without waiting on anything.
+ * Deadlock-free because every writer of an org takes this lock after its other locks on that org
+ * (the org row, org_usage): a change that locks more after appending already holds the org row,
+ * which serializes it with every other such change.
  */
 export async function appendEvents(tx: Queryable, events: OrgEvent[], now: Date): Promise<void> {
   if (events.length === 0) return;

@@ -123,13 +123,28 @@ export interface ClaimedDelivery extends ClaimedJob {
   httpStatus?: number | null;
 }
 
-/** The orgs that have a due delivery: the claim then runs per org. */
+/**
+ * The orgs with a lane whose head is due, the longest-waiting first: the claim then runs per org.
+ * Only heads count: an org whose heads are in flight or waiting out a backoff has nothing to
+ * claim, and counting the due rows queued behind them would let such orgs fill every round and
+ * starve the others.
+ */
 function dueOrgs(db: Db, now: Date, limit: number): Promise<{ org_id: string }[]> {
   return queryRows(
     db,
-    sql`SELECT DISTINCT org_id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ${now} LIMIT ${limit}`,
+    sql`SELECT head.org_id FROM webhook_deliveries head
+        WHERE head.status = 'pending' AND head.next_attempt_at <= ${now}
+          AND NOT EXISTS (${earlierPendingInLane})
+        GROUP BY head.org_id
+        ORDER BY min(head.next_attempt_at)
+        LIMIT ${limit}`,
   );
 }
+
+/** Another pending delivery ahead of `head` in its lane (org, endpoint): `head` must wait for it. */
+const earlierPendingInLane = sql`SELECT FROM webhook_deliveries earlier
+  WHERE earlier.org_id = head.org_id AND earlier.endpoint_id = head.endpoint_id
+    AND earlier.status = 'pending' AND earlier.event_position < head.event_position`;
 
 /**
  * Claims, within one org, the head of each lane (org, endpoint) that is due: the lowest pending
@@ -146,9 +161,7 @@ function claimInOrg(db: Db, input: { orgId: string; now: Date; leaseUntil: Date;
         FROM (SELECT head.org_id, head.endpoint_id, head.event_position
               FROM webhook_deliveries head
               WHERE head.org_id = ${input.orgId} AND head.status = 'pending' AND head.next_attempt_at <= ${input.now}
-                AND NOT EXISTS (SELECT FROM webhook_deliveries earlier
-                                WHERE earlier.org_id = head.org_id AND earlier.endpoint_id = head.endpoint_id
-                                  AND earlier.status = 'pending' AND earlier.event_position < head.event_position)
+                AND NOT EXISTS (${earlierPendingInLane})
               ORDER BY head.event_position
               LIMIT ${input.limit}
               FOR UPDATE SKIP LOCKED) due,
