@@ -6,12 +6,12 @@ import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { load, startBenchServer, table, withBenchDatabase, type LoadResult } from './harness.ts';
 
-interface SeededOrg {
+export interface SeededOrg {
   ownerToken: string;
   ownerId: string;
 }
 
-async function seedOrg(client: pg.Client, slug: string, members: number): Promise<SeededOrg> {
+export async function seedOrg(client: pg.Client, slug: string, members: number): Promise<SeededOrg> {
   const domain = `${slug}.bench.example`;
   const owner = await client.query<{ id: string }>(
     `INSERT INTO users (email, email_normalized, name, password_hash) VALUES ($1, $1, 'Owner', 'x') RETURNING id`,
