@@ -78,6 +78,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
 export interface LoadResult {
   name: string;
   requestsPerSecond: number;
+  p50Ms: number;
   p99Ms: number;
   non2xx: number;
 }
@@ -92,6 +93,7 @@ export async function load(
     body?: string;
     seconds?: number;
     connections?: number;
+    warmupSeconds?: number;
   },
 ): Promise<LoadResult> {
   const base = {
@@ -101,9 +103,15 @@ export async function load(
     body: options.body,
     connections: options.connections ?? 32,
   };
-  await autocannon({ ...base, duration: 2 });
+  await autocannon({ ...base, duration: options.warmupSeconds ?? 2 });
   const result = await autocannon({ ...base, duration: options.seconds ?? 8 });
-  return { name, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx };
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+  };
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {

@@ -347,17 +347,17 @@ async function timed(count: number, work: () => Promise<void>): Promise<number> 
   return (performance.now() - started) / count;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((left, right) => left - right);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-function addresses(prefix: string, count: number): string[] {
+export function addresses(prefix: string, count: number): string[] {
   const tag = randomBytes(4).toString('hex');
   return Array.from({ length: count }, (_, index) => `${prefix}-${index}-${tag}@bench.example.com`);
 }
 
-function httpClient(base: string) {
+export function httpClient(base: string) {
   async function send(method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown) {
     const response = await fetch(`${base}${path}`, {
       method,
@@ -376,10 +376,10 @@ function httpClient(base: string) {
   };
 }
 
-type Http = ReturnType<typeof httpClient>;
+export type Http = ReturnType<typeof httpClient>;
 
 /** A fresh owner with a Team subscription of `seats` seats and an org; returns the session token. */
-async function orgWithSeats(http: Http, seats: number): Promise<string> {
+export async function orgWithSeats(http: Http, seats: number): Promise<string> {
   const tag = randomBytes(4).toString('hex');
   const signup = await http.post('/api/v1/auth/signup', undefined, {
     email: `owner-${tag}@bench.example.com`,

@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark in one run, on loopback (`npm run bench -- usage` runs one).
 // Figures go to bench/README.md.
 import { benchFoundation } from './foundation.ts';
+import { benchGrowth } from './growth.ts';
 import { benchInvites } from './invites.ts';
 import { benchPeers } from './peers.ts';
 import { benchUsage } from './usage.ts';
@@ -11,6 +12,7 @@ const suites: Record<string, () => Promise<string>> = {
   usage: benchUsage,
   invites: benchInvites,
   peers: benchPeers,
+  growth: benchGrowth,
 };
 
 for (const [name, suite] of Object.entries(suites)) {
