@@ -4,14 +4,14 @@ import pg from 'pg';
 import { newToken } from '../src/core/tokens.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { load, startBenchServer, table, withBenchDatabase, type LoadResult } from './harness.ts';
+import { load, peakRssMb, resetPeakRss, startBenchServer, table, withBenchDatabase, type LoadResult } from './harness.ts';
 
-interface SeededOrg {
+export interface SeededOrg {
   ownerToken: string;
   ownerId: string;
 }
 
-async function seedOrg(client: pg.Client, slug: string, members: number): Promise<SeededOrg> {
+export async function seedOrg(client: pg.Client, slug: string, members: number): Promise<SeededOrg> {
   const domain = `${slug}.bench.example`;
   const owner = await client.query<{ id: string }>(
     `INSERT INTO users (email, email_normalized, name, password_hash) VALUES ($1, $1, 'Owner', 'x') RETURNING id`,
@@ -70,14 +70,18 @@ export async function benchFoundation(): Promise<string> {
     // Two interleaved rounds, averaged: two cores shared by server, database and load generator
     // drift over a minute, and interleaving spreads that drift over every target alike.
     const sums = new Map<string, LoadResult>();
+    const peaks = new Map<string, number>();
     try {
       for (let round = 0; round < 2; round += 1) {
         for (const [name, path, headers] of targets) {
+          resetPeakRss(server.pid);
           const result = await load(name, { url: `${server.url}${path}`, headers, seconds: 5 });
+          peaks.set(name, Math.max(peaks.get(name) ?? 0, peakRssMb(server.pid)));
           const sum = sums.get(name);
           sums.set(name, {
             name,
             requestsPerSecond: (sum?.requestsPerSecond ?? 0) + result.requestsPerSecond / 2,
+            p50Ms: Math.max(sum?.p50Ms ?? 0, result.p50Ms),
             p99Ms: Math.max(sum?.p99Ms ?? 0, result.p99Ms),
             non2xx: (sum?.non2xx ?? 0) + result.non2xx,
           });
@@ -94,11 +98,12 @@ export async function benchFoundation(): Promise<string> {
       result.p99Ms,
       (result.requestsPerSecond / floor).toFixed(2),
       result.non2xx,
+      `${peaks.get(result.name) ?? 0} MB`,
     ]);
     const pageRatio = results[5]!.requestsPerSecond / results[4]!.requestsPerSecond;
     const fullPageRatio = results[5]!.requestsPerSecond / results[6]!.requestsPerSecond;
     return [
-      table(['route (PostgreSQL)', 'req/s', 'p99 ms', 'ratio to (b)', 'non-2xx'], rows),
+      table(['route (PostgreSQL)', 'req/s', 'p99 ms', 'ratio to (b)', 'non-2xx', 'server peak RSS'], rows),
       '',
       `c/b = ${(results[2]!.requestsPerSecond / floor).toFixed(2)} (goal ≥ 0.8); d/b = ${(results[3]!.requestsPerSecond / floor).toFixed(2)}; ` +
         `100,000-member page / 10-member page = ${pageRatio.toFixed(2)} (goal ≥ 0.8; the small org's page holds 10 members, not 50); ` +

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -26,7 +27,25 @@ export async function withBenchDatabase<T>(name: string, work: (url: string) => 
 
 export interface BenchServer {
   url: string;
+  /** The server process: its peak RSS is read from /proc (see peakRss). */
+  pid: number;
   stop(): Promise<void>;
+}
+
+/** The process's peak resident memory in MB since start or the last resetPeakRss (VmHWM). */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/** Starts a new peak for peakRssMb (writing 5 to clear_refs resets VmHWM to the current RSS). */
+export function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // Not permitted here: the peak then covers everything since the process started.
+  }
 }
 
 /** Starts bench/server.ts (the real app + baseline routes) in a child process. */
@@ -47,6 +66,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
   });
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -58,6 +78,7 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
 export interface LoadResult {
   name: string;
   requestsPerSecond: number;
+  p50Ms: number;
   p99Ms: number;
   non2xx: number;
 }
@@ -72,6 +93,7 @@ export async function load(
     body?: string;
     seconds?: number;
     connections?: number;
+    warmupSeconds?: number;
   },
 ): Promise<LoadResult> {
   const base = {
@@ -81,9 +103,15 @@ export async function load(
     body: options.body,
     connections: options.connections ?? 32,
   };
-  await autocannon({ ...base, duration: 2 });
+  await autocannon({ ...base, duration: options.warmupSeconds ?? 2 });
   const result = await autocannon({ ...base, duration: options.seconds ?? 8 });
-  return { name, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx };
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+  };
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {

@@ -1,7 +1,9 @@
 // `npm run bench`: every benchmark in one run, on loopback (`npm run bench -- usage` runs one).
 // Figures go to bench/README.md.
 import { benchFoundation } from './foundation.ts';
+import { benchGrowth } from './growth.ts';
 import { benchInvites } from './invites.ts';
+import { benchPeers } from './peers.ts';
 import { benchUsage } from './usage.ts';
 
 const only = process.argv[2];
@@ -9,6 +11,8 @@ const suites: Record<string, () => Promise<string>> = {
   foundation: benchFoundation,
   usage: benchUsage,
   invites: benchInvites,
+  peers: benchPeers,
+  growth: benchGrowth,
 };
 
 for (const [name, suite] of Object.entries(suites)) {

@@ -20,7 +20,7 @@ import { newToken } from '../core/tokens.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
-import { allMembers, findMembershipOfUser, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
+import { findMembershipOfUser, memberPage, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
 import { releaseMember } from '../members/service.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
@@ -139,18 +139,32 @@ function isPlan(plan: string): plan is Plan {
 export type PendingInvitation = LiveInvitation;
 
 export interface OrgReport extends OrgView {
+  /** Every member of the org (seats.activeMembers); `members` is the first page of them. */
+  memberCount: number;
   members: MemberRow[];
+  /** The oldest live invitations, at most `limit` of seats.pendingInvites. */
   pendingInvitations: PendingInvitation[];
 }
 
-export async function showOrg(ctx: Ctx, input: { slug: string }): Promise<OrgReport> {
+/** Members and invitations shown by `show-org` unless `--limit` says otherwise. */
+export const SHOW_ORG_LIMIT = 100;
+
+/**
+ * `roster admin show-org`: the org with a count of its members and the first page of them (and of
+ * its live invitations), so a 100,000-member org is never read whole.
+ */
+export async function showOrg(ctx: Ctx, input: { slug: string; limit?: number }): Promise<OrgReport> {
   requireOperator(ctx);
+  const limit = input.limit ?? SHOW_ORG_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
+  }
   const org = await requireOrg(ctx.db, input.slug);
   const now = ctx.clock.now();
   const view = await orgView(ctx.db, org.id, now);
-  const members = await allMembers(ctx.db, org.id);
-  const pendingInvitations = await listLiveInvitations(ctx.db, org.id, now);
-  return { ...view, members, pendingInvitations };
+  const members = await memberPage(ctx.db, { orgId: org.id, limit, after: null, prefix: null, role: null, status: null });
+  const pendingInvitations = await listLiveInvitations(ctx.db, org.id, now, { limit });
+  return { ...view, memberCount: view.seats.activeMembers, members, pendingInvitations };
 }
 
 export async function orgAudit(

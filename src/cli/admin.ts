@@ -126,9 +126,10 @@ export function registerAdminCommands(program: Command): void {
     .command('show-org <slug>')
     .description('Members, seats, pending invitations, plan and storage of an organization')
     .option('--json', 'print JSON')
-    .action(async (slug: string, options: { json?: boolean }) => {
+    .option('--limit <n>', 'members and pending invitations to list (the first ones; counts are always whole)', '100')
+    .action(async (slug: string, options: { json?: boolean; limit: string }) => {
       await withOperator(async (ctx) => {
-        const report = await support.showOrg(ctx, { slug });
+        const report = await support.showOrg(ctx, { slug, limit: Number(options.limit) });
         const { org, seats } = report;
         const json = {
           id: org.id,
@@ -137,6 +138,7 @@ export function registerAdminCommands(program: Command): void {
           plan: org.plan,
           seats: { limit: org.seatLimit, active_members: seats.activeMembers, pending_invites: seats.pendingInvites },
           storage: { used_bytes: org.storageUsedBytes, limit_bytes: report.storageLimitBytes },
+          member_count: report.memberCount,
           members: report.members.map((member) => ({
             email: member.email,
             name: member.displayName,
@@ -158,10 +160,14 @@ export function registerAdminCommands(program: Command): void {
           `Seats: ${seats.activeMembers + seats.pendingInvites} of ${org.seatLimit} used — ${seats.activeMembers} members, ${seats.pendingInvites} pending`,
         );
         console.log(`Storage: ${org.storageUsedBytes} of ${report.storageLimitBytes ?? 'unlimited'} bytes`);
-        console.log('Members:');
+        const firstOf = (shown: number, total: number) =>
+          shown < total ? ` (first ${shown} of ${total}; --limit shows more)` : '';
+        console.log(`Members: ${report.memberCount}${firstOf(json.members.length, report.memberCount)}`);
         for (const member of json.members)
           console.log(`  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${member.email}  ${member.name}`);
-        console.log(`Pending invitations: ${json.pending_invitations.length === 0 ? 'none' : ''}`);
+        console.log(
+          `Pending invitations: ${json.pending_invitations.length === 0 ? 'none' : seats.pendingInvites}${firstOf(json.pending_invitations.length, seats.pendingInvites)}`,
+        );
         for (const invite of json.pending_invitations)
           console.log(`  ${invite.role.padEnd(6)} ${invite.email}  expires ${invite.expires_at}`);
       });

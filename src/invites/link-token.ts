@@ -22,6 +22,16 @@ export function issueInviteToken(key: Buffer): IssuedInviteToken {
   return { token, hash: hashToken(token), nonce };
 }
 
+/** `count` tokens from one read of the random source (a bulk invitation issues 1,000 at once). */
+export function issueInviteTokens(key: Buffer, count: number): IssuedInviteToken[] {
+  const random = randomBytes(16 * count);
+  return Array.from({ length: count }, (_, index) => {
+    const nonce = Buffer.from(random.subarray(index * 16, index * 16 + 16));
+    const token = inviteTokenFor(key, nonce);
+    return { token, hash: hashToken(token), nonce };
+  });
+}
+
 export function inviteTokenFor(key: Buffer, nonce: Buffer): string {
   return `rs_inv_${createHmac('sha256', key).update('roster-invite-link:').update(nonce).digest('base64url')}`;
 }

@@ -128,13 +128,19 @@ export interface LiveInvitation {
   expiresAt: Date;
 }
 
-/** Unexpired pending invitations, oldest first (the operator's report). */
-export async function listLiveInvitations(db: Queryable, orgId: string, now: Date): Promise<LiveInvitation[]> {
+/** Unexpired pending invitations, oldest first (the operator's report), at most `limit`. */
+export async function listLiveInvitations(
+  db: Queryable,
+  orgId: string,
+  now: Date,
+  options: { limit?: number } = {},
+): Promise<LiveInvitation[]> {
   const rows = await queryRows<{ email: string; role: InviteRole; created_at: Date | string; expires_at: Date | string }>(
     db,
     sql`SELECT email, role, created_at, expires_at FROM invitations
         WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}
-        ORDER BY created_at`,
+        ORDER BY created_at
+        LIMIT ${options.limit ?? null}`,
   );
   return rows.map((row) => ({
     email: row.email,

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
+import { invitationEmail } from '../mail/templates.ts';
 import { startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD, uniqueEmail, type TestOrg, type TestUser } from '../../test/kit/given.ts';
 import { inviteTokenOf, latestLink, mailTo, verifyTokenOf } from '../../test/kit/mailbox.ts';
@@ -163,6 +164,31 @@ describe('POST /api/v1/org/invites/bulk', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ invited: 2, failed: 1 });
     expect(reply.body.results[2]).toMatchObject({ email: 'broken@', ok: false, error: { code: 'invalid_email' } });
+  });
+
+  it('sends each address of a bulk the same email a single invitation gets, with its own link', async () => {
+    const org = await t.given.org({ seats: 10 });
+    // Markup and quotes in the org name: the HTML body escapes them once, the link slot stays intact.
+    await t.database.db.execute(sql`UPDATE orgs SET name = ${`R&D <"Labs"> 'x'`} WHERE id = ${org.id}`);
+    const emails = [uniqueEmail('t1'), uniqueEmail('t2'), uniqueEmail('t3')];
+    const reply = await t.http.post('/api/v1/org/invites/bulk', { as: org.owner, body: { emails, role: 'admin' } });
+    expect(reply.body).toMatchObject({ invited: 3, failed: 0 });
+    const listed = await t.http.get('/api/v1/org/invites', { as: org.owner });
+    const seen = new Set<string>();
+    for (const email of emails) {
+      const invitation = listed.body.invites.find((row: any) => row.email === email);
+      const expected = invitationEmail({
+        orgName: `R&D <"Labs"> 'x'`,
+        inviterName: org.owner.name,
+        role: 'admin',
+        link: invitation.link,
+        expiresAt: new Date(invitation.expires_at),
+      });
+      const [mail] = await mailTo(t.http, email);
+      expect({ subject: mail?.subject, text: mail?.text, html: mail?.html }).toEqual(expected);
+      seen.add(invitation.link);
+    }
+    expect(seen.size).toBe(3);
   });
 
   it('refuses more distinct addresses than BULK_INVITE_MAX with bulk_limit_exceeded and writes nothing', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { recordAudit, recordAudits, type AuditEntry } from '../audit/record.ts';
 import { authorize, type OrgActor } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
@@ -8,12 +9,12 @@ import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
 import { consumeRateLimit } from '../auth/queries.ts';
 import type { Queryable } from '../db/client.ts';
-import { enqueueMail } from '../mail/outbox.ts';
-import { invitationEmail } from '../mail/templates.ts';
+import { enqueueMail, enqueueTemplateMail } from '../mail/outbox.ts';
+import { escapeHtml, invitationEmail } from '../mail/templates.ts';
 import { seatUsage } from '../billing/seats.ts';
 import { lockActorInOrg } from '../members/access.ts';
 import { findOrg } from '../orgs/queries.ts';
-import { inviteLinkKey, inviteTokenFor, issueInviteToken } from './link-token.ts';
+import { inviteLinkKey, inviteTokenFor, issueInviteToken, issueInviteTokens } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
 import {
   addressStates,
@@ -147,11 +148,11 @@ async function createInvitations(
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
     const { plan } = await planBatch(tx, orgId, addresses, now);
     const orgName = (await findOrg(tx, orgId))?.name ?? '';
-    const chosen = addresses.flatMap((address, index) =>
-      address.isValid && plan[index]?.ok
-        ? [{ index, email: address.email, normalized: address.normalized, ...issueInviteToken(linkKey) }]
-        : [],
+    const picked = addresses.flatMap((address, index) =>
+      address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized }] : [],
     );
+    const tokens = issueInviteTokens(linkKey, picked.length);
+    const chosen = picked.map((row, position) => ({ ...row, ...tokens[position]! }));
     const expired = await expireStaleInvitations(
       tx,
       orgId,
@@ -194,14 +195,17 @@ async function createInvitations(
       });
     }
     const results = plan.map((outcome, index): Outcome<InvitationView> => outcomeAt.get(index) ?? failedOutcome(outcome));
-    await enqueueMail(
+    // Every email of the batch is the same but for its link: rendered once, linked per row in SQL.
+    const slot = `roster-link-slot-${randomBytes(12).toString('hex')}`;
+    await enqueueTemplateMail(
       tx,
-      created.map((invite) => ({
+      {
         kind: 'invitation',
         orgId,
-        to: invite.email,
-        ...invitationEmail({ orgName, inviterName: self.displayName, role, link: invite.link, expiresAt }),
-      })),
+        slot,
+        ...invitationEmail({ orgName, inviterName: self.displayName, role, link: slot, expiresAt }),
+      },
+      created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) })),
       now,
     );
     await recordAudits(tx, ctx, [

@@ -263,6 +263,45 @@ function recordingTransport() {
 const AN_HOUR_MS = 3_600_000;
 
 describe('wake-ups', () => {
+  it('lets the event loop turn between messages, so HTTP is served during a round of a bulk invitation', async () => {
+    // On PGlite every query resolves without I/O: without a yield per message, a round of many
+    // mails is one chain of microtasks and nothing else (a reply, a new request) runs until it ends.
+    let sends = 0;
+    let sendsWhenLoopTurned: number | undefined;
+    const transport: MailTransport = {
+      name: 'local-mailbox',
+      async send() {
+        sends += 1;
+        if (sends === 1) setImmediate(() => (sendsWhenLoopTurned = sends));
+      },
+      close: () => {},
+    };
+    const runtime = createWorkerRuntime({
+      db: t.database.db,
+      logger: pino({ level: 'silent' }),
+      clock: t.clock,
+      pollIntervalMs: AN_HOUR_MS,
+    });
+    runtime.register(mailDelivery(transport, { batchSize: 200 }));
+    const idle = runtime.roundFinished(MAIL_QUEUE);
+    await runtime.start();
+    cleanups.push(() => runtime.stop());
+    await idle;
+    const tag = uniqueEmail('turn');
+    await enqueueMail(
+      t.database.db,
+      Array.from({ length: 150 }, (_, index) => ({ kind: 'test', to: `${index}-${tag}`, subject: 's', text: 't', html: 'h' })),
+      t.clock.now(),
+    );
+    const round = runtime.roundFinished(MAIL_QUEUE);
+    runtime.wake(MAIL_QUEUE);
+    await round;
+    expect(sends).toBeGreaterThanOrEqual(150);
+    // The loop turned while the round was still sending, not only after its last message.
+    expect(sendsWhenLoopTurned).toBeDefined();
+    expect(sendsWhenLoopTurned!).toBeLessThan(sends);
+  });
+
   it('a service that queues mail wakes the worker by its commit alone (no nudge), long before the next poll', async () => {
     const { transport, delivered } = recordingTransport();
     const runtime = createWorkerRuntime({

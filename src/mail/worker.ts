@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Consumer } from '../events/runtime.ts';
 import { MAIL_QUEUE, mailOutboxStore, type ClaimedMail } from './queries.ts';
 import type { MailTransport } from './transport.ts';
@@ -20,7 +21,19 @@ export function mailDelivery(transport: MailTransport, options: MailDeliveryOpti
     leaseMs: 120_000,
     ...options,
     logFields: (mail) => ({ mailId: mail.id }),
-    run: (mail) =>
-      transport.send({ id: mail.id, to: mail.to_address, subject: mail.subject, text: mail.text_body, html: mail.html_body }),
+    run: async (mail) => {
+      // One event-loop turn per message. On embedded PGlite every query runs on this thread and
+      // resolves without I/O, so a round of a bulk invitation's 1,000 mails was one chain of
+      // microtasks that starved HTTP for seconds (replies written but not flushed, new requests
+      // not accepted). Yielding lets requests interleave with delivery; on PostgreSQL it is free.
+      await nextTurn();
+      await transport.send({
+        id: mail.id,
+        to: mail.to_address,
+        subject: mail.subject,
+        text: mail.text_body,
+        html: mail.html_body,
+      });
+    },
   };
 }

@@ -44,13 +44,14 @@ export async function listMembers(
   return { members: page, nextCursor: members.length > input.limit && last ? encodeCursor(last) : null };
 }
 
-function encodeCursor(member: MemberRow): string {
+/** The keyset cursor of member pages (GET /org/members, GET /org/usage): the last member's joined_at and id. */
+export function encodeCursor(member: MemberRow): string {
   return Buffer.from(`${member.joinedAtKey ?? member.joinedAt.toISOString()}|${member.userId}`).toString('base64url');
 }
 
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}Z$/;
 
-function decodeCursor(cursor: string): { joinedAtKey: string; userId: string } {
+export function decodeCursor(cursor: string): { joinedAtKey: string; userId: string } {
   const [joinedAtKey, userId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (!userId || !joinedAtKey || !CURSOR_TIME.test(joinedAtKey) || Number.isNaN(Date.parse(joinedAtKey)) || !isUuid(userId)) {
     throw new AppError('invalid_cursor', 'The cursor is not valid. Start again from the first page.');

@@ -641,3 +641,31 @@ export async function setOrgMonths(
         WHERE o.org_id = v.org_id AND o.month = ${input.month}::date`,
   );
 }
+
+/**
+ * activityTotals for one page of members (GET /org/usage pages the org): the page's user ids
+ * only, so the work follows the page, not the org's size.
+ */
+export async function activityTotalsOfMembers(
+  db: Queryable,
+  input: { orgId: string; userIds: string[]; from: string; until: string; day: string },
+): Promise<{ userId: string; activity: string; day: number; period: number }[]> {
+  if (input.userIds.length === 0) return [];
+  const rows = await queryRows<{ user_id: string; activity: string; day_quantity: string | number; quantity: string | number }>(
+    db,
+    sql`SELECT user_id, activity,
+               coalesce(sum(quantity) FILTER (WHERE day = ${input.day}::date), 0) AS day_quantity,
+               sum(quantity) AS quantity
+        FROM usage_activity
+        WHERE org_id = ${input.orgId} AND user_id = ANY(${sql.param(input.userIds)}::uuid[])
+          AND day >= ${input.from}::date AND day < ${input.until}::date
+        GROUP BY user_id, activity
+        ORDER BY user_id, activity`,
+  );
+  return rows.map((row) => ({
+    userId: row.user_id,
+    activity: row.activity,
+    day: Number(row.day_quantity),
+    period: Number(row.quantity),
+  }));
+}

@@ -52,13 +52,18 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ['usage'],
-        summary: "Every member's usage by activity in the current UTC day or month, with their limits",
+        summary:
+          "One page of members' usage by activity in the current UTC day or month, with their limits (keyset cursor as GET /org/members)",
         querystring: orgUsageQuery,
         response: { 200: orgUsageReply, ...errorReplies(400, 401, 403) },
       },
     },
     async (request) => {
-      const report = await usage.readOrgUsage(request.ctx, { period: request.query.period });
+      const report = await usage.readOrgUsage(request.ctx, {
+        period: request.query.period,
+        limit: request.query.limit,
+        cursor: request.query.cursor ?? null,
+      });
       return {
         period: report.period,
         start: report.start.toISOString(),
@@ -76,6 +81,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
             monthly: member.usageLimit?.monthly ?? null,
           },
         })),
+        next_cursor: report.nextCursor,
       };
     },
   );

@@ -36,7 +36,11 @@ export const ownUsageReply = z.object({
   month: z.object({ used: z.number().int(), limit, by_activity: byActivity }),
 });
 
-export const orgUsageQuery = z.object({ period: z.enum(['day', 'month']).default('month') });
+export const orgUsageQuery = z.object({
+  period: z.enum(['day', 'month']).default('month'),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Members per page'),
+  cursor: z.string().max(200).optional().describe('next_cursor of the previous page (the cursor of GET /org/members)'),
+});
 
 export const orgUsageReply = z.object({
   period: z.enum(['day', 'month']),
@@ -54,6 +58,7 @@ export const orgUsageReply = z.object({
       limits: z.object({ daily: limit, monthly: limit }),
     }),
   ),
+  next_cursor: z.string().nullable().describe('Continues with ?cursor=; null when this page holds the last member'),
 });
 
 export const usageLimitBody = z.strictObject({

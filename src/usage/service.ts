@@ -5,10 +5,12 @@ import type { Ctx } from '../core/context.ts';
 import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
-import { allMembers, type MemberRow } from '../orgs/queries.ts';
+import { memberPage, type MemberRow } from '../orgs/queries.ts';
+import { decodeCursor, encodeCursor } from '../members/service.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
 import {
   activityTotals,
+  activityTotalsOfMembers,
   claimLimitNotice,
   claimUsageKey,
   findLimits,
@@ -330,27 +332,39 @@ export interface OrgUsage {
   start: Date;
   end: Date;
   members: { member: MemberRow; total: number; byActivity: Record<string, number> }[];
+  /** Continues with `cursor=`; null when this page holds the last member. */
+  nextCursor: string | null;
   /** The org's usage allocation (credits) this UTC month, whatever the period asked. */
   allocation: AllocationView;
 }
 
-/** `GET /api/v1/org/usage`: every member's totals by activity in the current day or month. */
-export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' }): Promise<OrgUsage> {
+/**
+ * `GET /api/v1/org/usage`: one keyset page of members (the cursor of GET /org/members) with their
+ * totals by activity in the current day or month. A 100,000-member org is never read whole.
+ */
+export async function readOrgUsage(
+  ctx: Ctx,
+  input: { period: 'day' | 'month'; limit: number; cursor: string | null },
+): Promise<OrgUsage> {
   const actor = authorize(requireCaller(ctx), 'usage.read_org');
   const periods = periodsAt(ctx.clock.now());
   const orgId = actor.membership.orgId;
   const start = input.period === 'day' ? periods.dayStart : periods.monthStart;
   const end = input.period === 'day' ? periods.dayEnd : periods.monthEnd;
-  const [allocation, members, totals] = await Promise.all([
+  const after = input.cursor ? decodeCursor(input.cursor) : null;
+  const [allocation, rows] = await Promise.all([
     allocationView(ctx, orgId),
-    allMembers(ctx.db, orgId),
-    activityTotals(ctx.db, {
-      orgId,
-      from: start.toISOString().slice(0, 10),
-      until: end.toISOString().slice(0, 10),
-      day: periods.day,
-    }),
+    memberPage(ctx.db, { orgId, limit: input.limit + 1, after, prefix: null, role: null, status: null }),
   ]);
+  const members = rows.slice(0, input.limit);
+  const last = members[members.length - 1];
+  const totals = await activityTotalsOfMembers(ctx.db, {
+    orgId,
+    userIds: members.map((member) => member.userId),
+    from: start.toISOString().slice(0, 10),
+    until: end.toISOString().slice(0, 10),
+    day: periods.day,
+  });
   const byMember = new Map<string, Record<string, number>>();
   for (const total of totals) {
     const activities = byMember.get(total.userId) ?? {};
@@ -362,6 +376,7 @@ export async function readOrgUsage(ctx: Ctx, input: { period: 'day' | 'month' })
     start,
     end,
     allocation,
+    nextCursor: rows.length > input.limit && last ? encodeCursor(last) : null,
     members: members.map((member) => {
       const byActivity = byMember.get(member.userId) ?? {};
       return { member, total: sumOf(byActivity), byActivity };

@@ -130,7 +130,8 @@ export const acceptInvite = (token: string) =>
 
 // Usage
 export const getMyUsage = () => call<T.MyUsage>('get', '/api/v1/usage');
-export const getOrgUsage = (period: T.UsagePeriod) => call<T.OrgUsage>('get', '/api/v1/org/usage', { query: { period } });
+export const getOrgUsage = (period: T.UsagePeriod, page: { limit?: number; cursor?: string } = {}) =>
+  call<T.OrgUsage>('get', '/api/v1/org/usage', { query: { period, ...page } });
 
 // Billing
 export const getPlans = () => call<{ plans: T.Plan[] }>('get', '/api/v1/billing/plans');

@@ -71,8 +71,21 @@ export function useMyUsage() {
   return useQuery({ queryKey: queryKeys.myUsage, queryFn: api.getMyUsage });
 }
 
+/** The org's allocation and the first page of members' usage (the allocation card reads only the allocation). */
 export function useOrgUsage(period: UsagePeriod, enabled: boolean) {
   return useQuery({ queryKey: queryKeys.orgUsage(period), queryFn: () => api.getOrgUsage(period), enabled });
+}
+
+export const ORG_USAGE_PAGE_SIZE = 50;
+
+/** Members' usage page by page (the keyset cursor of GET /org/members): a large org is never read whole. */
+export function useOrgUsagePages(period: UsagePeriod) {
+  return useInfiniteQuery({
+    queryKey: [...queryKeys.orgUsage(period), 'pages'] as const,
+    queryFn: ({ pageParam }) => api.getOrgUsage(period, { limit: ORG_USAGE_PAGE_SIZE, cursor: pageParam }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.next_cursor ?? undefined,
+  });
 }
 
 export function usePlans() {

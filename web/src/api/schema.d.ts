@@ -6078,10 +6078,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every member's usage by activity in the current UTC day or month, with their limits */
+        /** One page of members' usage by activity in the current UTC day or month, with their limits (keyset cursor as GET /org/members) */
         get: {
             parameters: {
                 query?: {
+                    /** @description next_cursor of the previous page (the cursor of GET /org/members) */
+                    cursor?: string;
+                    /** @description Members per page */
+                    limit?: number;
                     period?: "day" | "month";
                 };
                 header?: never;
@@ -6126,6 +6130,8 @@ export interface paths {
                                 total: number;
                                 user_id: string;
                             }[];
+                            /** @description Continues with ?cursor=; null when this page holds the last member */
+                            next_cursor: string | null;
                             /** @enum {string} */
                             period: "day" | "month";
                             /** @description Start of the UTC period */

@@ -1,4 +1,5 @@
 import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders } from '../../test/render';
 import type { OrgAllocation } from '../../api/types';
@@ -109,5 +110,55 @@ describe('UsagePage: organization allocation', () => {
     expect(await screen.findByRole('heading', { name: 'Your usage today' })).toBeInTheDocument();
     expect(screen.queryByRole('heading', { name: 'Organization allocation this month' })).toBeNull();
     expect(requests.some((request) => request.url.startsWith('/api/v1/org/usage'))).toBe(false);
+  });
+});
+
+describe('UsagePage: usage by member', () => {
+  const member = (id: string, total: number) => ({
+    user_id: id,
+    email: `${id}@example.com`,
+    display_name: `Member ${id}`,
+    status: 'active',
+    total,
+    by_activity: { 'api.call': total },
+    limits: { daily: null, monthly: null },
+  });
+
+  it('shows the first page of members and follows next_cursor with "Load more members"', async () => {
+    const requests = mockFetch((request) => {
+      const url = new URL(request.url, 'http://roster.test');
+      if (url.pathname === '/api/v1/me') {
+        return {
+          status: 200,
+          body: {
+            user: { id: 'u-me', email: 'me@example.com', name: 'Me', email_verified: true },
+            org: { id: 'o-1', slug: 'acme', name: 'Acme', role: 'admin', permissions: ['view_org_usage'] },
+          },
+        };
+      }
+      if (url.pathname === '/api/v1/usage') return { status: 200, body: { day: totals, month: totals } };
+      if (url.pathname === '/api/v1/org/usage') {
+        const second = url.searchParams.get('cursor') === 'page-2';
+        return {
+          status: 200,
+          body: {
+            period: url.searchParams.get('period') ?? 'day',
+            start: '2026-05-01T00:00:00.000Z',
+            end: '2026-06-01T00:00:00.000Z',
+            allocation: { monthly: null, used: 0, remaining: null },
+            members: second ? [member('late', 7)] : [member('early', 3)],
+            next_cursor: second ? null : 'page-2',
+          },
+        };
+      }
+      return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+    });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByText('early@example.com')).toBeInTheDocument();
+    expect(screen.queryByText('late@example.com')).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Load more members' }));
+    expect(await screen.findByText('late@example.com')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Load more members' })).toBeNull();
+    expect(requests.some((request) => request.url.includes('cursor=page-2') && request.url.includes('limit=50'))).toBe(true);
   });
 });

@@ -1,9 +1,10 @@
 import { useMemo, useState } from 'react';
 import { BarChart3 } from 'lucide-react';
-import { useMyUsage, useOrg, useOrgUsage } from '../../api/queries';
+import { useMyUsage, useOrg, useOrgUsage, useOrgUsagePages } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
 import { AllocationBalance, AllocationWarning } from '../../components/AllocationBalance';
+import { Button } from '../../components/Button';
 import { Card, CardHeader, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { useOrgPermissions } from '../../components/permissions';
 import { cn } from '../../lib/cn';
@@ -142,14 +143,19 @@ function OrgAllocationCard({ canSetLimits }: { canSetLimits: boolean }) {
 
 function OrgUsageCard() {
   const [period, setPeriod] = useState<UsagePeriod>('day');
-  const usage = useOrgUsage(period, true);
-  const members = useMemo(() => [...(usage.data?.members ?? [])].sort((a, b) => b.total - a.total), [usage.data]);
+  const usage = useOrgUsagePages(period);
+  const first = usage.data?.pages[0];
+  // Sorted by total among the pages loaded so far; "Load more" follows the cursor.
+  const members = useMemo(
+    () => (usage.data?.pages.flatMap((page) => page.members) ?? []).sort((a, b) => b.total - a.total),
+    [usage.data],
+  );
   const activities = useMemo(() => [...new Set(members.flatMap((member) => Object.keys(member.by_activity)))].sort(), [members]);
   return (
     <Card>
       <CardHeader
         title="Usage by member"
-        description={usage.data ? `Since ${formatDate(usage.data.start)}` : undefined}
+        description={first ? `Since ${formatDate(first.start)}` : undefined}
         action={
           <div className="inline-flex rounded-lg bg-zinc-100 p-0.5" role="group" aria-label="Period">
             {(['day', 'month'] as const).map((option) => (
@@ -173,7 +179,7 @@ function OrgUsageCard() {
         <LoadingBlock label="Loading usage…" />
       ) : usage.isError ? (
         <ErrorState message={errorMessage(usage.error)} onRetry={() => void usage.refetch()} />
-      ) : members.length === 0 || members.every((member) => member.total === 0) ? (
+      ) : !usage.hasNextPage && members.every((member) => member.total === 0) ? (
         <EmptyState title="No usage recorded yet" icon={<BarChart3 className="size-5" />}>
           Usage appears here as soon as members use the product.
         </EmptyState>
@@ -183,6 +189,14 @@ function OrgUsageCard() {
           <UsageTable members={members} activities={activities} period={period} />
         </>
       )}
+      {usage.hasNextPage ? (
+        <div className="flex flex-wrap items-center justify-center gap-3 border-t border-zinc-100 px-5 py-3">
+          <p className="text-sm text-zinc-600">Showing {formatNumber(members.length)} members</p>
+          <Button variant="secondary" size="sm" onClick={() => void usage.fetchNextPage()} isLoading={usage.isFetchingNextPage}>
+            Load more members
+          </Button>
+        </div>
+      ) : null}
     </Card>
   );
 }
