@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { createWorkerRuntime } from './events/runtime.ts';
+import type { Metrics } from './http/metrics.ts';
 import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
 
@@ -17,6 +18,8 @@ export async function startBackgroundWork(deps: {
   config: Config;
   database: Database;
   logger: FastifyBaseLogger;
+  /** Job outcomes and queue backlogs feed these metrics (GET /metrics). */
+  metrics?: Metrics;
 }): Promise<BackgroundWork> {
   const { config, database, logger } = deps;
   const transport = config.smtpUrl ? createSmtpTransport(config) : createLocalMailboxTransport(logger);
@@ -26,6 +29,10 @@ export async function startBackgroundWork(deps: {
   }
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
   runtime.register(mailDelivery(transport));
+  if (deps.metrics) {
+    runtime.onJob(deps.metrics.observeJob);
+    deps.metrics.setQueueSource(() => runtime.queueStats());
+  }
   await runtime.start();
   return {
     async stop() {

@@ -35,6 +35,7 @@ const envSchema = z.object({
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(16),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -79,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     linkSecret: values.LINK_SECRET,
     logLevel: values.LOG_LEVEL,
     usageCounterSlices: values.USAGE_COUNTER_SLICES,
+    metricsToken: values.METRICS_TOKEN,
   };
 }
 

@@ -25,6 +25,8 @@ export interface Config {
   logLevel: string;
   /** Counter rows per member for usage limits (see src/usage/queries.ts). */
   usageCounterSlices: number;
+  /** Bearer token of GET /metrics; unset: no metrics route. */
+  metricsToken?: string | undefined;
 }
 
 export interface StripeConfig {
