@@ -178,6 +178,8 @@ const waiting = new Map<number, { resolve: (text: string) => void; reject: (erro
 export function joinClusterMetrics(metrics: Metrics): void {
   if (!cluster.isWorker) return;
   AggregatorRegistry.setRegistries([metrics.registry]);
+  // Constructing one installs prom-client's worker listener that answers the primary.
+  new AggregatorRegistry();
   process.on('message', (message: { type?: string; id?: number; text?: string; error?: string }) => {
     if (message?.type !== ANSWER || typeof message.id !== 'number') return;
     const pending = waiting.get(message.id);

@@ -37,13 +37,14 @@ export async function freePort(): Promise<number> {
  * a temporary DATA_DIR unless `env.DATABASE_URL` is given. Resolves once it accepts requests.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; dataDir?: string; build?: boolean } = {},
+  options: { env?: Record<string, string>; dataDir?: string; build?: boolean; args?: string[] } = {},
 ): Promise<ServerProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'roster-data-'));
   const url = `http://127.0.0.1:${port}`;
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'start'];
   if (!options.build) args.push('--no-build');
+  if (options.args) args.push(...options.args);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
