@@ -2,6 +2,7 @@
 // Figures go to bench/README.md.
 import { benchFoundation } from './foundation.ts';
 import { benchInvites } from './invites.ts';
+import { benchProcesses } from './processes.ts';
 import { benchUsage } from './usage.ts';
 
 const only = process.argv[2];
@@ -9,6 +10,7 @@ const suites: Record<string, () => Promise<string>> = {
   foundation: benchFoundation,
   usage: benchUsage,
   invites: benchInvites,
+  processes: benchProcesses,
 };
 
 for (const [name, suite] of Object.entries(suites)) {

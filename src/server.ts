@@ -46,7 +46,10 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
     url: address,
     stop() {
       stopping ??= (async () => {
-        await app.close();
+        // Requests in flight when closing began finish on kept-alive connections that would then
+        // idle until keepAliveTimeout (72 s) and hold the drain: close each as soon as it idles.
+        const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+        await app.close().finally(() => clearInterval(reaper));
         await background.stop();
         await database.close();
       })();
