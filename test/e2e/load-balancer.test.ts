@@ -79,7 +79,9 @@ describe.skipIf(!SERVER_URL || !HAPROXY)('behind HAProxy: one process and a --wo
       METRICS_TOKEN,
       TRUST_PROXY: '127.0.0.1',
     };
-    [single, clustered] = await Promise.all([startServerProcess({ env }), startServerProcess({ env, args: ['--workers', '2'] })]);
+    // One after the other: a failed start then leaves nothing behind that afterAll cannot stop.
+    single = await startServerProcess({ env });
+    clustered = await startServerProcess({ env, args: ['--workers', '2'] });
     lb = await startHaproxy([single.url, clustered.url]);
     via = { ...single, url: lb.url };
     db = new pg.Client({ connectionString: scratch.url });
