@@ -60,15 +60,12 @@ describe('roster start --workers', () => {
       const server = await startServerProcess({ env: { DATABASE_URL: scratch.url }, args: ['--workers', '2'] });
       started.push(server);
       const primary = server.child.pid!;
-      const t0 = Date.now();
-      const mark = (what: string) => process.env.DEBUG_WORKERS && console.log(`${Date.now() - t0} ms ${what}`);
       onTestFailed(() => console.log(server.output()));
       // Ready means one worker listens; wait for the primary to report both.
       for (let round = 0; !/with 2 workers/.test(server.output()); round += 1) {
         expect(round).toBeLessThan(600);
         expect(await health(server.url)).toBe(200);
       }
-      mark('both listening');
       const workers = childrenOf(primary);
       expect(workers).toHaveLength(2);
 
@@ -82,7 +79,6 @@ describe('roster start --workers', () => {
         await health(server.url).catch(() => 0);
       }
       for (const _ of [1, 2, 3, 4]) expect(await health(server.url)).toBe(200);
-      mark('replaced');
       expect(server.output()).toMatch(/worker \d+ exited \(SIGKILL\); starting a new one/);
 
       // Load, then SIGTERM as soon as the first reply arrives (requests are in flight then).
@@ -103,9 +99,7 @@ describe('roster start --workers', () => {
           ),
         ),
       );
-      mark('replies');
       expect(await server.stop()).toBe(0);
-      mark('stopped');
       expect(childrenOf(primary)).toEqual([]);
       // Refused before acceptance (0), or accepted and done (201); under this machine's load a request
       // may wait too long for a pool connection (503 database_unavailable, nothing written). Never a 500.
