@@ -154,7 +154,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, token: s
     if (!tokenMatches(request.headers.authorization, token)) {
       return reply.status(404).send({ error: { code: 'not_found', message: 'No route GET /metrics.' } });
     }
-    const text = cluster.isWorker ? await clusterMetrics() : await metrics.registry.metrics();
+    const text = inRosterCluster() ? await clusterMetrics() : await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
 }
@@ -169,6 +169,14 @@ function errorReason(request: FastifyRequest): string {
 
 // ---- cluster: a worker asks the primary, which gathers every worker's registry ----
 
+/**
+ * A worker forked by `roster start --workers N` (whose primary answers). Not any cluster worker:
+ * under another process manager's cluster mode each process serves its own metrics.
+ */
+function inRosterCluster(): boolean {
+  return cluster.isWorker && process.env.ROSTER_WORKER === '1';
+}
+
 const ASK = 'roster:metrics-ask';
 const ANSWER = 'roster:metrics-answer';
 let asked = 0;
@@ -176,7 +184,7 @@ const waiting = new Map<number, { resolve: (text: string) => void; reject: (erro
 
 /** In a worker: makes `registry` the one the primary aggregates. */
 export function joinClusterMetrics(metrics: Metrics): void {
-  if (!cluster.isWorker) return;
+  if (!inRosterCluster()) return;
   AggregatorRegistry.setRegistries([metrics.registry]);
   // Constructing one installs prom-client's worker listener that answers the primary.
   new AggregatorRegistry();
