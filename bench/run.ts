@@ -4,6 +4,7 @@ import { benchFoundation } from './foundation.ts';
 import { benchGrowth } from './growth.ts';
 import { benchInvites } from './invites.ts';
 import { benchPeers } from './peers.ts';
+import { benchProcesses } from './processes.ts';
 import { benchUsage } from './usage.ts';
 
 const only = process.argv[2];
@@ -13,6 +14,7 @@ const suites: Record<string, () => Promise<string>> = {
   invites: benchInvites,
   peers: benchPeers,
   growth: benchGrowth,
+  processes: benchProcesses,
 };
 
 for (const [name, suite] of Object.entries(suites)) {

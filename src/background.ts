@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { createWorkerRuntime } from './events/runtime.ts';
+import type { Metrics } from './http/metrics.ts';
 import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
 import { webhookDelivery } from './webhooks/consumer.ts';
@@ -19,6 +20,8 @@ export async function startBackgroundWork(deps: {
   config: Config;
   database: Database;
   logger: FastifyBaseLogger;
+  /** Job outcomes and queue backlogs feed these metrics (GET /metrics). */
+  metrics?: Metrics;
 }): Promise<BackgroundWork> {
   const { config, database, logger } = deps;
   const transport = config.smtpUrl ? createSmtpTransport(config) : createLocalMailboxTransport(logger);
@@ -31,6 +34,10 @@ export async function startBackgroundWork(deps: {
   const key = webhookKey(config);
   if (key) runtime.register(webhookDelivery(key));
   else logger.warn('WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be added and deliveries wait until it is');
+  if (deps.metrics) {
+    runtime.onJob(deps.metrics.observeJob);
+    deps.metrics.setQueueSource(() => runtime.queueStats());
+  }
   await runtime.start();
   return {
     async stop() {

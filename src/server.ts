@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { startBackgroundWork } from './background.ts';
+import { createMetrics, joinClusterMetrics } from './http/metrics.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -28,9 +29,11 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
     await database.close();
     throw error;
   }
-  const app = await buildApp({ config, database, extraRoutes: options.extraRoutes });
+  const metrics = config.metricsToken ? createMetrics({ database }) : undefined;
+  if (metrics) joinClusterMetrics(metrics);
+  const app = await buildApp({ config, database, metrics, extraRoutes: options.extraRoutes });
   reportConnectionError = (error) => app.log.warn({ err: error.message }, 'database connection lost; the pool replaces it');
-  const background = await startBackgroundWork({ config, database, logger: app.log });
+  const background = await startBackgroundWork({ config, database, logger: app.log, metrics });
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info(
     { engine: database.engine, publicUrl: config.publicUrl },
@@ -43,7 +46,10 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
     url: address,
     stop() {
       stopping ??= (async () => {
-        await app.close();
+        // Requests in flight when closing began finish on kept-alive connections that would then
+        // idle until keepAliveTimeout (72 s) and hold the drain: close each as soon as it idles.
+        const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+        await app.close().finally(() => clearInterval(reaper));
         await background.stop();
         await database.close();
       })();

@@ -2,10 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
-import { startServer } from '../server.ts';
 import { registerAdminCommands } from './admin.ts';
-import { ensureDashboardBuilt } from './dashboard-build.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
+import { runStart, type StartOptions } from './start.ts';
 
 const program = new Command();
 program.name('roster').description('Roster: organizations, members, invitations, seats and usage limits.');
@@ -16,27 +15,8 @@ program
   .command('start')
   .description('Run migrations and serve the API and dashboard')
   .option('--no-build', 'do not build the dashboard even when it is missing or stale')
-  .action(async (options: { build: boolean }) => {
-    const config = loadConfig();
-    if (options.build) ensureDashboardBuilt((message) => console.log(message));
-    const server = await startServer(config);
-    console.log(`Roster is listening on ${server.url} — open ${config.publicUrl}`);
-    let signals = 0;
-    const shutdown = (signal: string) => {
-      signals += 1;
-      if (signals > 1) process.exit(1);
-      server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-      server.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
-  });
+  .option('--workers <n>', 'processes serving the port (node:cluster; more than 1 needs DATABASE_URL)', '1')
+  .action((options: StartOptions) => runStart(options));
 
 program
   .command('migrate')

@@ -30,6 +30,8 @@ export interface Config {
    * keeps a generated key in DATA_DIR; production cannot create or deliver webhooks.
    */
   webhookSecretKey: Buffer | undefined;
+  /** Bearer token of GET /metrics; unset: no metrics route. */
+  metricsToken?: string | undefined;
 }
 
 export interface StripeConfig {

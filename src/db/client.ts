@@ -32,6 +32,8 @@ export interface Database {
   listen(channel: string, handlers: ListenHandlers): Promise<Listening>;
   /** Embedded only: a copy of the whole data directory (test templates). */
   snapshot?: () => Promise<Blob>;
+  /** PostgreSQL only: the pool's connections now (metrics). */
+  poolStats?: () => { total: number; idle: number; waiting: number; max: number };
 }
 
 // Read timestamps and bigints as strings/Date consistently on both engines: pg returns
@@ -82,6 +84,7 @@ function openPostgres(url: string, options: OpenOptions): Database {
     db,
     engine: 'postgres',
     close: () => pool.end(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max }),
     listen: (channel, handlers) => listenPostgres(url, channel, handlers),
     async inScriptTransaction(work) {
       const client = await pool.connect();

@@ -31,6 +31,20 @@ export interface JobStore<Job extends ClaimedJob> {
   succeeded(db: Db, job: Job, now: Date): Promise<void>;
   retryAt(db: Db, job: Job, at: Date, error: string): Promise<void>;
   failed(db: Db, job: Job, error: string): Promise<void>;
+  /** Jobs waiting (pending, due or not) and the creation time of the oldest: queue metrics. */
+  stats?(db: Db): Promise<{ depth: number; oldestAt: Date | null }>;
+}
+
+/** A queue's backlog at scrape time (metrics): read from the consumer's table through its store. */
+export interface QueueStats {
+  queue: string;
+  depth: number;
+  oldestAgeSeconds: number;
+}
+
+/** Thrown by a consumer's run() for a failure that retrying cannot fix (an SMTP 5xx): failed at once. */
+export class PermanentJobError extends Error {
+  override name = 'PermanentJobError';
 }
 
 export interface RetryPolicy {
@@ -95,6 +109,8 @@ export interface WorkerRuntime {
   roundFinished(queue: string): Promise<RoundReport>;
   /** Every job's outcome as it is recorded (tests, metrics). Returns the unsubscribe function. */
   onJob(listener: (outcome: JobOutcome) => void): () => void;
+  /** Backlog of every queue whose store has stats() (metrics; one query per queue). */
+  queueStats(): Promise<QueueStats[]>;
   /** Stops listening and polling, then waits for the rounds in flight to finish. */
   stop(): Promise<void>;
 }
@@ -129,6 +145,7 @@ export function retryDelayMs(
 
 interface Queue {
   name: string;
+  stats?: () => Promise<{ depth: number; oldestAt: Date | null }>;
   runRound(): Promise<number>;
   /** Resolves when the detached jobs still running have finished. */
   jobsInFlight(): Promise<void>;
@@ -175,9 +192,14 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
       const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 1000);
       const attempts = Number(job.attempts);
       const fields = { queue, jobId: job.id, ...consumer.logFields?.(job), attempts, err: message };
-      if (attempts >= policy.maxAttempts) {
+      if (attempts >= policy.maxAttempts || error instanceof PermanentJobError) {
         await store.failed(db, job, message);
-        logger.error(fields, `${queue} job failed ${attempts} times; giving up`);
+        logger.error(
+          fields,
+          error instanceof PermanentJobError
+            ? `${queue} job failed permanently; not retried`
+            : `${queue} job failed ${attempts} times; giving up`,
+        );
         emit({ queue, id: job.id, attempts, outcome: 'failed', error: message });
         return;
       }
@@ -235,6 +257,7 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
 
     queues.set(queue, {
       name: queue,
+      stats: store.stats ? () => store.stats!(db) : undefined,
       runRound,
       jobsInFlight: async () => {
         while (detachedJobs.size > 0) await Promise.all([...detachedJobs]);
@@ -345,6 +368,17 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
     onJob(listener) {
       jobListeners.add(listener);
       return () => jobListeners.delete(listener);
+    },
+    async queueStats() {
+      const now = clock.now().getTime();
+      const withStats = [...queues.values()].filter((queue) => queue.stats);
+      return Promise.all(
+        withStats.map(async (queue) => {
+          const { depth, oldestAt } = await queue.stats!();
+          const oldestAgeSeconds = oldestAt ? Math.max(0, (now - new Date(oldestAt).getTime()) / 1000) : 0;
+          return { queue: queue.name, depth: Number(depth), oldestAgeSeconds };
+        }),
+      );
     },
     async stop() {
       stopping.abort();

@@ -48,6 +48,43 @@ describe('logs', () => {
   });
 });
 
+describe('request ids', () => {
+  it('every error reply carries details.request_id, the x-request-id of the reply; every request log line carries reqId', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const config = loadConfig({ PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
+    const app = await buildApp({ config, database, logger: { stream } });
+    const http = createHttp(app);
+    const replies = [
+      await http.get('/api/v1/no-such-route'), // 404 not_found (no route)
+      await http.get('/api/v1/me'), // 401 unauthenticated
+      await http.post('/api/v1/auth/signup', { body: { email: 'not-an-email' } }), // 400 validation
+      await http.post('/api/v1/auth/signup', { body: 'x', headers: { 'content-type': 'text/plain' } }), // 415
+      await http.get('/api/v1/invites/rs_inv_unknown_token_000000'), // an AppError from a service
+      await http.get('/api/v1/me', { headers: { 'x-request-id': 'support-case-12345' } }),
+    ];
+    for (const reply of replies) {
+      expect(reply.status, JSON.stringify(reply.body)).toBeGreaterThanOrEqual(400);
+      expect(reply.body.error.code).toEqual(expect.any(String));
+      expect(reply.body.error.details.request_id).toBe(reply.headers['x-request-id']);
+    }
+    expect(replies.at(-1)!.body.error.details.request_id).toBe('support-case-12345');
+    // Validation issues stay next to the request id.
+    expect(replies[2]!.body.error.details.issues).toEqual(expect.any(Array));
+    await app.close();
+    const requestLines = lines.map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
+    expect(requestLines.length).toBeGreaterThan(replies.length);
+    for (const line of requestLines.filter((entry) => entry.msg !== 'Server listening')) {
+      expect(line.reqId, JSON.stringify(line)).toEqual(expect.any(String));
+    }
+  });
+});
+
 describe('OpenAPI', () => {
   it('publishes every API route with its reply schemas at /api/openapi.json and a browsable page at /api/docs', async () => {
     const config = loadConfig({ PUBLIC_URL: 'http://roster.test' });

@@ -5,7 +5,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
@@ -38,6 +38,7 @@ import { registerSecurityHeaders } from './security-headers.ts';
 import { registerServiceScopes } from './service-scopes.ts';
 import { authzRoutes } from '../authz/routes.ts';
 import { errorBody, statusForCode, type ErrorCode } from './errors.ts';
+import { createMetrics, errorReplies, registerMetrics, type Metrics } from './metrics.ts';
 
 export type App = FastifyInstance;
 export type RouteApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
@@ -55,6 +56,8 @@ export interface AppOptions {
   billing?: BillingProvider;
   /** pino options, or false for no logs (tests). */
   logger?: boolean | Record<string, unknown>;
+  /** With METRICS_TOKEN set: the metrics to serve at /metrics (created here when not given). */
+  metrics?: Metrics;
   /** Registers extra routes (the benchmark's baseline routes). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -137,9 +140,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSecurityHooks(app, { config, clock, billing, database, authenticate: createAuthenticator(database.db) });
   registerServiceScopes(app);
 
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    // Every error reply names its request id (details.request_id), as the header does: the id
+    // that support finds in the log lines (reqId) of that request.
+    if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith('{"error"')) {
+      return withRequestId(request, payload);
+    }
+    return payload;
   });
+  if (config.metricsToken) {
+    registerMetrics(app, options.metrics ?? createMetrics({ database }), config.metricsToken);
+  }
 
   app.setErrorHandler((error, request, reply) => {
     const body = toErrorBody(error, request.id);
@@ -252,4 +264,17 @@ function toErrorBody(
       details: { request_id: requestId },
     },
   };
+}
+
+function withRequestId(request: FastifyRequest, payload: string): string {
+  try {
+    const body = JSON.parse(payload) as { error?: { code: string; details?: Record<string, unknown> } };
+    if (!body.error || typeof body.error !== 'object') return payload;
+    errorReplies.set(request, body.error);
+    if (body.error.details?.request_id === request.id) return payload;
+    body.error.details = { ...body.error.details, request_id: request.id };
+    return JSON.stringify(body);
+  } catch {
+    return payload;
+  }
 }

@@ -117,6 +117,13 @@ export interface ClaimedMail extends ClaimedJob {
  * newer attempt.
  */
 export const mailOutboxStore: JobStore<ClaimedMail> = {
+  async stats(db: Db) {
+    const [row] = await queryRows<{ depth: number; oldest_at: Date | string | null }>(
+      db,
+      sql`SELECT count(*)::int AS depth, min(created_at) AS oldest_at FROM mail_outbox WHERE status = 'pending'`,
+    );
+    return { depth: Number(row?.depth ?? 0), oldestAt: row?.oldest_at ? new Date(row.oldest_at) : null };
+  },
   claim(db: Db, { now, leaseUntil, limit }) {
     return queryRows<ClaimedMail>(
       db,

@@ -1,6 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.ts';
+import { PermanentJobError } from '../events/runtime.ts';
 
 export interface MailMessage {
   /** The outbox row id: sent as a header so a duplicate delivery is recognizable downstream. */
@@ -36,20 +37,45 @@ export function createSmtpTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom'>
   return {
     name: 'smtp',
     async send(message) {
-      await transporter.sendMail({
-        from: config.mailFrom,
-        to: message.to,
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        headers: { 'X-Roster-Mail-Id': message.id },
-        // One attempt per claim: the worker owns retries and their backoff.
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      });
+      await transporter
+        .sendMail({
+          from: config.mailFrom,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          headers: { 'X-Roster-Mail-Id': message.id },
+          // One attempt per claim: the worker owns retries and their backoff.
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        })
+        .catch((error: unknown) => {
+          throw isPermanentRejection(error) ? new PermanentJobError(smtpMessage(error), { cause: error }) : error;
+        });
     },
     close: () => transporter.close(),
   };
+}
+
+// A 5xx reply to the envelope or the message (550 no such mailbox, 554 rejected) will be the same
+// on every retry: the mail is marked failed at once and the queue moves on. 4xx (421 busy, 451)
+// and connection failures are retried; so is a 5xx to the connection or AUTH (a configuration
+// mistake an operator fixes while the mail waits).
+const MESSAGE_COMMANDS = new Set(['MAIL FROM', 'RCPT TO', 'DATA']);
+
+function isPermanentRejection(error: unknown): boolean {
+  const { responseCode, command } = (error ?? {}) as { responseCode?: unknown; command?: unknown };
+  return (
+    typeof responseCode === 'number' &&
+    responseCode >= 500 &&
+    responseCode < 600 &&
+    typeof command === 'string' &&
+    MESSAGE_COMMANDS.has(command)
+  );
+}
+
+function smtpMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -8,7 +8,8 @@ import { startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
 import { testEngine } from '../../test/kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { freePort, startSmtpSink, type SmtpSink } from '../../test/kit/smtp.ts';
-import { createWorkerRuntime, type WorkerRuntime } from '../events/runtime.ts';
+import { SMTPServer } from 'smtp-server';
+import { createWorkerRuntime, type JobOutcome, type WorkerRuntime } from '../events/runtime.ts';
 import { enqueueMail } from './outbox.ts';
 import { MAIL_QUEUE } from './queries.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './transport.ts';
@@ -463,5 +464,144 @@ describe('stopping', () => {
     await stopping;
     expect(order).toEqual(['sent', 'stopped']);
     expect((await outboxRowsTo(to))[0]?.status).toBe('sent');
+  });
+});
+
+/** A real SMTP server (smtp-server) whose replies the test decides: reject a recipient, or hold a message. */
+async function scriptedSmtp(script: {
+  rcpt?: (address: string) => { code: number; message: string } | undefined;
+  data?: (to: string[]) => Promise<void>;
+}) {
+  const received: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    closeTimeout: 100,
+    onRcptTo(address, _session, callback) {
+      const refusal = script.rcpt?.(address.address);
+      if (!refusal) return callback();
+      const error = new Error(refusal.message) as Error & { responseCode: number };
+      error.responseCode = refusal.code;
+      return callback(error);
+    },
+    onData(stream, session, callback) {
+      const to = session.envelope.rcptTo.map((recipient) => recipient.address);
+      stream.on('data', () => {});
+      stream.on('end', () => {
+        void (script.data?.(to) ?? Promise.resolve()).then(() => {
+          received.push(...to);
+          callback();
+        });
+      });
+    },
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `smtp://127.0.0.1:${port}`, received };
+}
+
+/** Every job outcome of the runtime from now on; `next` resolves with the first (past or future) that matches. */
+function outcomes(runtime: WorkerRuntime) {
+  const seen: JobOutcome[] = [];
+  const waiters = new Set<() => void>();
+  runtime.onJob((job) => {
+    seen.push(job);
+    for (const check of [...waiters]) check();
+  });
+  return {
+    seen,
+    next(match: (job: JobOutcome) => boolean): Promise<JobOutcome> {
+      return new Promise((resolve) => {
+        const check = () => {
+          const found = seen.find(match);
+          if (found) {
+            waiters.delete(check);
+            resolve(found);
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+describe('SMTP faults', () => {
+  it('421 (service not available) is retried and the mail is delivered later, once', async () => {
+    const to = uniqueEmail('busy');
+    let refusals = 2;
+    const server = await scriptedSmtp({
+      rcpt: (address) => (address === to && refusals-- > 0 ? { code: 421, message: 'Try again later' } : undefined),
+    });
+    const jobs = outcomes(await worker(smtp(server.url), { retryBaseMs: 20 }));
+    await enqueueMail(t.database.db, [{ kind: 'test', to, subject: 'Busy', text: 'Hi', html: '<p>Hi</p>' }], t.clock.now());
+    const [row] = await outboxRowsTo(to);
+    const final = await jobs.next((job) => job.id === row?.id && job.outcome !== 'retrying');
+    expect(final.outcome).toBe('succeeded');
+    expect(jobs.seen.filter((job) => job.id === row?.id && job.outcome === 'retrying')).toHaveLength(2);
+    expect((await outboxRowsTo(to))[0]).toMatchObject({ status: 'sent', attempts: 3 });
+    expect(server.received.filter((address) => address === to)).toHaveLength(1);
+  });
+
+  it('550 (no such mailbox) marks the mail failed after one attempt, and the queue moves on to the next mail', async () => {
+    const bad = uniqueEmail('nosuchuser');
+    const good = uniqueEmail('next');
+    const server = await scriptedSmtp({
+      rcpt: (address) => (address === bad ? { code: 550, message: 'No such user here' } : undefined),
+    });
+    const runtime = await worker(smtp(server.url), { concurrency: 1 });
+    const jobs = outcomes(runtime);
+    await enqueueMail(
+      t.database.db,
+      [
+        { kind: 'test', to: bad, subject: 'Bad', text: 'Hi', html: '<p>Hi</p>' },
+        { kind: 'test', to: good, subject: 'Good', text: 'Hi', html: '<p>Hi</p>' },
+      ],
+      t.clock.now(),
+    );
+    const [badRow] = await outboxRowsTo(bad);
+    const [goodRow] = await outboxRowsTo(good);
+    expect(await jobs.next((job) => job.id === badRow?.id)).toMatchObject({ outcome: 'failed', attempts: 1 });
+    await jobs.next((job) => job.id === goodRow?.id && job.outcome === 'succeeded');
+    expect((await outboxRowsTo(bad))[0]).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: expect.stringContaining('550'),
+    });
+    expect((await outboxRowsTo(good))[0]?.status).toBe('sent');
+    expect(server.received.filter((address) => address === bad || address === good)).toEqual([good]);
+    // A failed row is never claimed again: one more full round leaves it at one attempt.
+    await oneFullRound(runtime);
+    expect((await outboxRowsTo(bad))[0]).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('a server that holds each message (30 s in production) does not slow the API: requests answer while it holds', async () => {
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const server = await scriptedSmtp({
+      data: async () => {
+        holding();
+        await released;
+      },
+    });
+    const jobs = outcomes(await worker(smtp(server.url)));
+    const org = await t.given.org();
+    const invitee = uniqueEmail('slow');
+    expect((await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: invitee } })).status).toBe(201);
+    await held;
+    // The SMTP server has the message and has not answered: the API still answers, and queues more.
+    expect((await t.http.get('/api/v1/org', { as: org.owner })).status).toBe(200);
+    const second = uniqueEmail('slow2');
+    expect((await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: second } })).status).toBe(201);
+    expect((await t.http.get('/api/v1/org/invites', { as: org.owner })).body.invites).toHaveLength(2);
+    expect(server.received).toEqual([]);
+    release();
+    const [row] = await outboxRowsTo(invitee);
+    expect(await jobs.next((job) => job.id === row?.id)).toMatchObject({ outcome: 'succeeded' });
+    expect((await outboxRowsTo(invitee))[0]?.status).toBe('sent');
   });
 });

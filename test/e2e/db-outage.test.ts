@@ -124,6 +124,7 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
     expect(reply.status).toBe(503);
     expect(reply.body.error.code).toBe('database_unavailable');
     expect(typeof reply.body.error.message).toBe('string');
+    expect(reply.body.error.details.request_id).toBe(reply.headers.get('x-request-id'));
     expect(await count('SELECT count(*)::int AS count FROM invitations WHERE org_id = $1', [owner.orgId])).toBe(0);
     expect(await count('SELECT count(*)::int AS count FROM mail_outbox WHERE to_address = ANY($1::text[])', [emails])).toBe(0);
 
@@ -133,6 +134,14 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
     expect(retry.status, JSON.stringify(retry.body)).toBe(200);
     expect(retry.body.invited).toBe(1000);
     expect(await count('SELECT count(*)::int AS count FROM invitations WHERE org_id = $1', [owner.orgId])).toBe(1000);
+    // One email per address, and a client that retries once more (it missed the 200) duplicates nothing.
+    const mailsTo = () => count('SELECT count(*)::int AS count FROM mail_outbox WHERE to_address = ANY($1::text[])', [emails]);
+    expect(await mailsTo()).toBe(1000);
+    const again = await call('POST', '/api/v1/org/invites/bulk', { token: owner.token, body: { emails } });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.invited).toBe(0);
+    expect(await count('SELECT count(*)::int AS count FROM invitations WHERE org_id = $1', [owner.orgId])).toBe(1000);
+    expect(await mailsTo()).toBe(1000);
   });
 
   it('an acceptance whose backend is killed answers 503 and leaves the invitation pending; accepting again works', async () => {

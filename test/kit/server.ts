@@ -37,7 +37,7 @@ export async function freePort(): Promise<number> {
  * a temporary DATA_DIR unless `env.DATABASE_URL` is given (then `dataDir` is ''). Resolves once it accepts requests.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; dataDir?: string; build?: boolean } = {},
+  options: { env?: Record<string, string>; dataDir?: string; build?: boolean; args?: string[] } = {},
 ): Promise<ServerProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   // On PostgreSQL no data directory is used, so none is made (and none is left behind).
@@ -46,6 +46,7 @@ export async function startServerProcess(
   const url = `http://127.0.0.1:${port}`;
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'start'];
   if (!options.build) args.push('--no-build');
+  if (options.args) args.push(...options.args);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {

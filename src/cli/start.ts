@@ -1,0 +1,124 @@
+import cluster, { type Worker } from 'node:cluster';
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/client.ts';
+import { migrate } from '../db/migrate.ts';
+import { serveClusterMetrics } from '../http/metrics.ts';
+import { startServer } from '../server.ts';
+import { ensureDashboardBuilt } from './dashboard-build.ts';
+import { CliError, EXIT_USAGE } from './errors.ts';
+
+export interface StartOptions {
+  build: boolean;
+  workers: string;
+}
+
+/** Exit code of a worker whose configuration is invalid: the primary stops instead of restarting it. */
+const EXIT_CONFIG = 78;
+
+/**
+ * `roster start [--workers N]`. One process by default. With N > 1 (PostgreSQL only) the primary
+ * runs the migrations once, forks N workers that share the port (node:cluster), restarts a worker
+ * that dies, and on SIGTERM/SIGINT forwards the signal so each worker drains its in-flight requests
+ * and background work before the primary exits.
+ */
+export async function runStart(options: StartOptions): Promise<void> {
+  const workers = Number(options.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new CliError(`--workers must be a whole number from 1 to 64, got "${options.workers}"`, EXIT_USAGE);
+  }
+  const config = loadConfig();
+  if (cluster.isWorker || workers === 1) return runOneProcess(options);
+  if (!config.databaseUrl) {
+    throw new CliError(
+      `--workers ${workers} needs PostgreSQL: the embedded engine's DATA_DIR (${config.dataDir}) serves one process. ` +
+        'Set DATABASE_URL, or start with --workers 1.',
+      EXIT_USAGE,
+    );
+  }
+  if (options.build) ensureDashboardBuilt((message) => console.log(message));
+  // Once here, so that N workers do not queue on the migration lock at start-up.
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrate(database);
+  } finally {
+    await database.close();
+  }
+  runPrimary(workers);
+}
+
+async function runOneProcess(options: StartOptions): Promise<void> {
+  const config = loadConfig();
+  if (options.build && !cluster.isWorker) ensureDashboardBuilt((message) => console.log(message));
+  const server = await startServer(config);
+  if (!cluster.isWorker) console.log(`Roster is listening on ${server.url} — open ${config.publicUrl}`);
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals += 1;
+    if (signals > 1) process.exit(1);
+    server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function runPrimary(count: number): void {
+  serveClusterMetrics();
+  let stopping = false;
+  let listening = 0;
+  const recentCrashes: number[] = [];
+
+  const fork = () => {
+    const worker = cluster.fork({ ROSTER_WORKER: '1' });
+    worker.once('listening', (address) => {
+      listening += 1;
+      if (listening === count) {
+        console.log(
+          `Roster is listening on http://${address.address}:${address.port} with ${count} workers (primary ${process.pid})`,
+        );
+      }
+    });
+    return worker;
+  };
+
+  cluster.on('exit', (worker: Worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    if (code === EXIT_CONFIG) {
+      console.error(`roster: worker ${worker.process.pid} refused its configuration; stopping`);
+      process.exit(EXIT_CONFIG);
+    }
+    // A crash loop (a bad deploy, a database that refuses connections) backs off up to 30 s.
+    const now = Date.now();
+    recentCrashes.push(now);
+    while (recentCrashes.length > 0 && recentCrashes[0]! < now - 60_000) recentCrashes.shift();
+    const delayMs = Math.min(30_000, 100 * 2 ** Math.max(0, recentCrashes.length - 1));
+    console.error(
+      `roster: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting a new one in ${delayMs} ms`,
+    );
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delayMs);
+  });
+
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`roster: ${signal}: draining ${Object.keys(cluster.workers ?? {}).length} workers`);
+    const alive = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => Boolean(worker));
+    if (alive.length === 0) process.exit(0);
+    for (const worker of alive) worker.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  for (let index = 0; index < count; index += 1) fork();
+}
