@@ -117,7 +117,7 @@ describe('GET /metrics', () => {
     expect(delta('roster_usage_decisions_total{outcome="refused",reason="usage_limit_exceeded:day"}')).toBe(1);
   });
 
-  it('counts job outcomes, and reads the mail queue depth and oldest age from the database', async () => {
+  it('counts job outcomes, and reads the mail and webhook queue depth and oldest age from the database', async () => {
     const before = jobs.length;
     await given.user();
     await jobsObserved(before + 1);
@@ -138,6 +138,8 @@ describe('GET /metrics', () => {
     const age = stalled.get('roster_queue_oldest_age_seconds{queue="mail"}')!;
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThanOrEqual((Date.now() - new Date(row!.oldest).getTime()) / 1000 + 1);
+    // The webhook queue reports its backlog the same way (no endpoint here: nothing pending).
+    expect(stalled.get('roster_queue_depth{queue="webhooks"}')).toBe(0);
   });
 
   it('reports the PostgreSQL pool (n/a on PGlite)', async () => {

@@ -184,6 +184,14 @@ const guard = (delivery: ClaimedDelivery) =>
  * ran out cannot overwrite a newer attempt).
  */
 export const webhookDeliveryStore: JobStore<ClaimedDelivery> = {
+  // The backlog for GET /metrics: deliveries not yet delivered or given up, and the oldest event among them.
+  async stats(db: Db) {
+    const [row] = await queryRows<{ depth: number; oldest_at: Date | string | null }>(
+      db,
+      sql`SELECT count(*)::int AS depth, min(event_created_at) AS oldest_at FROM webhook_deliveries WHERE status = 'pending'`,
+    );
+    return { depth: Number(row?.depth ?? 0), oldestAt: row?.oldest_at ? new Date(row.oldest_at) : null };
+  },
   async claim(db, { now, leaseUntil, limit }) {
     const claimed: ClaimedDelivery[] = [];
     for (const { org_id: orgId } of await dueOrgs(db, now, limit)) {
