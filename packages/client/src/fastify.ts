@@ -1,0 +1,56 @@
+// Fastify adapter: `authenticate` as a preHandler sets `request.roster` or answers Roster's 401/403;
+// `recordUsage` records the member's usage and answers Roster's 429 (with Retry-After) itself.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  createRosterCore,
+  type Refusal,
+  type RosterMember,
+  type RosterMiddlewareOptions,
+  type UsageInput,
+  type UsageReceipt,
+} from './middleware.ts';
+
+export type { RosterMember, RosterMiddlewareOptions, UsageInput, UsageReceipt } from './middleware.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Roster member behind this request, set by `roster.authenticate`. */
+    roster?: RosterMember | null;
+  }
+}
+
+export type UsageResult = { ok: true; receipt: UsageReceipt } | { ok: false };
+
+export interface RosterFastify {
+  /** preHandler: `request.roster` for a member, else the reply is Roster's 401/403. */
+  authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * Records usage for `request.roster`. `{ ok: false }` means a refusal (429 past a limit, with
+   * Retry-After and Roster's error body) has been sent: return the reply from the handler.
+   */
+  recordUsage(request: FastifyRequest, reply: FastifyReply, input: UsageInput): Promise<UsageResult>;
+  client: ReturnType<typeof createRosterCore>['client'];
+}
+
+export function createRosterFastify(options: RosterMiddlewareOptions<FastifyRequest>): RosterFastify {
+  const core = createRosterCore(options);
+  return {
+    client: core.client,
+    async authenticate(request, reply) {
+      const outcome = await core.authenticate(request, request.headers);
+      if (outcome.ok) request.roster = outcome.value;
+      else await send(reply, outcome.refusal);
+    },
+    async recordUsage(request, reply, input) {
+      if (!request.roster) throw new Error('recordUsage needs request.roster: add roster.authenticate as the route preHandler');
+      const outcome = await core.recordUsage(request.roster, request.headers, input);
+      if (outcome.ok) return { ok: true, receipt: outcome.value };
+      await send(reply, outcome.refusal);
+      return { ok: false };
+    },
+  };
+}
+
+async function send(reply: FastifyReply, refusal: Refusal): Promise<void> {
+  await reply.status(refusal.status).headers(refusal.headers).send(refusal.body);
+}
