@@ -23,7 +23,7 @@ export type UsageResult = { ok: true; receipt: UsageReceipt } | { ok: false };
 
 export interface RosterFastify {
   /** preHandler: `request.roster` for a member, else the reply is Roster's 401/403. */
-  authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
   /**
    * Records usage for `request.roster`. `{ ok: false }` means a refusal (429 past a limit, with
    * Retry-After and Roster's error body) has been sent: return the reply from the handler.
@@ -38,19 +38,23 @@ export function createRosterFastify(options: RosterMiddlewareOptions<FastifyRequ
     client: core.client,
     async authenticate(request, reply) {
       const outcome = await core.authenticate(request, request.headers);
-      if (outcome.ok) request.roster = outcome.value;
-      else await send(reply, outcome.refusal);
+      if (outcome.ok) {
+        request.roster = outcome.value;
+        return undefined;
+      }
+      // An async hook that has replied returns the reply, so Fastify runs no handler after it.
+      return send(reply, outcome.refusal);
     },
     async recordUsage(request, reply, input) {
       if (!request.roster) throw new Error('recordUsage needs request.roster: add roster.authenticate as the route preHandler');
       const outcome = await core.recordUsage(request.roster, request.headers, input);
       if (outcome.ok) return { ok: true, receipt: outcome.value };
-      await send(reply, outcome.refusal);
+      send(reply, outcome.refusal);
       return { ok: false };
     },
   };
 }
 
-async function send(reply: FastifyReply, refusal: Refusal): Promise<void> {
-  await reply.status(refusal.status).headers(refusal.headers).send(refusal.body);
+function send(reply: FastifyReply, refusal: Refusal): FastifyReply {
+  return reply.status(refusal.status).headers(refusal.headers).send(refusal.body);
 }
