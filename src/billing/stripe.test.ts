@@ -341,6 +341,35 @@ describe('POST /api/v1/billing/webhook effects', () => {
     ]);
   });
 
+  it('a canceled org subscribes again: org checkout reuses its customer, and the new subscription restores seats', async () => {
+    const org = await stripeOrg(5, 2);
+    stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'canceled' });
+    expect((await deliver(subscriptionEvent('customer.subscription.deleted', org.subscriptionId))).statusCode).toBe(200);
+    const orgCustomer = await customerOf('org_id', org.orgId);
+    stub.requests.length = 0;
+    // Fewer seats than the 3 members hold is refused before Stripe is asked.
+    const tooFew = await t.http.post('/api/v1/billing/checkout', {
+      as: org.owner,
+      body: { plan: 'team', seats: 2, scope: 'org' },
+    });
+    expect(tooFew.status).toBe(409);
+    expect(tooFew.body.error.code).toBe('seats_below_usage');
+    expect(stub.requests).toEqual([]);
+    const again = await t.http.post('/api/v1/billing/checkout', {
+      as: org.owner,
+      body: { plan: 'team', seats: 4, scope: 'org' },
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(stub.requests.map((request) => request.path)).toEqual(['/v1/checkout/sessions']);
+    expect(stub.requests[0]!.params).toMatchObject({ customer: orgCustomer, 'line_items[0][quantity]': '4' });
+    const renewed = newSubscriptionId();
+    stub.setSubscription({ id: renewed, customer: orgCustomer, quantity: 4 });
+    expect((await deliver(subscriptionEvent('customer.subscription.created', renewed))).statusCode).toBe(200);
+    expect(await billingOf(org.owner)).toMatchObject({ plan: 'team', status: 'active', seats: 4, active_members: 3 });
+    const invite = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: 'back@example.com' } });
+    expect(invite.status).toBe(201);
+  });
+
   it('binds through the stored customer, never the metadata: a subscription naming another org changes only its own', async () => {
     const mine = await stripeOrg(3);
     const other = await stripeOrg(3);

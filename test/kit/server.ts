@@ -34,13 +34,15 @@ export async function freePort(): Promise<number> {
 
 /**
  * Spawns the real server (`roster start`) as a separate process, as a user runs it: on PGlite in
- * a temporary DATA_DIR unless `env.DATABASE_URL` is given. Resolves once it accepts requests.
+ * a temporary DATA_DIR unless `env.DATABASE_URL` is given (then `dataDir` is ''). Resolves once it accepts requests.
  */
 export async function startServerProcess(
   options: { env?: Record<string, string>; dataDir?: string; build?: boolean } = {},
 ): Promise<ServerProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'roster-data-'));
+  // On PostgreSQL no data directory is used, so none is made (and none is left behind).
+  const usesPglite = !options.env?.DATABASE_URL;
+  const dataDir = options.dataDir ?? (usesPglite ? mkdtempSync(join(tmpdir(), 'roster-data-')) : '');
   const url = `http://127.0.0.1:${port}`;
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'start'];
   if (!options.build) args.push('--no-build');
@@ -53,7 +55,7 @@ export async function startServerProcess(
       PUBLIC_URL: url,
       ...options.env,
       PORT: String(port),
-      DATA_DIR: dataDir,
+      ...(dataDir ? { DATA_DIR: dataDir } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -39,6 +39,7 @@ function billingServer(
     permissions?: string[];
     storage?: { storage_used_bytes: number; storage_limit_bytes: number | null };
     onSeats?: (request: RecordedRequest) => { status: number; body?: unknown };
+    onCheckout?: (request: RecordedRequest) => { status: number; body?: unknown };
   } = {},
 ) {
   const permissions = options.permissions ?? ['manage_billing', 'invite'];
@@ -62,6 +63,9 @@ function billingServer(
     }
     if (url.pathname === '/api/v1/org/billing/seats' && request.method === 'PUT' && options.onSeats) {
       return options.onSeats(request);
+    }
+    if (url.pathname === '/api/v1/billing/checkout' && request.method === 'POST' && options.onCheckout) {
+      return options.onCheckout(request);
     }
     return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
   });
@@ -114,6 +118,27 @@ describe('BillingPage', () => {
     expect(banner).toHaveTextContent('Subscription canceled');
     expect(banner).toHaveTextContent('Your members and data stay, but there are no seats to invite into');
     expect(screen.queryByLabelText('Number of seats')).toBeNull();
+  });
+
+  it('lets a canceled Team org subscribe again for at least the seats its members and invitations hold', async () => {
+    const requests = billingServer(
+      { ...teamBilling, status: 'canceled', seats: 0, active_members: 3, pending_invites: 1, portal_available: false },
+      {
+        onCheckout: () => ({
+          status: 409,
+          body: { error: { code: 'seats_below_usage', message: 'Too few.', details: { active_members: 3, pending_invites: 1 } } },
+        }),
+      },
+    );
+    renderWithProviders(<BillingPage />);
+    const seats = await screen.findByLabelText('Seats for the new subscription');
+    expect(seats).toHaveValue(4);
+    await userEvent.clear(seats);
+    await userEvent.type(seats, '2');
+    await userEvent.click(screen.getByRole('button', { name: 'Subscribe again' }));
+    expect(await screen.findByText('You have 3 members and 1 pending invitation; choose at least 4 seats.')).toBeInTheDocument();
+    const checkout = requests.find((request) => request.url.endsWith('/api/v1/billing/checkout'));
+    expect(checkout?.body).toEqual({ plan: 'team', seats: 2, scope: 'org' });
   });
 
   it('shows the Enterprise card with no seat control and no portal button, and unlimited storage', async () => {

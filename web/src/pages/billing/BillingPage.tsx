@@ -12,7 +12,7 @@ import { TextField } from '../../components/Field';
 import { StorageBar } from '../../components/StorageBar';
 import { useOrgPermissions } from '../../components/permissions';
 import { formatDate, formatNumber, plural } from '../../lib/format';
-import { sameOriginPath } from '../../lib/navigation';
+import { isCheckoutSuccess, sameOriginPath } from '../../lib/navigation';
 
 /** The server's reason for refusing a seat count below active members plus pending invitations. */
 export function seatsRefusalMessage(details: Record<string, unknown> | undefined, fallback: string): string {
@@ -191,6 +191,9 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
           <Stat label="Pending invitations" value={formatNumber(billing.pending_invites)} />
         </dl>
         {canChangeSeats ? <SeatsForm seats={billing.seats} /> : null}
+        {billing.status === 'canceled' && !billing.enterprise ? (
+          <ResubscribeForm minimumSeats={Math.max(1, billing.active_members + billing.pending_invites)} />
+        ) : null}
       </div>
     </Card>
   );
@@ -241,6 +244,63 @@ export function SeatsForm({ seats }: { seats: number }) {
       />
       <Button type="submit" className="sm:mt-7" isLoading={update.isPending} disabled={value === String(seats)}>
         Update seats
+      </Button>
+    </form>
+  );
+}
+
+/** A canceled org subscribes again through a new checkout, for at least the seats its members hold. */
+export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
+  const [value, setValue] = useState(String(minimumSeats));
+  const [error, setError] = useState<string | null>(null);
+  const refreshBilling = useRefreshBilling();
+  const checkout = useMutation({
+    mutationFn: api.startCheckout,
+    meta: { inlineErrors: true },
+    onSuccess: ({ url }) => {
+      // The local billing provider completes at once: stay here and show the new subscription.
+      if (isCheckoutSuccess(url)) {
+        toast.success('Subscribed to the Team plan again');
+        void refreshBilling();
+        return;
+      }
+      const inApp = sameOriginPath(url);
+      if (inApp === null) window.location.assign(url);
+      else window.location.href = inApp;
+    },
+    onError: (reason) =>
+      setError(
+        isApiError(reason, 'seats_below_usage')
+          ? seatsRefusalMessage(reason.details, errorMessage(reason))
+          : errorMessage(reason),
+      ),
+  });
+  function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    const requested = Number(value);
+    if (!value.trim() || !Number.isInteger(requested) || requested < 1) {
+      setError('Enter a whole number of seats, 1 or more.');
+      return;
+    }
+    setError(null);
+    checkout.mutate({ plan: 'team', seats: requested, scope: 'org' });
+  }
+  return (
+    <form onSubmit={onSubmit} noValidate className="flex flex-col gap-3 border-t border-zinc-100 pt-5 sm:flex-row sm:items-start">
+      <TextField
+        label="Seats for the new subscription"
+        type="number"
+        inputMode="numeric"
+        min={minimumSeats}
+        step={1}
+        value={value}
+        onChange={(event) => setValue(event.target.value)}
+        error={error}
+        hint={`At least ${plural(minimumSeats, 'seat')}: one for each member and pending invitation.`}
+        containerClassName="sm:w-72"
+      />
+      <Button type="submit" className="sm:mt-7" isLoading={checkout.isPending}>
+        Subscribe again
       </Button>
     </form>
   );
