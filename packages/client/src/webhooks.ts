@@ -4,22 +4,34 @@
 // does not match the signature.
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 
-/** The event types Roster sends (the contract's list); others may be added, so `string` is allowed too. */
+/** The event types Roster sends (src/events/types.ts); new ones may be added, so any string is accepted too. */
 export type RosterEventType =
+  | 'org.created'
+  | 'org.updated'
+  | 'org.ownership_transferred'
   | 'member.joined'
   | 'member.removed'
   | 'member.role_changed'
   | 'member.disabled'
   | 'member.enabled'
-  | 'org.ownership_transferred'
   | 'invite.created'
-  | 'invite.accepted'
+  | 'invite.resent'
   | 'invite.revoked'
+  | 'invite.expired'
+  | 'invite.accepted'
   | 'billing.seats_changed'
+  | 'billing.plan_changed'
   | 'billing.status_changed'
+  | 'usage.limit_changed'
   | 'usage.limit_exceeded'
+  | 'usage.allocation_changed'
+  | 'usage.allocation_low'
+  | 'usage.allocation_exhausted'
   | 'project.created'
+  | 'project.updated'
   | 'project.member_changed'
+  | 'project.member_removed'
+  | 'project.deleted'
   | (string & {});
 
 /** One delivery's body: `{id, type, created_at, org_id, data}`. Deduplicate on `id` (also `webhook-id`). */
