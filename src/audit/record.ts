@@ -47,6 +47,7 @@ export type AuditEntry =
   | Change<'member.disabled' | 'member.enabled', 'user', { email: string; status: string }, { email: string; status: string }>
   | Change<'member.usage_limit_changed', 'user', Limits, Limits>
   | Change<'usage.allocation_changed', 'org', { monthly: number | null }, { monthly: number | null }>
+  | Change<'storage.recounted', 'org', { used_bytes: number }, { used_bytes: number }>
   | Created<'usage.allocation_low' | 'usage.allocation_exhausted', 'org', AllocationState>
   | Created<'invite.sent', 'invitation', { email: string; role: InviteRole; expires_at: string }>
   | Change<'invite.resent', 'invitation', { expires_at: string }, { email: string; expires_at: string }>
@@ -137,6 +138,12 @@ export function eventOf(entry: AuditEntry): OrgEvent {
         orgId,
         type: 'usage.allocation_changed',
         data: { monthly: entry.after.monthly, previous_monthly: entry.before.monthly },
+      };
+    case 'storage.recounted':
+      return {
+        orgId,
+        type: 'storage.recounted',
+        data: { used_bytes: entry.after.used_bytes, previous_used_bytes: entry.before.used_bytes },
       };
     case 'usage.allocation_low':
     case 'usage.allocation_exhausted':

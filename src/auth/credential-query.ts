@@ -65,9 +65,22 @@ export interface ServiceActorRow {
   scopes: ServiceScope[] | string;
 }
 
-/** The service token with hash `hash`, unless it is revoked: zero rows then. No user, no org. */
+/**
+ * The service token with hash `hash`, unless it is revoked: zero rows then. No user, no org. The
+ * same statement records its last use, at most once a minute per token (`now` is a parameter; the
+ * condition is re-checked on the row, so concurrent requests write it once): the operator sees
+ * which tokens are in use, and the hot path pays a write only once a minute.
+ */
 export function serviceActorQuery(): SQL {
-  return sql`SELECT id AS credential_id, scopes FROM service_tokens WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL`;
+  return sql`
+    WITH token AS (
+      SELECT id, scopes FROM service_tokens WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL
+    ), touched AS (
+      UPDATE service_tokens s SET last_used_at = ${placeholder.now}
+      FROM token
+      WHERE s.id = token.id AND (s.last_used_at IS NULL OR s.last_used_at < ${placeholder.now} - interval '1 minute')
+    )
+    SELECT id AS credential_id, scopes FROM token`;
 }
 
 export function scopesOf(row: ServiceActorRow): ServiceScope[] {

@@ -50,6 +50,9 @@ export const PERMISSIONS = {
   'projects.leave': EVERYONE,
   'projects.delete': EVERYONE,
   'projects.manage_all': ADMINS,
+  // The host app's questions about a member (GET /authz/check, GET /users/{id}/membership): only a
+  // service token with authz:read asks them, never a member.
+  'authz.read': [],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;
@@ -62,7 +65,19 @@ export type Action = keyof typeof PERMISSIONS;
 export const SERVICE_ACTION_SCOPES: Partial<Record<Action, ServiceScope>> = {
   'storage.write': 'storage:write',
   'storage.reserve': 'storage:write',
+  'authz.read': 'authz:read',
 };
+
+/**
+ * A service token's refusal names what is missing: the scope the action needs, or that no scope
+ * allows it (the action acts as a person, or belongs to an org's members).
+ */
+function refuseService(action: Action): Decision {
+  const scope = SERVICE_ACTION_SCOPES[action];
+  return scope
+    ? refuse('forbidden', `This service token lacks the scope "${scope}" that this needs.`)
+    : refuse('forbidden', `${serviceTokenRefused().message} No scope allows a service token to do this.`);
+}
 
 /** The member an action is aimed at (role change, removal, disabling, transfer …). */
 export interface MemberResource {
@@ -181,7 +196,7 @@ function decideProject(actor: PolicyActor, action: Action, project: ProjectResou
 export function decide(actor: PolicyActor | ServicePolicyActor, action: Action, resource?: Resource): Decision {
   if ('scopes' in actor) {
     const scope = SERVICE_ACTION_SCOPES[action];
-    return scope && actor.scopes.includes(scope) ? ALLOWED : refuse('forbidden', serviceTokenRefused().message);
+    return scope && actor.scopes.includes(scope) ? ALLOWED : refuseService(action);
   }
   if (resource && 'project' in resource) return decideProject(actor, action, resource.project, resource.target);
   if (!actor.role) return refuse('forbidden', 'You are not a member of an organization.');
@@ -314,4 +329,96 @@ export function projectPermissions(actor: PolicyActor, project: ProjectResource)
 /** The access a project reply shows: `admin` for org owners/admins, otherwise the team flag. */
 export function myProjectAccess(actor: PolicyActor, project: ProjectResource): ProjectAccess | 'admin' | null {
   return can(actor.role, 'projects.manage_all') ? 'admin' : project.access;
+}
+
+// ---- the host app's question "may this user do X?" (GET /authz/check) -------------------------
+
+/**
+ * The names GET /authz/check answers: the org-wide names of GET /me and GET /org, and the
+ * per-project names of project replies plus `view_project` (which a project reply implies, so
+ * its list omits it). Each stands for the action the API itself checks.
+ */
+const CHECKABLE_PROJECT_PERMISSIONS = {
+  view_project: 'projects.read',
+  ...PROJECT_PERMISSIONS,
+} as const satisfies Record<string, Action>;
+
+export type CheckableProjectPermission = keyof typeof CHECKABLE_PROJECT_PERMISSIONS;
+export type CheckablePermission = OrgPermission | CheckableProjectPermission;
+export const CHECKABLE_PERMISSION_NAMES = [
+  ...ORG_PERMISSION_NAMES,
+  ...(Object.keys(CHECKABLE_PROJECT_PERMISSIONS) as CheckableProjectPermission[]),
+] as [CheckablePermission, ...CheckablePermission[]];
+
+/**
+ * Why a check is refused: a small, stable set (documented in docs/api.md and the OpenAPI).
+ * `owner_must_transfer` (the owner cannot leave) and `last_editor` (the last editor cannot leave
+ * the project) are the policy's own refusals, passed on.
+ */
+export const CHECK_REASONS = [
+  'not_a_member',
+  'user_disabled',
+  'insufficient_role',
+  'owner_must_transfer',
+  'project_not_found',
+  'not_on_project',
+  'project_read_only',
+  'last_editor',
+] as const;
+export type CheckReason = (typeof CHECK_REASONS)[number];
+
+export function isProjectPermission(name: CheckablePermission): name is CheckableProjectPermission {
+  return Object.hasOwn(CHECKABLE_PROJECT_PERMISSIONS, name);
+}
+
+/** The user as the database shows them now: their account's state and their current role. */
+export interface CheckSubject {
+  userId: string;
+  /** Null: the user belongs to no org (or does not exist). */
+  role: Role | null;
+  disabled: boolean;
+}
+
+export type CheckResult = { allowed: true; reason: null } | { allowed: false; reason: CheckReason };
+
+function reasonOf(decision: Extract<Decision, { allowed: false }>): CheckReason {
+  switch (decision.code) {
+    case 'forbidden':
+      return 'insufficient_role';
+    // The API answers "not found" to someone not on the project so as not to reveal it; the
+    // project is known to exist here (the caller found it in the user's org).
+    case 'project_not_found':
+    case 'not_a_project_member':
+      return 'not_on_project';
+    case 'owner_must_transfer':
+    case 'project_read_only':
+    case 'last_editor':
+      return decision.code;
+    default:
+      throw new AppError('internal', `The policy refused with "${decision.code}", which no check reason names.`);
+  }
+}
+
+/**
+ * May `subject` do `name` now? The same `decide` the API runs, for the subject's current role: a
+ * disabled user is never allowed, a user in no org is not a member, and a project permission needs
+ * the project (null: no such project in the user's org).
+ */
+export function checkPermission(subject: CheckSubject, name: CheckablePermission, project?: ProjectResource | null): CheckResult {
+  if (subject.disabled) return { allowed: false, reason: 'user_disabled' };
+  if (!subject.role) return { allowed: false, reason: 'not_a_member' };
+  const actor: PolicyActor = { userId: subject.userId, role: subject.role };
+  let decision: Decision;
+  if (isProjectPermission(name)) {
+    if (!project) return { allowed: false, reason: 'project_not_found' };
+    const action = CHECKABLE_PROJECT_PERMISSIONS[name];
+    const leaving: ProjectMemberChange | undefined =
+      action === 'projects.leave' && project.access
+        ? { userId: subject.userId, status: 'active', editor: project.access === 'editor', to: null }
+        : undefined;
+    decision = decide(actor, action, { project, target: leaving });
+  } else {
+    decision = decide(actor, ORG_PERMISSIONS[name]);
+  }
+  return decision.allowed ? { allowed: true, reason: null } : { allowed: false, reason: reasonOf(decision) };
 }

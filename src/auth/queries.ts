@@ -176,6 +176,8 @@ export interface ServiceTokenRecord {
   scopes: ServiceScope[];
   createdAt: Date;
   revokedAt: Date | null;
+  /** When it last authenticated a request (to the minute); null: never. */
+  lastUsedAt: Date | null;
 }
 
 const serviceTokenColumns = {
@@ -184,6 +186,7 @@ const serviceTokenColumns = {
   scopes: serviceTokens.scopes,
   createdAt: serviceTokens.createdAt,
   revokedAt: serviceTokens.revokedAt,
+  lastUsedAt: serviceTokens.lastUsedAt,
 };
 
 export async function insertServiceToken(

@@ -14,6 +14,7 @@ afterAll(async () => {
 });
 
 const refusal = (code: string) => expect.objectContaining({ code });
+const NIL = '00000000-0000-4000-8000-000000000000';
 const GIB = 1024 ** 3;
 
 async function serviceToken(scopes: string, name = 'host app'): Promise<{ id: string; token: string }> {
@@ -74,6 +75,33 @@ describe('service tokens through the operator CLI', () => {
     await expect(listServiceTokens(ctx)).rejects.toEqual(refusal('forbidden'));
   });
 
+  it('records the last use, at most once a minute, and lists it', async () => {
+    t.clock.reset();
+    const service = await serviceToken('authz:read');
+    const lastUsed = async () => (await listServiceTokens(operatorCtx(t))).find((row) => row.id === service.id)?.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    const ask = () => t.http.get(`/api/v1/users/${NIL}/membership`, { as: service });
+
+    expect((await ask()).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).toBeInstanceOf(Date);
+    expect(Math.abs(first!.getTime() - t.clock.now().getTime())).toBeLessThan(5_000);
+    // Within the minute: not written again, even by concurrent requests.
+    t.clock.advance(30);
+    expect((await Promise.all([ask(), ask(), ask()])).map((reply) => reply.status)).toEqual([200, 200, 200]);
+    expect(await lastUsed()).toEqual(first);
+    t.clock.advance(31);
+    await Promise.all([ask(), ask(), ask()]);
+    expect((await lastUsed())!.getTime()).toBeGreaterThanOrEqual(first!.getTime() + 60_000);
+    // A revoked token is not a use.
+    await revokeServiceToken(operatorCtx(t), { id: service.id });
+    const before = await lastUsed();
+    t.clock.advance(120);
+    expect((await ask()).status).toBe(401);
+    expect(await lastUsed()).toEqual(before);
+    t.clock.reset();
+  });
+
   it('redacts rs_svc_ tokens', () => {
     expect(redactSecrets('Bearer rs_svc_abcDEF123-_x')).toBe('Bearer rs_svc_[redacted]');
   });
@@ -89,6 +117,28 @@ describe('PUT /org/storage', () => {
     expect(await usedInDatabase(org.id)).toBe(5 * GIB);
     const back = await t.http.put('/api/v1/org/storage', { as: service, body: { org_id: org.id, used_bytes: 0 } });
     expect(back.body).toEqual({ storage_used_bytes: 0, storage_limit_bytes: 2 * GIB });
+  });
+
+  it("is audited in the org's log with the token as actor, when the total changes", async () => {
+    const org = await t.given.org();
+    const service = await serviceToken('storage:write');
+    const set = (used_bytes: number) => t.http.put('/api/v1/org/storage', { as: service, body: { org_id: org.id, used_bytes } });
+    expect((await set(700)).status).toBe(200);
+    expect((await set(700)).status).toBe(200); // no change: nothing to audit
+    expect((await set(300)).status).toBe(200);
+    const audit = await t.http.get('/api/v1/org/audit', { as: org.owner });
+    const entries = audit.body.entries.filter((entry: { action: string }) => entry.action === 'storage.recounted');
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: null,
+        actor_label: `service:${service.id}`,
+        target_type: 'org',
+        target_id: org.id,
+        before: { used_bytes: 700 },
+        after: { used_bytes: 300 },
+      }),
+      expect.objectContaining({ actor_label: `service:${service.id}`, before: { used_bytes: 0 }, after: { used_bytes: 700 } }),
+    ]);
   });
 
   it('refuses a negative or fractional total (400) and an unknown org (404 org_not_found)', async () => {

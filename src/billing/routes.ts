@@ -111,6 +111,7 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/org/storage/reserve',
     {
+      config: { serviceAction: 'storage.reserve' },
       schema: {
         tags: ['billing'],
         summary: 'Reserve (or, with negative bytes, release) storage from the org pool; a retried key counts once',
@@ -134,6 +135,7 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     '/org/storage',
     {
+      config: { serviceAction: 'storage.write' },
       schema: {
         tags: ['billing'],
         summary: "Set an org's storage total after a recount by the host app (service token with storage:write)",

@@ -1,10 +1,11 @@
+import { recordAudit } from '../audit/record.ts';
 import { authorize, authorizeCaller } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireCaller } from '../core/context.ts';
 import { AppError, assertThat } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import type { Queryable } from '../db/client.ts';
-import { findOrg, reserveStorage, setStorageUsed } from '../orgs/queries.ts';
+import { findOrg, lockOrg, reserveStorage, setStorageUsed } from '../orgs/queries.ts';
 import { storageLimitBytes } from './plans.ts';
 import { claimStorageKey } from './queries.ts';
 
@@ -78,7 +79,9 @@ const orgNotFound = () => new AppError('org_not_found', 'No organization with th
 /**
  * `PUT /org/storage`: a service token with `storage:write` sets the org's total after the host app
  * recounted it (a whole number of bytes, at least 0; it may exceed the limit, which then refuses
- * further reservations). No member may: members reserve and release.
+ * further reservations). No member may: members reserve and release. A change of the total is
+ * audited (`storage.recounted`, actor `service:<token id>`), the org row locked first so the
+ * previous total is the one replaced (reservations update the same row).
  */
 export async function setOrgStorage(ctx: Ctx, input: { orgId: string; usedBytes: number }): Promise<OrgStorage> {
   const orgId = await storageOrgOf(ctx, 'storage.write', input.orgId);
@@ -86,7 +89,19 @@ export async function setOrgStorage(ctx: Ctx, input: { orgId: string; usedBytes:
     throw new AppError('invalid_request', 'Send used_bytes as a whole number of bytes, at least 0.');
   }
   return ctx.db.transaction(async (tx) => {
+    await lockOrg(tx, orgId);
+    const before = await storageOf(tx, orgId);
     if (!(await setStorageUsed(tx, { orgId, usedBytes: input.usedBytes }))) throw orgNotFound();
-    return storageOf(tx, orgId);
+    if (before.usedBytes !== input.usedBytes) {
+      await recordAudit(tx, ctx, {
+        orgId,
+        action: 'storage.recounted',
+        targetType: 'org',
+        targetId: orgId,
+        before: { used_bytes: before.usedBytes },
+        after: { used_bytes: input.usedBytes },
+      });
+    }
+    return { usedBytes: input.usedBytes, limitBytes: before.limitBytes };
   });
 }

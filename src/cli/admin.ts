@@ -184,7 +184,7 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('list-service-tokens')
-    .description('Service tokens: id, name, scopes, created and revoked times (never the tokens)')
+    .description('Service tokens: id, name, scopes, created, last used (to the minute) and revoked times (never the tokens)')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
@@ -195,12 +195,14 @@ export function registerAdminCommands(program: Command): void {
           scopes: token.scopes,
           created_at: token.createdAt.toISOString(),
           revoked_at: token.revokedAt?.toISOString() ?? null,
+          last_used_at: token.lastUsedAt?.toISOString() ?? null,
         }));
         if (options.json) return printJson(json);
         if (json.length === 0) console.log('No service tokens.');
         for (const token of json) {
           const state = token.revoked_at ? `revoked ${token.revoked_at}` : 'active';
-          console.log(`${token.id}  ${token.name}  [${token.scopes.join(',')}]  created ${token.created_at}  ${state}`);
+          const used = token.last_used_at ? `last used ${token.last_used_at}` : 'never used';
+          console.log(`${token.id}  ${token.name}  [${token.scopes.join(',')}]  created ${token.created_at}  ${used}  ${state}`);
         }
       });
     });

@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   invalid_signature: 400,
   invalid_storage_key: 400,
   invalid_scopes: 400,
+  invalid_action: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,

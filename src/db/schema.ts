@@ -59,6 +59,7 @@ export const serviceTokens = pgTable('service_tokens', {
   tokenHash: bytea('token_hash').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   revokedAt: timestamptz('revoked_at'),
+  lastUsedAt: timestamptz('last_used_at'),
 });
 
 export const emailVerifications = pgTable('email_verifications', {

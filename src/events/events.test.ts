@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { uniqueEmail, type TestOrg } from '../../test/kit/given.ts';
 import { inviteTokenOf } from '../../test/kit/mailbox.ts';
-import { enableUser, setAllocation, setPlan } from '../admin/service.ts';
+import { createServiceToken, enableUser, setAllocation, setPlan } from '../admin/service.ts';
 import { recordAudit } from '../audit/record.ts';
 import { queryRows } from '../db/client.ts';
 import { eventsOfOrg } from './queries.ts';
@@ -42,6 +42,7 @@ const EVENT_OF_ACTION: Record<string, EventType | EventType[]> = {
   'project.deleted': 'project.deleted',
   'billing.status_changed': 'billing.status_changed',
   'usage.allocation_changed': 'usage.allocation_changed',
+  'storage.recounted': 'storage.recounted',
   'usage.allocation_low': 'usage.allocation_low',
   'usage.allocation_exhausted': 'usage.allocation_exhausted',
 };
@@ -66,6 +67,7 @@ const ALL_EVENT_TYPES: Record<EventType, true> = {
   'billing.status_changed': true,
   'usage.limit_changed': true,
   'usage.allocation_changed': true,
+  'storage.recounted': true,
   'usage.allocation_low': true,
   'usage.allocation_exhausted': true,
   'project.created': true,
@@ -127,6 +129,8 @@ async function everyAuditedChange(): Promise<TestOrg> {
   await ok(t.http.post('/api/v1/billing/checkout', { as: org.owner, body: { plan: 'team', seats: 9, scope: 'org' } }));
   await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 9 });
   await setAllocation(operatorCtx(t, 'ops'), { slug: org.slug, monthly: '10' });
+  const { token } = await createServiceToken(operatorCtx(t, 'ops'), { name: 'recount', scopes: 'storage:write' });
+  await ok(t.http.put('/api/v1/org/storage', { as: { token }, body: { org_id: org.id, used_bytes: 1234 } }));
   // Using the whole allocation at once crosses 80% and 100%: both warnings, recorded by 'system'.
   await ok(t.http.post('/api/v1/usage', { as: org.owner, body: { activity: 'api.call', quantity: 10 } }), 201);
 

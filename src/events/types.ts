@@ -53,6 +53,8 @@ export interface EventData {
     previous_daily: number | null;
     previous_monthly: number | null;
   };
+  /** The host app set the org's storage total after a recount (service token with storage:write). */
+  'storage.recounted': { used_bytes: number; previous_used_bytes: number };
   /** Support set an Enterprise org's monthly allocation (`monthly` null: unlimited). */
   'usage.allocation_changed': { monthly: number | null; previous_monthly: number | null };
   /** 80% of the org's monthly allocation is used (at most once per org and UTC month). */

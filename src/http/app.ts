@@ -34,6 +34,8 @@ import { usageRoutes } from '../usage/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { registerServiceScopes } from './service-scopes.ts';
+import { authzRoutes } from '../authz/routes.ts';
 import { errorBody, statusForCode, type ErrorCode } from './errors.ts';
 
 export type App = FastifyInstance;
@@ -117,6 +119,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Session token or API token' },
           cookie: { type: 'apiKey', in: 'cookie', name: 'roster_session' },
+          service_token: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "The host app's service token (rs_svc_…): only on routes that name one of its scopes",
+          },
         },
       },
       security: [{ bearer: [] }, { cookie: [] }],
@@ -127,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null as unknown as Ctx);
   registerSecurityHooks(app, { config, clock, billing, database, authenticate: createAuthenticator(database.db) });
+  registerServiceScopes(app);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -167,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await routes.register(auditRoutes, { prefix: '/api/v1' });
   await routes.register(inviteRoutes, { prefix: '/api/v1' });
   await routes.register(projectRoutes, { prefix: '/api/v1' });
+  await routes.register(authzRoutes, { prefix: '/api/v1' });
   // Development only: with no SMTP server configured, mail is kept here instead of delivered.
   if (!config.smtpUrl && !config.isProduction) await routes.register(mailboxRoutes, { prefix: '/api/dev' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

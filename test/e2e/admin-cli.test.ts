@@ -126,6 +126,29 @@ describe('roster admin (CLI end to end)', () => {
     expect(outcomes[6]?.stderr).toContain('No account uses the address nobody@example.com');
   });
 
+  it('create-service-token validates scopes (EXIT_USAGE); list shows scopes and last use; revoke', async () => {
+    const unknown = await roster('create-service-token', '--name', 'backend', '--scopes', 'authz:read,admin');
+    expect([unknown.code, unknown.stdout]).toEqual([EXIT_USAGE, '']);
+    expect(unknown.stderr).toContain('Unknown scope "admin"');
+
+    const created = await roster('create-service-token', '--name', 'backend', '--scopes', 'authz:read,storage:write');
+    expect(created.code, created.stderr).toBe(0);
+    const token = /rs_svc_[A-Za-z0-9_-]{43}/.exec(created.stdout)?.[0];
+    expect(token).toBeDefined();
+    const listed = JSON.parse((await roster('list-service-tokens', '--json')).stdout);
+    const row = listed.find((entry: { name: string }) => entry.name === 'backend');
+    expect(row).toMatchObject({ scopes: ['authz:read', 'storage:write'], last_used_at: null, revoked_at: null });
+    expect(JSON.stringify(listed)).not.toContain(token);
+    const text = await roster('list-service-tokens');
+    expect(text.stdout).toMatch(
+      new RegExp(`${row.id}  backend  \\[authz:read,storage:write\\]  created \\S+  never used  active`),
+    );
+
+    const revoked = await roster('revoke-service-token', row.id);
+    expect([revoked.code, revoked.stdout.trim()]).toEqual([0, `Revoked service token ${row.id} "backend".`]);
+    // Five processes one after another: more time than one command's test needs.
+  }, 180_000);
+
   it('disable-user and enable-user change the member and are audited with the operator as actor', async () => {
     const member = org.members[0]!;
     const disabled = await roster('disable-user', member.email);

@@ -581,6 +581,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/authz/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * May this user do this now? Answered by the policy the API applies (service token with authz:read)
+         * @description Reads the user's account and current role fresh on every call (nothing cached): a demotion, removal or disabling counts on the next call. A disabled user is never allowed. Refused (`allowed: false`) is a 200 with a stable `reason`; an unknown `action` is 400 `invalid_action`, a malformed id 400 `invalid_request`.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description A permission name: the org-wide names of `permissions` in GET /me and GET /org, or a project name (`view_project` and those of a project reply), which needs `project_id`. Anything else: 400 `invalid_action`. */
+                    action: "rename_org" | "invite" | "manage_members" | "disable_members" | "set_usage_limits" | "view_org_usage" | "manage_billing" | "view_audit" | "create_project" | "transfer_ownership" | "leave_org" | "view_project" | "edit_project" | "manage_project_members" | "delete_project" | "leave_project";
+                    /** @description The project, for a project permission (and only then) */
+                    project_id?: string;
+                    /** @description The user asked about */
+                    user_id: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The answer of the same policy the API applies, for the user as they are now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed: boolean;
+                            /** @description The user's org; null when they belong to none */
+                            org_id: string | null;
+                            /** @description Null when allowed; otherwise why not: `not_a_member` (unknown user or in no org), `user_disabled` (never allowed), `insufficient_role`, `owner_must_transfer` (the owner cannot leave), `project_not_found` (no such project in the user's org), `not_on_project`, `project_read_only` (a viewer), `last_editor` (cannot leave). */
+                            reason: ("not_a_member" | "user_disabled" | "insufficient_role" | "owner_must_transfer" | "project_not_found" | "not_on_project" | "project_read_only" | "last_editor") | null;
+                            /** @description The user's current role; null when they belong to no org */
+                            role: ("owner" | "admin" | "member") | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/checkout": {
         parameters: {
             query?: never;
@@ -6681,6 +6820,151 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/membership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's org, role, status and usage limits now (service token with authz:read)
+         * @description A user in no org and an id that no user has both answer `{"org": null}`, so the token cannot probe which ids exist. A malformed id is 400 `invalid_request`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user's org, role, account status and usage limits, read now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            org: {
+                                id: string;
+                                name: string;
+                                slug: string;
+                                /** @description The plan; null without an active subscription */
+                                tier: ("team" | "enterprise") | null;
+                            };
+                            /** @enum {string} */
+                            role: "owner" | "admin" | "member";
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            /** @description The member's usage limits; null means no limit */
+                            usage_limit: {
+                                daily: number | null;
+                                monthly: number | null;
+                            };
+                        } | {
+                            org: null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { decide, SERVICE_ACTION_SCOPES, type Action } from '../auth/permissions.ts';
+import { AppError } from '../core/errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The policy action a service token performs on this route; its scope (SERVICE_ACTION_SCOPES)
+     * is what the token needs. A route without one refuses every service token (403) before it
+     * parses anything, so no route serves a service token by accident.
+     */
+    serviceAction?: Action;
+  }
+}
+
+/** One route of the API as the service-token rule sees it (the scope matrix test reads these). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  serviceAction: Action | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every /api route registered, with the action a service token performs on it. */
+    apiRoutes: ApiRoute[];
+  }
+}
+
+/**
+ * A service token is refused on every /api route whose `serviceAction` its scopes do not allow,
+ * decided by the one policy (`decide`) right after authentication, before the body is read. The
+ * route's handler asks the policy again for the action it performs. The OpenAPI names the scope.
+ * Register before the routes (an onRoute hook sees only routes added after it).
+ */
+export function registerServiceScopes(app: FastifyInstance): void {
+  const routes: ApiRoute[] = [];
+  app.decorate('apiRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const serviceAction = route.config?.serviceAction;
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, serviceAction });
+    const scope = serviceAction ? SERVICE_ACTION_SCOPES[serviceAction] : undefined;
+    if (scope && route.schema && !route.schema.hide && !route.schema.security) {
+      route.schema.security = [{ bearer: [] }, { cookie: [] }, { service_token: [scope] }];
+    }
+  });
+  app.addHook('onRequest', async (request) => {
+    const caller = request.ctx?.actor;
+    // An unknown path keeps its 404.
+    if (caller?.via !== 'service_token' || !request.url.startsWith('/api/') || request.is404) return;
+    const action = request.routeOptions.config?.serviceAction;
+    if (!action) {
+      throw new AppError('forbidden', 'Service tokens are not accepted on this route: no scope allows it.');
+    }
+    const decision = decide({ scopes: caller.scopes }, action);
+    if (!decision.allowed) throw new AppError(decision.code, decision.message);
+  });
+}
