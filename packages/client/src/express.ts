@@ -3,6 +3,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import {
   createRosterCore,
+  type AccessDecision,
+  type CheckAction,
   type Refusal,
   type RosterMember,
   type RosterMiddlewareOptions,
@@ -10,7 +12,14 @@ import {
   type UsageReceipt,
 } from './middleware.ts';
 
-export type { RosterMember, RosterMiddlewareOptions, UsageInput, UsageReceipt } from './middleware.ts';
+export type {
+  AccessDecision,
+  CheckAction,
+  RosterMember,
+  RosterMiddlewareOptions,
+  UsageInput,
+  UsageReceipt,
+} from './middleware.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types requests through this global namespace
@@ -32,6 +41,11 @@ export interface RosterExpress {
    * Retry-After and Roster's error body) has been sent: stop handling the request.
    */
   recordUsage(req: Request, res: Response, input: UsageInput): Promise<UsageResult>;
+  /**
+   * May the member take `action` now? Asks Roster's policy (`GET /authz/check`; needs the service
+   * token with `authz:read`): `{allowed, role, org_id, reason}`, `reason` a stable code when refused.
+   */
+  check(req: Request, action: CheckAction, options?: { projectId?: string }): Promise<AccessDecision>;
   client: ReturnType<typeof createRosterCore>['client'];
 }
 
@@ -39,6 +53,10 @@ export function createRosterExpress(options: RosterMiddlewareOptions<Request>): 
   const core = createRosterCore(options);
   return {
     client: core.client,
+    check(req, action, options) {
+      if (!req.roster) throw new Error('check needs req.roster: use roster.authenticate first');
+      return core.check(req.roster, action, options);
+    },
     authenticate(req, res, next) {
       core.authenticate(req, req.headers).then((outcome) => {
         if (!outcome.ok) return send(res, outcome.refusal);

@@ -3,6 +3,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   createRosterCore,
+  type AccessDecision,
+  type CheckAction,
   type Refusal,
   type RosterMember,
   type RosterMiddlewareOptions,
@@ -10,7 +12,14 @@ import {
   type UsageReceipt,
 } from './middleware.ts';
 
-export type { RosterMember, RosterMiddlewareOptions, UsageInput, UsageReceipt } from './middleware.ts';
+export type {
+  AccessDecision,
+  CheckAction,
+  RosterMember,
+  RosterMiddlewareOptions,
+  UsageInput,
+  UsageReceipt,
+} from './middleware.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,6 +38,11 @@ export interface RosterFastify {
    * Retry-After and Roster's error body) has been sent: return the reply from the handler.
    */
   recordUsage(request: FastifyRequest, reply: FastifyReply, input: UsageInput): Promise<UsageResult>;
+  /**
+   * May the member take `action` now? Asks Roster's policy (`GET /authz/check`; needs the service
+   * token with `authz:read`): `{allowed, role, org_id, reason}`, `reason` a stable code when refused.
+   */
+  check(request: FastifyRequest, action: CheckAction, options?: { projectId?: string }): Promise<AccessDecision>;
   client: ReturnType<typeof createRosterCore>['client'];
 }
 
@@ -36,6 +50,10 @@ export function createRosterFastify(options: RosterMiddlewareOptions<FastifyRequ
   const core = createRosterCore(options);
   return {
     client: core.client,
+    check(request, action, options) {
+      if (!request.roster) throw new Error('check needs request.roster: use roster.authenticate first');
+      return core.check(request.roster, action, options);
+    },
     async authenticate(request, reply) {
       const outcome = await core.authenticate(request, request.headers);
       if (outcome.ok) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRosterExpress } from './express.ts';
 import { createRosterFastify } from './fastify.ts';
 import type { RosterMiddlewareOptions } from './middleware.ts';
-import { browserSession, startRoster, type LiveRoster } from './test-kit.ts';
+import { browserSession, serviceToken, startRoster, type LiveRoster } from './test-kit.ts';
 
 let roster: LiveRoster;
 beforeAll(async () => {
@@ -23,15 +23,24 @@ interface HostApp {
   close(): Promise<void>;
 }
 
-/** GET /whoami answers request.roster; POST /reports records one `report` and answers the receipt. */
+/**
+ * GET /whoami answers request.roster; GET /may-invite asks Roster's policy about `invite`; POST
+ * /reports records one `report` (with the caller's Idempotency-Key) and answers the receipt.
+ */
 type HostFactory = (options: RosterMiddlewareOptions<never>) => Promise<HostApp>;
 
 const fastifyHost: HostFactory = async (options) => {
   const host = Fastify();
   const roster = createRosterFastify(options as RosterMiddlewareOptions);
   host.get('/whoami', { preHandler: roster.authenticate }, async (request) => ({ roster: request.roster }));
+  host.get('/may-invite', { preHandler: roster.authenticate }, async (request) => roster.check(request, 'invite'));
   host.post('/reports', { preHandler: roster.authenticate }, async (request, reply) => {
-    const usage = await roster.recordUsage(request, reply, { activity: 'report', quantity: 1 });
+    const key = request.headers['idempotency-key'];
+    const usage = await roster.recordUsage(request, reply, {
+      activity: 'report',
+      quantity: 1,
+      ...(typeof key === 'string' ? { key } : {}),
+    });
     if (!usage.ok) return reply;
     return reply.status(201).send({ used_today: usage.receipt.day.used });
   });
@@ -45,8 +54,12 @@ const expressHost: HostFactory = async (options) => {
   host.get('/whoami', roster.authenticate, (req, res) => {
     res.json({ roster: req.roster });
   });
+  host.get('/may-invite', roster.authenticate, async (req, res) => {
+    res.json(await roster.check(req, 'invite'));
+  });
   host.post('/reports', roster.authenticate, async (req, res) => {
-    const usage = await roster.recordUsage(req, res, { activity: 'report', quantity: 1 });
+    const key = req.get('idempotency-key');
+    const usage = await roster.recordUsage(req, res, { activity: 'report', quantity: 1, ...(key ? { key } : {}) });
     if (!usage.ok) return;
     res.status(201).json({ used_today: usage.receipt.day.used });
   });
@@ -167,5 +180,73 @@ describe.each([
     expect(forged.status).toBe(403);
     expect(forged.body.error.code).toBe('csrf_failed');
     expect((await roster.http.get('/api/v1/usage', { as: member })).body.day.used).toBe(1);
+  });
+});
+
+describe.each([
+  ['Fastify', fastifyHost],
+  ['Express', expressHost],
+])('%s middleware in service mode (the host signs its users in; a service token asks Roster)', (_name, startHost) => {
+  let host: HostApp;
+  beforeAll(async () => {
+    // The host's own session is stood in for by a header naming the Roster user id.
+    host = await startHost({
+      baseUrl: roster.url,
+      serviceToken: await serviceToken(roster, 'authz:read,usage:write'),
+      resolveUserId: (request: { headers: Record<string, unknown> }) => {
+        const id = request.headers['x-host-user'];
+        return typeof id === 'string' ? id : undefined;
+      },
+    } as RosterMiddlewareOptions<never>);
+  });
+  afterAll(async () => {
+    await host.close();
+  });
+  const as = (userId: string) => ({ 'x-host-user': userId });
+
+  it('exposes the member looked up by id, and refuses the unknown, the org-less and the disabled', async () => {
+    const org = await roster.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const reply = await call(host, 'GET', '/whoami', as(member.id));
+    expect(reply.status).toBe(200);
+    expect(reply.body.roster).toMatchObject({
+      via: 'service',
+      user: { id: member.id },
+      org: { id: org.id, slug: org.slug },
+      role: 'member',
+    });
+
+    expect((await call(host, 'GET', '/whoami')).status).toBe(401);
+    const loner = await roster.given.user();
+    const orgless = await call(host, 'GET', '/whoami', as(loner.id));
+    expect([orgless.status, orgless.body.error.code]).toEqual([403, 'not_a_member']);
+
+    expect((await roster.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner })).status).toBe(200);
+    const disabled = await call(host, 'GET', '/whoami', as(member.id));
+    expect([disabled.status, disabled.body.error.code]).toEqual([403, 'user_disabled']);
+  });
+
+  it("answers may-I questions with Roster's policy for the member's current role", async () => {
+    const org = await roster.given.org({ admins: 1, members: 1 });
+    const refused = await call(host, 'GET', '/may-invite', as(org.members[0]!.id));
+    expect(refused.body).toEqual({ allowed: false, role: 'member', org_id: org.id, reason: 'insufficient_role' });
+    const allowed = await call(host, 'GET', '/may-invite', as(org.admins[0]!.id));
+    expect(allowed.body).toMatchObject({ allowed: true, role: 'admin', reason: null });
+  });
+});
+
+describe('service mode with a token that lacks a scope', () => {
+  it("passes Roster's 403 forbidden on", async () => {
+    const host = await fastifyHost({
+      baseUrl: roster.url,
+      serviceToken: await serviceToken(roster, 'storage:write'),
+      resolveUserId: () => '00000000-0000-4000-8000-000000000000',
+    } as RosterMiddlewareOptions<never>);
+    try {
+      const reply = await call(host, 'GET', '/whoami');
+      expect([reply.status, reply.body.error.code]).toEqual([403, 'forbidden']);
+    } finally {
+      await host.close();
+    }
   });
 });

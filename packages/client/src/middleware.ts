@@ -2,7 +2,7 @@
 // cookie or bearer token checked by Roster's GET /me, or a service token plus a user id the host
 // resolved itself, checked by GET /users/{id}/membership), and recording their usage. Roster
 // decides every time (no cache), so a disabled member or a changed role counts on the next request.
-import { createRosterClient, type Reply, type RosterClient } from './client.ts';
+import { createRosterClient, type Operation, type Reply, type RosterClient } from './client.ts';
 import { RosterApiError, type RosterErrorBody } from './errors.ts';
 
 type MeReply = Reply<'/api/v1/me', 'get'>;
@@ -11,6 +11,10 @@ export type RosterRole = 'owner' | 'admin' | 'member';
 export type RosterPermission = NonNullable<MeReply['org']>['permissions'][number];
 /** The reply of a recorded usage: the member's totals and limits today and this month. */
 export type UsageReceipt = Reply<'/api/v1/usage', 'post'>;
+/** A permission name `GET /authz/check` answers (org-wide, or a project's with `projectId`). */
+export type CheckAction = Operation<'/api/v1/authz/check', 'get'>['parameters']['query']['action'];
+/** `{allowed, role, org_id, reason}`: Roster's policy for the user as they are now. */
+export type AccessDecision = Reply<'/api/v1/authz/check', 'get'>;
 
 /** The member behind the incoming request, as Roster knows them now (`request.roster`). */
 export interface RosterMember {
@@ -18,18 +22,11 @@ export interface RosterMember {
   via: 'session' | 'service';
   /** `email`, `name` and `email_verified` are known only `via: 'session'` (GET /me). */
   user: { id: string; email?: string; name?: string; email_verified?: boolean };
-  org: { id: string; slug: string; name: string; tier?: string };
+  /** `tier` (`team`, `enterprise`, or null without an active subscription) is known only `via: 'service'`. */
+  org: { id: string; slug: string; name: string; tier?: 'team' | 'enterprise' | null };
   role: RosterRole;
   /** Roster's `permissions` list; `null` via a service token, whose membership reply does not carry one. */
   permissions: readonly RosterPermission[] | null;
-}
-
-/** The membership reply of `GET /api/v1/users/{user_id}/membership` (service token, `authz:read`). */
-interface MembershipReply {
-  org: { id: string; slug: string; name: string; tier: string } | null;
-  role?: RosterRole;
-  status?: 'active' | 'disabled' | string;
-  permissions?: RosterPermission[];
 }
 
 export interface RosterMiddlewareOptions<Request = unknown> {
@@ -71,12 +68,14 @@ export interface RosterCore<Request> {
   client: RosterClient;
   authenticate(request: Request, headers: IncomingHeaders): Promise<Outcome<RosterMember | null>>;
   recordUsage(member: RosterMember, headers: IncomingHeaders, input: UsageInput): Promise<Outcome<UsageReceipt>>;
+  /** May the member take `action` now (`GET /authz/check`, service token with `authz:read`)? */
+  check(member: RosterMember, action: CheckAction, options?: { projectId?: string }): Promise<AccessDecision>;
 }
 
 export interface UsageInput {
   activity: string;
   quantity: number;
-  /** Makes a retried call count once (on-behalf recording, with the service token). */
+  /** Makes a retried call count once (the same key for the same member in the same UTC month). */
   key?: string;
 }
 
@@ -108,22 +107,16 @@ export function createRosterCore<Request>(options: RosterMiddlewareOptions<Reque
   }
 
   async function byService(userId: string): Promise<Outcome<RosterMember | null>> {
-    const looked = await passOn(() =>
-      untyped(service).GET('/api/v1/users/{user_id}/membership', { params: { user_id: userId } }),
-    );
+    const looked = await passOn(() => service.GET('/api/v1/users/{user_id}/membership', { params: { user_id: userId } }));
     if (!looked.ok) return looked;
-    const membership = looked.value as MembershipReply;
-    if (!membership.org || !membership.role) return options.allowNoOrg ? { ok: true, value: null } : notAMember();
+    const membership = looked.value;
+    // `{org: null}`: no such user, or one in no org (Roster does not tell the two apart).
+    if (!('role' in membership)) return options.allowNoOrg ? { ok: true, value: null } : notAMember();
     if (membership.status === 'disabled') return refuse(403, 'user_disabled', 'This account is disabled.');
+    // The membership reply carries no permissions list: ask `GET /authz/check` per action.
     return {
       ok: true,
-      value: {
-        via: 'service',
-        user: { id: userId },
-        org: membership.org,
-        role: membership.role,
-        permissions: membership.permissions ?? null,
-      },
+      value: { via: 'service', user: { id: userId }, org: membership.org, role: membership.role, permissions: null },
     };
   }
 
@@ -138,14 +131,21 @@ export function createRosterCore<Request>(options: RosterMiddlewareOptions<Reque
     async recordUsage(member, headers, input) {
       if (options.serviceToken) {
         // On behalf of the member: no CSRF to forward, and `key` makes a retry count once.
-        return passOn(
-          () => untyped(service).POST('/api/v1/usage', { body: { user_id: member.user.id, ...input } }) as Promise<UsageReceipt>,
-        );
+        const onBehalf = { user_id: member.user.id, ...input };
+        return passOn(() => service.POST('/api/v1/usage', { body: onBehalf }));
       }
       const credential = credentialHeaders(headers, { forWrite: true });
       if (!credential) return refuse(401, 'unauthenticated', 'Sign in to continue.');
-      const body = { activity: input.activity, quantity: input.quantity };
-      return passOn(() => asCaller(credential).POST('/api/v1/usage', { body }));
+      return passOn(() => asCaller(credential).POST('/api/v1/usage', { body: input }));
+    },
+    async check(member, action, checkOptions = {}) {
+      if (!options.serviceToken) throw new Error('check needs a serviceToken with the authz:read scope');
+      const query = {
+        user_id: member.user.id,
+        action,
+        ...(checkOptions.projectId ? { project_id: checkOptions.projectId } : {}),
+      };
+      return service.GET('/api/v1/authz/check', { query });
     },
   };
 }
@@ -219,11 +219,4 @@ function notAMember(): { ok: false; refusal: Refusal } {
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-// TEMPORARY until the routes of the authz and usage branches are in the OpenAPI: calls that the
-// generated `paths` do not list yet. Removed once `npm run gen:api` includes them.
-type UntypedCall = (path: string, options?: { params?: Record<string, string>; body?: unknown }) => Promise<unknown>;
-function untyped(client: RosterClient): { GET: UntypedCall; POST: UntypedCall } {
-  return client as unknown as { GET: UntypedCall; POST: UntypedCall };
 }
