@@ -7,18 +7,17 @@ import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/client.ts';
 import { users } from '../src/db/schema.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
-import { recordUsage } from '../src/usage/service.ts';
+import { hashToken } from '../src/core/tokens.ts';
 
 /**
- * `POST /api/v1/usage` throughput for one member with limits set, beside a baseline route that
- * runs one prepared indexed SELECT on the same pool, in one run, on PostgreSQL
+ * `POST /api/v1/usage` throughput with group commit (src/usage/batch.ts) beside a baseline route
+ * that runs one prepared indexed SELECT on the same pool, in one run, on PostgreSQL
  * (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; a database of its own is
- * created and dropped). Shapes:
- * - baseline: GET with one prepared `SELECT … FROM users WHERE id = $1`;
- * - usage, 1 statement: the real route (authentication folded into the counter statement);
- * - usage, 2 statements: the request hook authenticates, then the counter statement runs;
- * - usage, 1 counter row: the real route with USAGE_COUNTER_SLICES=1, so every request of the
- *   member updates the same row (the shape slices exist for).
+ * created and dropped). 1,000 members of one Enterprise org (unlimited allocation), limits set.
+ * Shapes: baseline; the real route with traffic from 1 (hot), 10 and 1,000 members (each with its
+ * own API token); the same 1,000 members on behalf, through a service token. After each usage
+ * shape it checks the units recorded against the 201s and every member's counters against their
+ * limits and activity rows.
  */
 export async function benchUsage(options: { seconds?: number; connections?: number } = {}): Promise<string> {
   const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 10);
@@ -32,57 +31,73 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
   url.pathname = `/${name}`;
   const databaseUrl = url.toString();
   const rows: Row[] = [];
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
   try {
-    const sliced = await start(databaseUrl, 16);
+    const server = await start(databaseUrl, 1);
     try {
-      const member = await newMember(sliced, sliced.database.db);
-      const auth = { authorization: `Bearer ${member.token}`, 'content-type': 'application/json' };
+      const member = await newMember(server, server.database.db);
+      // 999 more members of the same org, each with an API token and the same limits.
+      const others = await moreMembers(server.database.db, member.id, 999);
+      const everyone = [member, ...others];
       const body = JSON.stringify({ activity: 'bench.call', quantity: 1 });
-      rows.push(await measure('baseline: one prepared indexed SELECT', { url: `${sliced.url}/bench/baseline?id=${member.id}` }));
-      const before = await recordedTotal(sliced.database.db, member.id);
-      const oneStatement = await measure('POST /api/v1/usage, 1 statement (16 slices)', {
-        url: `${sliced.url}/api/v1/usage`,
-        method: 'POST',
-        headers: auth,
-        body,
-      });
-      // Requests still in flight when autocannon stops are recorded but not counted as answered.
-      oneStatement.recorded = (await recordedTotal(sliced.database.db, member.id)) - before;
-      rows.push(oneStatement);
-      rows.push(
-        await measure('usage, 2 statements: hook auth + counter update (16 slices)', {
-          url: `${sliced.url}/bench/usage-after-hook`,
-          method: 'POST',
-          headers: auth,
+      const usageOf = (members: { token: string }[]) => ({
+        url: `${server.url}/api/v1/usage`,
+        method: 'POST' as const,
+        requests: members.map((one) => ({
+          method: 'POST' as const,
+          path: '/api/v1/usage',
+          headers: { authorization: `Bearer ${one.token}`, 'content-type': 'application/json' },
           body,
-        }),
-      );
-    } finally {
-      await sliced.stop();
-    }
-    const single = await start(databaseUrl, 1);
-    try {
-      const member = await newMember(single, single.database.db);
+        })),
+      });
+      rows.push(await measure('baseline: one prepared indexed SELECT', { url: `${server.url}/bench/baseline?id=${member.id}` }));
+      for (const [label, members] of [
+        ['POST /api/v1/usage, group commit, 1 member (hot)', everyone.slice(0, 1)],
+        ['POST /api/v1/usage, group commit, over 10 members', everyone.slice(0, 10)],
+        ['POST /api/v1/usage, group commit, over 1,000 members', everyone],
+      ] as const) {
+        const before = await recordedTotal(server.database.db, member.id);
+        const row = await measure(label, usageOf(members));
+        // Requests still in flight when autocannon stops are recorded but not counted as answered.
+        row.recorded = (await recordedTotal(server.database.db, member.id)) - before;
+        row.overshoot = await overshoot(server.database.db, member.id);
+        rows.push(row);
+      }
       rows.push(
-        await measure('POST /api/v1/usage, 1 statement, 1 counter row (USAGE_COUNTER_SLICES=1)', {
-          url: `${single.url}/api/v1/usage`,
+        await measure('usage, on behalf: service token + user_id, over 1,000 members', {
+          url: `${server.url}/api/v1/usage`,
           method: 'POST',
-          headers: { authorization: `Bearer ${member.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ activity: 'bench.call', quantity: 1 }),
+          requests: everyone.map((one) => ({
+            method: 'POST' as const,
+            path: '/api/v1/usage',
+            headers: { authorization: `Bearer ${server.serviceToken}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ user_id: one.id, activity: 'bench.call', quantity: 1 }),
+          })),
         }),
       );
     } finally {
-      await single.stop();
+      await server.stop();
     }
   } finally {
+    clearInterval(sampler);
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     await admin.end();
   }
-  return table(rows, { seconds, connections });
+  const rss = `Peak RSS of the benchmark process (server and autocannon in one process): ${Math.round(peakRss / 1024 / 1024)} MB.`;
+  return `${table(rows, { seconds, connections })}\n\n${rss}`;
 
   async function measure(
     label: string,
-    request: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+    request: {
+      url: string;
+      method?: 'GET' | 'POST';
+      headers?: Record<string, string>;
+      body?: string;
+      requests?: { method: 'POST'; path: string; headers: Record<string, string>; body: string }[];
+    },
   ): Promise<Row> {
     // Warm-up: every pooled connection prepares its statements.
     const workers = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined;
@@ -97,6 +112,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       accepted: result['2xx'],
       acceptedWithWarmUp: warmUp['2xx'] + result['2xx'],
       recorded: undefined,
+      overshoot: undefined,
     };
   }
 }
@@ -109,13 +125,16 @@ interface Row {
   failures: number;
   accepted: number;
   acceptedWithWarmUp: number;
+  /** Units recorded during the shape (all members of the org). */
   recorded: number | undefined;
+  /** Members whose counters exceed a limit or disagree with their activity rows (must be 0). */
+  overshoot: number | undefined;
 }
 
 function table(rows: Row[], run: { seconds: number; connections: number }): string {
   const baseline = rows[0]?.requestsPerSecond ?? 1;
   const lines = [
-    `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up, one member with limits of 10^12 per day and month.`,
+    `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month.`,
     '',
     '| shape | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx/errors |',
     '|---|---:|---:|---:|---:|---:|',
@@ -124,20 +143,21 @@ function table(rows: Row[], run: { seconds: number; connections: number }): stri
         `| ${row.label} | ${Math.round(row.requestsPerSecond)} | ${(row.requestsPerSecond / baseline).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.failures} |`,
     ),
   ];
-  const checked = rows.find((row) => row.recorded !== undefined);
-  if (checked?.recorded !== undefined) {
+  for (const checked of rows) {
+    if (checked.recorded === undefined) continue;
     const unanswered = checked.recorded - checked.acceptedWithWarmUp;
     const verdict = unanswered >= 0 && unanswered <= run.connections * 2 ? 'consistent' : 'INCONSISTENT';
     lines.push(
       '',
-      `Check: ${checked.acceptedWithWarmUp} usage requests answered 201 (warm-up included), ${checked.recorded} units recorded ` +
-        `(the difference is requests in flight when the load stopped): ${verdict}.`,
+      `Check (${checked.label}): ${checked.acceptedWithWarmUp} requests answered 201 (warm-up included), ${checked.recorded} units ` +
+        `recorded (the difference is requests in flight when the load stopped): ${verdict}; members over a limit or with ` +
+        `counters that disagree with their activity rows: ${checked.overshoot ?? 'not checked'}.`,
     );
   }
   return lines.join('\n');
 }
 
-async function start(databaseUrl: string, slices: number): Promise<RunningServer & { url: string }> {
+async function start(databaseUrl: string, slices: number): Promise<RunningServer & { url: string; serviceToken: string }> {
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     PORT: '0',
@@ -146,12 +166,63 @@ async function start(databaseUrl: string, slices: number): Promise<RunningServer
     LOG_LEVEL: 'warn',
     USAGE_COUNTER_SLICES: String(slices),
   });
-  return startServer(config, { extraRoutes: benchRoutes });
+  const server = await startServer(config, { extraRoutes: benchRoutes });
+  // What `roster admin create-service-token --scopes usage:write` stores.
+  const serviceToken = `rs_svc_${randomBytes(32).toString('base64url')}`;
+  await server.database.db.execute(
+    sql`INSERT INTO service_tokens (name, scopes, token_hash) VALUES ('bench', ARRAY['usage:write'], ${hashToken(serviceToken)})`,
+  );
+  return { ...server, serviceToken };
+}
+
+/** `count` more members of `ownerId`'s org, inserted directly (no password hashing), with API tokens and limits. */
+async function moreMembers(db: Db, ownerId: string, count: number): Promise<{ id: string; token: string }[]> {
+  const suffix = randomBytes(4).toString('hex');
+  const tokens = Array.from({ length: count }, () => `rs_api_${randomBytes(32).toString('base64url')}`);
+  const result = (await db.execute(
+    sql`INSERT INTO users (email, email_normalized, name, password_hash)
+        SELECT 'm' || g || '-' || ${suffix} || '@example.com', 'm' || g || '-' || ${suffix} || '@example.com', 'Member ' || g, 'x'
+        FROM generate_series(1, ${count}) g ORDER BY g
+        RETURNING id`,
+  )) as unknown as { rows: { id: string }[] };
+  const ids = result.rows.map((row) => row.id);
+  const orgId = sql`(SELECT org_id FROM memberships WHERE user_id = ${ownerId})`;
+  await db.execute(
+    sql`INSERT INTO memberships (org_id, user_id, role) SELECT ${orgId}, u, 'member' FROM unnest(${sql.param(ids)}::uuid[]) u`,
+  );
+  await db.execute(
+    sql`INSERT INTO usage_limits (org_id, user_id, daily_limit, monthly_limit)
+        SELECT ${orgId}, u, 1e12, 1e12 FROM unnest(${sql.param(ids)}::uuid[]) u`,
+  );
+  await db.execute(
+    sql`INSERT INTO api_tokens (user_id, name, token_hash)
+        SELECT u, 'bench', decode(h, 'hex')
+        FROM unnest(${sql.param(ids)}::uuid[], ${sql.param(tokens.map((token) => hashToken(token).toString('hex')))}::text[]) AS t(u, h)`,
+  );
+  return ids.map((id, index) => ({ id, token: tokens[index]! }));
+}
+
+/** Members of the org whose counters exceed a limit or disagree with their activity rows. */
+async function overshoot(db: Db, ownerId: string): Promise<number> {
+  const result = (await db.execute(
+    sql`WITH counted AS (
+          SELECT c.user_id, sum(c.month_used) AS used FROM usage_counters c
+          WHERE c.org_id = (SELECT org_id FROM memberships WHERE user_id = ${ownerId}) GROUP BY c.user_id
+        ), activity AS (
+          SELECT a.user_id, sum(a.quantity) AS used FROM usage_activity a
+          WHERE a.org_id = (SELECT org_id FROM memberships WHERE user_id = ${ownerId}) GROUP BY a.user_id
+        )
+        SELECT count(*) AS bad FROM counted c
+        LEFT JOIN activity a ON a.user_id = c.user_id
+        LEFT JOIN usage_limits l ON l.user_id = c.user_id
+        WHERE c.used IS DISTINCT FROM a.used OR c.used > coalesce(l.monthly_limit, c.used)`,
+  )) as unknown as { rows: { bad: string | number }[] };
+  return Number(result.rows[0]?.bad ?? 0);
 }
 
 let baselineStatement: { db: Db; run: (values: { id: string }) => Promise<unknown[]> } | undefined;
 
-/** The baseline and the two-statement shape, registered through buildApp's `extraRoutes`. */
+/** The baseline route, registered through buildApp's `extraRoutes`. */
 async function benchRoutes(app: FastifyInstance): Promise<void> {
   app.get('/bench/baseline', async (request) => {
     const db = request.ctx.db;
@@ -166,10 +237,6 @@ async function benchRoutes(app: FastifyInstance): Promise<void> {
     const { id } = request.query as { id: string };
     const [user] = (await baselineStatement.run({ id })) as { id: string; email: string }[];
     return { id: user?.id ?? null };
-  });
-  app.post('/bench/usage-after-hook', async (request, reply) => {
-    const body = request.body as { activity: string; quantity: number };
-    return reply.status(201).send(await recordUsage(request.ctx, body));
   });
 }
 
@@ -211,7 +278,8 @@ async function newMember(server: { url: string }, db: Db): Promise<{ id: string;
 
 async function recordedTotal(db: Db, userId: string): Promise<number> {
   const result = (await db.execute(
-    sql`SELECT coalesce(sum(quantity), 0) AS total FROM usage_activity WHERE user_id = ${userId}`,
+    sql`SELECT coalesce(sum(quantity), 0) AS total FROM usage_activity
+        WHERE org_id = (SELECT org_id FROM memberships WHERE user_id = ${userId})`,
   )) as unknown as {
     rows: { total: string | number }[];
   };

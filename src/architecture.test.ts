@@ -29,6 +29,8 @@ const OWNERS: Record<string, string> = {
   org_usage: 'usage',
   org_allocations: 'usage',
   allocation_notices: 'usage',
+  usage_keys: 'usage',
+  usage_limit_notices: 'usage',
   audit_log: 'audit',
   mail_outbox: 'mail',
   events: 'events',

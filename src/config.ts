@@ -34,7 +34,7 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
-  USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(16),
+  USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

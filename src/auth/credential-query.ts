@@ -4,9 +4,9 @@ import type { ServiceScope } from '../core/domain.ts';
 /**
  * THE authentication rule, written once in SQL: a credential → its user (never a disabled one,
  * never an expired session) → the user's membership and role. The request hook runs it as its
- * own prepared statement; the usage hot path folds the same fragment into its counter update so
- * a request costs one statement. A new credential rule (service tokens, expiry of API tokens)
- * is added here and holds on both paths.
+ * own prepared statement; usage authenticates the requests of a group-commit batch with the same
+ * joins over the whole batch (`batchActorQuery`, below). A new credential rule (expiry of API
+ * tokens, …) is added to both functions here.
  *
  * Placeholders: `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for kind `user`
  * (an actor the request hook already resolved), `userId`.
@@ -89,4 +89,21 @@ export function scopesOf(row: ServiceActorRow): ServiceScope[] {
     .replace(/^\{|\}$/g, '')
     .split(',')
     .filter(Boolean) as ServiceScope[];
+}
+
+/**
+ * The same rule over a batch of requests (usage group commit, src/usage/batch.ts): `requests` is
+ * a relation of `(idx int, kind text, hash bytea, user_id uuid)` — `kind` `session` or `api` with
+ * `hash`, or `user` with `user_id` (a service token's on-behalf request). One row per request that
+ * authenticates (never a disabled user, never an expired session), with its membership.
+ */
+export function batchActorQuery(requests: SQL, now: SQL): SQL {
+  return sql`
+    SELECT r.idx, u.id AS user_id, m.org_id, m.role
+    FROM ${requests}
+    LEFT JOIN sessions s ON r.kind = 'session' AND s.token_hash = r.hash AND s.expires_at > ${now}
+    LEFT JOIN api_tokens t ON r.kind = 'api' AND t.token_hash = r.hash
+    JOIN users u ON u.id = CASE r.kind WHEN 'session' THEN s.user_id WHEN 'api' THEN t.user_id ELSE r.user_id END
+      AND u.disabled_at IS NULL
+    LEFT JOIN memberships m ON m.user_id = u.id`;
 }

@@ -66,6 +66,7 @@ export const SERVICE_ACTION_SCOPES: Partial<Record<Action, ServiceScope>> = {
   'storage.write': 'storage:write',
   'storage.reserve': 'storage:write',
   'authz.read': 'authz:read',
+  'usage.record': 'usage:write',
 };
 
 /**

@@ -222,7 +222,6 @@ describe('a service token anywhere else', () => {
     ['put', '/api/v1/org/members/00000000-0000-4000-8000-000000000000/role', { role: 'admin' }],
     ['post', '/api/v1/org/invite', { email: 'x@example.com', role: 'member' }],
     ['get', '/api/v1/org/invites'],
-    ['post', '/api/v1/usage', { activity: 'api.call', quantity: 1 }],
     ['get', '/api/v1/org/usage'],
     ['get', '/api/v1/org/billing'],
     ['post', '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' }],

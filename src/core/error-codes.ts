@@ -69,6 +69,7 @@ export const ERROR_STATUS = {
   seats_below_usage: 409,
   last_editor: 409,
   subscription_exists: 409,
+  idempotency_key_reused: 409,
   // 410
   invite_expired: 410,
   // 413

@@ -275,6 +275,37 @@ export const allocationNotices = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.month, table.level] })],
 );
 
+// Retried usage requests and the once-per-period limit event, owned by src/usage (0010_usage_keys.sql).
+export const usageKeys = pgTable(
+  'usage_keys',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    key: text('key').notNull(),
+    month: date('month', { mode: 'string' }).notNull(),
+    activity: text('activity').notNull(),
+    quantity: bigint('quantity', { mode: 'number' }).notNull(),
+    dayUsed: bigint('day_used', { mode: 'number' }),
+    dayLimit: bigint('day_limit', { mode: 'number' }),
+    monthUsed: bigint('month_used', { mode: 'number' }),
+    monthLimit: bigint('month_limit', { mode: 'number' }),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.userId, table.key] })],
+);
+
+export const usageLimitNotices = pgTable(
+  'usage_limit_notices',
+  {
+    orgId: uuid('org_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    period: text('period').notNull(),
+    start: date('start', { mode: 'string' }).notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.userId, table.period, table.start] })],
+);
+
 export const serverKeys = pgTable('server_keys', {
   name: text('name').primaryKey(),
   value: bytea('value').notNull(),

@@ -61,6 +61,19 @@ export interface EventData {
   'usage.allocation_low': AllocationState;
   /** All of the org's monthly allocation is used (at most once per org and UTC month). */
   'usage.allocation_exhausted': AllocationState;
+  /**
+   * A request was refused because it would take the member over their daily or monthly limit
+   * (at most once per member and exceeded period; `period_start` is its first UTC day).
+   */
+  'usage.limit_exceeded': {
+    user_id: string;
+    period: 'day' | 'month';
+    period_start: string;
+    limit: number;
+    used: number;
+    requested: number;
+    resets_at: string;
+  };
 }
 
 export interface AllocationState {

@@ -33,11 +33,25 @@ export type AllocationResult = SlowPathResult & { allocation: { monthly: number 
  * to finite see every recording either before it (counted) or after it (drawn from the row).
  */
 export async function recordWithAllocation(ctx: Ctx, input: Omit<SlowPathInput, 'orgRemaining'>): Promise<AllocationResult> {
+  return inAllocationTransaction(ctx, input.orgId, (_tx, record) => record(input));
+}
+
+/**
+ * Runs `body` in one transaction in which `record` is the slow path above: for a recording that
+ * writes more in the same transaction (a retried request's key, src/usage/service.ts). `body`
+ * may run more than once (when the allocation became finite under the lock), never half-applied.
+ */
+export async function inAllocationTransaction<T>(
+  ctx: Ctx,
+  orgId: string,
+  body: (tx: Tx, record: (input: Omit<SlowPathInput, 'orgRemaining'>) => Promise<AllocationResult>) => Promise<T>,
+): Promise<T> {
   // A guess without a lock picks the lock; the decision is re-read under it.
-  let finite = monthlyAllocation(await allocationInputs(ctx.db, input.orgId), ctx.config.teamCreditsPerSeat) !== null;
+  let finite = monthlyAllocation(await allocationInputs(ctx.db, orgId), ctx.config.teamCreditsPerSeat) !== null;
   for (;;) {
     try {
-      return await ctx.db.transaction((tx) => recordInTransaction(tx, ctx, input, finite));
+      const lockForUpdate = finite;
+      return await ctx.db.transaction((tx) => body(tx, (input) => recordInTransaction(tx, ctx, input, lockForUpdate)));
     } catch (error) {
       if (!(error instanceof AllocationBecameFinite) || finite) throw error;
       finite = true;
@@ -71,7 +85,7 @@ async function recordInTransaction(
  * claimed, mailed to every active owner and admin and recorded (audit entry and event) in the
  * recording's transaction.
  */
-async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; month: string; monthly: number; used: number }) {
+export async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; month: string; monthly: number; used: number }) {
   const levels: ('low' | 'exhausted')[] = [];
   if (state.used >= state.monthly * LOW_BALANCE_SHARE) levels.push('low');
   if (state.used >= state.monthly) levels.push('exhausted');

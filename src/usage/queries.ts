@@ -2,150 +2,16 @@ import { sql, type SQL } from 'drizzle-orm';
 import { prepareStatement, queryRows, type Db, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
-import { actorQuery, type CredentialKind } from '../auth/credential-query.ts';
+import { actorQuery, batchActorQuery, type CredentialKind } from '../auth/credential-query.ts';
 
 export type { CredentialKind };
 
 /**
- * Counter rows per member (`USAGE_COUNTER_SLICES`, default 16). A connection always adds to
- * slice `pg_backend_pid() % slices`, so up to that many connections recording for one member
- * never wait on each other's row lock, held until commit (one row serialized them: 5.2k vs 21k
- * conditional updates/s measured with pgbench, 10 clients). Changing the number is safe at any
- * time: the slow path locks and rebalances whatever rows exist.
+ * Counter rows ("slices") per member: `USAGE_COUNTER_SLICES`, default 1. They let a
+ * one-statement-per-request path add to one row per connection; group commit (src/usage/batch.ts)
+ * decides every request under the member's row locks in one transaction per batch, so more rows
+ * only add locks. Rows that exist are always all locked and summed, so changing the number is safe.
  */
-function ownSlice(slices: number): SQL {
-  return sql.raw(`(pg_backend_pid() % ${slices})::smallint`);
-}
-
-type RawRecordRow = {
-  user_id: string;
-  org_id: string | null;
-  role: Role | null;
-  recorded: boolean;
-  day_used: string | number;
-  month_used: string | number;
-  daily_limit: string | number | null;
-  monthly_limit: string | number | null;
-};
-
-export interface RecordResult {
-  userId: string;
-  /** Null when the user belongs to no org. */
-  orgId: string | null;
-  role: Role | null;
-  /** True when the fast path recorded the usage. */
-  recorded: boolean;
-  /** After recording: the member's totals; otherwise the totals as of the statement's snapshot. */
-  dayUsed: number;
-  monthUsed: number;
-  limits: MemberLimits;
-}
-
-const placeholder = {
-  day: sql`${sql.placeholder('day')}::date`,
-  month: sql`${sql.placeholder('month')}::date`,
-  activity: sql`${sql.placeholder('activity')}::text`,
-  quantity: sql`${sql.placeholder('quantity')}::bigint`,
-};
-
-/**
- * The hot path in ONE statement: authenticate the credential (disabled users never match),
- * find the membership, add the quantity to the member's own counter slice only when the slice's
- * share of the day and month limits still covers it (an atomic conditional UPDATE: no
- * read-then-write, so no overshoot), add it to the per-activity row of the same slice, and
- * return the member's totals and limits. When the slice cannot take it, nothing is written and
- * the caller decides between 429 (the snapshot totals already prove the limit) and the slow
- * path that rebalances the slices under lock.
- */
-function recordStatement(kind: CredentialKind, slices: number): SQL {
-  const { day, month, activity, quantity } = placeholder;
-  return sql`
-    WITH actor AS (
-      SELECT credential.user_id, credential.org_id, credential.role, ${ownSlice(slices)} AS slice
-      FROM (${actorQuery(kind, { withOrg: false })}) credential
-    ),
-    counted AS (
-      UPDATE usage_counters c
-      SET day_used = c.day_used + ${quantity}, month_used = c.month_used + ${quantity}
-      FROM actor a
-      WHERE c.org_id = a.org_id AND c.user_id = a.user_id AND c.slice = a.slice
-        AND c.day = ${day} AND c.month = ${month}
-        AND (c.day_quota IS NULL OR c.day_used + ${quantity} <= c.day_quota)
-        AND (c.month_quota IS NULL OR c.month_used + ${quantity} <= c.month_quota)
-      RETURNING c.day_used, c.month_used
-    ),
-    recorded AS (
-      INSERT INTO usage_activity AS t (org_id, user_id, day, activity, slice, quantity)
-      SELECT a.org_id, a.user_id, ${day}, ${activity}, a.slice, ${quantity} FROM actor a, counted
-      ON CONFLICT (org_id, user_id, day, activity, slice) DO UPDATE SET quantity = t.quantity + excluded.quantity
-    )
-    SELECT a.user_id, a.org_id, a.role,
-           counted.day_used IS NOT NULL AS recorded,
-           coalesce(counted.day_used + totals.other_day, totals.all_day) AS day_used,
-           coalesce(counted.month_used + totals.other_month, totals.all_month) AS month_used,
-           l.daily_limit, l.monthly_limit
-    FROM actor a
-    LEFT JOIN counted ON true
-    LEFT JOIN usage_limits l ON l.org_id = a.org_id AND l.user_id = a.user_id
-    LEFT JOIN LATERAL (
-      SELECT coalesce(sum(o.day_used) FILTER (WHERE o.day = ${day}), 0) AS all_day,
-             coalesce(sum(o.month_used) FILTER (WHERE o.month = ${month}), 0) AS all_month,
-             coalesce(sum(o.day_used) FILTER (WHERE o.day = ${day} AND o.slice <> a.slice), 0) AS other_day,
-             coalesce(sum(o.month_used) FILTER (WHERE o.month = ${month} AND o.slice <> a.slice), 0) AS other_month
-      FROM usage_counters o
-      WHERE o.org_id = a.org_id AND o.user_id = a.user_id
-    ) totals ON true`;
-}
-
-export interface RecordInput {
-  hash?: Buffer;
-  userId?: string;
-  now: Date;
-  day: string;
-  month: string;
-  activity: string;
-  quantity: number;
-}
-
-type RecordStatement = (values: Record<string, unknown>) => Promise<RawRecordRow[]>;
-const statements = new WeakMap<Db, Map<string, RecordStatement>>();
-
-/** Runs the prepared hot statement for one credential kind (prepared once per database handle). */
-export async function runRecordStatement(
-  db: Db,
-  kind: CredentialKind,
-  slices: number,
-  input: RecordInput,
-): Promise<RecordResult | undefined> {
-  const prepared = statements.get(db) ?? new Map<string, RecordStatement>();
-  statements.set(db, prepared);
-  const key = `${kind}_${slices}`;
-  let statement = prepared.get(key);
-  if (!statement) {
-    statement = prepareStatement<RawRecordRow>(db, `roster_usage_record_${key}`, recordStatement(kind, slices));
-    prepared.set(key, statement);
-  }
-  const rows = await statement({
-    hash: input.hash ?? Buffer.alloc(0),
-    now: input.now,
-    userId: input.userId ?? '00000000-0000-0000-0000-000000000000',
-    day: input.day,
-    month: input.month,
-    activity: input.activity,
-    quantity: input.quantity,
-  });
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
-    userId: row.user_id,
-    orgId: row.org_id,
-    role: row.role,
-    recorded: row.recorded,
-    dayUsed: Number(row.day_used),
-    monthUsed: Number(row.month_used),
-    limits: { daily: toNumberOrNull(row.daily_limit), monthly: toNumberOrNull(row.monthly_limit) },
-  };
-}
 
 export interface MemberLimits {
   daily: number | null;
@@ -427,4 +293,351 @@ export async function claimAllocationNotice(
         RETURNING level`,
   );
   return rows.length > 0;
+}
+
+// ---- usage on behalf of members and retried requests: usage_keys, usage_limit_notices ----------
+
+export interface UsageActor {
+  userId: string;
+  /** Null when the user belongs to no org. */
+  orgId: string | null;
+  role: Role | null;
+}
+
+const actorStatements = new WeakMap<Db, Map<CredentialKind, (values: Record<string, unknown>) => Promise<UsageActor[]>>>();
+
+/**
+ * The member a credential (`session`, `api`: `hash`) or a user id (`user`: a service token's
+ * `user_id`) stands for, by THE authentication rule: no row for an unknown or disabled user.
+ */
+export async function usageActor(
+  db: Db,
+  kind: CredentialKind,
+  input: { hash?: Buffer; userId?: string; now: Date },
+): Promise<UsageActor | undefined> {
+  const prepared = actorStatements.get(db) ?? new Map();
+  actorStatements.set(db, prepared);
+  let statement = prepared.get(kind);
+  if (!statement) {
+    statement = prepareStatement<UsageActor>(
+      db,
+      `roster_usage_actor_${kind}`,
+      sql`SELECT a.user_id AS "userId", a.org_id AS "orgId", a.role FROM (${actorQuery(kind, { withOrg: false })}) a`,
+    );
+    prepared.set(kind, statement);
+  }
+  const [row] = await statement({
+    hash: input.hash ?? Buffer.alloc(0),
+    now: input.now,
+    userId: input.userId ?? '00000000-0000-0000-0000-000000000000',
+  });
+  return row;
+}
+
+export interface StoredKey {
+  activity: string;
+  quantity: number;
+  dayUsed: number;
+  dayLimit: number | null;
+  monthUsed: number;
+  monthLimit: number | null;
+}
+
+/**
+ * Claims the member's `key` for this month in the recording's transaction: true when it is new
+ * (or was last used in an earlier month), false when a request with the key already committed
+ * (a concurrent one with the same key waits here until the first commits or rolls back). Also
+ * drops the member's keys of earlier months.
+ */
+export async function claimUsageKey(
+  tx: Queryable,
+  input: { orgId: string; userId: string; key: string; month: string; activity: string; quantity: number; now: Date },
+): Promise<boolean> {
+  await tx.execute(
+    sql`DELETE FROM usage_keys WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND month < ${input.month}::date`,
+  );
+  const rows = await queryRows<{ key: string }>(
+    tx,
+    sql`INSERT INTO usage_keys (org_id, user_id, key, month, activity, quantity, created_at)
+        VALUES (${input.orgId}, ${input.userId}, ${input.key}, ${input.month}::date, ${input.activity}, ${input.quantity}, ${input.now})
+        ON CONFLICT (org_id, user_id, key) DO NOTHING
+        RETURNING key`,
+  );
+  return rows.length > 0;
+}
+
+/** The committed request of the member's `key` this month, with the receipt it answered. */
+export async function findUsageKey(
+  db: Queryable,
+  input: { orgId: string; userId: string; key: string; month: string },
+): Promise<StoredKey | undefined> {
+  const rows = await queryRows<{
+    activity: string;
+    quantity: string | number;
+    day_used: string | number | null;
+    day_limit: string | number | null;
+    month_used: string | number | null;
+    month_limit: string | number | null;
+  }>(
+    db,
+    sql`SELECT activity, quantity, day_used, day_limit, month_used, month_limit FROM usage_keys
+        WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND key = ${input.key} AND month = ${input.month}::date`,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    activity: row.activity,
+    quantity: Number(row.quantity),
+    dayUsed: Number(row.day_used ?? 0),
+    dayLimit: toNumberOrNull(row.day_limit),
+    monthUsed: Number(row.month_used ?? 0),
+    monthLimit: toNumberOrNull(row.month_limit),
+  };
+}
+
+/** Stores the receipt the claimed key's request answers (same transaction as the claim). */
+export async function storeUsageKeyReceipt(
+  tx: Queryable,
+  input: { orgId: string; userId: string; key: string; dayUsed: number; monthUsed: number; limits: MemberLimits },
+): Promise<void> {
+  await tx.execute(
+    sql`UPDATE usage_keys
+        SET day_used = ${input.dayUsed}, day_limit = ${input.limits.daily},
+            month_used = ${input.monthUsed}, month_limit = ${input.limits.monthly}
+        WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND key = ${input.key}`,
+  );
+}
+
+/** Claims the member's limit notice of a period; false when it was already claimed. */
+export async function claimLimitNotice(
+  tx: Queryable,
+  input: { orgId: string; userId: string; period: 'day' | 'month'; start: string; now: Date },
+): Promise<boolean> {
+  const rows = await queryRows<{ period: string }>(
+    tx,
+    sql`INSERT INTO usage_limit_notices (org_id, user_id, period, start, created_at)
+        VALUES (${input.orgId}, ${input.userId}, ${input.period}, ${input.start}::date, ${input.now})
+        ON CONFLICT (org_id, user_id, period, start) DO NOTHING
+        RETURNING period`,
+  );
+  return rows.length > 0;
+}
+
+// ---- group commit (src/usage/batch.ts decides): one statement per step over the whole batch ------
+
+export interface BatchRequestRow {
+  idx: number;
+  kind: CredentialKind;
+  /** SHA-256 of the token (session, api), or undefined. */
+  hash?: Buffer | undefined;
+  /** A valid uuid (kind `user`), or undefined. */
+  userId?: string | undefined;
+}
+
+/** Authenticates every request of the batch in one statement (the shared rule, batchActorQuery). */
+export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow[], now: Date): Promise<Map<number, UsageActor>> {
+  const source = sql`(SELECT r0.idx, r0.kind, decode(r0.hash_hex, 'hex') AS hash, nullif(r0.user_id, '')::uuid AS user_id
+      FROM unnest(${sql.param(requests.map((row) => row.idx))}::int[], ${sql.param(requests.map((row) => row.kind))}::text[],
+                  ${sql.param(requests.map((row) => row.hash?.toString('hex') ?? ''))}::text[],
+                  ${sql.param(requests.map((row) => row.userId ?? ''))}::text[]) AS r0(idx, kind, hash_hex, user_id)) r`;
+  const rows = await queryRows<{ idx: number; user_id: string; org_id: string | null; role: Role | null }>(
+    tx,
+    batchActorQuery(source, sql`${now}::timestamptz`),
+  );
+  return new Map(rows.map((row) => [Number(row.idx), { userId: row.user_id, orgId: row.org_id, role: row.role }]));
+}
+
+/**
+ * Creates the orgs' month rows when missing and locks them FOR UPDATE in org id order (the fixed
+ * order every recording follows: org rows, then counter rows, then activity rows), answering the
+ * month's usage as each row holds it.
+ */
+export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: string): Promise<Map<string, number>> {
+  const orgs = sql.param([...orgIds].sort());
+  await tx.execute(
+    sql`INSERT INTO org_usage (org_id, month, used)
+        SELECT o, ${month}::date, 0 FROM unnest(${orgs}::uuid[]) o ORDER BY o
+        ON CONFLICT (org_id, month) DO NOTHING`,
+  );
+  const rows = await queryRows<{ org_id: string; used: string | number }>(
+    tx,
+    sql`SELECT org_id, used FROM org_usage WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date
+        ORDER BY org_id FOR UPDATE`,
+  );
+  return new Map(rows.map((row) => [row.org_id, Number(row.used)]));
+}
+
+/** `allocationInputs` for several orgs in one statement. */
+export async function allocationInputsOf(tx: Queryable, orgIds: string[]): Promise<Map<string, AllocationInputs>> {
+  const rows = await queryRows<{ id: string; plan: Plan | null; seats: number | string | null; monthly: string | number | null }>(
+    tx,
+    sql`SELECT o.id, s.plan, s.seats, a.monthly
+        FROM unnest(${sql.param(orgIds)}::uuid[]) o(id)
+        LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true
+        LEFT JOIN org_allocations a ON a.org_id = o.id`,
+  );
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      { plan: row.plan ?? null, seats: Number(row.seats ?? 0), enterpriseMonthly: toNumberOrNull(row.monthly) },
+    ]),
+  );
+}
+
+export interface MemberKey {
+  orgId: string;
+  userId: string;
+}
+
+export interface MemberSlice {
+  orgId: string;
+  userId: string;
+  slice: number;
+  day: string;
+  dayUsed: number;
+  month: string;
+  monthUsed: number;
+}
+
+function memberArrays(members: MemberKey[]) {
+  const sorted = [...members].sort((a, b) => (a.orgId + a.userId < b.orgId + b.userId ? -1 : 1));
+  return {
+    orgs: sql.param(sorted.map((member) => member.orgId)),
+    users: sql.param(sorted.map((member) => member.userId)),
+  };
+}
+
+/** Locks the members' counter rows in (org, user, slice) order; members without rows have none. */
+export async function lockMemberSlices(tx: Queryable, members: MemberKey[]): Promise<MemberSlice[]> {
+  const { orgs, users } = memberArrays(members);
+  const rows = await queryRows<{
+    org_id: string;
+    user_id: string;
+    slice: number;
+    day: string;
+    day_used: string | number;
+    month: string;
+    month_used: string | number;
+  }>(
+    tx,
+    sql`SELECT c.org_id, c.user_id, c.slice, c.day::text AS day, c.day_used, c.month::text AS month, c.month_used
+        FROM usage_counters c
+        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON c.org_id = m.org_id AND c.user_id = m.user_id
+        ORDER BY c.org_id, c.user_id, c.slice
+        FOR UPDATE OF c`,
+  );
+  return rows.map((row) => ({
+    orgId: row.org_id,
+    userId: row.user_id,
+    slice: Number(row.slice),
+    day: row.day,
+    dayUsed: Number(row.day_used),
+    month: row.month,
+    monthUsed: Number(row.month_used),
+  }));
+}
+
+/** Creates `slices` counter rows for members that have none, in (org, user, slice) order. */
+export async function createMemberSlices(
+  tx: Queryable,
+  input: { members: MemberKey[]; day: string; month: string; slices: number },
+): Promise<void> {
+  const { orgs, users } = memberArrays(input.members);
+  await tx.execute(
+    sql`INSERT INTO usage_counters (org_id, user_id, slice, day, day_used, day_quota, month, month_used, month_quota)
+        SELECT m.org_id, m.user_id, g, ${input.day}::date, 0, 0, ${input.month}::date, 0, 0
+        FROM unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id), generate_series(0, ${input.slices - 1}) g
+        ORDER BY m.org_id, m.user_id, g
+        ON CONFLICT (org_id, user_id, slice) DO NOTHING`,
+  );
+}
+
+/** The members' limits (read after their counter rows are locked: a limit change drains them). */
+export async function limitsOfMembers(tx: Queryable, members: MemberKey[]): Promise<Map<string, MemberLimits>> {
+  const { orgs, users } = memberArrays(members);
+  const rows = await queryRows<{
+    org_id: string;
+    user_id: string;
+    daily_limit: string | number | null;
+    monthly_limit: string | number | null;
+  }>(
+    tx,
+    sql`SELECT l.org_id, l.user_id, l.daily_limit, l.monthly_limit
+        FROM usage_limits l
+        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON l.org_id = m.org_id AND l.user_id = m.user_id`,
+  );
+  return new Map(
+    rows.map((row) => [
+      `${row.org_id}/${row.user_id}`,
+      { daily: toNumberOrNull(row.daily_limit), monthly: toNumberOrNull(row.monthly_limit) },
+    ]),
+  );
+}
+
+export interface CounterWrite {
+  orgId: string;
+  userId: string;
+  slice: number;
+  dayUsed: number;
+  monthUsed: number;
+}
+
+/**
+ * Writes the batch's counter rows set-based, for the current day and month. The quota stays at
+ * `used` (no share): the batch decides every request under lock, so no row holds a share.
+ */
+export async function writeCounters(tx: Queryable, input: { day: string; month: string; rows: CounterWrite[] }): Promise<void> {
+  if (input.rows.length === 0) return;
+  const rows = input.rows.map((row) => ({
+    org_id: row.orgId,
+    user_id: row.userId,
+    slice: row.slice,
+    day_used: row.dayUsed,
+    month_used: row.monthUsed,
+  }));
+  await tx.execute(
+    sql`UPDATE usage_counters c
+        SET day = ${input.day}::date, day_used = v.day_used, day_quota = v.day_used,
+            month = ${input.month}::date, month_used = v.month_used, month_quota = v.month_used
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+             AS v(org_id uuid, user_id uuid, slice smallint, day_used bigint, month_used bigint)
+        WHERE c.org_id = v.org_id AND c.user_id = v.user_id AND c.slice = v.slice`,
+  );
+}
+
+/** Adds the batch's per-activity totals (one row per member, activity and slice), in key order. */
+export async function addActivities(
+  tx: Queryable,
+  input: { day: string; rows: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[] },
+): Promise<void> {
+  if (input.rows.length === 0) return;
+  const rows = input.rows.map((row) => ({
+    org_id: row.orgId,
+    user_id: row.userId,
+    activity: row.activity,
+    slice: row.slice,
+    quantity: row.quantity,
+  }));
+  await tx.execute(
+    sql`INSERT INTO usage_activity AS t (org_id, user_id, day, activity, slice, quantity)
+        SELECT v.org_id, v.user_id, ${input.day}::date, v.activity, v.slice, v.quantity
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+             AS v(org_id uuid, user_id uuid, activity text, slice smallint, quantity bigint)
+        ORDER BY v.org_id, v.user_id, v.activity, v.slice
+        ON CONFLICT (org_id, user_id, day, activity, slice) DO UPDATE SET quantity = t.quantity + excluded.quantity`,
+  );
+}
+
+/** Sets the locked month rows of orgs with a finite allocation to their new totals. */
+export async function setOrgMonths(
+  tx: Queryable,
+  input: { month: string; rows: { orgId: string; used: number }[] },
+): Promise<void> {
+  if (input.rows.length === 0) return;
+  const rows = input.rows.map((row) => ({ org_id: row.orgId, used: row.used }));
+  await tx.execute(
+    sql`UPDATE org_usage o SET used = v.used
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(org_id uuid, used bigint)
+        WHERE o.org_id = v.org_id AND o.month = ${input.month}::date`,
+  );
 }

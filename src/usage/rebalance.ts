@@ -29,11 +29,10 @@ export type SlowPathResult =
   | { recorded: false; dayUsed: number; monthUsed: number; limits: MemberLimits; exceeds: Exceeds };
 
 /**
- * The slow path, taken when the member's own slice cannot take the quantity: its share of the
- * limit is used up, the day or month rolled over, the slices do not exist yet, or a limit
- * changed (setting a limit drains every share). Locks all of the member's slices (in slice
- * order, so two slow paths never deadlock), decides on the exact total, records, and gives each
- * slice an even share of what is left so the fast path can take the next requests.
+ * The per-request locking path, taken by keyed requests (src/usage/service.ts; the others go
+ * through group commit, src/usage/batch.ts, which takes the same locks in the same order). Locks
+ * all of the member's slices (in slice order, so two paths never deadlock), decides on the exact
+ * total, records, and writes each slice's used total and share.
  */
 export async function recordUnderLock(tx: Tx, input: SlowPathInput): Promise<SlowPathResult> {
   const member = { orgId: input.orgId, userId: input.userId };

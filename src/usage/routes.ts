@@ -15,13 +15,16 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation",
         description:
           'Limits count the total across activity types over the UTC day and month. A refusal records nothing ' +
-          'and carries a Retry-After header with the seconds until the exceeded period resets.',
+          'and carries a Retry-After header with the seconds until the exceeded period resets. A service token ' +
+          'with usage:write records on behalf of `user_id` (404 not_a_member, 403 user_disabled); `key` makes a ' +
+          'retried request count once.',
         body: recordUsageBody,
-        response: { 201: usageReceiptReply, ...errorReplies(400, 401, 403, 429) },
+        response: { 201: usageReceiptReply, ...errorReplies(400, 401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
-      const receipt = await usage.recordUsage(request.ctx, { ...request.body, credential: presentedToken(request) ?? null });
+      const { user_id: userId, ...body } = request.body;
+      const receipt = await usage.recordUsage(request.ctx, { ...body, userId, credential: presentedToken(request) ?? null });
       return reply.status(201).send(receipt);
     },
   );

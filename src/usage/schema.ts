@@ -11,6 +11,19 @@ export const recordUsageBody = z.strictObject({
     .regex(/^[a-z0-9_.-]{1,64}$/)
     .describe('Activity type chosen by the host app: 1-64 characters of a-z, 0-9, "_", "." and "-"'),
   quantity: z.number().int().min(1).max(1_000_000_000),
+  user_id: z
+    .uuid()
+    .optional()
+    .describe('Service tokens (usage:write) only: the member to record for. A member records only for themselves.'),
+  key: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Makes a retry count once: the same key for the same member in the same UTC month answers the first receipt ' +
+        '(409 idempotency_key_reused with another activity or quantity)',
+    ),
 });
 
 export const usageReceiptReply = z.object({

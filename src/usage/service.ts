@@ -1,12 +1,27 @@
-import { assertRoleCan, authorize } from '../auth/permissions.ts';
+import { assertRoleCan, authorize, authorizeCaller } from '../auth/permissions.ts';
+import { findUserById } from '../auth/queries.ts';
+import { appendEvents } from '../events/queries.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { allMembers, type MemberRow } from '../orgs/queries.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
-import { activityTotals, findLimits, runRecordStatement, type CredentialKind, type MemberLimits } from './queries.ts';
-import { allocationExhausted, recordWithAllocation } from './allocation.ts';
+import {
+  activityTotals,
+  claimLimitNotice,
+  claimUsageKey,
+  findLimits,
+  findUsageKey,
+  storeUsageKeyReceipt,
+  usageActor,
+  type CredentialKind,
+  type MemberLimits,
+  type StoredKey,
+} from './queries.ts';
+import { allocationExhausted, inAllocationTransaction, type AllocationResult } from './allocation.ts';
+import { submitUsage } from './batch.ts';
+import { isUuid } from '../core/ids.ts';
 import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
 export const ACTIVITY_PATTERN = /^[a-z0-9_.-]{1,64}$/;
@@ -17,78 +32,250 @@ export interface UsageReceipt {
   month: { used: number; limit: number | null };
 }
 
+export interface RecordUsageInput {
+  activity: string;
+  quantity: number;
+  /** The route's bearer or cookie token; undefined for an in-process caller (`ctx.actor`). */
+  credential?: string | null;
+  /** On behalf of this user: only with a service token that has `usage:write`. */
+  userId?: string | undefined;
+  /** Makes a retried request count once (1 to 200 characters, per member and UTC month). */
+  key?: string | undefined;
+}
+
+/** Who a request records for: a credential to authenticate, or a user id (already authenticated). */
+interface Recorder {
+  kind: CredentialKind;
+  hash?: Buffer;
+  userId?: string;
+  /** A service token records on behalf of `userId`. */
+  onBehalf: boolean;
+}
+
 /**
  * Records `quantity` of `activity` for the member, refusing the whole request when it would take
- * the member over the daily or monthly limit. With `credential` (the route's bearer or cookie
- * token), authentication is folded into the same statement as the counter update; without it,
- * `ctx.actor` is the member.
+ * the member over the daily or monthly limit or the org over its allocation. With `credential`
+ * (the route's bearer or cookie token), authentication is folded into the same statement as the
+ * counter update; a service token (resolved by the request hook) records on behalf of `userId`
+ * through the same statement. With `key`, the recording and the key are written in one
+ * transaction (the slow path), so a retry counts once and answers the first receipt.
  */
-export async function recordUsage(
-  ctx: Ctx,
-  input: { activity: string; quantity: number; credential?: string | null },
-): Promise<UsageReceipt> {
+export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<UsageReceipt> {
   assertUsageInput(input);
   const now = ctx.clock.now();
   const periods = periodsAt(now);
-  const { kind, hash, userId } = credentialOf(ctx, input.credential);
-  const row = await runRecordStatement(ctx.db, kind, ctx.config.usageCounterSlices, {
-    hash,
-    userId,
-    now,
-    day: periods.day,
-    month: periods.month,
+  const recorder = recorderOf(ctx, input);
+  if (input.key !== undefined) return recordKeyed(ctx, recorder, { ...input, key: input.key }, now, periods);
+  if (recorder.kind === 'user' && !isUuid(recorder.userId ?? '')) throw notAMember(recorder);
+  // Group commit (src/usage/batch.ts): answers after the transaction of its batch commits.
+  const outcome = await submitUsage(ctx, {
+    kind: recorder.kind,
+    hash: recorder.hash,
+    userId: recorder.userId,
     activity: input.activity,
     quantity: input.quantity,
   });
-  if (!row) throw new AppError('unauthenticated', 'Sign in to continue.');
-  if (!row.orgId) throw new AppError('forbidden', 'You are not a member of an organization.');
-  assertRoleCan(row.role, 'usage.record');
-  const limits = row.limits;
-  if (row.recorded) return receipt(row.dayUsed, row.monthUsed, limits);
-  // Usage only grows within a period, so totals that already leave no room refuse without a lock.
-  const snapshot = exceeds(row.dayUsed + input.quantity, row.monthUsed + input.quantity, limits);
-  if (snapshot.day || snapshot.month) throw limitExceeded(snapshot, limits, now, periods);
-  // The slow path: the member's slices are rebalanced under lock, and an org with a finite
-  // allocation draws from it in the same transaction (src/usage/allocation.ts).
-  const result = await recordWithAllocation(ctx, {
-    orgId: row.orgId,
-    userId: row.userId,
+  switch (outcome.status) {
+    case 'recorded':
+      return receipt(outcome.dayUsed, outcome.monthUsed, outcome.limits);
+    case 'unauthenticated':
+      throw await notRecordable(ctx, recorder);
+    case 'no_org':
+      throw notAMember(recorder);
+    case 'forbidden':
+      throw new AppError('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
+    case 'over_limit':
+      throw await limitRefusal(ctx, outcome.member, outcome, input.quantity, outcome.now);
+    case 'allocation_exhausted':
+      throw allocationExhausted(outcome.allocation, outcome.now, periodsAt(outcome.now));
+  }
+}
+
+function slowPathInput(
+  ctx: Ctx,
+  member: { orgId: string; userId: string },
+  input: { activity: string; quantity: number },
+  periods: UsagePeriods,
+) {
+  return {
+    orgId: member.orgId,
+    userId: member.userId,
     day: periods.day,
     month: periods.month,
     activity: input.activity,
     quantity: input.quantity,
     slices: ctx.config.usageCounterSlices,
-  });
-  if (!result.recorded) {
-    if (result.exceeds.day || result.exceeds.month) throw limitExceeded(result.exceeds, result.limits, now, periods);
-    throw allocationExhausted(result.allocation, now, periods);
-  }
-  return receipt(result.dayUsed, result.monthUsed, result.limits);
+  };
 }
 
-function assertUsageInput(input: { activity: string; quantity: number }): void {
+/** A refused slow-path recording, carried out of its transaction so that it rolls back. */
+class Refused extends Error {
+  constructor(readonly result: Extract<AllocationResult, { recorded: false }>) {
+    super('refused');
+  }
+}
+
+/**
+ * A keyed request: claims the member's key and records in ONE transaction (the key is stored only
+ * when the usage is), so a retry, also a concurrent one (it waits on the claim), counts once and
+ * answers the receipt of the first. The same key with another activity or quantity is refused.
+ */
+async function recordKeyed(
+  ctx: Ctx,
+  recorder: Recorder,
+  input: { activity: string; quantity: number; key: string },
+  now: Date,
+  periods: UsagePeriods,
+): Promise<UsageReceipt> {
+  const actor = await usageActor(ctx.db, recorder.kind, { hash: recorder.hash, userId: recorder.userId, now });
+  if (!actor) throw await notRecordable(ctx, recorder);
+  if (!actor.orgId) throw notAMember(recorder);
+  assertRoleCan(actor.role, 'usage.record');
+  const member = { orgId: actor.orgId, userId: actor.userId };
+  const keyOf = { ...member, key: input.key, month: periods.month };
+  // A retry of a committed request answers without writing.
+  const committed = await findUsageKey(ctx.db, keyOf);
+  if (committed) return replay(committed, input);
+  try {
+    return await inAllocationTransaction(ctx, member.orgId, async (tx, record) => {
+      const claimed = await claimUsageKey(tx, { ...keyOf, activity: input.activity, quantity: input.quantity, now });
+      if (!claimed) {
+        const first = await findUsageKey(tx, keyOf);
+        if (!first) throw new AppError('internal', 'The usage key could not be read.');
+        return replay(first, input);
+      }
+      const result = await record(slowPathInput(ctx, member, input, periods));
+      if (!result.recorded) throw new Refused(result);
+      await storeUsageKeyReceipt(tx, { ...member, key: input.key, ...result });
+      return receipt(result.dayUsed, result.monthUsed, result.limits);
+    });
+  } catch (error) {
+    if (error instanceof Refused) throw await refusalOf(ctx, member, error.result, input.quantity, now);
+    throw error;
+  }
+}
+
+function replay(stored: StoredKey, input: { activity: string; quantity: number }): UsageReceipt {
+  if (stored.activity !== input.activity || stored.quantity !== input.quantity) {
+    throw new AppError(
+      'idempotency_key_reused',
+      `This key was already used this month for ${stored.quantity} of "${stored.activity}". Send a new key for a new request.`,
+      { activity: stored.activity, quantity: stored.quantity },
+    );
+  }
+  return receipt(stored.dayUsed, stored.monthUsed, { daily: stored.dayLimit, monthly: stored.monthLimit });
+}
+
+/**
+ * Who records: a member's own session or API token (never with `user_id`: a member records only
+ * for themselves), or a service token with `usage:write` on behalf of `user_id`.
+ */
+function recorderOf(ctx: Ctx, input: RecordUsageInput): Recorder {
+  const credential = input.credential;
+  const service = credential === undefined ? ctx.actor?.via === 'service_token' : tokenKindOf(credential ?? '') === 'service';
+  if (service) {
+    // Resolved by the request hook (none when revoked: 401); the policy checks the scope (403).
+    authorizeCaller(requireCaller(ctx), 'usage.record');
+    if (input.userId === undefined) {
+      throw new AppError('invalid_request', 'A service token records on behalf of a member: send user_id.');
+    }
+    return { kind: 'user', userId: input.userId, onBehalf: true };
+  }
+  if (input.userId !== undefined) {
+    throw new AppError('invalid_request', 'Only a service token records on behalf of another user: leave out user_id.');
+  }
+  if (credential === undefined) return { kind: 'user', userId: requireActor(ctx).userId, onBehalf: false };
+  const kind = credential ? tokenKindOf(credential) : undefined;
+  if (!credential || (kind !== 'session' && kind !== 'api')) throw new AppError('unauthenticated', 'Sign in to continue.');
+  return { kind, hash: hashToken(credential), onBehalf: false };
+}
+
+/** No actor row: a credential that does not authenticate (401), or an unknown or disabled user. */
+async function notRecordable(ctx: Ctx, recorder: Recorder): Promise<AppError> {
+  if (!recorder.onBehalf || !recorder.userId) return new AppError('unauthenticated', 'Sign in to continue.');
+  const user = await findUserById(ctx.db, recorder.userId);
+  if (user?.disabledAt) return new AppError('user_disabled', 'This user is disabled: their usage is not recorded.');
+  return notAMember(recorder);
+}
+
+function notAMember(recorder: Recorder): AppError {
+  if (recorder.onBehalf) return new AppError('not_a_member', 'No member of an organization has this user id.');
+  return new AppError('forbidden', 'You are not a member of an organization.');
+}
+
+function assertUsageInput(input: { activity: string; quantity: number; key?: string | undefined }): void {
   if (!ACTIVITY_PATTERN.test(input.activity)) {
     throw new AppError('invalid_activity', 'Name the activity with 1 to 64 characters of a-z, 0-9, "_", "." and "-".');
   }
   if (!Number.isInteger(input.quantity) || input.quantity < 1 || input.quantity > MAX_QUANTITY) {
     throw new AppError('invalid_quantity', `Send a whole quantity between 1 and ${MAX_QUANTITY}.`);
   }
+  if (input.key !== undefined && (input.key.length < 1 || input.key.length > 200)) {
+    throw new AppError('invalid_request', 'Send a key of 1 to 200 characters, or none.');
+  }
 }
 
-function credentialOf(ctx: Ctx, credential: string | null | undefined): { kind: CredentialKind; hash?: Buffer; userId?: string } {
-  if (credential === undefined) return { kind: 'user', userId: requireActor(ctx).userId };
-  const kind = credential ? tokenKindOf(credential) : undefined;
-  // A service token was resolved by the request hook (none when revoked: 401); the policy refuses it.
-  if (kind === 'service') authorize(requireCaller(ctx), 'usage.record');
-  if (!credential || (kind !== 'session' && kind !== 'api')) throw new AppError('unauthenticated', 'Sign in to continue.');
-  return { kind, hash: hashToken(credential) };
+/** The refusal of a slow-path recording: the member's limit first, else the org's allocation. */
+async function refusalOf(
+  ctx: Ctx,
+  member: { orgId: string; userId: string },
+  result: Extract<AllocationResult, { recorded: false }>,
+  quantity: number,
+  now: Date,
+): Promise<AppError> {
+  if (result.exceeds.day || result.exceeds.month) {
+    const state = { over: result.exceeds, limits: result.limits, dayUsed: result.dayUsed, monthUsed: result.monthUsed };
+    return limitRefusal(ctx, member, state, quantity, now);
+  }
+  return allocationExhausted(result.allocation, now, periodsAt(now));
 }
 
-function exceeds(dayTotal: number, monthTotal: number, limits: MemberLimits): { day: boolean; month: boolean } {
-  return {
-    day: limits.daily !== null && dayTotal > limits.daily,
-    month: limits.monthly !== null && monthTotal > limits.monthly,
-  };
+/** Notes in this process which members' limit events are already written (saves a statement per refusal). */
+const noticed = new Set<string>();
+
+/**
+ * The 429 for a member limit, after writing the event `usage.limit_exceeded` at most once per
+ * member and exceeded period: claimed in usage_limit_notices in its own short transaction (the
+ * refused request records nothing else).
+ */
+async function limitRefusal(
+  ctx: Ctx,
+  member: { orgId: string; userId: string },
+  state: { over: { day: boolean; month: boolean }; limits: MemberLimits; dayUsed: number; monthUsed: number },
+  quantity: number,
+  now: Date,
+): Promise<AppError> {
+  const periods = periodsAt(now);
+  const error = limitExceeded(state.over, state.limits, now, periods);
+  const period = state.over.month ? 'month' : 'day';
+  const start = period === 'month' ? periods.month : periods.day;
+  const seen = `${member.orgId}/${member.userId}/${period}/${start}`;
+  if (noticed.has(seen)) return error;
+  await ctx.db.transaction(async (tx) => {
+    if (!(await claimLimitNotice(tx, { ...member, period, start, now }))) return;
+    await appendEvents(
+      tx,
+      [
+        {
+          orgId: member.orgId,
+          type: 'usage.limit_exceeded',
+          data: {
+            user_id: member.userId,
+            period,
+            period_start: start,
+            limit: (period === 'month' ? state.limits.monthly : state.limits.daily) ?? 0,
+            used: period === 'month' ? state.monthUsed : state.dayUsed,
+            requested: quantity,
+            resets_at: (period === 'month' ? periods.monthEnd : periods.dayEnd).toISOString(),
+          },
+        },
+      ],
+      now,
+    );
+  });
+  if (noticed.size >= 100_000) noticed.clear();
+  noticed.add(seen);
+  return error;
 }
 
 function limitExceeded(over: { day: boolean; month: boolean }, limits: MemberLimits, now: Date, periods: UsagePeriods): AppError {

@@ -6677,7 +6677,7 @@ export interface paths {
         put?: never;
         /**
          * Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation
-         * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets.
+         * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets. A service token with usage:write records on behalf of `user_id` (404 not_a_member, 403 user_disabled); `key` makes a retried request count once.
          */
         post: {
             parameters: {
@@ -6691,7 +6691,14 @@ export interface paths {
                     "application/json": {
                         /** @description Activity type chosen by the host app: 1-64 characters of a-z, 0-9, "_", "." and "-" */
                         activity: string;
+                        /** @description Makes a retry count once: the same key for the same member in the same UTC month answers the first receipt (409 idempotency_key_reused with another activity or quantity) */
+                        key?: string;
                         quantity: number;
+                        /**
+                         * Format: uuid
+                         * @description Service tokens (usage:write) only: the member to record for. A member records only for themselves.
+                         */
+                        user_id?: string;
                     };
                 };
             };
@@ -6752,6 +6759,40 @@ export interface paths {
                 };
                 /** @description Error */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };

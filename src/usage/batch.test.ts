@@ -1,0 +1,77 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { queryRows } from '../db/client.ts';
+import { batchTestHooks } from './batch.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+afterEach(() => {
+  batchTestHooks.beforeCommit = undefined;
+});
+
+async function recorded(orgId: string) {
+  const [row] = await queryRows<{ counters: string | number; activity: string | number }>(
+    t.database.db,
+    sql`SELECT (SELECT coalesce(sum(month_used), 0) FROM usage_counters WHERE org_id = ${orgId}) AS counters,
+               (SELECT coalesce(sum(quantity), 0) FROM usage_activity WHERE org_id = ${orgId}) AS activity`,
+  );
+  return { counters: Number(row?.counters ?? 0), activity: Number(row?.activity ?? 0) };
+}
+
+describe('usage group commit', () => {
+  it('a batch whose transaction fails after its writes answers every request with a 5xx and records nothing', async () => {
+    const org = await t.given.org({ members: 4 });
+    const members = [org.owner, ...org.members];
+    const sizes: number[] = [];
+    batchTestHooks.beforeCommit = async (tx, size) => {
+      sizes.push(size);
+      // A statement error inside the batch's transaction, after every counter and activity write.
+      await tx.execute(sql`SELECT 1 / 0`);
+    };
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        t.http.post('/api/v1/usage', { as: members[index % members.length]!, body: { activity: 'api.call', quantity: 1 } }),
+      ),
+    );
+    expect(replies.map((reply) => reply.status)).toEqual(Array(30).fill(500));
+    expect(replies.every((reply) => reply.body.error.code === 'internal')).toBe(true);
+    // Every request went through a failed batch, and at least one batch held several requests.
+    expect(sizes.reduce((total, size) => total + size, 0)).toBe(30);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(await recorded(org.id)).toEqual({ counters: 0, activity: 0 });
+
+    batchTestHooks.beforeCommit = undefined;
+    const again = await Promise.all(
+      Array.from({ length: 30 }, (_, index) =>
+        t.http.post('/api/v1/usage', { as: members[index % members.length]!, body: { activity: 'api.call', quantity: 1 } }),
+      ),
+    );
+    expect(again.map((reply) => reply.status)).toEqual(Array(30).fill(201));
+    expect(await recorded(org.id)).toEqual({ counters: 30, activity: 30 });
+  });
+
+  it('decides a batch in arrival order per member: receipts count up, and the refusals take nothing', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await t.given.usageLimit({ as: org.owner, member, daily: 10, monthly: null });
+    const sizes: number[] = [];
+    batchTestHooks.beforeCommit = async (_tx, size) => {
+      sizes.push(size);
+    };
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, () => t.http.post('/api/v1/usage', { as: member, body: { activity: 'api.call', quantity: 3 } })),
+    );
+    const accepted = replies.filter((reply) => reply.status === 201);
+    expect(accepted).toHaveLength(3);
+    expect(accepted.map((reply) => reply.body.day.used).sort()).toEqual([3, 6, 9]);
+    expect(replies.filter((reply) => reply.status === 429)).toHaveLength(5);
+    expect(await recorded(org.id)).toEqual({ counters: 9, activity: 9 });
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+  });
+});

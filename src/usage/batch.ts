@@ -1,0 +1,271 @@
+import { can } from '../auth/permissions.ts';
+import type { Ctx } from '../core/context.ts';
+import type { Db, Tx } from '../db/client.ts';
+import { monthlyAllocation } from '../billing/allocation.ts';
+import { periodsAt } from './periods.ts';
+import { sendNotices } from './allocation.ts';
+import {
+  addActivities,
+  allocationInputsOf,
+  authenticateBatch,
+  createMemberSlices,
+  limitsOfMembers,
+  lockMemberSlices,
+  lockOrgMonths,
+  setOrgMonths,
+  writeCounters,
+  type CounterWrite,
+  type CredentialKind,
+  type MemberKey,
+  type MemberLimits,
+} from './queries.ts';
+
+/**
+ * Group commit for usage (ARCHITECTURE principle 13). Concurrent `POST /usage` requests of this
+ * process are queued while a batch is being applied and then applied together in ONE transaction
+ * on a few set-based statements: authenticate every request, lock the orgs' month rows (org id
+ * order), lock the members' counter rows ((org, user, slice) order), read the limits, decide each
+ * request in arrival order against its member's limits and its org's allocation (a refusal takes
+ * nothing), write the counters, the per-activity rows and the orgs' months, commit. Every request
+ * answers only after that commit; if the transaction fails, every request of the batch fails with
+ * the error and nothing of it is recorded. No overshoot also across processes: every writer takes
+ * the same row locks in the same order (the keyed slow path in allocation.ts too).
+ */
+
+export interface UsageRequest {
+  kind: CredentialKind;
+  hash?: Buffer | undefined;
+  /** kind `user`: a valid uuid. */
+  userId?: string | undefined;
+  activity: string;
+  quantity: number;
+}
+
+export type UsageOutcome =
+  | { status: 'recorded'; dayUsed: number; monthUsed: number; limits: MemberLimits }
+  /** The credential does not authenticate, or the user is unknown or disabled. */
+  | { status: 'unauthenticated' }
+  | { status: 'no_org'; userId: string }
+  | { status: 'forbidden' }
+  | {
+      status: 'over_limit';
+      member: MemberKey;
+      over: { day: boolean; month: boolean };
+      limits: MemberLimits;
+      dayUsed: number;
+      monthUsed: number;
+      now: Date;
+    }
+  | { status: 'allocation_exhausted'; allocation: { monthly: number | null; used: number }; now: Date };
+
+/** Test-only: runs inside the batch's transaction after its writes, before the commit. */
+export const batchTestHooks: { beforeCommit?: ((tx: Tx, size: number) => Promise<void>) | undefined } = {};
+
+/** The most requests one batch takes; the rest wait for the next. */
+const MAX_BATCH = 512;
+
+interface Pending {
+  request: UsageRequest;
+  resolve: (outcome: UsageOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+class Batcher {
+  private queue: Pending[] = [];
+  private busy = false;
+  private scheduled = false;
+
+  constructor(private readonly ctx: Ctx) {}
+
+  submit(request: UsageRequest): Promise<UsageOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Idle: flush after the requests of this turn of the event loop have arrived. Busy: wait. */
+  private kick(): void {
+    if (this.busy || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.busy || this.queue.length === 0) return;
+    this.busy = true;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    try {
+      const outcomes = await applyBatch(
+        this.ctx,
+        batch.map((pending) => pending.request),
+      );
+      batch.forEach((pending, index) => pending.resolve(outcomes[index]!));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      this.busy = false;
+      this.kick();
+    }
+  }
+}
+
+const batchers = new WeakMap<Db, Batcher>();
+
+/** Queues the request for the next batch of this database handle; resolves after its commit. */
+export function submitUsage(ctx: Ctx, request: UsageRequest): Promise<UsageOutcome> {
+  let batcher = batchers.get(ctx.db);
+  if (!batcher) {
+    batcher = new Batcher({ ...ctx, actor: null, requestId: 'usage-batch' });
+    batchers.set(ctx.db, batcher);
+  }
+  return batcher.submit(request);
+}
+
+interface MemberState {
+  key: MemberKey;
+  /** The member's counter rows, in slice order, with values of stale periods counted as 0. */
+  slices: { slice: number; dayUsed: number; monthUsed: number }[];
+  dayUsed: number;
+  monthUsed: number;
+  limits: MemberLimits;
+  accepted: number;
+  activities: Map<string, number>;
+}
+
+/** Applies one batch in one transaction; the outcomes are in the requests' order. */
+export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<UsageOutcome[]> {
+  const now = ctx.clock.now();
+  const { day, month } = periodsAt(now);
+  return ctx.db.transaction(async (tx) => {
+    const actors = await authenticateBatch(
+      tx,
+      requests.map((request, idx) => ({ idx, kind: request.kind, hash: request.hash, userId: request.userId })),
+      now,
+    );
+    const outcomes: (UsageOutcome | undefined)[] = requests.map((_, idx) => {
+      const actor = actors.get(idx);
+      if (!actor) return { status: 'unauthenticated' };
+      if (!actor.orgId) return { status: 'no_org', userId: actor.userId };
+      if (!can(actor.role, 'usage.record')) return { status: 'forbidden' };
+      return undefined;
+    });
+    const members = new Map<string, MemberKey>();
+    for (const [idx, actor] of actors) {
+      if (outcomes[idx] === undefined && actor.orgId) {
+        members.set(memberId(actor.orgId, actor.userId), { orgId: actor.orgId, userId: actor.userId });
+      }
+    }
+    if (members.size === 0) return outcomes as UsageOutcome[];
+
+    const orgIds = [...new Set([...members.values()].map((member) => member.orgId))].sort();
+    const orgUsed = await lockOrgMonths(tx, orgIds, month);
+    const inputs = await allocationInputsOf(tx, orgIds);
+    const orgs = new Map(
+      orgIds.map((orgId) => {
+        const monthly = monthlyAllocation(
+          inputs.get(orgId) ?? { plan: null, seats: 0, enterpriseMonthly: null },
+          ctx.config.teamCreditsPerSeat,
+        );
+        return [orgId, { monthly, used: orgUsed.get(orgId) ?? 0, accepted: 0 }];
+      }),
+    );
+
+    const keys = [...members.values()];
+    let rows = await lockMemberSlices(tx, keys);
+    const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
+    const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
+    if (missing.length > 0) {
+      await createMemberSlices(tx, { members: missing, day, month, slices: ctx.config.usageCounterSlices });
+      rows = await lockMemberSlices(tx, keys);
+    }
+    const limits = await limitsOfMembers(tx, keys);
+    const states = new Map<string, MemberState>();
+    for (const member of keys) {
+      const id = memberId(member.orgId, member.userId);
+      states.set(id, {
+        key: member,
+        slices: [],
+        dayUsed: 0,
+        monthUsed: 0,
+        limits: limits.get(id) ?? { daily: null, monthly: null },
+        accepted: 0,
+        activities: new Map(),
+      });
+    }
+    for (const row of rows) {
+      const state = states.get(memberId(row.orgId, row.userId))!;
+      const dayUsed = row.day === day ? row.dayUsed : 0;
+      const monthUsed = row.month === month ? row.monthUsed : 0;
+      state.slices.push({ slice: row.slice, dayUsed, monthUsed });
+      state.dayUsed += dayUsed;
+      state.monthUsed += monthUsed;
+    }
+
+    // Each request in arrival order, against what the requests before it took.
+    requests.forEach((request, idx) => {
+      if (outcomes[idx] !== undefined) return;
+      const actor = actors.get(idx)!;
+      const state = states.get(memberId(actor.orgId!, actor.userId))!;
+      const org = orgs.get(actor.orgId!)!;
+      const over = {
+        day: state.limits.daily !== null && state.dayUsed + request.quantity > state.limits.daily,
+        month: state.limits.monthly !== null && state.monthUsed + request.quantity > state.limits.monthly,
+      };
+      if (over.day || over.month) {
+        outcomes[idx] = {
+          status: 'over_limit',
+          member: state.key,
+          over,
+          limits: state.limits,
+          dayUsed: state.dayUsed,
+          monthUsed: state.monthUsed,
+          now,
+        };
+        return;
+      }
+      if (org.monthly !== null && org.used + request.quantity > org.monthly) {
+        outcomes[idx] = { status: 'allocation_exhausted', allocation: { monthly: org.monthly, used: org.used }, now };
+        return;
+      }
+      state.dayUsed += request.quantity;
+      state.monthUsed += request.quantity;
+      state.accepted += request.quantity;
+      state.activities.set(request.activity, (state.activities.get(request.activity) ?? 0) + request.quantity);
+      org.used += request.quantity;
+      org.accepted += request.quantity;
+      outcomes[idx] = { status: 'recorded', dayUsed: state.dayUsed, monthUsed: state.monthUsed, limits: state.limits };
+    });
+
+    const counters: CounterWrite[] = [];
+    const activities: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[] = [];
+    for (const state of states.values()) {
+      if (state.accepted === 0) continue;
+      // The batch's quantity goes to the member's first counter row; stale rows restart at 0.
+      state.slices.forEach((slice, index) => {
+        counters.push({
+          ...state.key,
+          slice: slice.slice,
+          dayUsed: slice.dayUsed + (index === 0 ? state.accepted : 0),
+          monthUsed: slice.monthUsed + (index === 0 ? state.accepted : 0),
+        });
+      });
+      const target = state.slices[0]?.slice ?? 0;
+      for (const [activity, quantity] of state.activities) activities.push({ ...state.key, activity, slice: target, quantity });
+    }
+    await writeCounters(tx, { day, month, rows: counters });
+    await addActivities(tx, { day, rows: activities });
+    const finite = [...orgs].filter(([, org]) => org.monthly !== null && org.accepted > 0);
+    await setOrgMonths(tx, { month, rows: finite.map(([orgId, org]) => ({ orgId, used: org.used })) });
+    for (const [orgId, org] of finite) await sendNotices(tx, ctx, { orgId, month, monthly: org.monthly!, used: org.used });
+    await batchTestHooks.beforeCommit?.(tx, requests.length);
+    return outcomes as UsageOutcome[];
+  });
+}
+
+function memberId(orgId: string, userId: string): string {
+  return `${orgId}/${userId}`;
+}
