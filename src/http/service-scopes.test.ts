@@ -14,6 +14,7 @@ const SERVICE_ROUTES: Record<string, ServiceScope> = {
   'GET /api/v1/users/:user_id/membership': 'authz:read',
   'PUT /api/v1/org/storage': 'storage:write',
   'POST /api/v1/org/storage/reserve': 'storage:write',
+  'POST /api/v1/usage': 'usage:write',
 };
 
 const NIL_ID = '00000000-0000-4000-8000-000000000000';

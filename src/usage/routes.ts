@@ -9,7 +9,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     '/usage',
     {
       // Hot path: the service authenticates the token in the same statement as the counter update.
-      config: { authenticatesItself: true },
+      config: { authenticatesItself: true, serviceAction: 'usage.record' },
       schema: {
         tags: ['usage'],
         summary: "Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation",

@@ -233,6 +233,27 @@ describe.each([
     const allowed = await call(host, 'GET', '/may-invite', as(org.admins[0]!.id));
     expect(allowed.body).toMatchObject({ allowed: true, role: 'admin', reason: null });
   });
+
+  it('records usage on behalf of the member: no overshoot under concurrent calls, 429 with Retry-After, a retried key counted once', async () => {
+    const org = await roster.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await roster.given.usageLimit({ as: org.owner, member, daily: 3, monthly: null });
+
+    const first = await call(host, 'POST', '/reports', { ...as(member.id), 'idempotency-key': 'report-1' });
+    const retried = await call(host, 'POST', '/reports', { ...as(member.id), 'idempotency-key': 'report-1' });
+    expect([first.status, retried.status]).toEqual([201, 201]);
+    expect(retried.body.used_today).toBe(1);
+
+    const replies = await Promise.all(Array.from({ length: 6 }, () => call(host, 'POST', '/reports', as(member.id))));
+    expect(replies.filter((reply) => reply.status === 201)).toHaveLength(2);
+    const refused = replies.filter((reply) => reply.status === 429);
+    expect(refused).toHaveLength(4);
+    for (const reply of refused) {
+      expect(reply.body.error.code).toBe('usage_limit_exceeded');
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect((await roster.http.get('/api/v1/usage', { as: member })).body.day.used).toBe(3);
+  });
 });
 
 describe('service mode with a token that lacks a scope', () => {
