@@ -92,7 +92,7 @@ describe('the example host app against a real Roster server', () => {
     });
     expect(limit.status).toBe(200);
 
-    const host = await buildHostApp({ rosterUrl: roster.url, webhookSecret: () => undefined, logLevel: 'silent' });
+    const host = await buildHostApp({ rosterUrl: roster.url, serviceToken, webhookSecret: () => undefined, logLevel: 'silent' });
     try {
       const hostUrl = await listen(host);
       const report = () => fetch(`${hostUrl}/reports`, { method: 'POST', headers: { authorization: `Bearer ${member.token}` } });
