@@ -36,6 +36,8 @@ const OWNERS: Record<string, string> = {
   events: 'events',
   projects: 'projects',
   project_members: 'projects',
+  webhook_endpoints: 'webhooks',
+  webhook_deliveries: 'webhooks',
 };
 
 /**

@@ -4,6 +4,8 @@ import type { Database } from './db/client.ts';
 import { createWorkerRuntime } from './events/runtime.ts';
 import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
+import { webhookDelivery } from './webhooks/consumer.ts';
+import { webhookKey } from './webhooks/key.ts';
 
 export interface BackgroundWork {
   stop(): Promise<void>;
@@ -11,7 +13,7 @@ export interface BackgroundWork {
 
 /**
  * Work that runs beside the HTTP server in every process: one worker runtime, its consumers
- * registered here (mail delivery today; webhooks and Stripe events next).
+ * registered here (mail delivery and webhook delivery; Stripe events next).
  */
 export async function startBackgroundWork(deps: {
   config: Config;
@@ -26,6 +28,9 @@ export async function startBackgroundWork(deps: {
   }
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
   runtime.register(mailDelivery(transport));
+  const key = webhookKey(config);
+  if (key) runtime.register(webhookDelivery(key));
+  else logger.warn('WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be added and deliveries wait until it is');
   await runtime.start();
   return {
     async stop() {

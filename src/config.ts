@@ -35,6 +35,10 @@ const envSchema = z.object({
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(1),
+  WEBHOOK_SECRET_KEY: z
+    .string()
+    .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), 'must be 32 random bytes in base64 (openssl rand -base64 32)')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -79,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     linkSecret: values.LINK_SECRET,
     logLevel: values.LOG_LEVEL,
     usageCounterSlices: values.USAGE_COUNTER_SLICES,
+    webhookSecretKey: values.WEBHOOK_SECRET_KEY ? Buffer.from(values.WEBHOOK_SECRET_KEY, 'base64') : undefined,
   };
 }
 

@@ -40,6 +40,9 @@ export const PERMISSIONS = {
   // Only a service token with storage:write sets the total after a recount (no member role may).
   'storage.write': [],
   'audit.read': ADMINS,
+  // Webhook endpoints are the host app's integration, which receives every org's events: only a
+  // service token with webhooks:manage manages them (no org role may).
+  'webhooks.manage': [],
   // Projects: every member may act on a project, and the project rules below narrow it to its
   // team (editors edit, viewers read); `projects.manage_all` is who sees and manages every project.
   'projects.create': EVERYONE,
@@ -67,6 +70,7 @@ export const SERVICE_ACTION_SCOPES: Partial<Record<Action, ServiceScope>> = {
   'storage.reserve': 'storage:write',
   'authz.read': 'authz:read',
   'usage.record': 'usage:write',
+  'webhooks.manage': 'webhooks:manage',
 };
 
 /**

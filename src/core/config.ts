@@ -25,6 +25,11 @@ export interface Config {
   logLevel: string;
   /** Counter rows per member for usage limits (see src/usage/queries.ts). */
   usageCounterSlices: number;
+  /**
+   * AES-256-GCM key of webhook signing secrets (WEBHOOK_SECRET_KEY, 32 bytes). Unset: development
+   * keeps a generated key in DATA_DIR; production cannot create or deliver webhooks.
+   */
+  webhookSecretKey: Buffer | undefined;
 }
 
 export interface StripeConfig {

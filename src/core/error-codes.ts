@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   invalid_storage_key: 400,
   invalid_scopes: 400,
   invalid_action: 400,
+  invalid_webhook_url: 400,
+  invalid_event_types: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -55,6 +57,7 @@ export const ERROR_STATUS = {
   project_not_found: 404,
   not_a_project_member: 404,
   no_subscription: 404,
+  webhook_not_found: 404,
   // 409
   email_taken: 409,
   slug_taken: 409,
@@ -88,6 +91,7 @@ export const ERROR_STATUS = {
   // 503
   database_unavailable: 503,
   not_ready: 503,
+  webhooks_not_configured: 503,
 } as const satisfies Record<string, number>;
 
 /** Every error code Roster answers with: a code outside the table does not compile. */

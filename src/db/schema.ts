@@ -179,6 +179,39 @@ export const events = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.position] })],
 );
 
+/** Outgoing webhook receivers (src/webhooks); see 0011_webhooks.sql. */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: uuid('id').primaryKey(),
+  url: text('url').notNull(),
+  eventTypes: text('event_types').array().notNull(),
+  orgId: uuid('org_id'),
+  secretEncrypted: bytea('secret_encrypted').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamptz('created_at').notNull(),
+});
+
+/** One event's delivery to one endpoint; see 0011_webhooks.sql. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    orgId: uuid('org_id').notNull(),
+    endpointId: uuid('endpoint_id').notNull(),
+    eventPosition: bigint('event_position', { mode: 'number' }).notNull(),
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    eventData: jsonb('event_data').notNull(),
+    eventCreatedAt: timestamptz('event_created_at').notNull(),
+    status: text('status').$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamptz('next_attempt_at').notNull(),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    deliveredAt: timestamptz('delivered_at'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.endpointId, table.eventPosition] })],
+);
+
 export const rateLimits = pgTable('rate_limits', {
   key: text('key').primaryKey(),
   windowStart: timestamptz('window_start').notNull(),

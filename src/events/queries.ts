@@ -1,23 +1,44 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Queryable } from '../db/client.ts';
+import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
 
 /**
  * Appends events in the caller's transaction: they exist exactly when the change they describe
- * commits. One statement with one array per column, however many events (a bulk invitation).
+ * commits. One statement with one array per column, however many events (a bulk invitation); the
+ * same statement queues their webhook deliveries (src/webhooks) and wakes the delivery workers.
+ *
+ * First, a per-org lock held until commit: an org's events are appended one transaction at a
+ * time, so their positions follow commit order. Without it two transactions of one org could take
+ * positions 5 and 6 and commit 6 first; a consumer that delivered 6 would then see 5 appear behind
+ * it. With it, a committed position means every lower position of that org is committed or
+ * rolled back, and the webhook lanes deliver in position order without waiting on anything.
+ * Deadlock-free because every writer of an org takes this lock after its other locks on that org
+ * (the org row, org_usage): a change that locks more after appending already holds the org row,
+ * which serializes it with every other such change.
  */
 export async function appendEvents(tx: Queryable, events: OrgEvent[], now: Date): Promise<void> {
   if (events.length === 0) return;
+  const orgIds = [...new Set(events.map((event) => event.orgId))].sort();
+  await tx.execute(
+    sql`SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org_id)) FROM unnest(${sql.param(orgIds)}::text[]) AS org_id`,
+  );
   const column = <T>(pick: (event: OrgEvent) => T) => sql.param(events.map(pick));
   await tx.execute(
-    sql`INSERT INTO events (org_id, type, data, created_at)
-        SELECT org_id::uuid, type, data::jsonb, ${now}
-        FROM unnest(${column((event) => event.orgId)}::text[], ${column((event) => event.type)}::text[],
-                    ${column((event) => JSON.stringify(event.data))}::text[])
-             WITH ORDINALITY AS event(org_id, type, data, ordinal)
-        ORDER BY event.ordinal`,
+    sql`WITH appended AS (
+          INSERT INTO events (org_id, type, data, created_at)
+          SELECT org_id::uuid, type, data::jsonb, ${now}
+          FROM unnest(${column((event) => event.orgId)}::text[], ${column((event) => event.type)}::text[],
+                      ${column((event) => JSON.stringify(event.data))}::text[])
+               WITH ORDINALITY AS event(org_id, type, data, ordinal)
+          ORDER BY event.ordinal
+          RETURNING org_id, position, id, type, data, created_at),
+        ${queueWebhookDeliveries(sql`appended`, now)}`,
   );
 }
+
+/** The class of the per-org advisory lock that orders event appends (two-key form: its own space). */
+const EVENT_APPEND_LOCK = 5;
 
 export interface StoredEvent {
   id: string;

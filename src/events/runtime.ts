@@ -55,6 +55,13 @@ export interface Consumer<Job extends ClaimedJob> extends Partial<RetryPolicy> {
   batchSize?: number;
   /** Jobs running at once. */
   concurrency?: number;
+  /**
+   * Jobs outlive their round: a round claims only as many jobs as `concurrency` has free slots,
+   * starts them and ends, and each finished job wakes the queue. One slow job (a webhook receiver
+   * that hangs until its timeout) then never holds back the jobs that become due meanwhile.
+   * `roundFinished` no longer means that the round's jobs are done (watch `onJob` for that).
+   */
+  detached?: boolean;
 }
 
 export interface RoundReport {
@@ -123,6 +130,8 @@ export function retryDelayMs(
 interface Queue {
   name: string;
   runRound(): Promise<number>;
+  /** Resolves when the detached jobs still running have finished. */
+  jobsInFlight(): Promise<void>;
   batchSize: number;
   timer?: NodeJS.Timeout;
   dueAt: number;
@@ -189,7 +198,30 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
       emit({ queue, id: job.id, attempts: Number(job.attempts), outcome: 'succeeded' });
     }
 
+    const detachedJobs = new Set<Promise<void>>();
+    async function runDetachedRound(): Promise<number> {
+      const free = concurrency - detachedJobs.size;
+      if (free <= 0) return 0;
+      const now = clock.now();
+      const claimed = await store.claim(db, {
+        now,
+        leaseUntil: new Date(now.getTime() + leaseMs),
+        limit: Math.min(batchSize, free),
+      });
+      for (const job of claimed) {
+        const running: Promise<void> = runJob(job)
+          .catch((error: unknown) => logger.error({ err: error, queue, jobId: job.id }, `${queue} job outcome not recorded`))
+          .finally(() => {
+            detachedJobs.delete(running);
+            wake(queue);
+          });
+        detachedJobs.add(running);
+      }
+      return claimed.length;
+    }
+
     async function runRound(): Promise<number> {
+      if (consumer.detached) return runDetachedRound();
       const now = clock.now();
       const claimed = await store.claim(db, { now, leaseUntil: new Date(now.getTime() + leaseMs), limit: batchSize });
       // A claimed batch is work in flight: it is finished even when stop() is called meanwhile.
@@ -204,6 +236,9 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
     queues.set(queue, {
       name: queue,
       runRound,
+      jobsInFlight: async () => {
+        while (detachedJobs.size > 0) await Promise.all([...detachedJobs]);
+      },
       batchSize,
       dueAt: Infinity,
       dueIsWake: false,
@@ -316,6 +351,7 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
       for (const queue of queues.values()) clearTimeout(queue.timer);
       await listening?.close();
       await Promise.all([...queues.values()].flatMap((queue) => (queue.running ? [queue.running] : [])));
+      await Promise.all([...queues.values()].map((queue) => queue.jobsInFlight()));
     },
   };
 }

@@ -31,6 +31,7 @@ import { mailboxRoutes } from '../mail/mailbox.ts';
 import { orgRoutes } from '../orgs/routes.ts';
 import { projectRoutes } from '../projects/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
+import { webhookRoutes } from '../webhooks/routes.ts';
 import { healthRoutes } from './health.ts';
 import { registerSecurityHooks } from './security.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -176,6 +177,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await routes.register(inviteRoutes, { prefix: '/api/v1' });
   await routes.register(projectRoutes, { prefix: '/api/v1' });
   await routes.register(authzRoutes, { prefix: '/api/v1' });
+  await routes.register(webhookRoutes, { prefix: '/api/v1' });
   // Development only: with no SMTP server configured, mail is kept here instead of delivered.
   if (!config.smtpUrl && !config.isProduction) await routes.register(mailboxRoutes, { prefix: '/api/dev' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

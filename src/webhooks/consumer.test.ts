@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startWebhookReceiver } from '../../test/kit/webhook-receiver.ts';
+import { webhookDelivery } from './consumer.ts';
+import { DEVELOPMENT_KEY_FILE, webhookKey } from './key.ts';
+import type { ClaimedDelivery } from './queries.ts';
+import { encryptSecret, newSigningSecret } from './signing.ts';
+
+const KEY = Buffer.alloc(32, 9);
+const dataDirs: string[] = [];
+afterAll(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function claimed(url: string): ClaimedDelivery {
+  const endpointId = '11111111-1111-4111-8111-111111111111';
+  return {
+    id: `${endpointId}/1`,
+    attempts: 1,
+    org_id: '22222222-2222-4222-8222-222222222222',
+    endpoint_id: endpointId,
+    event_position: '1',
+    event_id: '33333333-3333-4333-8333-333333333333',
+    event_type: 'member.disabled',
+    event_data: { user_id: 'u', email: 'u@example.com' },
+    event_created_at: new Date(),
+    url,
+    secret_encrypted: encryptSecret(KEY, endpointId, newSigningSecret().bytes),
+  };
+}
+
+describe('one delivery attempt', () => {
+  it('fails when the receiver does not answer within the timeout, and records no HTTP status', async () => {
+    const hang = await startWebhookReceiver(() => new Promise<number>(() => {}));
+    try {
+      const delivery = claimed(hang.url);
+      const attempt = webhookDelivery(KEY, { timeoutMs: 500 }).run(delivery, { signal: new AbortController().signal });
+      await expect(attempt).rejects.toThrow('POST failed: no answer within 500 ms');
+      expect(delivery.httpStatus).toBeNull();
+    } finally {
+      await hang.close();
+    }
+  });
+
+  it('counts only 2xx as delivered: a redirect is not followed and fails the attempt with its status', async () => {
+    const moved = await startWebhookReceiver(() => 301);
+    try {
+      const delivery = claimed(moved.url);
+      await expect(webhookDelivery(KEY).run(delivery, { signal: new AbortController().signal })).rejects.toThrow('HTTP 301');
+      expect(delivery.httpStatus).toBe(301);
+    } finally {
+      await moved.close();
+    }
+  });
+});
+
+describe('the key of signing secrets', () => {
+  it('is WEBHOOK_SECRET_KEY when set; in development a generated key kept in DATA_DIR (0600); none in production', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'roster-webhook-key-'));
+    dataDirs.push(dataDir);
+    expect(webhookKey({ webhookSecretKey: KEY, isProduction: true, dataDir })).toBe(KEY);
+    expect(webhookKey({ webhookSecretKey: undefined, isProduction: true, dataDir })).toBeUndefined();
+    const generated = webhookKey({ webhookSecretKey: undefined, isProduction: false, dataDir });
+    expect(generated).toHaveLength(32);
+    const file = join(dataDir, DEVELOPMENT_KEY_FILE);
+    expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64').equals(generated!)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(webhookKey({ webhookSecretKey: undefined, isProduction: false, dataDir })!.equals(generated!)).toBe(true);
+  });
+});

@@ -1,0 +1,89 @@
+import type { Clock } from '../core/context.ts';
+import { systemClock } from '../core/context.ts';
+import type { Consumer } from '../events/runtime.ts';
+import { WEBHOOK_QUEUE, webhookDeliveryStore, type ClaimedDelivery } from './queries.ts';
+import { decryptSecret, signDelivery } from './signing.ts';
+
+/**
+ * Retries: 10 s doubling to a 6-hour cap, ±20% jitter; the 17th failure gives up. Even with every
+ * delay at its shortest (-20%) the retries span more than a day (28 h; checked in consumer.test.ts).
+ * A delivery given up is `failed` in the log and its lane moves on to the org's next event.
+ */
+export const WEBHOOK_RETRY_POLICY = { maxAttempts: 17, retryBaseMs: 10_000, retryMaxMs: 6 * 3_600_000 };
+
+/** How long a receiver may take to answer one attempt before it counts as failed. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+export interface WebhookDeliveryOptions extends Pick<
+  Consumer<ClaimedDelivery>,
+  'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'batchSize' | 'concurrency'
+> {
+  timeoutMs?: number;
+  clock?: Clock;
+}
+
+/** Webhook delivery as a consumer of the worker runtime: one signed POST per attempt. */
+export function webhookDelivery(key: Buffer, options: WebhookDeliveryOptions = {}): Consumer<ClaimedDelivery> {
+  const { timeoutMs = WEBHOOK_TIMEOUT_MS, clock = systemClock, ...policy } = options;
+  return {
+    queue: WEBHOOK_QUEUE,
+    store: webhookDeliveryStore,
+    ...WEBHOOK_RETRY_POLICY,
+    // The lease outlasts the request timeout, so no other process claims a delivery still in flight.
+    leaseMs: timeoutMs * 6,
+    concurrency: 16,
+    detached: true,
+    ...policy,
+    logFields: (delivery) => ({ eventId: delivery.event_id, endpointId: delivery.endpoint_id, orgId: delivery.org_id }),
+    run: (delivery, { signal }) => deliver(key, delivery, { timeoutMs, clock, stopping: signal }),
+  };
+}
+
+/** The body every receiver gets: the event as the contract names it. */
+export function deliveryBody(delivery: ClaimedDelivery): string {
+  const data = typeof delivery.event_data === 'string' ? JSON.parse(delivery.event_data) : delivery.event_data;
+  return JSON.stringify({
+    id: delivery.event_id,
+    type: delivery.event_type,
+    created_at: new Date(delivery.event_created_at).toISOString(),
+    org_id: delivery.org_id,
+    data,
+  });
+}
+
+async function deliver(
+  key: Buffer,
+  delivery: ClaimedDelivery,
+  options: { timeoutMs: number; clock: Clock; stopping: AbortSignal },
+): Promise<void> {
+  const secret = decryptSecret(key, delivery.endpoint_id, Buffer.from(delivery.secret_encrypted));
+  const body = deliveryBody(delivery);
+  const headers = signDelivery(secret, { id: delivery.event_id, timestamp: options.clock.now(), body });
+  delivery.httpStatus = null;
+  let response: Response;
+  try {
+    response = await fetch(delivery.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'Roster-Webhooks/1', ...headers },
+      body,
+      // A receiver that hangs fails this attempt after the timeout; stopping the server ends it too
+      // (the delivery is retried later: at least once).
+      signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.stopping]),
+      redirect: 'manual',
+    });
+  } catch (error) {
+    const reason =
+      error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : describe(error);
+    throw new Error(`POST failed: ${reason}`, { cause: error });
+  }
+  delivery.httpStatus = response.status;
+  // The answer's body is not read: only the status counts (2xx: delivered).
+  await response.body?.cancel().catch(() => {});
+  if (response.status < 200 || response.status > 299) throw new Error(`The receiver answered HTTP ${response.status}`);
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+}

@@ -1,0 +1,186 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
+import { createServiceToken } from '../admin/service.ts';
+import { queryRows } from '../db/client.ts';
+import { SERVICE_SCOPES } from '../core/domain.ts';
+import { decryptSecret } from './signing.ts';
+
+const KEY = Buffer.alloc(32, 7);
+let t: TestApp;
+let manager: { token: string };
+beforeAll(async () => {
+  t = await startApp({ env: { WEBHOOK_SECRET_KEY: KEY.toString('base64') } });
+  manager = await serviceToken('webhooks:manage');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function serviceToken(scopes: string): Promise<{ token: string }> {
+  const { token } = await createServiceToken(operatorCtx(t), { name: `token ${scopes}`, scopes });
+  return { token };
+}
+
+const create = (body: Record<string, unknown>, as: { token: string } = manager) => t.http.post('/api/v1/webhooks', { as, body });
+
+describe('webhook endpoints', () => {
+  it('creates an endpoint and shows its whsec_ secret once; GET lists it without any secret', async () => {
+    const created = await create({ url: 'https://app.example.com/roster/hooks', events: ['member.disabled', 'member.removed'] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(created.body.webhook).toMatchObject({
+      url: 'https://app.example.com/roster/hooks',
+      events: ['member.disabled', 'member.removed'],
+      org_id: null,
+    });
+    const listed = await t.http.get('/api/v1/webhooks', { as: manager });
+    expect(listed.status).toBe(200);
+    expect(listed.body.webhooks).toContainEqual(created.body.webhook);
+    const secretBase64 = created.body.secret.slice('whsec_'.length);
+    expect(JSON.stringify(listed.body)).not.toContain(secretBase64);
+    expect(Object.keys(listed.body.webhooks[0]).sort()).toEqual(['created_at', 'events', 'id', 'org_id', 'url']);
+  });
+
+  it('stores the secret only encrypted under WEBHOOK_SECRET_KEY (the row never holds it in plain text)', async () => {
+    const created = await create({ url: 'https://app.example.com/a', events: ['*'] });
+    const secret = Buffer.from(created.body.secret.slice('whsec_'.length), 'base64');
+    const [row] = await queryRows<{ secret_encrypted: Buffer | Uint8Array; whole: string }>(
+      t.database.db,
+      sql`SELECT secret_encrypted, row_to_json(w)::text AS whole FROM webhook_endpoints w WHERE id = ${created.body.webhook.id}`,
+    );
+    const stored = Buffer.from(row!.secret_encrypted);
+    expect(stored.includes(secret)).toBe(false);
+    expect(row!.whole).not.toContain(secret.toString('base64'));
+    expect(row!.whole).not.toContain(secret.toString('hex'));
+    expect(decryptSecret(KEY, created.body.webhook.id, stored).equals(secret)).toBe(true);
+    // Bound to its endpoint and its key: another endpoint's id or another key does not decrypt it.
+    expect(() => decryptSecret(KEY, '00000000-0000-4000-8000-000000000000', stored)).toThrow(/does not decrypt/);
+    expect(() => decryptSecret(Buffer.alloc(32, 8), created.body.webhook.id, stored)).toThrow(/does not decrypt/);
+  });
+
+  it('refuses bad URLs, unknown event types and unknown orgs with stable codes, creating nothing', async () => {
+    const before = (await t.http.get('/api/v1/webhooks', { as: manager })).body.webhooks.length;
+    const refusals: [Record<string, unknown>, string][] = [
+      [{ url: 'not a url', events: ['*'] }, 'invalid_webhook_url'],
+      [{ url: 'ftp://example.com/x', events: ['*'] }, 'invalid_webhook_url'],
+      [{ url: 'https://user:pw@example.com/x', events: ['*'] }, 'invalid_webhook_url'],
+      [{ url: 'https://example.com/x', events: ['member.exploded'] }, 'invalid_event_types'],
+      [{ url: 'https://example.com/x', events: ['*', 'member.joined'] }, 'invalid_event_types'],
+      [{ url: 'https://example.com/x', events: [] }, 'invalid_request'],
+      [{ url: 'https://example.com/x', events: ['*'], extra: 1 }, 'invalid_request'],
+      [{ url: 'https://example.com/x', events: ['*'], org_id: '00000000-0000-4000-8000-000000000000' }, 'org_not_found'],
+      [{ url: 'https://example.com/x', events: ['*'], org_id: 'nope' }, 'org_not_found'],
+    ];
+    for (const [body, code] of refusals) {
+      const reply = await create(body);
+      expect(reply.body.error?.code, JSON.stringify(body)).toBe(code);
+      expect(reply.status).toBe(code === 'org_not_found' ? 404 : 400);
+    }
+    expect((await t.http.get('/api/v1/webhooks', { as: manager })).body.webhooks).toHaveLength(before);
+  });
+
+  it('deletes an endpoint (204), then answers 404 webhook_not_found for it', async () => {
+    const created = await create({ url: 'https://example.com/gone', events: ['*'] });
+    const id = created.body.webhook.id;
+    expect((await t.http.delete(`/api/v1/webhooks/${id}`, { as: manager })).status).toBe(204);
+    for (const reply of [
+      await t.http.delete(`/api/v1/webhooks/${id}`, { as: manager }),
+      await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager }),
+      await t.http.delete('/api/v1/webhooks/not-a-uuid', { as: manager }),
+    ]) {
+      expect(reply.status).toBe(404);
+      expect(reply.body.error.code).toBe('webhook_not_found');
+    }
+    expect((await t.http.get('/api/v1/webhooks', { as: manager })).body.webhooks.map((row: any) => row.id)).not.toContain(id);
+  });
+
+  it('pages the delivery log newest first with a cursor, and refuses a forged cursor', async () => {
+    const org = await t.given.org();
+    const created = await create({ url: 'https://example.com/log', events: ['org.updated'], org_id: org.id });
+    const id = created.body.webhook.id;
+    for (const name of ['One', 'Two', 'Three']) {
+      expect((await t.http.patch('/api/v1/org', { as: org.owner, body: { name } })).status).toBe(200);
+    }
+    const first = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { limit: '2' } });
+    expect(first.status).toBe(200);
+    expect(first.body.deliveries).toHaveLength(2);
+    expect(first.body.deliveries[0]).toMatchObject({ event_type: 'org.updated', org_id: org.id, status: 'pending', attempts: 0 });
+    const second = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, {
+      as: manager,
+      query: { limit: '2', cursor: first.body.next_cursor },
+    });
+    expect(second.body.deliveries).toHaveLength(1);
+    expect(second.body.next_cursor).toBeNull();
+    const ids = [...first.body.deliveries, ...second.body.deliveries].map((row: any) => row.event_id);
+    expect(new Set(ids).size).toBe(3);
+    const forged = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { cursor: 'abc' } });
+    expect(forged.status).toBe(400);
+    expect(forged.body.error.code).toBe('invalid_cursor');
+  });
+});
+
+describe('who may manage webhooks', () => {
+  it('only a service token with webhooks:manage; other scopes, members and anonymous callers are refused', async () => {
+    const org = await t.given.org({ admins: 1, members: 1 });
+    const id = (await create({ url: 'https://example.com/matrix', events: ['*'] })).body.webhook.id;
+    const requests = [
+      (as: { token: string } | null) =>
+        t.http.post('/api/v1/webhooks', { as, body: { url: 'https://example.com/y', events: ['*'] } }),
+      (as: { token: string } | null) => t.http.get('/api/v1/webhooks', { as }),
+      (as: { token: string } | null) => t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as }),
+      (as: { token: string } | null) => t.http.delete(`/api/v1/webhooks/${id}`, { as }),
+    ];
+    const otherScopes = SERVICE_SCOPES.filter((scope) => scope !== 'webhooks:manage');
+    const refused: { token: string }[] = [
+      org.owner,
+      org.admins[0]!,
+      org.members[0]!,
+      ...(await Promise.all(otherScopes.map((scope) => serviceToken(scope)))),
+    ];
+    for (const send of requests) {
+      for (const as of refused) {
+        const reply = await send(as);
+        expect(reply.status).toBe(403);
+        expect(reply.body.error.code).toBe('forbidden');
+      }
+      const anonymous = await send(null);
+      expect(anonymous.status).toBe(401);
+    }
+    // All four answer the manager (the delete last).
+    const expected = [201, 200, 200, 204];
+    for (const [index, send] of requests.entries()) expect((await send(manager)).status).toBe(expected[index]);
+  });
+});
+
+describe('in production', () => {
+  it('accepts only https URLs, and refuses to create endpoints without WEBHOOK_SECRET_KEY (503)', async () => {
+    const production = { NODE_ENV: 'production', BILLING: 'local' };
+    const withKey = await startApp({ env: { ...production, WEBHOOK_SECRET_KEY: KEY.toString('base64') } });
+    const withoutKey = await startApp({ env: production });
+    try {
+      const token = (await createServiceToken(operatorCtx(withKey), { name: 'p', scopes: 'webhooks:manage' })).token;
+      const plain = await withKey.http.post('/api/v1/webhooks', {
+        as: { token },
+        body: { url: 'http://example.com/x', events: ['*'] },
+      });
+      expect(plain.body.error.code).toBe('invalid_webhook_url');
+      const secure = await withKey.http.post('/api/v1/webhooks', {
+        as: { token },
+        body: { url: 'https://example.com/x', events: ['*'] },
+      });
+      expect(secure.status).toBe(201);
+
+      const other = (await createServiceToken(operatorCtx(withoutKey), { name: 'p', scopes: 'webhooks:manage' })).token;
+      const refused = await withoutKey.http.post('/api/v1/webhooks', {
+        as: { token: other },
+        body: { url: 'https://example.com/x', events: ['*'] },
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('webhooks_not_configured');
+    } finally {
+      await withKey.close();
+      await withoutKey.close();
+    }
+  });
+});

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { authorizeCaller } from '../auth/permissions.ts';
+import { requireCaller, type Ctx } from '../core/context.ts';
+import { AppError } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
+import { findOrg } from '../orgs/queries.ts';
+import { webhookKey } from './key.ts';
+import {
+  deleteEndpoint,
+  deliveriesOf,
+  findEndpoint,
+  insertEndpoint,
+  listEndpoints,
+  type DeliveryRow,
+  type EndpointRow,
+} from './queries.ts';
+import { isEventType } from './schema.ts';
+import { encryptSecret, newSigningSecret } from './signing.ts';
+
+// Webhook endpoints: managed by the host app's backend with a service token (`webhooks:manage`).
+// A service token belongs to no org, so an endpoint receives the events of every org, or of the
+// one org it names (`org_id`). No org role manages endpoints (src/auth/permissions.ts).
+
+/** `POST /webhooks`: the endpoint and its signing secret, which no later reply shows again. */
+export async function createWebhook(
+  ctx: Ctx,
+  input: { url: string; events: string[]; orgId?: string | undefined },
+): Promise<{ endpoint: EndpointRow; secret: string }> {
+  const caller = authorizeCaller(requireCaller(ctx), 'webhooks.manage');
+  const url = checkUrl(input.url, ctx.config.isProduction);
+  const eventTypes = checkEventTypes(input.events);
+  const key = webhookKey(ctx.config);
+  if (!key) {
+    throw new AppError(
+      'webhooks_not_configured',
+      'Webhooks need WEBHOOK_SECRET_KEY (32 random bytes in base64) on the server to store signing secrets.',
+    );
+  }
+  let orgId: string | null = null;
+  if (input.orgId !== undefined) {
+    if (!isUuid(input.orgId) || !(await findOrg(ctx.db, input.orgId))) {
+      throw new AppError('org_not_found', 'No organization with this id.');
+    }
+    orgId = input.orgId;
+  }
+  const id = randomUUID();
+  const secret = newSigningSecret();
+  const endpoint = await insertEndpoint(ctx.db, {
+    id,
+    url,
+    eventTypes,
+    orgId,
+    secretEncrypted: encryptSecret(key, id, secret.bytes),
+    createdBy: caller.via === 'service_token' ? `service:${caller.credentialId}` : caller.email,
+    now: ctx.clock.now(),
+  });
+  return { endpoint, secret: secret.shown };
+}
+
+export async function listWebhooks(ctx: Ctx): Promise<EndpointRow[]> {
+  authorizeCaller(requireCaller(ctx), 'webhooks.manage');
+  return listEndpoints(ctx.db);
+}
+
+/** `DELETE /webhooks/{id}`: deliveries not yet made are dropped with it. */
+export async function deleteWebhook(ctx: Ctx, input: { id: string }): Promise<void> {
+  authorizeCaller(requireCaller(ctx), 'webhooks.manage');
+  if (!isUuid(input.id) || !(await deleteEndpoint(ctx.db, input.id))) throw webhookNotFound();
+}
+
+/** `GET /webhooks/{id}/deliveries`: newest event first; the cursor is the last row's event position. */
+export async function listDeliveries(
+  ctx: Ctx,
+  input: { id: string; cursor: string | null; limit: number },
+): Promise<{ deliveries: DeliveryRow[]; nextCursor: string | null }> {
+  authorizeCaller(requireCaller(ctx), 'webhooks.manage');
+  if (!isUuid(input.id) || !(await findEndpoint(ctx.db, input.id))) throw webhookNotFound();
+  if (input.cursor !== null && !/^[1-9][0-9]{0,18}$/.test(input.cursor)) {
+    throw new AppError('invalid_cursor', 'This cursor is not one a delivery list returned. Start again without it.');
+  }
+  const rows = await deliveriesOf(ctx.db, { endpointId: input.id, beforePosition: input.cursor, limit: input.limit + 1 });
+  const deliveries = rows.slice(0, input.limit);
+  const nextCursor = rows.length > input.limit ? (deliveries.at(-1)?.event_position ?? null) : null;
+  return { deliveries, nextCursor };
+}
+
+const webhookNotFound = () => new AppError('webhook_not_found', 'No webhook endpoint with this id.');
+
+/** An absolute http(s) URL without credentials; https only in production (secrets and member data travel in it). */
+function checkUrl(value: string, isProduction: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AppError('invalid_webhook_url', 'Give an absolute URL, like https://app.example.com/roster/webhooks.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AppError('invalid_webhook_url', 'A webhook URL starts with https:// (or http:// outside production).');
+  }
+  if (isProduction && url.protocol !== 'https:') {
+    throw new AppError('invalid_webhook_url', 'In production a webhook URL must use https://.');
+  }
+  if (url.username || url.password) {
+    throw new AppError('invalid_webhook_url', 'Leave credentials out of the URL: deliveries are signed instead.');
+  }
+  return url.toString();
+}
+
+function checkEventTypes(events: string[]): string[] {
+  const unique = [...new Set(events)];
+  if (unique.includes('*')) {
+    if (unique.length > 1) throw new AppError('invalid_event_types', 'Send ["*"] alone for every event type, or list types.');
+    return unique;
+  }
+  const unknown = unique.filter((type) => !isEventType(type));
+  if (unknown.length > 0) {
+    throw new AppError('invalid_event_types', `Unknown event types: ${unknown.join(', ')}.`, { unknown });
+  }
+  return unique;
+}
