@@ -15,6 +15,10 @@ const SERVICE_ROUTES: Record<string, ServiceScope> = {
   'PUT /api/v1/org/storage': 'storage:write',
   'POST /api/v1/org/storage/reserve': 'storage:write',
   'POST /api/v1/usage': 'usage:write',
+  'POST /api/v1/webhooks': 'webhooks:manage',
+  'GET /api/v1/webhooks': 'webhooks:manage',
+  'DELETE /api/v1/webhooks/:id': 'webhooks:manage',
+  'GET /api/v1/webhooks/:id/deliveries': 'webhooks:manage',
 };
 
 const NIL_ID = '00000000-0000-4000-8000-000000000000';

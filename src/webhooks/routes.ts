@@ -18,6 +18,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/webhooks',
     {
+      config: { serviceAction: 'webhooks.manage' },
       schema: {
         tags: ['webhooks'],
         summary: 'Add a webhook endpoint; the reply carries its signing secret, shown only once',
@@ -36,6 +37,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/webhooks',
     {
+      config: { serviceAction: 'webhooks.manage' },
       schema: {
         tags: ['webhooks'],
         summary: 'Webhook endpoints (never their secrets)',
@@ -49,6 +51,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/webhooks/:id',
     {
+      config: { serviceAction: 'webhooks.manage' },
       schema: {
         tags: ['webhooks'],
         summary: 'Remove a webhook endpoint; its pending deliveries are dropped',
@@ -66,6 +69,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/webhooks/:id/deliveries',
     {
+      config: { serviceAction: 'webhooks.manage' },
       schema: {
         tags: ['webhooks'],
         summary: "An endpoint's delivery log, newest event first",

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RosterWebhookEvent } from '@roster/client/webhooks';
 import { buildHostApp } from '../../examples/host-app/app.ts';
 import { testDatabaseUrl } from '../kit/engine.ts';
 import { PASSWORD } from '../kit/given.ts';
@@ -110,6 +111,40 @@ describe('the example host app against a real Roster server', () => {
       expect(anonymous.status).toBe(401);
       const usage = await callServer(roster, 'GET', '/api/v1/usage', { token: member.token });
       expect(usage.body.day.used).toBe(3);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("delivers member.disabled to the example's webhook receiver, verified with the secret shown once", async () => {
+    const roster = server!;
+    const { owner, member, org } = await orgWithMember(roster);
+    let secret: string | undefined;
+    let received!: (event: RosterWebhookEvent) => void;
+    const disabledEvent = new Promise<RosterWebhookEvent>((resolve) => (received = resolve));
+    const host = await buildHostApp({
+      rosterUrl: roster.url,
+      webhookSecret: () => secret,
+      onEvent: (event) => {
+        if (event.type === 'member.disabled' && event.data.user_id === member.user.id) received(event);
+      },
+      logLevel: 'silent',
+    });
+    try {
+      const hostUrl = await listen(host);
+      const endpoint = await callServer(roster, 'POST', '/api/v1/webhooks', {
+        token: serviceToken,
+        body: { url: `${hostUrl}/webhooks/roster`, events: ['member.disabled'], org_id: org.id },
+      });
+      expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+      secret = endpoint.body.secret;
+      expect(secret).toMatch(/^whsec_/);
+
+      const disabled = await callServer(roster, 'POST', `/api/v1/org/members/${member.user.id}/disable`, { token: owner.token });
+      expect(disabled.status).toBe(200);
+      // The receiver resolves this once it has verified the delivery: no sleeping, no polling.
+      const event = await disabledEvent;
+      expect(event).toMatchObject({ type: 'member.disabled', org_id: org.id, data: { user_id: member.user.id } });
     } finally {
       await host.close();
     }

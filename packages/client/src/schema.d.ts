@@ -581,6 +581,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/authz/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * May this user do this now? Answered by the policy the API applies (service token with authz:read)
+         * @description Reads the user's account and current role fresh on every call (nothing cached): a demotion, removal or disabling counts on the next call. A disabled user is never allowed. Refused (`allowed: false`) is a 200 with a stable `reason`; an unknown `action` is 400 `invalid_action`, a malformed id 400 `invalid_request`.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description A permission name: the org-wide names of `permissions` in GET /me and GET /org, or a project name (`view_project` and those of a project reply), which needs `project_id`. Anything else: 400 `invalid_action`. */
+                    action: "rename_org" | "invite" | "manage_members" | "disable_members" | "set_usage_limits" | "view_org_usage" | "manage_billing" | "view_audit" | "create_project" | "transfer_ownership" | "leave_org" | "view_project" | "edit_project" | "manage_project_members" | "delete_project" | "leave_project";
+                    /** @description The project, for a project permission (and only then) */
+                    project_id?: string;
+                    /** @description The user asked about */
+                    user_id: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The answer of the same policy the API applies, for the user as they are now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed: boolean;
+                            /** @description The user's org; null when they belong to none */
+                            org_id: string | null;
+                            /** @description Null when allowed; otherwise why not: `not_a_member` (unknown user or in no org), `user_disabled` (never allowed), `insufficient_role`, `owner_must_transfer` (the owner cannot leave), `project_not_found` (no such project in the user's org), `not_on_project`, `project_read_only` (a viewer), `last_editor` (cannot leave). */
+                            reason: ("not_a_member" | "user_disabled" | "insufficient_role" | "owner_must_transfer" | "project_not_found" | "not_on_project" | "project_read_only" | "last_editor") | null;
+                            /** @description The user's current role; null when they belong to no org */
+                            role: ("owner" | "admin" | "member") | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/checkout": {
         parameters: {
             query?: never;
@@ -6538,7 +6677,7 @@ export interface paths {
         put?: never;
         /**
          * Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation
-         * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets.
+         * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets. A service token with usage:write records on behalf of `user_id` (404 not_a_member, 403 user_disabled); `key` makes a retried request count once.
          */
         post: {
             parameters: {
@@ -6552,7 +6691,14 @@ export interface paths {
                     "application/json": {
                         /** @description Activity type chosen by the host app: 1-64 characters of a-z, 0-9, "_", "." and "-" */
                         activity: string;
+                        /** @description Makes a retry count once: the same key for the same member in the same UTC month answers the first receipt (409 idempotency_key_reused with another activity or quantity) */
+                        key?: string;
                         quantity: number;
+                        /**
+                         * Format: uuid
+                         * @description Service tokens (usage:write) only: the member to record for. A member records only for themselves.
+                         */
+                        user_id?: string;
                     };
                 };
             };
@@ -6629,6 +6775,40 @@ export interface paths {
                     };
                 };
                 /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -6681,6 +6861,151 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/membership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's org, role, status and usage limits now (service token with authz:read)
+         * @description A user in no org and an id that no user has both answer `{"org": null}`, so the token cannot probe which ids exist. A malformed id is 400 `invalid_request`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user's org, role, account status and usage limits, read now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            org: {
+                                id: string;
+                                name: string;
+                                slug: string;
+                                /** @description The plan; null without an active subscription */
+                                tier: ("team" | "enterprise") | null;
+                            };
+                            /** @enum {string} */
+                            role: "owner" | "admin" | "member";
+                            /** @enum {string} */
+                            status: "active" | "disabled";
+                            /** @description The member's usage limits; null means no limit */
+                            usage_limit: {
+                                daily: number | null;
+                                monthly: number | null;
+                            };
+                        } | {
+                            org: null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -6810,7 +7135,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description Event types to receive, or ["*"] for all: org.created, org.updated, org.ownership_transferred, member.joined, member.removed, member.role_changed, member.disabled, member.enabled, invite.created, invite.resent, invite.revoked, invite.expired, invite.accepted, billing.seats_changed, billing.plan_changed, billing.status_changed, usage.limit_changed, usage.allocation_changed, usage.allocation_low, usage.allocation_exhausted, project.created, project.updated, project.member_changed, project.member_removed, project.deleted */
+                        /** @description Event types to receive, or ["*"] for all: org.created, org.updated, org.ownership_transferred, member.joined, member.removed, member.role_changed, member.disabled, member.enabled, invite.created, invite.resent, invite.revoked, invite.expired, invite.accepted, billing.seats_changed, billing.plan_changed, billing.status_changed, usage.limit_changed, usage.allocation_changed, usage.allocation_low, usage.allocation_exhausted, usage.limit_exceeded, storage.recounted, project.created, project.updated, project.member_changed, project.member_removed, project.deleted */
                         events: string[];
                         /** @description Only this org's events; omitted: the events of every org (the usual choice for a host app) */
                         org_id?: string;
