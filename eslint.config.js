@@ -12,6 +12,7 @@ export default tseslint.config(
       'data/**',
       '.tmp/**',
       'dist/**',
+      'packages/*/dist/**',
       'coverage/**',
       '**/*.d.ts',
     ],

@@ -2,10 +2,17 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
+import { fileURLToPath } from 'node:url';
+
+// The shared typed client is TypeScript source in the repository (packages/client), compiled with
+// the dashboard: no build step, and the same file as tsconfig.json's `paths` entry.
+const rosterClient = fileURLToPath(new URL('../packages/client/src/index.ts', import.meta.url));
 
 export default defineConfig({
   plugins: [react(), tailwindcss()],
+  resolve: { alias: { '@roster/client': rosterClient } },
   server: {
+    fs: { allow: ['.', '../packages/client'] },
     port: 5173,
     // The dashboard calls the API same-origin under /api; in development Vite forwards it.
     proxy: { '/api': { target: 'http://127.0.0.1:3000', changeOrigin: false } },

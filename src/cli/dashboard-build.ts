@@ -17,7 +17,8 @@ function newestMtime(path: string): number {
 export function ensureDashboardBuilt(log: (message: string) => void): void {
   if (!existsSync(join(WEB, 'package.json'))) return;
   const index = join(WEB, 'dist', 'index.html');
-  const sources = ['src', 'index.html', 'package.json', 'vite.config.ts']
+  // The dashboard also bundles the typed client's source (@roster/client in packages/client).
+  const sources = ['src', 'index.html', 'package.json', 'vite.config.ts', '../packages/client/src']
     .map((name) => join(WEB, name))
     .filter((path) => existsSync(path));
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;

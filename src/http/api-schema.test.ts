@@ -1,5 +1,6 @@
-// The dashboard's request/reply types are generated from this server's OpenAPI document; a
-// committed web/src/api/schema.d.ts that no longer matches it would let the two drift apart.
+// The typed client's request/reply types (@roster/client, used by the dashboard and host apps) are
+// generated from this server's OpenAPI document; a committed packages/client/src/schema.d.ts that
+// no longer matches it would let the client drift from the server.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument, renderApiTypes, SCHEMA_FILE } from '../../scripts/gen-api.ts';
@@ -12,7 +13,7 @@ function firstDifference(committed: string, expected: string): string {
   return `line ${at + 1}: committed ${JSON.stringify(committedLines[at])}, expected ${JSON.stringify(expectedLines[at])}`;
 }
 
-describe("the dashboard's generated API types", () => {
+describe("the typed client's generated API types", () => {
   it('match the OpenAPI document the server publishes now (run `npm run gen:api` when this fails)', async () => {
     const expected = await renderApiTypes(await buildOpenApiDocument());
     const committed = readFileSync(SCHEMA_FILE, 'utf8');
@@ -21,7 +22,7 @@ describe("the dashboard's generated API types", () => {
       isCurrent,
       isCurrent
         ? ''
-        : `web/src/api/schema.d.ts is stale: run \`npm run gen:api\` and commit the result (${firstDifference(committed, expected)})`,
+        : `packages/client/src/schema.d.ts is stale: run \`npm run gen:api\` and commit the result (${firstDifference(committed, expected)})`,
     ).toBe(true);
   });
 });

@@ -45,7 +45,7 @@ describe('API client', () => {
   });
 
   it('tells people to contact their admin on a usage limit', () => {
-    const error = new ApiError(429, { code: 'usage_limit_exceeded', message: '' });
+    const error = new ApiError({ status: 429, code: 'usage_limit_exceeded', message: '' });
     expect(errorMessage(error)).toMatch(/Contact your organization administrator/);
   });
 

@@ -1,21 +1,10 @@
-import type { ApiErrorBody } from './types';
+import { RosterApiError as ApiError } from '@roster/client';
 
-/** An error answered by the API (`{"error":{code,message,details}}`) or a failure to reach it. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: Record<string, unknown> | undefined;
-  readonly requestId: string | undefined;
-
-  constructor(status: number, body: ApiErrorBody, requestId?: string) {
-    super(body.message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = body.code;
-    this.details = body.details;
-    this.requestId = requestId;
-  }
-}
+/**
+ * An error answered by the API (`{"error":{code,message,details}}`, with the request id and
+ * Retry-After) or a failure to reach it (status 0, `network_error`): the shared client's error.
+ */
+export { ApiError };
 
 export const USAGE_LIMIT_MESSAGE = 'You have reached your usage limit. Contact your organization administrator to raise it.';
 

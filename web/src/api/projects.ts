@@ -1,5 +1,5 @@
 // Request and reply shapes of the Projects routes, as aliases of the types generated from the
-// server's OpenAPI (schema.d.ts, `npm run gen:api`), like every other shape in types.ts.
+// server's OpenAPI (@roster/client's schema.d.ts, `npm run gen:api`), like every other shape in types.ts.
 // Field names are the contract's snake_case on purpose: these objects are the wire format.
 import type { QueryOf, Reply, RequestBody } from './types';
 

@@ -1,8 +1,8 @@
 // Request and reply shapes of the Roster HTTP API v1, as aliases of the types generated from the
-// server's OpenAPI document (schema.d.ts, `npm run gen:api`): when a route's schema changes,
+// server's OpenAPI document (@roster/client's schema.d.ts, `npm run gen:api`): when a route's schema changes,
 // regenerating makes every mismatch here and in the components a type error.
 // Field names are the contract's snake_case on purpose: these objects are the wire format.
-import type { paths } from './schema';
+import type { paths } from '@roster/client';
 
 type Operation<P extends keyof paths, M extends keyof paths[P]> = paths[P][M];
 type JsonOf<T> = T extends { content: { 'application/json': infer Body } } ? Body : never;
