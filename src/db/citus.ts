@@ -141,9 +141,20 @@ function toArray(value: unknown): string[] {
  * leaves nothing half-placed. Returns what it placed, e.g. `orgs: distributed by id`.
  */
 export async function placeTables(run: Run): Promise<string[]> {
-  // One connection per worker for the rest of the transaction: a foreign key to a reference table
-  // added after create_distributed_table is refused after a parallel operation.
-  await run(`SET LOCAL citus.multi_shard_modify_mode TO 'sequential'`);
+  // One connection per worker: a foreign key to a reference table added after
+  // create_distributed_table is refused after a parallel operation in the same transaction, and so
+  // is a write to a reference table (users) after a fan-out read of a table with a foreign key to
+  // it. Every session of the app needs it (disabling a user reads the user's membership first), so
+  // it becomes the database's default; this session (pooled afterwards) sets it too.
+  await run(`SET citus.multi_shard_modify_mode TO 'sequential'`);
+  // Only when not set yet: migrate() holds its advisory lock, so concurrent start-ups do not race.
+  await run(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                      WHERE d.datname = current_database() AND s.setrole = 0
+                        AND 'citus.multi_shard_modify_mode=sequential' = ANY (s.setconfig)) THEN
+        EXECUTE format('ALTER DATABASE %I SET citus.multi_shard_modify_mode TO %L', current_database(), 'sequential');
+      END IF;
+    END $$`);
   const tables = await tablesOfSchema(run);
   const placementOf = (table: TableInfo) => CITUS_LAYOUT[table.name] ?? ruleOfThumb(table);
   const placed: string[] = [];
@@ -188,6 +199,19 @@ export async function placeTables(run: Run): Promise<string[]> {
     await run(`REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM PUBLIC`);
   }
   return placed;
+}
+
+/**
+ * The privileges of the app's role on Citus (docs/citus.md, setup): every statement on every table
+ * of the schema, but only SELECT and INSERT on the audit log, which holds it append-only there.
+ */
+export function appRoleGrants(role: string, schema = 'public'): string {
+  return [
+    `GRANT USAGE ON SCHEMA ${schema} TO ${role}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
+    `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
+    `REVOKE UPDATE, DELETE, TRUNCATE ON ${schema}.audit_log FROM ${role}`,
+  ].join(';\n');
 }
 
 /** `batch` ordered so that a table comes after every table of the batch its foreign keys reference. */

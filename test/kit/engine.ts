@@ -45,7 +45,14 @@ export function withDatabase(url: string, name: string): string {
 export function withSchema(url: string, schema: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('options', `-c search_path=${schema} -c citus.shard_count=4`);
+  // Tests that end "every backend of this database" pick this file's by application_name.
+  parsed.searchParams.set('application_name', schema);
   return parsed.toString();
+}
+
+/** True when the suite runs on a Citus coordinator (global setup found the extension). */
+export function onCitus(): boolean {
+  return inject('citus');
 }
 
 /** True when the server at `url` has the citus extension in that database. */
