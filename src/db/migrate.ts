@@ -7,7 +7,7 @@ import { queryRows, type Database, type Db } from './client.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Any constant shared by every Roster process; serializes concurrent start-ups.
-const MIGRATION_LOCK_KEY = 727_001;
+export const MIGRATION_LOCK_KEY = 727_001;
 
 export interface MigrationFile {
   name: string;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openDatabase, type Database, type Engine } from '../../src/db/client.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { MIGRATION_LOCK_KEY, migrate } from '../../src/db/migrate.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../.tmp/test-template/', import.meta.url));
 export const PGLITE_TEMPLATE_FILE = `${TEMPLATE_DIR}pglite.tar`;
@@ -86,7 +86,11 @@ export async function createCitusSchema(
     async drop() {
       const cleanup = new pg.Client({ connectionString: url });
       await cleanup.connect();
-      await cleanup.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`).catch(() => {});
+      // Under the migration lock: a schema dropped while another file's schema is being placed
+      // deadlocks across nodes (Citus cancels one of them).
+      await cleanup
+        .query(`BEGIN; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}); DROP SCHEMA IF EXISTS ${name} CASCADE; COMMIT`)
+        .catch(() => cleanup.query('ROLLBACK').catch(() => {}));
       await cleanup.end();
     },
   };
