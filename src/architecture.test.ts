@@ -17,6 +17,8 @@ const OWNERS: Record<string, string> = {
   rate_limits: 'auth',
   orgs: 'orgs',
   memberships: 'orgs',
+  org_slugs: 'orgs',
+  user_orgs: 'orgs',
   subscriptions: 'billing',
   billing_customers: 'billing',
   billing_events: 'billing',

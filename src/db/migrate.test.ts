@@ -26,7 +26,7 @@ describe('migrations', () => {
     const rows = await queryRows<{ table_name: string; column_name: string; is_nullable: string }>(
       database.db,
       sql`SELECT table_name, column_name, is_nullable FROM information_schema.columns
-          WHERE table_schema = 'public' AND table_name <> 'schema_migrations'`,
+          WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'`,
     );
     const actual = rows.map((row) => `${row.table_name}.${row.column_name}${row.is_nullable === 'YES' ? '?' : ''}`).sort();
     const values: unknown[] = Object.values(schema);
@@ -55,7 +55,7 @@ describe('constraints that hold invariants', () => {
   it('allow at most one owner per org, one org per user, and one pending invitation per address', async () => {
     const names = await queryRows<{ indexname: string }>(
       database.db,
-      sql`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`,
+      sql`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`,
     );
     expect(names.map((row) => row.indexname)).toEqual(
       expect.arrayContaining([

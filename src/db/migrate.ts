@@ -2,22 +2,44 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { hasCitus, isDistributed, placeTables } from './citus.ts';
 import { queryRows, type Database, type Db } from './client.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Any constant shared by every Roster process; serializes concurrent start-ups.
-const MIGRATION_LOCK_KEY = 727_001;
+export const MIGRATION_LOCK_KEY = 727_001;
 
-export function migrationFiles(): { name: string; sql: string }[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((file) => /^\d{4}_.*\.sql$/.test(file))
+export interface MigrationFile {
+  name: string;
+  sql: string;
+  /**
+   * `NNNN_name.citus.sql`, if present: applied instead of `sql` on a database whose tables are
+   * already distributed (Citus refuses, e.g., a CREATE TABLE with a foreign key to a distributed
+   * table; the twin creates the table, places it, then adds the keys). See docs/citus.md.
+   */
+  citusSql: string | undefined;
+}
+
+export function migrationFiles(): MigrationFile[] {
+  const files = readdirSync(MIGRATIONS_DIR);
+  return files
+    .filter((file) => /^\d{4}_.*\.sql$/.test(file) && !file.endsWith('.citus.sql'))
     .sort()
-    .map((name) => ({ name, sql: readFileSync(join(MIGRATIONS_DIR, name), 'utf8') }));
+    .map((name) => {
+      const twin = name.replace(/\.sql$/, '.citus.sql');
+      return {
+        name,
+        sql: readFileSync(join(MIGRATIONS_DIR, name), 'utf8'),
+        citusSql: files.includes(twin) ? readFileSync(join(MIGRATIONS_DIR, twin), 'utf8') : undefined,
+      };
+    });
 }
 
 /**
  * Applies pending migrations in order, all in one transaction under an advisory lock, so two
  * processes starting at once neither race nor half-apply: the second waits, then finds nothing to do.
+ * On Citus (the citus extension exists), the same transaction then places every table not placed
+ * yet (src/db/citus.ts): a fresh database gets all plain migrations, then its distribution.
  */
 export async function migrate(database: Database): Promise<string[]> {
   return database.inScriptTransaction(async (run) => {
@@ -28,13 +50,16 @@ export async function migrate(database: Database): Promise<string[]> {
     const done = await run('SELECT name FROM schema_migrations');
     const applied = new Set(done.map((row) => String(row.name)));
     const newlyApplied: string[] = [];
+    const citus = await hasCitus(run);
+    const distributed = citus && (await isDistributed(run));
     for (const migration of migrationFiles()) {
       if (applied.has(migration.name)) continue;
-      await run(migration.sql);
+      await run(distributed && migration.citusSql ? migration.citusSql : migration.sql);
       // File names are ^\d{4}_[^']*\.sql$ by construction of migrationFiles(); quote anyway.
       await run(`INSERT INTO schema_migrations (name) VALUES ('${migration.name.replaceAll("'", "''")}')`);
       newlyApplied.push(migration.name);
     }
+    if (citus) await placeTables(run);
     return newlyApplied;
   });
 }

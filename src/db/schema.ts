@@ -79,6 +79,19 @@ export const orgs = pgTable('orgs', {
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
 
+/** Slugs are unique across orgs: a global table keyed by slug (0013, docs/citus.md). */
+export const orgSlugs = pgTable('org_slugs', {
+  slug: text('slug').primaryKey(),
+  orgId: uuid('org_id').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
+
+/** One org per user: a global table keyed by user (0013, docs/citus.md). */
+export const userOrgs = pgTable('user_orgs', {
+  userId: uuid('user_id').primaryKey(),
+  orgId: uuid('org_id').notNull(),
+});
+
 export const memberships = pgTable(
   'memberships',
   {

@@ -365,7 +365,7 @@ if (testEngine() === 'postgres') {
             await admin.query('SELECT pg_stat_clear_snapshot()');
             const { rows } = await admin.query(
               `SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE mail_outbox SET attempts%'`,
+             WHERE datname = current_database() AND application_name = current_setting('application_name') AND wait_event_type = 'Lock' AND query LIKE 'UPDATE mail_outbox SET attempts%'`,
             );
             return rows[0].n;
           },
@@ -379,7 +379,7 @@ if (testEngine() === 'postgres') {
       await admin.query('SELECT pg_stat_clear_snapshot()');
       const { rows: terminated } = await admin.query(
         `SELECT bool_and(pg_terminate_backend(pid, 10000)) AS all_gone, count(*)::int AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+         WHERE datname = current_database() AND application_name = current_setting('application_name') AND pid <> pg_backend_pid()`,
       );
       expect(terminated[0]).toMatchObject({ all_gone: true, n: expect.any(Number) });
       expect(terminated[0].n).toBeGreaterThanOrEqual(2);
@@ -399,7 +399,7 @@ if (testEngine() === 'postgres') {
         .poll(
           async () => {
             const { rows } = await admin.query(
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "roster_work"'`,
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = current_setting('application_name') AND query = 'LISTEN "roster_work"'`,
             );
             return rows[0].n;
           },

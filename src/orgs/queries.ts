@@ -3,10 +3,10 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
-import { memberships, orgs, type Plan, type Role } from '../db/schema.ts';
+import { memberships, orgSlugs, orgs, userOrgs, type Plan, type Role } from '../db/schema.ts';
 import { limitsOfMember } from '../usage/queries.ts';
 
-// The statements on the tables orgs owns: orgs and memberships. Reads that show members' accounts,
+// The statements on the tables orgs owns: orgs and memberships (and their global keys org_slugs, user_orgs). Reads that show members' accounts,
 // plans or usage limits compose those owners' fragments (auth, billing, usage) into one statement.
 
 export interface OrgRow {
@@ -94,6 +94,9 @@ export async function insertOrg(tx: Queryable, input: { name: string; slug: stri
     .values({ name: input.name, slug: input.slug, createdAt: input.now })
     .returning({ id: orgs.id });
   if (!org) throw new AppError('internal', 'The organization could not be saved.');
+  // Slugs are unique across orgs: held by org_slugs' key (orgs_slug_key), not by a key of the
+  // org-scoped table (docs/citus.md).
+  await tx.insert(orgSlugs).values({ slug: input.slug, orgId: org.id, createdAt: input.now });
   return org;
 }
 
@@ -135,6 +138,9 @@ export async function insertMembership(
   tx: Queryable,
   input: { orgId: string; userId: string; role: Role; now: Date },
 ): Promise<void> {
+  // One org per user: held by user_orgs' key (memberships_user_id_key), written first so a second
+  // org's insert fails before touching the org-scoped table (docs/citus.md).
+  await tx.insert(userOrgs).values({ userId: input.userId, orgId: input.orgId });
   await tx.insert(memberships).values({ orgId: input.orgId, userId: input.userId, role: input.role, joinedAt: input.now });
 }
 
@@ -147,6 +153,7 @@ export async function setMemberRole(tx: Queryable, input: { orgId: string; userI
 
 export async function deleteMembership(tx: Queryable, orgId: string, userId: string): Promise<void> {
   await tx.delete(memberships).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+  await tx.delete(userOrgs).where(and(eq(userOrgs.userId, userId), eq(userOrgs.orgId, orgId)));
 }
 
 /**

@@ -46,7 +46,7 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
   async function terminateBackends(spare: number[] = []): Promise<number> {
     const result = await watcher.query<{ count: number }>(
       `SELECT count(pg_terminate_backend(pid))::int AS count FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND NOT (pid = ANY($1::int[]))`,
+        WHERE datname = current_database() AND application_name = current_setting('application_name') AND pid <> pg_backend_pid() AND NOT (pid = ANY($1::int[]))`,
       [spare],
     );
     return result.rows[0]?.count ?? 0;
@@ -57,7 +57,7 @@ describe.skipIf(!serverUrl)('PostgreSQL backends terminated mid-transaction', ()
     for (;;) {
       const result = await watcher.query<{ count: number }>(
         `SELECT count(*)::int AS count FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'
+          WHERE datname = current_database() AND application_name = current_setting('application_name') AND wait_event_type = 'Lock'
             AND pid <> pg_backend_pid() AND NOT (pid = ANY($1::int[]))`,
         [spare],
       );

@@ -25,7 +25,9 @@ export async function startApp(options: { env?: Record<string, string> } = {}): 
   const database = await createTestDatabase();
   const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent', ...options.env });
   const clock = new TestClock();
-  const app = await buildApp({ config, database, clock, logger: false });
+  // TEST_LOG=error (or any pino level) shows the app's log, e.g. the cause of an unexpected 500.
+  const logger = process.env.TEST_LOG ? { level: process.env.TEST_LOG } : false;
+  const app = await buildApp({ config, database, clock, logger });
   await app.ready();
   const http = createHttp(app);
   return {

@@ -6,7 +6,8 @@ import { newToken } from '../../src/core/tokens.ts';
 import { SESSION_TTL_SECONDS } from '../../src/auth/service.ts';
 import { queryRows } from '../../src/db/client.ts';
 import type { Role } from '../../src/db/schema.ts';
-import { memberships, sessions, users } from '../../src/db/schema.ts';
+import { sessions, users } from '../../src/db/schema.ts';
+import { insertMembership } from '../../src/orgs/queries.ts';
 import type { TestClock } from './clock.ts';
 import type { TestDatabase } from './engine.ts';
 import type { Http } from './http.ts';
@@ -112,7 +113,7 @@ export function createGiven(deps: { database: TestDatabase; http: Http; clock: T
     const added: TestUser[] = [];
     for (let index = 0; index < count; index += 1) {
       const member = await insertedUser();
-      await database.db.insert(memberships).values({ orgId, userId: member.id, role });
+      await database.db.transaction((tx) => insertMembership(tx, { orgId, userId: member.id, role, now: new Date() }));
       added.push(member);
     }
     return added;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PGLITE_TEMPLATE_FILE, TEMPLATE_DIR, adminUrl, testDatabaseUrl, withDatabase } from './engine.ts';
+import { PGLITE_TEMPLATE_FILE, TEMPLATE_DIR, adminUrl, isCitus, testDatabaseUrl, withDatabase } from './engine.ts';
 
 /**
  * Migrates one template per run: a PGlite dump that each test file loads, or (with
@@ -20,8 +20,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     writeFileSync(PGLITE_TEMPLATE_FILE, Buffer.from(await dump.arrayBuffer()));
     await database.close();
     project.provide('pgTemplate', null);
+    project.provide('citus', false);
     return async () => {};
   }
+  if (await isCitus(url)) {
+    // Each file migrates its own schema (test/kit/engine.ts); drop what a crashed run left.
+    project.provide('pgTemplate', null);
+    project.provide('citus', true);
+    return async () => {};
+  }
+  project.provide('citus', false);
   const templateName = `roster_tmpl_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl(url) });
   await admin.connect();

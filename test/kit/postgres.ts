@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { testDatabaseUrl, withDatabase } from './engine.ts';
+import { createCitusSchema, isCitus, testDatabaseUrl, withDatabase } from './engine.ts';
 
 /**
  * The PostgreSQL server for tests that need one whatever engine the suite runs on (several
@@ -19,6 +19,8 @@ export interface ScratchDatabase {
 
 /** An empty database on that server (a server process migrates it at start-up); dropped by `drop`. */
 export async function createScratchDatabase(serverUrl: string, prefix = 'roster_scratch'): Promise<ScratchDatabase> {
+  // On Citus a schema of the cluster's database stands for a database (test/kit/engine.ts).
+  if (await isCitus(serverUrl)) return createCitusSchema(serverUrl, prefix);
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
