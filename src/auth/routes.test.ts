@@ -442,7 +442,9 @@ describe('errors at the edge', () => {
   it('answers unknown routes with 404 not_found in the error shape', async () => {
     const reply = await t.http.get('/api/v1/nothing-here');
     expect(reply.status).toBe(404);
-    expect(reply.body).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+    expect(reply.body).toEqual({
+      error: { code: 'not_found', message: expect.any(String), details: { request_id: expect.any(String) } },
+    });
   });
 
   it('answers malformed JSON with 400 invalid_request', async () => {

@@ -151,6 +151,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   if (config.metricsToken) {
     registerMetrics(app, options.metrics ?? createMetrics({ database }), config.metricsToken);
+  } else {
+    // Without METRICS_TOKEN there are no metrics: 404, not the dashboard's page for unknown paths.
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.status(404).send({ error: { code: 'not_found', message: 'No route GET /metrics.' } }),
+    );
   }
 
   app.setErrorHandler((error, request, reply) => {

@@ -470,7 +470,7 @@ describe('settings', () => {
     });
     expect(over.status).toBe(400);
     expect(over.body.error.code).toBe('invalid_settings');
-    expect(over.body.error.details).toEqual({ max_bytes: 65_536, bytes: 65_537 });
+    expect(over.body.error.details).toEqual({ max_bytes: 65_536, bytes: 65_537, request_id: expect.any(String) });
     expect(await orgState(org.id)).toEqual(stored);
   });
 
