@@ -25,6 +25,11 @@ export const CITUS_LAYOUT: Record<string, CitusPlacement> = {
   // rare (sign-up, profile, billing) and serialize table-wide; that is their cost.
   users: reference,
   subscriptions: reference,
+  // Global (created with a service token), joined with every org's events when they are appended,
+  // and referenced by webhook_deliveries (ON DELETE CASCADE): Citus allows a foreign key from a
+  // distributed table only to a colocated or reference table. Endpoints are created and deleted
+  // rarely; each such write is a 2PC that serializes with the other endpoint writes.
+  webhook_endpoints: reference,
   // Global, written often or looked up alone: on the coordinator (no 2PC, no table-wide lock).
   sessions: local,
   api_tokens: local,
@@ -54,6 +59,9 @@ export const CITUS_LAYOUT: Record<string, CitusPlacement> = {
   projects: byOrg,
   project_members: byOrg,
   storage_reservations: byOrg,
+  usage_keys: byOrg,
+  usage_limit_notices: byOrg,
+  webhook_deliveries: byOrg,
 };
 
 /**
