@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Queryable } from './client.ts';
 // Citus (ARCHITECTURE principle 12, docs/citus.md): where each table lives when the database has
 // the citus extension. The migrations are the same plain SQL on every engine; on Citus, migrate()
 // then places every table that is not placed yet, in the same transaction.
@@ -238,4 +240,22 @@ function inForeignKeyOrder(batch: TableInfo[], all: TableInfo[]): TableInfo[] {
     }
   }
   return ordered;
+}
+
+const citusOfDb = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * True when the database behind `db` has the citus extension; asked once per handle and cached
+ * (the usage batch runs its org-scoped statements per org there, src/usage/batch.ts).
+ */
+export function onCitusDb(db: Queryable): Promise<boolean> {
+  let answer = citusOfDb.get(db);
+  if (!answer) {
+    answer = queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'citus'`).then(
+      (rows) => Number(rows[0]?.n) > 0,
+    );
+    citusOfDb.set(db, answer);
+    answer.catch(() => citusOfDb.delete(db));
+  }
+  return answer;
 }
