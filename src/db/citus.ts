@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Queryable } from './client.ts';
 // Citus (ARCHITECTURE principle 12, docs/citus.md): where each table lives when the database has
 // the citus extension. The migrations are the same plain SQL on every engine; on Citus, migrate()
 // then places every table that is not placed yet, in the same transaction.
@@ -25,6 +27,11 @@ export const CITUS_LAYOUT: Record<string, CitusPlacement> = {
   // rare (sign-up, profile, billing) and serialize table-wide; that is their cost.
   users: reference,
   subscriptions: reference,
+  // Global (created with a service token), joined with every org's events when they are appended,
+  // and referenced by webhook_deliveries (ON DELETE CASCADE): Citus allows a foreign key from a
+  // distributed table only to a colocated or reference table. Endpoints are created and deleted
+  // rarely; each such write is a 2PC that serializes with the other endpoint writes.
+  webhook_endpoints: reference,
   // Global, written often or looked up alone: on the coordinator (no 2PC, no table-wide lock).
   sessions: local,
   api_tokens: local,
@@ -54,6 +61,9 @@ export const CITUS_LAYOUT: Record<string, CitusPlacement> = {
   projects: byOrg,
   project_members: byOrg,
   storage_reservations: byOrg,
+  usage_keys: byOrg,
+  usage_limit_notices: byOrg,
+  webhook_deliveries: byOrg,
 };
 
 /**
@@ -230,4 +240,22 @@ function inForeignKeyOrder(batch: TableInfo[], all: TableInfo[]): TableInfo[] {
     }
   }
   return ordered;
+}
+
+const citusOfDb = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * True when the database behind `db` has the citus extension; asked once per handle and cached
+ * (the usage batch runs its org-scoped statements per org there, src/usage/batch.ts).
+ */
+export function onCitusDb(db: Queryable): Promise<boolean> {
+  let answer = citusOfDb.get(db);
+  if (!answer) {
+    answer = queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'citus'`).then(
+      (rows) => Number(rows[0]?.n) > 0,
+    );
+    citusOfDb.set(db, answer);
+    answer.catch(() => citusOfDb.delete(db));
+  }
+  return answer;
 }

@@ -74,4 +74,28 @@ describe('usage group commit', () => {
     expect(await recorded(org.id)).toEqual({ counters: 9, activity: 9 });
     expect(Math.max(...sizes)).toBeGreaterThan(1);
   });
+
+  it('decides a batch of several orgs per org: each org its own limits and totals (per org on Citus)', async () => {
+    // One after another: concurrent org creations can deadlock on Citus (docs/citus.md, status).
+    const orgs: Awaited<ReturnType<typeof t.given.org>>[] = [];
+    for (let n = 0; n < 3; n++) orgs.push(await t.given.org({ members: 1 }));
+    for (const org of orgs) await t.given.usageLimit({ as: org.owner, member: org.members[0]!, daily: 5, monthly: null });
+    const sizes: number[] = [];
+    batchTestHooks.beforeCommit = async (_tx, size) => {
+      sizes.push(size);
+    };
+    const replies = await Promise.all(
+      Array.from({ length: 24 }, (_, index) =>
+        t.http.post('/api/v1/usage', { as: orgs[index % 3]!.members[0]!, body: { activity: 'api.call', quantity: 1 } }),
+      ),
+    );
+    // 8 requests per member against a daily limit of 5: exactly 5 recorded in each org.
+    for (const [n, org] of orgs.entries()) {
+      const own = replies.filter((_, index) => index % 3 === n);
+      expect(own.filter((reply) => reply.status === 201)).toHaveLength(5);
+      expect(own.filter((reply) => reply.status === 429)).toHaveLength(3);
+      expect(await recorded(org.id)).toEqual({ counters: 5, activity: 5 });
+    }
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+  });
 });

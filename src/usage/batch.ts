@@ -2,6 +2,7 @@ import { can } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { monthlyAllocation } from '../billing/allocation.ts';
+import { onCitusDb } from '../db/citus.ts';
 import { periodsAt } from './periods.ts';
 import { sendNotices } from './allocation.ts';
 import {
@@ -18,6 +19,7 @@ import {
   type CredentialKind,
   type MemberKey,
   type MemberLimits,
+  type UsageActor,
 } from './queries.ts';
 
 /**
@@ -140,6 +142,7 @@ interface MemberState {
 export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<UsageOutcome[]> {
   const now = ctx.clock.now();
   const { day, month } = periodsAt(now);
+  const perOrg = await onCitusDb(ctx.db);
   return ctx.db.transaction(async (tx) => {
     const actors = await authenticateBatch(
       tx,
@@ -162,108 +165,149 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
     if (members.size === 0) return outcomes as UsageOutcome[];
 
     const orgIds = [...new Set([...members.values()].map((member) => member.orgId))].sort();
-    const orgUsed = await lockOrgMonths(tx, orgIds, month);
-    const inputs = await allocationInputsOf(tx, orgIds);
-    const orgs = new Map(
-      orgIds.map((orgId) => {
-        const monthly = monthlyAllocation(
-          inputs.get(orgId) ?? { plan: null, seats: 0, enterpriseMonthly: null },
-          ctx.config.teamCreditsPerSeat,
-        );
-        return [orgId, { monthly, used: orgUsed.get(orgId) ?? 0, accepted: 0 }];
-      }),
-    );
-
-    const keys = [...members.values()];
-    let rows = await lockMemberSlices(tx, keys);
-    const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
-    const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
-    if (missing.length > 0) {
-      await createMemberSlices(tx, { members: missing, day, month, slices: ctx.config.usageCounterSlices });
-      rows = await lockMemberSlices(tx, keys);
-    }
-    const limits = await limitsOfMembers(tx, keys);
-    const states = new Map<string, MemberState>();
-    for (const member of keys) {
-      const id = memberId(member.orgId, member.userId);
-      states.set(id, {
-        key: member,
-        slices: [],
-        dayUsed: 0,
-        monthUsed: 0,
-        limits: limits.get(id) ?? { daily: null, monthly: null },
-        accepted: 0,
-        activities: new Map(),
+    // PGlite, PostgreSQL: every org of the batch in one pass (one statement per step). Citus: one
+    // pass per org, in org id order, each statement filtered by that org so that Citus routes it
+    // to the org's shard (it refuses FOR UPDATE over several shards). Orgs are independent (no
+    // request counts against another org), so the outcomes are the same; the lock order (org month
+    // rows, then counter rows, org by org in id order) stays one total order across writers.
+    const groups = perOrg ? orgIds.map((orgId) => [orgId]) : [orgIds];
+    for (const group of groups) {
+      const only = perOrg ? group[0] : undefined;
+      const inGroup = new Set(group);
+      await recordGroup(tx, ctx, {
+        requests,
+        actors,
+        outcomes,
+        members: [...members.values()].filter((member) => inGroup.has(member.orgId)),
+        orgIds: group,
+        only,
+        now,
+        day,
+        month,
       });
     }
-    for (const row of rows) {
-      const state = states.get(memberId(row.orgId, row.userId))!;
-      const dayUsed = row.day === day ? row.dayUsed : 0;
-      const monthUsed = row.month === month ? row.monthUsed : 0;
-      state.slices.push({ slice: row.slice, dayUsed, monthUsed });
-      state.dayUsed += dayUsed;
-      state.monthUsed += monthUsed;
-    }
-
-    // Each request in arrival order, against what the requests before it took.
-    requests.forEach((request, idx) => {
-      if (outcomes[idx] !== undefined) return;
-      const actor = actors.get(idx)!;
-      const state = states.get(memberId(actor.orgId!, actor.userId))!;
-      const org = orgs.get(actor.orgId!)!;
-      const over = {
-        day: state.limits.daily !== null && state.dayUsed + request.quantity > state.limits.daily,
-        month: state.limits.monthly !== null && state.monthUsed + request.quantity > state.limits.monthly,
-      };
-      if (over.day || over.month) {
-        outcomes[idx] = {
-          status: 'over_limit',
-          member: state.key,
-          over,
-          limits: state.limits,
-          dayUsed: state.dayUsed,
-          monthUsed: state.monthUsed,
-          now,
-        };
-        return;
-      }
-      if (org.monthly !== null && org.used + request.quantity > org.monthly) {
-        outcomes[idx] = { status: 'allocation_exhausted', allocation: { monthly: org.monthly, used: org.used }, now };
-        return;
-      }
-      state.dayUsed += request.quantity;
-      state.monthUsed += request.quantity;
-      state.accepted += request.quantity;
-      state.activities.set(request.activity, (state.activities.get(request.activity) ?? 0) + request.quantity);
-      org.used += request.quantity;
-      org.accepted += request.quantity;
-      outcomes[idx] = { status: 'recorded', dayUsed: state.dayUsed, monthUsed: state.monthUsed, limits: state.limits };
-    });
-
-    const counters: CounterWrite[] = [];
-    const activities: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[] = [];
-    for (const state of states.values()) {
-      if (state.accepted === 0) continue;
-      // The batch's quantity goes to the member's first counter row; stale rows restart at 0.
-      state.slices.forEach((slice, index) => {
-        counters.push({
-          ...state.key,
-          slice: slice.slice,
-          dayUsed: slice.dayUsed + (index === 0 ? state.accepted : 0),
-          monthUsed: slice.monthUsed + (index === 0 ? state.accepted : 0),
-        });
-      });
-      const target = state.slices[0]?.slice ?? 0;
-      for (const [activity, quantity] of state.activities) activities.push({ ...state.key, activity, slice: target, quantity });
-    }
-    await writeCounters(tx, { day, month, rows: counters });
-    await addActivities(tx, { day, rows: activities });
-    const finite = [...orgs].filter(([, org]) => org.monthly !== null && org.accepted > 0);
-    await setOrgMonths(tx, { month, rows: finite.map(([orgId, org]) => ({ orgId, used: org.used })) });
-    for (const [orgId, org] of finite) await sendNotices(tx, ctx, { orgId, month, monthly: org.monthly!, used: org.used });
     await batchTestHooks.beforeCommit?.(tx, requests.length);
     return outcomes as UsageOutcome[];
   });
+}
+
+/** The org-scoped part of a batch for the orgs of `orgIds` (all of them, or one on Citus). */
+async function recordGroup(
+  tx: Tx,
+  ctx: Ctx,
+  input: {
+    requests: UsageRequest[];
+    actors: Map<number, UsageActor>;
+    outcomes: (UsageOutcome | undefined)[];
+    members: MemberKey[];
+    orgIds: string[];
+    only: string | undefined;
+    now: Date;
+    day: string;
+    month: string;
+  },
+): Promise<void> {
+  const { requests, actors, outcomes, members, orgIds, only, now, day, month } = input;
+  const orgUsed = await lockOrgMonths(tx, orgIds, month, only);
+  const inputs = await allocationInputsOf(tx, orgIds);
+  const orgs = new Map(
+    orgIds.map((orgId) => {
+      const monthly = monthlyAllocation(
+        inputs.get(orgId) ?? { plan: null, seats: 0, enterpriseMonthly: null },
+        ctx.config.teamCreditsPerSeat,
+      );
+      return [orgId, { monthly, used: orgUsed.get(orgId) ?? 0, accepted: 0 }];
+    }),
+  );
+
+  const keys = members;
+  let rows = await lockMemberSlices(tx, keys, only);
+  const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
+  const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
+  if (missing.length > 0) {
+    await createMemberSlices(tx, { members: missing, day, month, slices: ctx.config.usageCounterSlices });
+    rows = await lockMemberSlices(tx, keys, only);
+  }
+  const limits = await limitsOfMembers(tx, keys, only);
+  const states = new Map<string, MemberState>();
+  for (const member of keys) {
+    const id = memberId(member.orgId, member.userId);
+    states.set(id, {
+      key: member,
+      slices: [],
+      dayUsed: 0,
+      monthUsed: 0,
+      limits: limits.get(id) ?? { daily: null, monthly: null },
+      accepted: 0,
+      activities: new Map(),
+    });
+  }
+  for (const row of rows) {
+    const state = states.get(memberId(row.orgId, row.userId))!;
+    const dayUsed = row.day === day ? row.dayUsed : 0;
+    const monthUsed = row.month === month ? row.monthUsed : 0;
+    state.slices.push({ slice: row.slice, dayUsed, monthUsed });
+    state.dayUsed += dayUsed;
+    state.monthUsed += monthUsed;
+  }
+
+  // Each request in arrival order, against what the requests before it took.
+  requests.forEach((request, idx) => {
+    if (outcomes[idx] !== undefined) return;
+    const actor = actors.get(idx)!;
+    if (!orgs.has(actor.orgId!)) return; // another group's request
+    const state = states.get(memberId(actor.orgId!, actor.userId))!;
+    const org = orgs.get(actor.orgId!)!;
+    const over = {
+      day: state.limits.daily !== null && state.dayUsed + request.quantity > state.limits.daily,
+      month: state.limits.monthly !== null && state.monthUsed + request.quantity > state.limits.monthly,
+    };
+    if (over.day || over.month) {
+      outcomes[idx] = {
+        status: 'over_limit',
+        member: state.key,
+        over,
+        limits: state.limits,
+        dayUsed: state.dayUsed,
+        monthUsed: state.monthUsed,
+        now,
+      };
+      return;
+    }
+    if (org.monthly !== null && org.used + request.quantity > org.monthly) {
+      outcomes[idx] = { status: 'allocation_exhausted', allocation: { monthly: org.monthly, used: org.used }, now };
+      return;
+    }
+    state.dayUsed += request.quantity;
+    state.monthUsed += request.quantity;
+    state.accepted += request.quantity;
+    state.activities.set(request.activity, (state.activities.get(request.activity) ?? 0) + request.quantity);
+    org.used += request.quantity;
+    org.accepted += request.quantity;
+    outcomes[idx] = { status: 'recorded', dayUsed: state.dayUsed, monthUsed: state.monthUsed, limits: state.limits };
+  });
+
+  const counters: CounterWrite[] = [];
+  const activities: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[] = [];
+  for (const state of states.values()) {
+    if (state.accepted === 0) continue;
+    // The batch's quantity goes to the member's first counter row; stale rows restart at 0.
+    state.slices.forEach((slice, index) => {
+      counters.push({
+        ...state.key,
+        slice: slice.slice,
+        dayUsed: slice.dayUsed + (index === 0 ? state.accepted : 0),
+        monthUsed: slice.monthUsed + (index === 0 ? state.accepted : 0),
+      });
+    });
+    const target = state.slices[0]?.slice ?? 0;
+    for (const [activity, quantity] of state.activities) activities.push({ ...state.key, activity, slice: target, quantity });
+  }
+  await writeCounters(tx, { day, month, rows: counters, only });
+  await addActivities(tx, { day, rows: activities });
+  const finite = [...orgs].filter(([, org]) => org.monthly !== null && org.accepted > 0);
+  await setOrgMonths(tx, { month, rows: finite.map(([orgId, org]) => ({ orgId, used: org.used })), only });
+  for (const [orgId, org] of finite) await sendNotices(tx, ctx, { orgId, month, monthly: org.monthly!, used: org.used });
 }
 
 function memberId(orgId: string, userId: string): string {

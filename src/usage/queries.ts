@@ -425,6 +425,15 @@ export async function claimLimitNotice(
 
 // ---- group commit (src/usage/batch.ts decides): one statement per step over the whole batch ------
 
+/**
+ * On Citus the batch runs its org-scoped statements once per org (src/usage/batch.ts), each with
+ * this filter, so that Citus routes it to the org's shard (it refuses FOR UPDATE over several
+ * shards). Without an org (PGlite, PostgreSQL) the filter is empty: the statements are unchanged.
+ */
+function inOrg(column: SQL, only: string | undefined): SQL {
+  return only === undefined ? sql`` : sql` AND ${column} = ${only}::uuid`;
+}
+
 export interface BatchRequestRow {
   idx: number;
   kind: CredentialKind;
@@ -452,7 +461,7 @@ export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow
  * order every recording follows: org rows, then counter rows, then activity rows), answering the
  * month's usage as each row holds it.
  */
-export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: string): Promise<Map<string, number>> {
+export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: string, only?: string): Promise<Map<string, number>> {
   const orgs = sql.param([...orgIds].sort());
   await tx.execute(
     sql`INSERT INTO org_usage (org_id, month, used)
@@ -461,7 +470,7 @@ export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: stri
   );
   const rows = await queryRows<{ org_id: string; used: string | number }>(
     tx,
-    sql`SELECT org_id, used FROM org_usage WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date
+    sql`SELECT org_id, used FROM org_usage WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date${inOrg(sql`org_id`, only)}
         ORDER BY org_id FOR UPDATE`,
   );
   return new Map(rows.map((row) => [row.org_id, Number(row.used)]));
@@ -508,7 +517,7 @@ function memberArrays(members: MemberKey[]) {
 }
 
 /** Locks the members' counter rows in (org, user, slice) order; members without rows have none. */
-export async function lockMemberSlices(tx: Queryable, members: MemberKey[]): Promise<MemberSlice[]> {
+export async function lockMemberSlices(tx: Queryable, members: MemberKey[], only?: string): Promise<MemberSlice[]> {
   const { orgs, users } = memberArrays(members);
   const rows = await queryRows<{
     org_id: string;
@@ -522,7 +531,7 @@ export async function lockMemberSlices(tx: Queryable, members: MemberKey[]): Pro
     tx,
     sql`SELECT c.org_id, c.user_id, c.slice, c.day::text AS day, c.day_used, c.month::text AS month, c.month_used
         FROM usage_counters c
-        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON c.org_id = m.org_id AND c.user_id = m.user_id
+        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON c.org_id = m.org_id AND c.user_id = m.user_id${inOrg(sql`c.org_id`, only)}
         ORDER BY c.org_id, c.user_id, c.slice
         FOR UPDATE OF c`,
   );
@@ -553,7 +562,7 @@ export async function createMemberSlices(
 }
 
 /** The members' limits (read after their counter rows are locked: a limit change drains them). */
-export async function limitsOfMembers(tx: Queryable, members: MemberKey[]): Promise<Map<string, MemberLimits>> {
+export async function limitsOfMembers(tx: Queryable, members: MemberKey[], only?: string): Promise<Map<string, MemberLimits>> {
   const { orgs, users } = memberArrays(members);
   const rows = await queryRows<{
     org_id: string;
@@ -564,7 +573,7 @@ export async function limitsOfMembers(tx: Queryable, members: MemberKey[]): Prom
     tx,
     sql`SELECT l.org_id, l.user_id, l.daily_limit, l.monthly_limit
         FROM usage_limits l
-        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON l.org_id = m.org_id AND l.user_id = m.user_id`,
+        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON l.org_id = m.org_id AND l.user_id = m.user_id${inOrg(sql`l.org_id`, only)}`,
   );
   return new Map(
     rows.map((row) => [
@@ -586,7 +595,10 @@ export interface CounterWrite {
  * Writes the batch's counter rows set-based, for the current day and month. The quota stays at
  * `used` (no share): the batch decides every request under lock, so no row holds a share.
  */
-export async function writeCounters(tx: Queryable, input: { day: string; month: string; rows: CounterWrite[] }): Promise<void> {
+export async function writeCounters(
+  tx: Queryable,
+  input: { day: string; month: string; rows: CounterWrite[]; only?: string | undefined },
+): Promise<void> {
   if (input.rows.length === 0) return;
   const rows = input.rows.map((row) => ({
     org_id: row.orgId,
@@ -601,7 +613,7 @@ export async function writeCounters(tx: Queryable, input: { day: string; month: 
             month = ${input.month}::date, month_used = v.month_used, month_quota = v.month_used
         FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
              AS v(org_id uuid, user_id uuid, slice smallint, day_used bigint, month_used bigint)
-        WHERE c.org_id = v.org_id AND c.user_id = v.user_id AND c.slice = v.slice`,
+        WHERE c.org_id = v.org_id AND c.user_id = v.user_id AND c.slice = v.slice${inOrg(sql`c.org_id`, input.only)}`,
   );
 }
 
@@ -631,14 +643,14 @@ export async function addActivities(
 /** Sets the locked month rows of orgs with a finite allocation to their new totals. */
 export async function setOrgMonths(
   tx: Queryable,
-  input: { month: string; rows: { orgId: string; used: number }[] },
+  input: { month: string; rows: { orgId: string; used: number }[]; only?: string | undefined },
 ): Promise<void> {
   if (input.rows.length === 0) return;
   const rows = input.rows.map((row) => ({ org_id: row.orgId, used: row.used }));
   await tx.execute(
     sql`UPDATE org_usage o SET used = v.used
         FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(org_id uuid, used bigint)
-        WHERE o.org_id = v.org_id AND o.month = ${input.month}::date`,
+        WHERE o.org_id = v.org_id AND o.month = ${input.month}::date${inOrg(sql`o.org_id`, input.only)}`,
   );
 }
 

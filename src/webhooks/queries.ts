@@ -151,7 +151,9 @@ const earlierPendingInLane = sql`SELECT FROM webhook_deliveries earlier
  * position, never one behind another pending delivery of the same lane. A claimed head stays
  * pending, its next_attempt_at moved past the lease, so its lane stays blocked until it is
  * delivered or given up: one delivery in flight per lane, in position order. `org_id = $1` with
- * SKIP LOCKED keeps the statement on one shard (Citus allows SKIP LOCKED only there).
+ * SKIP LOCKED keeps the statement on one shard (Citus allows SKIP LOCKED only there). The id is
+ * built from immutable casts and text concatenation: Citus refuses non-immutable functions (the
+ * uuid || bigint form resolves to a stable one) in the RETURNING of a distributed UPDATE.
  */
 function claimInOrg(db: Db, input: { orgId: string; now: Date; leaseUntil: Date; limit: number }): Promise<ClaimedDelivery[]> {
   return queryRows<ClaimedDelivery>(
@@ -168,7 +170,7 @@ function claimInOrg(db: Db, input: { orgId: string; now: Date; leaseUntil: Date;
              webhook_endpoints endpoint
         WHERE delivery.org_id = due.org_id AND delivery.endpoint_id = due.endpoint_id
           AND delivery.event_position = due.event_position AND endpoint.id = delivery.endpoint_id
-        RETURNING delivery.endpoint_id || '/' || delivery.event_position AS id, delivery.attempts, delivery.org_id,
+        RETURNING delivery.endpoint_id::text || '/' || delivery.event_position::text AS id, delivery.attempts, delivery.org_id,
                   delivery.endpoint_id, delivery.event_position::text, delivery.event_id, delivery.event_type,
                   delivery.event_data, delivery.event_created_at, endpoint.url, endpoint.secret_encrypted`,
   );
