@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, onCitus, type TestDatabase } from '../../test/kit/engine.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
 import { CITUS_LAYOUT, ruleOfThumb } from './citus.ts';
 import { queryRows } from './client.ts';
 
@@ -69,40 +69,5 @@ describe('the schema Citus can distribute (every engine)', () => {
       (key) => placement.get(key.from)?.kind !== 'distributed' && placement.get(key.to)?.kind === 'distributed',
     );
     expect(refused.map((key) => `${key.from} -> ${key.to}`)).toEqual([]);
-  });
-});
-
-describe.runIf(onCitus())('placement on Citus', () => {
-  it('places every table as CITUS_LAYOUT says, org-scoped tables colocated with orgs', async () => {
-    const placed = await queryRows<{ name: string; method: string; model: string; colocation: number }>(
-      database.db,
-      sql`SELECT c.relname AS name, d.partmethod::text AS method, d.repmodel::text AS model, d.colocationid AS colocation
-          FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
-          WHERE c.relnamespace = current_schema()::regnamespace`,
-    );
-    const byName = new Map(placed.map((row) => [row.name, row]));
-    const orgsGroup = byName.get('orgs')?.colocation;
-    expect(orgsGroup).toBeDefined();
-    for (const table of await tables()) {
-      const want = CITUS_LAYOUT[table.name] ?? ruleOfThumb(table);
-      const got = byName.get(table.name);
-      if (want.kind === 'distributed')
-        expect({ table: table.name, method: got?.method, group: got?.colocation }).toEqual({
-          table: table.name,
-          method: 'h',
-          group: orgsGroup,
-        });
-      if (want.kind === 'reference') expect({ table: table.name, model: got?.model }).toEqual({ table: table.name, model: 't' });
-      if (want.kind === 'local')
-        expect({ table: table.name, method: got?.method ?? 'local' }).not.toEqual({ table: table.name, method: 'h' });
-    }
-  });
-
-  it('keeps the audit log append-only without its trigger', async () => {
-    const triggers = await queryRows<{ n: number }>(
-      database.db,
-      sql`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = to_regclass('audit_log') AND NOT tgisinternal`,
-    );
-    expect(triggers[0]?.n).toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
+import { serverPostgresUrl } from '../../test/kit/postgres.ts';
 import { uniqueEmail, type TestOrg } from '../../test/kit/given.ts';
 import { startWebhookReceiver, type Answer, type WebhookReceiver } from '../../test/kit/webhook-receiver.ts';
 import { createServiceToken } from '../admin/service.ts';
@@ -235,53 +236,6 @@ describe('webhook deliveries', () => {
     }
   });
 
-  it.skipIf(!process.env.TEST_DATABASE_URL)(
-    "appends an org's events one transaction at a time, so positions follow commit order (PostgreSQL: two sessions)",
-    async () => {
-      const org = await t.given.org();
-      const entry = (name: string) =>
-        ({
-          orgId: org.id,
-          action: 'org.renamed',
-          targetType: 'org',
-          targetId: org.id,
-          before: { name: 'x' },
-          after: { name },
-        }) as const;
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let appended: () => void = () => {};
-      const firstAppended = new Promise<void>((resolve) => (appended = resolve));
-      const first = t.database.db.transaction(async (tx) => {
-        await recordAudit(tx, operatorCtx(t), entry('first'));
-        appended();
-        await held;
-      });
-      await firstAppended;
-      let secondDone = false;
-      const second = t.database.db
-        .transaction((tx) => recordAudit(tx, operatorCtx(t), entry('second')))
-        .finally(() => (secondDone = true));
-      const waitingOnLock = async () => {
-        for (;;) {
-          if (secondDone) return 'finished';
-          const [row] = await queryRows<{ waiting: number }>(
-            t.database.db,
-            sql`SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
-          );
-          if (row!.waiting > 0) return 'waiting';
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      };
-      // The second append waits for the first transaction to end (it never overtakes its position).
-      expect(await Promise.race([second.then(() => 'finished'), waitingOnLock()])).toBe('waiting');
-      release();
-      await Promise.all([first, second]);
-      const names = (await eventsOfOrg(t.database.db, org.id)).filter((event) => event.type === 'org.updated');
-      expect(names.map((event) => event.data.name)).toEqual(['first', 'second']);
-    },
-  );
-
   it('a receiver that hangs delays neither POST /org/invite nor the other endpoints', async () => {
     const org = await t.given.org();
     let releaseHang: (status: number) => void = () => {};
@@ -313,5 +267,60 @@ describe('retry policy', () => {
       totalMs += retryDelayMs(failed, WEBHOOK_RETRY_POLICY, () => 0);
     expect(totalMs).toBeGreaterThan(24 * 3_600_000);
     expect(retryDelayMs(1, WEBHOOK_RETRY_POLICY, () => 0)).toBeLessThan(60_000);
+  });
+});
+
+// Two sessions of one org need a server (PGlite has one connection): on PostgreSQL in both passes.
+describe.skipIf(!serverPostgresUrl())('event positions on PostgreSQL', () => {
+  let pg: TestApp;
+  beforeAll(async () => {
+    pg = await startApp({ serverUrl: serverPostgresUrl(), env: { WEBHOOK_SECRET_KEY: KEY.toString('base64') } });
+  });
+  afterAll(async () => {
+    await pg.close();
+  });
+
+  it("appends an org's events one transaction at a time, so positions follow commit order (PostgreSQL: two sessions)", async () => {
+    const org = await pg.given.org();
+    const entry = (name: string) =>
+      ({
+        orgId: org.id,
+        action: 'org.renamed',
+        targetType: 'org',
+        targetId: org.id,
+        before: { name: 'x' },
+        after: { name },
+      }) as const;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let appended: () => void = () => {};
+    const firstAppended = new Promise<void>((resolve) => (appended = resolve));
+    const first = pg.database.db.transaction(async (tx) => {
+      await recordAudit(tx, operatorCtx(pg), entry('first'));
+      appended();
+      await held;
+    });
+    await firstAppended;
+    let secondDone = false;
+    const second = pg.database.db
+      .transaction((tx) => recordAudit(tx, operatorCtx(pg), entry('second')))
+      .finally(() => (secondDone = true));
+    const waitingOnLock = async () => {
+      for (;;) {
+        if (secondDone) return 'finished';
+        const [row] = await queryRows<{ waiting: number }>(
+          pg.database.db,
+          sql`SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+        );
+        if (row!.waiting > 0) return 'waiting';
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    // The second append waits for the first transaction to end (it never overtakes its position).
+    expect(await Promise.race([second.then(() => 'finished'), waitingOnLock()])).toBe('waiting');
+    release();
+    await Promise.all([first, second]);
+    const names = (await eventsOfOrg(pg.database.db, org.id)).filter((event) => event.type === 'org.updated');
+    expect(names.map((event) => event.data.name)).toEqual(['first', 'second']);
   });
 });

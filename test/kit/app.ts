@@ -21,8 +21,12 @@ export interface TestApp {
 export const TEST_PUBLIC_URL = 'http://roster.test';
 
 /** The real app on a fresh database of the suite's engine, driven through app.inject. */
-export async function startApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+/**
+ * The real app on a fresh database of the suite's engine; with `serverUrl` (a PostgreSQL server),
+ * on that server even in the PGlite pass, for tests that need several sessions.
+ */
+export async function startApp(options: { env?: Record<string, string>; serverUrl?: string } = {}): Promise<TestApp> {
+  const database = await createTestDatabase({ serverUrl: options.serverUrl });
   const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent', ...options.env });
   const clock = new TestClock();
   // TEST_LOG=error (or any pino level) shows the app's log, e.g. the cause of an unexpected 500.

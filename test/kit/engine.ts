@@ -102,8 +102,10 @@ export interface TestDatabase extends Database {
 }
 
 /** A fresh, migrated database for one test file, on the engine the suite runs on. */
-export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { poolSize?: number; serverUrl?: string } = {}): Promise<TestDatabase> {
   const url = testDatabaseUrl();
+  // A PostgreSQL-only test in the PGlite pass: a fresh database on that server, migrated here.
+  if (!url && options.serverUrl) return migratedServerDatabase(options.serverUrl, options.poolSize ?? 10);
   if (!url) {
     const database = await openDatabase({ loadDataDir: new Blob([readFileSync(PGLITE_TEMPLATE_FILE)]) });
     return { ...database, url: undefined };
@@ -139,6 +141,31 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     async close() {
       await database.close();
       const cleanup = new pg.Client({ connectionString: adminUrl(url) });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await cleanup.end();
+    },
+  };
+}
+
+async function migratedServerDatabase(serverUrl: string, poolSize: number): Promise<TestDatabase> {
+  const name = `roster_server_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl(serverUrl) });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const databaseUrl = withDatabase(serverUrl, name);
+  const database = await openDatabase({ databaseUrl, poolSize });
+  await migrate(database);
+  return {
+    ...database,
+    url: databaseUrl,
+    async close() {
+      await database.close();
+      const cleanup = new pg.Client({ connectionString: adminUrl(serverUrl) });
       await cleanup.connect();
       await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       await cleanup.end();
