@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
+import { tablesOf } from '../../test/kit/schema.ts';
 import { CITUS_LAYOUT, ruleOfThumb } from './citus.ts';
 import { queryRows } from './client.ts';
 
@@ -12,28 +13,7 @@ afterAll(async () => {
   await database.close();
 });
 
-async function tables(): Promise<{ name: string; primaryKey: string[] }[]> {
-  const rows = await queryRows<{ name: string; pk: string[] | string | null }>(
-    database.db,
-    sql`SELECT c.relname AS name,
-               (SELECT array_agg(a.attname::text ORDER BY k.ord)
-                  FROM pg_constraint p
-                  CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, ord)
-                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-                 WHERE p.conrelid = c.oid AND p.contype = 'p') AS pk
-        FROM pg_class c
-        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'`,
-  );
-  return rows.map((row) => ({
-    name: row.name,
-    primaryKey: Array.isArray(row.pk)
-      ? row.pk
-      : String(row.pk ?? '{}')
-          .replace(/^\{|\}$/g, '')
-          .split(',')
-          .filter(Boolean),
-  }));
-}
+const tables = () => tablesOf(database.db);
 
 describe('the schema Citus can distribute (every engine)', () => {
   it('every unique index of a distributed table includes its distribution column', async () => {

@@ -25,6 +25,19 @@ export function seatsRefusalMessage(details: Record<string, unknown> | undefined
   )}.`;
 }
 
+/** A seat-count field's value as a whole number of at least 1, or null. */
+function parseSeats(value: string): number | null {
+  const requested = Number(value);
+  return value.trim() && Number.isInteger(requested) && requested >= 1 ? requested : null;
+}
+
+/** What a refused seat change or checkout tells the person: the server's counts when it gave them. */
+function seatsErrorMessage(reason: unknown): string {
+  return isApiError(reason, 'seats_below_usage')
+    ? seatsRefusalMessage(reason.details, errorMessage(reason))
+    : errorMessage(reason);
+}
+
 const statusBadges: Record<BillingStatus, ReactNode> = {
   active: <Badge tone="green">Active</Badge>,
   past_due: <Badge tone="red">Payment failed</Badge>,
@@ -211,17 +224,12 @@ export function SeatsForm({ seats }: { seats: number }) {
       toast.success(`Seats updated to ${formatNumber(billing.seats)}`);
       void refreshBilling();
     },
-    onError: (reason) =>
-      setError(
-        isApiError(reason, 'seats_below_usage')
-          ? seatsRefusalMessage(reason.details, errorMessage(reason))
-          : errorMessage(reason),
-      ),
+    onError: (reason) => setError(seatsErrorMessage(reason)),
   });
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    const requested = Number(value);
-    if (!value.trim() || !Number.isInteger(requested) || requested < 1) {
+    const requested = parseSeats(value);
+    if (requested === null) {
       setError('Enter a whole number of seats, 1 or more.');
       return;
     }
@@ -268,17 +276,12 @@ export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
       if (inApp === null) window.location.assign(url);
       else window.location.href = inApp;
     },
-    onError: (reason) =>
-      setError(
-        isApiError(reason, 'seats_below_usage')
-          ? seatsRefusalMessage(reason.details, errorMessage(reason))
-          : errorMessage(reason),
-      ),
+    onError: (reason) => setError(seatsErrorMessage(reason)),
   });
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    const requested = Number(value);
-    if (!value.trim() || !Number.isInteger(requested) || requested < 1) {
+    const requested = parseSeats(value);
+    if (requested === null) {
       setError('Enter a whole number of seats, 1 or more.');
       return;
     }
