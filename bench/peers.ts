@@ -10,6 +10,7 @@ import { getMigrations } from 'better-auth/db/migration';
 import { organization } from 'better-auth/plugins';
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
+import { newToken } from '../src/core/tokens.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { seedOrg } from './foundation.ts';
 import { load, peakRssMb, resetPeakRss, startBenchServer, table, withBenchDatabase } from './harness.ts';
@@ -107,9 +108,7 @@ async function compare(roster: Awaited<ReturnType<typeof rosterPeer>>, peer: Awa
   });
 
   resetPeakRss(roster.pid);
-  const checkName = roster.hasAuthzCheck
-    ? 'GET /api/v1/authz/check'
-    : 'GET /api/v1/me (authenticated request; /authz/check absent)';
+  const checkName = 'GET /api/v1/authz/check (service token)';
   const rosterCheck = await timed(CHECK_CALLS, () => roster.check());
   const peerCheck = await timed(CHECK_CALLS, () => peer.check());
   rows.push({
@@ -158,6 +157,12 @@ async function rosterPeer(url: string) {
   const seedClient = new pg.Client({ connectionString: url });
   await seedClient.connect();
   const big = await seedOrg(seedClient, 'peers-big', BIG_ORG);
+  // The host app's permission check: a service token with authz:read asks about the big org's owner.
+  const service = newToken('service');
+  await seedClient.query(`INSERT INTO service_tokens (name, scopes, token_hash) VALUES ('bench', ARRAY['authz:read'], $1)`, [
+    service.hash,
+  ]);
+  const checkPath = `/api/v1/authz/check?user_id=${big.ownerId}&action=invite`;
   await seedClient.query('ANALYZE');
   await seedClient.end();
 
@@ -167,13 +172,11 @@ async function rosterPeer(url: string) {
     PUBLIC_URL: 'http://localhost:3000',
   });
   const http = httpClient(server.url);
-  const hasAuthzCheck = (await http.get('/api/v1/authz/check', big.ownerToken)).status !== 404;
   // Singles and accepts share one org with room for all of them.
   const shared = await orgWithSeats(http, 5000);
 
   return {
     pid: server.pid,
-    hasAuthzCheck,
     stop: () => server.stop(),
     async bulk(count: number): Promise<number> {
       const token = await orgWithSeats(http, count + 10);
@@ -207,15 +210,13 @@ async function rosterPeer(url: string) {
       if (reply.status !== 200 || reply.body.members.length !== 50) throw new Error(`members failed: ${reply.status}`);
     },
     async check(): Promise<void> {
-      const path = hasAuthzCheck ? '/api/v1/authz/check?action=members.invite' : '/api/v1/me';
-      const reply = await http.get(path, big.ownerToken);
-      if (reply.status !== 200) throw new Error(`check failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+      const reply = await http.get(checkPath, service.token);
+      if (reply.status !== 200 || reply.body.allowed !== true) throw new Error(`check failed: ${reply.status} ${JSON.stringify(reply.body)}`);
     },
     async checkThroughput(connections: number): Promise<number> {
-      const path = hasAuthzCheck ? '/api/v1/authz/check?action=members.invite' : '/api/v1/me';
       const result = await load('check', {
-        url: `${server.url}${path}`,
-        headers: { authorization: `Bearer ${big.ownerToken}` },
+        url: `${server.url}${checkPath}`,
+        headers: { authorization: `Bearer ${service.token}` },
         connections,
         seconds: 5,
       });
