@@ -211,7 +211,8 @@ async function rosterPeer(url: string) {
     },
     async check(): Promise<void> {
       const reply = await http.get(checkPath, service.token);
-      if (reply.status !== 200 || reply.body.allowed !== true) throw new Error(`check failed: ${reply.status} ${JSON.stringify(reply.body)}`);
+      if (reply.status !== 200 || reply.body.allowed !== true)
+        throw new Error(`check failed: ${reply.status} ${JSON.stringify(reply.body)}`);
     },
     async checkThroughput(connections: number): Promise<number> {
       const result = await load('check', {

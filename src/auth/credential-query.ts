@@ -58,6 +58,27 @@ export function actorQuery(kind: CredentialKind, options: { withOrg: boolean }):
     ${orgJoin}`;
 }
 
+/** A user as the policy sees them (GET /authz/check): disabled or not, and their org and role. */
+export interface SubjectRow {
+  user_id: string;
+  disabled: boolean;
+  org_id: string | null;
+  role: 'owner' | 'admin' | 'member' | null;
+}
+
+/**
+ * The user `userId` (bound as the `userId` placeholder) with their membership, whether or not they
+ * are disabled: zero rows when no user has the id. One indexed lookup per table, prepared by the
+ * caller, so a host app's permission check costs one round-trip.
+ */
+export function subjectQuery(): SQL {
+  return sql`
+    SELECT u.id AS user_id, u.disabled_at IS NOT NULL AS disabled, m.org_id, m.role
+    FROM users u
+    LEFT JOIN memberships m ON m.user_id = u.id
+    WHERE u.id = ${placeholder.userId}`;
+}
+
 /** A service token's row: its id and scopes. */
 export interface ServiceActorRow {
   credential_id: string;

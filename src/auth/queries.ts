@@ -1,6 +1,7 @@
 import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { prepareStatement, queryRows, type Queryable } from '../db/client.ts';
+import { subjectQuery, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
 import type { ServiceScope } from '../core/domain.ts';
 
@@ -52,6 +53,19 @@ export async function findUserById(db: Queryable, userId: string): Promise<UserR
   return user;
 }
 
+const subjectStatements = new WeakMap<Queryable, (values: { userId: string }) => Promise<SubjectRow[]>>();
+
+/** The user with their org and role, disabled or not (the host app's permission check): one prepared lookup. */
+export async function findSubject(db: Queryable, userId: string): Promise<SubjectRow | undefined> {
+  let statement = subjectStatements.get(db);
+  if (!statement) {
+    statement = prepareStatement<SubjectRow>(db, 'roster_authz_subject', subjectQuery());
+    subjectStatements.set(db, statement);
+  }
+  const [row] = await statement({ userId });
+  return row;
+}
+
 /** Locks the user's row: serializes one user's concurrent operations (creating an org). */
 export async function lockUser(tx: Queryable, userId: string): Promise<void> {
   await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`);
@@ -96,6 +110,11 @@ export async function setDisabled(db: Queryable, userId: string, disabledAt: Dat
  */
 export function userColumns(userId: SQL): SQL {
   return sql`(SELECT id, email, email_normalized, name, disabled_at FROM users WHERE users.id = ${userId} LIMIT 1)`;
+}
+
+/** Ids of the disabled users (few; a partial index holds them), for an `IN (…)` filter in another module's count. */
+export function disabledUserIds(): SQL {
+  return sql`(SELECT id FROM users WHERE disabled_at IS NOT NULL)`;
 }
 
 /** Ids of the users with this normalized address, for an `IN (…)` filter in another module's read. */

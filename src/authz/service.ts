@@ -6,7 +6,7 @@ import {
   type CheckablePermission,
   type CheckResult,
 } from '../auth/permissions.ts';
-import { findUserById } from '../auth/queries.ts';
+import { findSubject } from '../auth/queries.ts';
 import { requireCaller, type Ctx } from '../core/context.ts';
 import type { Role } from '../core/domain.ts';
 import { AppError } from '../core/errors.ts';
@@ -41,10 +41,11 @@ export async function checkAuthz(ctx: Ctx, input: CheckInput): Promise<CheckAnsw
   if (!forProject && input.projectId) {
     throw new AppError('invalid_request', `"${action}" is an org-wide permission: leave project_id out.`);
   }
-  const [user, membership] = await Promise.all([findUserById(ctx.db, input.userId), findMembershipOfUser(ctx.db, input.userId)]);
-  const role = user ? (membership?.role ?? null) : null;
-  const orgId = user ? (membership?.orgId ?? null) : null;
-  const subject = { userId: input.userId, role, disabled: user?.disabledAt != null };
+  // One prepared statement: the account (disabled or not) and its membership, read together.
+  const row = await findSubject(ctx.db, input.userId);
+  const role = row?.role ?? null;
+  const orgId = row?.org_id ?? null;
+  const subject = { userId: input.userId, role, disabled: row?.disabled === true };
   let project = undefined;
   if (forProject && orgId && role && !subject.disabled) {
     const row = await findProject(ctx.db, orgId, input.projectId!, input.userId);

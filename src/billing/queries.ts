@@ -149,13 +149,27 @@ export async function insertSubscription(
 }
 
 /** The org's seat limit: the quantity of its live subscription, 0 without one (or canceled). */
-export async function seatLimitOf(db: Queryable, orgId: string): Promise<number> {
-  const rows = await queryRowsPrepared<{ seats: number | null }>(
+/**
+ * The seat limit with two counts of other owners (members, pending invitations) given as scalar
+ * subqueries: the seat rule's three numbers in one round-trip.
+ */
+export async function seatLimitWith(
+  db: Queryable,
+  orgId: string,
+  counts: { activeMembers: SQL; pendingInvites: SQL },
+): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number }> {
+  const rows = await queryRowsPrepared<{ seats: number | null; active_members: number; pending_invites: number }>(
     db,
-    'roster_seat_limit',
-    sql`SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled'`,
+    'roster_seat_usage',
+    sql`SELECT (SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled') AS seats,
+               ${counts.activeMembers} AS active_members, ${counts.pendingInvites} AS pending_invites`,
   );
-  return Number(rows[0]?.seats ?? 0);
+  const row = rows[0];
+  return {
+    seatLimit: Number(row?.seats ?? 0),
+    activeMembers: Number(row?.active_members ?? 0),
+    pendingInvites: Number(row?.pending_invites ?? 0),
+  };
 }
 
 /**

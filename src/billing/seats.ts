@@ -1,6 +1,6 @@
-import { seatLimitOf } from './queries.ts';
-import { countMembers } from '../orgs/queries.ts';
-import { countPendingInvites } from '../invites/queries.ts';
+import { seatLimitWith } from './queries.ts';
+import { memberCount } from '../orgs/queries.ts';
+import { pendingInviteCount } from '../invites/queries.ts';
 import type { Queryable } from '../db/client.ts';
 
 export interface SeatUsage {
@@ -23,9 +23,6 @@ export async function seatUsage(
   now: Date,
   options: { exceptInvitationId?: string } = {},
 ): Promise<SeatUsage> {
-  return {
-    seatLimit: await seatLimitOf(db, orgId),
-    activeMembers: await countMembers(db, orgId),
-    pendingInvites: await countPendingInvites(db, orgId, now, options),
-  };
+  // One statement: the three numbers come from one snapshot in one round-trip.
+  return seatLimitWith(db, orgId, { activeMembers: memberCount(orgId), pendingInvites: pendingInviteCount(orgId, now, options) });
 }

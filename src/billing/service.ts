@@ -254,7 +254,7 @@ async function replaceSubscription(
     // The plan decides whether the org's usage allocation is finite (Team) or may be unlimited
     // (Enterprise): lock the org's month row and recount it, so no recording straddles the change.
     const month = monthOf(now);
-    await lockOrgUsage(tx, { orgId: input.scope.orgId, month, mode: 'update' });
+    await lockOrgUsage(tx, { orgId: input.scope.orgId, month });
     await resyncOrgUsage(tx, { orgId: input.scope.orgId, month });
     await recordAudit(tx, ctx, {
       orgId: input.scope.orgId,

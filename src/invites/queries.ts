@@ -1,8 +1,8 @@
 import { AppError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
-import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { queryRows, type Queryable } from '../db/client.ts';
 import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
 
 // The statements on the tables invites owns: invitations and server_keys (the link key).
@@ -104,21 +104,12 @@ export async function listPendingInvitations(db: Queryable, orgId: string): Prom
  * Unexpired pending invitations: each holds a seat. `exceptInvitationId` leaves one out (the
  * invitation being resent, which must fit beside all the others).
  */
-export async function countPendingInvites(
-  db: Queryable,
-  orgId: string,
-  now: Date,
-  options: { exceptInvitationId?: string } = {},
-): Promise<number> {
+/** The org's seat-holding invitations as a scalar subquery, for a read that counts seats in one statement. */
+export function pendingInviteCount(orgId: string, now: Date, options: { exceptInvitationId?: string } = {}): SQL {
   const except = options.exceptInvitationId ?? null;
-  const rows = await queryRowsPrepared<{ count: number }>(
-    db,
-    'roster_count_pending_invites',
-    sql`SELECT count(*)::int AS count FROM invitations
-        WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}
-          AND (${except}::uuid IS NULL OR id <> ${except}::uuid)`,
-  );
-  return Number(rows[0]?.count ?? 0);
+  return sql`(SELECT count(*)::int FROM invitations
+              WHERE org_id = ${orgId} AND status = 'pending' AND expires_at > ${now}
+                AND (${except}::uuid IS NULL OR id <> ${except}::uuid))`;
 }
 
 export interface LiveInvitation {
@@ -154,21 +145,31 @@ export interface AddressState {
   normalized: string;
   isMember: boolean;
   hasPendingInvite: boolean;
+  /** A pending invitation whose time is up still holds the address's slot: expire it first. */
+  hasStaleInvite: boolean;
 }
 
 /** For a whole batch at once: which addresses are members already, which have a live invitation. */
 export async function addressStates(db: Queryable, orgId: string, normalized: string[], now: Date): Promise<AddressState[]> {
   if (normalized.length === 0) return [];
-  const rows = await queryRows<{ normalized: string; is_member: boolean; has_pending: boolean }>(
+  const rows = await queryRows<{ normalized: string; is_member: boolean; has_pending: boolean; has_stale: boolean }>(
     db,
     sql`SELECT input.address AS normalized,
                ${isMemberWithEmail(orgId, sql`input.address`)} AS is_member,
                EXISTS (SELECT 1 FROM invitations i
                         WHERE i.org_id = ${orgId} AND i.email_normalized = input.address
-                          AND i.status = 'pending' AND i.expires_at > ${now}) AS has_pending
+                          AND i.status = 'pending' AND i.expires_at > ${now}) AS has_pending,
+               EXISTS (SELECT 1 FROM invitations i
+                        WHERE i.org_id = ${orgId} AND i.email_normalized = input.address
+                          AND i.status = 'pending' AND i.expires_at <= ${now}) AS has_stale
         FROM unnest(${sql.param(normalized)}::text[]) AS input(address)`,
   );
-  return rows.map((row) => ({ normalized: row.normalized, isMember: row.is_member, hasPendingInvite: row.has_pending }));
+  return rows.map((row) => ({
+    normalized: row.normalized,
+    isMember: row.is_member,
+    hasPendingInvite: row.has_pending,
+    hasStaleInvite: row.has_stale,
+  }));
 }
 
 /**

@@ -13,7 +13,6 @@ import { enqueueMail, enqueueTemplateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
 import { seatUsage } from '../billing/seats.ts';
 import { lockActorInOrg } from '../members/access.ts';
-import { findOrg } from '../orgs/queries.ts';
 import { inviteLinkKey, inviteTokenFor, issueInviteToken, issueInviteTokens } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
 import {
@@ -121,7 +120,8 @@ async function planBatch(tx: Queryable, orgId: string, addresses: BulkAddress[],
     freeSeats -= 1;
     return { email: address.email, ok: true, invitation: null };
   });
-  return { plan };
+  const hasStaleInvite = (normalized: string) => states.get(normalized)?.hasStaleInvite === true;
+  return { plan, hasStaleInvite };
 }
 
 async function previewInvitations(ctx: Ctx, actor: OrgActor, addresses: BulkAddress[]): Promise<Outcome<null>[]> {
@@ -146,19 +146,16 @@ async function createInvitations(
   const linkKey = await inviteLinkKey(ctx);
   const outcomes = await ctx.db.transaction(async (tx) => {
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
-    const { plan } = await planBatch(tx, orgId, addresses, now);
-    const orgName = (await findOrg(tx, orgId))?.name ?? '';
+    const { plan, hasStaleInvite } = await planBatch(tx, orgId, addresses, now);
+    const orgName = self.orgName;
     const picked = addresses.flatMap((address, index) =>
       address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized }] : [],
     );
     const tokens = issueInviteTokens(linkKey, picked.length);
     const chosen = picked.map((row, position) => ({ ...row, ...tokens[position]! }));
-    const expired = await expireStaleInvitations(
-      tx,
-      orgId,
-      chosen.map((row) => row.normalized),
-      now,
-    );
+    // Only when the planner saw one (under the org lock, with the same clock): usually no statement.
+    const stale = chosen.map((row) => row.normalized).filter(hasStaleInvite);
+    const expired = stale.length > 0 ? await expireStaleInvitations(tx, orgId, stale, now) : [];
     const inserted = await insertInvitations(tx, {
       orgId,
       role,

@@ -15,12 +15,13 @@ export async function lockActorInOrg(
   orgId: string,
   userId: string,
   action: Parameters<typeof assertRoleCan>[1],
-): Promise<MemberRow> {
-  await lockOrg(tx, orgId);
+): Promise<MemberRow & { orgName: string }> {
+  const org = await lockOrg(tx, orgId);
+  // A second statement, so the role is read after the lock is held (a fresh snapshot).
   const self = await findMember(tx, orgId, userId);
   assertRoleCan(self?.role, action);
-  if (!self) throw new AppError('forbidden', 'You are not a member of this organization.');
-  return self;
+  if (!self || !org) throw new AppError('forbidden', 'You are not a member of this organization.');
+  return { ...self, orgName: org.name };
 }
 
 export async function requireMember(tx: Queryable, orgId: string, userId: string): Promise<MemberRow> {

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { queryRows } from '../db/client.ts';
-import { batchTestHooks } from './batch.ts';
+import { applyBatch, batchTestHooks } from './batch.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -97,5 +97,26 @@ describe('usage group commit', () => {
       expect(await recorded(org.id)).toEqual({ counters: 5, activity: 5 });
     }
     expect(Math.max(...sizes)).toBeGreaterThan(1);
+  });
+
+  it('one key in two concurrent batches (two transactions, as two processes): recorded once, the other replays', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const ctx = { ...operatorCtx(t), actor: null };
+    const keyed = { kind: 'user' as const, userId: member.id, activity: 'api.call', quantity: 4, key: 'job-7' };
+    // Each call is its own transaction; the second waits on the member's counter rows, then finds the key.
+    const outcomes = (await Promise.all([applyBatch(ctx, [keyed]), applyBatch(ctx, [keyed, keyed])])).flat();
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['recorded', 'replayed', 'replayed']);
+    for (const outcome of outcomes) {
+      const used =
+        outcome.status === 'recorded' ? outcome.monthUsed : outcome.status === 'replayed' ? outcome.stored.monthUsed : -1;
+      expect(used).toBe(4);
+    }
+    expect(await recorded(org.id)).toEqual({ counters: 4, activity: 4 });
+    const [keys] = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM usage_keys WHERE org_id = ${org.id} AND key = 'job-7'`,
+    );
+    expect(keys?.n).toBe(1);
   });
 });

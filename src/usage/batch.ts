@@ -10,15 +10,20 @@ import {
   allocationInputsOf,
   authenticateBatch,
   createMemberSlices,
+  findUsageKeys,
+  insertUsageKeys,
   limitsOfMembers,
   lockMemberSlices,
   lockOrgMonths,
   setOrgMonths,
+  usageKeyId,
   writeCounters,
   type CounterWrite,
   type CredentialKind,
+  type KeyedRequest,
   type MemberKey,
   type MemberLimits,
+  type StoredKey,
   type UsageActor,
 } from './queries.ts';
 
@@ -31,7 +36,10 @@ import {
  * nothing), write the counters, the per-activity rows and the orgs' months, commit. Every request
  * answers only after that commit; if the transaction fails, every request of the batch fails with
  * the error and nothing of it is recorded. No overshoot also across processes: every writer takes
- * the same row locks in the same order (the keyed slow path in allocation.ts too).
+ * the same row locks in the same order. A request with a `key` is decided in the same batch: under
+ * the member's counter-row locks, a key already recorded this month answers its stored receipt
+ * (`replayed`) and records nothing; a new key is stored with its receipt when, and only when, the
+ * request is recorded.
  */
 
 export interface UsageRequest {
@@ -41,10 +49,14 @@ export interface UsageRequest {
   userId?: string | undefined;
   activity: string;
   quantity: number;
+  /** Makes a retry count once (per member and UTC month). */
+  key?: string | undefined;
 }
 
 export type UsageOutcome =
   | { status: 'recorded'; dayUsed: number; monthUsed: number; limits: MemberLimits }
+  /** The key was recorded before (this batch or earlier): nothing recorded now; its first request's receipt. */
+  | { status: 'replayed'; stored: StoredKey }
   /** The credential does not authenticate, or the user is unknown or disabled. */
   | { status: 'unauthenticated' }
   | { status: 'no_org'; userId: string }
@@ -229,6 +241,16 @@ async function recordGroup(
     rows = await lockMemberSlices(tx, keys, only);
   }
   const limits = await limitsOfMembers(tx, keys, only);
+  const keyed: KeyedRequest[] = [];
+  requests.forEach((request, idx) => {
+    const actor = actors.get(idx);
+    if (request.key !== undefined && outcomes[idx] === undefined && actor?.orgId && orgs.has(actor.orgId)) {
+      keyed.push({ orgId: actor.orgId, userId: actor.userId, key: request.key });
+    }
+  });
+  // Read under the counter-row locks that every writer of these members' keys holds.
+  const storedKeys = keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only }) : new Map<string, StoredKey>();
+  const newKeys: (KeyedRequest & StoredKey)[] = [];
   const states = new Map<string, MemberState>();
   for (const member of keys) {
     const id = memberId(member.orgId, member.userId);
@@ -258,6 +280,12 @@ async function recordGroup(
     if (!orgs.has(actor.orgId!)) return; // another group's request
     const state = states.get(memberId(actor.orgId!, actor.userId))!;
     const org = orgs.get(actor.orgId!)!;
+    const keyId = request.key === undefined ? undefined : usageKeyId(actor.orgId!, actor.userId, request.key);
+    const stored = keyId === undefined ? undefined : storedKeys.get(keyId);
+    if (stored) {
+      outcomes[idx] = { status: 'replayed', stored };
+      return;
+    }
     const over = {
       day: state.limits.daily !== null && state.dayUsed + request.quantity > state.limits.daily,
       month: state.limits.monthly !== null && state.monthUsed + request.quantity > state.limits.monthly,
@@ -285,6 +313,19 @@ async function recordGroup(
     org.used += request.quantity;
     org.accepted += request.quantity;
     outcomes[idx] = { status: 'recorded', dayUsed: state.dayUsed, monthUsed: state.monthUsed, limits: state.limits };
+    if (keyId !== undefined) {
+      const receipt: StoredKey = {
+        activity: request.activity,
+        quantity: request.quantity,
+        dayUsed: state.dayUsed,
+        dayLimit: state.limits.daily,
+        monthUsed: state.monthUsed,
+        monthLimit: state.limits.monthly,
+      };
+      // A later request of this batch with the same key replays it.
+      storedKeys.set(keyId, receipt);
+      newKeys.push({ ...state.key, key: request.key!, ...receipt });
+    }
   });
 
   const counters: CounterWrite[] = [];
@@ -305,6 +346,7 @@ async function recordGroup(
   }
   await writeCounters(tx, { day, month, rows: counters, only });
   await addActivities(tx, { day, rows: activities });
+  await insertUsageKeys(tx, { rows: newKeys, month, now });
   const finite = [...orgs].filter(([, org]) => org.monthly !== null && org.accepted > 0);
   await setOrgMonths(tx, { month, rows: finite.map(([orgId, org]) => ({ orgId, used: org.used })), only });
   for (const [orgId, org] of finite) await sendNotices(tx, ctx, { orgId, month, monthly: org.monthly!, used: org.used });

@@ -69,107 +69,22 @@ export async function upsertLimits(
  * `LEFT JOIN LATERAL ${limitsOfMember({ orgId: sql`m.org_id`, userId: sql`m.user_id` })} l ON true` gives
  * l.daily_limit and l.monthly_limit (null: no limit).
  */
+/** Ids of the org's members with a daily or monthly limit, for a set-based filter in another module's count. */
+export function userIdsWithLimit(orgId: string): SQL {
+  return sql`(SELECT user_id FROM usage_limits
+              WHERE org_id = ${orgId} AND (daily_limit IS NOT NULL OR monthly_limit IS NOT NULL))`;
+}
+
 export function limitsOfMember(membership: { orgId: SQL; userId: SQL }): SQL {
   return sql`(SELECT daily_limit, monthly_limit FROM usage_limits WHERE org_id = ${membership.orgId} AND user_id = ${membership.userId})`;
 }
 
-// ---- the slow path's statements (src/usage/rebalance.ts decides) ----------------------------
-
-/** Creates the member's missing counter slices, with no share of the limit yet. */
-export async function ensureSlices(
-  tx: Queryable,
-  input: { orgId: string; userId: string; day: string; month: string; slices: number },
-): Promise<void> {
-  await tx.execute(
-    sql`INSERT INTO usage_counters (org_id, user_id, slice, day, day_used, day_quota, month, month_used, month_quota)
-        SELECT ${input.orgId}, ${input.userId}, g, ${input.day}::date, 0, 0, ${input.month}::date, 0, 0
-        FROM generate_series(0, ${input.slices - 1}) g
-        ON CONFLICT (org_id, user_id, slice) DO NOTHING`,
-  );
-}
-
-export interface CounterSlice {
-  slice: number;
-  day: string;
-  dayUsed: number;
-  month: string;
-  monthUsed: number;
-  /** The slice this connection adds to on the fast path. */
-  isOwn: boolean;
-}
-
-/** Locks all of the member's slices, in slice order so two slow paths never deadlock. */
-export async function lockSlices(tx: Queryable, orgId: string, userId: string, sliceCount: number): Promise<CounterSlice[]> {
-  const rows = await queryRows<{
-    slice: number;
-    day: string;
-    day_used: string | number;
-    month: string;
-    month_used: string | number;
-    own_slice: number;
-  }>(
-    tx,
-    sql`SELECT slice, day::text AS day, day_used, month::text AS month, month_used,
-               (pg_backend_pid() % ${sliceCount})::int AS own_slice
-        FROM usage_counters WHERE org_id = ${orgId} AND user_id = ${userId}
-        ORDER BY slice
-        FOR UPDATE`,
-  );
-  return rows.map((row) => ({
-    slice: Number(row.slice),
-    day: row.day,
-    dayUsed: Number(row.day_used),
-    month: row.month,
-    monthUsed: Number(row.month_used),
-    isOwn: Number(row.slice) === Number(row.own_slice),
-  }));
-}
-
-export interface SliceUpdate {
-  slice: number;
-  dayUsed: number;
-  dayQuota: number | null;
-  monthUsed: number;
-  monthQuota: number | null;
-}
-
-/** Writes every slice's totals and shares for the current day and month in one statement. */
-export async function writeSlices(
-  tx: Queryable,
-  input: { orgId: string; userId: string; day: string; month: string; slices: SliceUpdate[] },
-): Promise<void> {
-  const updates = input.slices.map((row) => ({
-    slice: row.slice,
-    day_used: row.dayUsed,
-    day_quota: row.dayQuota,
-    month_used: row.monthUsed,
-    month_quota: row.monthQuota,
-  }));
-  await tx.execute(
-    sql`UPDATE usage_counters c
-        SET day = ${input.day}::date, day_used = v.day_used, day_quota = v.day_quota,
-            month = ${input.month}::date, month_used = v.month_used, month_quota = v.month_quota
-        FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb)
-             AS v(slice smallint, day_used bigint, day_quota bigint, month_used bigint, month_quota bigint)
-        WHERE c.org_id = ${input.orgId} AND c.user_id = ${input.userId} AND c.slice = v.slice`,
-  );
-}
-
-/** Adds to the per-activity total of one slice (the slice whose counter took the quantity). */
-export async function addActivity(
-  tx: Queryable,
-  input: { orgId: string; userId: string; day: string; activity: string; slice: number; quantity: number },
-): Promise<void> {
-  await tx.execute(
-    sql`INSERT INTO usage_activity AS t (org_id, user_id, day, activity, slice, quantity)
-        VALUES (${input.orgId}, ${input.userId}, ${input.day}::date, ${input.activity}, ${input.slice}, ${input.quantity})
-        ON CONFLICT (org_id, user_id, day, activity, slice) DO UPDATE SET quantity = t.quantity + excluded.quantity`,
-  );
-}
+// ---- limit changes ------------------------------------------------------------------------
 
 /**
- * Takes every share back (quota = used), so the next request of the member goes through the
- * slow path and splits the new limit. Called in the transaction that changes the limit.
+ * Locks the member's counter rows in the transaction that changes the limit (keeping quota =
+ * used, as every batch writes it): a usage batch of that member waits for the change and then
+ * reads the new limit.
  */
 export async function drainShares(tx: Queryable, orgId: string, userId: string): Promise<void> {
   await tx.execute(
@@ -207,15 +122,11 @@ export async function allocationInputs(db: Queryable, orgId: string): Promise<Al
 }
 
 /**
- * Creates the org's row for the month when missing and locks it until commit: `update` for a
- * recording that draws from a finite allocation and for an allocation change, `key share` for a
- * slow-path recording of an unlimited org (they do not wait on each other; an allocation change
- * waits for them and they for it). Returns the month's usage as the row holds it.
+ * Creates the org's row for the month when missing and locks it FOR UPDATE until commit (an
+ * allocation change: every usage batch of the org locks the same row, so they wait for each other).
+ * Returns the month's usage as the row holds it.
  */
-export async function lockOrgUsage(
-  tx: Queryable,
-  input: { orgId: string; month: string; mode: 'update' | 'key share' },
-): Promise<number> {
+export async function lockOrgUsage(tx: Queryable, input: { orgId: string; month: string }): Promise<number> {
   await tx.execute(
     sql`INSERT INTO org_usage (org_id, month, used) VALUES (${input.orgId}, ${input.month}::date, 0)
         ON CONFLICT (org_id, month) DO NOTHING`,
@@ -223,23 +134,15 @@ export async function lockOrgUsage(
   const rows = await queryRows<{ used: string | number }>(
     tx,
     sql`SELECT used FROM org_usage WHERE org_id = ${input.orgId} AND month = ${input.month}::date
-        ${input.mode === 'update' ? sql`FOR UPDATE` : sql`FOR KEY SHARE`}`,
+        FOR UPDATE`,
   );
   return Number(rows[0]?.used ?? 0);
 }
 
-/** Adds to the org's month (the row is locked by `lockOrgUsage`). */
-export async function addOrgUsage(tx: Queryable, input: { orgId: string; month: string; quantity: number }): Promise<void> {
-  await tx.execute(
-    sql`UPDATE org_usage SET used = used + ${input.quantity} WHERE org_id = ${input.orgId} AND month = ${input.month}::date`,
-  );
-}
-
 /**
- * Called (in its transaction, after `lockOrgUsage` with `update`) when the org's allocation may
- * change between unlimited and finite: takes every member's counter shares back (quota = used),
- * so no request of the org uses the one-statement fast path again until the slow path decides,
- * and sets the month's usage from the counters, which hold everything recorded this month.
+ * Called (in its transaction, after `lockOrgUsage`) when the org's allocation may change between
+ * unlimited and finite: sets the month's usage from the counters, which hold everything recorded
+ * this month (and keeps every counter's quota equal to its use, as the batches write them).
  */
 export async function resyncOrgUsage(tx: Queryable, input: { orgId: string; month: string }): Promise<number> {
   await tx.execute(sql`UPDATE usage_counters SET day_quota = day_used, month_quota = month_used WHERE org_id = ${input.orgId}`);
@@ -343,35 +246,30 @@ export interface StoredKey {
   monthLimit: number | null;
 }
 
-/**
- * Claims the member's `key` for this month in the recording's transaction: true when it is new
- * (or was last used in an earlier month), false when a request with the key already committed
- * (a concurrent one with the same key waits here until the first commits or rolls back). Also
- * drops the member's keys of earlier months.
- */
-export async function claimUsageKey(
-  tx: Queryable,
-  input: { orgId: string; userId: string; key: string; month: string; activity: string; quantity: number; now: Date },
-): Promise<boolean> {
-  await tx.execute(
-    sql`DELETE FROM usage_keys WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND month < ${input.month}::date`,
-  );
-  const rows = await queryRows<{ key: string }>(
-    tx,
-    sql`INSERT INTO usage_keys (org_id, user_id, key, month, activity, quantity, created_at)
-        VALUES (${input.orgId}, ${input.userId}, ${input.key}, ${input.month}::date, ${input.activity}, ${input.quantity}, ${input.now})
-        ON CONFLICT (org_id, user_id, key) DO NOTHING
-        RETURNING key`,
-  );
-  return rows.length > 0;
+export interface KeyedRequest extends MemberKey {
+  key: string;
 }
 
-/** The committed request of the member's `key` this month, with the receipt it answered. */
-export async function findUsageKey(
-  db: Queryable,
-  input: { orgId: string; userId: string; key: string; month: string },
-): Promise<StoredKey | undefined> {
+/**
+ * The committed requests of these members' keys this month, with the receipts they answered,
+ * keyed `org/user/key`. Read under the members' counter-row locks: every writer of a member's keys
+ * holds them, so what is committed is all there is. Keys of past months are deleted first (a key
+ * counts once per member and UTC month).
+ */
+export async function findUsageKeys(
+  tx: Queryable,
+  input: { requests: KeyedRequest[]; month: string; only?: string | undefined },
+): Promise<Map<string, StoredKey>> {
+  const column = <T>(pick: (request: KeyedRequest) => T) => sql.param(input.requests.map(pick));
+  const wanted = sql`unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[]) w(org_id, user_id, key)`;
+  await tx.execute(
+    sql`DELETE FROM usage_keys k USING (SELECT DISTINCT org_id, user_id FROM ${wanted}) w
+        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND k.month < ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`,
+  );
   const rows = await queryRows<{
+    org_id: string;
+    user_id: string;
+    key: string;
     activity: string;
     quantity: string | number;
     day_used: string | number | null;
@@ -379,32 +277,47 @@ export async function findUsageKey(
     month_used: string | number | null;
     month_limit: string | number | null;
   }>(
-    db,
-    sql`SELECT activity, quantity, day_used, day_limit, month_used, month_limit FROM usage_keys
-        WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND key = ${input.key} AND month = ${input.month}::date`,
+    tx,
+    sql`SELECT k.org_id, k.user_id, k.key, k.activity, k.quantity, k.day_used, k.day_limit, k.month_used, k.month_limit
+        FROM usage_keys k JOIN ${wanted} ON k.org_id = w.org_id AND k.user_id = w.user_id AND k.key = w.key
+        WHERE k.month = ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`,
   );
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
-    activity: row.activity,
-    quantity: Number(row.quantity),
-    dayUsed: Number(row.day_used ?? 0),
-    dayLimit: toNumberOrNull(row.day_limit),
-    monthUsed: Number(row.month_used ?? 0),
-    monthLimit: toNumberOrNull(row.month_limit),
-  };
+  return new Map(
+    rows.map((row) => [
+      usageKeyId(row.org_id, row.user_id, row.key),
+      {
+        activity: row.activity,
+        quantity: Number(row.quantity),
+        dayUsed: Number(row.day_used ?? 0),
+        dayLimit: toNumberOrNull(row.day_limit),
+        monthUsed: Number(row.month_used ?? 0),
+        monthLimit: toNumberOrNull(row.month_limit),
+      },
+    ]),
+  );
 }
 
-/** Stores the receipt the claimed key's request answers (same transaction as the claim). */
-export async function storeUsageKeyReceipt(
+export function usageKeyId(orgId: string, userId: string, key: string): string {
+  return `${orgId}/${userId}/${key}`;
+}
+
+/** Stores the keys of the batch's recorded requests with their receipts (same transaction as the counters). */
+export async function insertUsageKeys(
   tx: Queryable,
-  input: { orgId: string; userId: string; key: string; dayUsed: number; monthUsed: number; limits: MemberLimits },
+  input: { rows: (KeyedRequest & StoredKey)[]; month: string; now: Date },
 ): Promise<void> {
+  if (input.rows.length === 0) return;
+  const column = <T>(pick: (row: KeyedRequest & StoredKey) => T) => sql.param(input.rows.map(pick));
   await tx.execute(
-    sql`UPDATE usage_keys
-        SET day_used = ${input.dayUsed}, day_limit = ${input.limits.daily},
-            month_used = ${input.monthUsed}, month_limit = ${input.limits.monthly}
-        WHERE org_id = ${input.orgId} AND user_id = ${input.userId} AND key = ${input.key}`,
+    sql`INSERT INTO usage_keys (org_id, user_id, key, month, activity, quantity, day_used, day_limit, month_used, month_limit, created_at)
+        SELECT k.org_id, k.user_id, k.key, ${input.month}::date, k.activity, k.quantity, k.day_used, k.day_limit,
+               k.month_used, k.month_limit, ${input.now}
+        FROM unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[],
+                    ${column((r) => r.activity)}::text[], ${column((r) => r.quantity)}::bigint[], ${column((r) => r.dayUsed)}::bigint[],
+                    ${column((r) => r.dayLimit)}::bigint[], ${column((r) => r.monthUsed)}::bigint[],
+                    ${column((r) => r.monthLimit)}::bigint[])
+             AS k(org_id, user_id, key, activity, quantity, day_used, day_limit, month_used, month_limit)
+        ORDER BY k.org_id, k.user_id, k.key`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { assertRoleCan, authorize, authorizeCaller } from '../auth/permissions.ts';
+import { authorize, authorizeCaller } from '../auth/permissions.ts';
 import { findUserById } from '../auth/queries.ts';
 import { appendEvents } from '../events/queries.ts';
 import type { Ctx } from '../core/context.ts';
@@ -12,16 +12,12 @@ import {
   activityTotals,
   activityTotalsOfMembers,
   claimLimitNotice,
-  claimUsageKey,
   findLimits,
-  findUsageKey,
-  storeUsageKeyReceipt,
-  usageActor,
   type CredentialKind,
   type MemberLimits,
   type StoredKey,
 } from './queries.ts';
-import { allocationExhausted, inAllocationTransaction, type AllocationResult } from './allocation.ts';
+import { allocationExhausted } from './allocation.ts';
 import { submitUsage } from './batch.ts';
 import { isUuid } from '../core/ids.ts';
 import { allocationView, type AllocationView } from '../billing/allocation.ts';
@@ -59,15 +55,12 @@ interface Recorder {
  * the member over the daily or monthly limit or the org over its allocation. With `credential`
  * (the route's bearer or cookie token), authentication is folded into the same statement as the
  * counter update; a service token (resolved by the request hook) records on behalf of `userId`
- * through the same statement. With `key`, the recording and the key are written in one
- * transaction (the slow path), so a retry counts once and answers the first receipt.
+ * through the same statement. With `key`, the key is stored with its receipt in the batch's
+ * transaction, so a retry counts once and answers the first receipt.
  */
 export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<UsageReceipt> {
   assertUsageInput(input);
-  const now = ctx.clock.now();
-  const periods = periodsAt(now);
   const recorder = recorderOf(ctx, input);
-  if (input.key !== undefined) return recordKeyed(ctx, recorder, { ...input, key: input.key }, now, periods);
   if (recorder.kind === 'user' && !isUuid(recorder.userId ?? '')) throw notAMember(recorder);
   // Group commit (src/usage/batch.ts): answers after the transaction of its batch commits.
   const outcome = await submitUsage(ctx, {
@@ -76,10 +69,13 @@ export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<Us
     userId: recorder.userId,
     activity: input.activity,
     quantity: input.quantity,
+    key: input.key,
   });
   switch (outcome.status) {
     case 'recorded':
       return receipt(outcome.dayUsed, outcome.monthUsed, outcome.limits);
+    case 'replayed':
+      return replay(outcome.stored, input);
     case 'unauthenticated':
       throw await notRecordable(ctx, recorder);
     case 'no_org':
@@ -90,70 +86,6 @@ export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<Us
       throw await limitRefusal(ctx, outcome.member, outcome, input.quantity, outcome.now);
     case 'allocation_exhausted':
       throw allocationExhausted(outcome.allocation, outcome.now, periodsAt(outcome.now));
-  }
-}
-
-function slowPathInput(
-  ctx: Ctx,
-  member: { orgId: string; userId: string },
-  input: { activity: string; quantity: number },
-  periods: UsagePeriods,
-) {
-  return {
-    orgId: member.orgId,
-    userId: member.userId,
-    day: periods.day,
-    month: periods.month,
-    activity: input.activity,
-    quantity: input.quantity,
-    slices: ctx.config.usageCounterSlices,
-  };
-}
-
-/** A refused slow-path recording, carried out of its transaction so that it rolls back. */
-class Refused extends Error {
-  constructor(readonly result: Extract<AllocationResult, { recorded: false }>) {
-    super('refused');
-  }
-}
-
-/**
- * A keyed request: claims the member's key and records in ONE transaction (the key is stored only
- * when the usage is), so a retry, also a concurrent one (it waits on the claim), counts once and
- * answers the receipt of the first. The same key with another activity or quantity is refused.
- */
-async function recordKeyed(
-  ctx: Ctx,
-  recorder: Recorder,
-  input: { activity: string; quantity: number; key: string },
-  now: Date,
-  periods: UsagePeriods,
-): Promise<UsageReceipt> {
-  const actor = await usageActor(ctx.db, recorder.kind, { hash: recorder.hash, userId: recorder.userId, now });
-  if (!actor) throw await notRecordable(ctx, recorder);
-  if (!actor.orgId) throw notAMember(recorder);
-  assertRoleCan(actor.role, 'usage.record');
-  const member = { orgId: actor.orgId, userId: actor.userId };
-  const keyOf = { ...member, key: input.key, month: periods.month };
-  // A retry of a committed request answers without writing.
-  const committed = await findUsageKey(ctx.db, keyOf);
-  if (committed) return replay(committed, input);
-  try {
-    return await inAllocationTransaction(ctx, member.orgId, async (tx, record) => {
-      const claimed = await claimUsageKey(tx, { ...keyOf, activity: input.activity, quantity: input.quantity, now });
-      if (!claimed) {
-        const first = await findUsageKey(tx, keyOf);
-        if (!first) throw new AppError('internal', 'The usage key could not be read.');
-        return replay(first, input);
-      }
-      const result = await record(slowPathInput(ctx, member, input, periods));
-      if (!result.recorded) throw new Refused(result);
-      await storeUsageKeyReceipt(tx, { ...member, key: input.key, ...result });
-      return receipt(result.dayUsed, result.monthUsed, result.limits);
-    });
-  } catch (error) {
-    if (error instanceof Refused) throw await refusalOf(ctx, member, error.result, input.quantity, now);
-    throw error;
   }
 }
 
@@ -215,21 +147,6 @@ function assertUsageInput(input: { activity: string; quantity: number; key?: str
   if (input.key !== undefined && (input.key.length < 1 || input.key.length > 200)) {
     throw new AppError('invalid_request', 'Send a key of 1 to 200 characters, or none.');
   }
-}
-
-/** The refusal of a slow-path recording: the member's limit first, else the org's allocation. */
-async function refusalOf(
-  ctx: Ctx,
-  member: { orgId: string; userId: string },
-  result: Extract<AllocationResult, { recorded: false }>,
-  quantity: number,
-  now: Date,
-): Promise<AppError> {
-  if (result.exceeds.day || result.exceeds.month) {
-    const state = { over: result.exceeds, limits: result.limits, dayUsed: result.dayUsed, monthUsed: result.monthUsed };
-    return limitRefusal(ctx, member, state, quantity, now);
-  }
-  return allocationExhausted(result.allocation, now, periodsAt(now));
 }
 
 /** Notes in this process which members' limit events are already written (saves a statement per refusal). */
