@@ -15,6 +15,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { createAuthenticator } from '../auth/authenticate.ts';
+import { drainUsage } from '../usage/batch.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { createBillingProvider } from '../billing/select-provider.ts';
@@ -138,6 +139,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null as unknown as Ctx);
   registerSecurityHooks(app, { config, clock, billing, database, authenticate: createAuthenticator(database.db) });
+  // Usage requests still queued for a group commit get it before whoever closed the app closes the database.
+  app.addHook('onClose', async () => drainUsage(database.db));
   registerServiceScopes(app);
 
   app.addHook('onSend', async (request, reply, payload) => {

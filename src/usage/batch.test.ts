@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { queryRows } from '../db/client.ts';
-import { applyBatch, batchTestHooks } from './batch.ts';
+import { applyBatch, batchTestHooks, submitUsage } from './batch.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -118,5 +118,30 @@ describe('usage group commit', () => {
       sql`SELECT count(*)::int AS n FROM usage_keys WHERE org_id = ${org.id} AND key = 'job-7'`,
     );
     expect(keys?.n).toBe(1);
+  });
+
+  it('a request still queued when the app closes is applied before the database closes (regression: "pool ended")', async () => {
+    const own = await startApp();
+    const org = await own.given.org({ members: 1 });
+    const ctx = { ...operatorCtx(own), actor: null };
+    const request = { kind: 'user' as const, userId: org.members[0]!.id, activity: 'api.call', quantity: 1 };
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inBatch = new Promise<void>((resolve) => (entered = resolve));
+    batchTestHooks.beforeCommit = async () => {
+      batchTestHooks.beforeCommit = undefined;
+      entered();
+      await held;
+    };
+    const first = submitUsage(ctx, request);
+    await inBatch;
+    // Queued behind the held batch; then the app closes (it closes the database after).
+    const second = submitUsage(ctx, request);
+    const closing = own.close();
+    release();
+    expect((await first).status).toBe('recorded');
+    expect(await second).toMatchObject({ status: 'recorded', dayUsed: 2 });
+    await closing;
   });
 });

@@ -88,6 +88,7 @@ class Batcher {
   private queue: Pending[] = [];
   private busy = false;
   private scheduled = false;
+  private waiters: (() => void)[] = [];
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -96,6 +97,12 @@ class Batcher {
       this.queue.push({ request, resolve, reject });
       this.kick();
     });
+  }
+
+  /** Resolves once every queued request has been applied and answered. */
+  drained(): Promise<void> {
+    if (!this.busy && !this.scheduled && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Idle: flush after the requests of this turn of the event loop have arrived. Busy: wait. */
@@ -123,11 +130,21 @@ class Batcher {
     } finally {
       this.busy = false;
       this.kick();
+      if (!this.scheduled && this.queue.length === 0) for (const wake of this.waiters.splice(0)) wake();
     }
   }
 }
 
 const batchers = new WeakMap<Db, Batcher>();
+
+/**
+ * Resolves when this database handle's queued usage requests are applied (the app's close waits
+ * for it before the database closes: a request queued while the server stops still gets its
+ * commit, not "pool ended").
+ */
+export function drainUsage(db: Db): Promise<void> {
+  return batchers.get(db)?.drained() ?? Promise.resolve();
+}
 
 /** Queues the request for the next batch of this database handle; resolves after its commit. */
 export function submitUsage(ctx: Ctx, request: UsageRequest): Promise<UsageOutcome> {
