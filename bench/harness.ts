@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -48,9 +48,14 @@ export function resetPeakRss(pid: number): void {
   }
 }
 
-/** Starts bench/server.ts (the real app + baseline routes) in a child process. */
+/**
+ * Starts bench/server.ts (the real app + baseline routes) in a child process, bundled as
+ * `npm start` runs the server (scripts/build-server.mjs): plain node, no tsx, so its memory and
+ * start-up are those of the production server.
+ */
 export async function startBenchServer(env: Record<string, string>): Promise<BenchServer> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
+  execFileSync(process.execPath, ['scripts/build-server.mjs', 'bench/server.ts', 'dist/bench-server.mjs'], { cwd: ROOT });
+  const child: ChildProcess = spawn(process.execPath, ['dist/bench-server.mjs'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 
-const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
+const WEB = join(PACKAGE_ROOT, 'web');
 
 function newestMtime(path: string): number {
   const stat = statSync(path);

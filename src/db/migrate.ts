@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { hasCitus, isDistributed, placeTables } from './citus.ts';
 import { queryRows, type Database, type Db } from './client.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'src', 'db', 'migrations');
 // Any constant shared by every Roster process; serializes concurrent start-ups.
 export const MIGRATION_LOCK_KEY = 727_001;
 

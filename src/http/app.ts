@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -63,7 +64,7 @@ export interface AppOptions {
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
 
-const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+const WEB_DIST = join(PACKAGE_ROOT, 'web', 'dist');
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
