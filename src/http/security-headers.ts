@@ -1,5 +1,7 @@
-import fastifyHelmet from '@fastify/helmet';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import helmet, { type HelmetOptions } from 'helmet';
 
 /**
  * Security headers on every reply (@fastify/helmet): a Content-Security-Policy that the built
@@ -8,11 +10,32 @@ import type { FastifyInstance } from 'fastify';
  * invitation page's URL carries its token), and HSTS only when PUBLIC_URL is https (on plain
  * http it would lock a development host out of itself). The API explorer at /api/docs loads its
  * scripts from files (its bundle ships no inline script), so the same policy covers it.
+ *
+ * The headers depend on nothing in the request (no nonces), so helmet computes them once at
+ * start-up; @fastify/helmet rebuilt helmet, parsing the policy, on every request.
  */
 export async function registerSecurityHeaders(app: FastifyInstance, options: { publicUrl: string }): Promise<void> {
-  const isHttps = new URL(options.publicUrl).protocol === 'https:';
-  await app.register(fastifyHelmet, {
-    global: true,
+  const headers = securityHeaders(options.publicUrl);
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(headers);
+  });
+}
+
+/** The headers helmet sets for this configuration, captured once on a response that is never sent. */
+export function securityHeaders(publicUrl: string): Record<string, string> {
+  const request = new IncomingMessage(new Socket());
+  const response = new ServerResponse(request);
+  helmet(helmetOptions(publicUrl))(request, response, (error?: unknown) => {
+    if (error) throw error;
+  });
+  return Object.fromEntries(
+    Object.entries(response.getHeaders()).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]),
+  );
+}
+
+function helmetOptions(publicUrl: string): HelmetOptions {
+  const isHttps = new URL(publicUrl).protocol === 'https:';
+  return {
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -34,5 +57,5 @@ export async function registerSecurityHeaders(app: FastifyInstance, options: { p
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: isHttps ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-  });
+  };
 }
