@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
 /**
- * Security headers on every reply (@fastify/helmet): a Content-Security-Policy that the built
+ * Security headers on every reply (helmet): a Content-Security-Policy that the built
  * dashboard satisfies (scripts and styles from our own origin only, no inline script), no framing
  * by any site (clickjacking of "Disable user" or "Transfer ownership"), no Referer at all (the
  * invitation page's URL carries its token), and HSTS only when PUBLIC_URL is https (on plain
