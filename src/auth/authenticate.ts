@@ -1,6 +1,7 @@
 import type { Caller } from '../core/context.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { prepareStatement, type Db } from '../db/client.ts';
+import { touchServiceToken } from './queries.ts';
 import { actorQuery, scopesOf, serviceActorQuery, type ActorRow, type ServiceActorRow } from './credential-query.ts';
 
 /**
@@ -9,6 +10,9 @@ import { actorQuery, scopesOf, serviceActorQuery, type ActorRow, type ServiceAct
  * a disabled user or a changed role counts at once. A service token (`rs_svc_…`) is accepted only
  * as a bearer token, never from the session cookie, and resolves to a service actor (no user).
  */
+/** A service token's last use is kept to the minute: at most one write a minute per token. */
+const SERVICE_TOKEN_USE_RESOLUTION_MS = 60_000;
+
 export function createAuthenticator(db: Db) {
   const bySession = prepareStatement<ActorRow>(db, 'roster_auth_session', actorQuery('session', { withOrg: true }));
   const byApiToken = prepareStatement<ActorRow>(db, 'roster_auth_api_token', actorQuery('api', { withOrg: true }));
@@ -20,7 +24,12 @@ export function createAuthenticator(db: Db) {
     if (kind === 'service') {
       if (source !== 'bearer') return null;
       const [service] = await byServiceToken({ hash: hashToken(token), now });
-      return service ? { via: 'service_token', credentialId: service.credential_id, scopes: scopesOf(service) } : null;
+      if (!service) return null;
+      const lastUsed = service.last_used_at === null ? null : new Date(service.last_used_at);
+      if (!lastUsed || now.getTime() - lastUsed.getTime() >= SERVICE_TOKEN_USE_RESOLUTION_MS) {
+        await touchServiceToken(db, { id: service.credential_id, now, resolutionMs: SERVICE_TOKEN_USE_RESOLUTION_MS });
+      }
+      return { via: 'service_token', credentialId: service.credential_id, scopes: scopesOf(service) };
     }
     if (kind !== 'session' && kind !== 'api') return null;
     const statement = kind === 'session' ? bySession : byApiToken;

@@ -84,24 +84,19 @@ export interface ServiceActorRow {
   credential_id: string;
   /** A text[]; a driver that leaves arrays unparsed gives the literal `{a,b}`. */
   scopes: ServiceScope[] | string;
+  /** Null until first used; written at most once a minute (touchServiceToken). */
+  last_used_at: Date | string | null;
 }
 
 /**
- * The service token with hash `hash`, unless it is revoked: zero rows then. No user, no org. The
- * same statement records its last use, at most once a minute per token (`now` is a parameter; the
- * condition is re-checked on the row, so concurrent requests write it once): the operator sees
- * which tokens are in use, and the hot path pays a write only once a minute.
+ * The service token with hash `hash`, unless it is revoked: zero rows then. No user, no org. A read
+ * only: the hot path records the token's last use separately, at most once a minute per token
+ * (`touchServiceToken`), so the operator sees which tokens are in use.
  */
 export function serviceActorQuery(): SQL {
   return sql`
-    WITH token AS (
-      SELECT id, scopes FROM service_tokens WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL
-    ), touched AS (
-      UPDATE service_tokens s SET last_used_at = ${placeholder.now}
-      FROM token
-      WHERE s.id = token.id AND (s.last_used_at IS NULL OR s.last_used_at < ${placeholder.now} - interval '1 minute')
-    )
-    SELECT id AS credential_id, scopes FROM token`;
+    SELECT id AS credential_id, scopes, last_used_at FROM service_tokens
+    WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL`;
 }
 
 export function scopesOf(row: ServiceActorRow): ServiceScope[] {

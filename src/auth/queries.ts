@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.ts';
-import { and, asc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { prepareStatement, queryRows, type Queryable } from '../db/client.ts';
 import { subjectQuery, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
@@ -64,6 +64,18 @@ export async function findSubject(db: Queryable, userId: string): Promise<Subjec
   }
   const [row] = await statement({ userId });
   return row;
+}
+
+/**
+ * Records a service token's use at `now` unless a use within `resolutionMs` is recorded already
+ * (re-checked on the row, so concurrent requests write it once).
+ */
+export async function touchServiceToken(db: Queryable, input: { id: string; now: Date; resolutionMs: number }): Promise<void> {
+  const since = new Date(input.now.getTime() - input.resolutionMs);
+  await db
+    .update(serviceTokens)
+    .set({ lastUsedAt: input.now })
+    .where(and(eq(serviceTokens.id, input.id), or(isNull(serviceTokens.lastUsedAt), lt(serviceTokens.lastUsedAt, since))));
 }
 
 /** Locks the user's row: serializes one user's concurrent operations (creating an org). */
