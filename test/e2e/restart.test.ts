@@ -40,12 +40,16 @@ async function ownerWithOrg(server: ServerProcess, slug: string) {
 }
 
 describe('the embedded engine keeps committed data', () => {
-  // One first server for both checks: each server process start costs seconds.
-  it('refuses a second process on the same data directory, and survives a graceful restart (SIGTERM exits 0)', async () => {
+  it('refuses a second process on the same data directory', async () => {
     const first = await start();
     await expect(startServerProcess({ dataDir: first.dataDir, env: { DATABASE_URL: '' } })).rejects.toThrow(
       /already in use by process/,
     );
+    expect(await first.stop()).toBe(0);
+  });
+
+  it('survives a graceful restart (SIGTERM exits 0)', async () => {
+    const first = await start();
     const { token } = await ownerWithOrg(first, 'durable-term');
     expect(await first.stop()).toBe(0);
 
