@@ -1,45 +1,5 @@
-import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig } from '../config.ts';
-import { openDatabase } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
-import { registerAdminCommands } from './admin.ts';
-import { CliError, EXIT_USAGE } from './errors.ts';
-import { runStart, type StartOptions } from './start.ts';
+import { runCli } from './program.ts';
 
-const program = new Command();
-program.name('roster').description('Roster: organizations, members, invitations, seats and usage limits.');
-// Usage mistakes (unknown option, missing --seats) exit with EXIT_USAGE, not commander's 1.
-program.exitOverride();
-
-program
-  .command('start')
-  .description('Run migrations and serve the API and dashboard')
-  .option('--no-build', 'do not build the dashboard even when it is missing or stale')
-  .option('--workers <n>', 'processes serving the port (node:cluster; more than 1 needs DATABASE_URL)', '1')
-  .action((options: StartOptions) => runStart(options));
-
-program
-  .command('migrate')
-  .description('Apply pending database migrations and exit')
-  .action(async () => {
-    const config = loadConfig();
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    try {
-      const applied = await migrate(database);
-      console.log(applied.length ? `Applied ${applied.join(', ')}` : 'The database is up to date.');
-    } finally {
-      await database.close();
-    }
-  });
-
-registerAdminCommands(program);
-
-program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
-  if (error instanceof ConfigError || error instanceof CliError) {
-    console.error(`roster: ${error.message}`);
-    process.exit(error instanceof CliError ? error.exitCode : 78);
-  }
-  console.error(error);
-  process.exit(1);
-});
+// The command line entry (`bin/roster.js`, `npm start`); tests call runCli in-process.
+const code = await runCli(process.argv.slice(2));
+if (code !== undefined) process.exit(code);

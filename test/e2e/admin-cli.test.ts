@@ -12,12 +12,13 @@ import { TestClock } from '../kit/clock.ts';
 import { createTestDatabase } from '../kit/engine.ts';
 import { createGiven, type TestOrg } from '../kit/given.ts';
 import { createHttp } from '../kit/http.ts';
-import { runRoster } from '../kit/server.ts';
+import { runRoster, runRosterInProcess } from '../kit/server.ts';
 
 /**
- * The `roster admin` commands as an operator runs them: a separate process against the suite's
- * engine. On PGlite the data directory is prepared here and closed before each command runs
- * (PGlite is single-process); on PostgreSQL, the file's own database.
+ * The `roster admin` commands against the suite's engine, through the CLI's entry (`runCli`) in
+ * this process; the first test runs them as separate processes too (`roster` as an operator runs
+ * it). On PGlite the data directory is prepared here and closed before each command runs (PGlite
+ * is single-process); on PostgreSQL, the file's own database.
  */
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -61,11 +62,30 @@ afterAll(async () => {
   await cleanup?.();
 });
 
+const operatorEnv = () => ({ ...env, ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' });
+
 function roster(...args: string[]) {
-  return runRoster(['admin', ...args], { ...env, ROSTER_OPERATOR: 'support-sam', LOG_LEVEL: 'silent' });
+  return runRosterInProcess(['admin', ...args], operatorEnv());
+}
+
+/** The same command as a separate `roster` process: output, exit codes and the data directory handover. */
+function rosterProcess(...args: string[]) {
+  return runRoster(['admin', ...args], operatorEnv());
 }
 
 describe('roster admin (CLI end to end)', () => {
+  it('runs as a separate process with the same output and exit codes as in-process', async () => {
+    const [json, inProcess] = [
+      await rosterProcess('show-org', 'cli-acme', '--json'),
+      await roster('show-org', 'cli-acme', '--json'),
+    ];
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse(inProcess.stdout));
+    const usage = await rosterProcess('set-plan', 'cli-acme', '--plan', 'gold', '--seats', '3');
+    expect(usage.code).toBe(EXIT_USAGE);
+    expect(usage.stderr).toContain("argument 'gold' is invalid");
+  });
+
   it('show-org prints members, seats, pending invitations, plan and storage', async () => {
     const result = await roster('show-org', 'cli-acme', '--json');
     expect(result.code, result.stderr).toBe(0);
@@ -146,8 +166,7 @@ describe('roster admin (CLI end to end)', () => {
 
     const revoked = await roster('revoke-service-token', row.id);
     expect([revoked.code, revoked.stdout.trim()]).toEqual([0, `Revoked service token ${row.id} "backend".`]);
-    // Five processes one after another: more time than one command's test needs.
-  }, 180_000);
+  });
 
   it('disable-user and enable-user change the member and are audited with the operator as actor', async () => {
     const member = org.members[0]!;

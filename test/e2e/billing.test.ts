@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { PASSWORD } from '../kit/given.ts';
-import { runRoster, startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 import {
   apiPost,
   ensureDashboardBuilt,
@@ -124,7 +124,7 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
     'shows the Enterprise card, without seat control or portal, once support moves the org to Enterprise',
     async () => {
       expect(await server.stop()).toBe(0);
-      const result = await runRoster(['admin', 'set-plan', slug, '--plan', 'enterprise', '--seats', '25'], {
+      const result = await runRosterInProcess(['admin', 'set-plan', slug, '--plan', 'enterprise', '--seats', '25'], {
         DATA_DIR: server.dataDir,
         DATABASE_URL: '',
         ROSTER_OPERATOR: 'support-sam',

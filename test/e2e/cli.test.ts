@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PASSWORD, uniqueEmail } from '../kit/given.ts';
-import { runRoster, startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 const started: ServerProcess[] = [];
 afterAll(async () => {
   await Promise.all(started.map((server) => server.kill()));
 });
 
+// Through the CLI's entry in this process (admin-cli.test.ts checks the same entry as a separate process).
 function roster(args: string[], env: Record<string, string>) {
-  return runRoster(args, { DATABASE_URL: '', ...env });
+  return runRosterInProcess(args, { DATABASE_URL: '', ...env });
 }
 
 describe('roster CLI', () => {

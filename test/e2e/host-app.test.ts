@@ -9,7 +9,7 @@ import { buildHostApp } from '../../examples/host-app/app.ts';
 import { testDatabaseUrl } from '../kit/engine.ts';
 import { PASSWORD } from '../kit/given.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../kit/postgres.ts';
-import { callServer, runRoster, startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { callServer, runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 /**
  * The example host app (examples/host-app) against a real Roster server process, set up as the
@@ -32,7 +32,7 @@ beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'roster-host-'));
     env = { DATA_DIR: dataDir, DATABASE_URL: '' };
   }
-  const created = await runRoster(
+  const created = await runRosterInProcess(
     ['admin', 'create-service-token', '--name', 'example host app', '--scopes', 'usage:write,authz:read,webhooks:manage'],
     { ...env, ROSTER_OPERATOR: 'ops', LOG_LEVEL: 'silent' },
   );

@@ -4,7 +4,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../kit/postgres.ts';
-import { callServer, runRoster, startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { callServer, runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 // `roster start --workers N` (node:cluster). Needs PostgreSQL except for the PGlite refusal.
 const SERVER_URL = serverPostgresUrl();
@@ -45,11 +45,11 @@ afterAll(async () => {
 
 describe('roster start --workers', () => {
   it('refuses N > 1 on the embedded engine, naming DATABASE_URL', async () => {
-    const result = await runRoster(['start', '--no-build', '--workers', '2'], { DATABASE_URL: '' });
+    const result = await runRosterInProcess(['start', '--no-build', '--workers', '2'], { DATABASE_URL: '' });
     expect(result.code).toBe(64);
     expect(result.stderr).toContain('DATABASE_URL');
     expect(result.stderr).toContain('--workers 2');
-    const bad = await runRoster(['start', '--no-build', '--workers', 'two'], { DATABASE_URL: '' });
+    const bad = await runRosterInProcess(['start', '--no-build', '--workers', 'two'], { DATABASE_URL: '' });
     expect(bad.code).toBe(64);
   });
 

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatWithOptions } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -128,7 +129,11 @@ export async function callServer(
   return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
 }
 
-/** Runs the `roster` command as an operator does (`roster <args>`), with `env` over this process's. */
+/**
+ * Runs the `roster` command as an operator does (`roster <args>`), in a new process, with `env`
+ * over this process's. Costs a process start (tsx, engine start): use it where the process boundary
+ * is the point; otherwise `runRosterInProcess`.
+ */
 export function runRoster(
   args: string[],
   env: Record<string, string> = {},
@@ -145,3 +150,55 @@ export function runRoster(
     );
   });
 }
+
+/**
+ * Runs `roster <args>` in this test process through the CLI's own entry (`runCli`, which
+ * `src/cli/main.ts` calls): same commands, configuration, messages and exit codes as the real
+ * command, without a process start per command. `env` is set over `process.env` for the run
+ * (an empty value is set as empty, as for a process) and put back after; stdout and stderr
+ * (console and direct writes) are captured. Runs are serialised: the environment is process-wide.
+ */
+export async function runRosterInProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const previous = inProcessQueue;
+  let release!: () => void;
+  inProcessQueue = new Promise<void>((resolve) => (release = resolve));
+  await previous;
+  const { runCli } = await import('../../src/cli/program.ts');
+  const savedEnv = new Map(Object.keys(env).map((key) => [key, process.env[key]]));
+  let stdout = '';
+  let stderr = '';
+  const format = (values: unknown[]) => `${formatWithOptions({ colors: false }, ...values)}\n`;
+  const saved = {
+    log: console.log,
+    info: console.info,
+    warn: console.warn,
+    error: console.error,
+    out: process.stdout.write,
+    err: process.stderr.write,
+  };
+  console.log = console.info = (...values: unknown[]) => void (stdout += format(values));
+  console.warn = console.error = (...values: unknown[]) => void (stderr += format(values));
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
+  Object.assign(process.env, env);
+  try {
+    const code = await runCli(args);
+    return { code: code ?? 0, stdout, stderr };
+  } finally {
+    console.log = saved.log;
+    console.info = saved.info;
+    console.warn = saved.warn;
+    console.error = saved.error;
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    for (const [key, value] of savedEnv) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    release();
+  }
+}
+let inProcessQueue: Promise<void> = Promise.resolve();
