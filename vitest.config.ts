@@ -36,7 +36,7 @@ export default defineConfig({
       ...(process.env.ROSTER_TEST_CITUS === '1' ? [] : ['**/*.citus.test.ts']),
       ...(process.env.ROSTER_TEST_ENGINE_ONLY === '1' ? ENGINE_INDEPENDENT_FILES : []),
     ],
-    globalSetup: ['test/kit/global-setup.ts'],
+    globalSetup: ['test/kit/global-setup.ts', 'test/kit/build-server.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatWithOptions } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { TEST_SERVER_BUNDLE } from './build-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -45,7 +46,7 @@ export async function startServerProcess(
   const usesPglite = !options.env?.DATABASE_URL;
   const dataDir = options.dataDir ?? (usesPglite ? mkdtempSync(join(tmpdir(), 'roster-data-')) : '');
   const url = `http://127.0.0.1:${port}`;
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'start'];
+  const args = [TEST_SERVER_BUNDLE, 'start'];
   if (!options.build) args.push('--no-build');
   if (options.args) args.push(...options.args);
   const child = spawn(process.execPath, args, {
@@ -130,9 +131,9 @@ export async function callServer(
 }
 
 /**
- * Runs the `roster` command as an operator does (`roster <args>`), in a new process, with `env`
- * over this process's. Costs a process start (tsx, engine start): use it where the process boundary
- * is the point; otherwise `runRosterInProcess`.
+ * Runs the `roster` command as an operator does (`roster <args>`), in a new process (the suite's
+ * bundle, as `npm start` runs), with `env` over this process's. Costs a process and engine start:
+ * use it where the process boundary is the point; otherwise `runRosterInProcess`.
  */
 export function runRoster(
   args: string[],
@@ -141,7 +142,7 @@ export function runRoster(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      [TEST_SERVER_BUNDLE, ...args],
       { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
