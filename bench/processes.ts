@@ -2,6 +2,7 @@
 // Each configuration is `roster start --workers N` on one fresh PostgreSQL database, loaded
 // through HAProxy on loopback with GET /api/v1/me (session, membership, role and org: one query).
 // Needs haproxy (apt-get install haproxy).
+import buildServerBundle from '../test/kit/build-server.ts';
 import { startHaproxy } from '../test/kit/haproxy.ts';
 import { createScratchDatabase } from '../test/kit/postgres.ts';
 import { startServerProcess } from '../test/kit/server.ts';
@@ -11,6 +12,8 @@ const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
 export async function benchProcesses(): Promise<string> {
+  // The kit spawns the server bundle (what npm start runs): build it as the test run's setup does.
+  buildServerBundle();
   const rows: (string | number)[][] = [];
   for (const workers of [1, 2]) {
     const scratch = await createScratchDatabase(SERVER, 'roster_bench_procs');
