@@ -52,9 +52,13 @@ export async function findUserById(db: Queryable, userId: string): Promise<UserR
   return user;
 }
 
-/** Locks the user's row: serializes one user's concurrent operations (creating an org). */
+/**
+ * Serializes one user's concurrent operations (creating an org) until the transaction ends. An
+ * advisory lock, not `FOR UPDATE` on users: on Citus that is a reference table, where a locking read
+ * deadlocks with concurrent writes to the table (docs/citus.md, "Locks").
+ */
 export async function lockUser(tx: Queryable, userId: string): Promise<void> {
-  await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`);
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`roster.user.${userId}`}))`);
 }
 
 /** Locks and returns the account with this address (operator changes to an account). */
