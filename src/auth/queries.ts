@@ -54,8 +54,8 @@ export async function findUserById(db: Queryable, userId: string): Promise<UserR
 
 /**
  * Serializes one user's concurrent operations (creating an org) until the transaction ends. An
- * advisory lock, not `FOR UPDATE` on users: on Citus that is a reference table, where a locking read
- * deadlocks with concurrent writes to the table (docs/citus.md, "Locks").
+ * advisory lock, not `FOR UPDATE` on users: on Citus that is a reference table, where a row lock is
+ * a table-wide lock that can form a distributed deadlock with concurrent writes (docs/citus.md, "Locks").
  */
 export async function lockUser(tx: Queryable, userId: string): Promise<void> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`roster.user.${userId}`}))`);

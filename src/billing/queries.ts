@@ -38,9 +38,9 @@ const ownedBy = (scope: BillingScope) =>
 
 /**
  * Serializes the writers of one scope's subscriptions until the transaction ends. An advisory lock,
- * never `FOR UPDATE` on subscriptions: on Citus that is a reference table, and a row lock there is
- * taken on the coordinator only while a write first locks the table on a worker, so a locking read
- * followed by a write deadlocks with any concurrent write (docs/citus.md, "Locks").
+ * never `FOR UPDATE` on subscriptions: on Citus that is a reference table, where a row lock is a
+ * table-wide lock, and concurrent org creations (a locking read, then a write) were cancelled as
+ * distributed deadlocks (docs/citus.md, "Locks").
  */
 export async function lockBillingScope(tx: Queryable, scope: BillingScope): Promise<void> {
   const key = scope.kind === 'org' ? `roster.billing.org.${scope.orgId}` : `roster.billing.user.${scope.userId}`;
