@@ -78,9 +78,13 @@ export async function touchServiceToken(db: Queryable, input: { id: string; now:
     .where(and(eq(serviceTokens.id, input.id), or(isNull(serviceTokens.lastUsedAt), lt(serviceTokens.lastUsedAt, since))));
 }
 
-/** Locks the user's row: serializes one user's concurrent operations (creating an org). */
+/**
+ * Serializes one user's concurrent operations (creating an org) until the transaction ends. An
+ * advisory lock, not `FOR UPDATE` on users: on Citus that is a reference table, where a row lock is
+ * a table-wide lock that can form a distributed deadlock with concurrent writes (docs/citus.md, "Locks").
+ */
 export async function lockUser(tx: Queryable, userId: string): Promise<void> {
-  await tx.execute(sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`);
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`roster.user.${userId}`}))`);
 }
 
 /** Locks and returns the account with this address (operator changes to an account). */

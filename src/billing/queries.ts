@@ -36,25 +36,43 @@ const recordColumns = {
 const ownedBy = (scope: BillingScope) =>
   scope.kind === 'org' ? eq(subscriptions.orgId, scope.orgId) : eq(subscriptions.userId, scope.userId);
 
-/** The scope's live subscription, locked until the transaction ends. */
+/**
+ * Serializes the writers of one scope's subscriptions until the transaction ends. An advisory lock,
+ * never `FOR UPDATE` on subscriptions: on Citus that is a reference table, where a row lock is a
+ * table-wide lock, and concurrent org creations (a locking read, then a write) were cancelled as
+ * distributed deadlocks (docs/citus.md, "Locks").
+ */
+export async function lockBillingScope(tx: Queryable, scope: BillingScope): Promise<void> {
+  const key = scope.kind === 'org' ? `roster.billing.org.${scope.orgId}` : `roster.billing.user.${scope.userId}`;
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`);
+}
+
+/** The scope's live subscription; the scope's writers wait for this transaction (lockBillingScope). */
 export async function lockActiveSubscription(tx: Queryable, scope: BillingScope): Promise<SubscriptionRecord | undefined> {
+  await lockBillingScope(tx, scope);
   const [subscription] = await tx
     .select(recordColumns)
     .from(subscriptions)
-    .where(and(ownedBy(scope), ne(subscriptions.status, 'canceled')))
-    .for('update');
+    .where(and(ownedBy(scope), ne(subscriptions.status, 'canceled')));
   return subscription;
 }
 
-/** The provider's subscription as Roster stored it (any status), locked. */
-export async function lockSubscriptionByRef(tx: Queryable, providerRef: string): Promise<SubscriptionRecord | undefined> {
+/**
+ * The provider's subscription as Roster stored it (any status), read once the scope it is applied to
+ * is locked (lockBillingScope): the caller writes it only if it belongs to that scope.
+ */
+export async function lockSubscriptionByRef(
+  tx: Queryable,
+  scope: BillingScope,
+  providerRef: string,
+): Promise<SubscriptionRecord | undefined> {
+  await lockBillingScope(tx, scope);
   const [subscription] = await tx
     .select(recordColumns)
     .from(subscriptions)
     .where(eq(subscriptions.providerRef, providerRef))
     .orderBy(desc(subscriptions.updatedAt))
-    .limit(1)
-    .for('update');
+    .limit(1);
   return subscription;
 }
 

@@ -79,7 +79,7 @@ async function storedSubscriptionFor(
   scope: BillingScope,
   remote: ProviderSubscription,
 ): Promise<SubscriptionRecord | undefined> {
-  const byRef = await lockSubscriptionByRef(tx, remote.ref);
+  const byRef = await lockSubscriptionByRef(tx, scope, remote.ref);
   if (byRef && ownerMatches(byRef, scope)) return byRef;
   return lockActiveSubscription(tx, scope);
 }

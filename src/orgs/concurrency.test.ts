@@ -35,6 +35,29 @@ describe('organization invariants under concurrent requests', () => {
     expect(members[0]?.count).toBe(1);
   });
 
+  it('six users creating six orgs at once: six 201s, each the owner of its own org with its subscription', async () => {
+    // On Citus, users and subscriptions are reference tables: a lock on them is table-wide, so
+    // concurrent creations must not take those locks in an order that can form a cycle.
+    const users = await Promise.all(Array.from({ length: 6 }, () => t.given.subscribedUser({ seats: 3 })));
+    const replies = await Promise.all(
+      users.map((user, index) =>
+        t.http.post('/api/v1/org', { as: user, body: { name: `Many ${index}`, slug: `many-${index}-${user.id.slice(0, 8)}` } }),
+      ),
+    );
+    expect(replies.map((reply) => reply.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    const rows = await queryRows<{ user_id: string; role: string; seat_limit: number }>(
+      t.database.db,
+      sql`SELECT m.user_id, m.role, s.seats AS seat_limit
+          FROM memberships m JOIN subscriptions s ON s.org_id = m.org_id
+          WHERE m.user_id IN (${sql.join(
+            users.map((user) => sql`${user.id}::uuid`),
+            sql`, `,
+          )}) AND s.status <> 'canceled'`,
+    );
+    expect(rows.map((row) => [row.role, row.seat_limit])).toEqual(Array.from({ length: 6 }, () => ['owner', 3]));
+    expect(new Set(rows.map((row) => row.user_id)).size).toBe(6);
+  });
+
   it('one user sending five concurrent creates: exactly one org and one owner', async () => {
     const user = await t.given.subscribedUser();
     const replies = await Promise.all(

@@ -39,16 +39,20 @@ export function withDatabase(url: string, name: string): string {
 /**
  * Citus: each test file gets a fresh schema in the cluster's one database (Citus metadata is per
  * database, so a new database would need the extension and node registration on all three nodes),
- * found through search_path. 4 shards per table instead of 32: the placement step is 4 times
- * cheaper and every rule still spans several shards and both workers.
+ * found through search_path. 2 shards per table instead of 32: one shard on each of the two
+ * workers, so every rule still spans shards and nodes, and placing a schema and every fan-out read
+ * (a member's org by user id) cost a fraction of what 32 shards do.
  */
 export function withSchema(url: string, schema: string): string {
   const parsed = new URL(url);
-  parsed.searchParams.set('options', `-c search_path=${schema} -c citus.shard_count=4`);
+  parsed.searchParams.set('options', `-c search_path=${schema} -c citus.shard_count=2`);
   // Tests that end "every backend of this database" pick this file's by application_name.
   parsed.searchParams.set('application_name', schema);
   return parsed.toString();
 }
+
+/** The comment that marks a schema as a test file's: global setup and teardown drop those. */
+export const CITUS_TEST_SCHEMA_COMMENT = 'roster test schema';
 
 /** True when the suite runs on a Citus coordinator (global setup found the extension). */
 export function onCitus(): boolean {
@@ -67,7 +71,12 @@ export async function isCitus(url: string): Promise<boolean> {
   }
 }
 
-/** A fresh schema on the Citus cluster at `url`, migrated and placed by `open`; dropped by `drop`. */
+/**
+ * A fresh schema on the Citus cluster at `url`, migrated and placed by `open`. `drop` leaves it to
+ * the run's global teardown (test/kit/global-setup.ts): dropping a schema takes the migration lock
+ * (dropped while another file's schema is being placed, it deadlocks across nodes), so dropping
+ * each file's schema as it ends would hold every other file's set-up back for seconds.
+ */
 export async function createCitusSchema(
   url: string,
   prefix: string,
@@ -76,24 +85,31 @@ export async function createCitusSchema(
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
-    await admin.query(`CREATE SCHEMA ${name}`);
+    await admin.query(`CREATE SCHEMA ${name}; COMMENT ON SCHEMA ${name} IS '${CITUS_TEST_SCHEMA_COMMENT}'`);
   } finally {
     await admin.end();
   }
-  return {
-    name,
-    url: withSchema(url, name),
-    async drop() {
-      const cleanup = new pg.Client({ connectionString: url });
-      await cleanup.connect();
-      // Under the migration lock: a schema dropped while another file's schema is being placed
-      // deadlocks across nodes (Citus cancels one of them).
-      await cleanup
-        .query(`BEGIN; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}); DROP SCHEMA IF EXISTS ${name} CASCADE; COMMIT`)
-        .catch(() => cleanup.query('ROLLBACK').catch(() => {}));
-      await cleanup.end();
-    },
-  };
+  return { name, url: withSchema(url, name), drop: async () => {} };
+}
+
+/** Drops every test schema of the cluster at `url` (one run at a time per cluster), one by one. */
+export async function dropCitusTestSchemas(url: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    const schemas = await admin.query<{ name: string }>(
+      `SELECT nspname AS name FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') = $1 ORDER BY nspname`,
+      [CITUS_TEST_SCHEMA_COMMENT],
+    );
+    for (const { name } of schemas.rows) {
+      await admin.query(
+        `BEGIN; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY}); DROP SCHEMA IF EXISTS ${name} CASCADE; COMMIT`,
+      );
+    }
+    return schemas.rows.length;
+  } finally {
+    await admin.end();
+  }
 }
 
 export interface TestDatabase extends Database {
@@ -114,14 +130,7 @@ export async function createTestDatabase(options: { poolSize?: number; serverUrl
     const schema = await createCitusSchema(url, 'roster_f');
     const database = await openDatabase({ databaseUrl: schema.url, poolSize: options.poolSize ?? 10 });
     await migrate(database);
-    return {
-      ...database,
-      url: schema.url,
-      async close() {
-        await database.close();
-        await schema.drop();
-      },
-    };
+    return { ...database, url: schema.url };
   }
   const template = inject('pgTemplate');
   if (!template) throw new Error('The PostgreSQL test template was not prepared by global setup.');

@@ -3,7 +3,15 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { PGLITE_TEMPLATE_FILE, TEMPLATE_DIR, adminUrl, isCitus, testDatabaseUrl, withDatabase } from './engine.ts';
+import {
+  PGLITE_TEMPLATE_FILE,
+  TEMPLATE_DIR,
+  adminUrl,
+  dropCitusTestSchemas,
+  isCitus,
+  testDatabaseUrl,
+  withDatabase,
+} from './engine.ts';
 
 /**
  * Migrates one template per run: a PGlite dump that each test file loads, or (with
@@ -23,11 +31,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('citus', false);
     return async () => {};
   }
-  if (await isCitus(url)) {
+  const citus = await isCitus(url);
+  if (process.env.ROSTER_TEST_CITUS === '1' && !citus) {
+    throw new Error(`ROSTER_TEST_CITUS=1 but TEST_DATABASE_URL has no citus extension: ${url}`);
+  }
+  if (citus) {
     // Each file migrates its own schema (test/kit/engine.ts); drop what a crashed run left.
+    await dropCitusTestSchemas(url);
     project.provide('pgTemplate', null);
     project.provide('citus', true);
-    return async () => {};
+    return async () => {
+      // .ci/citus destroys the whole cluster right after the run: nothing to drop one by one.
+      if (process.env.ROSTER_TEST_CITUS_DISPOSABLE !== '1') await dropCitusTestSchemas(url);
+    };
   }
   project.provide('citus', false);
   const templateName = `roster_tmpl_${process.pid}`;
