@@ -87,9 +87,15 @@ export async function lockUser(tx: Queryable, userId: string): Promise<void> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`roster.user.${userId}`}))`);
 }
 
-/** Locks and returns the account with this address (operator changes to an account). */
+/**
+ * Locks and returns the account with this address (operator changes to an account): the account's
+ * advisory lock (`lockUser`, not `FOR UPDATE` on a reference table), then a fresh read under it.
+ */
 export async function lockUserByEmail(tx: Queryable, emailNormalized: string): Promise<UserRecord | undefined> {
-  const [user] = await tx.select().from(users).where(eq(users.emailNormalized, emailNormalized)).for('update');
+  const [found] = await tx.select({ id: users.id }).from(users).where(eq(users.emailNormalized, emailNormalized));
+  if (!found) return undefined;
+  await lockUser(tx, found.id);
+  const [user] = await tx.select().from(users).where(eq(users.id, found.id));
   return user;
 }
 
