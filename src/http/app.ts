@@ -173,7 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(`${WEB_DIST}index.html`);
+    const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(join(WEB_DIST, 'index.html'));
     if (wantsPage) return reply.type('text/html').sendFile('index.html');
     return reply
       .status(statusForCode('not_found'))
