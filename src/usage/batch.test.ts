@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { queryRows } from '../db/client.ts';
+import { setAllocation, setPlan } from '../admin/service.ts';
 import { applyBatch, batchTestHooks, submitUsage } from './batch.ts';
 
 let t: TestApp;
@@ -118,6 +119,34 @@ describe('usage group commit', () => {
       sql`SELECT count(*)::int AS n FROM usage_keys WHERE org_id = ${org.id} AND key = 'job-7'`,
     );
     expect(keys?.n).toBe(1);
+  });
+
+  it("concurrent batches of one org (as several processes) never take more than the org's finite allocation", async () => {
+    const org = await t.given.org({ members: 6 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 25 });
+    await setAllocation(operatorCtx(t, 'ops'), { slug: org.slug, monthly: '25' });
+    const ctx = { ...operatorCtx(t), actor: null };
+    const members = [org.owner, ...org.members];
+    // Four transactions at once, 10 units each: the org's month row (locked by every batch) lets
+    // exactly 25 through in all, whichever batch gets the lock first.
+    const batches = Array.from({ length: 4 }, (_, batch) =>
+      Array.from({ length: 10 }, (_, index) => ({
+        kind: 'user' as const,
+        userId: members[(batch + index) % members.length]!.id,
+        activity: 'api.call',
+        quantity: 1,
+      })),
+    );
+    const outcomes = (await Promise.all(batches.map((requests) => applyBatch(ctx, requests)))).flat();
+    const statuses = outcomes.map((outcome) => outcome.status);
+    expect(statuses.filter((status) => status === 'recorded')).toHaveLength(25);
+    expect(statuses.filter((status) => status === 'allocation_exhausted')).toHaveLength(15);
+    expect(await recorded(org.id)).toEqual({ counters: 25, activity: 25 });
+    const [month] = await queryRows<{ used: string | number }>(
+      t.database.db,
+      sql`SELECT used FROM org_usage WHERE org_id = ${org.id} ORDER BY month DESC LIMIT 1`,
+    );
+    expect(Number(month?.used)).toBe(25);
   });
 
   it('a request still queued when the app closes is applied before the database closes (regression: "pool ended")', async () => {

@@ -6,23 +6,26 @@ import { onCitusDb } from '../db/citus.ts';
 import { periodsAt } from './periods.ts';
 import { sendNotices } from './allocation.ts';
 import {
-  addActivities,
   allocationInputsOf,
+  authenticateAndLockOrgs,
   authenticateBatch,
   createMemberSlices,
   findUsageKeys,
-  insertUsageKeys,
   limitsOfMembers,
   lockMemberSlices,
   lockOrgMonths,
-  setOrgMonths,
+  lockSlicesAndReadOrgs,
+  readLimitsAndKeys,
   usageKeyId,
-  writeCounters,
+  writeBatch,
+  type AllocationInputs,
+  type BatchWrites,
   type CounterWrite,
   type CredentialKind,
   type KeyedRequest,
   type MemberKey,
   type MemberLimits,
+  type MemberSlice,
   type StoredKey,
   type UsageActor,
 } from './queries.ts';
@@ -33,7 +36,9 @@ import {
  * on a few set-based statements: authenticate every request, lock the orgs' month rows (org id
  * order), lock the members' counter rows ((org, user, slice) order), read the limits, decide each
  * request in arrival order against its member's limits and its org's allocation (a refusal takes
- * nothing), write the counters, the per-activity rows and the orgs' months, commit. Every request
+ * nothing), write the counters, the per-activity rows and the orgs' months, commit. On PostgreSQL
+ * and PGlite these steps take four prepared statements between BEGIN and COMMIT (the steps that can
+ * share a snapshot share a statement, src/usage/queries.ts); on Citus one statement per step and org. Every request
  * answers only after that commit; if the transaction fails, every request of the batch fails with
  * the error and nothing of it is recorded. No overshoot also across processes: every writer takes
  * the same row locks in the same order. A request with a `key` is decided in the same batch: under
@@ -173,11 +178,11 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
   const { day, month } = periodsAt(now);
   const perOrg = await onCitusDb(ctx.db);
   return ctx.db.transaction(async (tx) => {
-    const actors = await authenticateBatch(
-      tx,
-      requests.map((request, idx) => ({ idx, kind: request.kind, hash: request.hash, userId: request.userId })),
-      now,
-    );
+    const credentials = requests.map((request, idx) => ({ idx, kind: request.kind, hash: request.hash, userId: request.userId }));
+    // PostgreSQL, PGlite: the orgs' month rows are locked by the same statement (org id order).
+    const actors = perOrg
+      ? await authenticateBatch(tx, credentials, now)
+      : await authenticateAndLockOrgs(tx, credentials, { now, month });
     const outcomes: (UsageOutcome | undefined)[] = requests.map((_, idx) => {
       const actor = actors.get(idx);
       if (!actor) return { status: 'unauthenticated' };
@@ -237,8 +242,19 @@ async function recordGroup(
   },
 ): Promise<void> {
   const { requests, actors, outcomes, members, orgIds, only, now, day, month } = input;
-  const orgUsed = await lockOrgMonths(tx, orgIds, month, only);
-  const inputs = await allocationInputsOf(tx, orgIds);
+  // Citus (`only`: one org): one statement per step. PostgreSQL, PGlite: the org rows are locked
+  // already, and the steps are combined into fewer statements (src/usage/queries.ts).
+  const combine = only === undefined;
+  let orgUsed: Map<string, number>;
+  let inputs: Map<string, AllocationInputs>;
+  let rows: MemberSlice[];
+  if (combine) {
+    ({ used: orgUsed, inputs, slices: rows } = await lockSlicesAndReadOrgs(tx, { members, orgIds, month }));
+  } else {
+    orgUsed = await lockOrgMonths(tx, orgIds, month, only);
+    inputs = await allocationInputsOf(tx, orgIds);
+    rows = await lockMemberSlices(tx, members, only);
+  }
   const orgs = new Map(
     orgIds.map((orgId) => {
       const monthly = monthlyAllocation(
@@ -250,14 +266,12 @@ async function recordGroup(
   );
 
   const keys = members;
-  let rows = await lockMemberSlices(tx, keys, only);
   const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
   const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
   if (missing.length > 0) {
     await createMemberSlices(tx, { members: missing, day, month, slices: ctx.config.usageCounterSlices });
     rows = await lockMemberSlices(tx, keys, only);
   }
-  const limits = await limitsOfMembers(tx, keys, only);
   const keyed: KeyedRequest[] = [];
   requests.forEach((request, idx) => {
     const actor = actors.get(idx);
@@ -265,8 +279,15 @@ async function recordGroup(
       keyed.push({ orgId: actor.orgId, userId: actor.userId, key: request.key });
     }
   });
-  // Read under the counter-row locks that every writer of these members' keys holds.
-  const storedKeys = keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only }) : new Map<string, StoredKey>();
+  // Read under the counter-row locks that every writer of these members' limits and keys holds.
+  let limits: Map<string, MemberLimits>;
+  let storedKeys: Map<string, StoredKey>;
+  if (combine) {
+    ({ limits, keys: storedKeys } = await readLimitsAndKeys(tx, { members: keys, requests: keyed, month }));
+  } else {
+    limits = await limitsOfMembers(tx, keys, only);
+    storedKeys = keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only }) : new Map<string, StoredKey>();
+  }
   const newKeys: (KeyedRequest & StoredKey)[] = [];
   const states = new Map<string, MemberState>();
   for (const member of keys) {
@@ -346,7 +367,7 @@ async function recordGroup(
   });
 
   const counters: CounterWrite[] = [];
-  const activities: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[] = [];
+  const activities: BatchWrites['activities'] = [];
   for (const state of states.values()) {
     if (state.accepted === 0) continue;
     // The batch's quantity goes to the member's first counter row; stale rows restart at 0.
@@ -361,11 +382,17 @@ async function recordGroup(
     const target = state.slices[0]?.slice ?? 0;
     for (const [activity, quantity] of state.activities) activities.push({ ...state.key, activity, slice: target, quantity });
   }
-  await writeCounters(tx, { day, month, rows: counters, only });
-  await addActivities(tx, { day, rows: activities });
-  await insertUsageKeys(tx, { rows: newKeys, month, now });
   const finite = [...orgs].filter(([, org]) => org.monthly !== null && org.accepted > 0);
-  await setOrgMonths(tx, { month, rows: finite.map(([orgId, org]) => ({ orgId, used: org.used })), only });
+  const writes: BatchWrites = {
+    day,
+    month,
+    now,
+    counters,
+    activities,
+    keys: newKeys,
+    orgMonths: finite.map(([orgId, org]) => ({ orgId, used: org.used })),
+  };
+  await writeBatch(tx, writes, { combine, only });
   for (const [orgId, org] of finite) await sendNotices(tx, ctx, { orgId, month, monthly: org.monthly!, used: org.used });
 }
 

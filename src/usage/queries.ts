@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { prepareStatement, queryRows, type Db, type Queryable } from '../db/client.ts';
+import { prepareStatement, queryRows, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { actorQuery, batchActorQuery, type CredentialKind } from '../auth/credential-query.ts';
@@ -250,75 +250,8 @@ export interface KeyedRequest extends MemberKey {
   key: string;
 }
 
-/**
- * The committed requests of these members' keys this month, with the receipts they answered,
- * keyed `org/user/key`. Read under the members' counter-row locks: every writer of a member's keys
- * holds them, so what is committed is all there is. Keys of past months are deleted first (a key
- * counts once per member and UTC month).
- */
-export async function findUsageKeys(
-  tx: Queryable,
-  input: { requests: KeyedRequest[]; month: string; only?: string | undefined },
-): Promise<Map<string, StoredKey>> {
-  const column = <T>(pick: (request: KeyedRequest) => T) => sql.param(input.requests.map(pick));
-  const wanted = sql`unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[]) w(org_id, user_id, key)`;
-  await tx.execute(
-    sql`DELETE FROM usage_keys k USING (SELECT DISTINCT org_id, user_id FROM ${wanted}) w
-        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND k.month < ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`,
-  );
-  const rows = await queryRows<{
-    org_id: string;
-    user_id: string;
-    key: string;
-    activity: string;
-    quantity: string | number;
-    day_used: string | number | null;
-    day_limit: string | number | null;
-    month_used: string | number | null;
-    month_limit: string | number | null;
-  }>(
-    tx,
-    sql`SELECT k.org_id, k.user_id, k.key, k.activity, k.quantity, k.day_used, k.day_limit, k.month_used, k.month_limit
-        FROM usage_keys k JOIN ${wanted} ON k.org_id = w.org_id AND k.user_id = w.user_id AND k.key = w.key
-        WHERE k.month = ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`,
-  );
-  return new Map(
-    rows.map((row) => [
-      usageKeyId(row.org_id, row.user_id, row.key),
-      {
-        activity: row.activity,
-        quantity: Number(row.quantity),
-        dayUsed: Number(row.day_used ?? 0),
-        dayLimit: toNumberOrNull(row.day_limit),
-        monthUsed: Number(row.month_used ?? 0),
-        monthLimit: toNumberOrNull(row.month_limit),
-      },
-    ]),
-  );
-}
-
 export function usageKeyId(orgId: string, userId: string, key: string): string {
   return `${orgId}/${userId}/${key}`;
-}
-
-/** Stores the keys of the batch's recorded requests with their receipts (same transaction as the counters). */
-export async function insertUsageKeys(
-  tx: Queryable,
-  input: { rows: (KeyedRequest & StoredKey)[]; month: string; now: Date },
-): Promise<void> {
-  if (input.rows.length === 0) return;
-  const column = <T>(pick: (row: KeyedRequest & StoredKey) => T) => sql.param(input.rows.map(pick));
-  await tx.execute(
-    sql`INSERT INTO usage_keys (org_id, user_id, key, month, activity, quantity, day_used, day_limit, month_used, month_limit, created_at)
-        SELECT k.org_id, k.user_id, k.key, ${input.month}::date, k.activity, k.quantity, k.day_used, k.day_limit,
-               k.month_used, k.month_limit, ${input.now}
-        FROM unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[],
-                    ${column((r) => r.activity)}::text[], ${column((r) => r.quantity)}::bigint[], ${column((r) => r.dayUsed)}::bigint[],
-                    ${column((r) => r.dayLimit)}::bigint[], ${column((r) => r.monthUsed)}::bigint[],
-                    ${column((r) => r.monthLimit)}::bigint[])
-             AS k(org_id, user_id, key, activity, quantity, day_used, day_limit, month_used, month_limit)
-        ORDER BY k.org_id, k.user_id, k.key`,
-  );
 }
 
 /** Claims the member's limit notice of a period; false when it was already claimed. */
@@ -336,7 +269,15 @@ export async function claimLimitNotice(
   return rows.length > 0;
 }
 
-// ---- group commit (src/usage/batch.ts decides): one statement per step over the whole batch ------
+// ---- group commit (src/usage/batch.ts decides) ----------------------------------------------------
+//
+// Each step of a batch is one statement over the whole batch, written once below as a fragment.
+// On Citus every step runs alone, once per org (`inOrg`). On PostgreSQL and PGlite the steps that
+// may share a snapshot are combined, so that a batch costs six round trips instead of ten: BEGIN;
+// authenticate + lock the orgs' month rows; lock the counter rows + read the orgs' allocation
+// inputs and usage; read the limits + the stored keys; write everything; COMMIT. What must be read
+// AFTER a lock is granted (a change committed by its previous holder) is never in the statement
+// that waits for that lock: a statement's snapshot is taken before it waits.
 
 /**
  * On Citus the batch runs its org-scoped statements once per org (src/usage/batch.ts), each with
@@ -345,6 +286,34 @@ export async function claimLimitNotice(
  */
 function inOrg(column: SQL, only: string | undefined): SQL {
   return only === undefined ? sql`` : sql` AND ${column} = ${only}::uuid`;
+}
+
+/**
+ * The rows of a statement that combines steps: each step's rows as one jsonb array column. It runs
+ * as the prepared statement `name` (its text is the same for every batch: the batch's values are
+ * array parameters), parsed and planned once per connection.
+ */
+async function combinedRows<T extends Record<string, unknown[]>>(
+  tx: Queryable,
+  name: string,
+  steps: Record<keyof T & string, SQL>,
+): Promise<T> {
+  const names = Object.keys(steps);
+  const rows = await queryRowsPrepared<Record<string, unknown[] | null>>(
+    tx,
+    name,
+    sql`WITH ${sql.join(
+      names.map((name) => sql`${sql.identifier(name)} AS (${steps[name]!})`),
+      sql`, `,
+    )} SELECT ${sql.join(
+      names.map(
+        (name) =>
+          sql`(SELECT coalesce(jsonb_agg(${sql.identifier(name)}), '[]') FROM ${sql.identifier(name)}) AS ${sql.identifier(name)}`,
+      ),
+      sql`, `,
+    )}`,
+  );
+  return Object.fromEntries(names.map((name) => [name, rows[0]?.[name] ?? []])) as T;
 }
 
 export interface BatchRequestRow {
@@ -356,17 +325,47 @@ export interface BatchRequestRow {
   userId?: string | undefined;
 }
 
-/** Authenticates every request of the batch in one statement (the shared rule, batchActorQuery). */
-export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow[], now: Date): Promise<Map<number, UsageActor>> {
+type ActorRow = { idx: number; user_id: string; org_id: string | null; role: Role | null };
+
+function actorsQuery(requests: BatchRequestRow[], now: Date): SQL {
   const source = sql`(SELECT r0.idx, r0.kind, decode(r0.hash_hex, 'hex') AS hash, nullif(r0.user_id, '')::uuid AS user_id
       FROM unnest(${sql.param(requests.map((row) => row.idx))}::int[], ${sql.param(requests.map((row) => row.kind))}::text[],
                   ${sql.param(requests.map((row) => row.hash?.toString('hex') ?? ''))}::text[],
                   ${sql.param(requests.map((row) => row.userId ?? ''))}::text[]) AS r0(idx, kind, hash_hex, user_id)) r`;
-  const rows = await queryRows<{ idx: number; user_id: string; org_id: string | null; role: Role | null }>(
-    tx,
-    batchActorQuery(source, sql`${now}::timestamptz`),
-  );
+  return batchActorQuery(source, sql`${now}::timestamptz`);
+}
+
+function toActors(rows: ActorRow[]): Map<number, UsageActor> {
   return new Map(rows.map((row) => [Number(row.idx), { userId: row.user_id, orgId: row.org_id, role: row.role }]));
+}
+
+/** Authenticates every request of the batch in one statement (the shared rule, batchActorQuery). */
+export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow[], now: Date): Promise<Map<number, UsageActor>> {
+  return toActors(await queryRows<ActorRow>(tx, actorsQuery(requests, now)));
+}
+
+/**
+ * PostgreSQL, PGlite: `authenticateBatch` and the month rows of the actors' orgs created when
+ * missing and locked, in org id order, in one statement (ON CONFLICT DO UPDATE locks the row it
+ * meets; `WHERE false` writes nothing). The rows' usage is read by the next statement, whose
+ * snapshot follows the lock.
+ */
+export async function authenticateAndLockOrgs(
+  tx: Queryable,
+  requests: BatchRequestRow[],
+  input: { now: Date; month: string },
+): Promise<Map<number, UsageActor>> {
+  const rows = await queryRowsPrepared<ActorRow>(
+    tx,
+    'roster_usage_auth_lock_orgs',
+    sql`WITH a AS (${actorsQuery(requests, input.now)}),
+             locked AS (
+               INSERT INTO org_usage AS u (org_id, month, used)
+               SELECT DISTINCT a.org_id, ${input.month}::date, 0::bigint FROM a WHERE a.org_id IS NOT NULL ORDER BY 1
+               ON CONFLICT (org_id, month) DO UPDATE SET used = u.used WHERE false)
+        SELECT idx, user_id, org_id, role FROM a`,
+  );
+  return toActors(rows);
 }
 
 /**
@@ -389,21 +388,39 @@ export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: stri
   return new Map(rows.map((row) => [row.org_id, Number(row.used)]));
 }
 
-/** `allocationInputs` for several orgs in one statement. */
-export async function allocationInputsOf(tx: Queryable, orgIds: string[]): Promise<Map<string, AllocationInputs>> {
-  const rows = await queryRows<{ id: string; plan: Plan | null; seats: number | string | null; monthly: string | number | null }>(
-    tx,
-    sql`SELECT o.id, s.plan, s.seats, a.monthly
+type OrgRow = {
+  id: string;
+  plan: Plan | null;
+  seats: number | string | null;
+  monthly: string | number | null;
+  used?: string | number | null;
+};
+
+/** The orgs' allocation inputs (and, with `month`, their usage of that month). */
+function orgsQuery(orgIds: string[], month?: string): SQL {
+  return sql`SELECT o.id, s.plan, s.seats, a.monthly${month === undefined ? sql`` : sql`, u.used`}
         FROM unnest(${sql.param(orgIds)}::uuid[]) o(id)
         LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true
-        LEFT JOIN org_allocations a ON a.org_id = o.id`,
-  );
+        LEFT JOIN org_allocations a ON a.org_id = o.id${
+          month === undefined
+            ? sql``
+            : sql`
+        LEFT JOIN org_usage u ON u.org_id = o.id AND u.month = ${month}::date`
+        }`;
+}
+
+function toInputs(rows: OrgRow[]): Map<string, AllocationInputs> {
   return new Map(
     rows.map((row) => [
       row.id,
       { plan: row.plan ?? null, seats: Number(row.seats ?? 0), enterpriseMonthly: toNumberOrNull(row.monthly) },
     ]),
   );
+}
+
+/** `allocationInputs` for several orgs in one statement. */
+export async function allocationInputsOf(tx: Queryable, orgIds: string[]): Promise<Map<string, AllocationInputs>> {
+  return toInputs(await queryRows<OrgRow>(tx, orgsQuery(orgIds)));
 }
 
 export interface MemberKey {
@@ -429,34 +446,73 @@ function memberArrays(members: MemberKey[]) {
   };
 }
 
-/** Locks the members' counter rows in (org, user, slice) order; members without rows have none. */
-export async function lockMemberSlices(tx: Queryable, members: MemberKey[], only?: string): Promise<MemberSlice[]> {
+type SliceRow = {
+  org_id: string;
+  user_id: string;
+  slice: number;
+  day: string;
+  day_used: string | number;
+  month: string;
+  month_used: string | number;
+};
+
+function slicesQuery(members: MemberKey[], only?: string): SQL {
   const { orgs, users } = memberArrays(members);
-  const rows = await queryRows<{
-    org_id: string;
-    user_id: string;
-    slice: number;
-    day: string;
-    day_used: string | number;
-    month: string;
-    month_used: string | number;
-  }>(
-    tx,
-    sql`SELECT c.org_id, c.user_id, c.slice, c.day::text AS day, c.day_used, c.month::text AS month, c.month_used
+  return sql`SELECT c.org_id, c.user_id, c.slice, c.day::text AS day, c.day_used, c.month::text AS month, c.month_used
         FROM usage_counters c
         JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON c.org_id = m.org_id AND c.user_id = m.user_id${inOrg(sql`c.org_id`, only)}
         ORDER BY c.org_id, c.user_id, c.slice
-        FOR UPDATE OF c`,
-  );
-  return rows.map((row) => ({
-    orgId: row.org_id,
-    userId: row.user_id,
-    slice: Number(row.slice),
-    day: row.day,
-    dayUsed: Number(row.day_used),
-    month: row.month,
-    monthUsed: Number(row.month_used),
-  }));
+        FOR UPDATE OF c`;
+}
+
+function toSlices(rows: SliceRow[]): MemberSlice[] {
+  return rows
+    .map((row) => ({
+      orgId: row.org_id,
+      userId: row.user_id,
+      slice: Number(row.slice),
+      day: row.day,
+      dayUsed: Number(row.day_used),
+      month: row.month,
+      monthUsed: Number(row.month_used),
+    }))
+    .sort((a, b) =>
+      a.orgId !== b.orgId
+        ? a.orgId < b.orgId
+          ? -1
+          : 1
+        : a.userId !== b.userId
+          ? a.userId < b.userId
+            ? -1
+            : 1
+          : a.slice - b.slice,
+    );
+}
+
+/** Locks the members' counter rows in (org, user, slice) order; members without rows have none. */
+export async function lockMemberSlices(tx: Queryable, members: MemberKey[], only?: string): Promise<MemberSlice[]> {
+  return toSlices(await queryRows<SliceRow>(tx, slicesQuery(members, only)));
+}
+
+/**
+ * PostgreSQL, PGlite, after `authenticateAndLockOrgs`: `lockMemberSlices`, and each org's
+ * allocation inputs and month usage, in one statement. Its snapshot follows the org locks, so the
+ * orgs' part sees every allocation change (they take the same lock); the counter rows' part waits
+ * only for other batches, which change neither.
+ */
+export async function lockSlicesAndReadOrgs(
+  tx: Queryable,
+  input: { members: MemberKey[]; orgIds: string[]; month: string },
+): Promise<{ slices: MemberSlice[]; inputs: Map<string, AllocationInputs>; used: Map<string, number> }> {
+  const rows = await combinedRows<{ slices: SliceRow[]; orgs: OrgRow[] }>(tx, 'roster_usage_lock_slices_orgs', {
+    slices: slicesQuery(input.members),
+    orgs: orgsQuery(input.orgIds, input.month),
+  });
+  return {
+    slices: toSlices(rows.slices),
+    inputs: toInputs(rows.orgs),
+    used: new Map(rows.orgs.map((row) => [row.id, Number(row.used ?? 0)])),
+  };
 }
 
 /** Creates `slices` counter rows for members that have none, in (org, user, slice) order. */
@@ -474,26 +530,108 @@ export async function createMemberSlices(
   );
 }
 
-/** The members' limits (read after their counter rows are locked: a limit change drains them). */
-export async function limitsOfMembers(tx: Queryable, members: MemberKey[], only?: string): Promise<Map<string, MemberLimits>> {
+type LimitRow = { org_id: string; user_id: string; daily_limit: string | number | null; monthly_limit: string | number | null };
+
+function limitsQuery(members: MemberKey[], only?: string): SQL {
   const { orgs, users } = memberArrays(members);
-  const rows = await queryRows<{
-    org_id: string;
-    user_id: string;
-    daily_limit: string | number | null;
-    monthly_limit: string | number | null;
-  }>(
-    tx,
-    sql`SELECT l.org_id, l.user_id, l.daily_limit, l.monthly_limit
+  return sql`SELECT l.org_id, l.user_id, l.daily_limit, l.monthly_limit
         FROM usage_limits l
-        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON l.org_id = m.org_id AND l.user_id = m.user_id${inOrg(sql`l.org_id`, only)}`,
-  );
+        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON l.org_id = m.org_id AND l.user_id = m.user_id${inOrg(sql`l.org_id`, only)}`;
+}
+
+function toLimits(rows: LimitRow[]): Map<string, MemberLimits> {
   return new Map(
     rows.map((row) => [
       `${row.org_id}/${row.user_id}`,
       { daily: toNumberOrNull(row.daily_limit), monthly: toNumberOrNull(row.monthly_limit) },
     ]),
   );
+}
+
+/** The members' limits (read after their counter rows are locked: a limit change drains them). */
+export async function limitsOfMembers(tx: Queryable, members: MemberKey[], only?: string): Promise<Map<string, MemberLimits>> {
+  return toLimits(await queryRows<LimitRow>(tx, limitsQuery(members, only)));
+}
+
+type KeyRow = {
+  org_id: string;
+  user_id: string;
+  key: string;
+  activity: string;
+  quantity: string | number;
+  day_used: string | number | null;
+  day_limit: string | number | null;
+  month_used: string | number | null;
+  month_limit: string | number | null;
+};
+
+function wantedKeys(requests: KeyedRequest[]): SQL {
+  const column = <T>(pick: (request: KeyedRequest) => T) => sql.param(requests.map(pick));
+  return sql`unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[]) w(org_id, user_id, key)`;
+}
+
+/** Deletes the members' keys of past months (a key counts once per member and UTC month). */
+function staleKeysDelete(input: { requests: KeyedRequest[]; month: string; only?: string | undefined }): SQL {
+  return sql`DELETE FROM usage_keys k USING (SELECT DISTINCT org_id, user_id FROM ${wantedKeys(input.requests)}) w
+        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND k.month < ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`;
+}
+
+function storedKeysQuery(input: { requests: KeyedRequest[]; month: string; only?: string | undefined }): SQL {
+  return sql`SELECT k.org_id, k.user_id, k.key, k.activity, k.quantity, k.day_used, k.day_limit, k.month_used, k.month_limit
+        FROM usage_keys k JOIN ${wantedKeys(input.requests)} ON k.org_id = w.org_id AND k.user_id = w.user_id AND k.key = w.key
+        WHERE k.month = ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`;
+}
+
+function toStoredKeys(rows: KeyRow[]): Map<string, StoredKey> {
+  return new Map(
+    rows.map((row) => [
+      usageKeyId(row.org_id, row.user_id, row.key),
+      {
+        activity: row.activity,
+        quantity: Number(row.quantity),
+        dayUsed: Number(row.day_used ?? 0),
+        dayLimit: toNumberOrNull(row.day_limit),
+        monthUsed: Number(row.month_used ?? 0),
+        monthLimit: toNumberOrNull(row.month_limit),
+      },
+    ]),
+  );
+}
+
+/**
+ * The committed requests of these members' keys this month, with the receipts they answered,
+ * keyed `org/user/key`. Read under the members' counter-row locks: every writer of a member's keys
+ * holds them, so what is committed is all there is. Keys of past months are deleted first.
+ */
+export async function findUsageKeys(
+  tx: Queryable,
+  input: { requests: KeyedRequest[]; month: string; only?: string | undefined },
+): Promise<Map<string, StoredKey>> {
+  await tx.execute(staleKeysDelete(input));
+  return toStoredKeys(await queryRows<KeyRow>(tx, storedKeysQuery(input)));
+}
+
+/**
+ * PostgreSQL, PGlite, after `lockSlicesAndReadOrgs`: `limitsOfMembers` and `findUsageKeys` in one
+ * statement (its snapshot follows the counter-row locks; the stale keys it deletes are of past
+ * months, the keys it reads of this one).
+ */
+export async function readLimitsAndKeys(
+  tx: Queryable,
+  input: { members: MemberKey[]; requests: KeyedRequest[]; month: string },
+): Promise<{ limits: Map<string, MemberLimits>; keys: Map<string, StoredKey> }> {
+  if (input.requests.length === 0) {
+    return {
+      limits: toLimits(await queryRowsPrepared<LimitRow>(tx, 'roster_usage_limits', limitsQuery(input.members))),
+      keys: new Map(),
+    };
+  }
+  const rows = await combinedRows<{ stale: unknown[]; limits: LimitRow[]; keys: KeyRow[] }>(tx, 'roster_usage_limits_keys', {
+    stale: sql`${staleKeysDelete(input)} RETURNING 1`,
+    limits: limitsQuery(input.members),
+    keys: storedKeysQuery(input),
+  });
+  return { limits: toLimits(rows.limits), keys: toStoredKeys(rows.keys) };
 }
 
 export interface CounterWrite {
@@ -504,66 +642,110 @@ export interface CounterWrite {
   monthUsed: number;
 }
 
-/**
- * Writes the batch's counter rows set-based, for the current day and month. The quota stays at
- * `used` (no share): the batch decides every request under lock, so no row holds a share.
- */
-export async function writeCounters(
-  tx: Queryable,
-  input: { day: string; month: string; rows: CounterWrite[]; only?: string | undefined },
-): Promise<void> {
-  if (input.rows.length === 0) return;
-  const rows = input.rows.map((row) => ({
-    org_id: row.orgId,
-    user_id: row.userId,
-    slice: row.slice,
-    day_used: row.dayUsed,
-    month_used: row.monthUsed,
-  }));
-  await tx.execute(
-    sql`UPDATE usage_counters c
+export interface BatchWrites {
+  day: string;
+  month: string;
+  now: Date;
+  /** The counter rows, for the current day and month (the quota stays at `used`: no row holds a share). */
+  counters: CounterWrite[];
+  /** Per-activity totals (one row per member, activity and slice), added in key order. */
+  activities: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[];
+  /** The keys of the recorded requests, with their receipts. */
+  keys: (KeyedRequest & StoredKey)[];
+  /** The locked month rows of orgs with a finite allocation, with their new totals. */
+  orgMonths: { orgId: string; used: number }[];
+}
+
+/** The batch's write statements, each with a letter for the prepared statement's name. */
+function batchWriteStatements(input: BatchWrites, only: string | undefined): { letter: string; statement: SQL }[] {
+  const statements: { letter: string; statement: SQL }[] = [];
+  if (input.counters.length > 0) {
+    const rows = input.counters.map((row) => ({
+      org_id: row.orgId,
+      user_id: row.userId,
+      slice: row.slice,
+      day_used: row.dayUsed,
+      month_used: row.monthUsed,
+    }));
+    statements.push({
+      letter: 'c',
+      statement: sql`UPDATE usage_counters c
         SET day = ${input.day}::date, day_used = v.day_used, day_quota = v.day_used,
             month = ${input.month}::date, month_used = v.month_used, month_quota = v.month_used
         FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
              AS v(org_id uuid, user_id uuid, slice smallint, day_used bigint, month_used bigint)
-        WHERE c.org_id = v.org_id AND c.user_id = v.user_id AND c.slice = v.slice${inOrg(sql`c.org_id`, input.only)}`,
-  );
-}
-
-/** Adds the batch's per-activity totals (one row per member, activity and slice), in key order. */
-export async function addActivities(
-  tx: Queryable,
-  input: { day: string; rows: { orgId: string; userId: string; activity: string; slice: number; quantity: number }[] },
-): Promise<void> {
-  if (input.rows.length === 0) return;
-  const rows = input.rows.map((row) => ({
-    org_id: row.orgId,
-    user_id: row.userId,
-    activity: row.activity,
-    slice: row.slice,
-    quantity: row.quantity,
-  }));
-  await tx.execute(
-    sql`INSERT INTO usage_activity AS t (org_id, user_id, day, activity, slice, quantity)
+        WHERE c.org_id = v.org_id AND c.user_id = v.user_id AND c.slice = v.slice${inOrg(sql`c.org_id`, only)}`,
+    });
+  }
+  if (input.activities.length > 0) {
+    const rows = input.activities.map((row) => ({
+      org_id: row.orgId,
+      user_id: row.userId,
+      activity: row.activity,
+      slice: row.slice,
+      quantity: row.quantity,
+    }));
+    statements.push({
+      letter: 'a',
+      statement: sql`INSERT INTO usage_activity AS t (org_id, user_id, day, activity, slice, quantity)
         SELECT v.org_id, v.user_id, ${input.day}::date, v.activity, v.slice, v.quantity
         FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
              AS v(org_id uuid, user_id uuid, activity text, slice smallint, quantity bigint)
         ORDER BY v.org_id, v.user_id, v.activity, v.slice
         ON CONFLICT (org_id, user_id, day, activity, slice) DO UPDATE SET quantity = t.quantity + excluded.quantity`,
-  );
+    });
+  }
+  if (input.keys.length > 0) {
+    const column = <T>(pick: (row: KeyedRequest & StoredKey) => T) => sql.param(input.keys.map(pick));
+    statements.push({
+      letter: 'k',
+      statement: sql`INSERT INTO usage_keys (org_id, user_id, key, month, activity, quantity, day_used, day_limit, month_used, month_limit, created_at)
+        SELECT k.org_id, k.user_id, k.key, ${input.month}::date, k.activity, k.quantity, k.day_used, k.day_limit,
+               k.month_used, k.month_limit, ${input.now}
+        FROM unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[],
+                    ${column((r) => r.activity)}::text[], ${column((r) => r.quantity)}::bigint[], ${column((r) => r.dayUsed)}::bigint[],
+                    ${column((r) => r.dayLimit)}::bigint[], ${column((r) => r.monthUsed)}::bigint[],
+                    ${column((r) => r.monthLimit)}::bigint[])
+             AS k(org_id, user_id, key, activity, quantity, day_used, day_limit, month_used, month_limit)
+        ORDER BY k.org_id, k.user_id, k.key`,
+    });
+  }
+  if (input.orgMonths.length > 0) {
+    const rows = input.orgMonths.map((row) => ({ org_id: row.orgId, used: row.used }));
+    statements.push({
+      letter: 'o',
+      statement: sql`UPDATE org_usage o SET used = v.used
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(org_id uuid, used bigint)
+        WHERE o.org_id = v.org_id AND o.month = ${input.month}::date${inOrg(sql`o.org_id`, only)}`,
+    });
+  }
+  return statements;
 }
 
-/** Sets the locked month rows of orgs with a finite allocation to their new totals. */
-export async function setOrgMonths(
+/**
+ * Writes what the batch recorded: counters, activity totals, keys and finite orgs' month rows, all
+ * set-based. `combine` (PostgreSQL, PGlite): in one statement, as data-modifying CTEs (different
+ * tables, rows already locked), prepared under a name per combination of parts. Otherwise (Citus,
+ * `only`: one org) one statement each.
+ */
+export async function writeBatch(
   tx: Queryable,
-  input: { month: string; rows: { orgId: string; used: number }[]; only?: string | undefined },
+  input: BatchWrites,
+  options: { combine: boolean; only?: string | undefined },
 ): Promise<void> {
-  if (input.rows.length === 0) return;
-  const rows = input.rows.map((row) => ({ org_id: row.orgId, used: row.used }));
-  await tx.execute(
-    sql`UPDATE org_usage o SET used = v.used
-        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(org_id uuid, used bigint)
-        WHERE o.org_id = v.org_id AND o.month = ${input.month}::date${inOrg(sql`o.org_id`, input.only)}`,
+  const statements = batchWriteStatements(input, options.only);
+  if (statements.length === 0) return;
+  if (!options.combine) {
+    for (const { statement } of statements) await tx.execute(statement);
+    return;
+  }
+  await queryRowsPrepared(
+    tx,
+    `roster_usage_write_${statements.map(({ letter }) => letter).join('')}`,
+    sql`WITH ${sql.join(
+      statements.map(({ letter, statement }) => sql`${sql.identifier(`w_${letter}`)} AS (${statement})`),
+      sql`, `,
+    )} SELECT 1`,
   );
 }
 
