@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD } from '../../test/kit/given.ts';
+import { serverPostgresUrl } from '../../test/kit/postgres.ts';
 import { queryRows } from '../db/client.ts';
 import { disableUser, enableUser, orgAudit, setPlan, showOrg } from './service.ts';
 
@@ -145,5 +146,54 @@ describe('show-org and audit', () => {
     const { entries: recent } = await orgAudit(operatorCtx(t), { slug: org.slug, limit: 10 });
     expect(recent.map((entry) => entry.action)).toEqual(['billing.subscription_changed', 'org.created']);
     expect(recent[0]?.actorLabel).toBe('operator:alice');
+  });
+});
+
+// Two sessions at once need a server (PGlite has one connection): on PostgreSQL in both passes.
+describe.skipIf(!serverPostgresUrl())('disable-user on PostgreSQL', () => {
+  let pg: TestApp;
+  beforeAll(async () => {
+    pg = await startApp({ serverUrl: serverPostgresUrl() });
+  });
+  afterAll(async () => {
+    await pg.close();
+  });
+
+  it('waits for an ownership transfer in flight, then refuses to disable the new owner', async () => {
+    const org = await pg.given.org({ members: 1 });
+    const member = org.members[0]!;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked: () => void = () => {};
+    const orgLocked = new Promise<void>((resolve) => (locked = resolve));
+    // A transfer to the member, holding the org lock as `transfer-ownership` does, not yet committed.
+    const transfer = pg.database.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT 1 FROM orgs WHERE id = ${org.id} FOR UPDATE`);
+      await tx.execute(sql`UPDATE memberships SET role = 'admin' WHERE org_id = ${org.id} AND user_id = ${org.owner.id}`);
+      await tx.execute(sql`UPDATE memberships SET role = 'owner' WHERE org_id = ${org.id} AND user_id = ${member.id}`);
+      locked();
+      await released;
+    });
+    await orgLocked;
+    let settled = false;
+    const disabling = disableUser(operatorCtx(pg), { email: member.email }).finally(() => (settled = true));
+    disabling.catch(() => {});
+    // The signal: disable-user's session waits for a lock, or is in the org lock's statement (on
+    // Citus the wait is on a worker). It must not have decided before the transfer commits.
+    for (;;) {
+      const [waiting] = await queryRows<{ n: number }>(
+        pg.database.db,
+        sql`SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+              AND (wait_event_type = 'Lock' OR query LIKE 'SELECT name FROM orgs WHERE id = $1 FOR UPDATE%')`,
+      );
+      if ((waiting?.n ?? 0) > 0 || settled) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(settled).toBe(false);
+    release();
+    await transfer;
+    await expect(disabling).rejects.toEqual(refusal('cannot_disable_owner'));
+    expect((await pg.http.get('/api/v1/me', { as: member })).status).toBe(200);
   });
 });

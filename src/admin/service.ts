@@ -54,7 +54,7 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
   return ctx.db.transaction(async (tx) => {
     const user = await lockUserByEmail(tx, normalized);
     if (!user) throw new AppError('user_not_found', `No account uses the address ${email.trim()}.`);
-    const membership = await findMembershipOfUser(tx, user.id);
+    const membership = await lockedMembershipOf(tx, user.id);
     // Contract: operator commands that disable a user refuse an org's current owner.
     if (change === 'disable' && membership?.role === 'owner') {
       throw new AppError('cannot_disable_owner', `${user.email} owns ${membership.slug}: transfer ownership first.`);
@@ -76,6 +76,23 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
     }
     return { userId: user.id, email: user.email, changed, orgSlug: membership?.slug ?? null };
   });
+}
+
+/**
+ * The user's membership, read again under its org's lock (the lock every role change takes: an
+ * ownership transfer in flight finishes first, so a new owner is seen as the owner). Locks the user
+ * first (the caller), then the org: the order org creation follows, and no writer locks an org and
+ * then a user.
+ */
+async function lockedMembershipOf(tx: Queryable, userId: string) {
+  let membership = await findMembershipOfUser(tx, userId);
+  const locked = new Set<string>();
+  while (membership && !locked.has(membership.orgId)) {
+    await lockOrg(tx, membership.orgId);
+    locked.add(membership.orgId);
+    membership = await findMembershipOfUser(tx, userId);
+  }
+  return membership;
 }
 
 /**
