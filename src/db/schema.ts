@@ -199,6 +199,9 @@ export const webhookEndpoints = pgTable('webhook_endpoints', {
   eventTypes: text('event_types').array().notNull(),
   orgId: uuid('org_id'),
   secretEncrypted: bytea('secret_encrypted').notNull(),
+  /** During a rotation (0022): the secret that was current, still signing until the time below. */
+  previousSecretEncrypted: bytea('previous_secret_encrypted'),
+  previousSecretExpiresAt: timestamptz('previous_secret_expires_at'),
   createdBy: text('created_by').notNull(),
   createdAt: timestamptz('created_at').notNull(),
 });

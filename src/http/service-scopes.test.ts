@@ -18,6 +18,7 @@ const SERVICE_ROUTES: Record<string, ServiceScope> = {
   'POST /api/v1/webhooks': 'webhooks:manage',
   'GET /api/v1/webhooks': 'webhooks:manage',
   'DELETE /api/v1/webhooks/:id': 'webhooks:manage',
+  'POST /api/v1/webhooks/:id/rotate-secret': 'webhooks:manage',
   'GET /api/v1/webhooks/:id/deliveries': 'webhooks:manage',
 };
 

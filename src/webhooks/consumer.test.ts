@@ -28,6 +28,8 @@ function claimed(url: string): ClaimedDelivery {
     event_created_at: new Date(),
     url,
     secret_encrypted: encryptSecret(KEY, endpointId, newSigningSecret().bytes),
+    previous_secret_encrypted: null,
+    previous_secret_expires_at: null,
   };
 }
 

@@ -56,9 +56,18 @@ async function deliver(
   delivery: ClaimedDelivery,
   options: { timeoutMs: number; clock: Clock; stopping: AbortSignal },
 ): Promise<void> {
-  const secret = decryptSecret(key, delivery.endpoint_id, Buffer.from(delivery.secret_encrypted));
+  const now = options.clock.now();
+  const secrets = [decryptSecret(key, delivery.endpoint_id, Buffer.from(delivery.secret_encrypted))];
+  // During a rotation the previous secret signs too, until it expires.
+  if (
+    delivery.previous_secret_encrypted &&
+    delivery.previous_secret_expires_at &&
+    new Date(delivery.previous_secret_expires_at) > now
+  ) {
+    secrets.push(decryptSecret(key, delivery.endpoint_id, Buffer.from(delivery.previous_secret_encrypted)));
+  }
   const body = deliveryBody(delivery);
-  const headers = signDelivery(secret, { id: delivery.event_id, timestamp: options.clock.now(), body });
+  const headers = signDelivery(secrets, { id: delivery.event_id, timestamp: now, body });
   delivery.httpStatus = null;
   let response: Response;
   try {

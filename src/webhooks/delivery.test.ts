@@ -124,6 +124,36 @@ describe('webhook deliveries', () => {
     expect(() => new Webhook(other.secret).verify(delivery!.body, delivery!.headers as Record<string, string>)).toThrow();
   });
 
+  it('during a secret rotation carry both signatures, either secret verifies; a rotation without a window signs with the new one only', async () => {
+    const org = await t.given.org();
+    const hooks = await receiver();
+    const { id, secret: first } = await endpoint(hooks.url, ['org.updated'], org.id);
+    const rotated = await ok(
+      t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as: manager, body: { previous_secret_seconds: 3600 } }),
+    );
+    const second: string = rotated.secret;
+    await rename(org, 'Rotating');
+    await hooks.receivedAtLeast(1);
+    const during = hooks.received[0]!;
+    expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [first, second]) {
+      expect(new Webhook(secret).verify(during.body, during.headers as Record<string, string>)).toMatchObject({
+        type: 'org.updated',
+      });
+    }
+    // Rotated again with no window: only the newest secret signs (the first one is gone, the second expired).
+    const third: string = (
+      await ok(t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as: manager, body: { previous_secret_seconds: 0 } }))
+    ).secret;
+    await rename(org, 'Rotated');
+    await hooks.receivedAtLeast(2);
+    const after = hooks.received[1]!;
+    expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(new Webhook(third).verify(after.body, after.headers as Record<string, string>)).toMatchObject({ type: 'org.updated' });
+    expect(() => new Webhook(second).verify(after.body, after.headers as Record<string, string>)).toThrow();
+    expect(() => new Webhook(first).verify(after.body, after.headers as Record<string, string>)).toThrow();
+  });
+
   it('a receiver that fails 3 times then succeeds gets the event exactly once more: same id, same body, then never again', async () => {
     const org = await t.given.org();
     const hooks = await receiver((_delivery, index) => (index < 3 ? 500 : 200));

@@ -7,7 +7,14 @@ const isoOrNull = (value: Date | string | null) => (value === null ? null : iso(
 
 /** An endpoint as the API shows it: never its secret (the row read here does not even hold it). */
 export function presentEndpoint(row: EndpointRow): z.infer<typeof endpointSchema> {
-  return { id: row.id, url: row.url, events: row.event_types, org_id: row.org_id, created_at: iso(row.created_at) };
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.event_types,
+    org_id: row.org_id,
+    created_at: iso(row.created_at),
+    previous_secret_expires_at: isoOrNull(row.previous_secret_expires_at),
+  };
 }
 
 export function presentDelivery(row: DeliveryRow): z.infer<typeof deliverySchema> {

@@ -14,9 +14,11 @@ export interface EndpointRow {
   event_types: string[];
   org_id: string | null;
   created_at: Date | string;
+  /** During a rotation: until when the previous secret still signs (null: no rotation under way). */
+  previous_secret_expires_at: Date | string | null;
 }
 
-const endpointColumns = sql`id, url, event_types, org_id, created_at`;
+const endpointColumns = sql`id, url, event_types, org_id, created_at, previous_secret_expires_at`;
 
 export async function insertEndpoint(
   db: Queryable,
@@ -46,6 +48,27 @@ export function listEndpoints(db: Queryable): Promise<EndpointRow[]> {
 
 export async function findEndpoint(db: Queryable, id: string): Promise<EndpointRow | undefined> {
   const [row] = await queryRows<EndpointRow>(db, sql`SELECT ${endpointColumns} FROM webhook_endpoints WHERE id = ${id}`);
+  return row;
+}
+
+/**
+ * Rotates the endpoint's signing secret: the current one becomes the previous one, which keeps
+ * signing until `previousExpiresAt` (a previous one still in its window is dropped: two at most).
+ * Undefined when there is no such endpoint.
+ */
+export async function rotateEndpointSecret(
+  db: Queryable,
+  input: { id: string; secretEncrypted: Buffer; previousExpiresAt: Date },
+): Promise<EndpointRow | undefined> {
+  // The current ciphertext moves as it is: same key, same associated data (the endpoint id).
+  const [row] = await queryRows<EndpointRow>(
+    db,
+    sql`UPDATE webhook_endpoints
+        SET previous_secret_encrypted = secret_encrypted, previous_secret_expires_at = ${input.previousExpiresAt},
+            secret_encrypted = ${input.secretEncrypted}
+        WHERE id = ${input.id}
+        RETURNING ${endpointColumns}`,
+  );
   return row;
 }
 
@@ -99,10 +122,11 @@ export function deliveriesOf(
     db,
     sql`SELECT org_id, event_position::text, event_id, event_type, status, attempts, next_attempt_at, last_status, last_error,
                delivered_at, finished_at, event_created_at
-        FROM webhook_deliveries
+        FROM webhook_deliveries d
         WHERE endpoint_id = ${input.endpointId}
-          AND (${input.beforePosition}::bigint IS NULL OR event_position < ${input.beforePosition}::bigint)
-        ORDER BY event_position DESC
+          AND (${input.beforePosition}::bigint IS NULL OR d.event_position < ${input.beforePosition}::bigint)
+        -- The column, not the text it is answered as ("10" sorts before "9").
+        ORDER BY d.event_position DESC
         LIMIT ${input.limit}`,
   );
 }
@@ -119,6 +143,9 @@ export interface ClaimedDelivery extends ClaimedJob {
   event_created_at: Date | string;
   url: string;
   secret_encrypted: Buffer | Uint8Array;
+  /** During a rotation: the previous secret, which also signs until it expires. */
+  previous_secret_encrypted: Buffer | Uint8Array | null;
+  previous_secret_expires_at: Date | string | null;
   /** The receiver's HTTP status of this attempt, set by the consumer before the outcome is written. */
   httpStatus?: number | null;
 }
@@ -172,7 +199,8 @@ function claimInOrg(db: Db, input: { orgId: string; now: Date; leaseUntil: Date;
           AND delivery.event_position = due.event_position AND endpoint.id = delivery.endpoint_id
         RETURNING delivery.endpoint_id::text || '/' || delivery.event_position::text AS id, delivery.attempts, delivery.org_id,
                   delivery.endpoint_id, delivery.event_position::text, delivery.event_id, delivery.event_type,
-                  delivery.event_data, delivery.event_created_at, endpoint.url, endpoint.secret_encrypted`,
+                  delivery.event_data, delivery.event_created_at, endpoint.url, endpoint.secret_encrypted,
+                  endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at`,
   );
 }
 

@@ -39,7 +39,64 @@ describe('webhook endpoints', () => {
     expect(listed.body.webhooks).toContainEqual(created.body.webhook);
     const secretBase64 = created.body.secret.slice('whsec_'.length);
     expect(JSON.stringify(listed.body)).not.toContain(secretBase64);
-    expect(Object.keys(listed.body.webhooks[0]).sort()).toEqual(['created_at', 'events', 'id', 'org_id', 'url']);
+    expect(Object.keys(listed.body.webhooks[0]).sort()).toEqual([
+      'created_at',
+      'events',
+      'id',
+      'org_id',
+      'previous_secret_expires_at',
+      'url',
+    ]);
+  });
+
+  it('rotates the signing secret: a new one shown once, the previous one kept encrypted until its window ends', async () => {
+    const created = await create({ url: 'https://app.example.com/rotate', events: ['*'] });
+    const id: string = created.body.webhook.id;
+    expect(created.body.webhook.previous_secret_expires_at).toBeNull();
+    const before = t.clock.now();
+    const rotated = await t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as: manager });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(rotated.body.secret).not.toBe(created.body.secret);
+    expect(rotated.body.webhook).toMatchObject({ id, url: 'https://app.example.com/rotate' });
+    const expiresAt = new Date(rotated.body.webhook.previous_secret_expires_at).getTime();
+    expect(expiresAt).toBeGreaterThanOrEqual(before.getTime() + 86_400_000);
+    expect(expiresAt).toBeLessThanOrEqual(t.clock.now().getTime() + 86_400_000);
+    const [row] = await queryRows<{ secret_encrypted: Buffer | Uint8Array; previous_secret_encrypted: Buffer | Uint8Array }>(
+      t.database.db,
+      sql`SELECT secret_encrypted, previous_secret_encrypted FROM webhook_endpoints WHERE id = ${id}`,
+    );
+    const bytes = (shown: string) => Buffer.from(shown.slice('whsec_'.length), 'base64');
+    expect(decryptSecret(KEY, id, Buffer.from(row!.secret_encrypted)).equals(bytes(rotated.body.secret))).toBe(true);
+    expect(decryptSecret(KEY, id, Buffer.from(row!.previous_secret_encrypted)).equals(bytes(created.body.secret))).toBe(true);
+    // The list shows the window, never a secret.
+    const listed = await t.http.get('/api/v1/webhooks', { as: manager });
+    expect(listed.body.webhooks).toContainEqual(rotated.body.webhook);
+    expect(JSON.stringify(listed.body)).not.toContain(rotated.body.secret.slice('whsec_'.length));
+
+    // A chosen window (0: the previous secret stops signing at once); bad windows change nothing.
+    const now = await t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as: manager, body: { previous_secret_seconds: 0 } });
+    expect(new Date(now.body.webhook.previous_secret_expires_at).getTime()).toBeLessThanOrEqual(t.clock.now().getTime());
+    for (const body of [
+      { previous_secret_seconds: -1 },
+      { previous_secret_seconds: 604_801 },
+      { previous_secret_seconds: 1.5 },
+      { other: 1 },
+    ]) {
+      const refused = await t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as: manager, body });
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      expect(refused.body.error.code).toBe('invalid_request');
+    }
+    const [after] = await queryRows<{ secret_encrypted: Buffer | Uint8Array }>(
+      t.database.db,
+      sql`SELECT secret_encrypted FROM webhook_endpoints WHERE id = ${id}`,
+    );
+    expect(decryptSecret(KEY, id, Buffer.from(after!.secret_encrypted)).equals(bytes(now.body.secret))).toBe(true);
+    for (const missing of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
+      const reply = await t.http.post(`/api/v1/webhooks/${missing}/rotate-secret`, { as: manager });
+      expect(reply.status).toBe(404);
+      expect(reply.body.error.code).toBe('webhook_not_found');
+    }
   });
 
   it('stores the secret only encrypted under WEBHOOK_SECRET_KEY (the row never holds it in plain text)', async () => {
@@ -114,6 +171,19 @@ describe('webhook endpoints', () => {
     expect(second.body.next_cursor).toBeNull();
     const ids = [...first.body.deliveries, ...second.body.deliveries].map((row: any) => row.event_id);
     expect(new Set(ids).size).toBe(3);
+    // Newest first by position as a number (regression: "10000000000" sorted before "9999999999" as text).
+    await t.database.db.execute(
+      sql`INSERT INTO webhook_deliveries (org_id, endpoint_id, event_position, event_id, event_type, event_data, event_created_at, next_attempt_at)
+          SELECT ${org.id}, ${id}, p, gen_random_uuid(), 'org.updated', '{}', now(), now() + interval '1 day'
+          FROM unnest(ARRAY[9999999999, 10000000000]::bigint[]) p`,
+    );
+    const newest = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { limit: '2' } });
+    const [positions] = await queryRows<{ ids: string[] }>(
+      t.database.db,
+      sql`SELECT array_agg(event_id::text ORDER BY event_position DESC) AS ids FROM webhook_deliveries
+          WHERE endpoint_id = ${id} AND event_position >= 9999999999`,
+    );
+    expect(newest.body.deliveries.map((row: any) => row.event_id)).toEqual(positions!.ids);
     const forged = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { cursor: 'abc' } });
     expect(forged.status).toBe(400);
     expect(forged.body.error.code).toBe('invalid_cursor');
@@ -129,6 +199,7 @@ describe('who may manage webhooks', () => {
         t.http.post('/api/v1/webhooks', { as, body: { url: 'https://example.com/y', events: ['*'] } }),
       (as: { token: string } | null) => t.http.get('/api/v1/webhooks', { as }),
       (as: { token: string } | null) => t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as }),
+      (as: { token: string } | null) => t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as }),
       (as: { token: string } | null) => t.http.delete(`/api/v1/webhooks/${id}`, { as }),
     ];
     const otherScopes = SERVICE_SCOPES.filter((scope) => scope !== 'webhooks:manage');
@@ -147,8 +218,8 @@ describe('who may manage webhooks', () => {
       const anonymous = await send(null);
       expect(anonymous.status).toBe(401);
     }
-    // All four answer the manager (the delete last).
-    const expected = [201, 200, 200, 204];
+    // All five answer the manager (the delete last).
+    const expected = [201, 200, 200, 200, 204];
     for (const [index, send] of requests.entries()) expect((await send(manager)).status).toBe(expected[index]);
   });
 });

@@ -9,8 +9,9 @@ import {
   deliveriesReply,
   endpointParams,
   endpointSchema,
+  rotateSecretBody,
 } from './schema.ts';
-import { createWebhook, deleteWebhook, listDeliveries, listWebhooks } from './service.ts';
+import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, rotateWebhookSecret } from './service.ts';
 
 const SCOPE = 'Service token with `webhooks:manage` only.';
 
@@ -63,6 +64,31 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       await deleteWebhook(request.ctx, { id: request.params.id });
       return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/webhooks/:id/rotate-secret',
+    {
+      config: { serviceAction: 'webhooks.manage' },
+      schema: {
+        tags: ['webhooks'],
+        summary: "Rotate an endpoint's signing secret; the reply carries the new one, shown only once",
+        description:
+          `${SCOPE} From now on every delivery is signed with the new secret and, until ` +
+          '`previous_secret_expires_at` (default: a day), also with the previous one: `webhook-signature` holds ' +
+          'both, space-separated, so a receiver verifies with either while it switches over.',
+        params: endpointParams,
+        body: rotateSecretBody,
+        response: { 200: createdEndpointSchema, ...errorReplies(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const rotated = await rotateWebhookSecret(request.ctx, {
+        id: request.params.id,
+        previousSecretSeconds: request.body?.previous_secret_seconds,
+      });
+      return { webhook: presentEndpoint(rotated.endpoint), secret: rotated.secret };
     },
   );
 

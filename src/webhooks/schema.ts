@@ -59,6 +59,10 @@ export const endpointSchema = z.object({
   events: z.array(z.string()),
   org_id: z.string().nullable().describe('null: receives the events of every org'),
   created_at: z.string(),
+  previous_secret_expires_at: z
+    .string()
+    .nullable()
+    .describe('After a rotation: until when deliveries are also signed with the previous secret (null: none)'),
 });
 
 export const createdEndpointSchema = z.object({
@@ -67,6 +71,19 @@ export const createdEndpointSchema = z.object({
 });
 
 export const endpointParams = z.object({ id: z.string().max(100) });
+
+export const rotateSecretBody = z
+  .strictObject({
+    previous_secret_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .optional()
+      .describe('How long deliveries are also signed with the previous secret: 0 to 604800 seconds, default 86400 (a day)'),
+  })
+  .nullish()
+  .describe('Optional: without a body the previous secret signs for a day');
 
 export const deliveriesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -11,6 +11,7 @@ import {
   findEndpoint,
   insertEndpoint,
   listEndpoints,
+  rotateEndpointSecret,
   type DeliveryRow,
   type EndpointRow,
 } from './queries.ts';
@@ -29,13 +30,7 @@ export async function createWebhook(
   const caller = authorizeCaller(requireCaller(ctx), 'webhooks.manage');
   const url = checkUrl(input.url, ctx.config.isProduction);
   const eventTypes = checkEventTypes(input.events);
-  const key = webhookKey(ctx.config);
-  if (!key) {
-    throw new AppError(
-      'webhooks_not_configured',
-      'Webhooks need WEBHOOK_SECRET_KEY (32 random bytes in base64) on the server to store signing secrets.',
-    );
-  }
+  const key = requireKey(ctx);
   let orgId: string | null = null;
   if (input.orgId !== undefined) {
     if (!isUuid(input.orgId) || !(await findOrg(ctx.db, input.orgId))) {
@@ -54,6 +49,31 @@ export async function createWebhook(
     createdBy: caller.via === 'service_token' ? `service:${caller.credentialId}` : caller.email,
     now: ctx.clock.now(),
   });
+  return { endpoint, secret: secret.shown };
+}
+
+/** How long the previous secret keeps signing after a rotation, by default (a day). */
+export const DEFAULT_ROTATION_SECONDS = 86_400;
+
+/**
+ * `POST /webhooks/{id}/rotate-secret`: a new signing secret, shown once. Deliveries carry a
+ * signature with the new secret and, for `previousSecretSeconds` (0: none), one with the secret
+ * that was current, so a receiver switches over without missing one.
+ */
+export async function rotateWebhookSecret(
+  ctx: Ctx,
+  input: { id: string; previousSecretSeconds?: number | undefined },
+): Promise<{ endpoint: EndpointRow; secret: string }> {
+  authorizeCaller(requireCaller(ctx), 'webhooks.manage');
+  const key = requireKey(ctx);
+  if (!isUuid(input.id)) throw webhookNotFound();
+  const secret = newSigningSecret();
+  const endpoint = await rotateEndpointSecret(ctx.db, {
+    id: input.id,
+    secretEncrypted: encryptSecret(key, input.id, secret.bytes),
+    previousExpiresAt: new Date(ctx.clock.now().getTime() + (input.previousSecretSeconds ?? DEFAULT_ROTATION_SECONDS) * 1000),
+  });
+  if (!endpoint) throw webhookNotFound();
   return { endpoint, secret: secret.shown };
 }
 
@@ -82,6 +102,17 @@ export async function listDeliveries(
   const deliveries = rows.slice(0, input.limit);
   const nextCursor = rows.length > input.limit ? (deliveries.at(-1)?.event_position ?? null) : null;
   return { deliveries, nextCursor };
+}
+
+function requireKey(ctx: Ctx): Buffer {
+  const key = webhookKey(ctx.config);
+  if (!key) {
+    throw new AppError(
+      'webhooks_not_configured',
+      'Webhooks need WEBHOOK_SECRET_KEY (32 random bytes in base64) on the server to store signing secrets.',
+    );
+  }
+  return key;
 }
 
 const webhookNotFound = () => new AppError('webhook_not_found', 'No webhook endpoint with this id.');

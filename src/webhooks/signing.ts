@@ -20,11 +20,17 @@ export interface SignedHeaders {
   'webhook-signature': string;
 }
 
-/** The three Standard Webhooks headers of one attempt: the id is the event's, the same on every retry. */
-export function signDelivery(secret: Buffer, input: { id: string; timestamp: Date; body: string }): SignedHeaders {
+/**
+ * The three Standard Webhooks headers of one attempt: the id is the event's, the same on every
+ * retry. One signature per secret, space-separated (during a rotation: the new secret's first,
+ * then the previous one's), so a receiver holding either secret verifies the delivery.
+ */
+export function signDelivery(secrets: Buffer | Buffer[], input: { id: string; timestamp: Date; body: string }): SignedHeaders {
   const seconds = Math.floor(input.timestamp.getTime() / 1000);
-  const signature = createHmac('sha256', secret).update(`${input.id}.${seconds}.${input.body}`).digest('base64');
-  return { 'webhook-id': input.id, 'webhook-timestamp': String(seconds), 'webhook-signature': `v1,${signature}` };
+  const signatures = (Array.isArray(secrets) ? secrets : [secrets]).map(
+    (secret) => `v1,${createHmac('sha256', secret).update(`${input.id}.${seconds}.${input.body}`).digest('base64')}`,
+  );
+  return { 'webhook-id': input.id, 'webhook-timestamp': String(seconds), 'webhook-signature': signatures.join(' ') };
 }
 
 // ---- the secret at rest -------------------------------------------------------------------------

@@ -7051,6 +7051,8 @@ export interface paths {
                                 id: string;
                                 /** @description null: receives the events of every org */
                                 org_id: string | null;
+                                /** @description After a rotation: until when deliveries are also signed with the previous secret (null: none) */
+                                previous_secret_expires_at: string | null;
                                 url: string;
                             }[];
                         };
@@ -7166,6 +7168,8 @@ export interface paths {
                                 id: string;
                                 /** @description null: receives the events of every org */
                                 org_id: string | null;
+                                /** @description After a rotation: until when deliveries are also signed with the previous secret (null: none) */
+                                previous_secret_expires_at: string | null;
                                 url: string;
                             };
                         };
@@ -7568,6 +7572,170 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret; the reply carries the new one, shown only once
+         * @description Service token with `webhooks:manage` only. From now on every delivery is signed with the new secret and, until `previous_secret_expires_at` (default: a day), also with the previous one: `webhook-signature` holds both, space-separated, so a receiver verifies with either while it switches over.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Optional: without a body the previous secret signs for a day */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description How long deliveries are also signed with the previous secret: 0 to 604800 seconds, default 86400 (a day) */
+                        previous_secret_seconds?: number;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The signing secret (whsec_…): shown only in this reply, stored encrypted */
+                            secret: string;
+                            webhook: {
+                                created_at: string;
+                                events: string[];
+                                id: string;
+                                /** @description null: receives the events of every org */
+                                org_id: string | null;
+                                /** @description After a rotation: until when deliveries are also signed with the previous secret (null: none) */
+                                previous_secret_expires_at: string | null;
+                                url: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
