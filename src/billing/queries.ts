@@ -42,19 +42,30 @@ const ownedBy = (scope: BillingScope) =>
  * table-wide lock, and concurrent org creations (a locking read, then a write) were cancelled as
  * distributed deadlocks (docs/citus.md, "Locks").
  */
-export async function lockBillingScope(tx: Queryable, scope: BillingScope): Promise<void> {
+export async function lockBillingScope(tx: Queryable, scope: BillingScope): Promise<BillingLock> {
   const key = scope.kind === 'org' ? `roster.billing.org.${scope.orgId}` : `roster.billing.user.${scope.userId}`;
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`);
+  return { scope } as BillingLock;
 }
 
-/** The scope's live subscription; the scope's writers wait for this transaction (lockBillingScope). */
-export async function lockActiveSubscription(tx: Queryable, scope: BillingScope): Promise<SubscriptionRecord | undefined> {
-  await lockBillingScope(tx, scope);
+declare const held: unique symbol;
+/**
+ * What `lockBillingScope` answers, and what every subscription writer below takes: a writer cannot
+ * be called without the scope's lock taken first in the transaction (the compiler checks it).
+ */
+export type BillingLock = { readonly scope: BillingScope; readonly [held]: true };
+
+/** The scope's live subscription, under the scope's lock (lockBillingScope), which it answers too. */
+export async function lockActiveSubscription(
+  tx: Queryable,
+  scope: BillingScope,
+): Promise<{ lock: BillingLock; subscription: SubscriptionRecord | undefined }> {
+  const lock = await lockBillingScope(tx, scope);
   const [subscription] = await tx
     .select(recordColumns)
     .from(subscriptions)
     .where(and(ownedBy(scope), ne(subscriptions.status, 'canceled')));
-  return subscription;
+  return { lock, subscription };
 }
 
 /**
@@ -63,10 +74,9 @@ export async function lockActiveSubscription(tx: Queryable, scope: BillingScope)
  */
 export async function lockSubscriptionByRef(
   tx: Queryable,
-  scope: BillingScope,
+  lock: BillingLock,
   providerRef: string,
 ): Promise<SubscriptionRecord | undefined> {
-  await lockBillingScope(tx, scope);
   const [subscription] = await tx
     .select(recordColumns)
     .from(subscriptions)
@@ -90,6 +100,7 @@ export async function currentSubscription(db: Queryable, scope: BillingScope): P
 /** The personal subscription becomes the org's: its quantity is the org's seat limit. */
 export async function moveSubscriptionToOrg(
   tx: Queryable,
+  _lock: BillingLock,
   input: { subscriptionId: string; orgId: string; now: Date },
 ): Promise<void> {
   await tx
@@ -100,6 +111,7 @@ export async function moveSubscriptionToOrg(
 
 export async function updateSubscription(
   tx: Queryable,
+  _lock: BillingLock,
   input: { id: string; plan: Plan; seats: number; provider: string; providerRef: string; now: Date },
 ): Promise<void> {
   await tx
@@ -108,7 +120,11 @@ export async function updateSubscription(
     .where(eq(subscriptions.id, input.id));
 }
 
-export async function setSubscriptionSeats(tx: Queryable, input: { id: string; seats: number; now: Date }): Promise<void> {
+export async function setSubscriptionSeats(
+  tx: Queryable,
+  _lock: BillingLock,
+  input: { id: string; seats: number; now: Date },
+): Promise<void> {
   await tx.update(subscriptions).set({ seats: input.seats, updatedAt: input.now }).where(eq(subscriptions.id, input.id));
 }
 
@@ -123,6 +139,7 @@ export interface ProviderState {
 
 export async function writeProviderState(
   tx: Queryable,
+  _lock: BillingLock,
   input: ProviderState & { id: string; provider: string; now: Date },
 ): Promise<void> {
   await tx
@@ -142,8 +159,8 @@ export async function writeProviderState(
 
 export async function insertSubscription(
   tx: Queryable,
+  lock: BillingLock,
   input: {
-    scope: BillingScope;
     plan: Plan;
     seats: number;
     provider: string;
@@ -152,8 +169,8 @@ export async function insertSubscription(
   } & Partial<ProviderState>,
 ): Promise<void> {
   await tx.insert(subscriptions).values({
-    userId: input.scope.kind === 'personal' ? input.scope.userId : null,
-    orgId: input.scope.kind === 'org' ? input.scope.orgId : null,
+    userId: lock.scope.kind === 'personal' ? lock.scope.userId : null,
+    orgId: lock.scope.kind === 'org' ? lock.scope.orgId : null,
     plan: input.plan,
     seats: Math.max(input.seats, 1),
     status: input.status ?? 'active',

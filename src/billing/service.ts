@@ -167,7 +167,7 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     await lockActorInOrg(tx, orgId, actor.userId, 'billing.manage_org');
-    const subscription = await lockActiveSubscription(tx, { kind: 'org', orgId });
+    const { lock, subscription } = await lockActiveSubscription(tx, { kind: 'org', orgId });
     if (!subscription) throw noSubscription();
     if (subscription.plan === 'enterprise') throw enterpriseManaged();
     const usage = await seatUsage(tx, orgId, now);
@@ -183,7 +183,7 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
       }
       await ctx.billing.changeSeats({ subscriptionRef: subscription.providerRef, seats: input.seats });
     }
-    await setSubscriptionSeats(tx, { id: subscription.id, seats: input.seats, now });
+    await setSubscriptionSeats(tx, lock, { id: subscription.id, seats: input.seats, now });
     await recordAudit(tx, ctx, {
       orgId,
       action: 'billing.subscription_changed',
@@ -247,9 +247,9 @@ async function replaceSubscription(
   now: Date,
 ): Promise<void> {
   const change = { plan: input.plan, seats: input.seats, provider: ctx.billing.name, providerRef: input.providerRef, now };
-  const current = await lockActiveSubscription(tx, input.scope);
-  if (current) await updateSubscription(tx, { id: current.id, ...change });
-  else await insertSubscription(tx, { scope: input.scope, ...change });
+  const { lock, subscription: current } = await lockActiveSubscription(tx, input.scope);
+  if (current) await updateSubscription(tx, lock, { id: current.id, ...change });
+  else await insertSubscription(tx, lock, change);
   if (input.scope.kind === 'org') {
     // The plan decides whether the org's usage allocation is finite (Team) or may be unlimited
     // (Enterprise): lock the org's month row and recount it, so no recording straddles the change.

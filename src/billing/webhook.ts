@@ -8,10 +8,12 @@ import {
   claimEvent,
   insertSubscription,
   lockActiveSubscription,
+  lockBillingScope,
   lockCustomer,
   lockProviderSubscription,
   lockSubscriptionByRef,
   writeProviderState,
+  type BillingLock,
   type SubscriptionRecord,
 } from './queries.ts';
 
@@ -50,7 +52,7 @@ export async function receiveWebhook(ctx: Ctx, input: { rawBody: Buffer; signatu
 }
 
 async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote: ProviderSubscription, now: Date): Promise<void> {
-  const stored = await storedSubscriptionFor(tx, scope, remote);
+  const { lock, stored } = await storedSubscriptionFor(tx, scope, remote);
   if (remote.status === 'incomplete') return; // the first payment is not done: no seats yet
   const state = {
     seats: remote.seats,
@@ -61,7 +63,7 @@ async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote:
   };
   if (!stored) {
     if (remote.status === 'canceled') return;
-    await insertSubscription(tx, { scope, plan: 'team', provider: ctx.billing.name, now, ...state });
+    await insertSubscription(tx, lock, { plan: 'team', provider: ctx.billing.name, now, ...state });
     await auditChange(tx, ctx, scope, null, state);
     return;
   }
@@ -69,19 +71,21 @@ async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote:
   if (stored.plan === 'enterprise') return;
   // The cancellation of an older subscription never cancels the one that replaced it.
   if (stored.providerRef !== remote.ref && remote.status === 'canceled') return;
-  await writeProviderState(tx, { id: stored.id, provider: ctx.billing.name, now, ...state });
+  await writeProviderState(tx, lock, { id: stored.id, provider: ctx.billing.name, now, ...state });
   await auditChange(tx, ctx, scope, stored, state);
 }
 
-/** Roster's row for this provider subscription, else the scope's live one (which it replaces). */
+/** Under the scope's lock: Roster's row for this provider subscription, else the scope's live one (which it replaces). */
 async function storedSubscriptionFor(
   tx: Tx,
   scope: BillingScope,
   remote: ProviderSubscription,
-): Promise<SubscriptionRecord | undefined> {
-  const byRef = await lockSubscriptionByRef(tx, scope, remote.ref);
-  if (byRef && ownerMatches(byRef, scope)) return byRef;
-  return lockActiveSubscription(tx, scope);
+): Promise<{ lock: BillingLock; stored: SubscriptionRecord | undefined }> {
+  const lock = await lockBillingScope(tx, scope);
+  const byRef = await lockSubscriptionByRef(tx, lock, remote.ref);
+  if (byRef && ownerMatches(byRef, scope)) return { lock, stored: byRef };
+  const { subscription } = await lockActiveSubscription(tx, scope);
+  return { lock, stored: subscription };
 }
 
 function ownerMatches(subscription: SubscriptionRecord, scope: BillingScope): boolean {

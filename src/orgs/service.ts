@@ -55,7 +55,7 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
       if (existing) throw new AppError('already_in_org', 'You already belong to an organization. Leave it first.');
       // The customer before the subscription: the billing webhook locks them in that order.
       await lockPersonalCustomer(tx, actor.userId);
-      const subscription = await lockActiveSubscription(tx, { kind: 'personal', userId: actor.userId });
+      const { lock, subscription } = await lockActiveSubscription(tx, { kind: 'personal', userId: actor.userId });
       assertThat(
         subscription,
         'subscription_required',
@@ -64,7 +64,7 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
       const org = await insertOrg(tx, { name, slug: input.slug, now });
       await insertMembership(tx, { orgId: org.id, userId: actor.userId, role: 'owner', now });
       // The personal subscription becomes the org's: its quantity is the seat limit.
-      await moveSubscriptionToOrg(tx, { subscriptionId: subscription.id, orgId: org.id, now });
+      await moveSubscriptionToOrg(tx, lock, { subscriptionId: subscription.id, orgId: org.id, now });
       // ... and so does the payment provider's customer: its webhooks now reach the org.
       await moveCustomerToOrg(tx, { userId: actor.userId, orgId: org.id });
       await recordAudit(tx, ctx, {
