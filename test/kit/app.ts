@@ -57,6 +57,7 @@ export async function startApp(options: { env?: Record<string, string>; serverUr
  * `database unavailable`) to stderr as the error's type, code, message and stack, through
  * console.error so that vitest names the test it belongs to.
  */
+const printedStacks = new Set<string>();
 const failedRequestStream = {
   write(line: string): void {
     let entry: { msg?: string; reqId?: string; err?: LoggedError };
@@ -66,18 +67,25 @@ const failedRequestStream = {
       console.error(`[test app] ${line.trimEnd()}`);
       return;
     }
-    const lines = [`[test app] ${entry.msg ?? 'log'} (request ${entry.reqId ?? '?'})`];
+    const heading = `[test app] ${entry.msg ?? 'log'} (request ${entry.reqId ?? '?'})`;
     // The error and its causes (a query error wraps the driver's, which has the SQLSTATE).
+    const chain: string[] = [];
     for (let err = entry.err, depth = 0; err && depth < 5; err = err.cause, depth += 1) {
       const fields = (['code', 'detail', 'hint', 'where', 'routine'] as const)
         .filter((key) => err?.[key] !== undefined && err[key] !== null && err[key] !== '')
         .map((key) => `${key}=${JSON.stringify(err?.[key])}`);
-      lines.push(
+      chain.push(
         `${depth ? 'caused by ' : ''}${err.type ?? 'Error'}: ${err.message ?? ''}${fields.length ? ` [${fields.join(' ')}]` : ''}`,
       );
-      if (depth === 0 && err.stack) lines.push(err.stack);
     }
-    console.error(lines.join('\n'));
+    // A test that makes 30 requests fail on purpose prints the stack once, then one line each.
+    const stack = entry.err?.stack ?? '';
+    if (printedStacks.has(stack)) {
+      console.error(`${heading}: again ${chain.at(-1) ?? ''}`);
+      return;
+    }
+    printedStacks.add(stack);
+    console.error([heading, chain[0], ...(stack ? [stack] : []), ...chain.slice(1)].filter(Boolean).join('\n'));
   },
 };
 
