@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { PACKAGE_ROOT } from '../core/paths.ts';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { hasCitus, isDistributed, placeTables } from './citus.ts';
+import { SKIP_CITUS_LOCAL_TABLE_CHECK, hasCitus, isDistributed, placeTables } from './citus.ts';
 import { queryRows, type Database, type Db } from './client.ts';
 
 const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'src', 'db', 'migrations');
@@ -52,6 +52,9 @@ export async function migrate(database: Database): Promise<string[]> {
     const newlyApplied: string[] = [];
     const citus = await hasCitus(run);
     const distributed = citus && (await isDistributed(run));
+    // A fresh database on Citus: no table is placed yet, so Citus's check after each dropped
+    // constraint can find nothing here and would only wait on other schemas' writers (citus.ts).
+    if (citus && !distributed) await run(SKIP_CITUS_LOCAL_TABLE_CHECK);
     for (const migration of migrationFiles()) {
       if (applied.has(migration.name)) continue;
       await run(distributed && migration.citusSql ? migration.citusSql : migration.sql);
