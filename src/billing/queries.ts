@@ -61,11 +61,16 @@ export async function lockActiveSubscription(
   scope: BillingScope,
 ): Promise<{ lock: BillingLock; subscription: SubscriptionRecord | undefined }> {
   const lock = await lockBillingScope(tx, scope);
+  return { lock, subscription: await activeSubscriptionUnder(tx, lock) };
+}
+
+/** The live subscription of the scope whose lock the transaction holds. */
+export async function activeSubscriptionUnder(tx: Queryable, lock: BillingLock): Promise<SubscriptionRecord | undefined> {
   const [subscription] = await tx
     .select(recordColumns)
     .from(subscriptions)
-    .where(and(ownedBy(scope), ne(subscriptions.status, 'canceled')));
-  return { lock, subscription };
+    .where(and(ownedBy(lock.scope), ne(subscriptions.status, 'canceled')));
+  return subscription;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { BillingScope, ProviderSubscription } from './provider.ts';
 import {
   claimEvent,
   insertSubscription,
-  lockActiveSubscription,
+  activeSubscriptionUnder,
   lockBillingScope,
   lockCustomer,
   lockProviderSubscription,
@@ -84,8 +84,7 @@ async function storedSubscriptionFor(
   const lock = await lockBillingScope(tx, scope);
   const byRef = await lockSubscriptionByRef(tx, lock, remote.ref);
   if (byRef && ownerMatches(byRef, scope)) return { lock, stored: byRef };
-  const { subscription } = await lockActiveSubscription(tx, scope);
-  return { lock, stored: subscription };
+  return { lock, stored: await activeSubscriptionUnder(tx, lock) };
 }
 
 function ownerMatches(subscription: SubscriptionRecord, scope: BillingScope): boolean {
