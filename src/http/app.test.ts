@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { buildApp } from './app.ts';
@@ -129,5 +131,58 @@ describe('health', () => {
     expect((await http.get('/healthz')).body).toEqual({ status: 'ok' });
     expect((await http.get('/readyz')).body).toEqual({ status: 'ready' });
     await app.close();
+  });
+});
+
+describe('shutdown', () => {
+  it('serves a request that arrives on a busy connection after close began, with Connection: close', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => (entered = resolve));
+    let closing!: () => void;
+    const closeBegan = new Promise<void>((resolve) => (closing = resolve));
+    const app = await buildApp({
+      config: loadConfig({ PUBLIC_URL: 'http://roster.test' }),
+      database,
+      logger: false,
+      extraRoutes: (instance) => {
+        instance.get('/test/held', async () => {
+          entered();
+          await released;
+          return { held: true };
+        });
+      },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write('GET /test/held HTTP/1.1\r\nHost: roster.test\r\n\r\n');
+    await inFlight;
+    // Fastify marks its routes closed, then closes the listening server: signal at that point.
+    const closeServer = app.server.close.bind(app.server);
+    app.server.close = (callback) => {
+      closing();
+      return closeServer(callback);
+    };
+    const closed = app.close();
+    await closeBegan;
+    // The connection is busy, so the server keeps it: the next request on it arrives while closing.
+    socket.write('GET /healthz HTTP/1.1\r\nHost: roster.test\r\n\r\n');
+    // Fastify's request listener runs first (it decides there whether to serve); then this one.
+    await new Promise<void>((resolve) => app.server.once('request', () => resolve()));
+    release();
+    await ended;
+    await closed;
+    const replies = received.split(/(?=HTTP\/1\.1 )/);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toMatch(/^HTTP\/1\.1 200/);
+    expect(replies[0]).toContain('{"held":true}');
+    expect(replies[1]).toMatch(/^HTTP\/1\.1 200/);
+    expect(replies[1]).toMatch(/connection: close/i);
+    expect(replies[1]).toContain('{"status":"ok"}');
   });
 });

@@ -95,6 +95,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // On shutdown, a request that arrives on a connection the server already holds (keep-alive,
+    // pipelined) is served like the ones in flight, with `Connection: close`. Fastify's default
+    // answers it 503 with a body outside the API's error shape, and a client cannot tell whether
+    // such a POST was applied.
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
