@@ -2,11 +2,11 @@ import type { Caller } from '../core/context.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { prepareStatement, type Db } from '../db/client.ts';
 import { touchServiceToken } from './queries.ts';
-import { actorQuery, scopesOf, serviceActorQuery, type ActorRow, type ServiceActorRow } from './credential-query.ts';
+import { prepareActorLookup, scopesOf, serviceActorQuery, type ServiceActorRow } from './credential-query.ts';
 
 /**
  * Hot path: credential, user, membership and role in one prepared, indexed query per request
- * (the one authentication rule in credential-query.ts). Nothing is cached, so a revoked session,
+ * (the one authentication rule in credential-query.ts; on Citus two, each on one node). Nothing is cached, so a revoked session,
  * a disabled user or a changed role counts at once. A service token (`rs_svc_…`) is accepted only
  * as a bearer token, never from the session cookie, and resolves to a service actor (no user).
  */
@@ -14,8 +14,8 @@ import { actorQuery, scopesOf, serviceActorQuery, type ActorRow, type ServiceAct
 const SERVICE_TOKEN_USE_RESOLUTION_MS = 60_000;
 
 export function createAuthenticator(db: Db) {
-  const bySession = prepareStatement<ActorRow>(db, 'roster_auth_session', actorQuery('session', { withOrg: true }));
-  const byApiToken = prepareStatement<ActorRow>(db, 'roster_auth_api_token', actorQuery('api', { withOrg: true }));
+  const bySession = prepareActorLookup(db, 'roster_auth_session', 'session', { withOrg: true });
+  const byApiToken = prepareActorLookup(db, 'roster_auth_api_token', 'api', { withOrg: true });
 
   const byServiceToken = prepareStatement<ServiceActorRow>(db, 'roster_auth_service_token', serviceActorQuery());
 
@@ -33,7 +33,7 @@ export function createAuthenticator(db: Db) {
     }
     if (kind !== 'session' && kind !== 'api') return null;
     const statement = kind === 'session' ? bySession : byApiToken;
-    const [row] = await statement({ hash: hashToken(token), now });
+    const row = await statement({ hash: hashToken(token), now });
     if (!row) return null;
     return {
       userId: row.user_id,

@@ -1,5 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { ServiceScope } from '../core/domain.ts';
+import { onCitusDb } from '../db/citus.ts';
+import { prepareStatement, type Queryable } from '../db/client.ts';
 
 /**
  * THE authentication rule, written once in SQL: a credential → its user (never a disabled one,
@@ -14,7 +16,7 @@ import type { ServiceScope } from '../core/domain.ts';
  * A service token (`rs_svc_…`) resolves to no user at all: `serviceActorQuery` (never revoked).
  *
  * This is the one place outside the auth and orgs modules' queries that reads their tables
- * (users, sessions, api_tokens, service_tokens, memberships, orgs): src/architecture.test.ts names it.
+ * (users, sessions, api_tokens, service_tokens, memberships, orgs, user_orgs): src/architecture.test.ts names it.
  */
 export type CredentialKind = 'session' | 'api' | 'user';
 
@@ -45,17 +47,88 @@ export interface ActorRow {
   org_name?: string | null;
 }
 
+/**
+ * Where the actor's membership is read from.
+ * - `join` (PostgreSQL, PGlite): memberships joined by user id, in the same statement.
+ * - `user_orgs` (Citus): memberships are sharded by org, so a join by user id reads every shard
+ *   (Citus even pulls every shard's memberships and orgs to the coordinator for the outer join).
+ *   The first statement reads the user's org id from `user_orgs` (one org per user, kept on the
+ *   coordinator, written in the same transaction as the membership) and answers no role; the
+ *   second (`memberInOrgQuery`) reads the role with that org id as a constant, so Citus routes it
+ *   to the org's one shard. `lookUpActor` runs both.
+ */
+export type MembershipSource = 'join' | 'user_orgs';
+
 /** The actor of a credential as a subquery: zero rows when the credential does not authenticate. */
-export function actorQuery(kind: CredentialKind, options: { withOrg: boolean }): SQL {
+export function actorQuery(kind: CredentialKind, options: { withOrg: boolean; membership?: MembershipSource }): SQL {
+  const head = sql`SELECT credential.id AS credential_id, u.id AS user_id, u.email, u.name, u.email_verified_at`;
+  const actor = sql`FROM (${credentialSource(kind)}) credential
+    JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL`;
+  if (options.membership === 'user_orgs') {
+    const orgColumns = options.withOrg ? sql`, NULL::text AS slug, NULL::text AS org_name` : sql``;
+    return sql`${head}, uo.org_id, NULL::text AS role${orgColumns}
+      ${actor}
+      LEFT JOIN user_orgs uo ON uo.user_id = u.id`;
+  }
   const orgColumns = options.withOrg ? sql`, o.slug, o.name AS org_name` : sql``;
   const orgJoin = options.withOrg ? sql`LEFT JOIN orgs o ON o.id = m.org_id` : sql``;
-  return sql`
-    SELECT credential.id AS credential_id, u.id AS user_id, u.email, u.name, u.email_verified_at,
-           m.org_id, m.role${orgColumns}
-    FROM (${credentialSource(kind)}) credential
-    JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL
+  return sql`${head}, m.org_id, m.role${orgColumns}
+    ${actor}
     LEFT JOIN memberships m ON m.user_id = u.id
     ${orgJoin}`;
+}
+
+/**
+ * The second statement of the `user_orgs` source: the member `userId`'s role in the org `orgId`
+ * (and, `withOrg`, the org's slug and name); zero rows when they are not its member. Every table is
+ * filtered by the org id, so it reaches one shard.
+ */
+export function memberInOrgQuery(options: { withOrg: boolean }): SQL {
+  const orgId = sql`${sql.placeholder('orgId')}::uuid`;
+  if (!options.withOrg) {
+    return sql`SELECT m.role FROM memberships m WHERE m.org_id = ${orgId} AND m.user_id = ${placeholder.userId}`;
+  }
+  return sql`SELECT m.role, o.slug, o.name AS org_name FROM memberships m JOIN orgs o ON o.id = m.org_id AND o.id = ${orgId}
+    WHERE m.org_id = ${orgId} AND m.user_id = ${placeholder.userId}`;
+}
+
+type Membership = { org_id: string | null; role: 'owner' | 'admin' | 'member' | null };
+
+/**
+ * A prepared lookup of `query` (its rows carry the user's `org_id`, and `role` unless the source is
+ * `user_orgs`) that answers each row with its membership: on PostgreSQL and PGlite `joined`, one
+ * statement; on Citus `byUserOrg`, then `memberInOrgQuery` for the org it names (two statements,
+ * each on one node). A row whose org has no membership of the user any more answers no org.
+ */
+function prepareMembershipLookup<Row extends Membership & { user_id: string }>(
+  db: Queryable,
+  name: string,
+  queries: { joined: SQL; byUserOrg: SQL; withOrg: boolean },
+): (values: Record<string, unknown>) => Promise<Row | undefined> {
+  const joined = prepareStatement<Row>(db, name, queries.joined);
+  const byUserOrg = prepareStatement<Row>(db, `${name}_uo`, queries.byUserOrg);
+  const inOrg = prepareStatement<Partial<Row>>(db, `${name}_m`, memberInOrgQuery({ withOrg: queries.withOrg }));
+  return async (values) => {
+    if (!(await onCitusDb(db))) return (await joined(values))[0];
+    const [row] = await byUserOrg(values);
+    if (!row?.org_id) return row;
+    const [member] = await inOrg({ orgId: row.org_id, userId: row.user_id });
+    return member ? { ...row, ...member } : { ...row, org_id: null, role: null };
+  };
+}
+
+/** The actor of a credential (`hash`, `now`; kind `user`: `userId`), by the rule above, on any engine. */
+export function prepareActorLookup(
+  db: Queryable,
+  name: string,
+  kind: CredentialKind,
+  options: { withOrg: boolean },
+): (values: Record<string, unknown>) => Promise<ActorRow | undefined> {
+  return prepareMembershipLookup<ActorRow>(db, name, {
+    joined: actorQuery(kind, { ...options, membership: 'join' }),
+    byUserOrg: actorQuery(kind, { ...options, membership: 'user_orgs' }),
+    withOrg: options.withOrg,
+  });
 }
 
 /** A user as the policy sees them (GET /authz/check): disabled or not, and their org and role. */
@@ -71,12 +144,31 @@ export interface SubjectRow {
  * are disabled: zero rows when no user has the id. One indexed lookup per table, prepared by the
  * caller, so a host app's permission check costs one round-trip.
  */
-export function subjectQuery(): SQL {
+export function subjectQuery(membership: MembershipSource = 'join'): SQL {
+  if (membership === 'user_orgs') {
+    return sql`
+      SELECT u.id AS user_id, u.disabled_at IS NOT NULL AS disabled, uo.org_id, NULL::text AS role
+      FROM users u
+      LEFT JOIN user_orgs uo ON uo.user_id = u.id
+      WHERE u.id = ${placeholder.userId}`;
+  }
   return sql`
     SELECT u.id AS user_id, u.disabled_at IS NOT NULL AS disabled, m.org_id, m.role
     FROM users u
     LEFT JOIN memberships m ON m.user_id = u.id
     WHERE u.id = ${placeholder.userId}`;
+}
+
+/** The subject `userId` (subjectQuery) on any engine, as prepareActorLookup does for credentials. */
+export function prepareSubjectLookup(
+  db: Queryable,
+  name: string,
+): (values: { userId: string }) => Promise<SubjectRow | undefined> {
+  return prepareMembershipLookup<SubjectRow>(db, name, {
+    joined: subjectQuery('join'),
+    byUserOrg: subjectQuery('user_orgs'),
+    withOrg: false,
+  });
 }
 
 /** A service token's row: its id and scopes. */
@@ -113,13 +205,26 @@ export function scopesOf(row: ServiceActorRow): ServiceScope[] {
  * `hash`, or `user` with `user_id` (a service token's on-behalf request). One row per request that
  * authenticates (never a disabled user, never an expired session), with its membership.
  */
-export function batchActorQuery(requests: SQL, now: SQL): SQL {
+export function batchActorQuery(requests: SQL, now: SQL, membership: MembershipSource = 'join'): SQL {
+  const [columns, join] =
+    membership === 'user_orgs'
+      ? [sql`uo.org_id, NULL::text AS role`, sql`LEFT JOIN user_orgs uo ON uo.user_id = u.id`]
+      : [sql`m.org_id, m.role`, sql`LEFT JOIN memberships m ON m.user_id = u.id`];
   return sql`
-    SELECT r.idx, u.id AS user_id, m.org_id, m.role
+    SELECT r.idx, u.id AS user_id, ${columns}
     FROM ${requests}
     LEFT JOIN sessions s ON r.kind = 'session' AND s.token_hash = r.hash AND s.expires_at > ${now}
     LEFT JOIN api_tokens t ON r.kind = 'api' AND t.token_hash = r.hash
     JOIN users u ON u.id = CASE r.kind WHEN 'session' THEN s.user_id WHEN 'api' THEN t.user_id ELSE r.user_id END
       AND u.disabled_at IS NULL
-    LEFT JOIN memberships m ON m.user_id = u.id`;
+    ${join}`;
+}
+
+/**
+ * The second statement of a `user_orgs` batch (Citus): the roles of `userIds` in the org `orgId`,
+ * one shard. A user of the list who is not its member any more has no row.
+ */
+export function memberRolesInOrgQuery(orgId: string, userIds: string[]): SQL {
+  return sql`SELECT m.user_id, m.role FROM memberships m
+    WHERE m.org_id = ${orgId}::uuid AND m.user_id = ANY(${sql.param(userIds)}::uuid[])`;
 }

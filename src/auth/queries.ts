@@ -1,7 +1,7 @@
 import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { prepareStatement, queryRows, type Queryable } from '../db/client.ts';
-import { subjectQuery, type SubjectRow } from './credential-query.ts';
+import { queryRows, type Queryable } from '../db/client.ts';
+import { prepareSubjectLookup, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
 import type { ServiceScope } from '../core/domain.ts';
 
@@ -53,17 +53,16 @@ export async function findUserById(db: Queryable, userId: string): Promise<UserR
   return user;
 }
 
-const subjectStatements = new WeakMap<Queryable, (values: { userId: string }) => Promise<SubjectRow[]>>();
+const subjectStatements = new WeakMap<Queryable, (values: { userId: string }) => Promise<SubjectRow | undefined>>();
 
 /** The user with their org and role, disabled or not (the host app's permission check): one prepared lookup. */
 export async function findSubject(db: Queryable, userId: string): Promise<SubjectRow | undefined> {
   let statement = subjectStatements.get(db);
   if (!statement) {
-    statement = prepareStatement<SubjectRow>(db, 'roster_authz_subject', subjectQuery());
+    statement = prepareSubjectLookup(db, 'roster_authz_subject');
     subjectStatements.set(db, statement);
   }
-  const [row] = await statement({ userId });
-  return row;
+  return statement({ userId });
 }
 
 /**

@@ -10,6 +10,7 @@ import { findSubject } from '../auth/queries.ts';
 import { requireCaller, type Ctx } from '../core/context.ts';
 import type { Role } from '../core/domain.ts';
 import { AppError } from '../core/errors.ts';
+import { onCitusDb } from '../db/citus.ts';
 import { findMember, findMembershipOfUser, findOrg } from '../orgs/queries.ts';
 import { findProject } from '../projects/queries.ts';
 
@@ -69,7 +70,7 @@ export type MembershipAnswer =
  */
 export async function membershipOf(ctx: Ctx, input: { userId: string }): Promise<MembershipAnswer> {
   authorizeCaller(requireCaller(ctx), 'authz.read');
-  const membership = await findMembershipOfUser(ctx.db, input.userId);
+  const membership = await findMembershipOfUser(ctx.db, input.userId, { citus: await onCitusDb(ctx.db) });
   if (!membership) return { org: null };
   const [org, member] = await Promise.all([
     findOrg(ctx.db, membership.orgId),

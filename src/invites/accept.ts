@@ -18,6 +18,7 @@ import {
   type InviteRole,
   type InviteStatus,
 } from './queries.ts';
+import { orgOfInviteToken } from './link-token.ts';
 import { alreadyInOrg, effectiveStatus, inviteNotFound, seatLimit } from './rules.ts';
 
 // The link side of invitations: public lookup and acceptance (by token, by id, at signup).
@@ -142,7 +143,7 @@ export async function acceptInTransaction(
 /** Finds an invitation by its token; a token of another kind is simply not an invitation token. */
 export function findByToken(db: Queryable, token: string): Promise<InvitationRow | undefined> {
   if (tokenKindOf(token) !== 'invite') return Promise.resolve(undefined);
-  return findInvitationByTokenHash(db, hashToken(token));
+  return findInvitationByTokenHash(db, hashToken(token), orgOfInviteToken(token));
 }
 
 function mapMembershipConflict(error: unknown): unknown {

@@ -4,11 +4,17 @@ import { hashToken } from '../core/tokens.ts';
 import { loadOrCreateLinkKey } from './queries.ts';
 
 /**
- * Invitation tokens are `rs_inv_` + HMAC-SHA256(key, nonce). The database keeps the nonce and the
- * token's SHA-256 only, so the list can show an admin the live link again (the contract's
- * `link`) without a token ever being stored. The key comes from LINK_SECRET; without it, one is
- * generated once and kept in `server_keys` (shared by every process on the database) — set
- * LINK_SECRET in production so that a copy of the database alone cannot rebuild links.
+ * Invitation tokens are `rs_inv_` + the org id (16 bytes, 22 base64url characters) +
+ * HMAC-SHA256(key, org id + nonce) (43 characters). The org id lets a lookup carry it, so on Citus
+ * the token's lookup reaches the org's one shard (ARCHITECTURE principle 12); the HMAC binds it,
+ * so an edited org part names no invitation. Tokens issued before 2026-12-01 are `rs_inv_` +
+ * HMAC-SHA256(key, nonce) alone (43 characters) and are still looked up by their hash.
+ *
+ * The database keeps the nonce and the token's SHA-256 only, so the list can show an admin the live
+ * link again (the contract's `link`) without a token ever being stored. The key comes from
+ * LINK_SECRET; without it, one is generated once and kept in `server_keys` (shared by every process
+ * on the database) — set LINK_SECRET in production so that a copy of the database alone cannot
+ * rebuild links.
  */
 export interface IssuedInviteToken {
   token: string;
@@ -16,24 +22,57 @@ export interface IssuedInviteToken {
   nonce: Buffer;
 }
 
-export function issueInviteToken(key: Buffer): IssuedInviteToken {
-  const nonce = randomBytes(16);
-  const token = inviteTokenFor(key, nonce);
-  return { token, hash: hashToken(token), nonce };
+const ORG_PART = 22;
+const MAC_PART = 43;
+
+export function issueInviteToken(key: Buffer, orgId: string): IssuedInviteToken {
+  return issueInviteTokens(key, orgId, 1)[0]!;
 }
 
 /** `count` tokens from one read of the random source (a bulk invitation issues 1,000 at once). */
-export function issueInviteTokens(key: Buffer, count: number): IssuedInviteToken[] {
+export function issueInviteTokens(key: Buffer, orgId: string, count: number): IssuedInviteToken[] {
   const random = randomBytes(16 * count);
   return Array.from({ length: count }, (_, index) => {
     const nonce = Buffer.from(random.subarray(index * 16, index * 16 + 16));
-    const token = inviteTokenFor(key, nonce);
+    const token = inviteTokenFor(key, orgId, nonce);
     return { token, hash: hashToken(token), nonce };
   });
 }
 
-export function inviteTokenFor(key: Buffer, nonce: Buffer): string {
+export function inviteTokenFor(key: Buffer, orgId: string, nonce: Buffer): string {
+  const org = uuidBytes(orgId);
+  const mac = createHmac('sha256', key).update('roster-invite-link:v2:').update(org).update(nonce).digest('base64url');
+  return `rs_inv_${org.toString('base64url')}${mac}`;
+}
+
+/** The token format issued before 2026-12-01 (no org id); only rebuilt for the list's links. */
+export function legacyInviteTokenFor(key: Buffer, nonce: Buffer): string {
   return `rs_inv_${createHmac('sha256', key).update('roster-invite-link:').update(nonce).digest('base64url')}`;
+}
+
+/** The org id a token names, or undefined for a token of the earlier format (or not a token). */
+export function orgOfInviteToken(token: string): string | undefined {
+  const body = token.startsWith('rs_inv_') ? token.slice('rs_inv_'.length) : '';
+  if (body.length !== ORG_PART + MAC_PART || !/^[A-Za-z0-9_-]+$/.test(body)) return undefined;
+  const hex = Buffer.from(body.slice(0, ORG_PART), 'base64url').toString('hex');
+  if (hex.length !== 32) return undefined;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The live link's token of a stored invitation: the format whose hash is the stored one (the
+ * current format, or the earlier one for an invitation issued before it); null when neither
+ * matches (the key changed since).
+ */
+export function storedInviteToken(key: Buffer, row: { orgId: string; tokenNonce: Buffer; tokenHash: Buffer }): string | null {
+  for (const token of [inviteTokenFor(key, row.orgId, row.tokenNonce), legacyInviteTokenFor(key, row.tokenNonce)]) {
+    if (hashToken(token).equals(row.tokenHash)) return token;
+  }
+  return null;
+}
+
+function uuidBytes(id: string): Buffer {
+  return Buffer.from(id.replace(/-/g, ''), 'hex');
 }
 
 const keys = new WeakMap<CtxDb, Promise<Buffer>>();

@@ -26,6 +26,8 @@ export interface InvitationRow {
   acceptedBy: string | null;
   /** Rebuilds the live link's token with the server key (null for tokens issued before 0004). */
   tokenNonce: Buffer | null;
+  /** SHA-256 of the live token: tells which token format the nonce was issued in. */
+  tokenHash: Buffer;
 }
 
 type RawInvitation = {
@@ -43,6 +45,7 @@ type RawInvitation = {
   expires_at: Date | string;
   accepted_by: string | null;
   token_nonce: Buffer | Uint8Array | null;
+  token_hash: Buffer | Uint8Array;
 };
 
 function toInvitation(row: RawInvitation): InvitationRow {
@@ -61,18 +64,31 @@ function toInvitation(row: RawInvitation): InvitationRow {
     expiresAt: new Date(row.expires_at),
     acceptedBy: row.accepted_by,
     tokenNonce: row.token_nonce ? Buffer.from(row.token_nonce) : null,
+    tokenHash: Buffer.from(row.token_hash),
   };
 }
 
 const SELECT_INVITATION = sql`
   SELECT i.org_id, i.id, i.email, i.email_normalized, i.role, i.status, i.invited_by, i.created_at,
-         i.expires_at, i.accepted_by, i.token_nonce, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name
+         i.expires_at, i.accepted_by, i.token_nonce, i.token_hash, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name
   FROM invitations i
   CROSS JOIN LATERAL ${orgColumns(sql`i.org_id`)} o
   LEFT JOIN LATERAL ${userColumns(sql`i.invited_by`)} u ON true`;
 
-export async function findInvitationByTokenHash(db: Queryable, tokenHash: Buffer): Promise<InvitationRow | undefined> {
-  const rows = await queryRows<RawInvitation>(db, sql`${SELECT_INVITATION} WHERE i.token_hash = ${tokenHash}`);
+/**
+ * By the token's hash and the org its token names: one index lookup, and on Citus one shard. With
+ * no org (a token issued before tokens carried it), by the hash alone: every shard on Citus.
+ */
+export async function findInvitationByTokenHash(
+  db: Queryable,
+  tokenHash: Buffer,
+  orgId?: string,
+): Promise<InvitationRow | undefined> {
+  const where =
+    orgId === undefined
+      ? sql`WHERE i.token_hash = ${tokenHash}`
+      : sql`WHERE i.org_id = ${orgId}::uuid AND i.token_hash = ${tokenHash}`;
+  const rows = await queryRows<RawInvitation>(db, sql`${SELECT_INVITATION} ${where}`);
   return rows[0] ? toInvitation(rows[0]) : undefined;
 }
 

@@ -5,6 +5,9 @@ import { invitationEmail } from '../mail/templates.ts';
 import { startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD, uniqueEmail, type TestOrg, type TestUser } from '../../test/kit/given.ts';
 import { inviteTokenOf, latestLink, mailTo, verifyTokenOf } from '../../test/kit/mailbox.ts';
+import type { Ctx } from '../core/context.ts';
+import { hashToken } from '../core/tokens.ts';
+import { inviteLinkKey, legacyInviteTokenFor, orgOfInviteToken } from './link-token.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -53,7 +56,9 @@ describe('POST /api/v1/org/invite', () => {
     const reply = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email } });
     expect(reply.status).toBe(201);
     expect(reply.body.invite).toMatchObject({ email, role: 'member', status: 'pending' });
-    expect(reply.body.invite.link).toMatch(new RegExp(`^${TEST_PUBLIC_URL}/invite/rs_inv_[A-Za-z0-9_-]{43}$`));
+    // rs_inv_ + the org id (22) + the HMAC (43): the org id lets the lookup reach one shard on Citus.
+    expect(reply.body.invite.link).toMatch(new RegExp(`^${TEST_PUBLIC_URL}/invite/rs_inv_[A-Za-z0-9_-]{65}$`));
+    expect(orgOfInviteToken(inviteTokenOf(reply.body.invite.link))).toBe(org.id);
     const expiresIn = Date.parse(reply.body.invite.expires_at) - Date.parse(reply.body.invite.created_at);
     expect(expiresIn).toBe(t.config.inviteTtlSeconds * 1000);
 
@@ -437,6 +442,43 @@ describe('GET /api/v1/invites/{token}', () => {
     const reply = await t.http.get('/api/v1/invites/rs_inv_doesnotexist');
     expect(reply.status).toBe(404);
     expect(reply.body.error.code).toBe('invite_not_found');
+  });
+
+  it('answers 404 for a token whose org part names another org (the HMAC binds the org id)', async () => {
+    const org = await t.given.org();
+    const other = await t.given.org();
+    const { token } = await invite(org, uniqueEmail());
+    const otherOrgPart = Buffer.from(other.id.replace(/-/g, ''), 'hex').toString('base64url');
+    const edited = `rs_inv_${otherOrgPart}${token.slice('rs_inv_'.length + 22)}`;
+    expect(orgOfInviteToken(edited)).toBe(other.id);
+    expect((await t.http.get(`/api/v1/invites/${edited}`)).status).toBe(404);
+    expect((await t.http.get(`/api/v1/invites/${token}`)).status).toBe(200);
+  });
+
+  it('still opens, lists and accepts a link issued before tokens carried the org id', async () => {
+    const org = await t.given.org({ seats: 5 });
+    const email = uniqueEmail('legacy');
+    const { id } = await invite(org, email);
+    // Rewrite the invitation as the earlier format issued it: the same nonce, the token without the org id.
+    const [row] = await queryRows<{ token_nonce: Buffer | Uint8Array }>(
+      t.database.db,
+      sql`SELECT token_nonce FROM invitations WHERE org_id = ${org.id} AND id = ${id}`,
+    );
+    const ctx = { db: t.database.db, config: t.config } as unknown as Ctx;
+    const legacy = legacyInviteTokenFor(await inviteLinkKey(ctx), Buffer.from(row!.token_nonce));
+    expect(legacy).toMatch(/^rs_inv_[A-Za-z0-9_-]{43}$/);
+    expect(orgOfInviteToken(legacy)).toBeUndefined();
+    await t.database.db.execute(
+      sql`UPDATE invitations SET token_hash = ${hashToken(legacy)} WHERE org_id = ${org.id} AND id = ${id}`,
+    );
+    expect((await t.http.get(`/api/v1/invites/${legacy}`)).body).toMatchObject({ email, status: 'pending' });
+    const list = await t.http.get('/api/v1/org/invites', { as: org.owner });
+    const listed = (list.body.invites as { id: string; link: string }[]).find((entry) => entry.id === id);
+    expect(listed?.link).toBe(`${TEST_PUBLIC_URL}/invite/${legacy}`);
+    const invitee = await t.given.user({ email });
+    const accepted = await t.http.post(`/api/v1/invites/${legacy}/accept`, { as: invitee });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+    expect(accepted.body.org.id).toBe(org.id);
   });
 });
 

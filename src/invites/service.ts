@@ -13,7 +13,7 @@ import { enqueueMail, enqueueTemplateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
 import { seatUsage } from '../billing/seats.ts';
 import { lockActorInOrg } from '../members/access.ts';
-import { inviteLinkKey, inviteTokenFor, issueInviteToken, issueInviteTokens } from './link-token.ts';
+import { inviteLinkKey, issueInviteToken, issueInviteTokens, storedInviteToken } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
 import {
   addressStates,
@@ -151,7 +151,7 @@ async function createInvitations(
     const picked = addresses.flatMap((address, index) =>
       address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized }] : [],
     );
-    const tokens = issueInviteTokens(linkKey, picked.length);
+    const tokens = issueInviteTokens(linkKey, orgId, picked.length);
     const chosen = picked.map((row, position) => ({ ...row, ...tokens[position]! }));
     // Only when the planner saw one (under the org lock, with the same clock): usually no statement.
     const stale = chosen.map((row) => row.normalized).filter(hasStaleInvite);
@@ -228,7 +228,10 @@ export async function listInvites(ctx: Ctx): Promise<InvitationView[]> {
   const rows = await listPendingInvitations(ctx.db, actor.membership.orgId);
   const linkKey = await inviteLinkKey(ctx);
   // The live link, rebuilt from its nonce with the server key: no token is stored.
-  return rows.map((row) => toView(row, now, row.tokenNonce ? inviteLink(ctx, inviteTokenFor(linkKey, row.tokenNonce)) : null));
+  return rows.map((row) => {
+    const token = row.tokenNonce ? storedInviteToken(linkKey, { ...row, tokenNonce: row.tokenNonce }) : null;
+    return toView(row, now, token ? inviteLink(ctx, token) : null);
+  });
 }
 
 export async function revokeInvite(ctx: Ctx, input: { inviteId: string }): Promise<void> {
@@ -278,7 +281,7 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
     // The invitation holds a seat again from now on: it must fit beside everything else.
     const seats = await seatUsage(tx, orgId, now, { exceptInvitationId: invitation.id });
     if (seats.activeMembers + seats.pendingInvites + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
-    const { token, hash, nonce } = issueInviteToken(linkKey);
+    const { token, hash, nonce } = issueInviteToken(linkKey, orgId);
     if (!(await renewToken(tx, { orgId, id: invitation.id, tokenHash: hash, tokenNonce: nonce, expiresAt }))) {
       throw inviteNotFound();
     }

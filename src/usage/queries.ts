@@ -1,8 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { prepareStatement, queryRows, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
-import { actorQuery, batchActorQuery, type CredentialKind } from '../auth/credential-query.ts';
+import { batchActorQuery, memberRolesInOrgQuery, prepareActorLookup, type CredentialKind } from '../auth/credential-query.ts';
 
 export type { CredentialKind };
 
@@ -207,7 +207,7 @@ export interface UsageActor {
   role: Role | null;
 }
 
-const actorStatements = new WeakMap<Db, Map<CredentialKind, (values: Record<string, unknown>) => Promise<UsageActor[]>>>();
+const actorStatements = new WeakMap<Db, Map<CredentialKind, ReturnType<typeof prepareActorLookup>>>();
 
 /**
  * The member a credential (`session`, `api`: `hash`) or a user id (`user`: a service token's
@@ -222,19 +222,15 @@ export async function usageActor(
   actorStatements.set(db, prepared);
   let statement = prepared.get(kind);
   if (!statement) {
-    statement = prepareStatement<UsageActor>(
-      db,
-      `roster_usage_actor_${kind}`,
-      sql`SELECT a.user_id AS "userId", a.org_id AS "orgId", a.role FROM (${actorQuery(kind, { withOrg: false })}) a`,
-    );
+    statement = prepareActorLookup(db, `roster_usage_actor_${kind}`, kind, { withOrg: false });
     prepared.set(kind, statement);
   }
-  const [row] = await statement({
+  const row = await statement({
     hash: input.hash ?? Buffer.alloc(0),
     now: input.now,
     userId: input.userId ?? '00000000-0000-0000-0000-000000000000',
   });
-  return row;
+  return row && { userId: row.user_id, orgId: row.org_id, role: row.role };
 }
 
 export interface StoredKey {
@@ -327,25 +323,44 @@ export interface BatchRequestRow {
 
 type ActorRow = { idx: number; user_id: string; org_id: string | null; role: Role | null };
 
-function actorsQuery(requests: BatchRequestRow[], now: Date): SQL {
+function actorsQuery(requests: BatchRequestRow[], now: Date, membership: 'join' | 'user_orgs' = 'join'): SQL {
   const source = sql`(SELECT r0.idx, r0.kind, decode(r0.hash_hex, 'hex') AS hash, nullif(r0.user_id, '')::uuid AS user_id
       FROM unnest(${sql.param(requests.map((row) => row.idx))}::int[], ${sql.param(requests.map((row) => row.kind))}::text[],
                   ${sql.param(requests.map((row) => row.hash?.toString('hex') ?? ''))}::text[],
                   ${sql.param(requests.map((row) => row.userId ?? ''))}::text[]) AS r0(idx, kind, hash_hex, user_id)) r`;
-  return batchActorQuery(source, sql`${now}::timestamptz`);
+  return batchActorQuery(source, sql`${now}::timestamptz`, membership);
 }
 
 function toActors(rows: ActorRow[]): Map<number, UsageActor> {
   return new Map(rows.map((row) => [Number(row.idx), { userId: row.user_id, orgId: row.org_id, role: row.role }]));
 }
 
-/** Authenticates every request of the batch in one statement (the shared rule, batchActorQuery). */
+/**
+ * Citus: authenticates every request of the batch (the shared rule, batchActorQuery) with the
+ * users' orgs from `user_orgs` (on the coordinator), then reads the roles org by org, each
+ * statement on the org's one shard (a join of memberships by user id would read every shard).
+ */
 export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow[], now: Date): Promise<Map<number, UsageActor>> {
-  return toActors(await queryRows<ActorRow>(tx, actorsQuery(requests, now)));
+  const rows = await queryRows<ActorRow>(tx, actorsQuery(requests, now, 'user_orgs'));
+  const usersOfOrg = new Map<string, Set<string>>();
+  for (const row of rows) {
+    if (row.org_id) usersOfOrg.set(row.org_id, (usersOfOrg.get(row.org_id) ?? new Set()).add(row.user_id));
+  }
+  const roles = new Map<string, Role>();
+  for (const [orgId, userIds] of [...usersOfOrg].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const members = await queryRows<{ user_id: string; role: Role }>(tx, memberRolesInOrgQuery(orgId, [...userIds]));
+    for (const member of members) roles.set(`${orgId}/${member.user_id}`, member.role);
+  }
+  return toActors(
+    rows.map((row) => {
+      const role = row.org_id ? roles.get(`${row.org_id}/${row.user_id}`) : undefined;
+      return role ? { ...row, role } : { ...row, org_id: null, role: null };
+    }),
+  );
 }
 
 /**
- * PostgreSQL, PGlite: `authenticateBatch` and the month rows of the actors' orgs created when
+ * PostgreSQL, PGlite: the batch authenticated (batchActorQuery, memberships joined) and the month rows of the actors' orgs created when
  * missing and locked, in org id order, in one statement (ON CONFLICT DO UPDATE locks the row it
  * meets; `WHERE false` writes nothing). The rows' usage is read by the next statement, whose
  * snapshot follows the lock.
@@ -416,11 +431,6 @@ function toInputs(rows: OrgRow[]): Map<string, AllocationInputs> {
       { plan: row.plan ?? null, seats: Number(row.seats ?? 0), enterpriseMonthly: toNumberOrNull(row.monthly) },
     ]),
   );
-}
-
-/** `allocationInputs` for several orgs in one statement. */
-export async function allocationInputsOf(tx: Queryable, orgIds: string[]): Promise<Map<string, AllocationInputs>> {
-  return toInputs(await queryRows<OrgRow>(tx, orgsQuery(orgIds)));
 }
 
 export interface MemberKey {
