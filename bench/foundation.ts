@@ -34,6 +34,10 @@ export async function seedOrg(client: pg.Client, slug: string, members: number):
      SELECT $1, id, 'member', now() - random() * interval '365 days' FROM created`,
     [orgId, domain, members - 1],
   );
+  // One org per user: every membership has its user_orgs row, as the product writes them.
+  await client.query(`INSERT INTO user_orgs (user_id, org_id) SELECT user_id, org_id FROM memberships WHERE org_id = $1`, [
+    orgId,
+  ]);
   const { token, hash } = newToken('session');
   await client.query(`INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, $2, now() + interval '1 day')`, [
     ownerId,

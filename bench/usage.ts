@@ -233,6 +233,7 @@ async function moreMembers(db: Db, ownerId: string, count: number): Promise<{ id
   await db.execute(
     sql`INSERT INTO memberships (org_id, user_id, role) SELECT ${orgId}, u, 'member' FROM unnest(${sql.param(ids)}::uuid[]) u`,
   );
+  await db.execute(sql`INSERT INTO user_orgs (user_id, org_id) SELECT u, ${orgId} FROM unnest(${sql.param(ids)}::uuid[]) u`);
   await db.execute(
     sql`INSERT INTO usage_limits (org_id, user_id, daily_limit, monthly_limit)
         SELECT ${orgId}, u, 1e12, 1e12 FROM unnest(${sql.param(ids)}::uuid[]) u`,

@@ -221,6 +221,7 @@ describe('checkout on Stripe', () => {
     await t.database.db.execute(
       sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.orgId}, ${buyer.user.id}, 'member')`,
     );
+    await t.database.db.execute(sql`INSERT INTO user_orgs (user_id, org_id) VALUES (${buyer.user.id}, ${org.orgId})`);
     stub.requests.length = 0;
     const reply = await t.http.post('/api/v1/billing/portal', { as: buyer.user, body: { scope: 'personal' } });
     expect(reply.status).toBe(200);

@@ -25,6 +25,7 @@ describe('POST /api/v1/org/members/{user_id}/disable', () => {
     // A real login, so the member also has the cookie the dashboard uses.
     const member = await t.given.user();
     await t.database.db.execute(sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.id}, ${member.id}, 'member')`);
+    await t.database.db.execute(sql`INSERT INTO user_orgs (user_id, org_id) VALUES (${member.id}, ${org.id})`);
     const login = await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: PASSWORD } });
     const cookieToken = login.cookies.find((cookie) => cookie.name === 'roster_session')?.value;
     expect(cookieToken).toBeTruthy();
@@ -59,6 +60,7 @@ describe('POST /api/v1/org/members/{user_id}/disable', () => {
     const org = await t.given.org();
     const member = await t.given.user();
     await t.database.db.execute(sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.id}, ${member.id}, 'member')`);
+    await t.database.db.execute(sql`INSERT INTO user_orgs (user_id, org_id) VALUES (${member.id}, ${org.id})`);
     await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner });
     const right = await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: PASSWORD } });
     expect(right.status).toBe(403);

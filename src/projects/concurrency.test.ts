@@ -95,6 +95,7 @@ describe('leaving the org leaves every project', () => {
 
     // Re-joins (as by a new invitation): no project access comes back.
     await t.database.db.execute(sql`INSERT INTO memberships (org_id, user_id, role) VALUES (${org.id}, ${member.id}, 'member')`);
+    await t.database.db.execute(sql`INSERT INTO user_orgs (user_id, org_id) VALUES (${member.id}, ${org.id})`);
     expect((await t.http.get(`/api/v1/org/projects/${asEditor}`, { as: member })).status).toBe(404);
     expect((await t.http.get('/api/v1/org/projects', { as: member })).body.projects).toEqual([]);
   });

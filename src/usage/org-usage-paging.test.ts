@@ -24,6 +24,10 @@ async function addMembers(orgId: string, count: number, tag: string) {
         SELECT ${orgId}::uuid, id, 'member', now() - interval '1 day' + split_part(split_part(email, '-', 2), '@', 1)::int * interval '1 millisecond'
         FROM created`,
   );
+  // One org per user: every membership has its user_orgs row (the product writes both).
+  await t.database.db.execute(
+    sql`INSERT INTO user_orgs (user_id, org_id) SELECT user_id, org_id FROM memberships WHERE org_id = ${orgId}::uuid ON CONFLICT DO NOTHING`,
+  );
   await t.database.db.execute(
     sql`INSERT INTO usage_activity (org_id, user_id, day, activity, slice, quantity)
         SELECT m.org_id, m.user_id, (now() AT TIME ZONE 'UTC')::date, 'api.call', 0,

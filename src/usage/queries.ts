@@ -1,8 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
-import { batchActorQuery, memberRolesInOrgQuery, prepareActorLookup, type CredentialKind } from '../auth/credential-query.ts';
+import { batchActorQuery, memberRolesInOrgQuery, type CredentialKind } from '../auth/credential-query.ts';
 
 export type { CredentialKind };
 
@@ -205,32 +205,6 @@ export interface UsageActor {
   /** Null when the user belongs to no org. */
   orgId: string | null;
   role: Role | null;
-}
-
-const actorStatements = new WeakMap<Db, Map<CredentialKind, ReturnType<typeof prepareActorLookup>>>();
-
-/**
- * The member a credential (`session`, `api`: `hash`) or a user id (`user`: a service token's
- * `user_id`) stands for, by THE authentication rule: no row for an unknown or disabled user.
- */
-export async function usageActor(
-  db: Db,
-  kind: CredentialKind,
-  input: { hash?: Buffer; userId?: string; now: Date },
-): Promise<UsageActor | undefined> {
-  const prepared = actorStatements.get(db) ?? new Map();
-  actorStatements.set(db, prepared);
-  let statement = prepared.get(kind);
-  if (!statement) {
-    statement = prepareActorLookup(db, `roster_usage_actor_${kind}`, kind, { withOrg: false });
-    prepared.set(kind, statement);
-  }
-  const row = await statement({
-    hash: input.hash ?? Buffer.alloc(0),
-    now: input.now,
-    userId: input.userId ?? '00000000-0000-0000-0000-000000000000',
-  });
-  return row && { userId: row.user_id, orgId: row.org_id, role: row.role };
 }
 
 export interface StoredKey {

@@ -53,6 +53,7 @@ describe.skipIf(!serverUrl)('organization allocation across server processes (Po
         const member = await signup(`member${index}-${name}@example.com`);
         // Test-only shortcut: in the product members join by invitation.
         await db.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'member')`, [orgId, member.user.id]);
+        await db.query(`INSERT INTO user_orgs (user_id, org_id) VALUES ($1, $2)`, [member.user.id, orgId]);
         members.push(member);
       }
 

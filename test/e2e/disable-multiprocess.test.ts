@@ -57,6 +57,7 @@ describe.skipIf(!serverUrl)('disabling across server processes (PostgreSQL)', ()
     const memberDb = new pg.Client({ connectionString: databaseUrl });
     await memberDb.connect();
     await memberDb.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'member')`, [orgId, member.user.id]);
+    await memberDb.query(`INSERT INTO user_orgs (user_id, org_id) VALUES ($1, $2)`, [member.user.id, orgId]);
     await memberDb.end();
     const login = await call(b, 'POST', '/api/v1/auth/login', { body: { email: member.user.email, password: PASSWORD } });
     const cookieToken = /roster_session=([^;]+)/.exec(login.headers.getSetCookie().join('\n'))?.[1];

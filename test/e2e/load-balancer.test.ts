@@ -56,6 +56,7 @@ describe.skipIf(!SERVER_URL || !HAPROXY)('behind HAProxy: one process and a --wo
   async function addMember(orgId: string, role: 'admin' | 'member') {
     const user = await signup(role);
     await db.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3)`, [orgId, user.id, role]);
+    await db.query(`INSERT INTO user_orgs (user_id, org_id) VALUES ($1, $2)`, [user.id, orgId]);
     return user;
   }
 

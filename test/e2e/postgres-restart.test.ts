@@ -86,6 +86,7 @@ describe.skipIf(!HAVE_BINARIES)('PostgreSQL restarted while the server runs', ()
       org.body.org.id,
       member.user.id,
     ]);
+    await db.query(`INSERT INTO user_orgs (user_id, org_id) VALUES ($1, $2)`, [member.user.id, org.body.org.id]);
     await db.end();
     expect((await call(server, 'POST', `/api/v1/org/members/${member.user.id}/disable`, { token: owner.token })).status).toBe(
       200,
