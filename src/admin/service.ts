@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/record.ts';
 import { auditEntries } from '../audit/service.ts';
 import type { AuditRow } from '../audit/queries.ts';
-import { applySubscription } from '../billing/service.ts';
+import { applySubscription, endProviderSubscription } from '../billing/service.ts';
 import { MAX_SEATS, PLANS } from '../billing/plans.ts';
 import type { Actor, Ctx } from '../core/context.ts';
 import { normalizeEmail } from '../core/email.ts';
@@ -99,7 +99,10 @@ async function lockedMembershipOf(tx: Queryable, userId: string) {
  * Sets an org's plan and seats (Enterprise is sold only this way). Goes through the same
  * `applySubscription` as checkout, so seats never drop below members plus pending invitations.
  */
-export async function setPlan(ctx: Ctx, input: { slug: string; plan: string; seats: number }): Promise<OrgView> {
+export async function setPlan(
+  ctx: Ctx,
+  input: { slug: string; plan: string; seats: number; cancelSubscription?: boolean },
+): Promise<OrgView> {
   const operator = requireOperator(ctx);
   if (!isPlan(input.plan)) {
     throw new AppError('invalid_plan', `Unknown plan "${input.plan}". Use one of: ${Object.keys(PLANS).join(', ')}.`);
@@ -111,6 +114,7 @@ export async function setPlan(ctx: Ctx, input: { slug: string; plan: string; sea
   await applySubscription(
     { ...ctx, billing: { ...ctx.billing, name: 'operator' } },
     { scope: { kind: 'org', orgId: org.id }, plan: input.plan, seats: input.seats, providerRef: `operator:${operator.name}` },
+    { beforeReplacing: endProviderSubscription(ctx, { cancel: input.cancelSubscription === true }) },
   );
   return orgView(ctx.db, org.id, ctx.clock.now());
 }

@@ -27,6 +27,9 @@ export function createLocalBillingProvider(publicUrl: string): BillingProvider {
     async changeSeats() {
       // Nothing to tell: the local subscription row is the whole truth.
     },
+    async cancelSubscription() {
+      // Nothing to tell: the local subscription row is the whole truth.
+    },
     fetchSubscription() {
       return Promise.reject(new AppError('internal', 'The local billing provider has no remote subscriptions.'));
     },

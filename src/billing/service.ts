@@ -17,6 +17,7 @@ import {
   setSubscriptionSeats,
   storeCustomer,
   updateSubscription,
+  type SubscriptionRecord,
 } from './queries.ts';
 import { seatUsage } from './seats.ts';
 import { allocationView, monthOf, type AllocationView } from './allocation.ts';
@@ -174,7 +175,7 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
     if (input.seats < usage.activeMembers + usage.pendingInvites)
       throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
     if (subscription.seats === input.seats) return;
-    if (subscription.provider !== 'local' && subscription.provider !== 'operator') {
+    if (isProviderBilled(subscription)) {
       if (subscription.provider !== ctx.billing.name || !subscription.providerRef) {
         throw new AppError(
           'billing_provider_unavailable',
@@ -222,6 +223,7 @@ function seatsBelowUsage(active: number, pending: number): AppError {
 export async function applySubscription(
   ctx: Ctx,
   input: { scope: BillingScope; plan: Plan; seats: number; providerRef: string },
+  options: ReplaceOptions = {},
 ): Promise<void> {
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
@@ -236,8 +238,44 @@ export async function applySubscription(
         throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
       }
     }
-    await replaceSubscription(tx, ctx, input, now);
+    await replaceSubscription(tx, ctx, input, now, options);
   });
+}
+
+export interface ReplaceOptions {
+  /** Runs under the scope's lock with the live subscription about to be replaced; may refuse by throwing. */
+  beforeReplacing?: (current: SubscriptionRecord) => Promise<void>;
+}
+
+/**
+ * For the operator's `set-plan`: a live subscription that a payment provider bills (Stripe) would
+ * keep charging the customer after the org moved to a plan support manages. Refused
+ * (`provider_subscription_active`) unless `cancel`; with it, the subscription is ended at the
+ * provider (prorated) while the scope's lock is held, and a provider failure changes nothing here.
+ * A subscription of the local provider or of an earlier `set-plan` has nothing to end.
+ */
+export function endProviderSubscription(ctx: Ctx, options: { cancel: boolean }): ReplaceOptions['beforeReplacing'] {
+  return async (current) => {
+    if (current.status === 'canceled' || !isProviderBilled(current)) return;
+    const at = `${current.provider} subscription ${current.providerRef ?? '(no reference)'}, ${current.seats} seats`;
+    if (!options.cancel) {
+      throw new AppError(
+        'provider_subscription_active',
+        `This organization pays through ${at}. Cancel it with the plan change (--cancel-subscription: prorated, at once), or let the owner change it in the billing portal.`,
+      );
+    }
+    if (current.provider !== ctx.billing.name || !current.providerRef) {
+      throw new AppError(
+        'billing_provider_unavailable',
+        `This subscription is billed by ${current.provider}, which this server is not configured for.`,
+      );
+    }
+    await ctx.billing.cancelSubscription({ subscriptionRef: current.providerRef });
+  };
+}
+
+function isProviderBilled(subscription: SubscriptionRecord): boolean {
+  return subscription.provider !== 'local' && subscription.provider !== 'operator';
 }
 
 async function replaceSubscription(
@@ -245,9 +283,11 @@ async function replaceSubscription(
   ctx: Ctx,
   input: { scope: BillingScope; plan: Plan; seats: number; providerRef: string },
   now: Date,
+  options: ReplaceOptions,
 ): Promise<void> {
   const change = { plan: input.plan, seats: input.seats, provider: ctx.billing.name, providerRef: input.providerRef, now };
   const { lock, subscription: current } = await lockActiveSubscription(tx, input.scope);
+  if (current && options.beforeReplacing) await options.beforeReplacing(current);
   if (current) await updateSubscription(tx, lock, { id: current.id, ...change });
   else await insertSubscription(tx, lock, change);
   if (input.scope.kind === 'org') {

@@ -66,6 +66,11 @@ export function createStripeBillingProvider(config: StripeConfig, publicUrl: str
         stripe.subscriptionItems.update(item.id, { quantity: seats, proration_behavior: 'create_prorations' }),
       );
     },
+    async cancelSubscription({ subscriptionRef }) {
+      const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
+      if (subscription.status === 'canceled' || subscription.status === 'incomplete_expired') return;
+      await atStripe(() => stripe.subscriptions.cancel(subscriptionRef, { prorate: true, invoice_now: true }));
+    },
     async fetchSubscription(subscriptionRef) {
       const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
       return toProviderSubscription(subscription, config.priceTeam);

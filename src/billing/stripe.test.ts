@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setPlan } from '../admin/service.ts';
 import { queryRows } from '../db/client.ts';
+import { createBillingProvider } from './select-provider.ts';
 import { eventsOfOrg } from '../events/queries.ts';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestUser } from '../../test/kit/given.ts';
 import { signedEvent, startStripeStub, STUB_PRICE_TEAM, type StripeStub } from '../../test/kit/stripe-stub.ts';
 
@@ -485,5 +487,65 @@ describe('seats on Stripe', () => {
     expect(seats.body.error.code).toBe('enterprise_managed');
     const portal = await t.http.post('/api/v1/billing/portal', { as: org.owner, body: { scope: 'org' } });
     expect(portal.body.error.code).toBe('enterprise_managed');
+  });
+});
+
+describe('the operator moves an org that pays through Stripe (roster admin set-plan)', () => {
+  const operator = () => ({ ...operatorCtx(t), billing: createBillingProvider(t.config) });
+  const planOf = async (orgId: string) =>
+    queryRows<{ plan: string; seats: number; provider: string; provider_ref: string }>(
+      t.database.db,
+      sql`SELECT plan, seats, provider, provider_ref FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled'`,
+    );
+
+  it('refuses without --cancel-subscription, so the customer is never billed twice, and changes nothing', async () => {
+    const org = await stripeOrg(5);
+    await expect(setPlan(operator(), { slug: org.slug, plan: 'enterprise', seats: 40 })).rejects.toMatchObject({
+      code: 'provider_subscription_active',
+      message: expect.stringContaining(org.subscriptionId),
+    });
+    expect(await planOf(org.orgId)).toEqual([{ plan: 'team', seats: 5, provider: 'stripe', provider_ref: org.subscriptionId }]);
+    expect(stub.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    expect(stub.subscriptions.get(org.subscriptionId)?.status).toBe('active');
+  });
+
+  it('with --cancel-subscription: cancels at Stripe (prorated) first, then the org is on Enterprise; the later `deleted` event changes nothing', async () => {
+    const org = await stripeOrg(5);
+    const view = await setPlan(operator(), { slug: org.slug, plan: 'enterprise', seats: 40, cancelSubscription: true });
+    expect(view.org.plan).toBe('enterprise');
+    const cancel = stub.requests.filter((request) => request.method === 'DELETE');
+    expect(cancel).toEqual([
+      { method: 'DELETE', path: `/v1/subscriptions/${org.subscriptionId}`, params: { prorate: 'true', invoice_now: 'true' } },
+    ]);
+    expect(stub.subscriptions.get(org.subscriptionId)?.status).toBe('canceled');
+    expect(await planOf(org.orgId)).toEqual([
+      { plan: 'enterprise', seats: 40, provider: 'operator', provider_ref: 'operator:alice' },
+    ]);
+    // Stripe then reports the cancellation: the Enterprise plan that replaced it stays.
+    expect((await deliver(subscriptionEvent('customer.subscription.deleted', org.subscriptionId))).statusCode).toBe(200);
+    expect(await planOf(org.orgId)).toEqual([
+      { plan: 'enterprise', seats: 40, provider: 'operator', provider_ref: 'operator:alice' },
+    ]);
+    // Set again (already off Stripe): nothing more to cancel.
+    stub.requests.length = 0;
+    await setPlan(operator(), { slug: org.slug, plan: 'enterprise', seats: 45 });
+    expect(stub.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+  });
+
+  it('changes nothing when Stripe cannot be reached (502), and a retry after a lost reply finds it canceled', async () => {
+    const org = await stripeOrg(5);
+    stub.failNext(5); // more than the SDK's own retries
+    await expect(
+      setPlan(operator(), { slug: org.slug, plan: 'enterprise', seats: 40, cancelSubscription: true }),
+    ).rejects.toMatchObject({ code: 'billing_provider_unavailable' });
+    stub.failNext(0);
+    expect(await planOf(org.orgId)).toEqual([{ plan: 'team', seats: 5, provider: 'stripe', provider_ref: org.subscriptionId }]);
+    expect(stub.subscriptions.get(org.subscriptionId)?.status).toBe('active');
+    // Canceled at Stripe while Roster did not hear back: the retry does not cancel again.
+    stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'canceled' });
+    stub.requests.length = 0;
+    await setPlan(operator(), { slug: org.slug, plan: 'enterprise', seats: 40, cancelSubscription: true });
+    expect(stub.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    expect(await planOf(org.orgId)).toMatchObject([{ plan: 'enterprise', seats: 40 }]);
   });
 });

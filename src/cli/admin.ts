@@ -97,9 +97,18 @@ export function registerAdminCommands(program: Command): void {
     .description("Set an organization's plan and seats (Enterprise is managed only here)")
     .addOption(new Option('--plan <plan>', 'plan').choices(['team', 'enterprise']).makeOptionMandatory())
     .requiredOption('--seats <n>', 'number of seats (at least members plus pending invitations)', parseSeats)
-    .action(async (slug: string, options: { plan: string; seats: number }) => {
+    .option(
+      '--cancel-subscription',
+      'when the org pays through Stripe: cancel that subscription now (prorated) as part of the change; without it the change is refused, so the customer is never billed twice',
+    )
+    .action(async (slug: string, options: { plan: string; seats: number; cancelSubscription?: boolean }) => {
       await withOperator(async (ctx) => {
-        const view = await support.setPlan(ctx, { slug, plan: options.plan, seats: options.seats });
+        const view = await support.setPlan(ctx, {
+          slug,
+          plan: options.plan,
+          seats: options.seats,
+          cancelSubscription: options.cancelSubscription === true,
+        });
         const storage = view.storageLimitBytes === null ? 'unlimited storage' : `${view.storageLimitBytes} bytes of storage`;
         console.log(`${view.org.slug} is now on ${view.org.plan} with ${view.org.seatLimit} seats and ${storage}.`);
       });

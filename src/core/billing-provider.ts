@@ -56,6 +56,11 @@ export interface BillingProvider {
   /** Changes the subscription's quantity at the provider, prorated. */
   changeSeats(input: { subscriptionRef: string; seats: number }): Promise<void>;
   fetchSubscription(subscriptionRef: string): Promise<ProviderSubscription>;
+  /**
+   * Ends the subscription at the provider now, prorated (the operator moved the org off it). A
+   * subscription the provider has already ended is left as it is, so a retry succeeds.
+   */
+  cancelSubscription(input: { subscriptionRef: string }): Promise<void>;
   /** Verifies a webhook over its raw body; throws AppError('invalid_signature') when it fails. */
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): ProviderEvent;
 }

@@ -69,6 +69,7 @@ export const ERROR_STATUS = {
   already_member: 409,
   invite_pending: 409,
   seat_limit: 409,
+  provider_subscription_active: 409,
   seats_below_usage: 409,
   last_editor: 409,
   subscription_exists: 409,

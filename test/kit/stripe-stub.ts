@@ -90,6 +90,15 @@ export async function startStripeStub(): Promise<StripeStub> {
       const id = nextId('bps');
       return [200, { id, object: 'billing_portal.session', customer: params.customer, url: `https://billing.stripe.test/${id}` }];
     }
+    if (method === 'DELETE' && (match = /^\/v1\/subscriptions\/([\w-]+)$/.exec(path))) {
+      const subscription = subscriptions.get(match[1]!);
+      if (!subscription) return [404, { error: { type: 'invalid_request_error', message: 'No such subscription' } }];
+      if (subscription.status === 'canceled') {
+        return [400, { error: { type: 'invalid_request_error', message: 'This subscription is already canceled' } }];
+      }
+      subscription.status = 'canceled';
+      return [200, subscriptionJson(subscription.id)];
+    }
     if ((match = /^\/v1\/subscriptions\/([\w-]+)$/.exec(path))) {
       const subscription = subscriptions.get(match[1]!);
       if (!subscription) return [404, { error: { type: 'invalid_request_error', message: 'No such subscription' } }];
@@ -106,8 +115,9 @@ export async function startStripeStub(): Promise<StripeStub> {
 
   const server: Server = createServer((request, response) => {
     void readBody(request).then((body) => {
-      const path = (request.url ?? '').split('?')[0] ?? '';
-      const params = Object.fromEntries(new URLSearchParams(body));
+      const [path = '', query = ''] = (request.url ?? '').split('?');
+      // The SDK sends a DELETE's parameters in the query string, a POST's in the body.
+      const params = Object.fromEntries([...new URLSearchParams(query), ...new URLSearchParams(body)]);
       requests.push({ method: request.method ?? '', path, params });
       let status: number;
       let reply: unknown;
