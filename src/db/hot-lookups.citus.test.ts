@@ -78,7 +78,7 @@ describe('hot lookups on Citus reach one shard', () => {
     expect(await findByToken(strict.db, token)).toMatchObject({ orgId: org.id, email });
   });
 
-  it('serves the hot routes over HTTP: GET /me, GET /authz/check, GET /users/{id}/membership, GET /invites/{token}, POST /usage', async () => {
+  it('serves the hot routes over HTTP: GET /me, GET /authz/check, GET /users/{id}/membership, GET /invites/{token}, accepting it, creating an org, POST /usage', async () => {
     const app = await buildApp({ config: t.config, database: strict, clock: t.clock, logger: false });
     try {
       const http = createHttp(app);
@@ -101,9 +101,22 @@ describe('hot lookups on Citus reach one shard', () => {
       const membership = await http.get(`/api/v1/users/${org.members[0]!.id}/membership`, { as: { token: service.token } });
       expect(membership.status, JSON.stringify(membership.body)).toBe(200);
       expect(membership.body).toMatchObject({ org: { id: org.id }, role: 'member' });
-      const invited = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: uniqueEmail('citus-http') } });
-      const opened = await http.get(`/api/v1/invites/${inviteTokenOf(invited.body.invite.link)}`);
+      const inviteeEmail = uniqueEmail('citus-http');
+      const invited = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: inviteeEmail } });
+      const link = inviteTokenOf(invited.body.invite.link);
+      const opened = await http.get(`/api/v1/invites/${link}`);
       expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+      // Accepting by the link: the invitation, the one-org-per-user check and the join, each on one node.
+      const invitee = await t.given.user({ email: inviteeEmail });
+      const accepted = await http.post(`/api/v1/invites/${link}/accept`, { as: invitee });
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+      // Creating an org: the one-org-per-user check through user_orgs.
+      const founder = await t.given.subscribedUser();
+      const created = await http.post('/api/v1/org', {
+        as: founder,
+        body: { name: 'Citus', slug: `citus-${founder.id.slice(0, 8)}` },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
       const used = await http.post('/api/v1/usage', { as: org.owner, body: { activity: 'calls', quantity: 1, key: 'k-1' } });
       expect(used.status, JSON.stringify(used.body)).toBe(201);
     } finally {

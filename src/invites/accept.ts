@@ -6,6 +6,7 @@ import { isUuid } from '../core/ids.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { findUserById } from '../auth/queries.ts';
 import { seatUsage } from '../billing/seats.ts';
+import { onCitusDb } from '../db/citus.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { findMembershipOfUser, insertMembership, lockOrg } from '../orgs/queries.ts';
 import { orgView, type OrgView } from '../orgs/service.ts';
@@ -109,7 +110,7 @@ export async function acceptInTransaction(
       `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`,
     );
   }
-  if (await findMembershipOfUser(tx, user.userId)) throw alreadyInOrg();
+  if (await findMembershipOfUser(tx, user.userId, { citus: await onCitusDb(ctx.db) })) throw alreadyInOrg();
   if (invitation.status === 'accepted') throw inviteNotFound();
   if (effectiveStatus(invitation, now) === 'expired') {
     throw new AppError('invite_expired', 'This invitation has expired. Ask an admin of the organization to send a new one.');

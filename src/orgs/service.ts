@@ -7,6 +7,7 @@ import { seatUsage } from '../billing/seats.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError, assertThat, isUniqueViolation } from '../core/errors.ts';
+import { onCitusDb } from '../db/citus.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Role } from '../db/schema.ts';
 import { lockActorInOrg } from '../members/access.ts';
@@ -48,10 +49,11 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
   }
   const now = ctx.clock.now();
   try {
+    const citus = await onCitusDb(ctx.db);
     const orgId = await ctx.db.transaction(async (tx) => {
       // Serializes one user's concurrent creates: the losers then see the membership.
       await lockUser(tx, actor.userId);
-      const existing = await findMembershipOfUser(tx, actor.userId);
+      const existing = await findMembershipOfUser(tx, actor.userId, { citus });
       if (existing) throw new AppError('already_in_org', 'You already belong to an organization. Leave it first.');
       // The customer before the subscription: the billing webhook locks them in that order.
       await lockPersonalCustomer(tx, actor.userId);
