@@ -55,7 +55,7 @@ export interface ActorRow {
  *   The first statement reads the user's org id from `user_orgs` (one org per user, kept on the
  *   coordinator, written in the same transaction as the membership) and answers no role; the
  *   second (`memberInOrgQuery`) reads the role with that org id as a constant, so Citus routes it
- *   to the org's one shard. `lookUpActor` runs both.
+ *   to the org's one shard. `prepareActorLookup` and `prepareSubjectLookup` run both.
  */
 export type MembershipSource = 'join' | 'user_orgs';
 
@@ -95,10 +95,10 @@ export function memberInOrgQuery(options: { withOrg: boolean }): SQL {
 type Membership = { org_id: string | null; role: 'owner' | 'admin' | 'member' | null };
 
 /**
- * A prepared lookup of `query` (its rows carry the user's `org_id`, and `role` unless the source is
- * `user_orgs`) that answers each row with its membership: on PostgreSQL and PGlite `joined`, one
- * statement; on Citus `byUserOrg`, then `memberInOrgQuery` for the org it names (two statements,
- * each on one node). A row whose org has no membership of the user any more answers no org.
+ * One lookup, prepared for either engine, that answers a row with the user's membership: on
+ * PostgreSQL and PGlite `joined` (membership joined, one statement); on Citus `byUserOrg` (the org
+ * id from `user_orgs`, no role), then `memberInOrgQuery` for that org (two statements, each on one
+ * node). A user whose org has no membership of theirs any more answers no org.
  */
 function prepareMembershipLookup<Row extends Membership & { user_id: string }>(
   db: Queryable,
