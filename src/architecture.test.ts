@@ -34,6 +34,7 @@ const OWNERS: Record<string, string> = {
   usage_keys: 'usage',
   usage_limit_notices: 'usage',
   audit_log: 'audit',
+  global_audit_log: 'audit',
   mail_outbox: 'mail',
   events: 'events',
   projects: 'projects',

@@ -4,7 +4,16 @@ import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD } from '../../test/kit/given.ts';
 import { serverPostgresUrl } from '../../test/kit/postgres.ts';
 import { queryRows } from '../db/client.ts';
-import { disableUser, enableUser, orgAudit, setPlan, showOrg } from './service.ts';
+import {
+  createServiceToken,
+  disableUser,
+  enableUser,
+  globalAudit,
+  orgAudit,
+  revokeServiceToken,
+  setPlan,
+  showOrg,
+} from './service.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -195,5 +204,69 @@ describe.skipIf(!serverPostgresUrl())('disable-user on PostgreSQL', () => {
     await transfer;
     await expect(disabling).rejects.toEqual(refusal('cannot_disable_owner'));
     expect((await pg.http.get('/api/v1/me', { as: member })).status).toBe(200);
+  });
+});
+
+describe('the global audit log (changes that belong to no org)', () => {
+  it('records service tokens created and revoked (once), with the operator as actor and never the token', async () => {
+    const { token, record } = await createServiceToken(operatorCtx(t, 'bob'), {
+      name: 'audited',
+      scopes: 'authz:read,usage:write',
+    });
+    await revokeServiceToken(operatorCtx(t, 'carol'), { id: record.id });
+    await revokeServiceToken(operatorCtx(t, 'carol'), { id: record.id }); // again: nothing changes
+    const logged = (await globalAudit(operatorCtx(t), { limit: 1000 })).filter((entry) => entry.targetId === record.id);
+    expect(logged.map(({ actorLabel, action, before, after }) => ({ actorLabel, action, before, after }))).toEqual([
+      { actorLabel: 'operator:carol', action: 'service_token.revoked', before: { name: 'audited' }, after: null },
+      {
+        actorLabel: 'operator:bob',
+        action: 'service_token.created',
+        before: null,
+        after: { name: 'audited', scopes: ['authz:read', 'usage:write'] },
+      },
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(token.slice(7));
+  });
+
+  it('records disabling and enabling an account outside any org; an org member goes to the org log only', async () => {
+    const loner = await t.given.user();
+    await disableUser(operatorCtx(t), { email: loner.email });
+    await enableUser(operatorCtx(t), { email: loner.email });
+    const logged = (await globalAudit(operatorCtx(t), { limit: 1000 })).filter((entry) => entry.targetId === loner.id);
+    expect(logged.map(({ action, before, after }) => ({ action, before, after }))).toEqual([
+      {
+        action: 'user.enabled',
+        before: { email: loner.email, status: 'disabled' },
+        after: { email: loner.email, status: 'active' },
+      },
+      {
+        action: 'user.disabled',
+        before: { email: loner.email, status: 'active' },
+        after: { email: loner.email, status: 'disabled' },
+      },
+    ]);
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await disableUser(operatorCtx(t), { email: member.email });
+    expect((await globalAudit(operatorCtx(t), { limit: 1000 })).filter((entry) => entry.targetId === member.id)).toEqual([]);
+    expect(await entries(org.id, 'member.disabled')).toHaveLength(1);
+  });
+
+  it('pages newest first with --before, and refuses a bad limit or cursor', async () => {
+    for (const name of ['page-1', 'page-2', 'page-3']) await createServiceToken(operatorCtx(t), { name, scopes: 'authz:read' });
+    const [newest, second] = await globalAudit(operatorCtx(t), { limit: 2 });
+    expect(newest!.after).toMatchObject({ name: 'page-3' });
+    expect(second!.after).toMatchObject({ name: 'page-2' });
+    const [older] = await globalAudit(operatorCtx(t), { limit: 1, before: second!.id });
+    expect(older!.after).toMatchObject({ name: 'page-1' });
+    await expect(globalAudit(operatorCtx(t), { limit: 0 })).rejects.toEqual(refusal('invalid_page_size'));
+    await expect(globalAudit(operatorCtx(t), { limit: 5, before: 'x' })).rejects.toEqual(refusal('invalid_cursor'));
+  });
+
+  it('is append-only: an UPDATE or DELETE of an entry is refused by the database', async () => {
+    await createServiceToken(operatorCtx(t), { name: 'append-only', scopes: 'authz:read' });
+    await expect(t.database.db.execute(sql`UPDATE global_audit_log SET action = 'x'`)).rejects.toThrow();
+    await expect(t.database.db.execute(sql`DELETE FROM global_audit_log`)).rejects.toThrow();
+    expect((await globalAudit(operatorCtx(t), { limit: 1 }))[0]!.action).toBe('service_token.created');
   });
 });

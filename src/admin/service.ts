@@ -1,6 +1,6 @@
-import { recordAudit } from '../audit/record.ts';
+import { recordAudit, recordGlobalAudit } from '../audit/record.ts';
 import { auditEntries } from '../audit/service.ts';
-import type { AuditRow } from '../audit/queries.ts';
+import { globalAuditPage, type AuditRow } from '../audit/queries.ts';
 import { applySubscription, endProviderSubscription } from '../billing/service.ts';
 import { MAX_SEATS, PLANS } from '../billing/plans.ts';
 import type { Actor, Ctx } from '../core/context.ts';
@@ -36,7 +36,7 @@ export interface UserStatusChange {
   userId: string;
   email: string;
   changed: boolean;
-  /** The org whose audit log holds the entry; null when the user belongs to no org (nothing to audit into). */
+  /** The org whose audit log holds the entry; null when the user belongs to no org (the global audit log holds it). */
   orgSlug: string | null;
 }
 
@@ -60,8 +60,18 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
       throw new AppError('cannot_disable_owner', `${user.email} owns ${membership.slug}: transfer ownership first.`);
     }
     const changed = await setDisabled(tx, user.id, change === 'disable' ? ctx.clock.now() : null);
+    const [before, after] = change === 'disable' ? ['active', 'disabled'] : ['disabled', 'active'];
+    if (changed && !membership) {
+      // No org's audit log can hold it: the global one does.
+      await recordGlobalAudit(tx, ctx, {
+        action: change === 'disable' ? 'user.disabled' : 'user.enabled',
+        targetType: 'user',
+        targetId: user.id,
+        before: { email: user.email, status: before },
+        after: { email: user.email, status: after },
+      });
+    }
     if (changed && membership) {
-      const [before, after] = change === 'disable' ? ['active', 'disabled'] : ['disabled', 'active'];
       await recordAudit(tx, ctx, {
         orgId: membership.orgId,
         action: change === 'disable' ? 'member.disabled' : 'member.enabled',
@@ -206,13 +216,51 @@ export async function orgAudit(
   return { org, entries: page.entries };
 }
 
+export interface GlobalAuditEntryView {
+  id: string;
+  createdAt: Date;
+  actorLabel: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+  requestId: string | null;
+}
+
+/**
+ * `roster admin global-audit`: the changes that belong to no organization (service tokens, webhook
+ * endpoints, accounts outside any org), newest first; `before` (an entry id) pages further back.
+ */
+export async function globalAudit(ctx: Ctx, input: { limit: number; before?: string }): Promise<GlobalAuditEntryView[]> {
+  requireOperator(ctx);
+  if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
+    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
+  }
+  if (input.before !== undefined && !/^[1-9][0-9]{0,18}$/.test(input.before)) {
+    throw new AppError('invalid_cursor', 'Give --before as the id of an entry (#id in the list).');
+  }
+  const rows = await globalAuditPage(ctx.db, { limit: input.limit, before: input.before ?? null });
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: new Date(row.created_at),
+    actorLabel: row.actor_label,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    before: row.before,
+    after: row.after,
+    requestId: row.request_id,
+  }));
+}
+
 async function requireOrg(db: Queryable, slug: string): Promise<OrgRow> {
   const org = await findOrgBySlug(db, slug);
   if (!org) throw new AppError('org_not_found', `No organization with slug "${slug}".`);
   return org;
 }
 
-// ---- service tokens (global: they belong to no org, so no org audit log records them) ---------
+// ---- service tokens (global: they belong to no org; the global audit log records them) --------
 
 export type { ServiceTokenRecord };
 
@@ -230,7 +278,16 @@ export async function createServiceToken(
     throw new AppError('invalid_name', 'Name the service token with 1 to 100 characters.');
   const scopes = parseScopes(input.scopes);
   const { token, hash } = newToken('service');
-  const record = await insertServiceToken(ctx.db, { name, scopes, tokenHash: hash, now: ctx.clock.now() });
+  const record = await ctx.db.transaction(async (tx) => {
+    const created = await insertServiceToken(tx, { name, scopes, tokenHash: hash, now: ctx.clock.now() });
+    await recordGlobalAudit(tx, ctx, {
+      action: 'service_token.created',
+      targetType: 'service_token',
+      targetId: created.id,
+      after: { name: created.name, scopes: created.scopes },
+    });
+    return created;
+  });
   return { token, record };
 }
 
@@ -245,9 +302,24 @@ export async function revokeServiceToken(
   input: { id: string },
 ): Promise<{ record: ServiceTokenRecord; changed: boolean }> {
   requireOperator(ctx);
-  const result = isUuid(input.id) ? await markServiceTokenRevoked(ctx.db, { id: input.id, now: ctx.clock.now() }) : undefined;
-  if (!result) throw new AppError('token_not_found', `No service token with id "${input.id}".`);
-  return result;
+  if (!isUuid(input.id)) throw tokenNotFound(input.id);
+  return ctx.db.transaction(async (tx) => {
+    const result = await markServiceTokenRevoked(tx, { id: input.id, now: ctx.clock.now() });
+    if (!result) throw tokenNotFound(input.id);
+    if (result.changed) {
+      await recordGlobalAudit(tx, ctx, {
+        action: 'service_token.revoked',
+        targetType: 'service_token',
+        targetId: result.record.id,
+        before: { name: result.record.name },
+      });
+    }
+    return result;
+  });
+}
+
+function tokenNotFound(id: string): AppError {
+  return new AppError('token_not_found', `No service token with id "${id}".`);
 }
 
 function parseScopes(value: string | string[]): ServiceScope[] {

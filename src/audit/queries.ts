@@ -114,3 +114,47 @@ export async function insertAuditEntries(tx: Queryable, writer: AuditWriter, ent
         ORDER BY entry.position`,
   );
 }
+
+// ---- the global audit log: changes that belong to no organization ----------------------------
+
+export interface GlobalAuditValues {
+  actorLabel: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: object | null;
+  after: object | null;
+  requestId: string;
+  now: Date;
+}
+
+export async function insertGlobalAuditEntry(tx: Queryable, entry: GlobalAuditValues): Promise<void> {
+  const json = (value: object | null) => (value ? JSON.stringify(value) : null);
+  await tx.execute(
+    sql`INSERT INTO global_audit_log (actor_label, action, target_type, target_id, before, after, request_id, created_at)
+        VALUES (${entry.actorLabel}, ${entry.action}, ${entry.targetType}, ${entry.targetId}, ${json(entry.before)}::jsonb,
+                ${json(entry.after)}::jsonb, ${entry.requestId}, ${entry.now})`,
+  );
+}
+
+export interface GlobalAuditRow {
+  id: string;
+  actor_label: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+  created_at: Date | string;
+}
+
+/** Newest first, `limit` entries older than the entry `before` (an id) when given. */
+export async function globalAuditPage(db: Queryable, input: { limit: number; before: string | null }): Promise<GlobalAuditRow[]> {
+  const older = input.before === null ? sql`` : sql`WHERE id < ${input.before}::bigint`;
+  return queryRows<GlobalAuditRow>(
+    db,
+    sql`SELECT id::text AS id, actor_label, action, target_type, target_id, before, after, request_id, created_at
+        FROM global_audit_log ${older} ORDER BY id DESC LIMIT ${input.limit}`,
+  );
+}

@@ -2,7 +2,7 @@ import type { Ctx } from '../core/context.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan, Role, SubscriptionStatus } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
-import { insertAuditEntries } from './queries.ts';
+import { insertAuditEntries, insertGlobalAuditEntry } from './queries.ts';
 import type { AllocationState, OrgEvent, ProjectFields, ProjectLeaveReason } from '../events/types.ts';
 
 type InviteRole = Exclude<Role, 'owner'>;
@@ -250,4 +250,54 @@ export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[
   const now = ctx.clock.now();
   await insertAuditEntries(tx, { actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
   await appendEvents(tx, entries.map(eventOf), now);
+}
+
+/**
+ * Changes that belong to no organization, so no org's audit log holds them (the global audit log,
+ * `roster admin global-audit`). No domain event: events are per org. Never a secret in before/after.
+ */
+export type GlobalAuditEntry =
+  | { action: 'service_token.created'; targetType: 'service_token'; targetId: string; after: { name: string; scopes: string[] } }
+  | { action: 'service_token.revoked'; targetType: 'service_token'; targetId: string; before: { name: string } }
+  | {
+      action: 'webhook.endpoint_created';
+      targetType: 'webhook_endpoint';
+      targetId: string;
+      after: { url: string; events: string[]; org_id: string | null };
+    }
+  | {
+      action: 'webhook.secret_rotated';
+      targetType: 'webhook_endpoint';
+      targetId: string;
+      after: { url: string; previous_secret_expires_at: string | null };
+    }
+  | { action: 'webhook.endpoint_deleted'; targetType: 'webhook_endpoint'; targetId: string; before: { url: string } }
+  | {
+      action: 'user.disabled' | 'user.enabled';
+      targetType: 'user';
+      targetId: string;
+      before: { email: string; status: string };
+      after: { email: string; status: string };
+    };
+
+/** Writes one global audit entry with `tx`, the transaction of the change it describes. */
+export async function recordGlobalAudit(tx: Queryable, ctx: Ctx, entry: GlobalAuditEntry): Promise<void> {
+  await insertGlobalAuditEntry(tx, {
+    actorLabel: actorLabelOf(ctx),
+    action: entry.action,
+    targetType: entry.targetType,
+    targetId: entry.targetId,
+    before: 'before' in entry ? entry.before : null,
+    after: 'after' in entry ? entry.after : null,
+    requestId: ctx.requestId,
+    now: ctx.clock.now(),
+  });
+}
+
+function actorLabelOf(ctx: Ctx): string {
+  const actor = ctx.actor;
+  if (!actor) return 'system';
+  if (actor.via === 'service_token') return `service:${actor.credentialId}`;
+  if (actor.via === 'operator') return `operator:${actor.name}`;
+  return actor.email;
 }

@@ -74,7 +74,7 @@ export function registerAdminCommands(program: Command): void {
         const result = await support.enableUser(ctx, { email });
         console.log(result.changed ? `Enabled ${result.email}.` : `${result.email} is not disabled; nothing changed.`);
         if (result.changed && !result.orgSlug)
-          console.log('The user belongs to no organization, so no org audit log records this.');
+          console.log('The user belongs to no organization: the global audit log records this (roster admin global-audit).');
       });
     });
 
@@ -88,7 +88,7 @@ export function registerAdminCommands(program: Command): void {
           result.changed ? `Disabled ${result.email}; their sessions are revoked.` : `${result.email} is already disabled.`,
         );
         if (result.changed && !result.orgSlug)
-          console.log('The user belongs to no organization, so no org audit log records this.');
+          console.log('The user belongs to no organization: the global audit log records this (roster admin global-audit).');
       });
     });
 
@@ -193,7 +193,9 @@ export function registerAdminCommands(program: Command): void {
         console.log(`Created service token ${record.id} "${record.name}" with scopes ${record.scopes.join(', ')}.`);
         console.log('Copy it now; it is not shown again:');
         console.log(token);
-        console.log('Service tokens are global (no organization), so no org audit log records this.');
+        console.log(
+          'Service tokens are global (no organization): the global audit log records this (roster admin global-audit).',
+        );
       });
     });
 
@@ -248,6 +250,41 @@ export function registerAdminCommands(program: Command): void {
           const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}` : '';
           const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
           console.log(`#${entry.id} ${entry.createdAt.toISOString()} ${entry.actorLabel} ${entry.action}${target} ${change}`);
+        }
+      });
+    });
+
+  admin
+    .command('global-audit')
+    .description(
+      'Recent changes that belong to no organization (service tokens, webhook endpoints, accounts outside any org), newest first',
+    )
+    .option('--limit <n>', 'how many entries', parseLimit, 50)
+    .option('--before <id>', 'only entries older than this one (its #id), to page back')
+    .option('--json', 'print JSON')
+    .action(async (options: { limit: number; before?: string; json?: boolean }) => {
+      await withOperator(async (ctx) => {
+        const entries = await support.globalAudit(ctx, { limit: options.limit, before: options.before });
+        if (options.json)
+          return printJson(
+            entries.map((entry) => ({
+              id: entry.id,
+              created_at: entry.createdAt.toISOString(),
+              actor: entry.actorLabel,
+              action: entry.action,
+              target_type: entry.targetType,
+              target_id: entry.targetId,
+              before: entry.before,
+              after: entry.after,
+              request_id: entry.requestId,
+            })),
+          );
+        if (entries.length === 0) console.log('No global audit entries.');
+        for (const entry of entries) {
+          const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
+          console.log(
+            `#${entry.id} ${entry.createdAt.toISOString()} ${entry.actorLabel} ${entry.action} ${entry.targetType}:${entry.targetId} ${change}`,
+          );
         }
       });
     });

@@ -43,6 +43,8 @@ export const CITUS_LAYOUT: Record<string, CitusPlacement> = {
   billing_events: local,
   org_slugs: local,
   user_orgs: local,
+  // Global and rarely written (operator and host-app changes outside any org); keeps its trigger.
+  global_audit_log: local,
   schema_migrations: local,
   // A queue claimed with FOR UPDATE SKIP LOCKED across orgs: Citus allows that only on one node.
   mail_outbox: local,
@@ -238,6 +240,7 @@ export function appRoleGrants(role: string, schema = 'public'): string {
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`,
     `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`,
     `REVOKE UPDATE, DELETE, TRUNCATE ON ${schema}.audit_log FROM ${role}`,
+    `REVOKE UPDATE, DELETE, TRUNCATE ON ${schema}.global_audit_log FROM ${role}`,
   ].join(';\n');
 }
 

@@ -178,6 +178,19 @@ export const auditLog = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.id] })],
 );
 
+/** Changes that belong to no org (service tokens, webhook endpoints, accounts outside any org); see 0023. */
+export const globalAuditLog = pgTable('global_audit_log', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  actorLabel: text('actor_label').notNull(),
+  action: text('action').notNull(),
+  targetType: text('target_type').notNull(),
+  targetId: text('target_id').notNull(),
+  before: jsonb('before'),
+  after: jsonb('after'),
+  requestId: text('request_id'),
+  createdAt: timestamptz('created_at').notNull(),
+});
+
 /** Typed domain events, one per audited change (src/events/types.ts); see 0005_events.sql. */
 export const events = pgTable(
   'events',

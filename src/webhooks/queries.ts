@@ -73,9 +73,10 @@ export async function rotateEndpointSecret(
 }
 
 /** Deletes the endpoint and (ON DELETE CASCADE) its deliveries; false when there was none. */
-export async function deleteEndpoint(db: Queryable, id: string): Promise<boolean> {
-  const rows = await queryRows(db, sql`DELETE FROM webhook_endpoints WHERE id = ${id} RETURNING id`);
-  return rows.length > 0;
+/** Deletes the endpoint; its url, or undefined when no endpoint has the id. */
+export async function deleteEndpoint(db: Queryable, id: string): Promise<{ url: string } | undefined> {
+  const [row] = await queryRows<{ url: string }>(db, sql`DELETE FROM webhook_endpoints WHERE id = ${id} RETURNING url`);
+  return row;
 }
 
 /**

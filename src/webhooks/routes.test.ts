@@ -255,3 +255,55 @@ describe('in production', () => {
     }
   });
 });
+
+describe('the global audit log', () => {
+  it('records creating, rotating and deleting an endpoint with the service token as actor, never a secret', async () => {
+    const service = await createServiceToken(operatorCtx(t), { name: 'audited manager', scopes: 'webhooks:manage' });
+    const as = { token: service.token };
+    const created = await create({ url: 'https://app.example.com/audited', events: ['member.joined'] }, as);
+    const id: string = created.body.webhook.id;
+    const rotated = await t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as, body: { previous_secret_seconds: 60 } });
+    expect((await t.http.delete(`/api/v1/webhooks/${id}`, { as })).status).toBe(204);
+    const entries = await queryRows<{ actor_label: string; action: string; before: unknown; after: unknown }>(
+      t.database.db,
+      sql`SELECT actor_label, action, before, after FROM global_audit_log WHERE target_id = ${id} ORDER BY id`,
+    );
+    expect(entries).toEqual([
+      {
+        actor_label: `service:${service.record.id}`,
+        action: 'webhook.endpoint_created',
+        before: null,
+        after: { url: 'https://app.example.com/audited', events: ['member.joined'], org_id: null },
+      },
+      {
+        actor_label: `service:${service.record.id}`,
+        action: 'webhook.secret_rotated',
+        before: null,
+        after: {
+          url: 'https://app.example.com/audited',
+          previous_secret_expires_at: rotated.body.webhook.previous_secret_expires_at,
+        },
+      },
+      {
+        actor_label: `service:${service.record.id}`,
+        action: 'webhook.endpoint_deleted',
+        before: { url: 'https://app.example.com/audited' },
+        after: null,
+      },
+    ]);
+    const text = JSON.stringify(entries);
+    for (const secret of [created.body.secret, rotated.body.secret, service.token]) {
+      expect(text).not.toContain(secret.slice(6, 30));
+    }
+  });
+
+  it('records nothing for a refused change (an unknown endpoint)', async () => {
+    const count = async () =>
+      (await queryRows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM global_audit_log`))[0]!.n;
+    const before = await count();
+    const missing = '00000000-0000-4000-8000-000000000000';
+    expect((await t.http.delete(`/api/v1/webhooks/${missing}`, { as: manager })).status).toBe(404);
+    expect((await t.http.post(`/api/v1/webhooks/${missing}/rotate-secret`, { as: manager })).status).toBe(404);
+    expect(await count()).toBe(before);
+  });
+});

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { recordGlobalAudit } from '../audit/record.ts';
 import { authorizeCaller } from '../auth/permissions.ts';
 import { requireCaller, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
@@ -40,14 +41,23 @@ export async function createWebhook(
   }
   const id = randomUUID();
   const secret = newSigningSecret();
-  const endpoint = await insertEndpoint(ctx.db, {
-    id,
-    url,
-    eventTypes,
-    orgId,
-    secretEncrypted: encryptSecret(key, id, secret.bytes),
-    createdBy: caller.via === 'service_token' ? `service:${caller.credentialId}` : caller.email,
-    now: ctx.clock.now(),
+  const endpoint = await ctx.db.transaction(async (tx) => {
+    const created = await insertEndpoint(tx, {
+      id,
+      url,
+      eventTypes,
+      orgId,
+      secretEncrypted: encryptSecret(key, id, secret.bytes),
+      createdBy: caller.via === 'service_token' ? `service:${caller.credentialId}` : caller.email,
+      now: ctx.clock.now(),
+    });
+    await recordGlobalAudit(tx, ctx, {
+      action: 'webhook.endpoint_created',
+      targetType: 'webhook_endpoint',
+      targetId: created.id,
+      after: { url: created.url, events: created.event_types, org_id: created.org_id },
+    });
+    return created;
   });
   return { endpoint, secret: secret.shown };
 }
@@ -68,12 +78,22 @@ export async function rotateWebhookSecret(
   const key = requireKey(ctx);
   if (!isUuid(input.id)) throw webhookNotFound();
   const secret = newSigningSecret();
-  const endpoint = await rotateEndpointSecret(ctx.db, {
-    id: input.id,
-    secretEncrypted: encryptSecret(key, input.id, secret.bytes),
-    previousExpiresAt: new Date(ctx.clock.now().getTime() + (input.previousSecretSeconds ?? DEFAULT_ROTATION_SECONDS) * 1000),
+  const endpoint = await ctx.db.transaction(async (tx) => {
+    const rotated = await rotateEndpointSecret(tx, {
+      id: input.id,
+      secretEncrypted: encryptSecret(key, input.id, secret.bytes),
+      previousExpiresAt: new Date(ctx.clock.now().getTime() + (input.previousSecretSeconds ?? DEFAULT_ROTATION_SECONDS) * 1000),
+    });
+    if (!rotated) throw webhookNotFound();
+    const expires = rotated.previous_secret_expires_at;
+    await recordGlobalAudit(tx, ctx, {
+      action: 'webhook.secret_rotated',
+      targetType: 'webhook_endpoint',
+      targetId: rotated.id,
+      after: { url: rotated.url, previous_secret_expires_at: expires === null ? null : new Date(expires).toISOString() },
+    });
+    return rotated;
   });
-  if (!endpoint) throw webhookNotFound();
   return { endpoint, secret: secret.shown };
 }
 
@@ -85,7 +105,17 @@ export async function listWebhooks(ctx: Ctx): Promise<EndpointRow[]> {
 /** `DELETE /webhooks/{id}`: deliveries not yet made are dropped with it. */
 export async function deleteWebhook(ctx: Ctx, input: { id: string }): Promise<void> {
   authorizeCaller(requireCaller(ctx), 'webhooks.manage');
-  if (!isUuid(input.id) || !(await deleteEndpoint(ctx.db, input.id))) throw webhookNotFound();
+  if (!isUuid(input.id)) throw webhookNotFound();
+  await ctx.db.transaction(async (tx) => {
+    const deleted = await deleteEndpoint(tx, input.id);
+    if (!deleted) throw webhookNotFound();
+    await recordGlobalAudit(tx, ctx, {
+      action: 'webhook.endpoint_deleted',
+      targetType: 'webhook_endpoint',
+      targetId: input.id,
+      before: { url: deleted.url },
+    });
+  });
 }
 
 /** `GET /webhooks/{id}/deliveries`: newest event first; the cursor is the last row's event position. */

@@ -166,6 +166,16 @@ describe('roster admin (CLI end to end)', () => {
 
     const revoked = await roster('revoke-service-token', row.id);
     expect([revoked.code, revoked.stdout.trim()]).toEqual([0, `Revoked service token ${row.id} "backend".`]);
+
+    // Both changes are in the global audit log (service tokens belong to no org), never the token.
+    const logged = JSON.parse((await roster('global-audit', '--json')).stdout) as { action: string; target_id: string }[];
+    expect(logged.filter((entry) => entry.target_id === row.id).map((entry) => entry.action)).toEqual([
+      'service_token.revoked',
+      'service_token.created',
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(token);
+    const lines = await roster('global-audit', '--limit', '1');
+    expect(lines.stdout).toMatch(new RegExp(`^#\\d+ \\S+ operator:\\S+ service_token.revoked service_token:${row.id} `));
   });
 
   it('disable-user and enable-user change the member and are audited with the operator as actor', async () => {
