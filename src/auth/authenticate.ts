@@ -1,8 +1,18 @@
-import type { Caller } from '../core/context.ts';
+import type { Caller, ServiceActor } from '../core/context.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { prepareStatement, type Db } from '../db/client.ts';
 import { touchServiceToken } from './queries.ts';
-import { prepareActorLookup, scopesOf, serviceActorQuery, type ServiceActorRow } from './credential-query.ts';
+import {
+  prepareActorLookup,
+  prepareSubjectLookup,
+  scopesOf,
+  serviceActorQuery,
+  serviceActorWithSubjectQuery,
+  type ServiceActorRow,
+  type ServiceActorWithSubjectRow,
+  type SubjectRow,
+} from './credential-query.ts';
+import { onCitusDb } from '../db/citus.ts';
 
 /**
  * Hot path: credential, user, membership and role in one prepared, indexed query per request
@@ -18,18 +28,59 @@ export function createAuthenticator(db: Db) {
   const byApiToken = prepareActorLookup(db, 'roster_auth_api_token', 'api', { withOrg: true });
 
   const byServiceToken = prepareStatement<ServiceActorRow>(db, 'roster_auth_service_token', serviceActorQuery());
+  const byServiceTokenWithSubject = prepareStatement<ServiceActorWithSubjectRow>(
+    db,
+    'roster_auth_service_token_subject',
+    serviceActorWithSubjectQuery(),
+  );
+  const subjectOnCitus = prepareSubjectLookup(db, 'roster_auth_subject');
 
-  return async function authenticate(token: string, now: Date, source: 'bearer' | 'cookie' = 'bearer'): Promise<Caller | null> {
+  async function serviceActorOf(service: ServiceActorRow, now: Date): Promise<ServiceActor> {
+    const lastUsed = service.last_used_at === null ? null : new Date(service.last_used_at);
+    if (!lastUsed || now.getTime() - lastUsed.getTime() >= SERVICE_TOKEN_USE_RESOLUTION_MS) {
+      await touchServiceToken(db, { id: service.credential_id, now, resolutionMs: SERVICE_TOKEN_USE_RESOLUTION_MS });
+    }
+    return { via: 'service_token', credentialId: service.credential_id, scopes: scopesOf(service) };
+  }
+
+  /**
+   * A service token (bearer only) and, in the same statement, the user `subjectUserId` it asks
+   * about (GET /authz/check): one round trip instead of two. `subject` is undefined when no user
+   * has the id; null caller when the token does not authenticate.
+   */
+  async function authenticateServiceWithSubject(
+    token: string,
+    now: Date,
+    subjectUserId: string,
+  ): Promise<{ caller: ServiceActor; subject: SubjectRow | undefined } | null> {
+    if (await onCitusDb(db)) {
+      // Citus: the subject's membership is on its org's shard; the one-statement form would read
+      // every shard. The token, then the subject's two single-node steps (prepareSubjectLookup).
+      const [service] = await byServiceToken({ hash: hashToken(token), now });
+      if (!service) return null;
+      return { caller: await serviceActorOf(service, now), subject: await subjectOnCitus({ userId: subjectUserId }) };
+    }
+    const [row] = await byServiceTokenWithSubject({ hash: hashToken(token), now, userId: subjectUserId });
+    if (!row) return null;
+    const subject =
+      row.subject_user_id === null
+        ? undefined
+        : {
+            user_id: row.subject_user_id,
+            disabled: row.subject_disabled === true,
+            org_id: row.subject_org_id,
+            role: row.subject_role,
+          };
+    return { caller: await serviceActorOf(row, now), subject };
+  }
+
+  async function authenticate(token: string, now: Date, source: 'bearer' | 'cookie' = 'bearer'): Promise<Caller | null> {
     const kind = tokenKindOf(token);
     if (kind === 'service') {
       if (source !== 'bearer') return null;
       const [service] = await byServiceToken({ hash: hashToken(token), now });
       if (!service) return null;
-      const lastUsed = service.last_used_at === null ? null : new Date(service.last_used_at);
-      if (!lastUsed || now.getTime() - lastUsed.getTime() >= SERVICE_TOKEN_USE_RESOLUTION_MS) {
-        await touchServiceToken(db, { id: service.credential_id, now, resolutionMs: SERVICE_TOKEN_USE_RESOLUTION_MS });
-      }
-      return { via: 'service_token', credentialId: service.credential_id, scopes: scopesOf(service) };
+      return serviceActorOf(service, now);
     }
     if (kind !== 'session' && kind !== 'api') return null;
     const statement = kind === 'session' ? bySession : byApiToken;
@@ -47,7 +98,9 @@ export function createAuthenticator(db: Db) {
       via: kind === 'session' ? 'session' : 'api_token',
       credentialId: row.credential_id,
     };
-  };
+  }
+
+  return Object.assign(authenticate, { serviceWithSubject: authenticateServiceWithSubject });
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>;

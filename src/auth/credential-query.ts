@@ -191,6 +191,28 @@ export function serviceActorQuery(): SQL {
     WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL`;
 }
 
+/** A service token's row with the user it asks about (`SubjectRow`'s columns, null when no user has the id). */
+export interface ServiceActorWithSubjectRow extends ServiceActorRow {
+  subject_user_id: string | null;
+  subject_disabled: boolean | null;
+  subject_org_id: string | null;
+  subject_role: 'owner' | 'admin' | 'member' | null;
+}
+
+/**
+ * `serviceActorQuery` and `subjectQuery` in one statement, for the host app's permission check
+ * (GET /authz/check): the token and the user it asks about are read in one round trip instead of
+ * two, from the rows as they are now. Zero rows when the token does not authenticate; the subject
+ * columns are null when no user has the id.
+ */
+export function serviceActorWithSubjectQuery(): SQL {
+  return sql`
+    SELECT service.credential_id, service.scopes, service.last_used_at, subject.user_id AS subject_user_id,
+           subject.disabled AS subject_disabled, subject.org_id AS subject_org_id, subject.role AS subject_role
+    FROM (${serviceActorQuery()}) service
+    LEFT JOIN LATERAL (${subjectQuery()}) subject ON true`;
+}
+
 export function scopesOf(row: ServiceActorRow): ServiceScope[] {
   if (Array.isArray(row.scopes)) return row.scopes;
   return row.scopes

@@ -8,7 +8,8 @@ export const authzRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/authz/check',
     {
-      config: { serviceAction: 'authz.read' },
+      // The token and the user asked about are read in one statement (src/http/security.ts).
+      config: { serviceAction: 'authz.read', subjectQueryParam: 'user_id' },
       schema: {
         tags: ['host-app'],
         security: [{ service_token: ['authz:read'] }],

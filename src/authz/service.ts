@@ -42,8 +42,11 @@ export async function checkAuthz(ctx: Ctx, input: CheckInput): Promise<CheckAnsw
   if (!forProject && input.projectId) {
     throw new AppError('invalid_request', `"${action}" is an org-wide permission: leave project_id out.`);
   }
-  // One prepared statement: the account (disabled or not) and its membership, read together.
-  const row = await findSubject(ctx.db, input.userId);
+  // The account (disabled or not) and its membership, read together: in the statement that
+  // authenticated the service token when the request hook read it (this request, never cached),
+  // else in one prepared statement of its own.
+  const prefetched = ctx.prefetchedSubject?.userId === input.userId ? ctx.prefetchedSubject : undefined;
+  const row = prefetched ? prefetched.row : await findSubject(ctx.db, input.userId);
   const role = row?.role ?? null;
   const orgId = row?.org_id ?? null;
   const subject = { userId: input.userId, role, disabled: row?.disabled === true };

@@ -51,6 +51,20 @@ export interface Ctx {
   billing: BillingProvider;
   requestId: string;
   actor: Caller | null;
+  /**
+   * The user a service token's request asks about (GET /authz/check's `user_id`), read in the
+   * statement that authenticated the token, during this request: `row` undefined when no user has
+   * the id. Never carried from one request to another.
+   */
+  prefetchedSubject?: { userId: string; row: SubjectState | undefined };
+}
+
+/** A user as the policy sees them: disabled or not, and their org and role. */
+export interface SubjectState {
+  user_id: string;
+  disabled: boolean;
+  org_id: string | null;
+  role: Role | null;
 }
 
 /** The caller, whoever they are (a service token included); 401 without one. */

@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../auth/authenticate.ts';
 import type { BillingProvider } from '../billing/provider.ts';
 import type { Config } from '../config.ts';
-import type { Clock } from '../core/context.ts';
+import type { Caller, Clock, Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
+import { isUuid } from '../core/ids.ts';
 import { tokenKindOf } from '../core/tokens.ts';
 import type { Database } from '../db/client.ts';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,12 @@ declare module 'fastify' {
      * usage hot path): the hook skips its query and leaves `ctx.actor` null. CSRF rules still apply.
      */
     authenticatesItself?: boolean;
+    /**
+     * The route asks about the user named by this querystring parameter (GET /authz/check): a
+     * service token is authenticated in the same statement that reads that user's account and
+     * role (`ctx.prefetchedSubject`), one round trip instead of two.
+     */
+    subjectQueryParam?: string;
   }
 }
 
@@ -45,8 +52,16 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
     // through the policy (403) or, when it is revoked, as unauthenticated (401).
     const authenticatesItself =
       request.routeOptions.config?.authenticatesItself === true && !(bearer && tokenKindOf(bearer) === 'service');
-    const actor =
-      token && !authenticatesItself ? await deps.authenticate(token, deps.clock.now(), bearer ? 'bearer' : 'cookie') : null;
+    const subjectUserId = subjectAskedAbout(request, bearer);
+    let actor: Caller | null = null;
+    let prefetchedSubject: Ctx['prefetchedSubject'];
+    if (bearer && subjectUserId) {
+      const found = await deps.authenticate.serviceWithSubject(bearer, deps.clock.now(), subjectUserId);
+      actor = found?.caller ?? null;
+      prefetchedSubject = found ? { userId: subjectUserId, row: found.subject } : undefined;
+    } else if (token && !authenticatesItself) {
+      actor = await deps.authenticate(token, deps.clock.now(), bearer ? 'bearer' : 'cookie');
+    }
     request.ctx = {
       db: deps.database.db,
       config: deps.config,
@@ -54,6 +69,7 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       billing: deps.billing,
       requestId: request.id,
       actor,
+      ...(prefetchedSubject ? { prefetchedSubject } : {}),
     };
     if (SAFE_METHODS.has(request.method) || !request.url.startsWith('/api/')) return;
     const origin = request.headers.origin;
@@ -70,6 +86,15 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       throw new AppError('csrf_failed', 'Cross-site requests are not accepted.');
     }
   });
+}
+
+/** The well-formed user id a service token's request asks about, on a route that names one (subjectQueryParam). */
+function subjectAskedAbout(request: FastifyRequest, bearer: string | undefined): string | undefined {
+  const param = request.routeOptions.config?.subjectQueryParam;
+  if (!param || !bearer || tokenKindOf(bearer) !== 'service') return undefined;
+  const value = (request.query as Record<string, unknown> | undefined)?.[param];
+  // A malformed id is left to the route's schema (400); it is never cast in SQL.
+  return typeof value === 'string' && isUuid(value) ? value : undefined;
 }
 
 /** The bearer token, else the session cookie: what a self-authenticating route checks. */
