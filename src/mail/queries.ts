@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Db, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -137,10 +137,13 @@ export const mailOutboxStore: JobStore<ClaimedMail> = {
     );
   },
   async succeeded(db, mail, now) {
-    await db.execute(
-      sql`UPDATE mail_outbox SET status = 'sent', sent_at = ${now}, last_error = NULL
-          WHERE id = ${mail.id} AND status = 'pending' AND attempts = ${mail.attempts}`,
-    );
+    await markSent(db, [mail], now);
+  },
+  // The runtime groups the messages its lanes finish together into one statement (a bulk
+  // invitation's 1,000 mails cost about 250 instead of 1,000 with 4 lanes), without letting more
+  // messages be sent but unmarked at once than before: a crash still re-sends at most one per lane.
+  async succeededMany(db, mails, now) {
+    await markSent(db, mails, now);
   },
   async retryAt(db, mail, at, error) {
     await db.execute(
@@ -155,3 +158,15 @@ export const mailOutboxStore: JobStore<ClaimedMail> = {
     );
   },
 };
+
+/** Marks sent each mail still pending under the attempt it was claimed with (a stale worker's mark is a no-op). */
+async function markSent(db: Db, mails: ClaimedMail[], now: Date): Promise<void> {
+  await queryRowsPrepared(
+    db,
+    'roster_mail_sent',
+    sql`UPDATE mail_outbox m SET status = 'sent', sent_at = ${now}, last_error = NULL
+        FROM unnest(${sql.param(mails.map((mail) => mail.id))}::uuid[],
+                    ${sql.param(mails.map((mail) => Number(mail.attempts)))}::int[]) AS done(id, attempts)
+        WHERE m.id = done.id AND m.status = 'pending' AND m.attempts = done.attempts`,
+  );
+}

@@ -9,9 +9,9 @@ import { testEngine } from '../../test/kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { freePort, startSmtpSink, type SmtpSink } from '../../test/kit/smtp.ts';
 import { SMTPServer } from 'smtp-server';
-import { createWorkerRuntime, type JobOutcome, type WorkerRuntime } from '../events/runtime.ts';
+import { createWorkerRuntime, type JobOutcome, type JobStore, type WorkerRuntime } from '../events/runtime.ts';
 import { enqueueMail } from './outbox.ts';
-import { MAIL_QUEUE } from './queries.ts';
+import { MAIL_QUEUE, mailOutboxStore, type ClaimedMail } from './queries.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './transport.ts';
 import { mailDelivery, type MailDeliveryOptions } from './worker.ts';
 
@@ -420,6 +420,83 @@ if (testEngine() === 'postgres') {
     });
   });
 }
+
+describe('marking sent mail in groups', () => {
+  it('a crash between send and mark re-sends at most one message per lane, and loses none', async () => {
+    const recipients = Array.from({ length: 40 }, () => uniqueEmail('group'));
+    const mine = new Set(recipients);
+    const sends: string[] = [];
+    let unmarked = 0;
+    let mostUnmarked = 0;
+    let marks = 0;
+    let crashed = false;
+    const never = new Promise<never>(() => {});
+    // The process "dies" after its 20th message: nothing it does afterwards reaches SMTP or the database.
+    const dying: MailTransport = {
+      name: 'smtp',
+      send: async (message) => {
+        if (!mine.has(message.to)) return;
+        if (crashed) return never;
+        sends.push(message.id);
+        unmarked += 1;
+        mostUnmarked = Math.max(mostUnmarked, unmarked);
+        if (sends.length === 20) crashed = true;
+      },
+      close: () => {},
+    };
+    const store: JobStore<ClaimedMail> = {
+      ...mailOutboxStore,
+      async succeededMany(db, mails, now) {
+        if (crashed) return never;
+        await mailOutboxStore.succeededMany!(db, mails, now);
+        marks += 1;
+        unmarked -= mails.filter((mail) => mine.has(mail.to_address)).length;
+      },
+    };
+    const runtime = createWorkerRuntime({
+      db: t.database.db,
+      logger: pino({ level: 'silent' }),
+      clock: t.clock,
+      pollIntervalMs: 3_600_000,
+    });
+    runtime.register({ ...mailDelivery(dying), store, batchSize: 50, concurrency: 4 });
+    await enqueueMail(
+      t.database.db,
+      recipients.map((to) => ({ kind: 'test', to, subject: 'Group', text: 'Group', html: '<p>Group</p>' })),
+      t.clock.now(),
+    );
+    await runtime.start();
+    await expect.poll(() => crashed).toBe(true);
+    // No more messages were sent but unmarked at any moment than there are lanes (as when each was marked alone)…
+    expect(mostUnmarked).toBeLessThanOrEqual(4);
+    // …and the lanes' messages were marked together, not one statement each.
+    expect(marks).toBeLessThan(sends.length - unmarked);
+    const rows = (await Promise.all(recipients.map(outboxRowsTo))).flat();
+    const sentButPending = rows.filter((row) => row.status === 'pending' && sends.includes(row.id));
+    expect(sentButPending.length).toBe(unmarked);
+    expect(sentButPending.length).toBeLessThanOrEqual(4);
+
+    // A new process claims the rows once the dead one's lease (2 minutes) has run out.
+    t.clock.advance(121);
+    try {
+      const delivered: string[] = [];
+      const next = await worker({ name: 'smtp', send: async (message) => void delivered.push(message.id), close: () => {} });
+      await expect
+        .poll(async () => (await Promise.all(recipients.map(outboxRowsTo))).flat().every((row) => row.status === 'sent'), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      await oneFullRound(next);
+      const ids = rows.map((row) => row.id);
+      const all = [...sends, ...delivered.filter((id) => ids.includes(id))];
+      expect(new Set(all)).toEqual(new Set(ids));
+      // Sent twice: exactly the messages the dead process had sent but not marked.
+      expect(all.length - ids.length).toBe(sentButPending.length);
+    } finally {
+      t.clock.reset();
+    }
+  });
+});
 
 describe('stopping', () => {
   it('waits for a send in flight', async () => {
