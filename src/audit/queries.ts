@@ -99,20 +99,23 @@ export interface AuditValues {
   after?: object | null;
 }
 
-/** One statement with one array per column: a bulk change's entries cost one round trip, not one per entry. */
-export async function insertAuditEntries(tx: Queryable, writer: AuditWriter, entries: AuditValues[]): Promise<void> {
+/**
+ * The audit entries as a data-modifying CTE (`audited AS (INSERT …)`), one array per column: a
+ * bulk change's entries cost no round trip of their own. The events module writes it in the
+ * statement that appends the change's events (recordAudits), so entry and event are one write.
+ */
+export function auditEntriesInsert(writer: AuditWriter, entries: AuditValues[]): SQL {
   const column = <T>(pick: (entry: AuditValues) => T) => sql.param(entries.map(pick));
   const json = (value: object | null | undefined) => (value ? JSON.stringify(value) : null);
-  await tx.execute(
-    sql`INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
+  return sql`audited AS (
+        INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
         SELECT org_id::uuid, ${writer.actorUserId}::uuid, ${writer.actorLabel}, action, target_type, target_id, before::jsonb, after::jsonb,
                ${writer.requestId}, ${writer.now}
         FROM unnest(${column((entry) => entry.orgId)}::text[], ${column((entry) => entry.action)}::text[],
                     ${column((entry) => entry.targetType)}::text[], ${column((entry) => entry.targetId)}::text[],
                     ${column((entry) => json(entry.before))}::text[], ${column((entry) => json(entry.after))}::text[])
              WITH ORDINALITY AS entry(org_id, action, target_type, target_id, before, after, position)
-        ORDER BY entry.position`,
-  );
+        ORDER BY entry.position)`;
 }
 
 // ---- the global audit log: changes that belong to no organization ----------------------------

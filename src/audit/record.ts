@@ -2,7 +2,7 @@ import type { Ctx } from '../core/context.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan, Role, SubscriptionStatus } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
-import { insertAuditEntries, insertGlobalAuditEntry } from './queries.ts';
+import { auditEntriesInsert, insertGlobalAuditEntry } from './queries.ts';
 import type { AllocationState, OrgEvent, ProjectFields, ProjectLeaveReason } from '../events/types.ts';
 
 type InviteRole = Exclude<Role, 'owner'>;
@@ -232,24 +232,19 @@ export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): P
 }
 
 /**
- * Many entries of one change (a bulk invitation) in one statement, in the same transaction, and
- * their domain events in one more (one `unnest` insert each, however many entries): every audited change is also an event, and no service can
- * write one without the other.
+ * Many entries of one change (a bulk invitation) and their domain events in one statement, in the
+ * same transaction (one `unnest` insert each, however many entries): every audited change is also
+ * an event, and no service can write one without the other.
  */
 export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const actor = ctx.actor;
   const actorUserId = actor && actor.via !== 'operator' && actor.via !== 'service_token' ? actor.userId : null;
-  const actorLabel = !actor
-    ? 'system'
-    : actor.via === 'service_token'
-      ? `service:${actor.credentialId}`
-      : actor.via === 'operator'
-        ? `operator:${actor.name}`
-        : actor.email;
+  const actorLabel = actorLabelOf(ctx);
   const now = ctx.clock.now();
-  await insertAuditEntries(tx, { actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
-  await appendEvents(tx, entries.map(eventOf), now);
+  // One statement: the entries, their events and the events' webhook deliveries.
+  const audited = auditEntriesInsert({ actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
+  await appendEvents(tx, entries.map(eventOf), now, { alongside: audited });
 }
 
 /**

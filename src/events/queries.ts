@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Queryable } from '../db/client.ts';
 import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
@@ -16,21 +16,34 @@ import type { EventType, OrgEvent } from './types.ts';
  * Deadlock-free because every writer of an org takes this lock after its other locks on that org
  * (the org row, org_usage): a change that locks more after appending already holds the org row,
  * which serializes it with every other such change.
+ *
+ * The lock is taken in the same statement, before any position: the insert reads its rows through
+ * a join with `locked` (one row, produced once every lock is held), and a row's identity value is
+ * drawn only when that row reaches the insert. `alongside` is another module's data-modifying CTE
+ * written by the same statement (the change's audit entries, src/audit/record.ts).
  */
-export async function appendEvents(tx: Queryable, events: OrgEvent[], now: Date): Promise<void> {
+export async function appendEvents(
+  tx: Queryable,
+  events: OrgEvent[],
+  now: Date,
+  options: { alongside?: SQL } = {},
+): Promise<void> {
   if (events.length === 0) return;
   const orgIds = [...new Set(events.map((event) => event.orgId))].sort();
-  await tx.execute(
-    sql`SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org_id)) FROM unnest(${sql.param(orgIds)}::text[]) AS org_id`,
-  );
   const column = <T>(pick: (event: OrgEvent) => T) => sql.param(events.map(pick));
   await tx.execute(
-    sql`WITH appended AS (
+    sql`WITH locked AS (
+          SELECT count(pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org_id))) AS held
+          FROM unnest(${sql.param(orgIds)}::text[]) AS org(org_id)),
+        ${options.alongside ? sql`${options.alongside},` : sql``}
+        appended AS (
           INSERT INTO events (org_id, type, data, created_at)
-          SELECT org_id::uuid, type, data::jsonb, ${now}
+          SELECT event.org_id::uuid, event.type, event.data::jsonb, ${now}
           FROM unnest(${column((event) => event.orgId)}::text[], ${column((event) => event.type)}::text[],
                       ${column((event) => JSON.stringify(event.data))}::text[])
                WITH ORDINALITY AS event(org_id, type, data, ordinal)
+          CROSS JOIN locked
+          WHERE locked.held = ${orgIds.length}
           ORDER BY event.ordinal
           RETURNING org_id, position, id, type, data, created_at),
         ${queueWebhookDeliveries(sql`appended`, now)}`,
