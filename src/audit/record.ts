@@ -244,7 +244,7 @@ export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[
   const now = ctx.clock.now();
   // One statement: the entries, their events and the events' webhook deliveries.
   const audited = auditEntriesInsert({ actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
-  await appendEvents(tx, entries.map(eventOf), now, { alongside: audited });
+  await appendEvents(tx, entries.map(eventOf), now, { alongside: { name: 'roster_append_audited_events', cte: audited } });
 }
 
 /**

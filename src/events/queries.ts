@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
 
@@ -20,22 +20,26 @@ import type { EventType, OrgEvent } from './types.ts';
  * The lock is taken in the same statement, before any position: the insert reads its rows through
  * a join with `locked` (one row, produced once every lock is held), and a row's identity value is
  * drawn only when that row reaches the insert. `alongside` is another module's data-modifying CTE
- * written by the same statement (the change's audit entries, src/audit/record.ts).
+ * written by the same statement (the change's audit entries, src/audit/record.ts), with the name
+ * of that shape of the prepared statement.
  */
 export async function appendEvents(
   tx: Queryable,
   events: OrgEvent[],
   now: Date,
-  options: { alongside?: SQL } = {},
+  options: { alongside?: { name: string; cte: SQL } } = {},
 ): Promise<void> {
   if (events.length === 0) return;
   const orgIds = [...new Set(events.map((event) => event.orgId))].sort();
   const column = <T>(pick: (event: OrgEvent) => T) => sql.param(events.map(pick));
-  await tx.execute(
+  // Prepared: one name per shape of the statement (its text never varies for a name).
+  await queryRowsPrepared(
+    tx,
+    options.alongside?.name ?? 'roster_append_events',
     sql`WITH locked AS (
           SELECT count(pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org_id))) AS held
           FROM unnest(${sql.param(orgIds)}::text[]) AS org(org_id)),
-        ${options.alongside ? sql`${options.alongside},` : sql``}
+        ${options.alongside ? sql`${options.alongside.cte},` : sql``}
         appended AS (
           INSERT INTO events (org_id, type, data, created_at)
           SELECT event.org_id::uuid, event.type, event.data::jsonb, ${now}
