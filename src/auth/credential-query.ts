@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import type { SubjectState } from '../core/context.ts';
 import type { ServiceScope } from '../core/domain.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { prepareStatement, type Queryable } from '../db/client.ts';
@@ -132,12 +133,7 @@ export function prepareActorLookup(
 }
 
 /** A user as the policy sees them (GET /authz/check): disabled or not, and their org and role. */
-export interface SubjectRow {
-  user_id: string;
-  disabled: boolean;
-  org_id: string | null;
-  role: 'owner' | 'admin' | 'member' | null;
-}
+export type SubjectRow = SubjectState;
 
 /**
  * The user `userId` (bound as the `userId` placeholder) with their membership, whether or not they

@@ -385,17 +385,13 @@ type OrgRow = {
   used?: string | number | null;
 };
 
-/** The orgs' allocation inputs (and, with `month`, their usage of that month). */
-function orgsQuery(orgIds: string[], month?: string): SQL {
-  return sql`SELECT o.id, s.plan, s.seats, a.monthly${month === undefined ? sql`` : sql`, u.used`}
+/** The orgs' allocation inputs and their usage of `month`. */
+function orgsQuery(orgIds: string[], month: string): SQL {
+  return sql`SELECT o.id, s.plan, s.seats, a.monthly, u.used
         FROM unnest(${sql.param(orgIds)}::uuid[]) o(id)
         LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true
-        LEFT JOIN org_allocations a ON a.org_id = o.id${
-          month === undefined
-            ? sql``
-            : sql`
-        LEFT JOIN org_usage u ON u.org_id = o.id AND u.month = ${month}::date`
-        }`;
+        LEFT JOIN org_allocations a ON a.org_id = o.id
+        LEFT JOIN org_usage u ON u.org_id = o.id AND u.month = ${month}::date`;
 }
 
 function toInputs(rows: OrgRow[]): Map<string, AllocationInputs> {
