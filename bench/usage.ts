@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { eq, sql } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
+import { sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config.ts';
-import type { Db } from '../src/db/client.ts';
-import { users } from '../src/db/schema.ts';
-import { startServer, type RunningServer } from '../src/server.ts';
+import { openDatabase, type Db } from '../src/db/client.ts';
 import { hashToken } from '../src/core/tokens.ts';
 import { systemClock } from '../src/core/context.ts';
 import { applyBatch } from '../src/usage/batch.ts';
+import { peakRssMb, resetPeakRss, startBenchServer, withBenchDatabase } from './harness.ts';
 
 /**
  * `POST /api/v1/usage` throughput with group commit (src/usage/batch.ts) beside a baseline route
- * that runs one prepared indexed SELECT on the same pool, in one run, on PostgreSQL
+ * that runs one prepared indexed SELECT on the same pool (bench/server.ts, in a child process), in one run, on PostgreSQL
  * (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test; a database of its own is
  * created and dropped). 1,000 members of one Enterprise org (unlimited allocation), limits set.
  * Shapes: baseline; the real route with traffic from 1 (hot), 10 and 1,000 members (each with its
@@ -24,26 +21,27 @@ import { applyBatch } from '../src/usage/batch.ts';
 export async function benchUsage(options: { seconds?: number; connections?: number } = {}): Promise<string> {
   const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 10);
   const connections = options.connections ?? 50;
-  const serverUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-  const name = `roster_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  const rows: Row[] = [];
-  let batchLatency: string | undefined;
-  let peakRss = 0;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 100);
-  try {
-    const server = await start(databaseUrl, 1);
+  let serverPid = 0;
+  return withBenchDatabase('usage', async (databaseUrl) => {
+    const rows: Row[] = [];
+    // The server in its own process (bench/server.ts, as `npm start` runs it), so that autocannon
+    // does not share its event loop and its peak RSS is its own.
+    const server = await startBenchServer({
+      DATABASE_URL: databaseUrl,
+      PUBLIC_URL: 'http://bench.test',
+      USAGE_COUNTER_SLICES: '1',
+    });
+    // This process's own handle: seeding, the checks after each shape, and applyBatch directly.
+    const database = await openDatabase({ databaseUrl, poolSize: 4 });
+    serverPid = server.pid;
+    let stopped: Promise<void> | undefined;
+    const stopServer = () => (stopped ??= server.stop());
     try {
-      const member = await newMember(server, server.database.db);
+      const db = database.db;
+      const serviceToken = await newServiceToken(db);
+      const member = await newMember(server, db);
       // 999 more members of the same org, each with an API token and the same limits.
-      const others = await moreMembers(server.database.db, member.id, 999);
+      const others = await moreMembers(db, member.id, 999);
       const everyone = [member, ...others];
       const body = JSON.stringify({ activity: 'bench.call', quantity: 1 });
       const usageOf = (members: { token: string }[]) => ({
@@ -56,17 +54,19 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
           body,
         })),
       });
-      rows.push(await measure('baseline: one prepared indexed SELECT', { url: `${server.url}/bench/baseline?id=${member.id}` }));
+      rows.push(
+        await measure('baseline: one prepared indexed SELECT', { url: `${server.url}/bench/one-select?id=${member.id}` }),
+      );
       for (const [label, members] of [
         ['POST /api/v1/usage, group commit, 1 member (hot)', everyone.slice(0, 1)],
         ['POST /api/v1/usage, group commit, over 10 members', everyone.slice(0, 10)],
         ['POST /api/v1/usage, group commit, over 1,000 members', everyone],
       ] as const) {
-        const before = await recordedTotal(server.database.db, member.id);
+        const before = await recordedTotal(db, member.id);
         const row = await measure(label, usageOf(members));
         // Requests still in flight when autocannon stops are recorded but not counted as answered.
-        row.recorded = (await recordedTotal(server.database.db, member.id)) - before;
-        row.overshoot = await overshoot(server.database.db, member.id);
+        row.recorded = (await recordedTotal(db, member.id)) - before;
+        row.overshoot = await overshoot(db, member.id);
         rows.push(row);
       }
       rows.push(
@@ -76,22 +76,19 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
           requests: everyone.map((one) => ({
             method: 'POST' as const,
             path: '/api/v1/usage',
-            headers: { authorization: `Bearer ${server.serviceToken}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${serviceToken}`, 'content-type': 'application/json' },
             body: JSON.stringify({ user_id: one.id, activity: 'bench.call', quantity: 1 }),
           })),
         }),
       );
-      batchLatency = await batchLatencies(server.database.db, others);
+      await stopServer();
+      const batchLatency = await batchLatencies(db, others);
+      return `${table(rows, { seconds, connections })}\n\n${batchLatency}`;
     } finally {
-      await server.stop();
+      await stopServer();
+      await database.close();
     }
-  } finally {
-    clearInterval(sampler);
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-    await admin.end();
-  }
-  const rss = `Peak RSS of the benchmark process (server and autocannon in one process): ${Math.round(peakRss / 1024 / 1024)} MB.`;
-  return `${table(rows, { seconds, connections })}\n\n${rss}\n\n${batchLatency ?? ''}`;
+  });
 
   async function measure(
     label: string,
@@ -103,6 +100,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       requests?: { method: 'POST'; path: string; headers: Record<string, string>; body: string }[];
     },
   ): Promise<Row> {
+    resetPeakRss(serverPid);
     // Warm-up: every pooled connection prepares its statements.
     const workers = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined;
     const warmUp = await autocannon({ ...request, connections, duration: 2, workers });
@@ -117,6 +115,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       acceptedWithWarmUp: warmUp['2xx'] + result['2xx'],
       recorded: undefined,
       overshoot: undefined,
+      peakRssMb: peakRssMb(serverPid),
     };
   }
 }
@@ -172,6 +171,8 @@ interface Row {
   recorded: number | undefined;
   /** Members whose counters exceed a limit or disagree with their activity rows (must be 0). */
   overshoot: number | undefined;
+  /** The server process's peak RSS during the shape (warm-up included). */
+  peakRssMb: number;
 }
 
 function table(rows: Row[], run: { seconds: number; connections: number }): string {
@@ -179,11 +180,11 @@ function table(rows: Row[], run: { seconds: number; connections: number }): stri
   const lines = [
     `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month.`,
     '',
-    '| shape | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx/errors |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| shape | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx/errors | server peak RSS |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (row) =>
-        `| ${row.label} | ${Math.round(row.requestsPerSecond)} | ${(row.requestsPerSecond / baseline).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.failures} |`,
+        `| ${row.label} | ${Math.round(row.requestsPerSecond)} | ${(row.requestsPerSecond / baseline).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.failures} | ${row.peakRssMb} MB |`,
     ),
   ];
   for (const checked of rows) {
@@ -200,22 +201,13 @@ function table(rows: Row[], run: { seconds: number; connections: number }): stri
   return lines.join('\n');
 }
 
-async function start(databaseUrl: string, slices: number): Promise<RunningServer & { url: string; serviceToken: string }> {
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PUBLIC_URL: 'http://bench.test',
-    LOG_LEVEL: 'warn',
-    USAGE_COUNTER_SLICES: String(slices),
-  });
-  const server = await startServer(config, { extraRoutes: benchRoutes });
-  // What `roster admin create-service-token --scopes usage:write` stores.
+/** What `roster admin create-service-token --scopes usage:write` stores; returns the token. */
+async function newServiceToken(db: Db): Promise<string> {
   const serviceToken = `rs_svc_${randomBytes(32).toString('base64url')}`;
-  await server.database.db.execute(
+  await db.execute(
     sql`INSERT INTO service_tokens (name, scopes, token_hash) VALUES ('bench', ARRAY['usage:write'], ${hashToken(serviceToken)})`,
   );
-  return { ...server, serviceToken };
+  return serviceToken;
 }
 
 /** `count` more members of `ownerId`'s org, inserted directly (no password hashing), with API tokens and limits. */
@@ -262,26 +254,6 @@ async function overshoot(db: Db, ownerId: string): Promise<number> {
         WHERE c.used IS DISTINCT FROM a.used OR c.used > coalesce(l.monthly_limit, c.used)`,
   )) as unknown as { rows: { bad: string | number }[] };
   return Number(result.rows[0]?.bad ?? 0);
-}
-
-let baselineStatement: { db: Db; run: (values: { id: string }) => Promise<unknown[]> } | undefined;
-
-/** The baseline route, registered through buildApp's `extraRoutes`. */
-async function benchRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/bench/baseline', async (request) => {
-    const db = request.ctx.db;
-    if (baselineStatement?.db !== db) {
-      const prepared = db
-        .select({ id: users.id, email: users.email })
-        .from(users)
-        .where(eq(users.id, sql.placeholder('id')))
-        .prepare('bench_baseline');
-      baselineStatement = { db, run: (values) => prepared.execute(values) };
-    }
-    const { id } = request.query as { id: string };
-    const [user] = (await baselineStatement.run({ id })) as { id: string; email: string }[];
-    return { id: user?.id ?? null };
-  });
 }
 
 /**
