@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
+import { onCitus } from '../../test/kit/engine.ts';
+import { serverPostgresUrl } from '../../test/kit/postgres.ts';
 import { queryRows } from '../db/client.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
 import { applyBatch, batchTestHooks, submitUsage } from './batch.ts';
@@ -172,5 +174,66 @@ describe('usage group commit', () => {
     expect((await first).status).toBe('recorded');
     expect(await second).toMatchObject({ status: 'recorded', dayUsed: 2 });
     await closing;
+  });
+});
+
+// Two sessions need a server (PGlite has one connection): on PostgreSQL in both passes, and on Citus.
+describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
+  let pg: TestApp;
+  beforeAll(async () => {
+    pg = await startApp({ serverUrl: serverPostgresUrl() });
+  });
+  afterAll(async () => {
+    await pg.close();
+  });
+
+  /** Sessions of the server (on Citus: of the cluster) waiting for a lock now. */
+  async function lockWaits(): Promise<number> {
+    const [row] = await queryRows<{ waiting: number }>(
+      pg.database.db,
+      onCitus()
+        ? sql`SELECT count(*)::int AS waiting FROM citus_lock_waits`
+        : sql`SELECT count(*)::int AS waiting FROM pg_locks WHERE NOT granted`,
+    );
+    return row!.waiting;
+  }
+
+  it("locks its orgs' month rows before any counter row, the order every writer keeps (no deadlock with a writer holding an org row)", async () => {
+    const org = await pg.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const ctx = { ...operatorCtx(pg), actor: null };
+    const request = { kind: 'user' as const, userId: member.id, activity: 'api.call', quantity: 1 };
+    // The member's counter rows and the org's month row exist from here on.
+    expect((await applyBatch(ctx, [request]))[0]!.status).toBe('recorded');
+
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const orgLocked = new Promise<void>((resolve) => (locked = resolve));
+    // Another writer (an allocation change, a batch of another process) holds the org's month row.
+    const holder = pg.database.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT used FROM org_usage WHERE org_id = ${org.id} FOR UPDATE`);
+      locked();
+      await held;
+    });
+    await orgLocked;
+    let batchDone = false;
+    const batch = applyBatch(ctx, [request]).finally(() => (batchDone = true));
+    try {
+      while (!batchDone && (await lockWaits()) === 0) await new Promise((resolve) => setImmediate(resolve));
+      expect(batchDone).toBe(false);
+      // The batch waits for the org row and holds no counter row: a third session takes them at once.
+      const counterRows = await pg.database.db.transaction(async (tx) =>
+        queryRows<{ slice: number }>(
+          tx,
+          sql`SELECT slice FROM usage_counters WHERE org_id = ${org.id} AND user_id = ${member.id} FOR UPDATE NOWAIT`,
+        ),
+      );
+      expect(counterRows.length).toBeGreaterThan(0);
+    } finally {
+      release();
+      await holder;
+    }
+    expect((await batch)[0]).toMatchObject({ status: 'recorded', dayUsed: 2 });
   });
 });

@@ -7,15 +7,14 @@ import { periodsAt } from './periods.ts';
 import { sendNotices } from './allocation.ts';
 import {
   allocationInputs,
-  authenticateAndLockOrgs,
+  authenticateAndLock,
   authenticateBatch,
   createMemberSlices,
   findUsageKeys,
   limitsOfMembers,
   lockMemberSlices,
   lockOrgMonths,
-  lockSlicesAndReadOrgs,
-  readLimitsAndKeys,
+  readOrgsLimitsAndKeys,
   usageKeyId,
   writeBatch,
   type AllocationInputs,
@@ -179,10 +178,11 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
   const perOrg = await onCitusDb(ctx.db);
   return ctx.db.transaction(async (tx) => {
     const credentials = requests.map((request, idx) => ({ idx, kind: request.kind, hash: request.hash, userId: request.userId }));
-    // PostgreSQL, PGlite: the orgs' month rows are locked by the same statement (org id order).
-    const actors = perOrg
-      ? await authenticateBatch(tx, credentials, now)
-      : await authenticateAndLockOrgs(tx, credentials, { now, month });
+    // PostgreSQL, PGlite: the same statement locks the orgs' month rows (org id order), then the
+    // actors' counter rows. Citus: per org, below.
+    const { actors, slices: locked } = perOrg
+      ? { actors: await authenticateBatch(tx, credentials, now), slices: undefined }
+      : await authenticateAndLock(tx, credentials, { now, month });
     const outcomes: (UsageOutcome | undefined)[] = requests.map((_, idx) => {
       const actor = actors.get(idx);
       if (!actor) return { status: 'unauthenticated' };
@@ -213,6 +213,7 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
         actors,
         outcomes,
         members: [...members.values()].filter((member) => inGroup.has(member.orgId)),
+        locked,
         orgIds: group,
         only,
         now,
@@ -234,6 +235,8 @@ async function recordGroup(
     actors: Map<number, UsageActor>;
     outcomes: (UsageOutcome | undefined)[];
     members: MemberKey[];
+    /** PostgreSQL, PGlite: the counter rows authenticateAndLock locked (of every actor with an org). */
+    locked: MemberSlice[] | undefined;
     orgIds: string[];
     only: string | undefined;
     now: Date;
@@ -242,31 +245,24 @@ async function recordGroup(
   },
 ): Promise<void> {
   const { requests, actors, outcomes, members, orgIds, only, now, day, month } = input;
-  // Citus (`only`: one org): one statement per step. PostgreSQL, PGlite: the org rows are locked
-  // already, and the steps are combined into fewer statements (src/usage/queries.ts).
+  // Citus (`only`: one org): one statement per step. PostgreSQL, PGlite: the org and counter rows
+  // are locked already, and the reads that follow the locks are one statement (src/usage/queries.ts).
   const combine = only === undefined;
-  let orgUsed: Map<string, number>;
-  let inputs: Map<string, AllocationInputs>;
+  const keys = members;
+  const wanted = new Set(keys.map((member) => memberId(member.orgId, member.userId)));
+  let orgUsed: Map<string, number> | undefined;
+  let inputs: Map<string, AllocationInputs> | undefined;
   let rows: MemberSlice[];
   if (combine) {
-    ({ used: orgUsed, inputs, slices: rows } = await lockSlicesAndReadOrgs(tx, { members, orgIds, month }));
+    // Only the members whose requests are still undecided (an actor the policy refuses has rows too).
+    rows = (input.locked ?? []).filter((row) => wanted.has(memberId(row.orgId, row.userId)));
   } else {
     orgUsed = await lockOrgMonths(tx, orgIds, month, only);
     // By the org id as a constant: Citus routes it to the org's shard (a join with an array reads every shard).
     inputs = new Map([[only!, await allocationInputs(tx, only!)]]);
     rows = await lockMemberSlices(tx, members, only);
   }
-  const orgs = new Map(
-    orgIds.map((orgId) => {
-      const monthly = monthlyAllocation(
-        inputs.get(orgId) ?? { plan: null, seats: 0, enterpriseMonthly: null },
-        ctx.config.teamCreditsPerSeat,
-      );
-      return [orgId, { monthly, used: orgUsed.get(orgId) ?? 0, accepted: 0 }];
-    }),
-  );
 
-  const keys = members;
   const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
   const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
   if (missing.length > 0) {
@@ -276,19 +272,34 @@ async function recordGroup(
   const keyed: KeyedRequest[] = [];
   requests.forEach((request, idx) => {
     const actor = actors.get(idx);
-    if (request.key !== undefined && outcomes[idx] === undefined && actor?.orgId && orgs.has(actor.orgId)) {
+    if (request.key !== undefined && outcomes[idx] === undefined && actor?.orgId && orgIds.includes(actor.orgId)) {
       keyed.push({ orgId: actor.orgId, userId: actor.userId, key: request.key });
     }
   });
-  // Read under the counter-row locks that every writer of these members' limits and keys holds.
+  // Read under the org and counter-row locks that every writer of these orgs' allocations and
+  // these members' limits and keys holds.
   let limits: Map<string, MemberLimits>;
   let storedKeys: Map<string, StoredKey>;
   if (combine) {
-    ({ limits, keys: storedKeys } = await readLimitsAndKeys(tx, { members: keys, requests: keyed, month }));
+    ({
+      used: orgUsed,
+      inputs,
+      limits,
+      keys: storedKeys,
+    } = await readOrgsLimitsAndKeys(tx, { orgIds, members: keys, requests: keyed, month }));
   } else {
     limits = await limitsOfMembers(tx, keys, only);
     storedKeys = keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only }) : new Map<string, StoredKey>();
   }
+  const orgs = new Map(
+    orgIds.map((orgId) => {
+      const monthly = monthlyAllocation(
+        inputs?.get(orgId) ?? { plan: null, seats: 0, enterpriseMonthly: null },
+        ctx.config.teamCreditsPerSeat,
+      );
+      return [orgId, { monthly, used: orgUsed?.get(orgId) ?? 0, accepted: 0 }];
+    }),
+  );
   const newKeys: (KeyedRequest & StoredKey)[] = [];
   const states = new Map<string, MemberState>();
   for (const member of keys) {

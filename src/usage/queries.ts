@@ -242,12 +242,12 @@ export async function claimLimitNotice(
 // ---- group commit (src/usage/batch.ts decides) ----------------------------------------------------
 //
 // Each step of a batch is one statement over the whole batch, written once below as a fragment.
-// On Citus every step runs alone, once per org (`inOrg`). On PostgreSQL and PGlite the steps that
-// may share a snapshot are combined, so that a batch costs six round trips instead of ten: BEGIN;
-// authenticate + lock the orgs' month rows; lock the counter rows + read the orgs' allocation
-// inputs and usage; read the limits + the stored keys; write everything; COMMIT. What must be read
-// AFTER a lock is granted (a change committed by its previous holder) is never in the statement
-// that waits for that lock: a statement's snapshot is taken before it waits.
+// On Citus every step runs alone, once per org (`inOrg`). On PostgreSQL and PGlite the steps are
+// combined, so that a batch costs five round trips: BEGIN; authenticate + lock the orgs' month rows
+// + lock the counter rows; read the orgs' allocation inputs and usage + the limits + the stored
+// keys; write everything; COMMIT. What must be read AFTER a lock is granted (a change committed by
+// its previous holder) is never in the statement that waits for that lock: a statement's snapshot
+// is taken before it waits (a locked row itself is read at its latest version).
 
 /**
  * On Citus the batch runs its org-scoped statements once per org (src/usage/batch.ts), each with
@@ -334,27 +334,37 @@ export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow
 }
 
 /**
- * PostgreSQL, PGlite: the batch authenticated (batchActorQuery, memberships joined) and the month rows of the actors' orgs created when
- * missing and locked, in org id order, in one statement (ON CONFLICT DO UPDATE locks the row it
- * meets; `WHERE false` writes nothing). The rows' usage is read by the next statement, whose
- * snapshot follows the lock.
+ * PostgreSQL, PGlite: in one statement, the batch authenticated (batchActorQuery, memberships
+ * joined), the month rows of the actors' orgs created when missing and locked in org id order (ON
+ * CONFLICT DO UPDATE locks the row it meets; `WHERE false` writes nothing), then the actors'
+ * counter rows locked in (org, user, slice) order and read as locked (a row lock answers the row's
+ * latest committed version, whatever the statement's snapshot). Members without counter rows have
+ * none here. What must be read after these locks is read by the next statement
+ * (readOrgsLimitsAndKeys), whose snapshot follows them.
  */
-export async function authenticateAndLockOrgs(
+export async function authenticateAndLock(
   tx: Queryable,
   requests: BatchRequestRow[],
   input: { now: Date; month: string },
-): Promise<Map<number, UsageActor>> {
-  const rows = await queryRowsPrepared<ActorRow>(
+): Promise<{ actors: Map<number, UsageActor>; slices: MemberSlice[] }> {
+  const rows = await queryRowsPrepared<{ actors: ActorRow[] | null; slices: SliceRow[] | null }>(
     tx,
-    'roster_usage_auth_lock_orgs',
+    'roster_usage_auth_lock',
     sql`WITH a AS (${actorsQuery(requests, input.now)}),
              locked AS (
                INSERT INTO org_usage AS u (org_id, month, used)
                SELECT DISTINCT a.org_id, ${input.month}::date, 0::bigint FROM a WHERE a.org_id IS NOT NULL ORDER BY 1
-               ON CONFLICT (org_id, month) DO UPDATE SET used = u.used WHERE false)
-        SELECT idx, user_id, org_id, role FROM a`,
+               ON CONFLICT (org_id, month) DO UPDATE SET used = u.used WHERE false
+               RETURNING 1),
+             slices AS (${lockSlicesOf(
+               sql`(SELECT DISTINCT org_id, user_id FROM a WHERE org_id IS NOT NULL) m`,
+               // Counting \`locked\` runs it to the end (an InitPlan, before the first counter row is
+               // read): every org row is locked before any counter row, the order every writer keeps.
+               sql` WHERE (SELECT count(*) FROM locked) >= 0`,
+             )})
+        SELECT (SELECT jsonb_agg(a) FROM a) AS actors, (SELECT jsonb_agg(slices) FROM slices) AS slices`,
   );
-  return toActors(rows);
+  return { actors: toActors(rows[0]?.actors ?? []), slices: toSlices(rows[0]?.slices ?? []) };
 }
 
 /**
@@ -438,9 +448,14 @@ type SliceRow = {
 
 function slicesQuery(members: MemberKey[], only?: string): SQL {
   const { orgs, users } = memberArrays(members);
+  return lockSlicesOf(sql`unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id)`, inOrg(sql`c.org_id`, only));
+}
+
+/** Locks the counter rows of the members `m` (org_id, user_id) in (org, user, slice) order, reading them as locked. */
+function lockSlicesOf(members: SQL, filter: SQL): SQL {
   return sql`SELECT c.org_id, c.user_id, c.slice, c.day::text AS day, c.day_used, c.month::text AS month, c.month_used
         FROM usage_counters c
-        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON c.org_id = m.org_id AND c.user_id = m.user_id${inOrg(sql`c.org_id`, only)}
+        JOIN ${members} ON c.org_id = m.org_id AND c.user_id = m.user_id${filter}
         ORDER BY c.org_id, c.user_id, c.slice
         FOR UPDATE OF c`;
 }
@@ -475,23 +490,35 @@ export async function lockMemberSlices(tx: Queryable, members: MemberKey[], only
 }
 
 /**
- * PostgreSQL, PGlite, after `authenticateAndLockOrgs`: `lockMemberSlices`, and each org's
- * allocation inputs and month usage, in one statement. Its snapshot follows the org locks, so the
- * orgs' part sees every allocation change (they take the same lock); the counter rows' part waits
- * only for other batches, which change neither.
+ * PostgreSQL, PGlite, after `authenticateAndLock` (and the counter rows of new members): each
+ * org's allocation inputs and month usage, the members' limits and their stored keys (stale keys
+ * of past months deleted), in one statement. Its snapshot follows the org and counter-row locks,
+ * so it sees every committed allocation, limit and key change: their writers take those locks.
  */
-export async function lockSlicesAndReadOrgs(
+export async function readOrgsLimitsAndKeys(
   tx: Queryable,
-  input: { members: MemberKey[]; orgIds: string[]; month: string },
-): Promise<{ slices: MemberSlice[]; inputs: Map<string, AllocationInputs>; used: Map<string, number> }> {
-  const rows = await combinedRows<{ slices: SliceRow[]; orgs: OrgRow[] }>(tx, 'roster_usage_lock_slices_orgs', {
-    slices: slicesQuery(input.members),
-    orgs: orgsQuery(input.orgIds, input.month),
-  });
+  input: { orgIds: string[]; members: MemberKey[]; requests: KeyedRequest[]; month: string },
+): Promise<{
+  inputs: Map<string, AllocationInputs>;
+  used: Map<string, number>;
+  limits: Map<string, MemberLimits>;
+  keys: Map<string, StoredKey>;
+}> {
+  const orgs = orgsQuery(input.orgIds, input.month);
+  const limits = limitsQuery(input.members);
+  const rows: { orgs: OrgRow[]; limits: LimitRow[]; keys?: KeyRow[] } =
+    input.requests.length === 0
+      ? await combinedRows<{ orgs: OrgRow[]; limits: LimitRow[] }>(tx, 'roster_usage_orgs_limits', { orgs, limits })
+      : await combinedRows<{ orgs: OrgRow[]; limits: LimitRow[]; stale: unknown[]; keys: KeyRow[] }>(
+          tx,
+          'roster_usage_orgs_limits_keys',
+          { orgs, limits, stale: sql`${staleKeysDelete(input)} RETURNING 1`, keys: storedKeysQuery(input) },
+        );
   return {
-    slices: toSlices(rows.slices),
     inputs: toInputs(rows.orgs),
     used: new Map(rows.orgs.map((row) => [row.id, Number(row.used ?? 0)])),
+    limits: toLimits(rows.limits),
+    keys: toStoredKeys(rows.keys ?? []),
   };
 }
 
@@ -589,29 +616,6 @@ export async function findUsageKeys(
 ): Promise<Map<string, StoredKey>> {
   await tx.execute(staleKeysDelete(input));
   return toStoredKeys(await queryRows<KeyRow>(tx, storedKeysQuery(input)));
-}
-
-/**
- * PostgreSQL, PGlite, after `lockSlicesAndReadOrgs`: `limitsOfMembers` and `findUsageKeys` in one
- * statement (its snapshot follows the counter-row locks; the stale keys it deletes are of past
- * months, the keys it reads of this one).
- */
-export async function readLimitsAndKeys(
-  tx: Queryable,
-  input: { members: MemberKey[]; requests: KeyedRequest[]; month: string },
-): Promise<{ limits: Map<string, MemberLimits>; keys: Map<string, StoredKey> }> {
-  if (input.requests.length === 0) {
-    return {
-      limits: toLimits(await queryRowsPrepared<LimitRow>(tx, 'roster_usage_limits', limitsQuery(input.members))),
-      keys: new Map(),
-    };
-  }
-  const rows = await combinedRows<{ stale: unknown[]; limits: LimitRow[]; keys: KeyRow[] }>(tx, 'roster_usage_limits_keys', {
-    stale: sql`${staleKeysDelete(input)} RETURNING 1`,
-    limits: limitsQuery(input.members),
-    keys: storedKeysQuery(input),
-  });
-  return { limits: toLimits(rows.limits), keys: toStoredKeys(rows.keys) };
 }
 
 export interface CounterWrite {
