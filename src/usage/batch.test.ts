@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { onCitus } from '../../test/kit/engine.ts';
 import { serverPostgresUrl } from '../../test/kit/postgres.ts';
 import { queryRows } from '../db/client.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
-import { applyBatch, batchTestHooks, submitUsage } from './batch.ts';
+import { applyBatch, batchTestHooks, GATHER_MS, submitUsage } from './batch.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -149,6 +149,52 @@ describe('usage group commit', () => {
       sql`SELECT used FROM org_usage WHERE org_id = ${org.id} ORDER BY month DESC LIMIT 1`,
     );
     expect(Number(month?.used)).toBe(25);
+  });
+
+  it('gathers the requests a batch expects: as many as the last batch answered, or what came within GATHER_MS', async () => {
+    // Only setTimeout is faked (the gathering bound); the event loop and the database run for real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const own = await startApp();
+    try {
+      const org = await own.given.org({ members: 3 });
+      const ctx = { ...operatorCtx(own), actor: null };
+      const request = (member: { id: string }) => ({
+        kind: 'user' as const,
+        userId: member.id,
+        activity: 'api.call',
+        quantity: 1,
+      });
+      const sizes: number[] = [];
+      batchTestHooks.beforeCommit = async (_tx, size) => {
+        sizes.push(size);
+      };
+      const turns = async (count: number) => {
+        for (let turn = 0; turn < count; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+      };
+      // Nothing expected yet: three requests of one turn are one batch at once.
+      await Promise.all(org.members.map((member) => submitUsage(ctx, request(member))));
+      expect(sizes).toEqual([3]);
+      // Three answered, three expected: two of them wait for the third.
+      const two = org.members.slice(0, 2).map((member) => submitUsage(ctx, request(member)));
+      await turns(20);
+      expect(sizes).toEqual([3]);
+      const third = submitUsage(ctx, request(org.members[2]!));
+      await Promise.all([...two, third]);
+      expect(sizes).toEqual([3, 3]);
+      // One comes back, the others never do: it is applied when GATHER_MS has passed.
+      const alone = submitUsage(ctx, request(org.members[0]!));
+      await turns(20);
+      expect(sizes).toEqual([3, 3]);
+      await vi.advanceTimersByTimeAsync(GATHER_MS);
+      expect(await alone).toMatchObject({ status: 'recorded', dayUsed: 3 });
+      expect(sizes).toEqual([3, 3, 1]);
+      // A lone client: one answered, one expected, so its next request does not wait.
+      expect(await submitUsage(ctx, request(org.members[0]!))).toMatchObject({ status: 'recorded', dayUsed: 4 });
+      expect(sizes).toEqual([3, 3, 1, 1]);
+    } finally {
+      vi.useRealTimers();
+      await own.close();
+    }
   });
 
   it('a request still queued when the app closes is applied before the database closes (regression: "pool ended")', async () => {

@@ -358,8 +358,9 @@ export async function authenticateAndLock(
                RETURNING 1),
              slices AS (${lockSlicesOf(
                sql`(SELECT DISTINCT org_id, user_id FROM a WHERE org_id IS NOT NULL) m`,
-               // Counting \`locked\` runs it to the end (an InitPlan, before the first counter row is
-               // read): every org row is locked before any counter row, the order every writer keeps.
+               // Counting the locked org rows runs that CTE to its end (an InitPlan, evaluated before
+               // the first counter row is read): every org row is locked before any counter row, the
+               // order every writer keeps.
                sql` WHERE (SELECT count(*) FROM locked) >= 0`,
              )})
         SELECT (SELECT jsonb_agg(a) FROM a) AS actors, (SELECT jsonb_agg(slices) FROM slices) AS slices`,
@@ -504,19 +505,19 @@ export async function readOrgsLimitsAndKeys(
   limits: Map<string, MemberLimits>;
   keys: Map<string, StoredKey>;
 }> {
-  const orgs = orgsQuery(input.orgIds, input.month);
+  const allocations = orgsQuery(input.orgIds, input.month);
   const limits = limitsQuery(input.members);
-  const rows: { orgs: OrgRow[]; limits: LimitRow[]; keys?: KeyRow[] } =
+  const rows: { allocations: OrgRow[]; limits: LimitRow[]; keys?: KeyRow[] } =
     input.requests.length === 0
-      ? await combinedRows<{ orgs: OrgRow[]; limits: LimitRow[] }>(tx, 'roster_usage_orgs_limits', { orgs, limits })
-      : await combinedRows<{ orgs: OrgRow[]; limits: LimitRow[]; stale: unknown[]; keys: KeyRow[] }>(
+      ? await combinedRows<{ allocations: OrgRow[]; limits: LimitRow[] }>(tx, 'roster_usage_orgs_limits', { allocations, limits })
+      : await combinedRows<{ allocations: OrgRow[]; limits: LimitRow[]; stale: unknown[]; keys: KeyRow[] }>(
           tx,
           'roster_usage_orgs_limits_keys',
-          { orgs, limits, stale: sql`${staleKeysDelete(input)} RETURNING 1`, keys: storedKeysQuery(input) },
+          { allocations, limits, stale: sql`${staleKeysDelete(input)} RETURNING 1`, keys: storedKeysQuery(input) },
         );
   return {
-    inputs: toInputs(rows.orgs),
-    used: new Map(rows.orgs.map((row) => [row.id, Number(row.used ?? 0)])),
+    inputs: toInputs(rows.allocations),
+    used: new Map(rows.allocations.map((row) => [row.id, Number(row.used ?? 0)])),
     limits: toLimits(rows.limits),
     keys: toStoredKeys(rows.keys ?? []),
   };
