@@ -206,6 +206,19 @@ export function queryRowsPrepared<T>(db: Queryable, name: string, query: SQL): P
   return prepareStatement<T>(db, name, query)();
 }
 
+/** Batches of at most this many rows run their statement prepared (queryRowsBySize). */
+export const SMALL_BATCH_ROWS = 10;
+
+/**
+ * The rows of a statement whose array parameters hold `rows` rows: prepared as `name` for a small
+ * batch (a single invitation saves its parse and plan), unprepared for a large one. One prepared
+ * statement for every size would soon run on a generic plan made for a guessed array length, and a
+ * bulk of 1,000 after a few single invitations ran 4-8× slower on it (bench/README.md, peers).
+ */
+export function queryRowsBySize<T>(db: Queryable, name: string, rows: number, query: SQL): Promise<T[]> {
+  return rows <= SMALL_BATCH_ROWS ? queryRowsPrepared<T>(db, name, query) : queryRows<T>(db, query);
+}
+
 /** Runs a raw statement and returns its rows, on either engine. */
 export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };

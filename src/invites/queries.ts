@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsBySize, type Queryable } from '../db/client.ts';
 import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
 
 // The statements on the tables invites owns: invitations and server_keys (the link key).
@@ -168,8 +168,10 @@ export interface AddressState {
 /** For a whole batch at once: which addresses are members already, which have a live invitation. */
 export async function addressStates(db: Queryable, orgId: string, normalized: string[], now: Date): Promise<AddressState[]> {
   if (normalized.length === 0) return [];
-  const rows = await queryRows<{ normalized: string; is_member: boolean; has_pending: boolean; has_stale: boolean }>(
+  const rows = await queryRowsBySize<{ normalized: string; is_member: boolean; has_pending: boolean; has_stale: boolean }>(
     db,
+    'roster_invites_address_states',
+    normalized.length,
     sql`SELECT input.address AS normalized,
                ${isMemberWithEmail(orgId, sql`input.address`)} AS is_member,
                EXISTS (SELECT 1 FROM invitations i
@@ -224,8 +226,10 @@ export async function insertInvitations(
   input: { orgId: string; role: InviteRole; invitedBy: string | null; now: Date; expiresAt: Date; invitations: NewInvitation[] },
 ): Promise<{ id: string; emailNormalized: string }[]> {
   if (input.invitations.length === 0) return [];
-  const rows = await queryRows<{ id: string; email_normalized: string }>(
+  const rows = await queryRowsBySize<{ id: string; email_normalized: string }>(
     tx,
+    'roster_invites_insert',
+    input.invitations.length,
     sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, token_nonce, invited_by, created_at, expires_at)
         SELECT ${input.orgId}, batch.email, batch.normalized, ${input.role}, 'pending', decode(batch.token_hash, 'hex'),
                decode(batch.token_nonce, 'hex'), ${input.invitedBy}::uuid, ${input.now}, ${input.expiresAt}

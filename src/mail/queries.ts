@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsBySize, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -67,7 +67,10 @@ export async function insertTemplateMails(
   now: Date,
 ): Promise<void> {
   const column = <T>(pick: (recipient: TemplateRecipient) => T) => sql.param(recipients.map(pick));
-  await tx.execute(
+  await queryRowsBySize(
+    tx,
+    'roster_mail_insert_template',
+    recipients.length,
     sql`WITH queued AS (
           INSERT INTO mail_outbox (kind, org_id, to_address, subject, text_body, html_body, next_attempt_at, created_at)
           SELECT ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address,
