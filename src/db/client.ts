@@ -207,7 +207,7 @@ export function queryRowsPrepared<T>(db: Queryable, name: string, query: SQL): P
 }
 
 /** Batches of at most this many rows run their statement prepared (queryRowsBySize). */
-export const SMALL_BATCH_ROWS = 10;
+const SMALL_BATCH_ROWS = 10;
 
 /**
  * The rows of a statement whose array parameters hold `rows` rows: prepared as `name` for a small

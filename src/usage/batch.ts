@@ -31,12 +31,12 @@ import {
 
 /**
  * Group commit for usage (ARCHITECTURE principle 13). Concurrent `POST /usage` requests of this
- * process are queued while a batch is being applied and then applied together in ONE transaction
+ * process are queued while a batch is being applied (and briefly after, GATHER_MS) and then applied together in ONE transaction
  * on a few set-based statements: authenticate every request, lock the orgs' month rows (org id
  * order), lock the members' counter rows ((org, user, slice) order), read the limits, decide each
  * request in arrival order against its member's limits and its org's allocation (a refusal takes
  * nothing), write the counters, the per-activity rows and the orgs' months, commit. On PostgreSQL
- * and PGlite these steps take four prepared statements between BEGIN and COMMIT (the steps that can
+ * and PGlite these steps take three prepared statements between BEGIN and COMMIT (the steps that can
  * share a snapshot share a statement, src/usage/queries.ts); on Citus one statement per step and org. Every request
  * answers only after that commit; if the transaction fails, every request of the batch fails with
  * the error and nothing of it is recorded. No overshoot also across processes: every writer takes
