@@ -46,6 +46,24 @@ export async function seedOrg(client: pg.Client, slug: string, members: number):
   return { ownerToken: token, ownerId };
 }
 
+/** `count` sessions spread over the members of `ownerId`'s org, in turn. */
+async function sessionsOfMembers(client: pg.Client, ownerId: string, count: number): Promise<string[]> {
+  const members = await client.query<{ user_id: string }>(
+    `SELECT user_id FROM memberships WHERE org_id = (SELECT org_id FROM memberships WHERE user_id = $1) ORDER BY user_id`,
+    [ownerId],
+  );
+  const tokens: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const { token, hash } = newToken('session');
+    await client.query(`INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, $2, now() + interval '1 day')`, [
+      members.rows[index % members.rows.length]!.user_id,
+      hash,
+    ]);
+    tokens.push(token);
+  }
+  return tokens;
+}
+
 export async function benchFoundation(): Promise<string> {
   return withBenchDatabase('foundation', async (databaseUrl) => {
     const database = await openDatabase({ databaseUrl });
@@ -57,15 +75,17 @@ export async function benchFoundation(): Promise<string> {
     const thousand = await seedOrg(client, 'thousand', 1000);
     const sixty = await seedOrg(client, 'sixty', 60);
     const huge = await seedOrg(client, 'huge', 100_000);
+    const smallSessions = await sessionsOfMembers(client, small.ownerId, 32);
     await client.query('ANALYZE');
     await client.end();
 
     const server = await startBenchServer({ DATABASE_URL: databaseUrl });
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-    const targets: [string, string, Record<string, string> | undefined][] = [
+    const targets: [string, string, Record<string, string> | Record<string, string>[] | undefined][] = [
       ['(a) bare route, constant', '/bench/constant', undefined],
       ['(b) one indexed SELECT of a user row (prepared)', `/bench/one-select?id=${small.ownerId}`, undefined],
-      ['(c) GET /api/v1/me', '/api/v1/me', bearer(small.ownerToken)],
+      // Each connection its own session (10 members, 32 sessions): no two requests share a lookup.
+      ['(c) GET /api/v1/me, a session per connection', '/api/v1/me', smallSessions.map(bearer)],
       ['(d) GET /api/v1/org, 1,000-member org (first 100 inline)', '/api/v1/org', bearer(thousand.ownerToken)],
       ['(e) GET /api/v1/org/members page of 50, 10-member org', '/api/v1/org/members?limit=50', bearer(small.ownerToken)],
       ['(f) GET /api/v1/org/members page of 50, 100,000-member org', '/api/v1/org/members?limit=50', bearer(huge.ownerToken)],
@@ -79,7 +99,11 @@ export async function benchFoundation(): Promise<string> {
       for (let round = 0; round < 2; round += 1) {
         for (const [name, path, headers] of targets) {
           resetPeakRss(server.pid);
-          const result = await load(name, { url: `${server.url}${path}`, headers, seconds: 5 });
+          const result = await load(name, {
+            url: `${server.url}${path}`,
+            ...(Array.isArray(headers) ? { connectionRequests: headers.map((each) => ({ headers: each })) } : { headers }),
+            seconds: 5,
+          });
           peaks.set(name, Math.max(peaks.get(name) ?? 0, peakRssMb(server.pid)));
           const sum = sums.get(name);
           sums.set(name, {

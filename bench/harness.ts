@@ -95,6 +95,8 @@ export async function load(
     url: string;
     method?: 'GET' | 'POST';
     headers?: Record<string, string>;
+    /** A request per connection, in turn (connection i sends the i-th, modulo their number), instead of the url's path and headers. */
+    connectionRequests?: { path?: string; headers?: Record<string, string> }[];
     body?: string;
     seconds?: number;
     connections?: number;
@@ -108,8 +110,17 @@ export async function load(
     body: options.body,
     connections: options.connections ?? 32,
   };
-  await autocannon({ ...base, duration: options.warmupSeconds ?? 2 });
-  const result = await autocannon({ ...base, duration: options.seconds ?? 8 });
+  const perConnection = options.connectionRequests;
+  const setupClient = () => {
+    let connection = 0;
+    return perConnection
+      ? (client: { setRequests(requests: object[]): void }) => {
+          client.setRequests([perConnection[connection++ % perConnection.length]!]);
+        }
+      : undefined;
+  };
+  await autocannon({ ...base, setupClient: setupClient(), duration: options.warmupSeconds ?? 2 });
+  const result = await autocannon({ ...base, setupClient: setupClient(), duration: options.seconds ?? 8 });
   return {
     name,
     requestsPerSecond: result.requests.average,

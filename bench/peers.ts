@@ -163,6 +163,11 @@ async function rosterPeer(url: string) {
     service.hash,
   ]);
   const checkPath = `/api/v1/authz/check?user_id=${big.ownerId}&action=invite`;
+  // Under load, each connection asks about a user of its own (no two checks of a turn share a row).
+  const checkedUsers = await seedClient.query<{ user_id: string }>(
+    `SELECT user_id FROM memberships WHERE org_id = (SELECT org_id FROM memberships WHERE user_id = $1) ORDER BY user_id LIMIT 32`,
+    [big.ownerId],
+  );
   await seedClient.query('ANALYZE');
   await seedClient.end();
 
@@ -218,6 +223,10 @@ async function rosterPeer(url: string) {
       const result = await load('check', {
         url: `${server.url}${checkPath}`,
         headers: { authorization: `Bearer ${service.token}` },
+        connectionRequests: checkedUsers.rows.map(({ user_id: userId }) => ({
+          path: `/api/v1/authz/check?user_id=${userId}&action=invite`,
+          headers: { authorization: `Bearer ${service.token}` },
+        })),
         connections,
         seconds: 5,
       });

@@ -1,25 +1,27 @@
 import type { Caller, ServiceActor } from '../core/context.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
-import { prepareStatement, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
 import { touchServiceToken } from './queries.ts';
 import {
   prepareActorLookup,
+  prepareServiceActorLookup,
+  prepareServiceActorWithSubjectLookup,
   prepareSubjectLookup,
   scopesOf,
-  serviceActorQuery,
-  serviceActorWithSubjectQuery,
   type ServiceActorRow,
-  type ServiceActorWithSubjectRow,
   type SubjectRow,
 } from './credential-query.ts';
 import { onCitusDb } from '../db/citus.ts';
 
 /**
- * Hot path: credential, user, membership and role in one prepared, indexed query per request
- * (the one authentication rule in credential-query.ts; on Citus two, each on one node). Nothing is cached, so a revoked session,
- * a disabled user or a changed role counts at once. A service token (`rs_svc_…`) is accepted only
- * as a bearer token, never from the session cookie, and resolves to a service actor (no user).
+ * Hot path: credential, user, membership and role in one prepared, indexed query (the one
+ * authentication rule in credential-query.ts), shared by every request of the same turn of the
+ * event loop (prepareBatchedLookup); on Citus two per request, each on one node. Nothing is cached,
+ * so a revoked session, a disabled user or a changed role counts at once. A service token
+ * (`rs_svc_…`) is accepted only as a bearer token, never from the session cookie, and resolves to a
+ * service actor (no user).
  */
+
 /** A service token's last use is kept to the minute: at most one write a minute per token. */
 const SERVICE_TOKEN_USE_RESOLUTION_MS = 60_000;
 
@@ -27,12 +29,8 @@ export function createAuthenticator(db: Db) {
   const bySession = prepareActorLookup(db, 'roster_auth_session', 'session', { withOrg: true });
   const byApiToken = prepareActorLookup(db, 'roster_auth_api_token', 'api', { withOrg: true });
 
-  const byServiceToken = prepareStatement<ServiceActorRow>(db, 'roster_auth_service_token', serviceActorQuery());
-  const byServiceTokenWithSubject = prepareStatement<ServiceActorWithSubjectRow>(
-    db,
-    'roster_auth_service_token_subject',
-    serviceActorWithSubjectQuery(),
-  );
+  const byServiceToken = prepareServiceActorLookup(db, 'roster_auth_service_token');
+  const byServiceTokenWithSubject = prepareServiceActorWithSubjectLookup(db, 'roster_auth_service_token_subject');
   const subjectOnCitus = prepareSubjectLookup(db, 'roster_auth_subject');
 
   async function serviceActorOf(service: ServiceActorRow, now: Date): Promise<ServiceActor> {
@@ -56,11 +54,11 @@ export function createAuthenticator(db: Db) {
     if (await onCitusDb(db)) {
       // Citus: the subject's membership is on its org's shard; the one-statement form would read
       // every shard. The token, then the subject's two single-node steps (prepareSubjectLookup).
-      const [service] = await byServiceToken({ hash: hashToken(token), now });
+      const service = await byServiceToken({ hash: hashToken(token) });
       if (!service) return null;
       return { caller: await serviceActorOf(service, now), subject: await subjectOnCitus({ userId: subjectUserId }) };
     }
-    const [row] = await byServiceTokenWithSubject({ hash: hashToken(token), now, userId: subjectUserId });
+    const row = await byServiceTokenWithSubject({ hash: hashToken(token), userId: subjectUserId });
     if (!row) return null;
     const subject =
       row.subject_user_id === null
@@ -78,7 +76,7 @@ export function createAuthenticator(db: Db) {
     const kind = tokenKindOf(token);
     if (kind === 'service') {
       if (source !== 'bearer') return null;
-      const [service] = await byServiceToken({ hash: hashToken(token), now });
+      const service = await byServiceToken({ hash: hashToken(token) });
       if (!service) return null;
       return serviceActorOf(service, now);
     }

@@ -2,17 +2,20 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { SubjectState } from '../core/context.ts';
 import type { ServiceScope } from '../core/domain.ts';
 import { onCitusDb } from '../db/citus.ts';
+import { prepareBatchedLookup } from '../db/batched-lookup.ts';
 import { prepareStatement, type Queryable } from '../db/client.ts';
 
 /**
  * THE authentication rule, written once in SQL: a credential → its user (never a disabled one,
- * never an expired session) → the user's membership and role. The request hook runs it as its
- * own prepared statement; usage authenticates the requests of a group-commit batch with the same
- * joins over the whole batch (`batchActorQuery`, below). A new credential rule (expiry of API
- * tokens, …) is added to both functions here.
+ * never an expired session) → the user's membership and role. The request hook runs it for the
+ * requests of one turn of the event loop together (`actorQuery` joined LATERAL over their
+ * credentials: prepareBatchedLookup); usage authenticates the requests of a group-commit batch
+ * with the same joins over the whole batch (`batchActorQuery`, below). A new credential rule
+ * (expiry of API tokens, …) is added to both functions here.
  *
- * Placeholders: `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for kind `user`
- * (an actor the request hook already resolved), `userId`.
+ * Inputs (`CredentialInputs`): `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for
+ * kind `user` (an actor the request hook already resolved), `userId`; placeholders of a prepared
+ * statement, or the columns of a batch.
  *
  * A service token (`rs_svc_…`) resolves to no user at all: `serviceActorQuery` (never revoked).
  *
@@ -21,18 +24,56 @@ import { prepareStatement, type Queryable } from '../db/client.ts';
  */
 export type CredentialKind = 'session' | 'api' | 'user';
 
-const placeholder = {
+/** Where a query reads its inputs: a prepared statement's placeholders, or a batch's columns. */
+export interface CredentialInputs {
+  hash: SQL;
+  now: SQL;
+  userId: SQL;
+}
+
+const placeholder: CredentialInputs = {
   hash: sql`${sql.placeholder('hash')}::bytea`,
   now: sql`${sql.placeholder('now')}::timestamptz`,
   userId: sql`${sql.placeholder('userId')}::uuid`,
 };
 
-function credentialSource(kind: CredentialKind): SQL {
+/** The inputs of one call of a batched lookup, each passed as text (batchedValues). */
+type BatchColumn = 'hash' | 'now' | 'user_id';
+
+const UUID_PATTERN = sql.raw(`'^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'`);
+
+/** A batched lookup's text columns (prepareBatchedLookup) as the rule's inputs. */
+function batchInputs(column: Partial<Record<BatchColumn, SQL>>): CredentialInputs {
+  return {
+    hash: sql`decode(${column.hash ?? sql`NULL`}, 'hex')`,
+    now: sql`${column.now ?? sql`NULL`}::timestamptz`,
+    // A malformed id answers no user rather than failing the statement of every call in the batch.
+    userId: sql`(CASE WHEN ${column.user_id ?? sql`NULL`} ~ ${UUID_PATTERN} THEN ${column.user_id ?? sql`NULL`}::uuid END)`,
+  };
+}
+
+/** What a lookup is asked: the token's SHA-256 and the time, or a user id. */
+export interface LookupValues {
+  hash?: Buffer;
+  now?: Date;
+  userId?: string;
+}
+
+function batchedValues(values: LookupValues, columns: readonly BatchColumn[]): Record<BatchColumn, string> {
+  const text: Record<BatchColumn, string> = {
+    hash: values.hash?.toString('hex') ?? '',
+    now: values.now?.toISOString() ?? '',
+    user_id: values.userId ?? '',
+  };
+  return Object.fromEntries(columns.map((column) => [column, text[column]])) as Record<BatchColumn, string>;
+}
+
+function credentialSource(kind: CredentialKind, input: CredentialInputs): SQL {
   if (kind === 'session') {
-    return sql`SELECT id, user_id FROM sessions WHERE token_hash = ${placeholder.hash} AND expires_at > ${placeholder.now}`;
+    return sql`SELECT id, user_id FROM sessions WHERE token_hash = ${input.hash} AND expires_at > ${input.now}`;
   }
-  if (kind === 'api') return sql`SELECT id, user_id FROM api_tokens WHERE token_hash = ${placeholder.hash}`;
-  return sql`SELECT NULL::uuid AS id, ${placeholder.userId} AS user_id`;
+  if (kind === 'api') return sql`SELECT id, user_id FROM api_tokens WHERE token_hash = ${input.hash}`;
+  return sql`SELECT NULL::uuid AS id, ${input.userId} AS user_id`;
 }
 
 /** Columns of one actor row; `withOrg` adds the org's slug and name (the hot path needs neither). */
@@ -61,9 +102,13 @@ export interface ActorRow {
 export type MembershipSource = 'join' | 'user_orgs';
 
 /** The actor of a credential as a subquery: zero rows when the credential does not authenticate. */
-export function actorQuery(kind: CredentialKind, options: { withOrg: boolean; membership?: MembershipSource }): SQL {
+export function actorQuery(
+  kind: CredentialKind,
+  options: { withOrg: boolean; membership?: MembershipSource },
+  input: CredentialInputs = placeholder,
+): SQL {
   const head = sql`SELECT credential.id AS credential_id, u.id AS user_id, u.email, u.name, u.email_verified_at`;
-  const actor = sql`FROM (${credentialSource(kind)}) credential
+  const actor = sql`FROM (${credentialSource(kind, input)}) credential
     JOIN users u ON u.id = credential.user_id AND u.disabled_at IS NULL`;
   if (options.membership === 'user_orgs') {
     const orgColumns = options.withOrg ? sql`, NULL::text AS slug, NULL::text AS org_name` : sql``;
@@ -97,21 +142,24 @@ type Membership = { org_id: string | null; role: 'owner' | 'admin' | 'member' | 
 
 /**
  * One lookup, prepared for either engine, that answers a row with the user's membership: on
- * PostgreSQL and PGlite `joined` (membership joined, one statement); on Citus `byUserOrg` (the org
- * id from `user_orgs`, no role), then `memberInOrgQuery` for that org (two statements, each on one
- * node). A user whose org has no membership of theirs any more answers no org.
+ * PostgreSQL and PGlite `joined` (membership joined, one statement, shared by every call of the
+ * same turn of the event loop: prepareBatchedLookup); on Citus `byUserOrg` (the org id from
+ * `user_orgs`, no role), then `memberInOrgQuery` for that org (two statements, each on one node).
+ * A user whose org has no membership of theirs any more answers no org.
  */
 function prepareMembershipLookup<Row extends Membership & { user_id: string }>(
   db: Queryable,
   name: string,
-  queries: { joined: SQL; byUserOrg: SQL; withOrg: boolean },
-): (values: Record<string, unknown>) => Promise<Row | undefined> {
-  const joined = prepareStatement<Row>(db, name, queries.joined);
+  queries: { joined: (input: CredentialInputs) => SQL; byUserOrg: SQL; withOrg: boolean; columns: readonly BatchColumn[] },
+): (values: LookupValues) => Promise<Row | undefined> {
+  const joined = prepareBatchedLookup<Row, BatchColumn>(db, name, queries.columns, (column) =>
+    queries.joined(batchInputs(column)),
+  );
   const byUserOrg = prepareStatement<Row>(db, `${name}_uo`, queries.byUserOrg);
   const inOrg = prepareStatement<Partial<Row>>(db, `${name}_m`, memberInOrgQuery({ withOrg: queries.withOrg }));
   return async (values) => {
-    if (!(await onCitusDb(db))) return (await joined(values))[0];
-    const [row] = await byUserOrg(values);
+    if (!(await onCitusDb(db))) return joined(batchedValues(values, queries.columns));
+    const [row] = await byUserOrg({ ...values });
     if (!row?.org_id) return row;
     const [member] = await inOrg({ orgId: row.org_id, userId: row.user_id });
     return member ? { ...row, ...member } : { ...row, org_id: null, role: null };
@@ -124,11 +172,12 @@ export function prepareActorLookup(
   name: string,
   kind: CredentialKind,
   options: { withOrg: boolean },
-): (values: Record<string, unknown>) => Promise<ActorRow | undefined> {
+): (values: LookupValues) => Promise<ActorRow | undefined> {
   return prepareMembershipLookup<ActorRow>(db, name, {
-    joined: actorQuery(kind, { ...options, membership: 'join' }),
+    joined: (input) => actorQuery(kind, { ...options, membership: 'join' }, input),
     byUserOrg: actorQuery(kind, { ...options, membership: 'user_orgs' }),
     withOrg: options.withOrg,
+    columns: kind === 'user' ? ['user_id'] : kind === 'session' ? ['hash', 'now'] : ['hash'],
   });
 }
 
@@ -140,19 +189,19 @@ export type SubjectRow = SubjectState;
  * are disabled: zero rows when no user has the id. One indexed lookup per table, prepared by the
  * caller, so a host app's permission check costs one round-trip.
  */
-export function subjectQuery(membership: MembershipSource = 'join'): SQL {
+export function subjectQuery(membership: MembershipSource = 'join', input: CredentialInputs = placeholder): SQL {
   if (membership === 'user_orgs') {
     return sql`
       SELECT u.id AS user_id, u.disabled_at IS NOT NULL AS disabled, uo.org_id, NULL::text AS role
       FROM users u
       LEFT JOIN user_orgs uo ON uo.user_id = u.id
-      WHERE u.id = ${placeholder.userId}`;
+      WHERE u.id = ${input.userId}`;
   }
   return sql`
     SELECT u.id AS user_id, u.disabled_at IS NOT NULL AS disabled, m.org_id, m.role
     FROM users u
     LEFT JOIN memberships m ON m.user_id = u.id
-    WHERE u.id = ${placeholder.userId}`;
+    WHERE u.id = ${input.userId}`;
 }
 
 /** The subject `userId` (subjectQuery) on any engine, as prepareActorLookup does for credentials. */
@@ -161,9 +210,10 @@ export function prepareSubjectLookup(
   name: string,
 ): (values: { userId: string }) => Promise<SubjectRow | undefined> {
   return prepareMembershipLookup<SubjectRow>(db, name, {
-    joined: subjectQuery('join'),
+    joined: (input) => subjectQuery('join', input),
     byUserOrg: subjectQuery('user_orgs'),
     withOrg: false,
+    columns: ['user_id'],
   });
 }
 
@@ -181,10 +231,21 @@ export interface ServiceActorRow {
  * only: the hot path records the token's last use separately, at most once a minute per token
  * (`touchServiceToken`), so the operator sees which tokens are in use.
  */
-export function serviceActorQuery(): SQL {
+export function serviceActorQuery(input: CredentialInputs = placeholder): SQL {
   return sql`
     SELECT id AS credential_id, scopes, last_used_at FROM service_tokens
-    WHERE token_hash = ${placeholder.hash} AND revoked_at IS NULL`;
+    WHERE token_hash = ${input.hash} AND revoked_at IS NULL`;
+}
+
+/** serviceActorQuery for every call of a turn (prepareBatchedLookup), by the token's hash. */
+export function prepareServiceActorLookup(
+  db: Queryable,
+  name: string,
+): (values: { hash: Buffer }) => Promise<ServiceActorRow | undefined> {
+  const lookup = prepareBatchedLookup<ServiceActorRow, BatchColumn>(db, name, ['hash'], (column) =>
+    serviceActorQuery(batchInputs(column)),
+  );
+  return (values) => lookup(batchedValues(values, ['hash']));
 }
 
 /** A service token's row with the user it asks about (`SubjectRow`'s columns, null when no user has the id). */
@@ -201,12 +262,23 @@ export interface ServiceActorWithSubjectRow extends ServiceActorRow {
  * two, from the rows as they are now. Zero rows when the token does not authenticate; the subject
  * columns are null when no user has the id.
  */
-export function serviceActorWithSubjectQuery(): SQL {
+function serviceActorWithSubjectQuery(input: CredentialInputs): SQL {
   return sql`
     SELECT service.credential_id, service.scopes, service.last_used_at, subject.user_id AS subject_user_id,
            subject.disabled AS subject_disabled, subject.org_id AS subject_org_id, subject.role AS subject_role
-    FROM (${serviceActorQuery()}) service
-    LEFT JOIN LATERAL (${subjectQuery()}) subject ON true`;
+    FROM (${serviceActorQuery(input)}) service
+    LEFT JOIN LATERAL (${subjectQuery('join', input)}) subject ON true`;
+}
+
+/** serviceActorWithSubjectQuery for every call of a turn (prepareBatchedLookup): PostgreSQL and PGlite. */
+export function prepareServiceActorWithSubjectLookup(
+  db: Queryable,
+  name: string,
+): (values: { hash: Buffer; userId: string }) => Promise<ServiceActorWithSubjectRow | undefined> {
+  const lookup = prepareBatchedLookup<ServiceActorWithSubjectRow, BatchColumn>(db, name, ['hash', 'user_id'], (column) =>
+    serviceActorWithSubjectQuery(batchInputs(column)),
+  );
+  return (values) => lookup(batchedValues(values, ['hash', 'user_id']));
 }
 
 export function scopesOf(row: ServiceActorRow): ServiceScope[] {
