@@ -68,6 +68,17 @@ function batchedValues(values: LookupValues, columns: readonly BatchColumn[]): R
   return Object.fromEntries(columns.map((column) => [column, text[column]])) as Record<BatchColumn, string>;
 }
 
+/** `query`, written for one credential, answered for every call of a turn (prepareBatchedLookup). */
+function prepareCredentialBatch<Row>(
+  db: Queryable,
+  name: string,
+  columns: readonly BatchColumn[],
+  query: (input: CredentialInputs) => SQL,
+): (values: LookupValues) => Promise<Row | undefined> {
+  const lookup = prepareBatchedLookup<Row, BatchColumn>(db, name, columns, (column) => query(batchInputs(column)));
+  return (values) => lookup(batchedValues(values, columns));
+}
+
 function credentialSource(kind: CredentialKind, input: CredentialInputs): SQL {
   if (kind === 'session') {
     return sql`SELECT id, user_id FROM sessions WHERE token_hash = ${input.hash} AND expires_at > ${input.now}`;
@@ -152,13 +163,11 @@ function prepareMembershipLookup<Row extends Membership & { user_id: string }>(
   name: string,
   queries: { joined: (input: CredentialInputs) => SQL; byUserOrg: SQL; withOrg: boolean; columns: readonly BatchColumn[] },
 ): (values: LookupValues) => Promise<Row | undefined> {
-  const joined = prepareBatchedLookup<Row, BatchColumn>(db, name, queries.columns, (column) =>
-    queries.joined(batchInputs(column)),
-  );
+  const joined = prepareCredentialBatch<Row>(db, name, queries.columns, queries.joined);
   const byUserOrg = prepareStatement<Row>(db, `${name}_uo`, queries.byUserOrg);
   const inOrg = prepareStatement<Partial<Row>>(db, `${name}_m`, memberInOrgQuery({ withOrg: queries.withOrg }));
   return async (values) => {
-    if (!(await onCitusDb(db))) return joined(batchedValues(values, queries.columns));
+    if (!(await onCitusDb(db))) return joined(values);
     const [row] = await byUserOrg({ ...values });
     if (!row?.org_id) return row;
     const [member] = await inOrg({ orgId: row.org_id, userId: row.user_id });
@@ -231,7 +240,7 @@ export interface ServiceActorRow {
  * only: the hot path records the token's last use separately, at most once a minute per token
  * (`touchServiceToken`), so the operator sees which tokens are in use.
  */
-export function serviceActorQuery(input: CredentialInputs = placeholder): SQL {
+function serviceActorQuery(input: CredentialInputs): SQL {
   return sql`
     SELECT id AS credential_id, scopes, last_used_at FROM service_tokens
     WHERE token_hash = ${input.hash} AND revoked_at IS NULL`;
@@ -242,10 +251,7 @@ export function prepareServiceActorLookup(
   db: Queryable,
   name: string,
 ): (values: { hash: Buffer }) => Promise<ServiceActorRow | undefined> {
-  const lookup = prepareBatchedLookup<ServiceActorRow, BatchColumn>(db, name, ['hash'], (column) =>
-    serviceActorQuery(batchInputs(column)),
-  );
-  return (values) => lookup(batchedValues(values, ['hash']));
+  return prepareCredentialBatch<ServiceActorRow>(db, name, ['hash'], serviceActorQuery);
 }
 
 /** A service token's row with the user it asks about (`SubjectRow`'s columns, null when no user has the id). */
@@ -275,10 +281,7 @@ export function prepareServiceActorWithSubjectLookup(
   db: Queryable,
   name: string,
 ): (values: { hash: Buffer; userId: string }) => Promise<ServiceActorWithSubjectRow | undefined> {
-  const lookup = prepareBatchedLookup<ServiceActorWithSubjectRow, BatchColumn>(db, name, ['hash', 'user_id'], (column) =>
-    serviceActorWithSubjectQuery(batchInputs(column)),
-  );
-  return (values) => lookup(batchedValues(values, ['hash', 'user_id']));
+  return prepareCredentialBatch<ServiceActorWithSubjectRow>(db, name, ['hash', 'user_id'], serviceActorWithSubjectQuery);
 }
 
 export function scopesOf(row: ServiceActorRow): ServiceScope[] {
