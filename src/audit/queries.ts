@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { userColumns, userIdsWithEmail } from '../auth/queries.ts';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, type Queryable } from '../db/client.ts';
 
 export interface AuditRow {
   id: string;
@@ -100,20 +100,24 @@ export interface AuditValues {
 }
 
 /**
- * The audit entries as a data-modifying CTE (`audited AS (INSERT …)`), one array per column: a
+ * The audit entries as a data-modifying CTE (`audited AS (INSERT …)`), the rows as one JSON parameter: a
  * bulk change's entries cost no round trip of their own. The events module writes it in the
  * statement that appends the change's events (recordAudits), so entry and event are one write.
  */
 export function auditEntriesInsert(writer: AuditWriter, entries: AuditValues[]): SQL {
-  const column = <T>(pick: (entry: AuditValues) => T) => sql.param(entries.map(pick));
-  const json = (value: object | null | undefined) => (value ? JSON.stringify(value) : null);
+  const rows = entries.map((entry) => ({
+    org_id: entry.orgId,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    before: entry.before ?? null,
+    after: entry.after ?? null,
+  }));
   return sql`audited AS (
         INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
-        SELECT org_id::uuid, ${writer.actorUserId}::uuid, ${writer.actorLabel}, action, target_type, target_id, before::jsonb, after::jsonb,
+        SELECT org_id, ${writer.actorUserId}::uuid, ${writer.actorLabel}, action, target_type, target_id, before, after,
                ${writer.requestId}, ${writer.now}
-        FROM unnest(${column((entry) => entry.orgId)}::text[], ${column((entry) => entry.action)}::text[],
-                    ${column((entry) => entry.targetType)}::text[], ${column((entry) => entry.targetId)}::text[],
-                    ${column((entry) => json(entry.before))}::text[], ${column((entry) => json(entry.after))}::text[])
+        FROM ${jsonRecordset(rows, { org_id: 'uuid', action: 'text', target_type: 'text', target_id: 'text', before: 'jsonb', after: 'jsonb' })}
              WITH ORDINALITY AS entry(org_id, action, target_type, target_id, before, after, position)
         ORDER BY entry.position)`;
 }

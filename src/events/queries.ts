@@ -1,11 +1,11 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
 
 /**
  * Appends events in the caller's transaction: they exist exactly when the change they describe
- * commits. One statement with one array per column, however many events (a bulk invitation); the
+ * commits. One statement with the events as one JSON parameter (jsonRecordset), however many (a bulk invitation); the
  * same statement queues their webhook deliveries (src/webhooks) and wakes the delivery workers.
  *
  * First, a per-org lock held until commit: an org's events are appended one transaction at a
@@ -31,7 +31,6 @@ export async function appendEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   const orgIds = [...new Set(events.map((event) => event.orgId))].sort();
-  const column = <T>(pick: (event: OrgEvent) => T) => sql.param(events.map(pick));
   // Prepared: one name per shape of the statement (its text never varies for a name).
   await queryRowsPrepared(
     tx,
@@ -42,10 +41,11 @@ export async function appendEvents(
         ${options.alongside ? sql`${options.alongside.cte},` : sql``}
         appended AS (
           INSERT INTO events (org_id, type, data, created_at)
-          SELECT event.org_id::uuid, event.type, event.data::jsonb, ${now}
-          FROM unnest(${column((event) => event.orgId)}::text[], ${column((event) => event.type)}::text[],
-                      ${column((event) => JSON.stringify(event.data))}::text[])
-               WITH ORDINALITY AS event(org_id, type, data, ordinal)
+          SELECT event.org_id, event.type, event.data, ${now}
+          FROM ${jsonRecordset(
+            events.map((event) => ({ org_id: event.orgId, type: event.type, data: event.data })),
+            { org_id: 'uuid', type: 'text', data: 'jsonb' },
+          )} WITH ORDINALITY AS event(org_id, type, data, ordinal)
           CROSS JOIN locked
           WHERE locked.held = ${orgIds.length}
           ORDER BY event.ordinal

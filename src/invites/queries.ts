@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
-import { queryRows, queryRowsBySize, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, queryRowsBySize, type Queryable } from '../db/client.ts';
 import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
 
 // The statements on the tables invites owns: invitations and server_keys (the link key).
@@ -233,11 +233,15 @@ export async function insertInvitations(
     sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, token_nonce, invited_by, created_at, expires_at)
         SELECT ${input.orgId}, batch.email, batch.normalized, ${input.role}, 'pending', decode(batch.token_hash, 'hex'),
                decode(batch.token_nonce, 'hex'), ${input.invitedBy}::uuid, ${input.now}, ${input.expiresAt}
-        FROM unnest(${sql.param(input.invitations.map((row) => row.email))}::text[],
-                    ${sql.param(input.invitations.map((row) => row.normalized))}::text[],
-                    ${sql.param(input.invitations.map((row) => row.tokenHash.toString('hex')))}::text[],
-                    ${sql.param(input.invitations.map((row) => row.tokenNonce.toString('hex')))}::text[])
-             WITH ORDINALITY AS batch(email, normalized, token_hash, token_nonce, position)
+        FROM ${jsonRecordset(
+          input.invitations.map((row) => ({
+            email: row.email,
+            normalized: row.normalized,
+            token_hash: row.tokenHash.toString('hex'),
+            token_nonce: row.tokenNonce.toString('hex'),
+          })),
+          { email: 'text', normalized: 'text', token_hash: 'text', token_nonce: 'text' },
+        )} WITH ORDINALITY AS batch(email, normalized, token_hash, token_nonce, position)
         ORDER BY batch.position
         ON CONFLICT (org_id, email_normalized) WHERE status = 'pending' DO NOTHING
         RETURNING id, email_normalized`,

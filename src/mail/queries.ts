@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, queryRowsBySize, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, queryRowsBySize, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -66,7 +66,6 @@ export async function insertTemplateMails(
   recipients: TemplateRecipient[],
   now: Date,
 ): Promise<void> {
-  const column = <T>(pick: (recipient: TemplateRecipient) => T) => sql.param(recipients.map(pick));
   await queryRowsBySize(
     tx,
     'roster_mail_insert_template',
@@ -77,8 +76,10 @@ export async function insertTemplateMails(
                  replace(${template.subject}::text, ${template.slot}::text, r.value),
                  replace(${template.text}::text, ${template.slot}::text, r.value),
                  replace(${template.html}::text, ${template.slot}::text, r.html_value), ${now}, ${now}
-          FROM unnest(${column((r) => r.to)}::text[], ${column((r) => r.value)}::text[], ${column((r) => r.htmlValue)}::text[])
-               WITH ORDINALITY AS r(to_address, value, html_value, ordinal)
+          FROM ${jsonRecordset(
+            recipients.map((r) => ({ to_address: r.to, value: r.value, html_value: r.htmlValue })),
+            { to_address: 'text', value: 'text', html_value: 'text' },
+          )} WITH ORDINALITY AS r(to_address, value, html_value, ordinal)
           ORDER BY r.ordinal
           RETURNING 1)
         SELECT ${wakeWorkers(MAIL_QUEUE)} WHERE EXISTS (SELECT FROM queued)`,

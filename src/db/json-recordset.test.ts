@@ -1,0 +1,47 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
+import { jsonRecordset, queryRows } from './client.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => database.close());
+
+describe("a batch's rows sent as one JSON parameter", () => {
+  it('reads every row in input order, with text as written, nested jsonb objects, and NULL for null or missing values', async () => {
+    const awkward = 'quote " backslash \\ comma, brace } newline\n tab\t é ✓ 😀';
+    const input = [
+      { name: awkward, data: { nested: { list: [1, 'two', null] } }, amount: 3 },
+      { name: null, data: null, amount: null },
+      { name: 'no data key', amount: 7 },
+      ...Array.from({ length: 1000 }, (_, index) => ({ name: `row ${index}`, data: { index }, amount: index })),
+    ];
+    const rows = await queryRows<{
+      name: string | null;
+      data: unknown;
+      amount: string | number | null;
+      position: string | number;
+    }>(
+      database.db,
+      sql`SELECT r.name, r.data, r.amount, r.position
+          FROM ${jsonRecordset(input, { name: 'text', data: 'jsonb', amount: 'bigint' })}
+               WITH ORDINALITY AS r(name, data, amount, position)
+          ORDER BY r.position`,
+    );
+    expect(rows).toHaveLength(input.length);
+    expect(rows.slice(0, 3).map((row) => ({ ...row, amount: row.amount === null ? null : Number(row.amount) }))).toEqual([
+      { name: awkward, data: { nested: { list: [1, 'two', null] } }, amount: 3, position: expect.anything() },
+      { name: null, data: null, amount: null, position: expect.anything() },
+      { name: 'no data key', data: null, amount: 7, position: expect.anything() },
+    ]);
+    expect(rows.map((row) => row.name)).toEqual(input.map((row) => row.name));
+    expect(rows.map((row) => Number(row.position))).toEqual(input.map((_, index) => index + 1));
+  });
+
+  it('refuses a column name or type that is not a plain word (they are written into the SQL)', () => {
+    expect(() => jsonRecordset([{ a: 1 }], { a: 'int); DROP TABLE users; --' })).toThrow();
+    expect(() => jsonRecordset([{ 'a b': 1 }], { 'a b': 'int' })).toThrow();
+  });
+});
