@@ -188,27 +188,36 @@ export async function insertSubscription(
   });
 }
 
-/** The org's seat limit: the quantity of its live subscription, 0 without one (or canceled). */
 /**
  * The seat limit with two counts of other owners (members, pending invitations) given as scalar
- * subqueries: the seat rule's three numbers in one round-trip.
+ * subqueries: the seat rule's three numbers in one round-trip. `alongside` is one more value of
+ * the caller's, read in the same statement (same snapshot, no round trip of its own), under its
+ * own prepared-statement name.
  */
 export async function seatLimitWith(
   db: Queryable,
   orgId: string,
   counts: { activeMembers: SQL; pendingInvites: SQL },
-): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number }> {
-  const rows = await queryRowsPrepared<{ seats: number | null; active_members: number; pending_invites: number }>(
+  alongside?: { name: string; value: SQL },
+): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number; alongside: unknown }> {
+  const rows = await queryRowsPrepared<{
+    seats: number | null;
+    active_members: number;
+    pending_invites: number;
+    alongside?: unknown;
+  }>(
     db,
-    'roster_seat_usage',
+    alongside ? `roster_seat_usage_${alongside.name}` : 'roster_seat_usage',
     sql`SELECT (SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled') AS seats,
-               ${counts.activeMembers} AS active_members, ${counts.pendingInvites} AS pending_invites`,
+               ${counts.activeMembers} AS active_members, ${counts.pendingInvites} AS pending_invites
+               ${alongside ? sql`, ${alongside.value} AS alongside` : sql``}`,
   );
   const row = rows[0];
   return {
     seatLimit: Number(row?.seats ?? 0),
     activeMembers: Number(row?.active_members ?? 0),
     pendingInvites: Number(row?.pending_invites ?? 0),
+    alongside: row?.alongside,
   };
 }
 

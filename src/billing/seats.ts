@@ -1,6 +1,7 @@
 import { seatLimitWith } from './queries.ts';
 import { memberCount } from '../orgs/queries.ts';
 import { pendingInviteCount } from '../invites/queries.ts';
+import type { SQL } from 'drizzle-orm';
 import type { Queryable } from '../db/client.ts';
 
 export interface SeatUsage {
@@ -24,5 +25,23 @@ export async function seatUsage(
   options: { exceptInvitationId?: string } = {},
 ): Promise<SeatUsage> {
   // One statement: the three numbers come from one snapshot in one round-trip.
-  return seatLimitWith(db, orgId, { activeMembers: memberCount(orgId), pendingInvites: pendingInviteCount(orgId, now, options) });
+  const { seatLimit, activeMembers, pendingInvites } = await seatLimitWith(db, orgId, seatCounts(orgId, now, options));
+  return { seatLimit, activeMembers, pendingInvites };
+}
+
+/**
+ * seatUsage and one more value of the caller's (`alongside.value`, a scalar subquery) in the same
+ * statement: a single invitation reads its seats and its address's state in one round trip.
+ */
+export async function seatUsageWith(
+  db: Queryable,
+  orgId: string,
+  now: Date,
+  alongside: { name: string; value: SQL },
+): Promise<SeatUsage & { alongside: unknown }> {
+  return seatLimitWith(db, orgId, seatCounts(orgId, now), alongside);
+}
+
+function seatCounts(orgId: string, now: Date, options: { exceptInvitationId?: string } = {}) {
+  return { activeMembers: memberCount(orgId), pendingInvites: pendingInviteCount(orgId, now, options) };
 }

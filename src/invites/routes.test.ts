@@ -162,6 +162,27 @@ describe('POST /api/v1/org/invites/bulk', () => {
     expect(await mailTo(t.http, fresh[2]!)).toHaveLength(0);
   });
 
+  it('answers the same for more than ten addresses, whose states are read apart from the seat numbers', async () => {
+    // Up to ten addresses share one statement with the seat numbers; more take a statement of their own.
+    const org = await t.given.org({ seats: 14, members: 1 });
+    const pending = uniqueEmail('pending');
+    await invite(org, pending);
+    const fresh = Array.from({ length: 12 }, (_, index) => uniqueEmail(`many${index}`));
+    const emails = [fresh[0]!, org.members[0]!.email.toUpperCase(), pending, ...fresh.slice(1)];
+    const reply = await t.http.post('/api/v1/org/invites/bulk', { as: org.owner, body: { emails } });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    const summary = reply.body.results.map((result: any) => [result.email, result.ok ? 'ok' : result.error.code]);
+    expect(summary).toEqual([
+      [fresh[0], 'ok'],
+      [org.members[0]!.email.toUpperCase(), 'already_member'],
+      [pending, 'invite_pending'],
+      // 14 seats: owner, member, the earlier pending invitation and eleven new ones; the twelfth does not fit.
+      ...fresh.slice(1, 11).map((email) => [email, 'ok']),
+      [fresh[11], 'seat_limit'],
+    ]);
+    expect(reply.body).toMatchObject({ invited: 11, failed: 3 });
+  });
+
   it('accepts a list of addresses in `emails`', async () => {
     const org = await t.given.org({ seats: 10 });
     const emails = [uniqueEmail(), `Carol <${uniqueEmail()}>`, 'broken@'];
