@@ -1,5 +1,5 @@
 import type { Ctx } from '../core/context.ts';
-import type { Queryable } from '../db/client.ts';
+import type { Queryable, StatementPart } from '../db/client.ts';
 import type { Plan, Role, SubscriptionStatus } from '../db/schema.ts';
 import { appendEvents } from '../events/queries.ts';
 import { auditEntriesInsert, insertGlobalAuditEntry } from './queries.ts';
@@ -233,18 +233,28 @@ export async function recordAudit(tx: Queryable, ctx: Ctx, entry: AuditEntry): P
 
 /**
  * Many entries of one change (a bulk invitation) and their domain events in one statement, in the
- * same transaction (one `unnest` insert each, however many entries): every audited change is also
- * an event, and no service can write one without the other.
+ * same transaction (one insert each, however many entries): every audited change is also an event,
+ * and no service can write one without the other. `alongside` are other modules' writes of the
+ * same change that ride in that statement (an invitation's rows and emails), under the statement
+ * name `name`; returns the values they read back.
  */
-export async function recordAudits(tx: Queryable, ctx: Ctx, entries: AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+export async function recordAudits(
+  tx: Queryable,
+  ctx: Ctx,
+  entries: AuditEntry[],
+  options: { name?: string; alongside?: StatementPart[] } = {},
+): Promise<Record<string, unknown>> {
+  if (entries.length === 0) return {};
   const actor = ctx.actor;
   const actorUserId = actor && actor.via !== 'operator' && actor.via !== 'service_token' ? actor.userId : null;
   const actorLabel = actorLabelOf(ctx);
   const now = ctx.clock.now();
   // One statement: the entries, their events and the events' webhook deliveries.
   const audited = auditEntriesInsert({ actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
-  await appendEvents(tx, entries.map(eventOf), now, { alongside: { name: 'roster_append_audited_events', cte: audited } });
+  return appendEvents(tx, entries.map(eventOf), now, {
+    name: options.name ?? 'roster_append_audited_events',
+    alongside: [{ ctes: [audited], results: {} }, ...(options.alongside ?? [])],
+  });
 }
 
 /**

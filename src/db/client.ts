@@ -225,6 +225,39 @@ export function jsonRecordset<Row extends object>(rows: readonly Row[], columns:
   return sql`ROWS FROM (json_to_recordset(${JSON.stringify(rows)}::json) AS (${sql.raw(definitions.join(', '))}))`;
 }
 
+/**
+ * A module's share of a statement that several modules write together: its data-modifying CTEs
+ * (`name AS (INSERT …)`, each name unique in the statement) and the values it reads back, as
+ * named scalar expressions of the statement's one result row (a count, a wake-up's pg_notify). A
+ * result is never `void` (cast a pg_notify to text): Citus refuses a pseudo-type column in the
+ * intermediate result it makes of a statement with distributed CTEs.
+ */
+export interface StatementPart {
+  ctes: SQL[];
+  results: Record<string, SQL>;
+}
+
+/** Runs parts as one prepared statement `name`: `WITH <ctes> SELECT <results>`; returns its row. */
+export async function runStatementParts(db: Queryable, name: string, parts: StatementPart[]): Promise<Record<string, unknown>> {
+  const rows = await queryRowsPrepared<Record<string, unknown>>(db, name, statementOf(parts));
+  return rows[0] ?? {};
+}
+
+/** `WITH <every part's CTEs> SELECT <every part's results>` (`SELECT 1` when none reads anything back). */
+export function statementOf(parts: StatementPart[], before: SQL[] = []): SQL {
+  const ctes = [...before, ...parts.flatMap((part) => part.ctes)];
+  const results = parts.flatMap((part) => Object.entries(part.results));
+  for (const [name] of results) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad result name ${name}`);
+  return sql`WITH ${sql.join(ctes, sql`, `)} SELECT ${
+    results.length === 0
+      ? sql`1`
+      : sql.join(
+          results.map(([name, value]) => sql`${value} AS ${sql.raw(name)}`),
+          sql`, `,
+        )
+  }`;
+}
+
 /** Batches of at most this many rows run their statement prepared (queryRowsBySize). */
 const SMALL_BATCH_ROWS = 10;
 

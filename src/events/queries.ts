@@ -1,5 +1,5 @@
-import { sql, type SQL } from 'drizzle-orm';
-import { jsonRecordset, queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { sql } from 'drizzle-orm';
+import { jsonRecordset, queryRows, queryRowsPrepared, statementOf, type Queryable, type StatementPart } from '../db/client.ts';
 import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
 
@@ -19,27 +19,28 @@ import type { EventType, OrgEvent } from './types.ts';
  *
  * The lock is taken in the same statement, before any position: the insert reads its rows through
  * a join with `locked` (one row, produced once every lock is held), and a row's identity value is
- * drawn only when that row reaches the insert. `alongside` is another module's data-modifying CTE
- * written by the same statement (the change's audit entries, src/audit/record.ts), with the name
- * of that shape of the prepared statement.
+ * drawn only when that row reaches the insert. `alongside` are other modules' shares of the same
+ * statement (the change's audit entries, src/audit/record.ts; an invitation's rows and emails,
+ * src/invites/service.ts), and `name` the name of that shape of the prepared statement. Returns
+ * the statement's row: the values the parts read back.
  */
 export async function appendEvents(
   tx: Queryable,
   events: OrgEvent[],
   now: Date,
-  options: { alongside?: { name: string; cte: SQL } } = {},
-): Promise<void> {
-  if (events.length === 0) return;
+  options: { name?: string; alongside?: StatementPart[] } = {},
+): Promise<Record<string, unknown>> {
+  if (events.length === 0) return {};
   const orgIds = [...new Set(events.map((event) => event.orgId))].sort();
-  // Prepared: one name per shape of the statement (its text never varies for a name).
-  await queryRowsPrepared(
-    tx,
-    options.alongside?.name ?? 'roster_append_events',
-    sql`WITH locked AS (
-          SELECT count(pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org_id))) AS held
-          FROM unnest(${sql.param(orgIds)}::text[]) AS org(org_id)),
-        ${options.alongside ? sql`${options.alongside.cte},` : sql``}
-        appended AS (
+  const locked = sql`locked AS (
+          SELECT count(pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org.org_id))) AS held
+          FROM ${jsonRecordset(
+            orgIds.map((orgId) => ({ org_id: orgId })),
+            { org_id: 'text' },
+          )} AS org(org_id))`;
+  const appended: StatementPart = {
+    ctes: [
+      sql`appended AS (
           INSERT INTO events (org_id, type, data, created_at)
           SELECT event.org_id, event.type, event.data, ${now}
           FROM ${jsonRecordset(
@@ -49,9 +50,17 @@ export async function appendEvents(
           CROSS JOIN locked
           WHERE locked.held = ${orgIds.length}
           ORDER BY event.ordinal
-          RETURNING org_id, position, id, type, data, created_at),
-        ${queueWebhookDeliveries(sql`appended`, now)}`,
+          RETURNING org_id, position, id, type, data, created_at)`,
+    ],
+    results: {},
+  };
+  // Prepared: one name per shape of the statement (its text never varies for a name).
+  const rows = await queryRowsPrepared<Record<string, unknown>>(
+    tx,
+    options.name ?? 'roster_append_events',
+    statementOf([...(options.alongside ?? []), appended, queueWebhookDeliveries(sql`appended`, now)], [locked]),
   );
+  return rows[0] ?? {};
 }
 
 /** The class of the per-org advisory lock that orders event appends (two-key form: its own space). */

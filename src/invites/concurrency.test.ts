@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { queryRows } from '../db/client.ts';
+import { inviteTestHooks } from './service.ts';
 import { startApp, type TestApp } from '../../test/kit/app.ts';
 import { uniqueEmail } from '../../test/kit/given.ts';
 import { inviteTokenOf } from '../../test/kit/mailbox.ts';
@@ -12,6 +14,7 @@ beforeAll(async () => {
   t = await startApp();
 });
 afterAll(async () => {
+  inviteTestHooks.beforeWrites = undefined;
   await t.close();
 });
 
@@ -106,5 +109,47 @@ describe('seat rules under concurrency', () => {
     expect(replies.map((reply) => reply.status).sort()).toEqual([200, 409]);
     expect(replies.find((reply) => reply.status === 409)?.body.error.code).toBe('already_in_org');
     expect(await scalar(sql`SELECT count(*)::int AS value FROM memberships WHERE user_id = ${invitee.id}`)).toBe(1);
+  });
+
+  it('an invitation row lost to a pending one the plan did not see: the whole attempt rolls back and is planned again', async () => {
+    // A writer that does not take the org lock (none does today) slips a pending invitation to one
+    // of the addresses in between the plan and the writes: the invitations' statement writes one
+    // row of two. Nothing of that attempt may stay (no email, entry or event for a row that was
+    // not written), and the second attempt, planned again, invites both.
+    const org = await t.given.org({ seats: 10 });
+    const [first, second] = [uniqueEmail('lost'), uniqueEmail('kept')];
+    let calls = 0;
+    inviteTestHooks.beforeWrites = async (tx, orgId) => {
+      calls += 1;
+      if (calls > 1) return;
+      await tx.execute(
+        sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, invited_by, created_at, expires_at)
+            VALUES (${orgId}, ${first}, ${first.toLowerCase()}, 'member', 'pending', ${randomBytes(32)}, NULL, now(), now() + interval '1 day')`,
+      );
+    };
+    try {
+      const reply = await t.http.post('/api/v1/org/invites/bulk', { as: org.owner, body: { emails: [first, second] } });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(reply.body).toMatchObject({ invited: 2, failed: 0 });
+      expect(calls).toBe(2);
+      const ids = reply.body.results.map((result: any) => result.invite_id);
+      expect(
+        await scalar(
+          sql`SELECT count(*)::int AS value FROM invitations WHERE org_id = ${org.id} AND id = ANY(${sql.param(ids)}::uuid[])`,
+        ),
+      ).toBe(2);
+      expect(
+        await scalar(sql`SELECT count(*)::int AS value FROM invitations WHERE org_id = ${org.id} AND status = 'pending'`),
+      ).toBe(2);
+      expect(await scalar(sql`SELECT count(*)::int AS value FROM mail_outbox WHERE org_id = ${org.id}`)).toBe(2);
+      expect(
+        await scalar(sql`SELECT count(*)::int AS value FROM audit_log WHERE org_id = ${org.id} AND action = 'invite.sent'`),
+      ).toBe(2);
+      expect(
+        await scalar(sql`SELECT count(*)::int AS value FROM events WHERE org_id = ${org.id} AND type = 'invite.created'`),
+      ).toBe(2);
+    } finally {
+      inviteTestHooks.beforeWrites = undefined;
+    }
   });
 });

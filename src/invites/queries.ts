@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { userColumns } from '../auth/queries.ts';
-import { jsonRecordset, queryRows, queryRowsBySize, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, queryRowsBySize, type Queryable, type StatementPart } from '../db/client.ts';
 import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
 
 // The statements on the tables invites owns: invitations and server_keys (the link key).
@@ -244,6 +244,8 @@ export async function expireStaleInvitations(
 }
 
 export interface NewInvitation {
+  /** Made by the caller, so that the rows written beside the invitation can name it. */
+  id: string;
   email: string;
   normalized: string;
   tokenHash: Buffer;
@@ -251,35 +253,40 @@ export interface NewInvitation {
 }
 
 /**
- * The whole batch in one statement. ON CONFLICT DO NOTHING on the one-pending-per-address index:
- * an address that already has a pending invitation gets no row (the caller reports invite_pending).
+ * The whole batch as a share of a statement (the CTE `invited`). ON CONFLICT DO NOTHING on the
+ * one-pending-per-address index: an address that already has a pending invitation gets no row;
+ * `invited` reads back how many were written, so the caller can tell.
  */
-export async function insertInvitations(
-  tx: Queryable,
-  input: { orgId: string; role: InviteRole; invitedBy: string | null; now: Date; expiresAt: Date; invitations: NewInvitation[] },
-): Promise<{ id: string; emailNormalized: string }[]> {
-  if (input.invitations.length === 0) return [];
-  const rows = await queryRowsBySize<{ id: string; email_normalized: string }>(
-    tx,
-    'roster_invites_insert',
-    input.invitations.length,
-    sql`INSERT INTO invitations (org_id, email, email_normalized, role, status, token_hash, token_nonce, invited_by, created_at, expires_at)
-        SELECT ${input.orgId}, batch.email, batch.normalized, ${input.role}, 'pending', decode(batch.token_hash, 'hex'),
+export function invitationsInsert(input: {
+  orgId: string;
+  role: InviteRole;
+  invitedBy: string | null;
+  now: Date;
+  expiresAt: Date;
+  invitations: NewInvitation[];
+}): StatementPart {
+  return {
+    ctes: [
+      sql`invited AS (
+        INSERT INTO invitations (org_id, id, email, email_normalized, role, status, token_hash, token_nonce, invited_by, created_at, expires_at)
+        SELECT ${input.orgId}, batch.id, batch.email, batch.normalized, ${input.role}, 'pending', decode(batch.token_hash, 'hex'),
                decode(batch.token_nonce, 'hex'), ${input.invitedBy}::uuid, ${input.now}, ${input.expiresAt}
         FROM ${jsonRecordset(
           input.invitations.map((row) => ({
+            id: row.id,
             email: row.email,
             normalized: row.normalized,
             token_hash: row.tokenHash.toString('hex'),
             token_nonce: row.tokenNonce.toString('hex'),
           })),
-          { email: 'text', normalized: 'text', token_hash: 'text', token_nonce: 'text' },
-        )} WITH ORDINALITY AS batch(email, normalized, token_hash, token_nonce, position)
+          { id: 'uuid', email: 'text', normalized: 'text', token_hash: 'text', token_nonce: 'text' },
+        )} WITH ORDINALITY AS batch(id, email, normalized, token_hash, token_nonce, position)
         ORDER BY batch.position
         ON CONFLICT (org_id, email_normalized) WHERE status = 'pending' DO NOTHING
-        RETURNING id, email_normalized`,
-  );
-  return rows.map((row) => ({ id: row.id, emailNormalized: row.email_normalized }));
+        RETURNING 1)`,
+    ],
+    results: { invited: sql`(SELECT count(*)::int FROM invited)` },
+  };
 }
 
 /** Guarded status change: zero rows means the invitation was no longer pending. */

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { recordAudit, recordAudits, type AuditEntry } from '../audit/record.ts';
+import { randomUUID } from 'node:crypto';
+import { recordAudit } from '../audit/record.ts';
 import { authorize, type OrgActor } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireCaller } from '../core/context.ts';
@@ -8,9 +8,10 @@ import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { isUuid } from '../core/ids.ts';
 import { consumeRateLimit } from '../auth/queries.ts';
-import type { Queryable } from '../db/client.ts';
-import { enqueueMail, enqueueTemplateMail } from '../mail/outbox.ts';
-import { escapeHtml, invitationEmail } from '../mail/templates.ts';
+import type { Queryable, Tx } from '../db/client.ts';
+import { onCitusDb } from '../db/citus.ts';
+import { enqueueMail } from '../mail/outbox.ts';
+import { invitationEmail } from '../mail/templates.ts';
 import { seatUsage, seatUsageWith } from '../billing/seats.ts';
 import { lockActorInOrg } from '../members/access.ts';
 import { inviteLinkKey, issueInviteToken, issueInviteTokens, storedInviteToken } from './link-token.ts';
@@ -20,7 +21,6 @@ import {
   addressStatesColumn,
   addressStatesOfColumn,
   expireStaleInvitations,
-  insertInvitations,
   listPendingInvitations,
   lockInvitation,
   markRevoked,
@@ -30,6 +30,7 @@ import {
   type InviteRole,
   type InviteStatus,
 } from './queries.ts';
+import { writeAll } from './batch-writes.ts';
 import { effectiveStatus, inviteNotFound, seatLimit, seatLimitMessage } from './rules.ts';
 
 // The admin side of invitations: create (one or a batch), list, revoke, resend.
@@ -156,8 +157,10 @@ async function previewInvitations(ctx: Ctx, actor: OrgActor, addresses: BulkAddr
 }
 
 /**
- * Creates the invitations of a batch under the org lock, set-based: one statement for the
- * invitations, one for their emails, one for their audit entries (plus one to retire expired
+ * Creates the invitations of a batch under the org lock, set-based. The invitations, their emails,
+ * their audit entries and events are written by one statement on PostgreSQL and PGlite (their ids
+ * are made here, so every row is known before anything is written); on Citus by three, since it
+ * refuses the emails' wake-up inside a statement it plans across nodes (plus one to retire expired
  * invitations of the same addresses, when there are any).
  */
 async function createInvitations(
@@ -166,84 +169,82 @@ async function createInvitations(
   addresses: BulkAddress[],
   role: InviteRole,
 ): Promise<Outcome<InvitationView>[]> {
+  const linkKey = await inviteLinkKey(ctx);
+  const oneStatement = !(await onCitusDb(ctx.db));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await ctx.db.transaction((tx) => writeInvitations(tx, ctx, { actor, addresses, role, linkKey, oneStatement }));
+    } catch (error) {
+      // The planner saw every pending invitation of the org under its lock, and every writer of
+      // invitations takes that lock: a row lost to the one-pending index means a writer that did
+      // not. Nothing of the attempt is left (its transaction rolled back); plan again, once.
+      if (!(error instanceof LostToPendingInvitation) || attempt === 2) throw error;
+    }
+  }
+}
+
+/** Test-only: runs in the invitations' transaction after the plan, before the writes. */
+export const inviteTestHooks: { beforeWrites?: ((tx: Tx, orgId: string) => Promise<void>) | undefined } = {};
+
+class LostToPendingInvitation extends Error {}
+
+async function writeInvitations(
+  tx: Tx,
+  ctx: Ctx,
+  input: { actor: OrgActor; addresses: BulkAddress[]; role: InviteRole; linkKey: Buffer; oneStatement: boolean },
+): Promise<Outcome<InvitationView>[]> {
+  const { actor, addresses, role } = input;
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
-  const linkKey = await inviteLinkKey(ctx);
-  const outcomes = await ctx.db.transaction(async (tx) => {
-    const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
-    const { plan, hasStaleInvite } = await planBatch(tx, orgId, addresses, now);
-    const orgName = self.orgName;
-    const picked = addresses.flatMap((address, index) =>
-      address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized }] : [],
-    );
-    const tokens = issueInviteTokens(linkKey, orgId, picked.length);
-    const chosen = picked.map((row, position) => ({ ...row, ...tokens[position]! }));
-    // Only when the planner saw one (under the org lock, with the same clock): usually no statement.
-    const stale = chosen.map((row) => row.normalized).filter(hasStaleInvite);
-    const expired = stale.length > 0 ? await expireStaleInvitations(tx, orgId, stale, now) : [];
-    const inserted = await insertInvitations(tx, {
-      orgId,
-      role,
-      invitedBy: actor.userId,
-      now,
-      expiresAt,
-      invitations: chosen.map((row) => ({
-        email: row.email,
-        normalized: row.normalized,
-        tokenHash: row.hash,
-        tokenNonce: row.nonce,
-      })),
-    });
-    const idByAddress = new Map(inserted.map((row) => [row.emailNormalized, row.id]));
-    const created: { id: string; email: string; link: string }[] = [];
-    const outcomeAt = new Map<number, Outcome<InvitationView>>();
-    for (const row of chosen) {
-      const id = idByAddress.get(row.normalized);
-      // No row: a pending invitation the snapshot did not see won the unique index.
-      if (!id) {
-        outcomeAt.set(
-          row.index,
-          fail(row.email, 'invite_pending', 'An invitation to this address is already pending. Resend it instead.'),
-        );
-        continue;
-      }
-      const link = inviteLink(ctx, row.token);
-      created.push({ id, email: row.email, link });
-      const invitedBy = { userId: actor.userId, name: self.displayName, email: self.email };
-      outcomeAt.set(row.index, {
+  const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
+  const { plan, hasStaleInvite } = await planBatch(tx, orgId, addresses, now);
+  const picked = addresses.flatMap((address, index) =>
+    address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized }] : [],
+  );
+  const tokens = issueInviteTokens(input.linkKey, orgId, picked.length);
+  const created = picked.map((row, position) => {
+    const token = tokens[position]!;
+    return { ...row, ...token, id: randomUUID(), link: inviteLink(ctx, token.token) };
+  });
+  // Only when the planner saw one (under the org lock, with the same clock): usually no statement.
+  const stale = created.map((row) => row.normalized).filter(hasStaleInvite);
+  const expired = stale.length > 0 ? await expireStaleInvitations(tx, orgId, stale, now) : [];
+  await inviteTestHooks.beforeWrites?.(tx, orgId);
+
+  const invited = await writeAll(tx, ctx, {
+    org: { id: orgId, name: self.orgName },
+    inviter: self,
+    role,
+    created,
+    expired,
+    now,
+    expiresAt,
+    oneStatement: input.oneStatement,
+  });
+  if (invited !== created.length) throw new LostToPendingInvitation();
+
+  const invitedBy = { userId: actor.userId, name: self.displayName, email: self.email };
+  const outcomeAt = new Map(
+    created.map((row): [number, Outcome<InvitationView>] => [
+      row.index,
+      {
         email: row.email,
         ok: true,
-        invitation: { id, email: row.email, role, status: 'pending', createdAt: now, expiresAt, invitedBy, link },
-      });
-    }
-    const results = plan.map((outcome, index): Outcome<InvitationView> => outcomeAt.get(index) ?? failedOutcome(outcome));
-    // Every email of the batch is the same but for its link: rendered once, linked per row in SQL.
-    const slot = `roster-link-slot-${randomBytes(12).toString('hex')}`;
-    await enqueueTemplateMail(
-      tx,
-      {
-        kind: 'invitation',
-        orgId,
-        slot,
-        ...invitationEmail({ orgName, inviterName: self.displayName, role, link: slot, expiresAt }),
+        invitation: {
+          id: row.id,
+          email: row.email,
+          role,
+          status: 'pending',
+          createdAt: now,
+          expiresAt,
+          invitedBy,
+          link: row.link,
+        },
       },
-      created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) })),
-      now,
-    );
-    await recordAudits(tx, ctx, [
-      ...expired.map((invite) => expiredEntry(orgId, invite.id, invite.email)),
-      ...created.map((invite): AuditEntry => ({
-        orgId,
-        action: 'invite.sent',
-        targetType: 'invitation',
-        targetId: invite.id,
-        after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
-      })),
-    ]);
-    return results;
-  });
-  return outcomes;
+    ]),
+  );
+  return plan.map((outcome, index): Outcome<InvitationView> => outcomeAt.get(index) ?? failedOutcome(outcome));
 }
 
 // ---- listing, revoking, resending ----------------------------------------------------------
@@ -361,17 +362,6 @@ function toView(row: InvitationRow, now: Date, link: string | null): InvitationV
 /** Links come only from PUBLIC_URL, never from request headers. */
 function inviteLink(ctx: Ctx, token: string): string {
   return `${ctx.config.publicUrl}/invite/${token}`;
-}
-
-function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
-  return {
-    orgId,
-    action: 'invite.expired',
-    targetType: 'invitation',
-    targetId: id,
-    before: { email, status: 'pending' },
-    after: { status: 'expired' },
-  };
 }
 
 function failedOutcome(outcome: Outcome<null>): Outcome<never> {

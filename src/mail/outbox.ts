@@ -1,5 +1,5 @@
-import type { Queryable } from '../db/client.ts';
-import { insertMails, insertTemplateMails, type MailTemplate, type OutgoingMail, type TemplateRecipient } from './queries.ts';
+import { runStatementParts, type Queryable, type StatementPart } from '../db/client.ts';
+import { insertMails, templateMailsInsert, type MailTemplate, type OutgoingMail, type TemplateRecipient } from './queries.ts';
 
 export type { MailTemplate, OutgoingMail, TemplateRecipient } from './queries.ts';
 
@@ -25,8 +25,16 @@ export async function enqueueTemplateMail(
   now: Date,
 ): Promise<void> {
   if (recipients.length === 0) return;
+  await runStatementParts(tx, 'roster_mail_insert_template', [templateMail(template, recipients, now)]);
+}
+
+/**
+ * enqueueTemplateMail as a share of another module's statement (src/db/client.ts StatementPart):
+ * the same rows and the same wake-up on commit, without a round trip of their own.
+ */
+export function templateMail(template: MailTemplate, recipients: TemplateRecipient[], now: Date): StatementPart {
   if (!template.text.includes(template.slot) || !template.html.includes(template.slot)) {
     throw new Error('A mail template must contain its slot in the text and HTML bodies.');
   }
-  await insertTemplateMails(tx, template, recipients, now);
+  return templateMailsInsert(template, recipients, now);
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { jsonRecordset, queryRows, queryRowsBySize, queryRowsPrepared, type Db, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, queryRowsPrepared, type Db, type Queryable, type StatementPart } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -58,19 +58,13 @@ export interface TemplateRecipient {
  * The mails of one template in one statement: the bodies travel once and each row is built with
  * `replace()` in the database. A bulk invitation's 1,000 mails differ only by their link; sending
  * 1,000 rendered bodies (≈3 MB of array text to escape, write and parse) cost more than the
- * insert itself. Wakes the delivery workers on commit like insertMails.
+ * insert itself. A share of a statement (the CTE `queued` and, as `mail_woken`, the wake-up of the
+ * delivery workers on commit, like insertMails).
  */
-export async function insertTemplateMails(
-  tx: Queryable,
-  template: MailTemplate,
-  recipients: TemplateRecipient[],
-  now: Date,
-): Promise<void> {
-  await queryRowsBySize(
-    tx,
-    'roster_mail_insert_template',
-    recipients.length,
-    sql`WITH queued AS (
+export function templateMailsInsert(template: MailTemplate, recipients: TemplateRecipient[], now: Date): StatementPart {
+  return {
+    ctes: [
+      sql`queued AS (
           INSERT INTO mail_outbox (kind, org_id, to_address, subject, text_body, html_body, next_attempt_at, created_at)
           SELECT ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address,
                  replace(${template.subject}::text, ${template.slot}::text, r.value),
@@ -81,9 +75,10 @@ export async function insertTemplateMails(
             { to_address: 'text', value: 'text', html_value: 'text' },
           )} WITH ORDINALITY AS r(to_address, value, html_value, ordinal)
           ORDER BY r.ordinal
-          RETURNING 1)
-        SELECT ${wakeWorkers(MAIL_QUEUE)} WHERE EXISTS (SELECT FROM queued)`,
-  );
+          RETURNING 1)`,
+    ],
+    results: { mail_woken: sql`(SELECT ${wakeWorkers(MAIL_QUEUE)}::text WHERE EXISTS (SELECT FROM queued))` },
+  };
 }
 
 export interface OutboxRow {

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Db, type Queryable } from '../db/client.ts';
+import { queryRows, type Db, type Queryable, type StatementPart } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -86,8 +86,10 @@ export async function deleteEndpoint(db: Queryable, id: string): Promise<{ url: 
  * A CTE of that statement: the deliveries exist exactly when their events commit, and an append
  * with no matching endpoint costs one empty join.
  */
-export function queueWebhookDeliveries(appended: SQL, now: Date): SQL {
-  return sql`queued_webhooks AS (
+export function queueWebhookDeliveries(appended: SQL, now: Date): StatementPart {
+  return {
+    ctes: [
+      sql`queued_webhooks AS (
     INSERT INTO webhook_deliveries (org_id, endpoint_id, event_position, event_id, event_type, event_data, event_created_at,
                                     next_attempt_at)
     SELECT appended.org_id, endpoint.id, appended.position, appended.id, appended.type, appended.data, appended.created_at, ${now}
@@ -95,8 +97,10 @@ export function queueWebhookDeliveries(appended: SQL, now: Date): SQL {
     JOIN webhook_endpoints endpoint
       ON (endpoint.org_id IS NULL OR endpoint.org_id = appended.org_id)
      AND (appended.type = ANY (endpoint.event_types) OR '*' = ANY (endpoint.event_types))
-    RETURNING 1)
-  SELECT ${wakeWorkers(WEBHOOK_QUEUE)} WHERE EXISTS (SELECT FROM queued_webhooks)`;
+    RETURNING 1)`,
+    ],
+    results: { webhooks_woken: sql`(SELECT ${wakeWorkers(WEBHOOK_QUEUE)}::text WHERE EXISTS (SELECT FROM queued_webhooks))` },
+  };
 }
 
 export interface DeliveryRow {

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { recordAudits, type AuditEntry } from '../audit/record.ts';
+import type { Ctx } from '../core/context.ts';
+import { runStatementParts, type Tx } from '../db/client.ts';
+import { templateMail } from '../mail/outbox.ts';
+import { escapeHtml, invitationEmail } from '../mail/templates.ts';
+import { invitationsInsert, type InviteRole } from './queries.ts';
+
+// What one batch of new invitations writes, once the plan (src/invites/service.ts) has chosen them.
+
+export interface NewInvite {
+  id: string;
+  email: string;
+  normalized: string;
+  hash: Buffer;
+  nonce: Buffer;
+  link: string;
+}
+
+/**
+ * Writes a batch's invitations, emails, audit entries and events: in one statement (PostgreSQL,
+ * PGlite), or in three (Citus; the emails and entries only once every invitation is written).
+ * Returns how many of the invitations were written (fewer: the caller rolls back).
+ */
+export async function writeAll(
+  tx: Tx,
+  ctx: Ctx,
+  batch: {
+    org: { id: string; name: string };
+    inviter: { userId: string; displayName: string };
+    role: InviteRole;
+    created: NewInvite[];
+    expired: { id: string; email: string }[];
+    now: Date;
+    expiresAt: Date;
+    oneStatement: boolean;
+  },
+): Promise<number> {
+  const { org, inviter, role, created, now, expiresAt } = batch;
+  const audits = [
+    ...batch.expired.map((invite) => expiredEntry(org.id, invite.id, invite.email)),
+    ...created.map((invite): AuditEntry => ({
+      orgId: org.id,
+      action: 'invite.sent',
+      targetType: 'invitation',
+      targetId: invite.id,
+      after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
+    })),
+  ];
+  if (created.length === 0) {
+    await recordAudits(tx, ctx, audits); // the expirations, if the plan retired any
+    return 0;
+  }
+  const invitations = invitationsInsert({
+    orgId: org.id,
+    role,
+    invitedBy: inviter.userId,
+    now,
+    expiresAt,
+    invitations: created.map(({ id, email, normalized, hash, nonce }) => ({
+      id,
+      email,
+      normalized,
+      tokenHash: hash,
+      tokenNonce: nonce,
+    })),
+  });
+  // Every email of the batch is the same but for its link: rendered once, linked per row in SQL.
+  const slot = `roster-link-slot-${randomBytes(12).toString('hex')}`;
+  const email = invitationEmail({ orgName: org.name, inviterName: inviter.displayName, role, link: slot, expiresAt });
+  const mails = templateMail(
+    { kind: 'invitation', orgId: org.id, slot, ...email },
+    created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) })),
+    now,
+  );
+  if (batch.oneStatement) {
+    const row = await recordAudits(tx, ctx, audits, { name: 'roster_invite_writes', alongside: [invitations, mails] });
+    return Number(row.invited);
+  }
+  const invited = Number((await runStatementParts(tx, 'roster_invites_insert', [invitations])).invited);
+  if (invited !== created.length) return invited;
+  await runStatementParts(tx, 'roster_mail_insert_template', [mails]);
+  await recordAudits(tx, ctx, audits);
+  return invited;
+}
+
+function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
+  return {
+    orgId,
+    action: 'invite.expired',
+    targetType: 'invitation',
+    targetId: id,
+    before: { email, status: 'pending' },
+    after: { status: 'expired' },
+  };
+}
