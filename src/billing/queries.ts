@@ -190,34 +190,36 @@ export async function insertSubscription(
 
 /**
  * The seat limit with two counts of other owners (members, pending invitations) given as scalar
- * subqueries: the seat rule's three numbers in one round-trip. `alongside` is one more value of
- * the caller's, read in the same statement (same snapshot, no round trip of its own), under its
- * own prepared-statement name.
+ * subqueries: the seat rule's three numbers in one round-trip. `alongside` are more values of the
+ * caller's (scalar subqueries, by name), read in the same statement (same snapshot, no round trip
+ * of their own), under their own prepared-statement name.
  */
 export async function seatLimitWith(
   db: Queryable,
   orgId: string,
   counts: { activeMembers: SQL; pendingInvites: SQL },
-  alongside?: { name: string; value: SQL },
-): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number; alongside: unknown }> {
-  const rows = await queryRowsPrepared<{
-    seats: number | null;
-    active_members: number;
-    pending_invites: number;
-    alongside?: unknown;
-  }>(
+  alongside?: { name: string; values: Record<string, SQL> },
+): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number; alongside: Record<string, unknown> }> {
+  const extra = Object.entries(alongside?.values ?? {});
+  for (const [name] of extra) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad column ${name}`);
+  const rows = await queryRowsPrepared<
+    Record<string, unknown> & { seats: number | null; active_members: number; pending_invites: number }
+  >(
     db,
     alongside ? `roster_seat_usage_${alongside.name}` : 'roster_seat_usage',
     sql`SELECT (SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled') AS seats,
                ${counts.activeMembers} AS active_members, ${counts.pendingInvites} AS pending_invites
-               ${alongside ? sql`, ${alongside.value} AS alongside` : sql``}`,
+               ${sql.join(
+                 extra.map(([name, value]) => sql`, ${value} AS ${sql.raw(`alongside_${name}`)}`),
+                 sql``,
+               )}`,
   );
   const row = rows[0];
   return {
     seatLimit: Number(row?.seats ?? 0),
     activeMembers: Number(row?.active_members ?? 0),
     pendingInvites: Number(row?.pending_invites ?? 0),
-    alongside: row?.alongside,
+    alongside: Object.fromEntries(extra.map(([name]) => [name, row?.[`alongside_${name}`]])),
   };
 }
 

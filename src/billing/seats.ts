@@ -30,15 +30,15 @@ export async function seatUsage(
 }
 
 /**
- * seatUsage and one more value of the caller's (`alongside.value`, a scalar subquery) in the same
- * statement: a single invitation reads its seats and its address's state in one round trip.
+ * seatUsage and more values of the caller's (`alongside.values`, scalar subqueries by name) in the
+ * same statement: an invitation reads its seats, its inviter and its address's state in one round trip.
  */
 export async function seatUsageWith(
   db: Queryable,
   orgId: string,
   now: Date,
-  alongside: { name: string; value: SQL },
-): Promise<SeatUsage & { alongside: unknown }> {
+  alongside: { name: string; values: Record<string, SQL> },
+): Promise<SeatUsage & { alongside: Record<string, unknown> }> {
   return seatLimitWith(db, orgId, seatCounts(orgId, now), alongside);
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SQL } from 'drizzle-orm';
 import { recordAudit } from '../audit/record.ts';
 import { authorize, type OrgActor } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
@@ -13,7 +14,7 @@ import { onCitusDb } from '../db/citus.ts';
 import { enqueueMail } from '../mail/outbox.ts';
 import { invitationEmail } from '../mail/templates.ts';
 import { seatUsage, seatUsageWith } from '../billing/seats.ts';
-import { lockActorInOrg } from '../members/access.ts';
+import { actorAllowed, actorColumn, lockActorInOrg, lockOrg, memberOfColumn } from '../members/access.ts';
 import { inviteLinkKey, issueInviteToken, issueInviteTokens, storedInviteToken } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
 import {
@@ -106,11 +107,12 @@ type Outcome<T> =
 /**
  * Decides every address of a batch from one snapshot: invalid, already a member, already invited,
  * or (in input order, while seats last) invited. Pure, so the dry run answers exactly what the
- * real run does.
+ * real run does. With `actorId` (the real run, after the org lock) the same read also brings the
+ * acting member back, as `actor`, for the caller to check.
  */
-async function planBatch(tx: Queryable, orgId: string, addresses: BulkAddress[], now: Date) {
+async function planBatch(db: Queryable, orgId: string, addresses: BulkAddress[], now: Date, actorId?: string) {
   const valid = addresses.filter((address) => address.isValid).map((address) => address.normalized);
-  const { seats, states } = await readSeatsAndAddresses(tx, orgId, valid, now);
+  const { seats, states, actor } = await readSeatsAndAddresses(db, orgId, valid, now, actorId);
   let freeSeats = seats.seatLimit - seats.activeMembers - seats.pendingInvites;
   const plan = addresses.map((address): Outcome<null> => {
     if (!address.isValid) return fail(address.email, 'invalid_email', 'This is not a valid email address.');
@@ -124,27 +126,29 @@ async function planBatch(tx: Queryable, orgId: string, addresses: BulkAddress[],
     return { email: address.email, ok: true, invitation: null };
   });
   const hasStaleInvite = (normalized: string) => states.get(normalized)?.hasStaleInvite === true;
-  return { plan, hasStaleInvite };
+  return { plan, hasStaleInvite, actor };
 }
 
 /** Most addresses whose states are read in the seat numbers' statement. */
 const ONE_READ_ADDRESSES = 10;
 
 /**
- * The seat numbers and the addresses' states. A few addresses (a single invitation): one statement,
- * one round trip fewer. A bulk: two statements, since the states of 1,000 addresses aggregated
- * into the seat numbers' row read slower than on their own (bench/README.md).
+ * The seat numbers, the addresses' states and (`actorId`) the acting member. A few addresses (a
+ * single invitation): one statement. A bulk: the states in a statement of their own, since the
+ * states of 1,000 addresses aggregated into the seat numbers' row read slower (bench/README.md).
  */
-async function readSeatsAndAddresses(tx: Queryable, orgId: string, valid: string[], now: Date) {
-  if (valid.length > 0 && valid.length <= ONE_READ_ADDRESSES) {
-    const { alongside, ...seats } = await seatUsageWith(tx, orgId, now, {
-      name: 'address_states',
-      value: addressStatesColumn(orgId, valid, now),
-    });
-    return { seats, states: byAddress(addressStatesOfColumn(alongside)) };
-  }
-  const seats = await seatUsage(tx, orgId, now);
-  return { seats, states: byAddress(await addressStates(tx, orgId, valid, now)) };
+async function readSeatsAndAddresses(db: Queryable, orgId: string, valid: string[], now: Date, actorId?: string) {
+  const few = valid.length > 0 && valid.length <= ONE_READ_ADDRESSES;
+  const values: Record<string, SQL> = {};
+  if (actorId !== undefined) values.actor = actorColumn(orgId, actorId);
+  if (few) values.states = addressStatesColumn(orgId, valid, now);
+  const name = Object.keys(values).join('_');
+  const none: Record<string, unknown> = {};
+  const { alongside, ...seats } = name
+    ? await seatUsageWith(db, orgId, now, { name, values })
+    : { ...(await seatUsage(db, orgId, now)), alongside: none };
+  const states = few ? addressStatesOfColumn(alongside.states) : await addressStates(db, orgId, valid, now);
+  return { seats, states: byAddress(states), actor: memberOfColumn(alongside.actor) };
 }
 
 function byAddress(states: AddressState[]): Map<string, AddressState> {
@@ -197,8 +201,10 @@ async function writeInvitations(
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
-  const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.create');
-  const { plan, hasStaleInvite } = await planBatch(tx, orgId, addresses, now);
+  const org = await lockOrg(tx, orgId);
+  // The first read after the lock (a fresh snapshot) brings back the acting member with the plan's numbers.
+  const { plan, hasStaleInvite, actor: member } = await planBatch(tx, orgId, addresses, now, actor.userId);
+  const self = actorAllowed(org, member, 'invites.create');
   const picked = addresses.flatMap((address, index) =>
     address.isValid && plan[index]?.ok ? [{ index, email: address.email, normalized: address.normalized }] : [],
   );

@@ -18,7 +18,21 @@ export async function lockActorInOrg(
 ): Promise<MemberRow & { orgName: string }> {
   const org = await lockOrg(tx, orgId);
   // A second statement, so the role is read after the lock is held (a fresh snapshot).
-  const self = await findMember(tx, orgId, userId);
+  return actorAllowed(org, await findMember(tx, orgId, userId), action);
+}
+
+/**
+ * lockActorInOrg in halves, for a write whose first read after the lock can carry the actor's row
+ * (no round trip of its own): lockOrg, then `actorColumn` in that read, then actorAllowed on what
+ * it read back (memberOfColumn).
+ */
+export { lockOrg, memberColumn as actorColumn, memberOfColumn } from '../orgs/queries.ts';
+
+export function actorAllowed(
+  org: { name: string } | undefined,
+  self: MemberRow | undefined,
+  action: Parameters<typeof assertRoleCan>[1],
+): MemberRow & { orgName: string } {
   assertRoleCan(self?.role, action);
   if (!self || !org) throw new AppError('forbidden', 'You are not a member of this organization.');
   return { ...self, orgName: org.name };

@@ -236,14 +236,23 @@ function toMember(row: RawMember): MemberRow {
 }
 
 export async function findMember(db: Queryable, orgId: string, userId: string): Promise<MemberRow | undefined> {
-  const rows = await queryRowsPrepared<RawMember>(
-    db,
-    'roster_find_member',
-    sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
-        FROM memberships m ${memberColumns}
-        WHERE m.org_id = ${orgId} AND m.user_id = ${userId}`,
-  );
+  const rows = await queryRowsPrepared<RawMember>(db, 'roster_find_member', memberQuery(orgId, userId));
   return rows[0] ? toMember(rows[0]) : undefined;
+}
+
+/** findMember as a scalar subquery (its row as JSON, or null), for another statement; read back with memberOfColumn. */
+export function memberColumn(orgId: string, userId: string): SQL {
+  return sql`(SELECT row_to_json(member) FROM (${memberQuery(orgId, userId)}) member)`;
+}
+
+export function memberOfColumn(value: unknown): MemberRow | undefined {
+  return value && typeof value === 'object' ? toMember(value as RawMember) : undefined;
+}
+
+function memberQuery(orgId: string, userId: string): SQL {
+  return sql`SELECT m.user_id, u.email, u.name, m.role, u.disabled_at, m.joined_at, l.daily_limit, l.monthly_limit
+        FROM memberships m ${memberColumns}
+        WHERE m.org_id = ${orgId} AND m.user_id = ${userId}`;
 }
 
 export async function allMembers(db: Queryable, orgId: string): Promise<MemberRow[]> {
