@@ -261,7 +261,11 @@ function inOrg(column: SQL, only: string | undefined): SQL {
 /**
  * The rows of a statement that combines steps: each step's rows as one jsonb array column. It runs
  * as the prepared statement `name` (its text is the same for every batch: the batch's values are
- * array parameters), parsed and planned once per connection.
+ * parameters), parsed once per connection. Its arrays are read through sub-selects
+ * (`unnest((SELECT $1::uuid[]))`): with a constant array PostgreSQL knows its length when it plans,
+ * found the custom plan cheaper every time and planned the read again for every batch (0.5 ms of
+ * bind). Rows as JSON (jsonRecordset) kept the generic plan too, but its estimate of 100 rows chose
+ * joins that ran 0.3 ms where index probes run 0.08.
  */
 async function combinedRows<T extends Record<string, unknown[]>>(
   tx: Queryable,
@@ -399,7 +403,7 @@ type OrgRow = {
 /** The orgs' allocation inputs and their usage of `month`. */
 function orgsQuery(orgIds: string[], month: string): SQL {
   return sql`SELECT o.id, s.plan, s.seats, a.monthly, u.used
-        FROM unnest(${sql.param(orgIds)}::uuid[]) o(id)
+        FROM unnest((SELECT ${sql.param(orgIds)}::uuid[])) o(id)
         LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true
         LEFT JOIN org_allocations a ON a.org_id = o.id
         LEFT JOIN org_usage u ON u.org_id = o.id AND u.month = ${month}::date`;
@@ -541,10 +545,11 @@ export async function createMemberSlices(
 type LimitRow = { org_id: string; user_id: string; daily_limit: string | number | null; monthly_limit: string | number | null };
 
 function limitsQuery(members: MemberKey[], only?: string): SQL {
-  const { orgs, users } = memberArrays(members);
   return sql`SELECT l.org_id, l.user_id, l.daily_limit, l.monthly_limit
         FROM usage_limits l
-        JOIN unnest(${orgs}::uuid[], ${users}::uuid[]) m(org_id, user_id) ON l.org_id = m.org_id AND l.user_id = m.user_id${inOrg(sql`l.org_id`, only)}`;
+        JOIN unnest((SELECT ${sql.param(members.map((member) => member.orgId))}::uuid[]),
+                    (SELECT ${sql.param(members.map((member) => member.userId))}::uuid[])) m(org_id, user_id)
+          ON l.org_id = m.org_id AND l.user_id = m.user_id${inOrg(sql`l.org_id`, only)}`;
 }
 
 function toLimits(rows: LimitRow[]): Map<string, MemberLimits> {
@@ -575,7 +580,8 @@ type KeyRow = {
 
 function wantedKeys(requests: KeyedRequest[]): SQL {
   const column = <T>(pick: (request: KeyedRequest) => T) => sql.param(requests.map(pick));
-  return sql`unnest(${column((r) => r.orgId)}::uuid[], ${column((r) => r.userId)}::uuid[], ${column((r) => r.key)}::text[]) w(org_id, user_id, key)`;
+  return sql`unnest((SELECT ${column((r) => r.orgId)}::uuid[]), (SELECT ${column((r) => r.userId)}::uuid[]),
+                    (SELECT ${column((r) => r.key)}::text[])) w(org_id, user_id, key)`;
 }
 
 /** Deletes the members' keys of past months (a key counts once per member and UTC month). */
