@@ -5,8 +5,9 @@ import type { EventType, OrgEvent } from './types.ts';
 
 /**
  * Appends events in the caller's transaction: they exist exactly when the change they describe
- * commits. One statement with the events as one JSON parameter (jsonRecordset), however many (a bulk invitation); the
- * same statement queues their webhook deliveries (src/webhooks) and wakes the delivery workers.
+ * commits. One statement with the events as one JSON parameter (jsonRecordset), however many (a
+ * bulk invitation); the same statement queues their webhook deliveries (src/webhooks) and wakes the
+ * delivery workers.
  *
  * First, a per-org lock held until commit: an org's events are appended one transaction at a
  * time, so their positions follow commit order. Without it two transactions of one org could take
@@ -21,7 +22,7 @@ import type { EventType, OrgEvent } from './types.ts';
  * a join with `locked` (one row, produced once every lock is held), and a row's identity value is
  * drawn only when that row reaches the insert. `alongside` are other modules' shares of the same
  * statement (the change's audit entries, src/audit/record.ts; an invitation's rows and emails,
- * src/invites/service.ts), and `name` the name of that shape of the prepared statement. Returns
+ * src/invites/batch-writes.ts), and `name` the name of that shape of the prepared statement. Returns
  * the statement's row: the values the parts read back.
  */
 export async function appendEvents(

@@ -185,7 +185,7 @@ export async function addressStates(db: Queryable, orgId: string, normalized: st
 
 /**
  * addressStates as a scalar subquery (a JSON array), for a caller that reads it in the same
- * statement as something else (a single invitation, with its seat numbers); toAddressStates reads
+ * statement as something else (a single invitation, with its seat numbers); addressStatesOfColumn reads
  * the value back.
  */
 export function addressStatesColumn(orgId: string, normalized: string[], now: Date): SQL {
