@@ -202,11 +202,13 @@ export async function seatLimitWith(
 ): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number; alongside: Record<string, unknown> }> {
   const extra = Object.entries(alongside?.values ?? {});
   for (const [name] of extra) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad column ${name}`);
+  // No values, no second shape: the plain statement.
+  const statementName = alongside && extra.length > 0 ? `roster_seat_usage_${alongside.name}` : 'roster_seat_usage';
   const rows = await queryRowsPrepared<
     Record<string, unknown> & { seats: number | null; active_members: number; pending_invites: number }
   >(
     db,
-    alongside ? `roster_seat_usage_${alongside.name}` : 'roster_seat_usage',
+    statementName,
     sql`SELECT (SELECT seats FROM subscriptions WHERE org_id = ${orgId} AND status <> 'canceled') AS seats,
                ${counts.activeMembers} AS active_members, ${counts.pendingInvites} AS pending_invites
                ${sql.join(

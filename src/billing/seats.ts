@@ -16,32 +16,17 @@ export interface SeatUsage {
 /**
  * What the seat rule counts, the one place it is counted (invitations, acceptance, checkout and
  * the org view all ask here). Callers that act on the numbers hold the org lock, so no other
- * transaction changes them before commit.
+ * transaction changes them before commit. `alongside` are more values of the caller's (scalar
+ * subqueries by name) read in the same statement: an invitation reads its seats, its inviter and
+ * its address's state in one round trip.
  */
 export async function seatUsage(
   db: Queryable,
   orgId: string,
   now: Date,
-  options: { exceptInvitationId?: string } = {},
-): Promise<SeatUsage> {
-  // One statement: the three numbers come from one snapshot in one round-trip.
-  const { seatLimit, activeMembers, pendingInvites } = await seatLimitWith(db, orgId, seatCounts(orgId, now, options));
-  return { seatLimit, activeMembers, pendingInvites };
-}
-
-/**
- * seatUsage and more values of the caller's (`alongside.values`, scalar subqueries by name) in the
- * same statement: an invitation reads its seats, its inviter and its address's state in one round trip.
- */
-export async function seatUsageWith(
-  db: Queryable,
-  orgId: string,
-  now: Date,
-  alongside: { name: string; values: Record<string, SQL> },
+  options: { exceptInvitationId?: string; alongside?: { name: string; values: Record<string, SQL> } } = {},
 ): Promise<SeatUsage & { alongside: Record<string, unknown> }> {
-  return seatLimitWith(db, orgId, seatCounts(orgId, now), alongside);
-}
-
-function seatCounts(orgId: string, now: Date, options: { exceptInvitationId?: string } = {}) {
-  return { activeMembers: memberCount(orgId), pendingInvites: pendingInviteCount(orgId, now, options) };
+  // One statement: the three numbers come from one snapshot in one round-trip.
+  const counts = { activeMembers: memberCount(orgId), pendingInvites: pendingInviteCount(orgId, now, options) };
+  return seatLimitWith(db, orgId, counts, options.alongside);
 }

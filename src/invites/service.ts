@@ -13,7 +13,7 @@ import type { Queryable, Tx } from '../db/client.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { enqueueMail } from '../mail/outbox.ts';
 import { invitationEmail } from '../mail/templates.ts';
-import { seatUsage, seatUsageWith } from '../billing/seats.ts';
+import { seatUsage } from '../billing/seats.ts';
 import { actorAllowed, actorColumn, lockActorInOrg, lockOrg, memberOfColumn } from '../members/access.ts';
 import { inviteLinkKey, issueInviteToken, issueInviteTokens, storedInviteToken } from './link-token.ts';
 import { addressesFromList, extractAddresses, type BulkAddress } from './parse.ts';
@@ -142,11 +142,7 @@ async function readSeatsAndAddresses(db: Queryable, orgId: string, valid: string
   const values: Record<string, SQL> = {};
   if (actorId !== undefined) values.actor = actorColumn(orgId, actorId);
   if (few) values.states = addressStatesColumn(orgId, valid, now);
-  const name = Object.keys(values).join('_');
-  const none: Record<string, unknown> = {};
-  const { alongside, ...seats } = name
-    ? await seatUsageWith(db, orgId, now, { name, values })
-    : { ...(await seatUsage(db, orgId, now)), alongside: none };
+  const { alongside, ...seats } = await seatUsage(db, orgId, now, { alongside: { name: Object.keys(values).join('_'), values } });
   const states = few ? addressStatesOfColumn(alongside.states) : await addressStates(db, orgId, valid, now);
   return { seats, states: byAddress(states), actor: memberOfColumn(alongside.actor) };
 }
