@@ -55,7 +55,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
         })),
       });
       rows.push(
-        await measure('baseline: one prepared indexed SELECT', { url: `${server.url}/bench/one-select?id=${member.id}` }),
+        await measure(db, 'baseline: one prepared indexed SELECT', { url: `${server.url}/bench/one-select?id=${member.id}` }),
       );
       for (const [label, members] of [
         ['POST /api/v1/usage, group commit, 1 member (hot)', everyone.slice(0, 1)],
@@ -63,14 +63,14 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
         ['POST /api/v1/usage, group commit, over 1,000 members', everyone],
       ] as const) {
         const before = await recordedTotal(db, member.id);
-        const row = await measure(label, usageOf(members));
+        const row = await measure(db, label, usageOf(members));
         // Requests still in flight when autocannon stops are recorded but not counted as answered.
         row.recorded = (await recordedTotal(db, member.id)) - before;
         row.overshoot = await overshoot(db, member.id);
         rows.push(row);
       }
       rows.push(
-        await measure('usage, on behalf: service token + user_id, over 1,000 members', {
+        await measure(db, 'usage, on behalf: service token + user_id, over 1,000 members', {
           url: `${server.url}/api/v1/usage`,
           method: 'POST',
           requests: everyone.map((one) => ({
@@ -91,6 +91,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
   });
 
   async function measure(
+    db: Db,
     label: string,
     request: {
       url: string;
@@ -102,9 +103,21 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
   ): Promise<Row> {
     resetPeakRss(serverPid);
     // Warm-up: every pooled connection prepares its statements.
-    const workers = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined;
-    const warmUp = await autocannon({ ...request, connections, duration: 2, workers });
-    const result = await autocannon({ ...request, connections, duration: seconds, workers });
+    const warmUp = await autocannon({
+      ...request,
+      connections,
+      duration: 2,
+      setupClient: spreadOver(request.requests, connections),
+    });
+    // Statistics as autovacuum keeps them on a live server: the seeded members, and the counter
+    // rows the warm-up created (without them the planner plans for empty tables).
+    await db.execute(sql`ANALYZE`);
+    const result = await autocannon({
+      ...request,
+      connections,
+      duration: seconds,
+      setupClient: spreadOver(request.requests, connections),
+    });
     return {
       label,
       requestsPerSecond: result.requests.average,
@@ -118,6 +131,24 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       peakRssMb: peakRssMb(serverPid),
     };
   }
+}
+
+/**
+ * Spreads the connections over the requests: autocannon gives every connection its own pass over
+ * `requests` from the first, so without this the 50 connections move through the members in step
+ * (at any moment most of them on the same member or two) and "traffic over 1,000 members" would
+ * be a few hot members. Connection c starts at the (c × requests ÷ connections)-th request.
+ */
+function spreadOver(
+  requests: object[] | undefined,
+  connections: number,
+): ((client: { setRequests(requests: object[]): void }) => void) | undefined {
+  if (!requests || requests.length < 2) return undefined;
+  let connection = 0;
+  return (client) => {
+    const start = Math.floor((connection++ * requests.length) / connections) % requests.length;
+    client.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
+  };
 }
 
 /**
