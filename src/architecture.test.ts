@@ -36,6 +36,7 @@ const OWNERS: Record<string, string> = {
   audit_log: 'audit',
   global_audit_log: 'audit',
   mail_outbox: 'mail',
+  mail_templates: 'mail',
   events: 'events',
   projects: 'projects',
   project_members: 'projects',

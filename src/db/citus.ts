@@ -48,6 +48,8 @@ export const CITUS_LAYOUT: Record<string, CitusPlacement> = {
   schema_migrations: local,
   // A queue claimed with FOR UPDATE SKIP LOCKED across orgs: Citus allows that only on one node.
   mail_outbox: local,
+  // Read with the outbox rows that name it (the claim renders the message in one statement).
+  mail_templates: local,
   // The org row, and everything that belongs to one org, in one shard per org.
   orgs: { kind: 'distributed', column: 'id' },
   memberships: byOrg,

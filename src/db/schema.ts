@@ -149,15 +149,30 @@ export const mailOutbox = pgTable('mail_outbox', {
   orgId: uuid('org_id'),
   kind: text('kind').notNull(),
   toAddress: text('to_address').notNull(),
-  subject: text('subject').notNull(),
-  textBody: text('text_body').notNull(),
-  htmlBody: text('html_body').notNull(),
+  /** The rendered message; null when the row is one recipient of a template (migration 0025). */
+  subject: text('subject'),
+  textBody: text('text_body'),
+  htmlBody: text('html_body'),
   status: text('status').$type<'pending' | 'sent' | 'failed'>().notNull().default('pending'),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: timestamptz('next_attempt_at').notNull().defaultNow(),
   lastError: text('last_error'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   sentAt: timestamptz('sent_at'),
+  /** The message of many recipients, rendered when read with slotText / slotHtml in its slot. */
+  templateId: uuid('template_id'),
+  slotText: text('slot_text'),
+  slotHtml: text('slot_html'),
+});
+
+/** One message for many outbox rows (a bulk invitation's emails), stored once. */
+export const mailTemplates = pgTable('mail_templates', {
+  id: uuid('id').primaryKey(),
+  subject: text('subject').notNull(),
+  textBody: text('text_body').notNull(),
+  htmlBody: text('html_body').notNull(),
+  slot: text('slot').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
 
 export const auditLog = pgTable(

@@ -16,7 +16,7 @@ export async function enqueueMail(tx: Queryable, mails: OutgoingMail[], now: Dat
 /**
  * Queues one message for many recipients that differ only where `template.slot` stands (a bulk
  * invitation's link): same transactional outbox and wake-up as enqueueMail, one statement, and
- * the bodies sent to the database once instead of once per recipient.
+ * the message sent and stored once (mail_templates) instead of once per recipient.
  */
 export async function enqueueTemplateMail(
   tx: Queryable,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { jsonRecordset, queryRows, queryRowsPrepared, type Db, type Queryable, type StatementPart } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
@@ -55,21 +56,25 @@ export interface TemplateRecipient {
 }
 
 /**
- * The mails of one template in one statement: the bodies travel once and each row is built with
- * `replace()` in the database. A bulk invitation's 1,000 mails differ only by their link; sending
- * 1,000 rendered bodies (≈3 MB of array text to escape, write and parse) cost more than the
- * insert itself. A share of a statement (the CTE `queued` and, as `mail_woken`, the wake-up of the
- * delivery workers on commit, like insertMails).
+ * The mails of one template in one statement: the message is stored once (mail_templates) and each
+ * outbox row keeps its recipient's values, which the delivery worker and the mailbox put in the
+ * slot when they read the row (renderedMessage). A bulk invitation's 1,000 mails differ only by
+ * their link: storing 1,000 rendered messages (about 3 KB each) made the outbox about half of the
+ * bulk's WAL. A share of a statement (the CTEs `mail_template` and `queued` and, as `mail_woken`,
+ * the wake-up of the delivery workers on commit, like insertMails).
  */
 export function templateMailsInsert(template: MailTemplate, recipients: TemplateRecipient[], now: Date): StatementPart {
+  const templateId = randomUUID();
   return {
     ctes: [
+      sql`mail_template AS (
+          INSERT INTO mail_templates (id, subject, text_body, html_body, slot, created_at)
+          VALUES (${templateId}::uuid, ${template.subject}::text, ${template.text}::text, ${template.html}::text,
+                  ${template.slot}::text, ${now}))`,
       sql`queued AS (
-          INSERT INTO mail_outbox (kind, org_id, to_address, subject, text_body, html_body, next_attempt_at, created_at)
-          SELECT ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address,
-                 replace(${template.subject}::text, ${template.slot}::text, r.value),
-                 replace(${template.text}::text, ${template.slot}::text, r.value),
-                 replace(${template.html}::text, ${template.slot}::text, r.html_value), ${now}, ${now}
+          INSERT INTO mail_outbox (kind, org_id, to_address, template_id, slot_text, slot_html, next_attempt_at, created_at)
+          SELECT ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address, ${templateId}::uuid, r.value, r.html_value,
+                 ${now}, ${now}
           FROM ${jsonRecordset(
             recipients.map((r) => ({ to_address: r.to, value: r.value, html_value: r.htmlValue })),
             { to_address: 'text', value: 'text', html_value: 'text' },
@@ -80,6 +85,14 @@ export function templateMailsInsert(template: MailTemplate, recipients: Template
     results: { mail_woken: sql`(SELECT ${wakeWorkers(MAIL_QUEUE)}::text WHERE EXISTS (SELECT FROM queued))` },
   };
 }
+
+/**
+ * The message of outbox row `m` as sent: its own columns, or its template's (`t`, left-joined on
+ * `t.id = m.template_id`) with the row's values in the slot.
+ */
+const renderedMessage = sql.raw(`coalesce(m.subject, replace(t.subject, t.slot, m.slot_text)) AS subject,
+       coalesce(m.text_body, replace(t.text_body, t.slot, m.slot_text)) AS text_body,
+       coalesce(m.html_body, replace(t.html_body, t.slot, m.slot_html)) AS html_body`);
 
 export interface OutboxRow {
   id: string;
@@ -95,9 +108,10 @@ export interface OutboxRow {
 export function newestMails(db: Queryable, options: { to?: string; limit: number }): Promise<OutboxRow[]> {
   return queryRows<OutboxRow>(
     db,
-    sql`SELECT id, to_address, subject, text_body, html_body, created_at, status FROM mail_outbox
-        WHERE ${options.to ?? null}::text IS NULL OR lower(to_address) = lower(${options.to ?? null}::text)
-        ORDER BY created_at DESC, id LIMIT ${options.limit}`,
+    sql`SELECT m.id, m.to_address, ${renderedMessage}, m.created_at, m.status
+        FROM mail_outbox m LEFT JOIN mail_templates t ON t.id = m.template_id
+        WHERE ${options.to ?? null}::text IS NULL OR lower(m.to_address) = lower(${options.to ?? null}::text)
+        ORDER BY m.created_at DESC, m.id LIMIT ${options.limit}`,
   );
 }
 
@@ -126,13 +140,16 @@ export const mailOutboxStore: JobStore<ClaimedMail> = {
   claim(db: Db, { now, leaseUntil, limit }) {
     return queryRows<ClaimedMail>(
       db,
-      sql`UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ${leaseUntil}
-          WHERE id IN (SELECT id FROM mail_outbox
-                        WHERE status = 'pending' AND next_attempt_at <= ${now}
-                        ORDER BY next_attempt_at, id
-                        LIMIT ${limit}
-                        FOR UPDATE SKIP LOCKED)
-          RETURNING id, to_address, subject, text_body, html_body, attempts`,
+      sql`WITH claimed AS (
+            UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ${leaseUntil}
+            WHERE id IN (SELECT id FROM mail_outbox
+                          WHERE status = 'pending' AND next_attempt_at <= ${now}
+                          ORDER BY next_attempt_at, id
+                          LIMIT ${limit}
+                          FOR UPDATE SKIP LOCKED)
+            RETURNING id, to_address, subject, text_body, html_body, template_id, slot_text, slot_html, attempts)
+          SELECT m.id, m.to_address, ${renderedMessage}, m.attempts
+          FROM claimed m LEFT JOIN mail_templates t ON t.id = m.template_id`,
     );
   },
   async succeeded(db, mail, now) {

@@ -177,6 +177,43 @@ describe('delivery over SMTP', () => {
     await expect.poll(async () => (await outboxRowsTo(invitee))[0]?.status).toBe('sent');
   });
 
+  it("a bulk's emails, stored as one message with a slot, arrive each with its own link, also after a retry", async () => {
+    const port = await freePort();
+    await worker(smtp(`smtp://127.0.0.1:${port}`));
+    const org = await t.given.org({ seats: 10 });
+    const emails = [uniqueEmail('slot-a'), uniqueEmail('slot-b')];
+    const bulk = await t.http.post('/api/v1/org/invites/bulk', { as: org.owner, body: { emails } });
+    expect(bulk.body).toMatchObject({ invited: 2, failed: 0 });
+    // Stored once: each outbox row keeps only its recipient's values.
+    const rows = await queryRows<{ template_id: string | null; text_body: string | null; slot_text: string | null }>(
+      t.database.db,
+      sql`SELECT template_id, text_body, slot_text FROM mail_outbox WHERE to_address = ANY(${sql.param(emails)}::text[])`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((row) => row.template_id)).size).toBe(1);
+    expect(rows.every((row) => row.template_id !== null && row.text_body === null && row.slot_text !== null)).toBe(true);
+    // SMTP is down: the first attempt fails, and the retry renders the same message.
+    for (const email of emails) {
+      await expect
+        .poll(async () => (await outboxRowsTo(email))[0], { timeout: 10_000 })
+        .toMatchObject({ status: 'pending', last_error: expect.any(String) });
+    }
+    const smtpServer = await sink(port);
+    const listed = await t.http.get('/api/v1/org/invites', { as: org.owner });
+    for (const email of emails) {
+      const mail = await smtpServer.waitFor((message) => message.envelopeTo.includes(email), 20_000);
+      const invitation = listed.body.invites.find((row: any) => row.email === email);
+      expect(mail.headers).toMatch(new RegExp(`^Subject: .*Org ${org.slug}`, 'm'));
+      expect(mail.raw).toMatch(/Content-Type: text\/html/);
+      // Its own link, in the text and in the HTML (the button and the pasted link), and no other.
+      const links = mail.decoded.match(new RegExp(`${TEST_PUBLIC_URL.replace(/[.]/g, '\\.')}/invite/[A-Za-z0-9_-]+`, 'g')) ?? [];
+      expect(links.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(links)).toEqual(new Set([invitation.link]));
+      expect(mail.decoded).not.toContain('roster-link-slot-');
+      await expect.poll(async () => (await outboxRowsTo(email))[0]?.status).toBe('sent');
+    }
+  });
+
   it('gives up visibly after the bounded number of attempts', async () => {
     const port = await freePort();
     const { logger, lines } = captureLogger();
