@@ -259,7 +259,8 @@ function inOrg(column: SQL, only: string | undefined): SQL {
 }
 
 /**
- * The rows of a statement that combines steps: each step's rows as one jsonb array column. It runs
+ * The rows of a statement that combines steps: each step's rows as one json array column (json_agg:
+ * jsonb_agg converted every row to binary jsonb and back to text, 0.8-1.0 ms per 100 rows against 0.3). It runs
  * as the prepared statement `name` (its text is the same for every batch: the batch's values are
  * parameters), parsed once per connection. Its arrays are read through sub-selects
  * (`unnest((SELECT $1::uuid[]))`): with a constant array PostgreSQL knows its length when it plans,
@@ -282,7 +283,7 @@ async function combinedRows<T extends Record<string, unknown[]>>(
     )} SELECT ${sql.join(
       names.map(
         (name) =>
-          sql`(SELECT coalesce(jsonb_agg(${sql.identifier(name)}), '[]') FROM ${sql.identifier(name)}) AS ${sql.identifier(name)}`,
+          sql`(SELECT coalesce(json_agg(${sql.identifier(name)}), '[]') FROM ${sql.identifier(name)}) AS ${sql.identifier(name)}`,
       ),
       sql`, `,
     )}`,
@@ -367,7 +368,7 @@ export async function authenticateAndLock(
                // order every writer keeps.
                sql` WHERE (SELECT count(*) FROM locked) >= 0`,
              )})
-        SELECT (SELECT jsonb_agg(a) FROM a) AS actors, (SELECT jsonb_agg(slices) FROM slices) AS slices`,
+        SELECT (SELECT json_agg(a) FROM a) AS actors, (SELECT json_agg(slices) FROM slices) AS slices`,
   );
   return { actors: toActors(rows[0]?.actors ?? []), slices: toSlices(rows[0]?.slices ?? []) };
 }
