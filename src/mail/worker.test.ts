@@ -402,7 +402,7 @@ if (testEngine() === 'postgres') {
             await admin.query('SELECT pg_stat_clear_snapshot()');
             const { rows } = await admin.query(
               `SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND application_name = current_setting('application_name') AND wait_event_type = 'Lock' AND query LIKE 'UPDATE mail_outbox SET attempts%'`,
+             WHERE datname = current_database() AND application_name = current_setting('application_name') AND wait_event_type = 'Lock' AND query LIKE '%UPDATE mail_outbox SET attempts%'`,
             );
             return rows[0].n;
           },
