@@ -209,7 +209,7 @@ interface Row {
 function table(rows: Row[], run: { seconds: number; connections: number }): string {
   const baseline = rows[0]?.requestsPerSecond ?? 1;
   const lines = [
-    `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month.`,
+    `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month; each connection starts its pass over the members at its own one.`,
     '',
     '| shape | req/s | ratio to baseline | p50 ms | p99 ms | non-2xx/errors | server peak RSS |',
     '|---|---:|---:|---:|---:|---:|---:|',
