@@ -1,5 +1,5 @@
 import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
-import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { assertSqlName, queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import { billingCustomers, billingEvents, subscriptions, type Plan, type SubscriptionStatus } from '../db/schema.ts';
 import type { BillingScope } from '../core/billing-provider.ts';
 
@@ -201,7 +201,7 @@ export async function seatLimitWith(
   alongside?: { name: string; values: Record<string, SQL> },
 ): Promise<{ seatLimit: number; activeMembers: number; pendingInvites: number; alongside: Record<string, unknown> }> {
   const extra = Object.entries(alongside?.values ?? {});
-  for (const [name] of extra) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad column ${name}`);
+  for (const [name] of extra) assertSqlName(name);
   // No values, no second shape: the plain statement.
   const statementName = alongside && extra.length > 0 ? `roster_seat_usage_${alongside.name}` : 'roster_seat_usage';
   const rows = await queryRowsPrepared<

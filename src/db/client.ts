@@ -218,11 +218,19 @@ export function queryRowsPrepared<T>(db: Queryable, name: string, query: SQL): P
  */
 export function jsonRecordset<Row extends object>(rows: readonly Row[], columns: { [K in keyof Row & string]: string }): SQL {
   const definitions = Object.entries(columns).map(([name, type]) => {
-    if (!/^[a-z_][a-z0-9_]*$/.test(name) || !/^[a-z][a-z0-9 ]*$/.test(String(type)))
-      throw new Error(`bad column ${name} ${type}`);
+    assertSqlName(name);
+    if (!/^[a-z][a-z0-9 ]*$/.test(String(type))) throw new Error(`bad column type ${type}`);
     return `${name} ${type}`;
   });
   return sql`ROWS FROM (json_to_recordset(${JSON.stringify(rows)}::json) AS (${sql.raw(definitions.join(', '))}))`;
+}
+
+/**
+ * Refuses a name that would not be a plain lower-case SQL identifier: names that code splices into
+ * a statement's text (columns, CTE results) come from code, never from input, and this keeps it so.
+ */
+export function assertSqlName(name: string): void {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad SQL name ${name}`);
 }
 
 /**
@@ -247,7 +255,7 @@ export async function runStatementParts(db: Queryable, name: string, parts: Stat
 export function statementOf(parts: StatementPart[], before: SQL[] = []): SQL {
   const ctes = [...before, ...parts.flatMap((part) => part.ctes)];
   const results = parts.flatMap((part) => Object.entries(part.results));
-  for (const [name] of results) if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad result name ${name}`);
+  for (const [name] of results) assertSqlName(name);
   return sql`WITH ${sql.join(ctes, sql`, `)} SELECT ${
     results.length === 0
       ? sql`1`

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { recordAudits, type AuditEntry } from '../audit/record.ts';
 import type { Ctx } from '../core/context.ts';
 import { runStatementParts, type Tx } from '../db/client.ts';
-import { templateMail } from '../mail/outbox.ts';
+import { enqueueTemplateMail, templateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
 import { invitationsInsert, type InviteRole } from './queries.ts';
 
@@ -67,19 +67,21 @@ export async function writeAll(
   });
   // Every email of the batch is the same but for its link: rendered once, linked per row in SQL.
   const slot = `roster-link-slot-${randomBytes(12).toString('hex')}`;
-  const email = invitationEmail({ orgName: org.name, inviterName: inviter.displayName, role, link: slot, expiresAt });
-  const mails = templateMail(
-    { kind: 'invitation', orgId: org.id, slot, ...email },
-    created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) })),
-    now,
-  );
+  const template = {
+    kind: 'invitation',
+    orgId: org.id,
+    slot,
+    ...invitationEmail({ orgName: org.name, inviterName: inviter.displayName, role, link: slot, expiresAt }),
+  };
+  const recipients = created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) }));
   if (batch.oneStatement) {
+    const mails = templateMail(template, recipients, now);
     const row = await recordAudits(tx, ctx, audits, { name: 'roster_invite_writes', alongside: [invitations, mails] });
     return Number(row.invited);
   }
   const invited = Number((await runStatementParts(tx, 'roster_invites_insert', [invitations])).invited);
   if (invited !== created.length) return invited;
-  await runStatementParts(tx, 'roster_mail_insert_template', [mails]);
+  await enqueueTemplateMail(tx, template, recipients, now);
   await recordAudits(tx, ctx, audits);
   return invited;
 }
