@@ -133,6 +133,14 @@ export function userColumns(userId: SQL): SQL {
   return sql`(SELECT id, email, email_normalized, name, disabled_at FROM users WHERE users.id = ${userId} LIMIT 1)`;
 }
 
+/**
+ * For another module's lookup by address inside its own statement: the id of the user whose
+ * normalized email is `emailNormalized` (NULL if none), one probe of the unique email index.
+ */
+export function userIdWithEmail(emailNormalized: SQL): SQL {
+  return sql`(SELECT id FROM users WHERE email_normalized = ${emailNormalized})`;
+}
+
 /** Ids of the disabled users (few; a partial index holds them), for an `IN (…)` filter in another module's count. */
 export function disabledUserIds(): SQL {
   return sql`(SELECT id FROM users WHERE disabled_at IS NOT NULL)`;

@@ -142,7 +142,9 @@ async function readSeatsAndAddresses(db: Queryable, orgId: string, valid: string
   const values: Record<string, SQL> = {};
   if (actorId !== undefined) values.actor = actorColumn(orgId, actorId);
   if (few) values.states = addressStatesColumn(orgId, valid, now);
-  const { alongside, ...seats } = await seatUsage(db, orgId, now, { alongside: { name: Object.keys(values).join('_'), values } });
+  // The states' statement text depends on the number of addresses (addressStatesColumn): so does its name.
+  const name = [...Object.keys(values), ...(few ? [String(valid.length)] : [])].join('_');
+  const { alongside, ...seats } = await seatUsage(db, orgId, now, { alongside: { name, values } });
   const states = few ? addressStatesOfColumn(alongside.states) : await addressStates(db, orgId, valid, now);
   return { seats, states: byAddress(states), actor: memberOfColumn(alongside.actor) };
 }

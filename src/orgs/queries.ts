@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { disabledUserIds, userColumns } from '../auth/queries.ts';
+import { disabledUserIds, userColumns, userIdWithEmail } from '../auth/queries.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import { memberships, orgSlugs, orgs, userOrgs, type Plan, type Role } from '../db/schema.ts';
@@ -182,10 +182,15 @@ export function orgColumns(orgId: SQL): SQL {
   return sql`(SELECT name, slug FROM orgs WHERE orgs.id = ${orgId})`;
 }
 
-/** For another module's check "is this address a member of the org?" inside its own statement. */
+/**
+ * For another module's check "is this address a member of the org?" inside its own statement.
+ * From the address to its user (the unique email index), then one probe of the membership's
+ * primary key: two index lookups whatever the org's size. (Scanning the org's memberships for
+ * the address made a generic plan read the whole table once one org held most of it.)
+ */
 export function isMemberWithEmail(orgId: string, emailNormalized: SQL): SQL {
-  return sql`EXISTS (SELECT 1 FROM memberships m CROSS JOIN LATERAL ${userColumns(sql`m.user_id`)} u
-                     WHERE m.org_id = ${orgId} AND u.email_normalized = ${emailNormalized})`;
+  return sql`EXISTS (SELECT 1 FROM memberships m
+                     WHERE m.org_id = ${orgId} AND m.user_id = ${userIdWithEmail(emailNormalized)})`;
 }
 
 export interface MemberRow {
