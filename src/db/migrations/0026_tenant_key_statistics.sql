@@ -9,7 +9,7 @@
 -- small org counted its seats with a sequential scan of all memberships (bench/README.md, "A
 -- generic plan that read every org's members").
 --
--- n_distinct = -0.2 fixes that count at one org per hundred rows, whatever ANALYZE samples:
+-- n_distinct = -0.2 fixes that count at one org per five rows, whatever ANALYZE samples:
 -- generic plans of one org's read use the org's index. ANALYZE still keeps its most-common
 -- values, so a custom plan for a large org still knows the org is large.
 ALTER TABLE memberships ALTER COLUMN org_id SET (n_distinct = -0.2);
