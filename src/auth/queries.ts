@@ -133,21 +133,17 @@ export function userColumns(userId: SQL): SQL {
   return sql`(SELECT id, email, email_normalized, name, disabled_at FROM users WHERE users.id = ${userId} LIMIT 1)`;
 }
 
-/**
- * For another module's lookup by address inside its own statement: the id of the user whose
- * normalized email is `emailNormalized` (NULL if none), one probe of the unique email index.
- */
-export function userIdWithEmail(emailNormalized: SQL): SQL {
-  return sql`(SELECT id FROM users WHERE email_normalized = ${emailNormalized})`;
-}
-
 /** Ids of the disabled users (few; a partial index holds them), for an `IN (…)` filter in another module's count. */
 export function disabledUserIds(): SQL {
   return sql`(SELECT id FROM users WHERE disabled_at IS NOT NULL)`;
 }
 
-/** Ids of the users with this normalized address, for an `IN (…)` filter in another module's read. */
-export function userIdsWithEmail(emailNormalized: string): SQL {
+/**
+ * The id of the user with this normalized address (at most one: the unique email index, one probe),
+ * for an `IN (…)` filter or an `= (…)` comparison in another module's read. The address is a value
+ * or an expression of the caller's statement.
+ */
+export function userIdsWithEmail(emailNormalized: string | SQL): SQL {
   return sql`(SELECT id FROM users WHERE email_normalized = ${emailNormalized})`;
 }
 

@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { disabledUserIds, userColumns, userIdWithEmail } from '../auth/queries.ts';
+import { disabledUserIds, userColumns, userIdsWithEmail } from '../auth/queries.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import { memberships, orgSlugs, orgs, userOrgs, type Plan, type Role } from '../db/schema.ts';
@@ -190,7 +190,7 @@ export function orgColumns(orgId: SQL): SQL {
  */
 export function isMemberWithEmail(orgId: string, emailNormalized: SQL): SQL {
   return sql`EXISTS (SELECT 1 FROM memberships m
-                     WHERE m.org_id = ${orgId} AND m.user_id = ${userIdWithEmail(emailNormalized)})`;
+                     WHERE m.org_id = ${orgId} AND m.user_id = ${userIdsWithEmail(emailNormalized)})`;
 }
 
 export interface MemberRow {
