@@ -88,6 +88,14 @@ export async function axeScan(page: Page): Promise<AxeScan> {
   const source = readFileSync(join(WEB, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
   // Evaluated through the DevTools protocol: an injected <script> tag would be (rightly) refused by the CSP.
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(source);
+  // Colours in the middle of a transition (a toast fading in) are not the page's: axe blends them
+  // and measures a contrast no user sees once it has settled. Scan when every finite animation and
+  // transition has finished (a spinner's infinite one does not count).
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((animation) => animation.playState !== 'running' || animation.effect?.getComputedTiming().endTime === Infinity),
+  );
   const scan = await page.evaluate(async () => {
     interface AxeNode {
       target: string[];
