@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
 import { jsonRecordset, queryRows } from './client.ts';
@@ -18,6 +19,9 @@ describe("a batch's rows sent as one JSON parameter", () => {
       { name: 'no data key', amount: 7 },
       ...Array.from({ length: 1000 }, (_, index) => ({ name: `row ${index}`, data: { index }, amount: index })),
     ];
+    // A jsonb column: the parameter is jsonb, parsed once (src/db/client.ts).
+    const recordset = jsonRecordset(input, { name: 'text', data: 'jsonb', amount: 'bigint' });
+    expect(new PgDialect().sqlToQuery(recordset).sql).toContain('jsonb_to_recordset(');
     const rows = await queryRows<{
       name: string | null;
       data: unknown;
@@ -26,7 +30,7 @@ describe("a batch's rows sent as one JSON parameter", () => {
     }>(
       database.db,
       sql`SELECT r.name, r.data, r.amount, r.position
-          FROM ${jsonRecordset(input, { name: 'text', data: 'jsonb', amount: 'bigint' })}
+          FROM ${recordset}
                WITH ORDINALITY AS r(name, data, amount, position)
           ORDER BY r.position`,
     );
@@ -38,6 +42,22 @@ describe("a batch's rows sent as one JSON parameter", () => {
     ]);
     expect(rows.map((row) => row.name)).toEqual(input.map((row) => row.name));
     expect(rows.map((row) => Number(row.position))).toEqual(input.map((_, index) => index + 1));
+  });
+
+  it('reads the same values when no column is jsonb (then the parameter is json, not jsonb)', async () => {
+    const awkward = 'quote " backslash \\ comma, brace } newline\n tab\t é ✓ 😀';
+    const input = [{ name: awkward, amount: 3 }, { name: null, amount: null }, { amount: 7 }];
+    const query = jsonRecordset(input, { name: 'text', amount: 'bigint' });
+    expect(new PgDialect().sqlToQuery(query).sql).toContain('(json_to_recordset(');
+    const rows = await queryRows<{ name: string | null; amount: string | number | null }>(
+      database.db,
+      sql`SELECT r.name, r.amount FROM ${query} WITH ORDINALITY AS r(name, amount, position) ORDER BY r.position`,
+    );
+    expect(rows.map((row) => ({ name: row.name, amount: row.amount === null ? null : Number(row.amount) }))).toEqual([
+      { name: awkward, amount: 3 },
+      { name: null, amount: null },
+      { name: null, amount: 7 },
+    ]);
   });
 
   it('refuses a column name or type that is not a plain word (they are written into the SQL)', () => {
