@@ -40,6 +40,20 @@ export function normalizeEmail(input: string): NormalizedEmail {
  * different addresses normalize to one.
  */
 function canonicalDomain(domain: string): string | undefined {
+  // A bulk invitation's 1,000 addresses share a few domains: each is checked once (a pure function
+  // of its input; the map starts over when it is full).
+  const known = canonicalDomains.get(domain);
+  if (known !== undefined) return known || undefined;
+  const canonical = checkDomain(domain);
+  if (canonicalDomains.size >= 10_000) canonicalDomains.clear();
+  canonicalDomains.set(domain, canonical ?? '');
+  return canonical;
+}
+
+/** Domain as written → its canonical form, or '' when refused. */
+const canonicalDomains = new Map<string, string>();
+
+function checkDomain(domain: string): string | undefined {
   if (domain.endsWith('.') || domain.length > 253) return undefined;
   const folded = domain.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
   const ascii = domainToASCII(folded);

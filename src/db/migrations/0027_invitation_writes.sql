@@ -7,8 +7,8 @@
 --    ever does, it deals with the org's invitations through the invites module, not a cascade.
 --  * the unique index (org_id, token_hash) beside the plain index on token_hash (0013): the plain
 --    index serves both lookups (a token naming its org, and an older token by its hash alone; on
---    Citus on the org's shard or on every shard). A token hash is the SHA-256 of 256 random bits
---    under an HMAC: no two collide, so uniqueness was never a rule to enforce.
+--    Citus on the org's shard or on every shard). A token hash is the SHA-256 of an HMAC over 128
+--    random bits: no two collide, so uniqueness was never a rule to enforce.
 ALTER TABLE invitations DROP CONSTRAINT invitations_org_id_fkey;
 ALTER TABLE invitations DROP CONSTRAINT invitations_invited_by_fkey;
 ALTER TABLE invitations DROP CONSTRAINT invitations_accepted_by_fkey;
