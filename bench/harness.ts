@@ -57,7 +57,9 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
   execFileSync(process.execPath, ['scripts/build-server.mjs', 'bench/server.ts', 'dist/bench-server.mjs'], { cwd: ROOT });
   const child: ChildProcess = spawn(process.execPath, ['dist/bench-server.mjs'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // As docs/operations.md recommends for production on Linux: without it, glibc keeps the 19 MiB
+    // block of each sign-up's password hash per pool thread (bench/README.md, "Memory held after sign-ups").
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
