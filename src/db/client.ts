@@ -222,13 +222,10 @@ export function jsonRecordset<Row extends object>(rows: readonly Row[], columns:
     if (!/^[a-z][a-z0-9 ]*$/.test(String(type))) throw new Error(`bad column type ${type}`);
     return `${name} ${type}`;
   });
-  const json = JSON.stringify(rows);
   // A jsonb column's values from a json parameter are parsed twice (the parameter, then each value
   // again as jsonb); from a jsonb parameter, once (bench/README.md: half the time for 1,000 audit rows).
-  if (Object.values(columns).includes('jsonb')) {
-    return sql`ROWS FROM (jsonb_to_recordset(${json}::jsonb) AS (${sql.raw(definitions.join(', '))}))`;
-  }
-  return sql`ROWS FROM (json_to_recordset(${json}::json) AS (${sql.raw(definitions.join(', '))}))`;
+  const type = Object.values(columns).includes('jsonb') ? 'jsonb' : 'json';
+  return sql`ROWS FROM (${sql.raw(`${type}_to_recordset`)}(${JSON.stringify(rows)}::${sql.raw(type)}) AS (${sql.raw(definitions.join(', '))}))`;
 }
 
 /**
