@@ -94,8 +94,13 @@ export async function findInvitationByTokenHash(
 
 /** By id alone: ids are unique across orgs (accept-by-id comes from a user outside the org). */
 export async function findInvitationById(db: Queryable, id: string): Promise<InvitationRow | undefined> {
-  const rows = await queryRows<RawInvitation>(db, sql`${SELECT_INVITATION} WHERE i.id = ${id}`);
+  const rows = await queryRows<RawInvitation>(db, invitationByIdQuery(id));
   return rows[0] ? toInvitation(rows[0]) : undefined;
+}
+
+/** By id alone (the org is not known): through invitations_id_idx, on Citus one probe per shard. */
+export function invitationByIdQuery(id: string): SQL {
+  return sql`${SELECT_INVITATION} WHERE i.id = ${id}`;
 }
 
 /** Re-reads an invitation under a row lock, after the org lock (the lock order everywhere). */
