@@ -8,12 +8,10 @@ import { defineConfig } from 'vitest/config';
  * because the PGlite pass (under CI=true) just ran them, identically. `npm test` runs them always.
  */
 export const ENGINE_INDEPENDENT_FILES = [
-  // Server processes on PGlite whatever the engine (CLI, durability, browser tests).
+  // Server processes on PGlite whatever the engine (CLI, durability). The browser tests run their
+  // server on the suite's engine (suiteDatabase in test/kit/postgres.ts), so every pass runs them.
   'test/e2e/cli.test.ts',
   'test/e2e/restart.test.ts',
-  'test/e2e/dashboard.test.ts',
-  'test/e2e/billing.test.ts',
-  'test/e2e/projects.test.ts',
   // Several processes or killed backends on the PostgreSQL server, whatever the engine.
   'test/e2e/invites-multiprocess.test.ts',
   'test/e2e/disable-multiprocess.test.ts',

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { PASSWORD } from '../kit/given.ts';
+import { suiteDatabase, type SuiteDatabase } from '../kit/postgres.ts';
 import { runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 import {
   apiPost,
@@ -25,6 +26,7 @@ function toast(page: Page, text: string | RegExp): Locator {
 
 describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
   let server: ServerProcess;
+  let database: SuiteDatabase;
   let browser: Browser;
   let owner: BrowserContext;
   let member: BrowserContext;
@@ -36,7 +38,8 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
 
   beforeAll(async () => {
     ensureDashboardBuilt();
-    server = await startServerProcess({ env: {} });
+    database = await suiteDatabase('roster_browser');
+    server = await startServerProcess({ env: database.env });
     browser = await launchBrowser();
 
     // The organization comes from the API: one owner, one member who joined, one pending invitation.
@@ -52,6 +55,7 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await database?.drop();
   });
 
   it(
@@ -124,14 +128,15 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
     'shows the Enterprise card, without seat control or portal, once support moves the org to Enterprise',
     async () => {
       expect(await server.stop()).toBe(0);
+      // The operator's CLI on the server's database: its PGlite data directory, or DATABASE_URL.
+      const onDatabase = server.dataDir ? { DATA_DIR: server.dataDir, DATABASE_URL: '' } : database.env;
       const result = await runRosterInProcess(['admin', 'set-plan', slug, '--plan', 'enterprise', '--seats', '25'], {
-        DATA_DIR: server.dataDir,
-        DATABASE_URL: '',
+        ...onDatabase,
         ROSTER_OPERATOR: 'support-sam',
         LOG_LEVEL: 'silent',
       });
       expect(result.code, result.stderr).toBe(0);
-      server = await startServerProcess({ dataDir: server.dataDir });
+      server = await startServerProcess({ env: database.env, ...(server.dataDir ? { dataDir: server.dataDir } : {}) });
 
       const page = ownerPage;
       await apiPost(owner, server.url, '/api/v1/auth/login', { email: ownerEmail, password: PASSWORD });

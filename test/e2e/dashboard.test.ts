@@ -2,6 +2,7 @@
 // The flows follow one organization from the owner's signup to a disabled member, in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { suiteDatabase, type SuiteDatabase } from '../kit/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../kit/server.ts';
 import {
   apiGet,
@@ -94,6 +95,7 @@ async function openMailboxLink(page: Page, baseUrl: string, to: string): Promise
 
 describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
   let server: ServerProcess;
+  let database: SuiteDatabase;
   let browser: Browser;
   let owner: BrowserContext;
   let ownerPage: Page;
@@ -109,7 +111,8 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
 
   beforeAll(async () => {
     ensureDashboardBuilt();
-    server = await startServerProcess({ env: {} });
+    database = await suiteDatabase('roster_browser');
+    server = await startServerProcess({ env: database.env });
     browser = await launchBrowser();
     owner = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     ownerPage = await owner.newPage();
@@ -118,6 +121,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await database?.drop();
   });
 
   it(
@@ -553,17 +557,20 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
 
 describe.runIf(shouldRunBrowserTests)('invitation links that can no longer be used', () => {
   let server: ServerProcess;
+  let database: SuiteDatabase;
   let browser: Browser;
 
   beforeAll(async () => {
     ensureDashboardBuilt();
-    server = await startServerProcess({ env: { INVITE_TTL_SECONDS: '1' } });
+    database = await suiteDatabase('roster_browser');
+    server = await startServerProcess({ env: { ...database.env, INVITE_TTL_SECONDS: '1' } });
     browser = await launchBrowser();
   }, SETUP_TIMEOUT);
 
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await database?.drop();
   });
 
   it(

@@ -3,6 +3,7 @@
 // then editable once promoted. The controls come only from the permissions the server sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { suiteDatabase, type SuiteDatabase } from '../kit/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../kit/server.ts';
 import {
   ensureDashboardBuilt,
@@ -31,6 +32,7 @@ function editorSwitch(page: Page, email: string, checked: boolean): Locator {
 
 describe.runIf(shouldRunBrowserTests)('projects in the browser', () => {
   let server: ServerProcess;
+  let database: SuiteDatabase;
   let browser: Browser;
   let owner: BrowserContext;
   let member: BrowserContext;
@@ -44,7 +46,8 @@ describe.runIf(shouldRunBrowserTests)('projects in the browser', () => {
 
   beforeAll(async () => {
     ensureDashboardBuilt();
-    server = await startServerProcess({ env: {} });
+    database = await suiteDatabase('roster_browser');
+    server = await startServerProcess({ env: database.env });
     browser = await launchBrowser();
 
     // The organization and its second member come from the API: the UI for them has its own test.
@@ -61,6 +64,7 @@ describe.runIf(shouldRunBrowserTests)('projects in the browser', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await database?.drop();
   });
 
   it(

@@ -40,3 +40,21 @@ export async function createScratchDatabase(serverUrl: string, prefix = 'roster_
     },
   };
 }
+
+export interface SuiteDatabase {
+  /** What a server process needs to run on it: DATABASE_URL, or nothing (PGlite in its own DATA_DIR). */
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database on the suite's own engine, for a test that runs the server as a process (the
+ * browser tests): with TEST_DATABASE_URL a scratch database on that server (a schema on Citus),
+ * without it none, and the server process makes its PGlite data directory.
+ */
+export async function suiteDatabase(prefix: string): Promise<SuiteDatabase> {
+  const url = testDatabaseUrl();
+  if (!url) return { env: {}, drop: async () => {} };
+  const scratch = await createScratchDatabase(url, prefix);
+  return { env: { DATABASE_URL: scratch.url }, drop: () => scratch.drop() };
+}
