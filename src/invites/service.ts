@@ -1,5 +1,4 @@
 import type { SQL } from 'drizzle-orm';
-import { v7 as uuidv7 } from 'uuid';
 import { recordAudit } from '../audit/record.ts';
 import { authorize, type OrgActor } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
@@ -7,7 +6,7 @@ import { requireCaller } from '../core/context.ts';
 import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
-import { isUuid } from '../core/ids.ts';
+import { isUuid, newRowId } from '../core/ids.ts';
 import { consumeRateLimit } from '../auth/queries.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { onCitusDb } from '../db/citus.ts';
@@ -268,15 +267,15 @@ const LINKS_PER_TURN = 100;
  * LINKS_PER_TURN at a time with a turn of the event loop between, so that the transaction's
  * statements go on meanwhile. Made after the plan, a bulk's 1,000 took about 5 ms of the request;
  * started before the transaction, most are made while its plan is read (bench/README.md). A single
- * invitation's link is made at once. Ids are time-ordered (UUIDv7): the key (org_id, id) and the
- * index on id (0028) take each insert at their right edge, not on a random page of a large index.
+ * invitation's link is made at once. Ids are time-ordered (newRowId): the key (org_id, id) and the
+ * index on id (0028) take each insert at their right edge.
  */
 async function newLinks(ctx: Ctx, key: Buffer, orgId: string, count: number): Promise<NewLink[]> {
   const links: NewLink[] = [];
   while (links.length < count) {
     if (links.length > 0) await new Promise((resolve) => setImmediate(resolve));
     for (const token of issueInviteTokens(key, orgId, Math.min(LINKS_PER_TURN, count - links.length))) {
-      links.push({ ...token, id: uuidv7(), link: inviteLink(ctx, token.token) });
+      links.push({ ...token, id: newRowId(), link: inviteLink(ctx, token.token) });
     }
   }
   return links;

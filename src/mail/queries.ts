@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { newRowId } from '../core/ids.ts';
 import { jsonRecordset, queryRows, queryRowsPrepared, type Db, type Queryable, type StatementPart } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
@@ -25,12 +25,12 @@ export async function insertMails(tx: Queryable, mails: OutgoingMail[], now: Dat
   const column = <T>(pick: (mail: OutgoingMail) => T) => sql.param(mails.map(pick));
   await tx.execute(
     sql`WITH queued AS (
-          INSERT INTO mail_outbox (kind, org_id, to_address, subject, text_body, html_body, next_attempt_at, created_at)
-          SELECT kind, org_id::uuid, to_address, subject, text_body, html_body, ${now}, ${now}
-          FROM unnest(${column((mail) => mail.kind)}::text[], ${column((mail) => mail.orgId ?? null)}::text[],
+          INSERT INTO mail_outbox (id, kind, org_id, to_address, subject, text_body, html_body, next_attempt_at, created_at)
+          SELECT id::uuid, kind, org_id::uuid, to_address, subject, text_body, html_body, ${now}, ${now}
+          FROM unnest(${column(() => newRowId())}::text[], ${column((mail) => mail.kind)}::text[], ${column((mail) => mail.orgId ?? null)}::text[],
                       ${column((mail) => mail.to)}::text[], ${column((mail) => mail.subject)}::text[],
                       ${column((mail) => mail.text)}::text[], ${column((mail) => mail.html)}::text[])
-               AS mail(kind, org_id, to_address, subject, text_body, html_body)
+               AS mail(id, kind, org_id, to_address, subject, text_body, html_body)
           RETURNING 1)
         SELECT ${wakeWorkers(MAIL_QUEUE)} WHERE EXISTS (SELECT FROM queued)`,
   );
@@ -64,7 +64,7 @@ export interface TemplateRecipient {
  * the wake-up of the delivery workers on commit, like insertMails).
  */
 export function templateMailsInsert(template: MailTemplate, recipients: TemplateRecipient[], now: Date): StatementPart {
-  const templateId = randomUUID();
+  const templateId = newRowId();
   return {
     ctes: [
       sql`mail_template AS (
@@ -72,13 +72,13 @@ export function templateMailsInsert(template: MailTemplate, recipients: Template
           VALUES (${templateId}::uuid, ${template.subject}::text, ${template.text}::text, ${template.html}::text,
                   ${template.slot}::text, ${now}))`,
       sql`queued AS (
-          INSERT INTO mail_outbox (kind, org_id, to_address, template_id, slot_text, slot_html, next_attempt_at, created_at)
-          SELECT ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address, ${templateId}::uuid, r.value, r.html_value,
+          INSERT INTO mail_outbox (id, kind, org_id, to_address, template_id, slot_text, slot_html, next_attempt_at, created_at)
+          SELECT r.id, ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address, ${templateId}::uuid, r.value, r.html_value,
                  ${now}, ${now}
           FROM ${jsonRecordset(
-            recipients.map((r) => ({ to_address: r.to, value: r.value, html_value: r.htmlValue })),
-            { to_address: 'text', value: 'text', html_value: 'text' },
-          )} WITH ORDINALITY AS r(to_address, value, html_value, ordinal)
+            recipients.map((r) => ({ id: newRowId(), to_address: r.to, value: r.value, html_value: r.htmlValue })),
+            { id: 'uuid', to_address: 'text', value: 'text', html_value: 'text' },
+          )} WITH ORDINALITY AS r(id, to_address, value, html_value, ordinal)
           ORDER BY r.ordinal
           RETURNING 1)`,
     ],
