@@ -12,9 +12,9 @@ let prefixMillis = -1;
 let prefix = '';
 
 /**
- * A new id for a row of a table that only grows (invitations, the mail outbox): a UUIDv7, whose
- * first 48 bits are the time in milliseconds, so each insert lands at the right edge of the table's
- * id indexes where a random UUID lands on a random page of a large index (bench/README.md,
+ * A new id for a row of a table that only grows (invitations, the mail outbox, events): a UUIDv7,
+ * whose first 48 bits are the time in milliseconds, so each insert lands at the right edge of the
+ * table's id indexes where a random UUID lands on a random page of a large index (bench/README.md,
  * "Accepting by id: an index, and time-ordered ids"). Made from node's pooled randomUUID (its 74
  * random bits after the version nibble, and its variant bits, which v7 shares): the `uuid`
  * package's v7 draws its random bytes from WebCrypto on every call, 6.6 µs an id against 0.5 µs

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { newRowId } from '../core/ids.ts';
 import { jsonRecordset, queryRows, queryRowsPrepared, statementOf, type Queryable, type StatementPart } from '../db/client.ts';
 import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
@@ -42,12 +43,13 @@ export async function appendEvents(
   const appended: StatementPart = {
     ctes: [
       sql`appended AS (
-          INSERT INTO events (org_id, type, data, created_at)
-          SELECT event.org_id, event.type, event.data, ${now}
+          INSERT INTO events (id, org_id, type, data, created_at)
+          SELECT event.id, event.org_id, event.type, event.data, ${now}
           FROM ${jsonRecordset(
-            events.map((event) => ({ org_id: event.orgId, type: event.type, data: event.data })),
-            { org_id: 'uuid', type: 'text', data: 'jsonb' },
-          )} WITH ORDINALITY AS event(org_id, type, data, ordinal)
+            // Time-ordered ids: an org's (org_id, id) index takes them at its right edge.
+            events.map((event) => ({ id: newRowId(), org_id: event.orgId, type: event.type, data: event.data })),
+            { id: 'uuid', org_id: 'uuid', type: 'text', data: 'jsonb' },
+          )} WITH ORDINALITY AS event(id, org_id, type, data, ordinal)
           CROSS JOIN locked
           WHERE locked.held = ${orgIds.length}
           ORDER BY event.ordinal
