@@ -57,9 +57,10 @@ export async function startBenchServer(env: Record<string, string>): Promise<Ben
   execFileSync(process.execPath, ['scripts/build-server.mjs', 'bench/server.ts', 'dist/bench-server.mjs'], { cwd: ROOT });
   const child: ChildProcess = spawn(process.execPath, ['dist/bench-server.mjs'], {
     cwd: ROOT,
-    // As docs/operations.md recommends for production on Linux: without it, glibc keeps the 19 MiB
-    // block of each sign-up's password hash per pool thread (bench/README.md, "Memory held after sign-ups").
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env },
+    // As docs/operations.md recommends for production on Linux: the 19 MiB block of each sign-up's
+    // password hash goes back to the system once freed ("Memory held after sign-ups"), and a bulk's
+    // megabyte buffers are reused instead of faulted in afresh ("glibc's thresholds and a bulk").
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '4194304', MALLOC_TRIM_THRESHOLD_: '8388608', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
