@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { userColumns, userIdsWithEmail } from '../auth/queries.ts';
-import { jsonRecordset, queryRows, type Queryable } from '../db/client.ts';
+import { jsonRecordset, queryRows, rowsFrom, type Queryable, type RowSource } from '../db/client.ts';
 
 export interface AuditRow {
   id: string;
@@ -100,25 +100,30 @@ export interface AuditValues {
 }
 
 /**
- * The audit entries as a data-modifying CTE (`audited AS (INSERT …)`), the rows as one JSON parameter: a
- * bulk change's entries cost no round trip of their own. The events module writes it in the
+ * The audit entries as a data-modifying CTE (`audited AS (INSERT …)`), the rows as one JSON parameter
+ * or a query over rows the statement already has (RowSource): a bulk change's entries cost no
+ * round trip of their own. The events module writes it in the
  * statement that appends the change's events (recordAudits), so entry and event are one write.
  */
-export function auditEntriesInsert(writer: AuditWriter, entries: AuditValues[]): SQL {
-  const rows = entries.map((entry) => ({
-    org_id: entry.orgId,
-    action: entry.action,
-    target_type: entry.targetType,
-    target_id: entry.targetId,
-    before: entry.before ?? null,
-    after: entry.after ?? null,
-  }));
+export function auditEntriesInsert(writer: AuditWriter, entries: RowSource<AuditValues>): SQL {
+  const source = rowsFrom(entries, (values) =>
+    jsonRecordset(
+      values.map((entry) => ({
+        org_id: entry.orgId,
+        action: entry.action,
+        target_type: entry.targetType,
+        target_id: entry.targetId,
+        before: entry.before ?? null,
+        after: entry.after ?? null,
+      })),
+      { org_id: 'uuid', action: 'text', target_type: 'text', target_id: 'text', before: 'jsonb', after: 'jsonb' },
+    ),
+  );
   return sql`audited AS (
         INSERT INTO audit_log (org_id, actor_user_id, actor_label, action, target_type, target_id, before, after, request_id, created_at)
         SELECT org_id, ${writer.actorUserId}::uuid, ${writer.actorLabel}, action, target_type, target_id, before, after,
                ${writer.requestId}, ${writer.now}
-        FROM ${jsonRecordset(rows, { org_id: 'uuid', action: 'text', target_type: 'text', target_id: 'text', before: 'jsonb', after: 'jsonb' })}
-             WITH ORDINALITY AS entry(org_id, action, target_type, target_id, before, after, position)
+        FROM ${source} AS entry(org_id, action, target_type, target_id, before, after, position)
         ORDER BY entry.position)`;
 }
 

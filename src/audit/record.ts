@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Ctx } from '../core/context.ts';
 import type { Queryable, StatementPart } from '../db/client.ts';
 import type { Plan, Role, SubscriptionStatus } from '../db/schema.ts';
@@ -245,15 +246,39 @@ export async function recordAudits(
   options: { name?: string; alongside?: StatementPart[] } = {},
 ): Promise<Record<string, unknown>> {
   if (entries.length === 0) return {};
-  const actor = ctx.actor;
-  const actorUserId = actor && actor.via !== 'operator' && actor.via !== 'service_token' ? actor.userId : null;
-  const actorLabel = actorLabelOf(ctx);
   const now = ctx.clock.now();
   // One statement: the entries, their events and the events' webhook deliveries.
-  const audited = auditEntriesInsert({ actorUserId, actorLabel, requestId: ctx.requestId, now }, entries);
+  const audited = auditEntriesInsert(auditWriter(ctx, now), entries);
   return appendEvents(tx, entries.map(eventOf), now, {
     name: options.name ?? 'roster_append_audited_events',
     alongside: [{ ctes: [audited], results: {} }, ...(options.alongside ?? [])],
+  });
+}
+
+function auditWriter(ctx: Ctx, now: Date) {
+  const actor = ctx.actor;
+  const actorUserId = actor && actor.via !== 'operator' && actor.via !== 'service_token' ? actor.userId : null;
+  return { actorUserId, actorLabel: actorLabelOf(ctx), requestId: ctx.requestId, now };
+}
+
+/**
+ * recordAudits for entries that a statement selects from rows it already has (a bulk invitation's:
+ * src/invites/queries.ts invitationBatch), so they are not sent a second time. `entries` selects
+ * (org_id, action, target_type, target_id, before, after, position) and `events` the event of each
+ * entry as eventOf makes it, (id, org_id, type, data, ordinal), for orgs `orgIds`; both read
+ * relations that `alongside` defines, which come first in the statement.
+ */
+export async function recordAuditRows(
+  tx: Queryable,
+  ctx: Ctx,
+  rows: { orgIds: string[]; entries: SQL; events: SQL },
+  options: { name: string; alongside: StatementPart[] },
+): Promise<Record<string, unknown>> {
+  const now = ctx.clock.now();
+  const audited = auditEntriesInsert(auditWriter(ctx, now), { query: rows.entries });
+  return appendEvents(tx, { orgIds: rows.orgIds, query: rows.events }, now, {
+    name: options.name,
+    alongside: [...options.alongside, { ctes: [audited], results: {} }],
   });
 }
 

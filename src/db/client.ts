@@ -229,6 +229,23 @@ export function jsonRecordset<Row extends object>(rows: readonly Row[], columns:
 }
 
 /**
+ * The rows a data-modifying CTE writes: values (sent as one JSON parameter, jsonRecordset), or a
+ * query over a relation that an earlier CTE of the same statement defines, whose columns come in
+ * the recordset's order with the rows' ordinal last. A bulk invitation reads its rows once and
+ * selects its invitations, emails, audit entries and events from them (src/invites/queries.ts).
+ */
+export type RowSource<Row> = readonly Row[] | { query: SQL };
+
+/** `rows` as a FROM item: the recordset WITH ORDINALITY, or the query; the caller names its columns. */
+export function rowsFrom<Row extends object>(rows: RowSource<Row>, toRecordset: (rows: readonly Row[]) => SQL): SQL {
+  return isRowQuery(rows) ? sql`(${rows.query})` : sql`${toRecordset(rows)} WITH ORDINALITY`;
+}
+
+function isRowQuery<Row>(rows: RowSource<Row>): rows is { query: SQL } {
+  return !Array.isArray(rows);
+}
+
+/**
  * Refuses a name that would not be a plain lower-case SQL identifier: names that code splices into
  * a statement's text (columns, CTE results) come from code, never from input, and this keeps it so.
  */

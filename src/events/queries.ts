@@ -1,6 +1,14 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { newRowId } from '../core/ids.ts';
-import { jsonRecordset, queryRows, queryRowsPrepared, statementOf, type Queryable, type StatementPart } from '../db/client.ts';
+import {
+  jsonRecordset,
+  queryRows,
+  queryRowsPrepared,
+  rowsFrom,
+  statementOf,
+  type Queryable,
+  type StatementPart,
+} from '../db/client.ts';
 import { queueWebhookDeliveries } from '../webhooks/queries.ts';
 import type { EventType, OrgEvent } from './types.ts';
 
@@ -23,17 +31,19 @@ import type { EventType, OrgEvent } from './types.ts';
  * a join with `locked` (one row, produced once every lock is held), and a row's identity value is
  * drawn only when that row reaches the insert. `alongside` are other modules' shares of the same
  * statement (the change's audit entries, src/audit/record.ts; an invitation's rows and emails,
- * src/invites/batch-writes.ts), and `name` the name of that shape of the prepared statement. Returns
- * the statement's row: the values the parts read back.
+ * src/invites/batch-writes.ts), and `name` the name of that shape of the prepared statement. The
+ * events are values, or a query over rows that an `alongside` part defines (a bulk invitation's).
+ * Returns the statement's row: the values the parts read back.
  */
 export async function appendEvents(
   tx: Queryable,
-  events: OrgEvent[],
+  events: OrgEvent[] | { orgIds: string[]; query: SQL },
   now: Date,
   options: { name?: string; alongside?: StatementPart[] } = {},
 ): Promise<Record<string, unknown>> {
-  if (events.length === 0) return {};
-  const orgIds = [...new Set(events.map((event) => event.orgId))].sort();
+  // A query over rows of the statement (RowSource): its (id, org_id, type, data, ordinal), of `orgIds`.
+  const orgIds = Array.isArray(events) ? [...new Set(events.map((event) => event.orgId))].sort() : [...events.orgIds].sort();
+  if (orgIds.length === 0) return {};
   const locked = sql`locked AS (
           SELECT count(pg_advisory_xact_lock(${EVENT_APPEND_LOCK}::int, hashtext(org.org_id))) AS held
           FROM ${jsonRecordset(
@@ -45,11 +55,13 @@ export async function appendEvents(
       sql`appended AS (
           INSERT INTO events (id, org_id, type, data, created_at)
           SELECT event.id, event.org_id, event.type, event.data, ${now}
-          FROM ${jsonRecordset(
-            // Time-ordered ids: an org's (org_id, id) index takes them at its right edge.
-            events.map((event) => ({ id: newRowId(), org_id: event.orgId, type: event.type, data: event.data })),
-            { id: 'uuid', org_id: 'uuid', type: 'text', data: 'jsonb' },
-          )} WITH ORDINALITY AS event(id, org_id, type, data, ordinal)
+          FROM ${rowsFrom(Array.isArray(events) ? events : { query: events.query }, (values) =>
+            jsonRecordset(
+              // Time-ordered ids: an org's (org_id, id) index takes them at its right edge.
+              values.map((event) => ({ id: newRowId(), org_id: event.orgId, type: event.type, data: event.data })),
+              { id: 'uuid', org_id: 'uuid', type: 'text', data: 'jsonb' },
+            ),
+          )} AS event(id, org_id, type, data, ordinal)
           CROSS JOIN locked
           WHERE locked.held = ${orgIds.length}
           ORDER BY event.ordinal

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { recordAudits, type AuditEntry } from '../audit/record.ts';
+import { recordAuditRows, recordAudits, type AuditEntry } from '../audit/record.ts';
 import type { Ctx } from '../core/context.ts';
+import { newRowId } from '../core/ids.ts';
 import { runStatementParts, type Tx } from '../db/client.ts';
 import { enqueueTemplateMail, templateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
-import { invitationsInsert, type InviteRole } from './queries.ts';
+import { invitationBatch, invitationsInsert, type InviteRole } from './queries.ts';
 
 // What one batch of new invitations writes, once the plan (src/invites/service.ts) has chosen them.
 
@@ -19,7 +20,9 @@ export interface NewInvite {
 
 /**
  * Writes a batch's invitations, emails, audit entries and events: in one statement (PostgreSQL,
- * PGlite), or in three (Citus; the emails and entries only once every invitation is written).
+ * PGlite; each row's values sent once, invitationBatch), or in three (Citus; the emails and entries
+ * only once every invitation is written). Entries for stale invitations that the plan retired (rare)
+ * are written first, by a statement of their own.
  * Returns how many of the invitations were written (fewer: the caller rolls back).
  */
 export async function writeAll(
@@ -37,34 +40,11 @@ export async function writeAll(
   },
 ): Promise<number> {
   const { org, inviter, role, created, now, expiresAt } = batch;
-  const audits = [
-    ...batch.expired.map((invite) => expiredEntry(org.id, invite.id, invite.email)),
-    ...created.map((invite): AuditEntry => ({
-      orgId: org.id,
-      action: 'invite.sent',
-      targetType: 'invitation',
-      targetId: invite.id,
-      after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
-    })),
-  ];
+  const expirations = batch.expired.map((invite) => expiredEntry(org.id, invite.id, invite.email));
   if (created.length === 0) {
-    await recordAudits(tx, ctx, audits); // the expirations, if the plan retired any
+    await recordAudits(tx, ctx, expirations); // the expirations, if the plan retired any
     return 0;
   }
-  const invitations = invitationsInsert({
-    orgId: org.id,
-    role,
-    invitedBy: inviter.userId,
-    now,
-    expiresAt,
-    invitations: created.map(({ id, email, normalized, hash, nonce }) => ({
-      id,
-      email,
-      normalized,
-      tokenHash: hash,
-      tokenNonce: nonce,
-    })),
-  });
   // Every email of the batch is the same but for its link: rendered once, linked per row in SQL.
   const slot = `roster-link-slot-${randomBytes(12).toString('hex')}`;
   const template = {
@@ -73,16 +53,65 @@ export async function writeAll(
     slot,
     ...invitationEmail({ orgName: org.name, inviterName: inviter.displayName, role, link: slot, expiresAt }),
   };
-  const recipients = created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) }));
+  const inserted = { orgId: org.id, role, invitedBy: inviter.userId, now, expiresAt };
   if (batch.oneStatement) {
-    const mails = templateMail(template, recipients, now);
-    const row = await recordAudits(tx, ctx, audits, { name: 'roster_invite_writes', alongside: [invitations, mails] });
+    // Rare: the plan retired stale invitations of these addresses; their entries come first.
+    await recordAudits(tx, ctx, expirations);
+    const rows = invitationBatch({
+      orgId: org.id,
+      role,
+      expiresAt,
+      invitations: created.map(({ id, email, normalized, hash, nonce, link }) => ({
+        id,
+        email,
+        normalized,
+        tokenHash: hash,
+        tokenNonce: nonce,
+        link,
+        htmlLink: escapeHtml(link),
+        mailId: newRowId(),
+        eventId: newRowId(),
+      })),
+    });
+    const row = await recordAuditRows(
+      tx,
+      ctx,
+      { orgIds: [org.id], entries: rows.entries, events: rows.events },
+      {
+        name: 'roster_invite_writes',
+        alongside: [
+          rows.part,
+          invitationsInsert({ ...inserted, invitations: rows.invitations }),
+          templateMail(template, rows.recipients, now),
+        ],
+      },
+    );
     return Number(row.invited);
   }
+  const invitations = invitationsInsert({
+    ...inserted,
+    invitations: created.map(({ id, email, normalized, hash, nonce }) => ({
+      id,
+      email,
+      normalized,
+      tokenHash: hash,
+      tokenNonce: nonce,
+    })),
+  });
   const invited = Number((await runStatementParts(tx, 'roster_invites_insert', [invitations])).invited);
   if (invited !== created.length) return invited;
+  const recipients = created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) }));
   await enqueueTemplateMail(tx, template, recipients, now);
-  await recordAudits(tx, ctx, audits);
+  await recordAudits(tx, ctx, [
+    ...expirations,
+    ...created.map((invite): AuditEntry => ({
+      orgId: org.id,
+      action: 'invite.sent',
+      targetType: 'invitation',
+      targetId: invite.id,
+      after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
+    })),
+  ]);
   return invited;
 }
 

@@ -1,4 +1,4 @@
-import { runStatementParts, type Queryable, type StatementPart } from '../db/client.ts';
+import { runStatementParts, type Queryable, type RowSource, type StatementPart } from '../db/client.ts';
 import { insertMails, templateMailsInsert, type MailTemplate, type OutgoingMail, type TemplateRecipient } from './queries.ts';
 
 export type { MailTemplate, OutgoingMail, TemplateRecipient } from './queries.ts';
@@ -30,9 +30,10 @@ export async function enqueueTemplateMail(
 
 /**
  * enqueueTemplateMail as a share of another module's statement (src/db/client.ts StatementPart):
- * the same rows and the same wake-up on commit, without a round trip of their own.
+ * the same rows and the same wake-up on commit, without a round trip of their own. The recipients
+ * may also be a query over rows of that statement (templateMailsInsert).
  */
-export function templateMail(template: MailTemplate, recipients: TemplateRecipient[], now: Date): StatementPart {
+export function templateMail(template: MailTemplate, recipients: RowSource<TemplateRecipient>, now: Date): StatementPart {
   if (!template.text.includes(template.slot) || !template.html.includes(template.slot)) {
     throw new Error('A mail template must contain its slot in the text and HTML bodies.');
   }

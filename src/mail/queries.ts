@@ -1,6 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { newRowId } from '../core/ids.ts';
-import { jsonRecordset, queryRows, queryRowsPrepared, type Db, type Queryable, type StatementPart } from '../db/client.ts';
+import {
+  jsonRecordset,
+  queryRows,
+  queryRowsPrepared,
+  rowsFrom,
+  type Db,
+  type Queryable,
+  type RowSource,
+  type StatementPart,
+} from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -61,9 +70,10 @@ export interface TemplateRecipient {
  * slot when they read the row (renderedMessage). A bulk invitation's 1,000 mails differ only by
  * their link: storing 1,000 rendered messages (about 3 KB each) made the outbox about half of the
  * bulk's WAL. A share of a statement (the CTEs `mail_template` and `queued` and, as `mail_woken`,
- * the wake-up of the delivery workers on commit, like insertMails).
+ * the wake-up of the delivery workers on commit, like insertMails). `recipients` are values (each
+ * row gets a time-ordered id), or a query of (id, to_address, value, html_value, ordinal).
  */
-export function templateMailsInsert(template: MailTemplate, recipients: TemplateRecipient[], now: Date): StatementPart {
+export function templateMailsInsert(template: MailTemplate, recipients: RowSource<TemplateRecipient>, now: Date): StatementPart {
   const templateId = newRowId();
   return {
     ctes: [
@@ -75,10 +85,12 @@ export function templateMailsInsert(template: MailTemplate, recipients: Template
           INSERT INTO mail_outbox (id, kind, org_id, to_address, template_id, slot_text, slot_html, next_attempt_at, created_at)
           SELECT r.id, ${template.kind}, ${template.orgId ?? null}::uuid, r.to_address, ${templateId}::uuid, r.value, r.html_value,
                  ${now}, ${now}
-          FROM ${jsonRecordset(
-            recipients.map((r) => ({ id: newRowId(), to_address: r.to, value: r.value, html_value: r.htmlValue })),
-            { id: 'uuid', to_address: 'text', value: 'text', html_value: 'text' },
-          )} WITH ORDINALITY AS r(id, to_address, value, html_value, ordinal)
+          FROM ${rowsFrom(recipients, (values) =>
+            jsonRecordset(
+              values.map((r) => ({ id: newRowId(), to_address: r.to, value: r.value, html_value: r.htmlValue })),
+              { id: 'uuid', to_address: 'text', value: 'text', html_value: 'text' },
+            ),
+          )} AS r(id, to_address, value, html_value, ordinal)
           ORDER BY r.ordinal
           RETURNING 1)`,
     ],
