@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
-import { memberCount } from '../orgs/queries.ts';
+import { memberCount, membersWithoutLimitCount, orgColumn, orgOfColumn } from '../orgs/queries.ts';
 import {
   addressStatesColumn,
   addressStatesOfColumn,
@@ -77,6 +77,12 @@ describe('the invitation read when one org holds most rows', () => {
       { normalized: fresh, isMember: false, hasPendingInvite: false, hasStaleInvite: false },
     ]);
 
+    // The org view (GET /org, and the reply of an acceptance) reads its org in the seats' statement.
+    const view = sql`SELECT ${orgColumn(small.id)} AS org, ${membersWithoutLimitCount(small.id)} AS without_limit`;
+    const [viewed] = await queryRows<{ org: unknown; without_limit: number }>(db, view);
+    expect(orgOfColumn(viewed?.org)).toMatchObject({ id: small.id, slug: small.slug, seatLimit: 10 });
+    expect(viewed?.without_limit).toBe(1);
+
     // Accepting by id knows no org: before 0028 that read scanned every org's invitations.
     const [one] = await queryRows<{ id: string }>(db, sql`SELECT id FROM invitations WHERE org_id = ${small.id} LIMIT 1`);
     expect((await findInvitationById(db, one!.id))?.orgId).toBe(small.id);
@@ -86,6 +92,7 @@ describe('the invitation read when one org holds most rows', () => {
     if (onCitus()) return;
     expect(await genericPlanSeqScans(read)).toEqual([]);
     expect(await genericPlanSeqScans(invitationByIdQuery(one!.id))).toEqual([]);
+    expect(await genericPlanSeqScans(view)).toEqual([]);
   });
 });
 

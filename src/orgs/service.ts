@@ -13,12 +13,14 @@ import type { Role } from '../db/schema.ts';
 import { lockActorInOrg } from '../members/access.ts';
 import { listMembers } from '../members/service.ts';
 import {
-  countMembersWithoutLimit,
   findMembershipOfUser,
   findOrg,
   findOrgIdBySlug,
   insertMembership,
   insertOrg,
+  membersWithoutLimitCount,
+  orgColumn,
+  orgOfColumn,
   renameOrg as renameOrgRow,
   type MemberRow,
   type OrgRow,
@@ -91,11 +93,14 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
 }
 
 export async function orgView(db: Queryable, orgId: string, now: Date): Promise<OrgView> {
-  const org = await findOrg(db, orgId);
+  // One statement, one snapshot: the org, its seats and its members without a limit.
+  const { activeMembers, pendingInvites, alongside } = await seatUsage(db, orgId, now, {
+    alongside: { name: 'org_view', values: { org: orgColumn(orgId), members_without_limit: membersWithoutLimitCount(orgId) } },
+  });
+  const org = orgOfColumn(alongside.org);
   assertThat(org, 'not_found', 'The organization no longer exists.');
-  const { activeMembers, pendingInvites } = await seatUsage(db, orgId, now);
   const seats = { activeMembers, pendingInvites };
-  const membersWithoutLimit = await countMembersWithoutLimit(db, orgId);
+  const membersWithoutLimit = Number(alongside.members_without_limit ?? 0);
   return { org, seats, storageLimitBytes: org.plan ? storageLimitBytes(org.plan, org.seatLimit) : 0, membersWithoutLimit };
 }
 
