@@ -348,12 +348,11 @@ export async function countOtherAdmins(db: Queryable, orgId: string, exceptUserI
   return Number(rows[0]?.count ?? 0);
 }
 
-/** Active members with neither a daily nor a monthly limit: each could use the whole allocation. */
 /**
- * The org's members who could use its whole allocation: every member minus the few who are
- * disabled or have a limit, as a scalar subquery (the org view reads it beside its other values).
- * It runs on every GET /org, and reading each of 100,000 members' account and limits (185 ms)
- * made it the API's slowest read.
+ * Members with neither a daily nor a monthly limit, each of whom could use the whole allocation, as
+ * a scalar subquery (the org view reads it beside its other values): every member minus the few who
+ * are disabled or have a limit. It runs on every GET /org, and reading each of 100,000 members'
+ * account and limits (185 ms) made it the API's slowest read.
  */
 export function membersWithoutLimitCount(orgId: string): SQL {
   return sql`(SELECT ${memberCount(orgId)} - count(*)::int
