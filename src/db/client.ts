@@ -6,6 +6,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core';
 import { sql, type ExtractTablesWithRelations, type SQL } from 'drizzle-orm';
 import pg from 'pg';
+import { commitAfter, pipelineConnection } from './pipeline.ts';
 import { listenPostgres, type ListenHandlers, type Listening } from './listen.ts';
 import * as schema from './schema.ts';
 
@@ -77,7 +78,11 @@ function openPostgres(url: string, options: OpenOptions): Database {
   // transaction has no listener of its own, and an unheard 'error' event kills the process. With
   // this one, the query in flight (or the next one) rejects, the transaction fails as a whole on
   // the server, and pg-pool discards the client on release because it is no longer queryable.
-  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionError);
+    // BEGIN with the first statement, COMMIT with a registered last one (src/db/pipeline.ts).
+    pipelineConnection(client);
+  });
   pool.on('error', onConnectionError);
   const db = drizzlePg(pool, { schema });
   return {
@@ -204,6 +209,16 @@ export function prepareStatement<Row>(
 /** Runs `query` once as the named prepared statement `name` (see prepareStatement). */
 export function queryRowsPrepared<T>(db: Queryable, name: string, query: SQL): Promise<T[]> {
   return prepareStatement<T>(db, name, query)();
+}
+
+/**
+ * queryRowsPrepared for the LAST statement of a transaction: on PostgreSQL its COMMIT travels in
+ * the same round trip (src/db/pipeline.ts), one round trip fewer. Nothing may run in the
+ * transaction after it (it would run outside the transaction); PGlite commits as usual.
+ */
+export function queryRowsPreparedLast<T>(tx: Queryable, name: string, query: SQL): Promise<T[]> {
+  commitAfter(name);
+  return queryRowsPrepared<T>(tx, name, query);
 }
 
 /**

@@ -28,13 +28,14 @@ async function recorded(orgId: string) {
 }
 
 describe('usage group commit', () => {
-  it('a batch whose transaction fails after its writes answers every request with a 5xx and records nothing', async () => {
+  it('a batch whose transaction fails after its locks and reads answers every request with a 5xx and records nothing', async () => {
     const org = await t.given.org({ members: 4 });
     const members = [org.owner, ...org.members];
     const sizes: number[] = [];
     batchTestHooks.beforeCommit = async (tx, size) => {
       sizes.push(size);
-      // A statement error inside the batch's transaction, after every counter and activity write.
+      // A statement error inside the batch's transaction: after authenticating, locking, reading and
+      // deciding, before the writes (on PostgreSQL they carry the COMMIT: src/db/pipeline.ts).
       await tx.execute(sql`SELECT 1 / 0`);
     };
     const replies = await Promise.all(
@@ -57,6 +58,38 @@ describe('usage group commit', () => {
     );
     expect(again.map((reply) => reply.status)).toEqual(Array(30).fill(201));
     expect(await recorded(org.id)).toEqual({ counters: 30, activity: 30 });
+  });
+
+  it('a batch whose last statement fails (the writes, with the COMMIT on PostgreSQL) answers every request with the error and records nothing', async () => {
+    const org = await t.given.org({ members: 2 });
+    const ctx = { ...operatorCtx(t), actor: null };
+    const request = (member: { id: string }, activity: string) => ({
+      kind: 'user' as const,
+      userId: member.id,
+      activity,
+      quantity: 1,
+    });
+    const sizes: number[] = [];
+    batchTestHooks.beforeCommit = async (_tx, size) => {
+      sizes.push(size);
+    };
+    // The route refuses such an activity name (400); submitted directly, the activity rows' CHECK
+    // refuses it in the batch's write statement.
+    const outcomes = await Promise.allSettled([
+      submitUsage(ctx, request(org.members[0]!, 'api.call')),
+      submitUsage(ctx, request(org.members[1]!, 'NOT a valid name')),
+      submitUsage(ctx, request(org.owner, 'api.call')),
+    ]);
+    expect(sizes).toEqual([3]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await recorded(org.id)).toEqual({ counters: 0, activity: 0 });
+    // The connection left the failed transaction: the next batch records.
+    const again = await Promise.all([
+      submitUsage(ctx, request(org.members[0]!, 'api.call')),
+      submitUsage(ctx, request(org.owner, 'api.call')),
+    ]);
+    expect(again.map((outcome) => outcome.status)).toEqual(['recorded', 'recorded']);
+    expect(await recorded(org.id)).toEqual({ counters: 2, activity: 2 });
   });
 
   it('decides a batch in arrival order per member: receipts count up, and the refusals take nothing', async () => {

@@ -76,7 +76,10 @@ export type UsageOutcome =
     }
   | { status: 'allocation_exhausted'; allocation: { monthly: number | null; used: number }; now: Date };
 
-/** Test-only: runs inside the batch's transaction after its writes, before the commit. */
+/**
+ * Test-only: runs inside the batch's transaction after its locks, reads and decisions, before its
+ * writes (on PostgreSQL the writes carry the COMMIT, src/db/pipeline.ts).
+ */
 export const batchTestHooks: { beforeCommit?: ((tx: Tx, size: number) => Promise<void>) | undefined } = {};
 
 /** The most requests one batch takes; the rest wait for the next. */
@@ -239,10 +242,11 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
     // request counts against another org), so the outcomes are the same; the lock order (org month
     // rows, then counter rows, org by org in id order) stays one total order across writers.
     const groups = perOrg ? orgIds.map((orgId) => [orgId]) : [orgIds];
+    const decided: GroupWrites[] = [];
     for (const group of groups) {
       const only = perOrg ? group[0] : undefined;
       const inGroup = new Set(group);
-      await recordGroup(tx, ctx, {
+      const writes = await recordGroup(tx, ctx, {
         requests,
         actors,
         outcomes,
@@ -254,13 +258,30 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
         day,
         month,
       });
+      decided.push(writes);
     }
+    // The writes come last: on PostgreSQL the last of them carries the COMMIT (src/db/pipeline.ts),
+    // so the allocation notices go first (they take the totals decided above, not the rows).
+    for (const { notices } of decided) for (const notice of notices) await sendNotices(tx, ctx, { ...notice, month });
     await batchTestHooks.beforeCommit?.(tx, requests.length);
+    for (const [index, { writes, only }] of decided.entries()) {
+      await writeBatch(tx, writes, { combine: only === undefined, only, last: index === decided.length - 1 });
+    }
     return outcomes as UsageOutcome[];
   });
 }
 
-/** The org-scoped part of a batch for the orgs of `orgIds` (all of them, or one on Citus). */
+/** What one group decided: its writes, and the allocation notices of its orgs with a finite allocation. */
+interface GroupWrites {
+  writes: BatchWrites;
+  only: string | undefined;
+  notices: { orgId: string; monthly: number; used: number }[];
+}
+
+/**
+ * The org-scoped part of a batch for the orgs of `orgIds` (all of them, or one on Citus): locks,
+ * reads and decisions; the caller writes.
+ */
 async function recordGroup(
   tx: Tx,
   ctx: Ctx,
@@ -277,7 +298,7 @@ async function recordGroup(
     day: string;
     month: string;
   },
-): Promise<void> {
+): Promise<GroupWrites> {
   const { requests, actors, outcomes, members, orgIds, only, now, day, month } = input;
   // Citus (`only`: one org): one statement per step. PostgreSQL, PGlite: the org and counter rows
   // are locked already, and the reads that follow the locks are one statement (src/usage/queries.ts).
@@ -438,8 +459,7 @@ async function recordGroup(
     keys: newKeys,
     orgMonths: finite.map(([orgId, org]) => ({ orgId, used: org.used })),
   };
-  await writeBatch(tx, writes, { combine, only });
-  for (const [orgId, org] of finite) await sendNotices(tx, ctx, { orgId, month, monthly: org.monthly!, used: org.used });
+  return { writes, only, notices: finite.map(([orgId, org]) => ({ orgId, monthly: org.monthly!, used: org.used })) };
 }
 
 function memberId(orgId: string, userId: string): string {

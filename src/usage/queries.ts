@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, queryRowsPreparedLast, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { batchActorQuery, memberRolesInOrgQuery, type CredentialKind } from '../auth/credential-query.ts';
@@ -717,13 +717,14 @@ function batchWriteStatements(input: BatchWrites, only: string | undefined): { l
 /**
  * Writes what the batch recorded: counters, activity totals, keys and finite orgs' month rows, all
  * set-based. `combine` (PostgreSQL, PGlite): in one statement, as data-modifying CTEs (different
- * tables, rows already locked), prepared under a name per combination of parts. Otherwise (Citus,
- * `only`: one org) one statement each.
+ * tables, rows already locked), prepared under a name per combination of parts; `last`: the
+ * transaction's last statement, which on PostgreSQL carries its COMMIT (queryRowsPreparedLast).
+ * Otherwise (Citus, `only`: one org) one statement each.
  */
 export async function writeBatch(
   tx: Queryable,
   input: BatchWrites,
-  options: { combine: boolean; only?: string | undefined },
+  options: { combine: boolean; only?: string | undefined; last?: boolean },
 ): Promise<void> {
   const statements = batchWriteStatements(input, options.only);
   if (statements.length === 0) return;
@@ -731,7 +732,7 @@ export async function writeBatch(
     for (const { statement } of statements) await tx.execute(statement);
     return;
   }
-  await queryRowsPrepared(
+  await (options.last ? queryRowsPreparedLast : queryRowsPrepared)(
     tx,
     `roster_usage_write_${statements.map(({ letter }) => letter).join('')}`,
     sql`WITH ${sql.join(

@@ -1,0 +1,168 @@
+import { sql } from 'drizzle-orm';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../../test/kit/postgres.ts';
+import { openDatabase, queryRows, queryRowsPrepared, queryRowsPreparedLast, type Database } from './client.ts';
+
+const serverUrl = serverPostgresUrl();
+
+describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel with statements (src/db/pipeline.ts)', () => {
+  let scratch: ScratchDatabase;
+  let database: Database;
+  let other: Database;
+  /** Round trips, counted as the server's ReadyForQuery answers on the pool's one connection. */
+  let roundTrips = 0;
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase(serverUrl!, 'roster_pipeline');
+    database = await openDatabase({ databaseUrl: scratch.url, poolSize: 1 });
+    other = await openDatabase({ databaseUrl: scratch.url, poolSize: 1 });
+    await database.db.execute(sql`CREATE TABLE probe (n int NOT NULL CHECK (n >= 0))`);
+    const pool = (database.db as unknown as { $client: pg.Pool }).$client;
+    const watched = new WeakSet<object>();
+    pool.on('acquire', (client) => {
+      if (watched.has(client)) return;
+      watched.add(client);
+      (client as unknown as { connection: { on(event: string, listener: () => void): void } }).connection.on(
+        'readyForQuery',
+        () => (roundTrips += 1),
+      );
+    });
+  });
+  afterAll(async () => {
+    await database?.close();
+    await other?.close();
+    await scratch?.drop();
+  });
+
+  /** null when `work` succeeds, else its error's message and its cause's (drizzle wraps the driver's error). */
+  function failureOf(work: Promise<unknown>): Promise<string | null> {
+    return work.then(
+      () => null,
+      (error: unknown) => `${String(error)} ${String((error as { cause?: unknown })?.cause)}`,
+    );
+  }
+
+  async function committed(): Promise<number[]> {
+    const rows = await queryRows<{ n: number }>(other.db, sql`SELECT n FROM probe ORDER BY n`);
+    return rows.map((row) => Number(row.n));
+  }
+
+  async function counted<T>(work: () => Promise<T>): Promise<{ result: T; roundTrips: number }> {
+    const before = roundTrips;
+    const result = await work();
+    return { result, roundTrips: roundTrips - before };
+  }
+
+  it('two statements, the last registered: two round trips, one transaction, committed', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const { result, roundTrips: trips } = await counted(() =>
+      database.db.transaction(async (tx) => {
+        const first = await queryRowsPrepared<{ n: number }>(
+          tx,
+          'pipeline_test_insert',
+          sql`INSERT INTO probe VALUES (${1}) RETURNING n`,
+        );
+        // Inside the transaction that the first statement opened: a transaction id, not yet visible elsewhere.
+        expect(await committed()).toEqual([]);
+        const last = await queryRowsPreparedLast<{ n: number }>(
+          tx,
+          'pipeline_test_insert_last',
+          sql`INSERT INTO probe VALUES (${2}) RETURNING n`,
+        );
+        return [...first, ...last].map((row) => Number(row.n));
+      }),
+    );
+    expect(result).toEqual([1, 2]);
+    expect(await committed()).toEqual([1, 2]);
+    // The first run parses the statements on this connection, so BEGIN went ahead on its own
+    // (a Parse must open its pipeline): three round trips instead of four. Parsed, two.
+    expect(trips).toBe(3);
+    await database.db.execute(sql`DELETE FROM probe`);
+    const again = await counted(() =>
+      database.db.transaction(async (tx) => {
+        await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${3}) RETURNING n`);
+        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${4}) RETURNING n`);
+      }),
+    );
+    expect(again.roundTrips).toBe(2);
+    expect(await committed()).toEqual([3, 4]);
+  });
+
+  it('the statement that carries BEGIN is inside the transaction: a later failure rolls it back', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const failure = await failureOf(
+      database.db.transaction(async (tx) => {
+        await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${5}) RETURNING n`);
+        await tx.execute(sql`INSERT INTO probe VALUES (${-1})`);
+      }),
+    );
+    expect(failure).toMatch(/check constraint/);
+    expect(await committed()).toEqual([]);
+    // The connection is out of the failed transaction: the next one works.
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`INSERT INTO probe VALUES (${6})`);
+    });
+    expect(await committed()).toEqual([6]);
+  });
+
+  it('a last statement that fails: its COMMIT is skipped, the whole transaction rolls back, the connection recovers', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const failure = await failureOf(
+      database.db.transaction(async (tx) => {
+        await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${7}) RETURNING n`);
+        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${-2}) RETURNING n`);
+      }),
+    );
+    expect(failure).toMatch(/check constraint/);
+    expect(await committed()).toEqual([]);
+    await database.db.transaction(async (tx) => {
+      await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${8}) RETURNING n`);
+    });
+    expect(await committed()).toEqual([8]);
+  });
+
+  it('a transaction without statements sends nothing; a rolled-back one leaves nothing', async () => {
+    const empty = await counted(() => database.db.transaction(async () => 'nothing'));
+    expect(empty).toEqual({ result: 'nothing', roundTrips: 0 });
+    await database.db.execute(sql`DELETE FROM probe`);
+    const rolledBack = await failureOf(
+      database.db.transaction(async (tx) => {
+        await tx.execute(sql`INSERT INTO probe VALUES (${9})`);
+        throw new Error('changed my mind');
+      }),
+    );
+    expect(rolledBack).toMatch(/changed my mind/);
+    expect(await committed()).toEqual([]);
+  });
+
+  it('refuses a statement after the last one (it would run outside the transaction)', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const failure = await failureOf(
+      database.db.transaction(async (tx) => {
+        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${10}) RETURNING n`);
+        await tx.execute(sql`INSERT INTO probe VALUES (${11})`);
+      }),
+    );
+    expect(failure).toMatch(/after the last statement/);
+    // The last statement had committed with it; the refused one never ran.
+    expect(await committed()).toEqual([10]);
+    await database.db.execute(sql`INSERT INTO probe VALUES (${12})`);
+    expect(await committed()).toEqual([10, 12]);
+  });
+
+  it('multi-statement scripts (migrations) still run in their transaction', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    await database.inScriptTransaction(async (run) => {
+      await run('INSERT INTO probe VALUES (13); INSERT INTO probe VALUES (14);');
+    });
+    expect(await committed()).toEqual([13, 14]);
+    const failure = await failureOf(
+      database.inScriptTransaction(async (run) => {
+        await run('INSERT INTO probe VALUES (15); INSERT INTO probe VALUES (-3);');
+      }),
+    );
+    expect(failure).toMatch(/check constraint/);
+    expect(await committed()).toEqual([13, 14]);
+  });
+});
