@@ -105,8 +105,6 @@ interface PipelineState {
   committed: boolean;
 }
 
-const installed = new WeakSet<object>();
-
 const TRANSACTION_END = /^(commit|rollback)$/i;
 const BEGIN = /^(begin|start transaction)\b/i;
 
@@ -114,10 +112,8 @@ function answered(command: string) {
   return Promise.resolve({ command, rowCount: null, oid: 0, rows: [], fields: [] });
 }
 
-/** Installs the pipelining on one pooled connection (pool 'connect'). */
+/** Installs the pipelining on one pooled connection (pool 'connect', once per connection). */
 export function pipelineConnection(client: pg.PoolClient | pg.Client): void {
-  if (installed.has(client)) return;
-  installed.add(client);
   const state: PipelineState = { begin: undefined, committed: false };
   const target = client as unknown as { query: (...args: unknown[]) => unknown; connection: Connection };
   const send = target.query.bind(client) as (...args: unknown[]) => unknown;

@@ -246,19 +246,20 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
     for (const group of groups) {
       const only = perOrg ? group[0] : undefined;
       const inGroup = new Set(group);
-      const writes = await recordGroup(tx, ctx, {
-        requests,
-        actors,
-        outcomes,
-        members: [...members.values()].filter((member) => inGroup.has(member.orgId)),
-        locked,
-        orgIds: group,
-        only,
-        now,
-        day,
-        month,
-      });
-      decided.push(writes);
+      decided.push(
+        await recordGroup(tx, ctx, {
+          requests,
+          actors,
+          outcomes,
+          members: [...members.values()].filter((member) => inGroup.has(member.orgId)),
+          locked,
+          orgIds: group,
+          only,
+          now,
+          day,
+          month,
+        }),
+      );
     }
     // The writes come last: on PostgreSQL the last of them carries the COMMIT (src/db/pipeline.ts),
     // so the allocation notices go first (they take the totals decided above, not the rows).
