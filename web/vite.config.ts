@@ -33,6 +33,9 @@ export default defineConfig({
   },
   test: {
     environment: 'jsdom',
+    // One jsdom and module graph per worker, not per file: 34 s → 12 s for the suite here. Each test
+    // cleans up after itself (src/test/setup.ts restores mocks and globals), and none mocks modules.
+    isolate: false,
     globals: true,
     setupFiles: ['./src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
