@@ -2,17 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
-import { queryRows } from '../src/db/client.ts';
-import { startServer, type RunningServer } from '../src/server.ts';
+import { peakRssMb, resetPeakRss, startBenchServer } from './harness.ts';
 
 /**
  * Bulk invitations against single ones, over real HTTP on loopback: one POST /org/invites/bulk
  * of 1,000 addresses vs 1,000 sequential POST /org/invite calls, each on a fresh org with 2,000
- * seats, on PostgreSQL and on embedded PGlite. The mail worker runs (local mailbox) as in
- * production; the outbox is drained between phases so one phase's mail does not slow the next.
+ * seats, on PostgreSQL and on embedded PGlite. The server runs in a child process as `npm start`
+ * runs it (bench/server.ts with BENCH_BACKGROUND=1: the mail worker delivers to the local mailbox),
+ * so its peak RSS is its own; the outbox is drained between phases so one phase's mail does not
+ * slow the next.
  */
 const ADDRESSES = 1000;
 const SEATS = 2000;
@@ -24,6 +23,9 @@ interface EngineResult {
   engine: string;
   bulkMs: number[];
   singlesMs: number;
+  /** The server's peak RSS (MB) during the measured bulks, and during the 1,000 singles. */
+  bulkPeakRssMb: number;
+  singlesPeakRssMb: number;
 }
 
 export async function benchInvites(): Promise<string> {
@@ -59,17 +61,20 @@ async function onPglite(): Promise<EngineResult> {
 }
 
 async function measure(engine: string, env: Record<string, string>): Promise<EngineResult> {
-  const config = loadConfig({
+  const server = await startBenchServer({
     ...env,
-    PORT: '0',
+    BENCH_BACKGROUND: '1',
     HOST: '127.0.0.1',
     PUBLIC_URL: 'http://localhost:3000',
     BULK_INVITE_MAX: String(ADDRESSES),
-    LOG_LEVEL: 'silent',
   });
-  const server = await startServer(config);
   try {
     const client = httpClient(server.url);
+    const drainOutbox = async () => {
+      while ((await client.get('/bench/outbox-pending')).body.pending > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
     // Warm-up: JIT, connection pool, prepared statements, as on a server that has been serving a
     // while. Bulks of the measured size: the first bulks of 1,000 on a fresh server run 20-50% slower
     // (code paths compiled for 1,000 rows, tables growing into new pages) and the 1,000 singles
@@ -77,13 +82,14 @@ async function measure(engine: string, env: Record<string, string>): Promise<Eng
     for (let run = 0; run < WARM_BULKS; run += 1) {
       const warm = await orgWithSeats(client, SEATS);
       await client.post('/api/v1/org/invites/bulk', { token: warm, body: { emails: addresses('warm', ADDRESSES) } });
-      await drainOutbox(server);
+      await drainOutbox();
     }
     const warm = await orgWithSeats(client, SEATS);
     for (const email of addresses('warm-one', 50)) await client.post('/api/v1/org/invite', { token: warm, body: { email } });
-    await drainOutbox(server);
+    await drainOutbox();
 
     const bulkMs: number[] = [];
+    resetPeakRss(server.pid);
     for (let run = 0; run < BULK_RUNS; run += 1) {
       const token = await orgWithSeats(client, SEATS);
       const emails = addresses(`bulk${run}`, ADDRESSES);
@@ -93,18 +99,20 @@ async function measure(engine: string, env: Record<string, string>): Promise<Eng
       if (reply.status !== 200 || reply.body.invited !== ADDRESSES) {
         throw new Error(`bulk failed: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
       }
-      await drainOutbox(server);
+      await drainOutbox();
     }
+    const bulkPeakRssMb = peakRssMb(server.pid);
 
     const token = await orgWithSeats(client, SEATS);
     const emails = addresses('single', ADDRESSES);
+    resetPeakRss(server.pid);
     const started = performance.now();
     for (const email of emails) {
       const reply = await client.post('/api/v1/org/invite', { token, body: { email } });
       if (reply.status !== 201) throw new Error(`single invite failed: ${reply.status} ${JSON.stringify(reply.body)}`);
     }
     const singlesMs = performance.now() - started;
-    return { engine, bulkMs, singlesMs };
+    return { engine, bulkMs, singlesMs, bulkPeakRssMb, singlesPeakRssMb: peakRssMb(server.pid) };
   } finally {
     await server.stop();
   }
@@ -117,6 +125,10 @@ function addresses(prefix: string, count: number): string[] {
 
 function httpClient(base: string) {
   return {
+    async get(path: string) {
+      const response = await fetch(`${base}${path}`);
+      return { status: response.status, body: (await response.json()) as { pending: number } };
+    },
     async post(path: string, options: { token?: string; body?: unknown }) {
       const response = await fetch(`${base}${path}`, {
         method: 'POST',
@@ -147,17 +159,6 @@ async function orgWithSeats(client: Client, seats: number): Promise<string> {
   return token;
 }
 
-async function drainOutbox(server: RunningServer): Promise<void> {
-  for (;;) {
-    const rows = await queryRows<{ count: number }>(
-      server.database.db,
-      sql`SELECT count(*)::int AS count FROM mail_outbox WHERE status = 'pending'`,
-    );
-    if (Number(rows[0]?.count) === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((left, right) => left - right);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -167,14 +168,15 @@ function table(results: EngineResult[]): string {
   const lines = [
     `Invitations: one bulk request of ${ADDRESSES} addresses vs ${ADDRESSES} single requests (HTTP on loopback, sequential)`,
     '',
-    '| engine | bulk, 1,000 addresses (median of 5, after 3 warm-up bulks) | bulk runs | 1,000 single invites | single, per request | bulk speed-up |',
-    '|---|---|---|---|---|---|',
+    '| engine | bulk, 1,000 addresses (median of 5, after 3 warm-up bulks) | bulk runs | 1,000 single invites | single, per request | bulk speed-up | server peak RSS: bulks / singles |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const result of results) {
     const bulk = median(result.bulkMs);
     lines.push(
       `| ${result.engine} | ${bulk.toFixed(0)} ms | ${result.bulkMs.map((ms) => ms.toFixed(0)).join(' / ')} ms | ` +
-        `${(result.singlesMs / 1000).toFixed(2)} s | ${(result.singlesMs / ADDRESSES).toFixed(2)} ms | ${(result.singlesMs / bulk).toFixed(1)}× |`,
+        `${(result.singlesMs / 1000).toFixed(2)} s | ${(result.singlesMs / ADDRESSES).toFixed(2)} ms | ${(result.singlesMs / bulk).toFixed(1)}× | ` +
+        `${result.bulkPeakRssMb} / ${result.singlesPeakRssMb} MB |`,
     );
   }
   lines.push('', 'Goals: bulk under 200 ms on PostgreSQL; at least 60× faster than the single calls (issue 13), in one run.');
