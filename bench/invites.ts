@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { peakRssMb, resetPeakRss, startBenchServer } from './harness.ts';
+import { peakRssMb, resetPeakRss, startBenchServer, withBenchDatabase } from './harness.ts';
 
 /**
  * Bulk invitations against single ones, over real HTTP on loopback: one POST /org/invites/bulk
@@ -35,20 +34,8 @@ export async function benchInvites(): Promise<string> {
   return table(results);
 }
 
-async function onPostgres(): Promise<EngineResult> {
-  const serverUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-  const name = `roster_bench_invites_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  try {
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return await measure('PostgreSQL', { DATABASE_URL: url.toString() });
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+function onPostgres(): Promise<EngineResult> {
+  return withBenchDatabase('invites', (url) => measure('PostgreSQL', { DATABASE_URL: url }));
 }
 
 async function onPglite(): Promise<EngineResult> {

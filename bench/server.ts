@@ -2,10 +2,11 @@
 // does not share its event loop. Prints "listening <url>" when ready.
 import { eq, sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config.ts';
-import { openDatabase, queryRows, type Db } from '../src/db/client.ts';
+import { openDatabase, type Db } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { users } from '../src/db/schema.ts';
 import { buildApp } from '../src/http/app.ts';
+import { mailOutboxStore } from '../src/mail/queries.ts';
 import { startServer } from '../src/server.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', PORT: process.env.PORT ?? '0' });
@@ -17,13 +18,7 @@ if (process.env.BENCH_BACKGROUND === '1') {
   const opened: { db?: Db } = {};
   const server = await startServer(config, {
     extraRoutes: (instance) => {
-      instance.get('/bench/outbox-pending', async () => {
-        const rows = await queryRows<{ count: number }>(
-          opened.db!,
-          sql`SELECT count(*)::int AS count FROM mail_outbox WHERE status = 'pending'`,
-        );
-        return { pending: Number(rows[0]?.count ?? 0) };
-      });
+      instance.get('/bench/outbox-pending', async () => ({ pending: (await mailOutboxStore.stats!(opened.db!)).depth }));
     },
   });
   opened.db = server.database.db;
