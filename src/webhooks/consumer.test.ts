@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startWebhookReceiver } from '../../test/kit/webhook-receiver.ts';
 import { webhookDelivery } from './consumer.ts';
@@ -42,6 +44,21 @@ describe('one delivery attempt', () => {
       await expect(attempt).rejects.toThrow('POST failed: no answer within 500 ms');
       expect(delivery.httpStatus).toBeNull();
     } finally {
+      await hang.close();
+    }
+  });
+
+  it('times out a hanging receiver also when garbage collections run meanwhile (regression: the timeout signal was collected and never fired)', async () => {
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const hang = await startWebhookReceiver(() => new Promise<number>(() => {}));
+    // Collections while the attempt waits, as on a busy server; the attempt's rejection ends the test.
+    const collecting = setInterval(collectGarbage, 20);
+    try {
+      const attempt = webhookDelivery(KEY, { timeoutMs: 300 }).run(claimed(hang.url), { signal: new AbortController().signal });
+      await expect(attempt).rejects.toThrow('POST failed: no answer within 300 ms');
+    } finally {
+      clearInterval(collecting);
       await hang.close();
     }
   });

@@ -69,21 +69,32 @@ async function deliver(
   const body = deliveryBody(delivery);
   const headers = signDelivery(secrets, { id: delivery.event_id, timestamp: now, body });
   delivery.httpStatus = null;
+  // A receiver that hangs fails this attempt after the timeout; stopping the server ends it too
+  // (the delivery is retried later: at least once). The timer holds its controller, and `signal` is
+  // held until the answer: Node 20 links AbortSignal.timeout() and fetch's own signal to their
+  // sources only weakly, and after a garbage collection an inline `AbortSignal.any([AbortSignal
+  // .timeout(ms), …])` never aborted, so a hanging receiver held the attempt for good.
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => timeout.abort(new DOMException(`no answer within ${options.timeoutMs} ms`, 'TimeoutError')),
+    options.timeoutMs,
+  );
+  const signal = AbortSignal.any([timeout.signal, options.stopping]);
   let response: Response;
   try {
     response = await fetch(delivery.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'Roster-Webhooks/1', ...headers },
       body,
-      // A receiver that hangs fails this attempt after the timeout; stopping the server ends it too
-      // (the delivery is retried later: at least once).
-      signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.stopping]),
+      signal,
       redirect: 'manual',
     });
   } catch (error) {
     const reason =
-      error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : describe(error);
+      signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError' ? signal.reason.message : describe(error);
     throw new Error(`POST failed: ${reason}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   delivery.httpStatus = response.status;
   // The answer's body is not read: only the status counts (2xx: delivered).
