@@ -10,8 +10,11 @@ import { prepareStatement, type Queryable } from '../db/client.ts';
  * never an expired session) → the user's membership and role. The request hook runs it for the
  * requests of one turn of the event loop together (`actorQuery` joined LATERAL over their
  * credentials: prepareBatchedLookup); usage authenticates the requests of a group-commit batch
- * with the same joins over the whole batch (`batchActorQuery`, below). A new credential rule
- * (expiry of API tokens, …) is added to both functions here.
+ * with the same joins over the whole batch: on Citus `batchActorQuery` (below), on PostgreSQL and
+ * PGlite the database function roster_usage_batch (src/db/migrations/0029_usage_batch_function.sql,
+ * its step 1). A new credential rule (expiry of API tokens, …) is added to both functions here AND
+ * to that function, by a migration that replaces it; src/usage/batch-auth.test.ts checks that the
+ * function authenticates every kind of credential as `actorQuery` does.
  *
  * Inputs (`CredentialInputs`): `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for
  * kind `user` (an actor the request hook already resolved), `userId`; placeholders of a prepared
@@ -293,24 +296,21 @@ export function scopesOf(row: ServiceActorRow): ServiceScope[] {
 }
 
 /**
- * The same rule over a batch of requests (usage group commit, src/usage/batch.ts): `requests` is
- * a relation of `(idx int, kind text, hash bytea, user_id uuid)` — `kind` `session` or `api` with
- * `hash`, or `user` with `user_id` (a service token's on-behalf request). One row per request that
- * authenticates (never a disabled user, never an expired session), with its membership.
+ * The same rule over a batch of requests (usage group commit on Citus, src/usage/batch.ts):
+ * `requests` is a relation of `(idx int, kind text, hash bytea, user_id uuid)` — `kind` `session` or
+ * `api` with `hash`, or `user` with `user_id` (a service token's on-behalf request). One row per
+ * request that authenticates (never a disabled user, never an expired session), with the user's
+ * org from `user_orgs` and no role (memberRolesInOrgQuery reads the roles, org by org).
  */
-export function batchActorQuery(requests: SQL, now: SQL, membership: MembershipSource = 'join'): SQL {
-  const [columns, join] =
-    membership === 'user_orgs'
-      ? [sql`uo.org_id, NULL::text AS role`, sql`LEFT JOIN user_orgs uo ON uo.user_id = u.id`]
-      : [sql`m.org_id, m.role`, sql`LEFT JOIN memberships m ON m.user_id = u.id`];
+export function batchActorQuery(requests: SQL, now: SQL): SQL {
   return sql`
-    SELECT r.idx, u.id AS user_id, ${columns}
+    SELECT r.idx, u.id AS user_id, uo.org_id, NULL::text AS role
     FROM ${requests}
     LEFT JOIN sessions s ON r.kind = 'session' AND s.token_hash = r.hash AND s.expires_at > ${now}
     LEFT JOIN api_tokens t ON r.kind = 'api' AND t.token_hash = r.hash
     JOIN users u ON u.id = CASE r.kind WHEN 'session' THEN s.user_id WHEN 'api' THEN t.user_id ELSE r.user_id END
       AND u.disabled_at IS NULL
-    ${join}`;
+    LEFT JOIN user_orgs uo ON uo.user_id = u.id`;
 }
 
 /**

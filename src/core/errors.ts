@@ -51,6 +51,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** The SQLSTATE of a database error (through drivers' wrappers), or undefined. */
+export function sqlState(error: unknown): string | undefined {
+  return findPgError(error)?.code;
+}
+
 function findPgError(error: unknown): { code?: string; constraint?: string; message?: string } | undefined {
   // Drizzle wraps driver errors in `cause`; PGlite and pg both expose `code` (SQLSTATE).
   let current: unknown = error;

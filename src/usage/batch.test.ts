@@ -16,6 +16,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   batchTestHooks.beforeCommit = undefined;
+  batchTestHooks.onBatch = undefined;
 });
 
 async function recorded(orgId: string) {
@@ -28,14 +29,14 @@ async function recorded(orgId: string) {
 }
 
 describe('usage group commit', () => {
-  it('a batch whose transaction fails after its locks and reads answers every request with a 5xx and records nothing', async () => {
+  it('a batch whose transaction fails after its locks, reads and writes answers every request with a 5xx and records nothing', async () => {
     const org = await t.given.org({ members: 4 });
     const members = [org.owner, ...org.members];
     const sizes: number[] = [];
     batchTestHooks.beforeCommit = async (tx, size) => {
       sizes.push(size);
-      // A statement error inside the batch's transaction: after authenticating, locking, reading and
-      // deciding, before the writes (on PostgreSQL they carry the COMMIT: src/db/pipeline.ts).
+      // A statement error inside the batch's transaction, after its statements (on PostgreSQL and
+      // PGlite the one call that also writes), before its COMMIT.
       await tx.execute(sql`SELECT 1 / 0`);
     };
     const replies = await Promise.all(
@@ -60,7 +61,7 @@ describe('usage group commit', () => {
     expect(await recorded(org.id)).toEqual({ counters: 30, activity: 30 });
   });
 
-  it('a batch whose last statement fails (the writes, with the COMMIT on PostgreSQL) answers every request with the error and records nothing', async () => {
+  it('a batch whose writes fail (in the statement that carries the COMMIT on PostgreSQL) answers every request with the error and records nothing', async () => {
     const org = await t.given.org({ members: 2 });
     const ctx = { ...operatorCtx(t), actor: null };
     const request = (member: { id: string }, activity: string) => ({
@@ -70,9 +71,7 @@ describe('usage group commit', () => {
       quantity: 1,
     });
     const sizes: number[] = [];
-    batchTestHooks.beforeCommit = async (_tx, size) => {
-      sizes.push(size);
-    };
+    batchTestHooks.onBatch = (size) => sizes.push(size);
     // The route refuses such an activity name (400); submitted directly, the activity rows' CHECK
     // refuses it in the batch's write statement.
     const outcomes = await Promise.allSettled([
@@ -97,9 +96,7 @@ describe('usage group commit', () => {
     const member = org.members[0]!;
     await t.given.usageLimit({ as: org.owner, member, daily: 10, monthly: null });
     const sizes: number[] = [];
-    batchTestHooks.beforeCommit = async (_tx, size) => {
-      sizes.push(size);
-    };
+    batchTestHooks.onBatch = (size) => sizes.push(size);
     const replies = await Promise.all(
       Array.from({ length: 8 }, () => t.http.post('/api/v1/usage', { as: member, body: { activity: 'api.call', quantity: 3 } })),
     );
@@ -117,9 +114,7 @@ describe('usage group commit', () => {
     for (let n = 0; n < 3; n++) orgs.push(await t.given.org({ members: 1 }));
     for (const org of orgs) await t.given.usageLimit({ as: org.owner, member: org.members[0]!, daily: 5, monthly: null });
     const sizes: number[] = [];
-    batchTestHooks.beforeCommit = async (_tx, size) => {
-      sizes.push(size);
-    };
+    batchTestHooks.onBatch = (size) => sizes.push(size);
     const replies = await Promise.all(
       Array.from({ length: 24 }, (_, index) =>
         t.http.post('/api/v1/usage', { as: orgs[index % 3]!.members[0]!, body: { activity: 'api.call', quantity: 1 } }),
@@ -198,9 +193,7 @@ describe('usage group commit', () => {
         quantity: 1,
       });
       const sizes: number[] = [];
-      batchTestHooks.beforeCommit = async (_tx, size) => {
-        sizes.push(size);
-      };
+      batchTestHooks.onBatch = (size) => sizes.push(size);
       const turns = async (count: number) => {
         for (let turn = 0; turn < count; turn += 1) await new Promise((resolve) => setImmediate(resolve));
       };

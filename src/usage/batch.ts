@@ -1,30 +1,30 @@
-import { can } from '../auth/permissions.ts';
+import { can, PERMISSIONS } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Db, Tx } from '../db/client.ts';
-import { monthlyAllocation } from '../billing/allocation.ts';
+import { LOW_BALANCE_SHARE, monthlyAllocation } from '../billing/allocation.ts';
+import { sqlState } from '../core/errors.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { periodsAt } from './periods.ts';
 import { sendNotices } from './allocation.ts';
 import {
   allocationInputs,
-  authenticateAndLock,
   authenticateBatch,
+  callUsageBatch,
+  NOTICE_DUE,
   createMemberSlices,
   findUsageKeys,
   limitsOfMembers,
   lockMemberSlices,
   lockOrgMonths,
-  readOrgsLimitsAndKeys,
   usageKeyId,
   writeBatch,
-  type AllocationInputs,
+  type BatchCallRow,
   type BatchWrites,
   type CounterWrite,
   type CredentialKind,
   type KeyedRequest,
   type MemberKey,
   type MemberLimits,
-  type MemberSlice,
   type StoredKey,
   type UsageActor,
 } from './queries.ts';
@@ -80,7 +80,11 @@ export type UsageOutcome =
  * Test-only: runs inside the batch's transaction after its locks, reads and decisions, before its
  * writes (on PostgreSQL the writes carry the COMMIT, src/db/pipeline.ts).
  */
-export const batchTestHooks: { beforeCommit?: ((tx: Tx, size: number) => Promise<void>) | undefined } = {};
+export const batchTestHooks: {
+  beforeCommit?: ((tx: Tx, size: number) => Promise<void>) | undefined;
+  /** Test-only: told each batch's size as it starts; changes nothing of how it runs. */
+  onBatch?: ((size: number) => void) | undefined;
+} = {};
 
 /** The most requests one batch takes; the rest wait for the next. */
 const MAX_BATCH = 512;
@@ -210,16 +214,24 @@ interface MemberState {
 
 /** Applies one batch in one transaction; the outcomes are in the requests' order. */
 export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<UsageOutcome[]> {
+  batchTestHooks.onBatch?.(requests.length);
   const now = ctx.clock.now();
+  return (await onCitusDb(ctx.db)) ? applyPerOrg(ctx, requests, now) : applyInDatabase(ctx, requests, now);
+}
+
+/**
+ * Citus: the batch's steps run here, one statement per step and org, each filtered by that org so
+ * that Citus routes it to the org's shard (it refuses FOR UPDATE over several shards): the rule
+ * of roster_usage_batch (src/db/migrations/0029_usage_batch_function.sql), which PostgreSQL and
+ * PGlite run in the database. Orgs are independent (no request counts against another org); the
+ * lock order (org month row, then counter rows, org by org in id order) stays one total order
+ * across writers.
+ */
+async function applyPerOrg(ctx: Ctx, requests: UsageRequest[], now: Date): Promise<UsageOutcome[]> {
   const { day, month } = periodsAt(now);
-  const perOrg = await onCitusDb(ctx.db);
   return ctx.db.transaction(async (tx) => {
     const credentials = requests.map((request, idx) => ({ idx, kind: request.kind, hash: request.hash, userId: request.userId }));
-    // PostgreSQL, PGlite: the same statement locks the orgs' month rows (org id order), then the
-    // actors' counter rows. Citus: per org, below.
-    const { actors, slices: locked } = perOrg
-      ? { actors: await authenticateBatch(tx, credentials, now), slices: undefined }
-      : await authenticateAndLock(tx, credentials, { now, month });
+    const actors = await authenticateBatch(tx, credentials, now);
     const outcomes: (UsageOutcome | undefined)[] = requests.map((_, idx) => {
       const actor = actors.get(idx);
       if (!actor) return { status: 'unauthenticated' };
@@ -236,54 +248,125 @@ export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<Us
     if (members.size === 0) return outcomes as UsageOutcome[];
 
     const orgIds = [...new Set([...members.values()].map((member) => member.orgId))].sort();
-    // PGlite, PostgreSQL: every org of the batch in one pass (one statement per step). Citus: one
-    // pass per org, in org id order, each statement filtered by that org so that Citus routes it
-    // to the org's shard (it refuses FOR UPDATE over several shards). Orgs are independent (no
-    // request counts against another org), so the outcomes are the same; the lock order (org month
-    // rows, then counter rows, org by org in id order) stays one total order across writers.
-    const groups = perOrg ? orgIds.map((orgId) => [orgId]) : [orgIds];
     const decided: GroupWrites[] = [];
-    for (const group of groups) {
-      const only = perOrg ? group[0] : undefined;
-      const inGroup = new Set(group);
+    for (const orgId of orgIds) {
       decided.push(
-        await recordGroup(tx, ctx, {
+        await recordOrg(tx, ctx, {
           requests,
           actors,
           outcomes,
-          members: [...members.values()].filter((member) => inGroup.has(member.orgId)),
-          locked,
-          orgIds: group,
-          only,
+          members: [...members.values()].filter((member) => member.orgId === orgId),
+          orgId,
           now,
           day,
           month,
         }),
       );
     }
-    // The writes come last: on PostgreSQL the last of them carries the COMMIT (src/db/pipeline.ts),
-    // so the allocation notices go first (they take the totals decided above, not the rows).
     for (const { notices } of decided) for (const notice of notices) await sendNotices(tx, ctx, { ...notice, month });
     await batchTestHooks.beforeCommit?.(tx, requests.length);
-    for (const [index, { writes, only }] of decided.entries()) {
-      await writeBatch(tx, writes, { combine: only === undefined, only, last: index === decided.length - 1 });
-    }
+    for (const { writes, orgId } of decided) await writeBatch(tx, writes, orgId);
     return outcomes as UsageOutcome[];
   });
 }
 
-/** What one group decided: its writes, and the allocation notices of its orgs with a finite allocation. */
+/**
+ * PostgreSQL, PGlite: the batch as one call of roster_usage_batch, which authenticates, locks,
+ * reads, decides and writes in the database (src/db/migrations/0029_usage_batch_function.sql), the
+ * same rule as recordGroup below. On PostgreSQL BEGIN, the call and COMMIT travel in one round
+ * trip. A batch that makes an allocation notice due (once per org, month and level) runs again
+ * with the notices: the call, then the notices (mail and audit), then COMMIT.
+ */
+async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): Promise<UsageOutcome[]> {
+  const { day, month } = periodsAt(now);
+  const input = {
+    requests: requests.map((request, idx) => ({ idx, ...request })),
+    now,
+    day,
+    month,
+    roles: PERMISSIONS['usage.record'],
+    slices: ctx.config.usageCounterSlices,
+    creditsPerSeat: ctx.config.teamCreditsPerSeat,
+    lowShare: LOW_BALANCE_SHARE,
+  };
+  const run = (notices: boolean) =>
+    ctx.db.transaction(async (tx) => {
+      const hook = batchTestHooks.beforeCommit;
+      const rows = await callUsageBatch(tx, { ...input, notices, last: !notices && !hook });
+      for (const row of rows) {
+        if (row.r_status !== 'org') continue;
+        await sendNotices(tx, ctx, { orgId: row.r_org!, month, monthly: Number(row.a_monthly), used: Number(row.a_used) });
+      }
+      await hook?.(tx, requests.length);
+      return toOutcomes(rows, requests.length, now);
+    });
+  try {
+    return await run(false);
+  } catch (error) {
+    if (sqlState(error) === NOTICE_DUE) return run(true);
+    throw error;
+  }
+}
+
+function toOutcomes(rows: BatchCallRow[], size: number, now: Date): UsageOutcome[] {
+  const outcomes: UsageOutcome[] = Array.from({ length: size });
+  const number = (value: string | number | null) => (value === null ? null : Number(value));
+  for (const row of rows) {
+    if (row.r_idx < 1) continue;
+    const limits: MemberLimits = { daily: number(row.r_daily), monthly: number(row.r_monthly) };
+    outcomes[row.r_idx - 1] = ((): UsageOutcome => {
+      switch (row.r_status) {
+        case 'recorded':
+          return { status: 'recorded', dayUsed: Number(row.r_day_used), monthUsed: Number(row.r_month_used), limits };
+        case 'replayed':
+          return {
+            status: 'replayed',
+            stored: {
+              activity: row.k_activity!,
+              quantity: Number(row.k_quantity),
+              dayUsed: Number(row.k_day_used ?? 0),
+              dayLimit: number(row.k_day_limit),
+              monthUsed: Number(row.k_month_used ?? 0),
+              monthLimit: number(row.k_month_limit),
+            },
+          };
+        case 'over_limit':
+          return {
+            status: 'over_limit',
+            member: { orgId: row.r_org!, userId: row.r_user! },
+            over: { day: row.r_over_day === true, month: row.r_over_month === true },
+            limits,
+            dayUsed: Number(row.r_day_used),
+            monthUsed: Number(row.r_month_used),
+            now,
+          };
+        case 'allocation_exhausted':
+          return {
+            status: 'allocation_exhausted',
+            allocation: { monthly: number(row.a_monthly), used: Number(row.a_used) },
+            now,
+          };
+        case 'no_org':
+          return { status: 'no_org', userId: row.r_user! };
+        case 'forbidden':
+          return { status: 'forbidden' };
+        default:
+          return { status: 'unauthenticated' };
+      }
+    })();
+  }
+  return outcomes;
+}
+
+/** What the batch decided for one org: its writes, and its allocation notice when the allocation is finite. */
 interface GroupWrites {
   writes: BatchWrites;
-  only: string | undefined;
+  orgId: string;
   notices: { orgId: string; monthly: number; used: number }[];
 }
 
-/**
- * The org-scoped part of a batch for the orgs of `orgIds` (all of them, or one on Citus): locks,
- * reads and decisions; the caller writes.
- */
-async function recordGroup(
+/** Citus: the part of a batch of one org, `orgId`: locks, reads and decisions; the caller writes. */
+async function recordOrg(
   tx: Tx,
   ctx: Ctx,
   input: {
@@ -291,71 +374,39 @@ async function recordGroup(
     actors: Map<number, UsageActor>;
     outcomes: (UsageOutcome | undefined)[];
     members: MemberKey[];
-    /** PostgreSQL, PGlite: the counter rows authenticateAndLock locked (of every actor with an org). */
-    locked: MemberSlice[] | undefined;
-    orgIds: string[];
-    only: string | undefined;
+    orgId: string;
     now: Date;
     day: string;
     month: string;
   },
 ): Promise<GroupWrites> {
-  const { requests, actors, outcomes, members, orgIds, only, now, day, month } = input;
-  // Citus (`only`: one org): one statement per step. PostgreSQL, PGlite: the org and counter rows
-  // are locked already, and the reads that follow the locks are one statement (src/usage/queries.ts).
-  const combine = only === undefined;
+  const { requests, actors, outcomes, members, orgId, now, day, month } = input;
   const keys = members;
-  const wanted = new Set(keys.map((member) => memberId(member.orgId, member.userId)));
-  let orgUsed: Map<string, number> | undefined;
-  let inputs: Map<string, AllocationInputs> | undefined;
-  let rows: MemberSlice[];
-  if (combine) {
-    // Only the members whose requests are still undecided (an actor the policy refuses has rows too).
-    rows = (input.locked ?? []).filter((row) => wanted.has(memberId(row.orgId, row.userId)));
-  } else {
-    orgUsed = await lockOrgMonths(tx, orgIds, month, only);
-    // By the org id as a constant: Citus routes it to the org's shard (a join with an array reads every shard).
-    inputs = new Map([[only!, await allocationInputs(tx, only!)]]);
-    rows = await lockMemberSlices(tx, members, only);
-  }
-
+  const orgUsed = await lockOrgMonths(tx, [orgId], month, orgId);
+  // By the org id as a constant: Citus routes it to the org's shard (a join with an array reads every shard).
+  const inputs = await allocationInputs(tx, orgId);
+  let rows = await lockMemberSlices(tx, members, orgId);
   const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
   const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
   if (missing.length > 0) {
     await createMemberSlices(tx, { members: missing, day, month, slices: ctx.config.usageCounterSlices });
-    rows = await lockMemberSlices(tx, keys, only);
+    rows = await lockMemberSlices(tx, keys, orgId);
   }
   const keyed: KeyedRequest[] = [];
   requests.forEach((request, idx) => {
     const actor = actors.get(idx);
-    if (request.key !== undefined && outcomes[idx] === undefined && actor?.orgId && orgIds.includes(actor.orgId)) {
-      keyed.push({ orgId: actor.orgId, userId: actor.userId, key: request.key });
+    if (request.key !== undefined && outcomes[idx] === undefined && actor?.orgId === orgId) {
+      keyed.push({ orgId, userId: actor.userId, key: request.key });
     }
   });
-  // Read under the org and counter-row locks that every writer of these orgs' allocations and
-  // these members' limits and keys holds.
-  let limits: Map<string, MemberLimits>;
-  let storedKeys: Map<string, StoredKey>;
-  if (combine) {
-    ({
-      used: orgUsed,
-      inputs,
-      limits,
-      keys: storedKeys,
-    } = await readOrgsLimitsAndKeys(tx, { orgIds, members: keys, requests: keyed, month }));
-  } else {
-    limits = await limitsOfMembers(tx, keys, only);
-    storedKeys = keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only }) : new Map<string, StoredKey>();
-  }
-  const orgs = new Map(
-    orgIds.map((orgId) => {
-      const monthly = monthlyAllocation(
-        inputs?.get(orgId) ?? { plan: null, seats: 0, enterpriseMonthly: null },
-        ctx.config.teamCreditsPerSeat,
-      );
-      return [orgId, { monthly, used: orgUsed?.get(orgId) ?? 0, accepted: 0 }];
-    }),
-  );
+  // Read under the org and counter-row locks that every writer of this org's allocation and these
+  // members' limits and keys holds.
+  const limits = await limitsOfMembers(tx, keys, orgId);
+  const storedKeys =
+    keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only: orgId }) : new Map<string, StoredKey>();
+  const orgs = new Map([
+    [orgId, { monthly: monthlyAllocation(inputs, ctx.config.teamCreditsPerSeat), used: orgUsed.get(orgId) ?? 0, accepted: 0 }],
+  ]);
   const newKeys: (KeyedRequest & StoredKey)[] = [];
   const states = new Map<string, MemberState>();
   for (const member of keys) {
@@ -460,7 +511,7 @@ async function recordGroup(
     keys: newKeys,
     orgMonths: finite.map(([orgId, org]) => ({ orgId, used: org.used })),
   };
-  return { writes, only, notices: finite.map(([orgId, org]) => ({ orgId, monthly: org.monthly!, used: org.used })) };
+  return { writes, orgId, notices: finite.map(([id, org]) => ({ orgId: id, monthly: org.monthly!, used: org.used })) };
 }
 
 function memberId(orgId: string, userId: string): string {

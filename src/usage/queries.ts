@@ -241,54 +241,18 @@ export async function claimLimitNotice(
 
 // ---- group commit (src/usage/batch.ts decides) ----------------------------------------------------
 //
-// Each step of a batch is one statement over the whole batch, written once below as a fragment.
-// On Citus every step runs alone, once per org (`inOrg`). On PostgreSQL and PGlite the steps are
-// combined, so that a batch costs five round trips: BEGIN; authenticate + lock the orgs' month rows
-// + lock the counter rows; read the orgs' allocation inputs and usage + the limits + the stored
-// keys; write everything; COMMIT. What must be read AFTER a lock is granted (a change committed by
-// its previous holder) is never in the statement that waits for that lock: a statement's snapshot
-// is taken before it waits (a locked row itself is read at its latest version).
+// PostgreSQL and PGlite run a batch as one call of the database function roster_usage_batch
+// (src/db/migrations/0029_usage_batch_function.sql; callUsageBatch, below). Citus runs its steps
+// from node, each step one statement per org, filtered by that org (`inOrg`) so that Citus routes
+// it to the org's shard (it refuses FOR UPDATE over several shards): BEGIN; authenticate; lock
+// the org's month row; its allocation inputs; lock the counter rows; the limits; the stored keys;
+// the writes; COMMIT. What must be read AFTER a lock is granted (a change committed by its
+// previous holder) is never in the statement that waits for that lock: a statement's snapshot is
+// taken before it waits (a locked row itself is read at its latest version).
 
-/**
- * On Citus the batch runs its org-scoped statements once per org (src/usage/batch.ts), each with
- * this filter, so that Citus routes it to the org's shard (it refuses FOR UPDATE over several
- * shards). Without an org (PGlite, PostgreSQL) the filter is empty: the statements are unchanged.
- */
+/** Citus: the filter by the batch's org `only` that routes a statement to the org's shard. */
 function inOrg(column: SQL, only: string | undefined): SQL {
   return only === undefined ? sql`` : sql` AND ${column} = ${only}::uuid`;
-}
-
-/**
- * The rows of a statement that combines steps: each step's rows as one json array column (json_agg:
- * jsonb_agg converted every row to binary jsonb and back to text, 0.8-1.0 ms per 100 rows against 0.3). It runs
- * as the prepared statement `name` (its text is the same for every batch: the batch's values are
- * parameters), parsed once per connection. Its arrays are read through sub-selects
- * (`unnest((SELECT $1::uuid[]))`): with a constant array PostgreSQL knows its length when it plans,
- * found the custom plan cheaper every time and planned the read again for every batch (0.5 ms of
- * bind). Rows as JSON (jsonRecordset) kept the generic plan too, but its estimate of 100 rows chose
- * joins that ran 0.3 ms where index probes run 0.08.
- */
-async function combinedRows<T extends Record<string, unknown[]>>(
-  tx: Queryable,
-  name: string,
-  steps: Record<keyof T & string, SQL>,
-): Promise<T> {
-  const names = Object.keys(steps);
-  const rows = await queryRowsPrepared<Record<string, unknown[] | null>>(
-    tx,
-    name,
-    sql`WITH ${sql.join(
-      names.map((name) => sql`${sql.identifier(name)} AS (${steps[name]!})`),
-      sql`, `,
-    )} SELECT ${sql.join(
-      names.map(
-        (name) =>
-          sql`(SELECT coalesce(json_agg(${sql.identifier(name)}), '[]') FROM ${sql.identifier(name)}) AS ${sql.identifier(name)}`,
-      ),
-      sql`, `,
-    )}`,
-  );
-  return Object.fromEntries(names.map((name) => [name, rows[0]?.[name] ?? []])) as T;
 }
 
 export interface BatchRequestRow {
@@ -302,12 +266,12 @@ export interface BatchRequestRow {
 
 type ActorRow = { idx: number; user_id: string; org_id: string | null; role: Role | null };
 
-function actorsQuery(requests: BatchRequestRow[], now: Date, membership: 'join' | 'user_orgs' = 'join'): SQL {
+function actorsQuery(requests: BatchRequestRow[], now: Date): SQL {
   const source = sql`(SELECT r0.idx, r0.kind, decode(r0.hash_hex, 'hex') AS hash, nullif(r0.user_id, '')::uuid AS user_id
       FROM unnest(${sql.param(requests.map((row) => row.idx))}::int[], ${sql.param(requests.map((row) => row.kind))}::text[],
                   ${sql.param(requests.map((row) => row.hash?.toString('hex') ?? ''))}::text[],
                   ${sql.param(requests.map((row) => row.userId ?? ''))}::text[]) AS r0(idx, kind, hash_hex, user_id)) r`;
-  return batchActorQuery(source, sql`${now}::timestamptz`, membership);
+  return batchActorQuery(source, sql`${now}::timestamptz`);
 }
 
 function toActors(rows: ActorRow[]): Map<number, UsageActor> {
@@ -320,7 +284,7 @@ function toActors(rows: ActorRow[]): Map<number, UsageActor> {
  * statement on the org's one shard (a join of memberships by user id would read every shard).
  */
 export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow[], now: Date): Promise<Map<number, UsageActor>> {
-  const rows = await queryRows<ActorRow>(tx, actorsQuery(requests, now, 'user_orgs'));
+  const rows = await queryRows<ActorRow>(tx, actorsQuery(requests, now));
   const usersOfOrg = new Map<string, Set<string>>();
   for (const row of rows) {
     if (row.org_id) usersOfOrg.set(row.org_id, (usersOfOrg.get(row.org_id) ?? new Set()).add(row.user_id));
@@ -336,41 +300,6 @@ export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow
       return role ? { ...row, role } : { ...row, org_id: null, role: null };
     }),
   );
-}
-
-/**
- * PostgreSQL, PGlite: in one statement, the batch authenticated (batchActorQuery, memberships
- * joined), the month rows of the actors' orgs created when missing and locked in org id order (ON
- * CONFLICT DO UPDATE locks the row it meets; `WHERE false` writes nothing), then the actors'
- * counter rows locked in (org, user, slice) order and read as locked (a row lock answers the row's
- * latest committed version, whatever the statement's snapshot). Members without counter rows have
- * none here. What must be read after these locks is read by the next statement
- * (readOrgsLimitsAndKeys), whose snapshot follows them.
- */
-export async function authenticateAndLock(
-  tx: Queryable,
-  requests: BatchRequestRow[],
-  input: { now: Date; month: string },
-): Promise<{ actors: Map<number, UsageActor>; slices: MemberSlice[] }> {
-  const rows = await queryRowsPrepared<{ actors: ActorRow[] | null; slices: SliceRow[] | null }>(
-    tx,
-    'roster_usage_auth_lock',
-    sql`WITH a AS (${actorsQuery(requests, input.now)}),
-             locked AS (
-               INSERT INTO org_usage AS u (org_id, month, used)
-               SELECT DISTINCT a.org_id, ${input.month}::date, 0::bigint FROM a WHERE a.org_id IS NOT NULL ORDER BY 1
-               ON CONFLICT (org_id, month) DO UPDATE SET used = u.used WHERE false
-               RETURNING 1),
-             slices AS (${lockSlicesOf(
-               sql`(SELECT DISTINCT org_id, user_id FROM a WHERE org_id IS NOT NULL) m`,
-               // Counting the locked org rows runs that CTE to its end (an InitPlan, evaluated before
-               // the first counter row is read): every org row is locked before any counter row, the
-               // order every writer keeps.
-               sql` WHERE (SELECT count(*) FROM locked) >= 0`,
-             )})
-        SELECT (SELECT json_agg(a) FROM a) AS actors, (SELECT json_agg(slices) FROM slices) AS slices`,
-  );
-  return { actors: toActors(rows[0]?.actors ?? []), slices: toSlices(rows[0]?.slices ?? []) };
 }
 
 /**
@@ -391,32 +320,6 @@ export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: stri
         ORDER BY org_id FOR UPDATE`,
   );
   return new Map(rows.map((row) => [row.org_id, Number(row.used)]));
-}
-
-type OrgRow = {
-  id: string;
-  plan: Plan | null;
-  seats: number | string | null;
-  monthly: string | number | null;
-  used?: string | number | null;
-};
-
-/** The orgs' allocation inputs and their usage of `month`. */
-function orgsQuery(orgIds: string[], month: string): SQL {
-  return sql`SELECT o.id, s.plan, s.seats, a.monthly, u.used
-        FROM unnest((SELECT ${sql.param(orgIds)}::uuid[])) o(id)
-        LEFT JOIN LATERAL ${activeSubscriptionColumns(sql`o.id`)} s ON true
-        LEFT JOIN org_allocations a ON a.org_id = o.id
-        LEFT JOIN org_usage u ON u.org_id = o.id AND u.month = ${month}::date`;
-}
-
-function toInputs(rows: OrgRow[]): Map<string, AllocationInputs> {
-  return new Map(
-    rows.map((row) => [
-      row.id,
-      { plan: row.plan ?? null, seats: Number(row.seats ?? 0), enterpriseMonthly: toNumberOrNull(row.monthly) },
-    ]),
-  );
 }
 
 export interface MemberKey {
@@ -493,39 +396,6 @@ function toSlices(rows: SliceRow[]): MemberSlice[] {
 /** Locks the members' counter rows in (org, user, slice) order; members without rows have none. */
 export async function lockMemberSlices(tx: Queryable, members: MemberKey[], only?: string): Promise<MemberSlice[]> {
   return toSlices(await queryRows<SliceRow>(tx, slicesQuery(members, only)));
-}
-
-/**
- * PostgreSQL, PGlite, after `authenticateAndLock` (and the counter rows of new members): each
- * org's allocation inputs and month usage, the members' limits and their stored keys (stale keys
- * of past months deleted), in one statement. Its snapshot follows the org and counter-row locks,
- * so it sees every committed allocation, limit and key change: their writers take those locks.
- */
-export async function readOrgsLimitsAndKeys(
-  tx: Queryable,
-  input: { orgIds: string[]; members: MemberKey[]; requests: KeyedRequest[]; month: string },
-): Promise<{
-  inputs: Map<string, AllocationInputs>;
-  used: Map<string, number>;
-  limits: Map<string, MemberLimits>;
-  keys: Map<string, StoredKey>;
-}> {
-  const allocations = orgsQuery(input.orgIds, input.month);
-  const limits = limitsQuery(input.members);
-  const rows: { allocations: OrgRow[]; limits: LimitRow[]; keys?: KeyRow[] } =
-    input.requests.length === 0
-      ? await combinedRows<{ allocations: OrgRow[]; limits: LimitRow[] }>(tx, 'roster_usage_orgs_limits', { allocations, limits })
-      : await combinedRows<{ allocations: OrgRow[]; limits: LimitRow[]; stale: unknown[]; keys: KeyRow[] }>(
-          tx,
-          'roster_usage_orgs_limits_keys',
-          { allocations, limits, stale: sql`${staleKeysDelete(input)} RETURNING 1`, keys: storedKeysQuery(input) },
-        );
-  return {
-    inputs: toInputs(rows.allocations),
-    used: new Map(rows.allocations.map((row) => [row.id, Number(row.used ?? 0)])),
-    limits: toLimits(rows.limits),
-    keys: toStoredKeys(rows.keys ?? []),
-  };
 }
 
 /** Creates `slices` counter rows for members that have none, in (org, user, slice) order. */
@@ -714,31 +584,76 @@ function batchWriteStatements(input: BatchWrites, only: string | undefined): { l
   return statements;
 }
 
+/** Citus: writes what the batch recorded for the org `only`, set-based, one statement each. */
+export async function writeBatch(tx: Queryable, input: BatchWrites, only: string): Promise<void> {
+  for (const { statement } of batchWriteStatements(input, only)) await tx.execute(statement);
+}
+
+/** One request of a batch for roster_usage_batch: its credential, and what it records. */
+export interface BatchCallRequest extends BatchRequestRow {
+  activity: string;
+  quantity: number;
+  key?: string | undefined;
+}
+
+/** A row of roster_usage_batch: one per request (idx from 1), or (idx 0, status `org`) per org to notify. */
+export interface BatchCallRow {
+  r_idx: number;
+  r_status: string;
+  r_user: string | null;
+  r_org: string | null;
+  r_day_used: string | number | null;
+  r_month_used: string | number | null;
+  r_daily: string | number | null;
+  r_monthly: string | number | null;
+  r_over_day: boolean | null;
+  r_over_month: boolean | null;
+  k_activity: string | null;
+  k_quantity: string | number | null;
+  k_day_used: string | number | null;
+  k_day_limit: string | number | null;
+  k_month_used: string | number | null;
+  k_month_limit: string | number | null;
+  a_monthly: string | number | null;
+  a_used: string | number | null;
+}
+
+/** SQLSTATE of roster_usage_batch when, called without notices, the batch makes an allocation notice due. */
+export const NOTICE_DUE = 'RU001';
+
 /**
- * Writes what the batch recorded: counters, activity totals, keys and finite orgs' month rows, all
- * set-based. `combine` (PostgreSQL, PGlite): in one statement, as data-modifying CTEs (different
- * tables, rows already locked), prepared under a name per combination of parts; `last`: the
- * transaction's last statement, which on PostgreSQL carries its COMMIT (queryRowsPreparedLast).
- * Otherwise (Citus, `only`: one org) one statement each.
+ * PostgreSQL, PGlite: the whole batch in one statement, the function roster_usage_batch
+ * (src/db/migrations/0029_usage_batch_function.sql: authenticate, lock, read, decide, write).
+ * Without `notices`, a batch that makes an allocation notice due fails with NOTICE_DUE (its COMMIT
+ * may be on its way already: the caller runs it again with `notices`, then sends them).
  */
-export async function writeBatch(
+export async function callUsageBatch(
   tx: Queryable,
-  input: BatchWrites,
-  options: { combine: boolean; only?: string | undefined; last?: boolean },
-): Promise<void> {
-  const statements = batchWriteStatements(input, options.only);
-  if (statements.length === 0) return;
-  if (!options.combine) {
-    for (const { statement } of statements) await tx.execute(statement);
-    return;
-  }
-  await (options.last ? queryRowsPreparedLast : queryRowsPrepared)(
+  input: {
+    requests: BatchCallRequest[];
+    now: Date;
+    day: string;
+    month: string;
+    roles: readonly string[];
+    slices: number;
+    creditsPerSeat: number;
+    lowShare: number;
+    /** Answer the orgs to notify (rows `org`) rather than fail with NOTICE_DUE. */
+    notices: boolean;
+    /** The transaction's last statement: its COMMIT travels with it on PostgreSQL. */
+    last: boolean;
+  },
+): Promise<BatchCallRow[]> {
+  const column = <T>(pick: (request: BatchCallRequest) => T) => sql.param(input.requests.map(pick));
+  return (input.last ? queryRowsPreparedLast : queryRowsPrepared)<BatchCallRow>(
     tx,
-    `roster_usage_write_${statements.map(({ letter }) => letter).join('')}`,
-    sql`WITH ${sql.join(
-      statements.map(({ letter, statement }) => sql`${sql.identifier(`w_${letter}`)} AS (${statement})`),
-      sql`, `,
-    )} SELECT 1`,
+    input.last ? 'roster_usage_batch_commit' : 'roster_usage_batch',
+    sql`SELECT * FROM roster_usage_batch(
+          ${column((r) => r.kind)}::text[], ${column((r) => r.hash?.toString('hex') ?? '')}::text[],
+          ${column((r) => r.userId ?? '')}::text[], ${column((r) => r.activity)}::text[],
+          ${column((r) => r.quantity)}::bigint[], ${column((r) => r.key ?? '')}::text[],
+          ${input.now}::timestamptz, ${input.day}::date, ${input.month}::date, ${sql.param([...input.roles])}::text[],
+          ${input.slices}::integer, ${input.creditsPerSeat}::bigint, ${input.lowShare}::float8, ${input.notices}::boolean)`,
   );
 }
 

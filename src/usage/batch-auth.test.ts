@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { onCitus } from '../../test/kit/engine.ts';
+import { actorQuery, type CredentialKind } from '../auth/credential-query.ts';
+import { PERMISSIONS } from '../auth/permissions.ts';
+import { LOW_BALANCE_SHARE } from '../billing/allocation.ts';
+import { hashToken } from '../core/tokens.ts';
+import { queryRows } from '../db/client.ts';
+import { periodsAt } from './periods.ts';
+import { callUsageBatch } from './queries.ts';
+
+// The authentication rule lives in src/auth/credential-query.ts and, for a usage batch on
+// PostgreSQL and PGlite, in the database function roster_usage_batch (its step 1). Citus runs the
+// batch from node with the rule of credential-query.ts, so there is nothing to compare there.
+describe.skipIf(onCitus())('roster_usage_batch authenticates as the request hook does', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('every kind of credential, valid or not: the same user and org, or none', async () => {
+    const org = await t.given.org({ members: 2 });
+    const [member, toDisable] = org.members as [(typeof org.members)[0], (typeof org.members)[0]];
+    const loner = await t.given.user();
+    const expiring = await t.given.user();
+    const memberApi = await t.given.apiToken(member);
+    const disabledApi = await t.given.apiToken(toDisable);
+    const db = t.database.db;
+    await db.execute(sql`UPDATE users SET disabled_at = now() WHERE id = ${toDisable.id}`);
+    await db.execute(sql`UPDATE sessions SET expires_at = now() - interval '1 day' WHERE user_id = ${expiring.id}`);
+
+    const credentials: { label: string; kind: CredentialKind; token?: string; userId?: string }[] = [
+      { label: "owner's session", kind: 'session', token: org.owner.token },
+      { label: "member's session", kind: 'session', token: member.token },
+      { label: 'session of a user in no org', kind: 'session', token: loner.token },
+      { label: "disabled member's session", kind: 'session', token: toDisable.token },
+      { label: 'expired session', kind: 'session', token: expiring.token },
+      { label: 'unknown session', kind: 'session', token: 'rs_sess_unknown' },
+      { label: "member's API token", kind: 'api', token: memberApi.token },
+      { label: "disabled member's API token", kind: 'api', token: disabledApi.token },
+      { label: 'unknown API token', kind: 'api', token: 'rs_api_unknown' },
+      { label: 'a session token presented as an API token', kind: 'api', token: member.token },
+      { label: 'on behalf of the owner', kind: 'user', userId: org.owner.id },
+      { label: 'on behalf of a user in no org', kind: 'user', userId: loner.id },
+      { label: 'on behalf of a disabled member', kind: 'user', userId: toDisable.id },
+      { label: 'on behalf of an unknown user', kind: 'user', userId: randomUUID() },
+    ];
+    const now = t.clock.now();
+
+    const expected = [];
+    for (const credential of credentials) {
+      const rows = await queryRows<{ user_id: string; org_id: string | null }>(
+        db,
+        sql`SELECT user_id, org_id FROM (${actorQuery(
+          credential.kind,
+          { withOrg: false },
+          {
+            hash: sql`${credential.token ? hashToken(credential.token) : null}::bytea`,
+            now: sql`${now}::timestamptz`,
+            userId: sql`${credential.userId ?? null}::uuid`,
+          },
+        )}) a`,
+      );
+      expected.push({ label: credential.label, actor: rows[0] ? { user: rows[0].user_id, org: rows[0].org_id } : null });
+    }
+
+    const { day, month } = periodsAt(now);
+    const rows = await db.transaction((tx) =>
+      callUsageBatch(tx, {
+        requests: credentials.map((credential, idx) => ({
+          idx,
+          kind: credential.kind,
+          hash: credential.token ? hashToken(credential.token) : undefined,
+          userId: credential.userId,
+          activity: 'api.call',
+          quantity: 1,
+        })),
+        now,
+        day,
+        month,
+        roles: PERMISSIONS['usage.record'],
+        slices: 1,
+        creditsPerSeat: t.config.teamCreditsPerSeat,
+        lowShare: LOW_BALANCE_SHARE,
+        notices: true,
+        last: false,
+      }),
+    );
+    const actual = credentials.map((credential, idx) => {
+      const row = rows.find((one) => one.r_idx === idx + 1)!;
+      const actor = row.r_status === 'unauthenticated' ? null : { user: row.r_user, org: row.r_org };
+      return { label: credential.label, actor };
+    });
+    expect(actual).toEqual(expected);
+    // The comparison covers each outcome: members recorded, a user in no org, and refusals.
+    expect(rows.filter((row) => row.r_status === 'recorded')).toHaveLength(4);
+    expect(rows.filter((row) => row.r_status === 'no_org')).toHaveLength(2);
+    expect(rows.filter((row) => row.r_status === 'unauthenticated')).toHaveLength(8);
+  });
+});
