@@ -36,8 +36,9 @@ import {
  * order), lock the members' counter rows ((org, user, slice) order), read the limits, decide each
  * request in arrival order against its member's limits and its org's allocation (a refusal takes
  * nothing), write the counters, the per-activity rows and the orgs' months, commit. On PostgreSQL
- * and PGlite these steps take three prepared statements between BEGIN and COMMIT (the steps that can
- * share a snapshot share a statement, src/usage/queries.ts); on Citus one statement per step and org. Every request
+ * and PGlite these steps are one call of the database function roster_usage_batch (migration
+ * 0029), sent with BEGIN and COMMIT in one round trip; on Citus one statement per step and org,
+ * from here (applyPerOrg). Every request
  * answers only after that commit; if the transaction fails, every request of the batch fails with
  * the error and nothing of it is recorded. No overshoot also across processes: every writer takes
  * the same row locks in the same order. A request with a `key` is decided in the same batch: under
@@ -77,8 +78,9 @@ export type UsageOutcome =
   | { status: 'allocation_exhausted'; allocation: { monthly: number | null; used: number }; now: Date };
 
 /**
- * Test-only: runs inside the batch's transaction after its locks, reads and decisions, before its
- * writes (on PostgreSQL the writes carry the COMMIT, src/db/pipeline.ts).
+ * Test-only: `beforeCommit` runs inside the batch's transaction after its statements, before its
+ * COMMIT (on PostgreSQL and PGlite after the call that also wrote; while it is set, the COMMIT does
+ * not travel with the call). Citus: after the locks, reads and decisions, before the writes.
  */
 export const batchTestHooks: {
   beforeCommit?: ((tx: Tx, size: number) => Promise<void>) | undefined;
@@ -273,7 +275,7 @@ async function applyPerOrg(ctx: Ctx, requests: UsageRequest[], now: Date): Promi
 /**
  * PostgreSQL, PGlite: the batch as one call of roster_usage_batch, which authenticates, locks,
  * reads, decides and writes in the database (src/db/migrations/0029_usage_batch_function.sql), the
- * same rule as recordGroup below. On PostgreSQL BEGIN, the call and COMMIT travel in one round
+ * same rule as applyPerOrg and recordOrg below. On PostgreSQL BEGIN, the call and COMMIT travel in one round
  * trip. A batch that makes an allocation notice due (once per org, month and level) runs again
  * with the notices: the call, then the notices (mail and audit), then COMMIT.
  */
@@ -350,8 +352,10 @@ function toOutcomes(rows: BatchCallRow[], size: number, now: Date): UsageOutcome
           return { status: 'no_org', userId: row.r_user! };
         case 'forbidden':
           return { status: 'forbidden' };
-        default:
+        case 'unauthenticated':
           return { status: 'unauthenticated' };
+        default:
+          throw new Error(`roster_usage_batch answered an unknown status: ${row.r_status}`);
       }
     })();
   }

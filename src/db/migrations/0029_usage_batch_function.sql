@@ -8,7 +8,7 @@
 --
 -- The steps, each its own statement (in READ COMMITTED each statement of a function takes a new
 -- snapshot, so what is read after a lock sees what its previous holder committed):
---   1. authenticate every request (src/auth/credential-query.ts, batchActorQuery: an unexpired
+--   1. authenticate every request (the rule of src/auth/credential-query.ts, actorQuery: an unexpired
 --      session or an API token by its hash, or a service token's `user` request by user id; never a
 --      disabled user) with its membership, and apply the policy (p_roles: the roles that may record
 --      usage, from src/auth/permissions.ts);
@@ -25,6 +25,12 @@
 --   5. the writes, set-based: counters (the batch's quantity on the member's first row, every row
 --      on the current day and month, quota = used), per-activity rows, the recorded keys with their
 --      receipts, the month rows of orgs with a finite allocation.
+-- Every lookup by key is a LATERAL subquery with LIMIT 1 (or a scalar subquery), which the planner
+-- cannot turn into a join: the function's statements run on cached plans in which an array
+-- parameter counts as 10 rows, and against small tables those plans joined by hash over a
+-- sequential scan of the whole table; this way each lookup is one index probe whatever the
+-- statistics say (bench/README.md, "The batch as one call").
+--
 -- The 80% and 100% allocation notices are mailed and recorded by node in the same transaction
 -- (src/usage/allocation.ts). With p_notices false (the one-round-trip call, COMMIT already on its
 -- way) a batch that makes a notice due that is not claimed yet raises SQLSTATE RU001 instead, and
@@ -206,12 +212,12 @@ BEGIN
            array_agg(coalesce(u.used, 0) ORDER BY x.i), array_agg(0::bigint ORDER BY x.i)
     INTO g_monthly, g_used, g_accepted
     FROM unnest(g_org) WITH ORDINALITY x(o, i)
-    LEFT JOIN LATERAL (SELECT plan, seats FROM subscriptions WHERE org_id = x.o AND status <> 'canceled') s ON true
-    LEFT JOIN org_allocations a ON a.org_id = x.o
-    LEFT JOIN org_usage u ON u.org_id = x.o AND u.month = p_month;
+    LEFT JOIN LATERAL (SELECT s.plan, s.seats FROM subscriptions s WHERE s.org_id = x.o AND s.status <> 'canceled' LIMIT 1) s ON true
+    LEFT JOIN LATERAL (SELECT a.monthly FROM org_allocations a WHERE a.org_id = x.o LIMIT 1) a ON true
+    LEFT JOIN LATERAL (SELECT u.used FROM org_usage u WHERE u.org_id = x.o AND u.month = p_month LIMIT 1) u ON true;
 
     IF EXISTS (SELECT 1 FROM unnest(q_status, p_keys) x(s, k) WHERE x.s IS NULL AND x.k IS NOT NULL) THEN
-      -- Each keyed request's (member, key) group, and what that key recorded before this month's batch.
+      -- Each keyed request's (member, key) group, and the receipt that key recorded this month, if any.
       SELECT array_agg(r.kg ORDER BY x.i), max(r.kg) INTO q_kg, kg_count
       FROM unnest(p_keys) WITH ORDINALITY x(k, i)
       LEFT JOIN (SELECT y.i, dense_rank() OVER (ORDER BY y.m, y.k)::integer AS kg
@@ -225,7 +231,9 @@ BEGIN
              array_agg(k.month_used ORDER BY w.kg), array_agg(k.month_limit ORDER BY w.kg)
       INTO kg_activity, kg_quantity, kg_day_used, kg_day_limit, kg_month_used, kg_month_limit
       FROM (SELECT DISTINCT x.kg, x.o, x.u, x.k FROM unnest(q_kg, q_org, q_user, p_keys) x(kg, o, u, k) WHERE x.kg IS NOT NULL) w
-      LEFT JOIN usage_keys k ON k.org_id = w.o AND k.user_id = w.u AND k.key = w.k AND k.month = p_month;
+      LEFT JOIN LATERAL (
+        SELECT k.activity, k.quantity, k.day_used, k.day_limit, k.month_used, k.month_limit FROM usage_keys k
+        WHERE k.org_id = w.o AND k.user_id = w.u AND k.key = w.k AND k.month = p_month LIMIT 1) k ON true;
       kg_recorded := array_fill(NULL::integer, ARRAY[kg_count]);
     END IF;
 
