@@ -10,6 +10,8 @@ export const LOW_BALANCE_SHARE = 0.8;
 /**
  * The org's monthly allocation (null: unlimited). Team: TEAM_CREDITS_PER_SEAT × seats;
  * Enterprise: support's setting (unlimited until set); no live subscription: 0, like storage.
+ * The usage batch function roster_usage_batch (migration 0029) repeats this rule in SQL: a change
+ * here needs a migration that replaces it.
  */
 export function monthlyAllocation(inputs: AllocationInputs, creditsPerSeat: number): number | null {
   if (inputs.plan === 'team') return creditsPerSeat * inputs.seats;
