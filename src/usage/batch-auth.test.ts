@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { onCitus } from '../../test/kit/engine.ts';
 import { actorQuery, type CredentialKind } from '../auth/credential-query.ts';
-import { PERMISSIONS } from '../auth/permissions.ts';
-import { LOW_BALANCE_SHARE } from '../billing/allocation.ts';
 import { hashToken } from '../core/tokens.ts';
 import { queryRows } from '../db/client.ts';
-import { periodsAt } from './periods.ts';
-import { callUsageBatch } from './queries.ts';
+import { applyBatch } from './batch.ts';
 
 // The authentication rule lives in src/auth/credential-query.ts and, for a usage batch on
-// PostgreSQL and PGlite, in the database function roster_usage_batch (its step 1). Citus runs the
-// batch from node with the rule of credential-query.ts, so there is nothing to compare there.
-describe.skipIf(onCitus())('roster_usage_batch authenticates as the request hook does', () => {
+// PostgreSQL and PGlite, in the database function roster_usage_batch (its step 1); Citus runs the
+// batch from node with the rule of credential-query.ts. Whatever the engine, a batch must
+// authenticate every credential as the request hook does.
+describe('a usage batch authenticates as the request hook does', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startApp();
@@ -52,13 +50,14 @@ describe.skipIf(onCitus())('roster_usage_batch authenticates as the request hook
     ];
     const now = t.clock.now();
 
+    // What the request hook's rule answers for each credential.
     const expected = [];
     for (const credential of credentials) {
       const rows = await queryRows<{ user_id: string; org_id: string | null }>(
         db,
         sql`SELECT user_id, org_id FROM (${actorQuery(
           credential.kind,
-          { withOrg: false },
+          { withOrg: false, membership: onCitus() ? 'user_orgs' : 'join' },
           {
             hash: sql`${credential.token ? hashToken(credential.token) : null}::bytea`,
             now: sql`${now}::timestamptz`,
@@ -69,37 +68,41 @@ describe.skipIf(onCitus())('roster_usage_batch authenticates as the request hook
       expected.push({ label: credential.label, actor: rows[0] ? { user: rows[0].user_id, org: rows[0].org_id } : null });
     }
 
-    const { day, month } = periodsAt(now);
-    const rows = await db.transaction((tx) =>
-      callUsageBatch(tx, {
-        requests: credentials.map((credential, idx) => ({
-          idx,
-          kind: credential.kind,
-          hash: credential.token ? hashToken(credential.token) : undefined,
-          userId: credential.userId,
-          activity: 'api.call',
-          quantity: 1,
-        })),
-        now,
-        day,
-        month,
-        roles: PERMISSIONS['usage.record'],
-        slices: 1,
-        creditsPerSeat: t.config.teamCreditsPerSeat,
-        lowShare: LOW_BALANCE_SHARE,
-        notices: true,
-        last: false,
-      }),
+    // One batch of all of them. Request n records 2^n units, so each member's counters tell
+    // exactly which requests were recorded as theirs.
+    const ctx = { ...operatorCtx(t), actor: null };
+    const outcomes = await applyBatch(
+      ctx,
+      credentials.map((credential, n) => ({
+        kind: credential.kind,
+        hash: credential.token ? hashToken(credential.token) : undefined,
+        userId: credential.userId,
+        activity: 'api.call',
+        quantity: 2 ** n,
+      })),
     );
-    const actual = credentials.map((credential, idx) => {
-      const row = rows.find((one) => one.r_idx === idx + 1)!;
-      const actor = row.r_status === 'unauthenticated' ? null : { user: row.r_user, org: row.r_org };
-      return { label: credential.label, actor };
+    const counters = await queryRows<{ user_id: string; used: string | number }>(
+      db,
+      sql`SELECT user_id, sum(month_used) AS used FROM usage_counters WHERE org_id = ${org.id} GROUP BY user_id`,
+    );
+    const recordedAs = new Map<number, string>();
+    for (const row of counters) {
+      credentials.forEach((_, n) => {
+        if ((Number(row.used) & (2 ** n)) !== 0) recordedAs.set(n, row.user_id);
+      });
+    }
+    const actual = outcomes.map((outcome, n) => {
+      const label = credentials[n]!.label;
+      if (outcome.status === 'recorded')
+        return { label, actor: { user: recordedAs.get(n) ?? 'not in the counters', org: org.id } };
+      if (outcome.status === 'no_org') return { label, actor: { user: outcome.userId, org: null } };
+      if (outcome.status === 'unauthenticated') return { label, actor: null };
+      return { label, actor: outcome.status };
     });
     expect(actual).toEqual(expected);
-    // The comparison covers each outcome: members recorded, a user in no org, and refusals.
-    expect(rows.filter((row) => row.r_status === 'recorded')).toHaveLength(4);
-    expect(rows.filter((row) => row.r_status === 'no_org')).toHaveLength(2);
-    expect(rows.filter((row) => row.r_status === 'unauthenticated')).toHaveLength(8);
+    // The comparison covers each outcome: members recorded, users in no org, and refusals.
+    expect(outcomes.filter((outcome) => outcome.status === 'recorded')).toHaveLength(4);
+    expect(outcomes.filter((outcome) => outcome.status === 'no_org')).toHaveLength(2);
+    expect(outcomes.filter((outcome) => outcome.status === 'unauthenticated')).toHaveLength(8);
   });
 });
