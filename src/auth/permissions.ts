@@ -218,6 +218,11 @@ export function can(role: Role | null | undefined, action: Action): boolean {
   return role !== null && role !== undefined && (PERMISSIONS[action] as readonly Role[]).includes(role);
 }
 
+/** The org roles that `can` perform `action`, for a rule that runs in SQL (the usage batch function). */
+export function rolesThatCan(action: Action): Role[] {
+  return EVERYONE.filter((role) => can(role, action));
+}
+
 export type OrgActor = Actor & { membership: NonNullable<Actor['membership']> };
 
 /** The acting member of an org, allowed to perform `action` (on `resource`); otherwise the refusal's error. */

@@ -1,4 +1,4 @@
-import { can, PERMISSIONS } from '../auth/permissions.ts';
+import { can, rolesThatCan } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { LOW_BALANCE_SHARE, monthlyAllocation } from '../billing/allocation.ts';
@@ -286,7 +286,7 @@ async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): P
     now,
     day,
     month,
-    roles: PERMISSIONS['usage.record'],
+    roles: rolesThatCan('usage.record'),
     slices: ctx.config.usageCounterSlices,
     creditsPerSeat: ctx.config.teamCreditsPerSeat,
     lowShare: LOW_BALANCE_SHARE,
@@ -300,7 +300,9 @@ async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): P
         await sendNotices(tx, ctx, { orgId: row.r_org!, month, monthly: Number(row.a_monthly), used: Number(row.a_used) });
       }
       await hook?.(tx, requests.length);
-      return toOutcomes(rows, requests.length, now);
+      const outcomes: UsageOutcome[] = Array.from({ length: requests.length });
+      for (const row of rows) if (row.r_idx >= 1) outcomes[row.r_idx - 1] = toOutcome(row, now);
+      return outcomes;
     });
   try {
     return await run(false);
@@ -310,56 +312,46 @@ async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): P
   }
 }
 
-function toOutcomes(rows: BatchCallRow[], size: number, now: Date): UsageOutcome[] {
-  const outcomes: UsageOutcome[] = Array.from({ length: size });
+/** The outcome of one request from its row of roster_usage_batch. */
+function toOutcome(row: BatchCallRow, now: Date): UsageOutcome {
   const number = (value: string | number | null) => (value === null ? null : Number(value));
-  for (const row of rows) {
-    if (row.r_idx < 1) continue;
-    const limits: MemberLimits = { daily: number(row.r_daily), monthly: number(row.r_monthly) };
-    outcomes[row.r_idx - 1] = ((): UsageOutcome => {
-      switch (row.r_status) {
-        case 'recorded':
-          return { status: 'recorded', dayUsed: Number(row.r_day_used), monthUsed: Number(row.r_month_used), limits };
-        case 'replayed':
-          return {
-            status: 'replayed',
-            stored: {
-              activity: row.k_activity!,
-              quantity: Number(row.k_quantity),
-              dayUsed: Number(row.k_day_used ?? 0),
-              dayLimit: number(row.k_day_limit),
-              monthUsed: Number(row.k_month_used ?? 0),
-              monthLimit: number(row.k_month_limit),
-            },
-          };
-        case 'over_limit':
-          return {
-            status: 'over_limit',
-            member: { orgId: row.r_org!, userId: row.r_user! },
-            over: { day: row.r_over_day === true, month: row.r_over_month === true },
-            limits,
-            dayUsed: Number(row.r_day_used),
-            monthUsed: Number(row.r_month_used),
-            now,
-          };
-        case 'allocation_exhausted':
-          return {
-            status: 'allocation_exhausted',
-            allocation: { monthly: number(row.a_monthly), used: Number(row.a_used) },
-            now,
-          };
-        case 'no_org':
-          return { status: 'no_org', userId: row.r_user! };
-        case 'forbidden':
-          return { status: 'forbidden' };
-        case 'unauthenticated':
-          return { status: 'unauthenticated' };
-        default:
-          throw new Error(`roster_usage_batch answered an unknown status: ${row.r_status}`);
-      }
-    })();
+  const limits: MemberLimits = { daily: number(row.r_daily), monthly: number(row.r_monthly) };
+  switch (row.r_status) {
+    case 'recorded':
+      return { status: 'recorded', dayUsed: Number(row.r_day_used), monthUsed: Number(row.r_month_used), limits };
+    case 'replayed':
+      return {
+        status: 'replayed',
+        stored: {
+          activity: row.k_activity!,
+          quantity: Number(row.k_quantity),
+          dayUsed: Number(row.k_day_used ?? 0),
+          dayLimit: number(row.k_day_limit),
+          monthUsed: Number(row.k_month_used ?? 0),
+          monthLimit: number(row.k_month_limit),
+        },
+      };
+    case 'over_limit':
+      return {
+        status: 'over_limit',
+        member: { orgId: row.r_org!, userId: row.r_user! },
+        over: { day: row.r_over_day === true, month: row.r_over_month === true },
+        limits,
+        dayUsed: Number(row.r_day_used),
+        monthUsed: Number(row.r_month_used),
+        now,
+      };
+    case 'allocation_exhausted':
+      return { status: 'allocation_exhausted', allocation: { monthly: number(row.a_monthly), used: Number(row.a_used) }, now };
+    case 'no_org':
+      return { status: 'no_org', userId: row.r_user! };
+    case 'forbidden':
+      return { status: 'forbidden' };
+    case 'unauthenticated':
+      return { status: 'unauthenticated' };
+    default:
+      throw new Error(`roster_usage_batch answered an unknown status: ${row.r_status}`);
   }
-  return outcomes;
 }
 
 /** What the batch decided for one org: its writes, and its allocation notice when the allocation is finite. */
