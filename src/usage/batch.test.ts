@@ -223,6 +223,46 @@ describe('usage group commit', () => {
     }
   });
 
+  it('runs the batch function on generic plans (a small batch would replan its statements on every call)', async () => {
+    // Migration 0030. Under plan_cache_mode auto, a batch whose member and org arrays hold one
+    // element planned each of the function's statements afresh on every call (bench/README.md).
+    // Citus has the function too (its migrations are the same), though its batches run from node.
+    const [fn] = await queryRows<{ config: string[] | null }>(
+      t.database.db,
+      sql`SELECT proconfig AS config FROM pg_proc WHERE proname = 'roster_usage_batch'`,
+    );
+    expect(fn?.config).toContain('plan_cache_mode=force_generic_plan');
+    // And the setting holds inside the call only: the caller's session keeps its own.
+    const org = await t.given.org({ members: 1 });
+    const ctx = { ...operatorCtx(t), actor: null };
+    const member = org.members[0]!;
+    const outcomes = await applyBatch(ctx, [{ kind: 'user', userId: member.id, activity: 'api.call', quantity: 1 }]);
+    expect(outcomes).toMatchObject([{ status: 'recorded', dayUsed: 1 }]);
+    const [session] = await queryRows<{ mode: string }>(t.database.db, sql`SELECT current_setting('plan_cache_mode') AS mode`);
+    expect(session?.mode).toBe('auto');
+  });
+
+  it("no index on usage_activity leads a member's row lookup over the rest of the org's day (regression: a plan on an empty table's statistics)", async () => {
+    // Migration 0031. The batch finds a member's activity row of the day by its full key; with an
+    // index on (org_id, day) alone, a plan made on an empty table's statistics took that index and
+    // read every row of the org's day for each member (bench/README.md).
+    const indexes = await queryRows<{ name: string; columns: string[] }>(
+      t.database.db,
+      sql`SELECT i.relname AS name, array_agg(a.attname::text ORDER BY k.n) AS columns
+          FROM pg_index x
+          JOIN pg_class i ON i.oid = x.indexrelid
+          CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, n)
+          JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+          WHERE x.indrelid = 'usage_activity'::regclass
+          GROUP BY i.relname`,
+    );
+    expect(indexes.length).toBeGreaterThanOrEqual(2);
+    for (const index of indexes) {
+      expect(index.columns[0], index.name).toBe('org_id');
+      expect(index.columns.slice(0, 3), index.name).toContain('user_id');
+    }
+  });
+
   it('a request still queued when the app closes is applied before the database closes (regression: "pool ended")', async () => {
     const own = await startApp();
     const org = await own.given.org({ members: 1 });
