@@ -229,7 +229,7 @@ describe('usage group commit', () => {
     // Citus has the function too (its migrations are the same), though its batches run from node.
     const [fn] = await queryRows<{ config: string[] | null }>(
       t.database.db,
-      sql`SELECT proconfig AS config FROM pg_proc WHERE proname = 'roster_usage_batch'`,
+      sql`SELECT proconfig AS config FROM pg_proc WHERE oid = 'roster_usage_batch'::regproc`,
     );
     expect(fn?.config).toContain('plan_cache_mode=force_generic_plan');
     // And the setting holds inside the call only: the caller's session keeps its own.
