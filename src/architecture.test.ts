@@ -53,7 +53,7 @@ const EXCEPTIONS: { path: string; tables: string[] | 'all'; reason: string }[] =
     path: 'auth/credential-query.ts',
     tables: ['users', 'sessions', 'api_tokens', 'service_tokens', 'memberships', 'orgs', 'user_orgs'],
     reason:
-      'THE authentication rule (credential → user → membership), shared by the request hook and the usage batch on Citus; there the org comes from user_orgs first (PostgreSQL and PGlite: migration 0029 repeats it, docs/architecture.md)',
+      'THE authentication rule (credential → user → membership), shared by the request hook and the usage batch on Citus; there the org comes from user_orgs first (PostgreSQL and PGlite: migration 0029 repeats it, and 0032 with service tokens, docs/architecture.md)',
   },
   {
     path: 'events/wakeup.ts',

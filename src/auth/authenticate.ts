@@ -1,7 +1,7 @@
 import type { Caller, ServiceActor } from '../core/context.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Db } from '../db/client.ts';
-import { touchServiceToken } from './queries.ts';
+import { SERVICE_TOKEN_USE_RESOLUTION_MS, touchServiceToken } from './queries.ts';
 import {
   prepareActorLookup,
   prepareServiceActorLookup,
@@ -22,9 +22,6 @@ import { onCitusDb } from '../db/citus.ts';
  * service actor (no user).
  */
 
-/** A service token's last use is kept to the minute: at most one write a minute per token. */
-const SERVICE_TOKEN_USE_RESOLUTION_MS = 60_000;
-
 export function createAuthenticator(db: Db) {
   const bySession = prepareActorLookup(db, 'roster_auth_session', 'session', { withOrg: true });
   const byApiToken = prepareActorLookup(db, 'roster_auth_api_token', 'api', { withOrg: true });
@@ -36,7 +33,7 @@ export function createAuthenticator(db: Db) {
   async function serviceActorOf(service: ServiceActorRow, now: Date): Promise<ServiceActor> {
     const lastUsed = service.last_used_at === null ? null : new Date(service.last_used_at);
     if (!lastUsed || now.getTime() - lastUsed.getTime() >= SERVICE_TOKEN_USE_RESOLUTION_MS) {
-      await touchServiceToken(db, { id: service.credential_id, now, resolutionMs: SERVICE_TOKEN_USE_RESOLUTION_MS });
+      await touchServiceToken(db, { id: service.credential_id, now });
     }
     return { via: 'service_token', credentialId: service.credential_id, scopes: scopesOf(service) };
   }
@@ -102,3 +99,18 @@ export function createAuthenticator(db: Db) {
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>;
+
+const authenticators = new WeakMap<Db, Authenticate>();
+
+/**
+ * The authenticator of `db`, created once: the request hook's, which a route that authenticates a
+ * token itself (POST /usage) also uses on its slow path (a refused or malformed request).
+ */
+export function authenticatorOf(db: Db): Authenticate {
+  let authenticator = authenticators.get(db);
+  if (!authenticator) {
+    authenticator = createAuthenticator(db);
+    authenticators.set(db, authenticator);
+  }
+  return authenticator;
+}

@@ -12,7 +12,7 @@ import { prepareStatement, type Queryable } from '../db/client.ts';
  * credentials: prepareBatchedLookup); usage authenticates the requests of a group-commit batch
  * with the same joins over the whole batch: on Citus `batchActorQuery` (below), on PostgreSQL and
  * PGlite the database function roster_usage_batch (src/db/migrations/0029_usage_batch_function.sql,
- * its step 1). A new credential rule (expiry of API tokens, …) is added to both functions here AND
+ * its step 1, as 0032_usage_batch_service_tokens.sql replaced it). A new credential rule (expiry of API tokens, …) is added to both functions here AND
  * to that function, by a migration that replaces it; src/usage/batch-auth.test.ts checks that the
  * function authenticates every kind of credential as `actorQuery` does.
  *
@@ -25,7 +25,12 @@ import { prepareStatement, type Queryable } from '../db/client.ts';
  * This is the one place outside the auth and orgs modules' queries that reads their tables
  * (users, sessions, api_tokens, service_tokens, memberships, orgs, user_orgs): src/architecture.test.ts names it.
  */
-export type CredentialKind = 'session' | 'api' | 'user';
+/**
+ * How a request names its user: a session or API token, a user id already authenticated (`user`),
+ * or a service token's hash with the user id it records for (`service`: the usage batch checks the
+ * token and its scope itself).
+ */
+export type CredentialKind = 'session' | 'api' | 'user' | 'service';
 
 /** Where a query reads its inputs: a prepared statement's placeholders, or a batch's columns. */
 export interface CredentialInputs {
@@ -298,17 +303,20 @@ export function scopesOf(row: ServiceActorRow): ServiceScope[] {
 /**
  * The same rule over a batch of requests (usage group commit on Citus, src/usage/batch.ts):
  * `requests` is a relation of `(idx int, kind text, hash bytea, user_id uuid)` — `kind` `session` or
- * `api` with `hash`, or `user` with `user_id` (a service token's on-behalf request). One row per
- * request that authenticates (never a disabled user, never an expired session), with the user's
+ * `api` with `hash`, `user` with `user_id` (an actor already resolved), or `service` with both (a
+ * request on behalf of `user_id` with a service token, which must be unrevoked and hold one of
+ * `scopes`: the serviceActorQuery rule). One row per request that authenticates (never a disabled user, never an expired session), with the user's
  * org from `user_orgs` and no role (memberRolesInOrgQuery reads the roles, org by org).
  */
-export function batchActorQuery(requests: SQL, now: SQL): SQL {
+export function batchActorQuery(requests: SQL, now: SQL, scopes: SQL): SQL {
   return sql`
     SELECT r.idx, u.id AS user_id, uo.org_id, NULL::text AS role
     FROM ${requests}
     LEFT JOIN sessions s ON r.kind = 'session' AND s.token_hash = r.hash AND s.expires_at > ${now}
     LEFT JOIN api_tokens t ON r.kind = 'api' AND t.token_hash = r.hash
-    JOIN users u ON u.id = CASE r.kind WHEN 'session' THEN s.user_id WHEN 'api' THEN t.user_id ELSE r.user_id END
+    LEFT JOIN service_tokens st ON r.kind = 'service' AND st.token_hash = r.hash AND st.revoked_at IS NULL AND st.scopes && ${scopes}
+    JOIN users u ON u.id = CASE r.kind WHEN 'session' THEN s.user_id WHEN 'api' THEN t.user_id
+                                       WHEN 'service' THEN CASE WHEN st.id IS NOT NULL THEN r.user_id END ELSE r.user_id END
       AND u.disabled_at IS NULL
     LEFT JOIN user_orgs uo ON uo.user_id = u.id`;
 }

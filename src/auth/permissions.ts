@@ -223,6 +223,12 @@ export function rolesThatCan(action: Action): Role[] {
   return EVERYONE.filter((role) => can(role, action));
 }
 
+/** The service token scopes that allow `action` (the usage batch checks a token's scopes in SQL against them). */
+export function scopesThatCan(action: Action): ServiceScope[] {
+  const scope = SERVICE_ACTION_SCOPES[action];
+  return scope ? [scope] : [];
+}
+
 export type OrgActor = Actor & { membership: NonNullable<Actor['membership']> };
 
 /** The acting member of an org, allowed to perform `action` (on `resource`); otherwise the refusal's error. */

@@ -65,16 +65,42 @@ export async function findSubject(db: Queryable, userId: string): Promise<Subjec
   return statement({ userId });
 }
 
+/** A service token's last use is kept to the minute: at most one write a minute per token. */
+export const SERVICE_TOKEN_USE_RESOLUTION_MS = 60_000;
+
+/** The time before which a service token's recorded last use is written again (touchServiceToken). */
+export function serviceTokenUseSince(now: Date): Date {
+  return new Date(now.getTime() - SERVICE_TOKEN_USE_RESOLUTION_MS);
+}
+
 /**
- * Records a service token's use at `now` unless a use within `resolutionMs` is recorded already
- * (re-checked on the row, so concurrent requests write it once).
+ * Records a service token's use at `now` unless a use within SERVICE_TOKEN_USE_RESOLUTION_MS is
+ * recorded already (re-checked on the row, so concurrent requests write it once).
  */
-export async function touchServiceToken(db: Queryable, input: { id: string; now: Date; resolutionMs: number }): Promise<void> {
-  const since = new Date(input.now.getTime() - input.resolutionMs);
+export async function touchServiceToken(db: Queryable, input: { id: string; now: Date }): Promise<void> {
+  const since = serviceTokenUseSince(input.now);
   await db
     .update(serviceTokens)
     .set({ lastUsedAt: input.now })
     .where(and(eq(serviceTokens.id, input.id), or(isNull(serviceTokens.lastUsedAt), lt(serviceTokens.lastUsedAt, since))));
+}
+
+/**
+ * touchServiceToken for the service tokens of a usage batch on Citus (`hashes`, their SHA-256),
+ * those that authenticate it: unrevoked, with one of `scopes`. PostgreSQL and PGlite do the same in
+ * roster_usage_batch (migration 0032).
+ */
+export async function touchServiceTokens(
+  db: Queryable,
+  input: { hashes: Buffer[]; scopes: readonly string[]; now: Date },
+): Promise<void> {
+  const hashes = [...new Set(input.hashes.map((hash) => hash.toString('hex')))].sort();
+  await db.execute(
+    sql`UPDATE service_tokens SET last_used_at = ${input.now}
+        WHERE token_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(${sql.param(hashes)}::text[]) h))
+          AND revoked_at IS NULL AND scopes && ${sql.param([...input.scopes])}::text[]
+          AND (last_used_at IS NULL OR last_used_at < ${serviceTokenUseSince(input.now)})`,
+  );
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { createAuthenticator } from '../auth/authenticate.ts';
+import { authenticatorOf } from '../auth/authenticate.ts';
 import { drainUsage } from '../usage/batch.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
@@ -144,7 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
   app.decorateRequest('ctx', null as unknown as Ctx);
-  registerSecurityHooks(app, { config, clock, billing, database, authenticate: createAuthenticator(database.db) });
+  registerSecurityHooks(app, { config, clock, billing, database, authenticate: authenticatorOf(database.db) });
   // Usage requests still queued for a group commit get it before whoever closed the app closes the database.
   app.addHook('onClose', async () => drainUsage(database.db));
   registerServiceScopes(app);

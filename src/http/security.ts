@@ -21,6 +21,12 @@ declare module 'fastify' {
      */
     authenticatesItself?: boolean;
     /**
+     * With `authenticatesItself`, a service token too: the route checks the token and its scope
+     * itself (the usage batch, in the same statement as the write), so the hook neither looks it up
+     * nor checks its scope. The route answers 401 and 403 as the hooks would (src/usage/routes.ts).
+     */
+    authenticatesServiceToken?: boolean;
+    /**
      * The route asks about the user named by this querystring parameter (GET /authz/check): a
      * service token is authenticated in the same statement that reads that user's account and
      * role (`ctx.prefetchedSubject`), one round trip instead of two.
@@ -48,10 +54,13 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
     const bearer = bearerToken(request);
     const cookieToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
     const token = bearer ?? cookieToken;
-    // A service token is always resolved here, so a self-authenticating route (usage) can refuse it
-    // through the policy (403) or, when it is revoked, as unauthenticated (401).
+    // A service token is resolved here, so a self-authenticating route can refuse it through the
+    // policy (403) or, when it is revoked, as unauthenticated (401); unless the route checks the
+    // token itself as well (authenticatesServiceToken: POST /usage).
+    const config = request.routeOptions.config;
     const authenticatesItself =
-      request.routeOptions.config?.authenticatesItself === true && !(bearer && tokenKindOf(bearer) === 'service');
+      config?.authenticatesItself === true &&
+      (!(bearer && tokenKindOf(bearer) === 'service') || config.authenticatesServiceToken === true);
     const subjectUserId = subjectAskedAbout(request, bearer);
     let actor: Caller | null = null;
     let prefetchedSubject: Ctx['prefetchedSubject'];

@@ -3,7 +3,10 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { onCitus } from '../../test/kit/engine.ts';
+import { createServiceToken, revokeServiceToken, setPlan } from '../admin/service.ts';
+import { authenticatorOf } from '../auth/authenticate.ts';
 import { actorQuery, type CredentialKind } from '../auth/credential-query.ts';
+import { decide } from '../auth/permissions.ts';
 import { hashToken } from '../core/tokens.ts';
 import { queryRows } from '../db/client.ts';
 import { applyBatch } from './batch.ts';
@@ -23,6 +26,8 @@ describe('a usage batch authenticates as the request hook does', () => {
 
   it('every kind of credential, valid or not: the same user and org, or none', async () => {
     const org = await t.given.org({ members: 2 });
+    // Enterprise, unlimited: no request here is refused for the org's allocation (request n records 2^n).
+    await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 25 });
     const [member, toDisable] = org.members as [(typeof org.members)[0], (typeof org.members)[0]];
     const loner = await t.given.user();
     const expiring = await t.given.user();
@@ -31,6 +36,14 @@ describe('a usage batch authenticates as the request hook does', () => {
     const db = t.database.db;
     await db.execute(sql`UPDATE users SET disabled_at = now() WHERE id = ${toDisable.id}`);
     await db.execute(sql`UPDATE sessions SET expires_at = now() - interval '1 day' WHERE user_id = ${expiring.id}`);
+    const serviceToken = async (scopes: string) => {
+      const { token, record } = await createServiceToken(operatorCtx(t), { name: 'host app', scopes });
+      return { id: record.id, token };
+    };
+    const service = (await serviceToken('usage:write')).token;
+    const unscoped = (await serviceToken('authz:read,storage:write')).token;
+    const revoked = await serviceToken('usage:write');
+    await revokeServiceToken(operatorCtx(t), { id: revoked.id });
 
     const credentials: { label: string; kind: CredentialKind; token?: string; userId?: string }[] = [
       { label: "owner's session", kind: 'session', token: org.owner.token },
@@ -47,16 +60,32 @@ describe('a usage batch authenticates as the request hook does', () => {
       { label: 'on behalf of a user in no org', kind: 'user', userId: loner.id },
       { label: 'on behalf of a disabled member', kind: 'user', userId: toDisable.id },
       { label: 'on behalf of an unknown user', kind: 'user', userId: randomUUID() },
+      { label: 'service token, on behalf of a member', kind: 'service', token: service, userId: member.id },
+      { label: 'service token, on behalf of a user in no org', kind: 'service', token: service, userId: loner.id },
+      { label: 'service token, on behalf of a disabled member', kind: 'service', token: service, userId: toDisable.id },
+      { label: 'service token, on behalf of an unknown user', kind: 'service', token: service, userId: randomUUID() },
+      { label: 'service token without usage:write', kind: 'service', token: unscoped, userId: member.id },
+      { label: 'revoked service token', kind: 'service', token: revoked.token, userId: member.id },
+      { label: 'unknown service token', kind: 'service', token: 'rs_svc_unknown', userId: member.id },
+      { label: 'an API token presented as a service token', kind: 'service', token: memberApi.token, userId: member.id },
     ];
     const now = t.clock.now();
 
-    // What the request hook's rule answers for each credential.
+    // What the request hook's rule answers for each credential. A service token: the hook's own
+    // lookup, and the policy's scope check for recording usage, then the user it names.
     const expected = [];
     for (const credential of credentials) {
+      if (credential.kind === 'service') {
+        const caller = await authenticatorOf(db)(credential.token!, now, 'bearer');
+        if (caller?.via !== 'service_token' || !decide(caller, 'usage.record').allowed) {
+          expected.push({ label: credential.label, actor: null });
+          continue;
+        }
+      }
       const rows = await queryRows<{ user_id: string; org_id: string | null }>(
         db,
         sql`SELECT user_id, org_id FROM (${actorQuery(
-          credential.kind,
+          credential.kind === 'service' ? 'user' : credential.kind,
           { withOrg: false, membership: onCitus() ? 'user_orgs' : 'join' },
           {
             hash: sql`${credential.token ? hashToken(credential.token) : null}::bytea`,
@@ -101,8 +130,8 @@ describe('a usage batch authenticates as the request hook does', () => {
     });
     expect(actual).toEqual(expected);
     // The comparison covers each outcome: members recorded, users in no org, and refusals.
-    expect(outcomes.filter((outcome) => outcome.status === 'recorded')).toHaveLength(4);
-    expect(outcomes.filter((outcome) => outcome.status === 'no_org')).toHaveLength(2);
-    expect(outcomes.filter((outcome) => outcome.status === 'unauthenticated')).toHaveLength(8);
+    expect(outcomes.filter((outcome) => outcome.status === 'recorded')).toHaveLength(5);
+    expect(outcomes.filter((outcome) => outcome.status === 'no_org')).toHaveLength(3);
+    expect(outcomes.filter((outcome) => outcome.status === 'unauthenticated')).toHaveLength(14);
   });
 });

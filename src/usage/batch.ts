@@ -1,4 +1,4 @@
-import { can, rolesThatCan } from '../auth/permissions.ts';
+import { can, rolesThatCan, scopesThatCan } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { LOW_BALANCE_SHARE, monthlyAllocation } from '../billing/allocation.ts';
@@ -49,8 +49,9 @@ import {
 
 export interface UsageRequest {
   kind: CredentialKind;
+  /** Kinds `session`, `api` and `service`: the token's SHA-256. */
   hash?: Buffer | undefined;
-  /** kind `user`: a valid uuid. */
+  /** Kinds `user` and `service`: a valid uuid. */
   userId?: string | undefined;
   activity: string;
   quantity: number;
@@ -62,7 +63,7 @@ export type UsageOutcome =
   | { status: 'recorded'; dayUsed: number; monthUsed: number; limits: MemberLimits }
   /** The key was recorded before (this batch or earlier): nothing recorded now; its first request's receipt. */
   | { status: 'replayed'; stored: StoredKey }
-  /** The credential does not authenticate, or the user is unknown or disabled. */
+  /** The credential does not authenticate (a service token: or lacks the scope), or the user is unknown or disabled. */
   | { status: 'unauthenticated' }
   | { status: 'no_org'; userId: string }
   | { status: 'forbidden' }
@@ -233,7 +234,7 @@ async function applyPerOrg(ctx: Ctx, requests: UsageRequest[], now: Date): Promi
   const { day, month } = periodsAt(now);
   return ctx.db.transaction(async (tx) => {
     const credentials = requests.map((request, idx) => ({ idx, kind: request.kind, hash: request.hash, userId: request.userId }));
-    const actors = await authenticateBatch(tx, credentials, now);
+    const actors = await authenticateBatch(tx, credentials, { now, scopes: scopesThatCan('usage.record') });
     const outcomes: (UsageOutcome | undefined)[] = requests.map((_, idx) => {
       const actor = actors.get(idx);
       if (!actor) return { status: 'unauthenticated' };
@@ -287,6 +288,7 @@ async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): P
     day,
     month,
     roles: rolesThatCan('usage.record'),
+    scopes: scopesThatCan('usage.record'),
     slices: ctx.config.usageCounterSlices,
     creditsPerSeat: ctx.config.teamCreditsPerSeat,
     lowShare: LOW_BALANCE_SHARE,

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestOrg, TestUser } from '../../test/kit/given.ts';
-import { createServiceToken, revokeServiceToken, setAllocation, setPlan } from '../admin/service.ts';
+import { createServiceToken, listServiceTokens, revokeServiceToken, setAllocation, setPlan } from '../admin/service.ts';
 import { queryRows } from '../db/client.ts';
 import { eventsOfOrg } from '../events/queries.ts';
 import { periodsAt } from './periods.ts';
@@ -127,6 +127,39 @@ describe('POST /api/v1/usage on behalf of a member (service token, usage:write)'
     await revokeServiceToken(operatorCtx(t), { id: revoked.id });
     expect((await onBehalf(org.owner, 1, { as: revoked })).status).toBe(401);
     expect(await storedOf(org.owner)).toEqual({ month: 0, keys: 0 });
+  });
+
+  it("records the token's last use at most once a minute (the batch checks the token), and not a revoked token's", async () => {
+    t.clock.set(MID_MARCH);
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const host = await serviceToken('usage:write');
+    const lastUsed = async () => (await listServiceTokens(operatorCtx(t))).find((row) => row.id === host.id)?.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    expect((await onBehalf(member, 1, { as: host })).status).toBe(201);
+    const first = (await lastUsed())!;
+    expect(Math.abs(first.getTime() - t.clock.now().getTime())).toBeLessThan(5_000);
+    // Within the minute: not written again, even by concurrent requests (one batch or several).
+    t.clock.advance(30);
+    const replies = await Promise.all([1, 2, 3, 4].map(() => onBehalf(member, 1, { as: host })));
+    expect(replies.map((reply) => reply.status)).toEqual([201, 201, 201, 201]);
+    expect(await lastUsed()).toEqual(first);
+    t.clock.advance(31);
+    expect((await onBehalf(member, 1, { as: host })).status).toBe(201);
+    const second = (await lastUsed())!;
+    expect(second.getTime()).toBeGreaterThanOrEqual(first.getTime() + 60_000);
+    // A refusal of the member's (here: the member is disabled) is still a use of the token.
+    t.clock.advance(61);
+    expect((await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner })).status).toBe(200);
+    expect((await onBehalf(member, 1, { as: host })).status).toBe(403);
+    expect((await lastUsed())!.getTime()).toBeGreaterThanOrEqual(second.getTime() + 60_000);
+    // A revoked token is not a use.
+    await revokeServiceToken(operatorCtx(t), { id: host.id });
+    const before = await lastUsed();
+    t.clock.advance(120);
+    expect((await onBehalf(member, 1, { as: host })).status).toBe(401);
+    expect(await lastUsed()).toEqual(before);
+    expect(await storedOf(member)).toEqual({ month: 6, keys: 0 });
   });
 
   it('passes on the 429s: the member limit and the org allocation, with Retry-After', async () => {

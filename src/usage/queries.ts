@@ -3,6 +3,7 @@ import { queryRows, queryRowsPrepared, queryRowsPreparedLast, type Queryable } f
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { batchActorQuery, memberRolesInOrgQuery, type CredentialKind } from '../auth/credential-query.ts';
+import { serviceTokenUseSince, touchServiceTokens } from '../auth/queries.ts';
 
 export type { CredentialKind };
 
@@ -258,20 +259,20 @@ function inOrg(column: SQL, only: string | undefined): SQL {
 export interface BatchRequestRow {
   idx: number;
   kind: CredentialKind;
-  /** SHA-256 of the token (session, api), or undefined. */
+  /** SHA-256 of the token (session, api, service), or undefined. */
   hash?: Buffer | undefined;
-  /** A valid uuid (kind `user`), or undefined. */
+  /** A valid uuid (kinds `user` and `service`), or undefined. */
   userId?: string | undefined;
 }
 
 type ActorRow = { idx: number; user_id: string; org_id: string | null; role: Role | null };
 
-function actorsQuery(requests: BatchRequestRow[], now: Date): SQL {
+function actorsQuery(requests: BatchRequestRow[], now: Date, scopes: readonly string[]): SQL {
   const source = sql`(SELECT r0.idx, r0.kind, decode(r0.hash_hex, 'hex') AS hash, nullif(r0.user_id, '')::uuid AS user_id
       FROM unnest(${sql.param(requests.map((row) => row.idx))}::int[], ${sql.param(requests.map((row) => row.kind))}::text[],
                   ${sql.param(requests.map((row) => row.hash?.toString('hex') ?? ''))}::text[],
                   ${sql.param(requests.map((row) => row.userId ?? ''))}::text[]) AS r0(idx, kind, hash_hex, user_id)) r`;
-  return batchActorQuery(source, sql`${now}::timestamptz`);
+  return batchActorQuery(source, sql`${now}::timestamptz`, sql`${sql.param([...scopes])}::text[]`);
 }
 
 function toActors(rows: ActorRow[]): Map<number, UsageActor> {
@@ -283,8 +284,14 @@ function toActors(rows: ActorRow[]): Map<number, UsageActor> {
  * users' orgs from `user_orgs` (on the coordinator), then reads the roles org by org, each
  * statement on the org's one shard (a join of memberships by user id would read every shard).
  */
-export async function authenticateBatch(tx: Queryable, requests: BatchRequestRow[], now: Date): Promise<Map<number, UsageActor>> {
-  const rows = await queryRows<ActorRow>(tx, actorsQuery(requests, now));
+export async function authenticateBatch(
+  tx: Queryable,
+  requests: BatchRequestRow[],
+  input: { now: Date; scopes: readonly string[] },
+): Promise<Map<number, UsageActor>> {
+  const rows = await queryRows<ActorRow>(tx, actorsQuery(requests, input.now, input.scopes));
+  const services = requests.flatMap((request) => (request.kind === 'service' && request.hash ? [request.hash] : []));
+  if (services.length > 0) await touchServiceTokens(tx, { hashes: services, scopes: input.scopes, now: input.now });
   const usersOfOrg = new Map<string, Set<string>>();
   for (const row of rows) {
     if (row.org_id) usersOfOrg.set(row.org_id, (usersOfOrg.get(row.org_id) ?? new Set()).add(row.user_id));
@@ -635,6 +642,8 @@ export async function callUsageBatch(
     day: string;
     month: string;
     roles: readonly string[];
+    /** The service token scopes that may record usage (a `service` request's token must hold one). */
+    scopes: readonly string[];
     slices: number;
     creditsPerSeat: number;
     lowShare: number;
@@ -653,7 +662,8 @@ export async function callUsageBatch(
           ${column((r) => r.userId ?? '')}::text[], ${column((r) => r.activity)}::text[],
           ${column((r) => r.quantity)}::bigint[], ${column((r) => r.key ?? '')}::text[],
           ${input.now}::timestamptz, ${input.day}::date, ${input.month}::date, ${sql.param([...input.roles])}::text[],
-          ${input.slices}::integer, ${input.creditsPerSeat}::bigint, ${input.lowShare}::float8, ${input.notices}::boolean)`,
+          ${input.slices}::integer, ${input.creditsPerSeat}::bigint, ${input.lowShare}::float8, ${input.notices}::boolean,
+          ${sql.param([...input.scopes])}::text[], ${serviceTokenUseSince(input.now)}::timestamptz)`,
   );
 }
 

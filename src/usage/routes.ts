@@ -8,8 +8,12 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/usage',
     {
-      // Hot path: the service authenticates the token in the same statement as the counter update.
-      config: { authenticatesItself: true, serviceAction: 'usage.record' },
+      // Hot path: the batch authenticates the token (a service token too, with its scope) in the
+      // same statement as the counter update.
+      config: { authenticatesItself: true, authenticatesServiceToken: true, serviceAction: 'usage.record' },
+      // A malformed body with a service token that may not record usage answers 403 before the 400,
+      // as the scope check of every other service route does (src/http/service-scopes.ts).
+      attachValidation: true,
       schema: {
         tags: ['usage'],
         summary: "Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation",
@@ -23,6 +27,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      if (request.validationError) {
+        await usage.refuseServiceCallerFirst(request.ctx, presentedToken(request));
+        throw request.validationError;
+      }
       const { user_id: userId, ...body } = request.body;
       const receipt = await usage.recordUsage(request.ctx, { ...body, userId, credential: presentedToken(request) ?? null });
       return reply.status(201).send(receipt);

@@ -1,7 +1,8 @@
 import { authorize, authorizeCaller } from '../auth/permissions.ts';
 import { findUserById } from '../auth/queries.ts';
+import { authenticatorOf } from '../auth/authenticate.ts';
 import { appendEvents } from '../events/queries.ts';
-import type { Ctx } from '../core/context.ts';
+import type { Caller, Ctx } from '../core/context.ts';
 import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
@@ -48,6 +49,8 @@ interface Recorder {
   userId?: string;
   /** A service token records on behalf of `userId`. */
   onBehalf: boolean;
+  /** Kind `service`: the token, which the batch checks (a refusal finds out why with it). */
+  token?: string;
 }
 
 /**
@@ -60,7 +63,8 @@ interface Recorder {
  */
 export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<UsageReceipt> {
   assertUsageInput(input);
-  const recorder = recorderOf(ctx, input);
+  const recorder = await recorderOf(ctx, input);
+  if (recorder.kind === 'service' && !isUuid(recorder.userId ?? '')) throw await notRecordable(ctx, recorder);
   if (recorder.kind === 'user' && !isUuid(recorder.userId ?? '')) throw notAMember(recorder);
   // Group commit (src/usage/batch.ts): answers after the transaction of its batch commits.
   const outcome = await submitUsage(ctx, {
@@ -104,12 +108,20 @@ function replay(stored: StoredKey, input: { activity: string; quantity: number }
  * Who records: a member's own session or API token (never with `user_id`: a member records only
  * for themselves), or a service token with `usage:write` on behalf of `user_id`.
  */
-function recorderOf(ctx: Ctx, input: RecordUsageInput): Recorder {
+async function recorderOf(ctx: Ctx, input: RecordUsageInput): Promise<Recorder> {
   const credential = input.credential;
   const service = credential === undefined ? ctx.actor?.via === 'service_token' : tokenKindOf(credential ?? '') === 'service';
   if (service) {
-    // Resolved by the request hook (none when revoked: 401); the policy checks the scope (403).
-    authorizeCaller(requireCaller(ctx), 'usage.record');
+    // POST /usage leaves the token to the batch (authenticatesServiceToken): it joins the batch
+    // with its hash, and the batch checks the token and its scope with the rest.
+    const token = credential && ctx.actor === null ? credential : undefined;
+    if (token && input.userId !== undefined) {
+      return { kind: 'service', hash: hashToken(token), userId: input.userId, onBehalf: true, token };
+    }
+    // Otherwise the caller as the request hook resolves it (none when revoked: 401), here for a
+    // request without user_id; the policy checks the scope (403).
+    const caller = token ? await serviceCaller(ctx, token) : requireCaller(ctx);
+    authorizeCaller(caller, 'usage.record');
     if (input.userId === undefined) {
       throw new AppError('invalid_request', 'A service token records on behalf of a member: send user_id.');
     }
@@ -124,9 +136,34 @@ function recorderOf(ctx: Ctx, input: RecordUsageInput): Recorder {
   return { kind, hash: hashToken(credential), onBehalf: false };
 }
 
-/** No actor row: a credential that does not authenticate (401), or an unknown or disabled user. */
+/**
+ * The service token's caller as the request hook resolves it (its last use recorded), or 401 when
+ * it does not authenticate.
+ */
+async function serviceCaller(ctx: Ctx, token: string): Promise<Caller> {
+  return requireCaller({ ...ctx, actor: await authenticatorOf(ctx.db)(token, ctx.clock.now(), 'bearer') });
+}
+
+/**
+ * A malformed POST /usage with a service token (the route's body did not validate): 403 when the
+ * token authenticates but may not record usage, as the scope check before the body answers on
+ * every other route; otherwise nothing, and the route answers the validation error.
+ */
+export async function refuseServiceCallerFirst(ctx: Ctx, credential: string | null | undefined): Promise<void> {
+  if (!credential || tokenKindOf(credential) !== 'service' || ctx.actor !== null) return;
+  const caller = await authenticatorOf(ctx.db)(credential, ctx.clock.now(), 'bearer');
+  if (caller) authorizeCaller(caller, 'usage.record');
+}
+
+/**
+ * No actor row: a credential that does not authenticate (401), or an unknown or disabled user. A
+ * service token the batch checked: 401 when it does not authenticate, 403 without the scope, then
+ * the user.
+ */
 async function notRecordable(ctx: Ctx, recorder: Recorder): Promise<AppError> {
+  if (recorder.token !== undefined) authorizeCaller(await serviceCaller(ctx, recorder.token), 'usage.record');
   if (!recorder.onBehalf || !recorder.userId) return new AppError('unauthenticated', 'Sign in to continue.');
+  if (!isUuid(recorder.userId)) return notAMember(recorder);
   const user = await findUserById(ctx.db, recorder.userId);
   if (user?.disabledAt) return new AppError('user_disabled', 'This user is disabled: their usage is not recorded.');
   return notAMember(recorder);
