@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -37,6 +37,70 @@ export function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
   return Math.round(kb / 1024);
+}
+
+/** CPU seconds used so far (from /proc; Linux's USER_HZ of 100 ticks a second). */
+export interface CpuSnapshot {
+  /** The server process. */
+  server: number;
+  /** Every PostgreSQL process of the machine (the benchmark's database is the only busy one). */
+  postgres: number;
+  /** This process: the load generator (autocannon). */
+  loadGenerator: number;
+  /** The machine's idle and I/O-wait time, and its total time, over all cores. */
+  idle: number;
+  total: number;
+}
+
+const USER_HZ = 100;
+
+function processCpu(pid: string): { comm: string; seconds: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the command name.
+    return {
+      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      seconds: (Number(fields[11]) + Number(fields[12])) / USER_HZ,
+    };
+  } catch {
+    return { comm: '', seconds: 0 }; // the process ended meanwhile
+  }
+}
+
+export function cpuSnapshot(serverPid: number): CpuSnapshot {
+  let postgres = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const found = processCpu(pid);
+    if (found.comm.startsWith('postgres')) postgres += found.seconds;
+  }
+  const machine = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return {
+    server: processCpu(String(serverPid)).seconds,
+    postgres,
+    loadGenerator: processCpu(String(process.pid)).seconds,
+    idle: (machine[3]! + machine[4]!) / USER_HZ,
+    total: machine.reduce((sum, ticks) => sum + ticks, 0) / USER_HZ,
+  };
+}
+
+/** CPU per answered request between two snapshots (µs), and the share of the machine left idle (%). */
+export interface CpuPerRequest {
+  server: number;
+  postgres: number;
+  loadGenerator: number;
+  idlePercent: number;
+}
+
+export function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, requests: number): CpuPerRequest {
+  const micros = (key: 'server' | 'postgres' | 'loadGenerator') => ((after[key] - before[key]) * 1e6) / Math.max(requests, 1);
+  return {
+    server: micros('server'),
+    postgres: micros('postgres'),
+    loadGenerator: micros('loadGenerator'),
+    idlePercent: (100 * (after.idle - before.idle)) / Math.max(after.total - before.total, 1e-9),
+  };
 }
 
 /** Starts a new peak for peakRssMb (writing 5 to clear_refs resets VmHWM to the current RSS). */

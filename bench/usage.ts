@@ -6,7 +6,15 @@ import { openDatabase, type Db } from '../src/db/client.ts';
 import { hashToken } from '../src/core/tokens.ts';
 import { systemClock } from '../src/core/context.ts';
 import { applyBatch } from '../src/usage/batch.ts';
-import { peakRssMb, resetPeakRss, startBenchServer, withBenchDatabase } from './harness.ts';
+import {
+  cpuPerRequest,
+  cpuSnapshot,
+  peakRssMb,
+  resetPeakRss,
+  startBenchServer,
+  withBenchDatabase,
+  type CpuPerRequest,
+} from './harness.ts';
 
 /**
  * `POST /api/v1/usage` throughput with group commit (src/usage/batch.ts) beside a baseline route
@@ -59,8 +67,8 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       // shared 2-core machine the floor moved by half within minutes, so one floor at the start made
       // the later ratios drift with it.
       const floorRequest = { url: `${server.url}/bench/one-select?id=${member.id}` };
-      const floors: number[] = [];
-      const measureFloor = async () => floors.push((await measure(db, 'floor', floorRequest)).requestsPerSecond);
+      const floors: Row[] = [];
+      const measureFloor = async () => floors.push(await measure(db, 'floor', floorRequest));
       // The usage shapes; `checked`: afterwards, the units recorded against the 201s and every
       // member's counters against their limits and activity rows.
       const shapes: { label: string; request: LoadRequest; checked: boolean }[] = [
@@ -99,10 +107,10 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
         await db.execute(sql`CHECKPOINT`);
       }
       await measureFloor();
-      rows.forEach((row, index) => (row.floor = [floors[index]!, floors[index + 1]!]));
+      rows.forEach((row, index) => (row.floor = [floors[index]!.requestsPerSecond, floors[index + 1]!.requestsPerSecond]));
       await stopServer();
       const batchLatency = await batchLatencies(db, others);
-      return `${table(rows, { seconds, connections })}\n\n${batchLatency}`;
+      return `${table(rows, floors, { seconds, connections })}\n\n${batchLatency}`;
     } finally {
       await stopServer();
       await database.close();
@@ -121,12 +129,14 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
     // Statistics as autovacuum keeps them on a live server: the seeded members, and the counter
     // rows the warm-up created (without them the planner plans for empty tables).
     await db.execute(sql`ANALYZE`);
+    const cpuBefore = cpuSnapshot(serverPid);
     const result = await autocannon({
       ...request,
       connections,
       duration: seconds,
       setupClient: spreadOver(request.requests, connections),
     });
+    const cpu = cpuPerRequest(cpuBefore, cpuSnapshot(serverPid), result['2xx'] + result.non2xx);
     return {
       label,
       requestsPerSecond: result.requests.average,
@@ -138,6 +148,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       recorded: undefined,
       overshoot: undefined,
       peakRssMb: peakRssMb(serverPid),
+      cpu,
     };
   }
 }
@@ -222,19 +233,26 @@ interface Row {
   peakRssMb: number;
   /** The one-prepared-SELECT floor measured just before and just after the shape (req/s). */
   floor?: [number, number];
+  /** CPU per answered request (server, PostgreSQL, load generator) and the machine's idle share. */
+  cpu: CpuPerRequest;
 }
 
-function table(rows: Row[], run: { seconds: number; connections: number }): string {
+function table(rows: Row[], floors: Row[], run: { seconds: number; connections: number }): string {
+  const cpu = (row: Row) =>
+    `${Math.round(row.cpu.server)} / ${Math.round(row.cpu.postgres)} / ${Math.round(row.cpu.loadGenerator)} µs | ${Math.round(row.cpu.idlePercent)}%`;
   const lines = [
     `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month; each connection starts its pass over the members at its own one. ` +
-      'The floor (a route with one prepared indexed SELECT on the same pool) is measured before every shape and after the last; a ratio is the shape against the higher of the two floors around it.',
+      'The floor (a route with one prepared indexed SELECT on the same pool) is measured before every shape and after the last; a ratio is the shape against the higher of the two floors around it. ' +
+      'CPU per answered request is read from /proc over the measured seconds: the server process, every PostgreSQL process, and the load generator (autocannon, in this process); idle is the share of all cores left idle.',
     '',
-    '| shape | req/s | floor before / after, req/s | ratio to the floor | p50 ms | p99 ms | non-2xx/errors | server peak RSS |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| shape | req/s | floor before / after, req/s | ratio to the floor | p50 ms | p99 ms | non-2xx/errors | server peak RSS | CPU per request: server / PostgreSQL / load generator | idle |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((row) => {
       const [before, after] = row.floor ?? [Number.NaN, Number.NaN];
-      return `| ${row.label} | ${Math.round(row.requestsPerSecond)} | ${Math.round(before)} / ${Math.round(after)} | ${(row.requestsPerSecond / Math.max(before, after)).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.failures} | ${row.peakRssMb} MB |`;
+      return `| ${row.label} | ${Math.round(row.requestsPerSecond)} | ${Math.round(before)} / ${Math.round(after)} | ${(row.requestsPerSecond / Math.max(before, after)).toFixed(2)} | ${row.p50} | ${row.p99} | ${row.failures} | ${row.peakRssMb} MB | ${cpu(row)} |`;
     }),
+    '',
+    `The floors, in order: ${floors.map((floor) => `${Math.round(floor.requestsPerSecond)} req/s (${cpu(floor).replace(' | ', ', idle ')})`).join('; ')}.`,
   ];
   for (const checked of rows) {
     if (checked.recorded === undefined) continue;
