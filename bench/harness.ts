@@ -43,8 +43,12 @@ export function peakRssMb(pid: number): number {
 export interface CpuSnapshot {
   /** The server process. */
   server: number;
-  /** Every PostgreSQL process of the machine (the benchmark's database is the only busy one). */
-  postgres: number;
+  /**
+   * Every PostgreSQL process of the machine, by pid (the benchmark's database is the only busy one).
+   * By pid because a pooled connection left idle closes (node-postgres: after 10 s), and its
+   * backend's CPU would leave a sum with it.
+   */
+  postgres: Map<string, number>;
   /** This process: the load generator (autocannon). */
   loadGenerator: number;
   /** The machine's idle and I/O-wait time, and its total time, over all cores. */
@@ -69,11 +73,11 @@ function processCpu(pid: string): { comm: string; seconds: number } {
 }
 
 export function cpuSnapshot(serverPid: number): CpuSnapshot {
-  let postgres = 0;
+  const postgres = new Map<string, number>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const found = processCpu(pid);
-    if (found.comm.startsWith('postgres')) postgres += found.seconds;
+    if (found.comm.startsWith('postgres')) postgres.set(pid, found.seconds);
   }
   const machine = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   return {
@@ -94,11 +98,15 @@ export interface CpuPerRequest {
 }
 
 export function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, requests: number): CpuPerRequest {
-  const micros = (key: 'server' | 'postgres' | 'loadGenerator') => ((after[key] - before[key]) * 1e6) / Math.max(requests, 1);
+  const micros = (seconds: number) => (seconds * 1e6) / Math.max(requests, 1);
+  // A backend that started meanwhile counts whole; one that ended meanwhile (an idle pooled
+  // connection closing) counts nothing.
+  let postgres = 0;
+  for (const [pid, seconds] of after.postgres) postgres += seconds - (before.postgres.get(pid) ?? 0);
   return {
-    server: micros('server'),
-    postgres: micros('postgres'),
-    loadGenerator: micros('loadGenerator'),
+    server: micros(after.server - before.server),
+    postgres: micros(postgres),
+    loadGenerator: micros(after.loadGenerator - before.loadGenerator),
     idlePercent: (100 * (after.idle - before.idle)) / Math.max(after.total - before.total, 1e-9),
   };
 }
