@@ -108,7 +108,12 @@ function subjectAskedAbout(request: FastifyRequest, bearer: string | undefined):
 
 /** The bearer token, else the session cookie: what a self-authenticating route checks. */
 export function presentedToken(request: FastifyRequest): string | undefined {
-  return bearerToken(request) ?? request.cookies[SESSION_COOKIE];
+  const bearer = bearerToken(request);
+  if (bearer) return bearer;
+  // A service token is accepted only as a bearer token, never from the cookie (as authenticate
+  // rules for the hook): a route that checks the token itself must not see one there.
+  const cookie = request.cookies[SESSION_COOKIE];
+  return cookie && tokenKindOf(cookie) !== 'service' ? cookie : undefined;
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, TEST_PUBLIC_URL, type TestApp } from '../../test/kit/app.ts';
 import type { TestOrg, TestUser } from '../../test/kit/given.ts';
 import { createServiceToken, listServiceTokens, revokeServiceToken, setAllocation, setPlan } from '../admin/service.ts';
 import { queryRows } from '../db/client.ts';
@@ -127,6 +127,18 @@ describe('POST /api/v1/usage on behalf of a member (service token, usage:write)'
     await revokeServiceToken(operatorCtx(t), { id: revoked.id });
     expect((await onBehalf(org.owner, 1, { as: revoked })).status).toBe(401);
     expect(await storedOf(org.owner)).toEqual({ month: 0, keys: 0 });
+  });
+
+  it('never accepts a service token from the session cookie (401), and records nothing', async () => {
+    t.clock.set(MID_MARCH);
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const viaCookie = await t.http.post('/api/v1/usage', {
+      headers: { cookie: `roster_session=${service.token}`, origin: TEST_PUBLIC_URL, 'content-type': 'application/json' },
+      body: { user_id: member.id, activity: 'api.call', quantity: 1 },
+    });
+    expect([viaCookie.status, viaCookie.body.error.code]).toEqual([401, 'unauthenticated']);
+    expect(await storedOf(member)).toEqual({ month: 0, keys: 0 });
   });
 
   it("records the token's last use at most once a minute (the batch checks the token), and not a revoked token's", async () => {

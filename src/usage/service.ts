@@ -127,12 +127,14 @@ async function recorderOf(ctx: Ctx, input: RecordUsageInput): Promise<Recorder> 
     }
     return { kind: 'user', userId: input.userId, onBehalf: true };
   }
+  // No token at all (a service token in the cookie is none: presentedToken): 401 before anything else.
+  if (credential === null || credential === '') throw new AppError('unauthenticated', 'Sign in to continue.');
   if (input.userId !== undefined) {
     throw new AppError('invalid_request', 'Only a service token records on behalf of another user: leave out user_id.');
   }
   if (credential === undefined) return { kind: 'user', userId: requireActor(ctx).userId, onBehalf: false };
-  const kind = credential ? tokenKindOf(credential) : undefined;
-  if (!credential || (kind !== 'session' && kind !== 'api')) throw new AppError('unauthenticated', 'Sign in to continue.');
+  const kind = tokenKindOf(credential);
+  if (kind !== 'session' && kind !== 'api') throw new AppError('unauthenticated', 'Sign in to continue.');
   return { kind, hash: hashToken(credential), onBehalf: false };
 }
 
