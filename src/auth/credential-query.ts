@@ -12,9 +12,10 @@ import { prepareStatement, type Queryable } from '../db/client.ts';
  * credentials: prepareBatchedLookup); usage authenticates the requests of a group-commit batch
  * with the same joins over the whole batch: on Citus `batchActorQuery` (below), on PostgreSQL and
  * PGlite the database function roster_usage_batch (src/db/migrations/0029_usage_batch_function.sql,
- * its step 1, as 0032_usage_batch_service_tokens.sql replaced it). A new credential rule (expiry of API tokens, …) is added to both functions here AND
- * to that function, by a migration that replaces it; src/usage/batch-auth.test.ts checks that the
- * function authenticates every kind of credential as `actorQuery` does.
+ * its step 1, as 0032_usage_batch_service_tokens.sql replaced it). A new credential rule (expiry
+ * of API tokens, …) is added to both functions here AND to that function, by a migration that
+ * replaces it; src/usage/batch-auth.test.ts checks that the function authenticates every kind of
+ * credential as `actorQuery` does.
  *
  * Inputs (`CredentialInputs`): `hash` (bytea, the token's SHA-256), `now` (timestamptz) and, for
  * kind `user` (an actor the request hook already resolved), `userId`; placeholders of a prepared
@@ -305,8 +306,9 @@ export function scopesOf(row: ServiceActorRow): ServiceScope[] {
  * `requests` is a relation of `(idx int, kind text, hash bytea, user_id uuid)` — `kind` `session` or
  * `api` with `hash`, `user` with `user_id` (an actor already resolved), or `service` with both (a
  * request on behalf of `user_id` with a service token, which must be unrevoked and hold one of
- * `scopes`: the serviceActorQuery rule). One row per request that authenticates (never a disabled user, never an expired session), with the user's
- * org from `user_orgs` and no role (memberRolesInOrgQuery reads the roles, org by org).
+ * `scopes`: the serviceActorQuery rule). One row per request that authenticates (never a disabled
+ * user, never an expired session), with the user's org from `user_orgs` and no role
+ * (memberRolesInOrgQuery reads the roles, org by org).
  */
 export function batchActorQuery(requests: SQL, now: SQL, scopes: SQL): SQL {
   return sql`
