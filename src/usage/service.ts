@@ -64,8 +64,8 @@ interface Recorder {
 export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<UsageReceipt> {
   assertUsageInput(input);
   const recorder = await recorderOf(ctx, input);
-  if (recorder.kind === 'service' && !isUuid(recorder.userId ?? '')) throw await notRecordable(ctx, recorder);
-  if (recorder.kind === 'user' && !isUuid(recorder.userId ?? '')) throw notAMember(recorder);
+  // A malformed user id joins no batch: its refusal as for an unknown user (a service token checked first).
+  if (recorder.onBehalf && !isUuid(recorder.userId ?? '')) throw await notRecordable(ctx, recorder);
   // Group commit (src/usage/batch.ts): answers after the transaction of its batch commits.
   const outcome = await submitUsage(ctx, {
     kind: recorder.kind,
@@ -138,12 +138,14 @@ async function recorderOf(ctx: Ctx, input: RecordUsageInput): Promise<Recorder> 
   return { kind, hash: hashToken(credential), onBehalf: false };
 }
 
-/**
- * The service token's caller as the request hook resolves it (its last use recorded), or 401 when
- * it does not authenticate.
- */
+/** The service token's caller as the request hook resolves it (its last use recorded), or null. */
+function bearerCaller(ctx: Ctx, token: string): Promise<Caller | null> {
+  return authenticatorOf(ctx.db)(token, ctx.clock.now(), 'bearer');
+}
+
+/** bearerCaller, or 401 when the token does not authenticate. */
 async function serviceCaller(ctx: Ctx, token: string): Promise<Caller> {
-  return requireCaller({ ...ctx, actor: await authenticatorOf(ctx.db)(token, ctx.clock.now(), 'bearer') });
+  return requireCaller({ ...ctx, actor: await bearerCaller(ctx, token) });
 }
 
 /**
@@ -153,7 +155,7 @@ async function serviceCaller(ctx: Ctx, token: string): Promise<Caller> {
  */
 export async function refuseServiceCallerFirst(ctx: Ctx, credential: string | null | undefined): Promise<void> {
   if (!credential || tokenKindOf(credential) !== 'service' || ctx.actor !== null) return;
-  const caller = await authenticatorOf(ctx.db)(credential, ctx.clock.now(), 'bearer');
+  const caller = await bearerCaller(ctx, credential);
   if (caller) authorizeCaller(caller, 'usage.record');
 }
 
