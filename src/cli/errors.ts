@@ -11,3 +11,5 @@ export class CliError extends Error {
 export const EXIT_NOT_FOUND = 3;
 export const EXIT_REFUSED = 4;
 export const EXIT_USAGE = 64;
+/** sysexits' EX_TEMPFAIL: try again later (the embedded engine's directory is held by another process). */
+export const EXIT_TEMPFAIL = 75;

@@ -1,9 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openDatabase } from '../db/client.ts';
+import { DataDirInUseError, openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { registerAdminCommands } from './admin.ts';
-import { CliError, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
 import { runStart, type StartOptions } from './start.ts';
 
 /** The `roster` command tree; a new one per run, so that a run leaves no parsed state behind. */
@@ -52,6 +52,12 @@ export async function runCli(args: string[]): Promise<number | undefined> {
     if (error instanceof ConfigError || error instanceof CliError) {
       console.error(`roster: ${error.message}`);
       return error instanceof CliError ? error.exitCode : 78;
+    }
+    // Another process (a running server) holds the embedded engine's directory: the operator's to
+    // resolve, so the message alone, no stack trace.
+    if (error instanceof DataDirInUseError) {
+      console.error(`roster: ${error.message}`);
+      return EXIT_TEMPFAIL;
     }
     console.error(error);
     return 1;

@@ -150,6 +150,9 @@ async function listenPglite(client: PGlite, channel: string, handlers: ListenHan
   return { close: () => (client.closed ? Promise.resolve() : unlisten()) };
 }
 
+/** Another live process holds DATA_DIR (the CLI prints the message alone and exits 75). */
+export class DataDirInUseError extends Error {}
+
 /**
  * PGlite is single-process: a second process on the same directory would corrupt it. A lock
  * file names the owner; a stale one (its process is gone, e.g. after SIGKILL) is taken over.
@@ -165,9 +168,9 @@ function lockDataDir(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(lockPath, 'utf8'));
       if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new Error(
-          `DATA_DIR ${dataDir} is already in use by process ${owner}. The embedded engine serves one process; ` +
-            'set DATABASE_URL to run several processes on PostgreSQL.',
+        throw new DataDirInUseError(
+          `DATA_DIR ${dataDir} is already in use by process ${owner}. The embedded engine serves one process: ` +
+            'stop that process to use this directory (the CLI included), or set DATABASE_URL to run several processes on PostgreSQL.',
           { cause: error },
         );
       }

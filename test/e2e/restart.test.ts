@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 import { PASSWORD, uniqueEmail } from '../kit/given.ts';
 
 // These tests are about the embedded engine: they always run the server on PGlite.
@@ -40,11 +40,20 @@ async function ownerWithOrg(server: ServerProcess, slug: string) {
 }
 
 describe('the embedded engine keeps committed data', () => {
-  it('refuses a second process on the same data directory', async () => {
+  it('refuses a second process on the same data directory, server or CLI: the message alone, exit 75', async () => {
     const first = await start();
-    await expect(startServerProcess({ dataDir: first.dataDir, env: { DATABASE_URL: '' } })).rejects.toThrow(
-      /already in use by process/,
+    const refused = await startServerProcess({ dataDir: first.dataDir, env: { DATABASE_URL: '' } }).then(
+      (second) => second.kill().then(() => 'a second server started on the same DATA_DIR'),
+      (error: Error) => error.message,
     );
+    expect(refused).toMatch(/^server exited with 75:\n/);
+    expect(refused).toContain(`roster: DATA_DIR ${first.dataDir} is already in use by process ${first.child.pid}.`);
+    // No stack trace under the message (it printed one before).
+    expect(refused).not.toMatch(/^\s+at /m);
+    const cli = await runRosterInProcess(['admin', 'show-org', 'any-org'], { DATABASE_URL: '', DATA_DIR: first.dataDir });
+    expect(cli.code).toBe(75);
+    expect(cli.stderr).toContain(`is already in use by process ${first.child.pid}`);
+    expect(cli.stderr).not.toMatch(/^\s+at /m);
     expect(await first.stop()).toBe(0);
   });
 
