@@ -3,9 +3,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { onCitus } from '../../test/kit/engine.ts';
 import { serverPostgresUrl } from '../../test/kit/postgres.ts';
-import { queryRows } from '../db/client.ts';
+import { queryRows, type Tx } from '../db/client.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
 import { applyBatch, batchTestHooks, GATHER_MS, submitUsage } from './batch.ts';
+import { setAllocation as setAllocationInTx } from './allocation.ts';
+import { lockOrgUsage } from './queries.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -19,9 +21,9 @@ afterEach(() => {
   batchTestHooks.onBatch = undefined;
 });
 
-async function recorded(orgId: string) {
+async function recorded(orgId: string, app: TestApp = t) {
   const [row] = await queryRows<{ counters: string | number; activity: string | number }>(
-    t.database.db,
+    app.database.db,
     sql`SELECT (SELECT coalesce(sum(month_used), 0) FROM usage_counters WHERE org_id = ${orgId}) AS counters,
                (SELECT coalesce(sum(quantity), 0) FROM usage_activity WHERE org_id = ${orgId}) AS activity`,
   );
@@ -311,30 +313,41 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
   }
 
   it("locks its orgs' month rows before any counter row, the order every writer keeps (no deadlock with a writer holding an org row)", async () => {
-    const org = await pg.given.org({ members: 1 });
+    // Another writer (an allocation change, a batch of another process) holds the org's month row.
+    await waitsHoldingNoCounterRow(await pg.given.org({ members: 1 }), (tx, orgId) =>
+      tx.execute(sql`SELECT used FROM org_usage WHERE org_id = ${orgId} FOR UPDATE`),
+    );
+  });
+
+  /**
+   * Records once for the org's member (its counter rows exist from then on), then, while `hold`'s
+   * transaction keeps what it locked, starts a batch of that member: it must wait for a lock while
+   * holding none of the member's counter rows (a third session takes them at once), and record
+   * once `hold` commits.
+   */
+  async function waitsHoldingNoCounterRow(
+    org: { id: string; members: { id: string }[] },
+    hold: (tx: Tx, orgId: string) => Promise<unknown>,
+  ) {
     const member = org.members[0]!;
     const ctx = { ...operatorCtx(pg), actor: null };
     const request = { kind: 'user' as const, userId: member.id, activity: 'api.call', quantity: 1 };
-    // The member's counter rows and the org's month row exist from here on.
     expect((await applyBatch(ctx, [request]))[0]!.status).toBe('recorded');
 
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
-    const orgLocked = new Promise<void>((resolve) => (locked = resolve));
-    // Another writer (an allocation change, a batch of another process) holds the org's month row.
+    const holding = new Promise<void>((resolve) => (locked = resolve));
     const holder = pg.database.db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT used FROM org_usage WHERE org_id = ${org.id} FOR UPDATE`);
+      await hold(tx, org.id);
       locked();
       await held;
     });
-    await orgLocked;
+    await holding;
     let batchDone = false;
     const batch = applyBatch(ctx, [request]).finally(() => (batchDone = true));
     try {
-      while (!batchDone && (await lockWaits()) === 0) await new Promise((resolve) => setImmediate(resolve));
-      expect(batchDone).toBe(false);
-      // The batch waits for the org row and holds no counter row: a third session takes them at once.
+      expect(await doneBeforeAnyLockWait(() => batchDone)).toBe(false);
       const counterRows = await pg.database.db.transaction(async (tx) =>
         queryRows<{ slice: number }>(
           tx,
@@ -347,5 +360,125 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
       await holder;
     }
     expect((await batch)[0]).toMatchObject({ status: 'recorded', dayUsed: 2 });
+  }
+
+  /** Holds the first batch that reaches its commit until `release`; later batches go through. */
+  function holdFirstBatch() {
+    let entered!: () => void;
+    const reached = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    batchTestHooks.beforeCommit = async () => {
+      if (!first) return;
+      first = false;
+      entered();
+      await held;
+    };
+    return { reached, release };
+  }
+
+  /** Waits until `done()` or until a session of the server waits for a lock; answers `done()`. */
+  async function doneBeforeAnyLockWait(done: () => boolean): Promise<boolean> {
+    while (!done() && (await lockWaits()) === 0) await new Promise((resolve) => setImmediate(resolve));
+    return done();
+  }
+
+  async function unlimitedOrg(members: number) {
+    const org = await pg.given.org({ members });
+    await setPlan(operatorCtx(pg, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 25 });
+    return org;
+  }
+
+  it('batches of an org whose allocation is unlimited (as several processes) do not wait for each other', async () => {
+    const org = await unlimitedOrg(2);
+    const [first, second] = org.members as [(typeof org.members)[0], (typeof org.members)[0]];
+    const ctx = { ...operatorCtx(pg), actor: null };
+    const request = (userId: string) => ({ kind: 'user' as const, userId, activity: 'api.call', quantity: 1 });
+    const { reached, release } = holdFirstBatch();
+    const held = applyBatch(ctx, [request(first.id)]);
+    try {
+      await reached;
+      // The first batch holds its locks until its commit; a batch of another member of the org
+      // (another process's) commits meanwhile: before migration 0033 it waited for the org's month row.
+      let secondDone = false;
+      const other = applyBatch(ctx, [request(second.id)]).finally(() => (secondDone = true));
+      expect(await doneBeforeAnyLockWait(() => secondDone)).toBe(true);
+      expect((await other)[0]).toMatchObject({ status: 'recorded', monthUsed: 1 });
+    } finally {
+      release();
+    }
+    expect((await held)[0]).toMatchObject({ status: 'recorded', monthUsed: 1 });
+    expect(await recorded(org.id, pg)).toEqual({ counters: 2, activity: 2 });
+  });
+
+  it("a change of the allocation waits for the org's batches in flight and counts them; the next batch decides under the new allocation", async () => {
+    const org = await unlimitedOrg(1);
+    const member = org.members[0]!;
+    const ctx = { ...operatorCtx(pg), actor: null };
+    const request = (quantity: number) => ({ kind: 'user' as const, userId: member.id, activity: 'api.call', quantity });
+    const { reached, release } = holdFirstBatch();
+    const inFlight = applyBatch(ctx, [request(5)]);
+    let changeDone = false;
+    let change: Promise<unknown> | undefined;
+    try {
+      await reached;
+      // Support makes the allocation finite while the batch (which read "unlimited") is in flight.
+      change = setAllocation(operatorCtx(pg, 'ops'), { slug: org.slug, monthly: '7' }).finally(() => (changeDone = true));
+      expect(await doneBeforeAnyLockWait(() => changeDone)).toBe(false);
+    } finally {
+      release();
+    }
+    expect((await inFlight)[0]).toMatchObject({ status: 'recorded', monthUsed: 5 });
+    await change;
+    // The recount under the change's lock saw the batch's 5: 2 are left, whatever came first.
+    const [month] = await queryRows<{ used: string | number }>(
+      pg.database.db,
+      sql`SELECT used FROM org_usage WHERE org_id = ${org.id} ORDER BY month DESC LIMIT 1`,
+    );
+    expect(Number(month?.used)).toBe(5);
+    expect((await applyBatch(ctx, [request(5)]))[0]).toMatchObject({ status: 'allocation_exhausted' });
+    expect((await applyBatch(ctx, [request(2)]))[0]).toMatchObject({ status: 'recorded', monthUsed: 7 });
+    expect(await recorded(org.id, pg)).toEqual({ counters: 7, activity: 7 });
+  });
+
+  it('a batch that starts while support makes the allocation finite waits for the change and decides under it (no overshoot)', async () => {
+    const org = await unlimitedOrg(1);
+    const member = org.members[0]!;
+    const ctx = { ...operatorCtx(pg), actor: null };
+    const request = (quantity: number) => ({ kind: 'user' as const, userId: member.id, activity: 'api.call', quantity });
+    expect((await applyBatch(ctx, [request(5)]))[0]).toMatchObject({ status: 'recorded', monthUsed: 5 });
+
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let changed!: () => void;
+    const changing = new Promise<void>((resolve) => (changed = resolve));
+    // set-allocation 7, not committed yet: it holds the org's allocation lock and (its recount) the counter rows.
+    const change = pg.database.db.transaction(async (tx) => {
+      await setAllocationInTx(tx, operatorCtx(pg, 'ops'), { orgId: org.id, monthly: 7 });
+      changed();
+      await held;
+    });
+    await changing;
+    let batchDone = false;
+    const batch = applyBatch(ctx, [request(5)]).finally(() => (batchDone = true));
+    try {
+      // It waits for the change before it reads the allocation: had it read "unlimited" and then
+      // waited for the counter rows, it would record 5 over the 2 left.
+      expect(await doneBeforeAnyLockWait(() => batchDone)).toBe(false);
+    } finally {
+      release();
+      await change;
+    }
+    expect((await batch)[0]).toMatchObject({ status: 'allocation_exhausted', allocation: { monthly: 7, used: 5 } });
+    expect((await applyBatch(ctx, [request(2)]))[0]).toMatchObject({ status: 'recorded', monthUsed: 7 });
+    expect(await recorded(org.id, pg)).toEqual({ counters: 7, activity: 7 });
+  });
+
+  it("a batch of an unlimited org waits for a change of the org's allocation before it locks any counter row", async () => {
+    // A change of the allocation in progress (a plan change, set-allocation) holds the org's allocation lock.
+    await waitsHoldingNoCounterRow(await unlimitedOrg(1), (tx, orgId) =>
+      lockOrgUsage(tx, { orgId, month: `${new Date().toISOString().slice(0, 7)}-01` }),
+    );
   });
 });

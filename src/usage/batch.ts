@@ -16,6 +16,7 @@ import {
   limitsOfMembers,
   lockMemberSlices,
   lockOrgMonths,
+  shareOrgAllocationLock,
   usageKeyId,
   writeBatch,
   type BatchCallRow,
@@ -31,20 +32,23 @@ import {
 
 /**
  * Group commit for usage (ARCHITECTURE principle 13). Concurrent `POST /usage` requests of this
- * process are queued while a batch is being applied (and briefly after, GATHER_MS) and then applied together in ONE transaction
- * on a few set-based statements: authenticate every request, lock the orgs' month rows (org id
- * order), lock the members' counter rows ((org, user, slice) order), read the limits, decide each
- * request in arrival order against its member's limits and its org's allocation (a refusal takes
- * nothing), write the counters, the per-activity rows and the orgs' months, commit. On PostgreSQL
- * and PGlite these steps are one call of the database function roster_usage_batch (migration
- * 0029), sent with BEGIN and COMMIT in one round trip; on Citus one statement per step and org,
- * from here (applyPerOrg). Every request
- * answers only after that commit; if the transaction fails, every request of the batch fails with
- * the error and nothing of it is recorded. No overshoot also across processes: every writer takes
- * the same row locks in the same order. A request with a `key` is decided in the same batch: under
- * the member's counter-row locks, a key already recorded this month answers its stored receipt
- * (`replayed`) and records nothing; a new key is stored with its receipt when, and only when, the
- * request is recorded.
+ * process are queued while a batch is being applied (and briefly after, GATHER_MS) and then
+ * applied together in ONE transaction on a few set-based statements: authenticate every request;
+ * take each org's allocation lock shared and read its allocation (org id order); lock the month
+ * rows of the orgs whose allocation is finite (org id order: an unlimited org's batches lock no
+ * row of the org, so those of several processes run side by side); lock the members' counter rows
+ * ((org, user, slice) order); read the limits; decide each request in arrival order against its
+ * member's limits and its org's allocation (a refusal takes nothing); write the counters, the
+ * per-activity rows and the finite orgs' months; commit. On PostgreSQL and PGlite these steps are
+ * one call of the database function roster_usage_batch (migrations 0029-0033), sent with BEGIN and
+ * COMMIT in one round trip; on Citus one statement per step and org, from here (applyPerOrg).
+ * Every request answers only after that commit; if the transaction fails, every request of the
+ * batch fails with the error and nothing of it is recorded. No overshoot also across processes:
+ * every writer takes the same locks in the same order, and a change of an org's allocation takes
+ * its allocation lock exclusively (lockOrgUsage). A request with a `key` is decided in the same
+ * batch: under the member's counter-row locks, a key already recorded this month answers its
+ * stored receipt (`replayed`) and records nothing; a new key is stored with its receipt when, and
+ * only when, the request is recorded.
  */
 
 export interface UsageRequest {
@@ -380,9 +384,14 @@ async function recordOrg(
 ): Promise<GroupWrites> {
   const { requests, actors, outcomes, members, orgId, now, day, month } = input;
   const keys = members;
-  const orgUsed = await lockOrgMonths(tx, [orgId], month, orgId);
+  // The org's allocation lock, shared (a change of the allocation takes it exclusively), then the
+  // allocation: finite, the org's month row, locked (one batch of the org at a time decides against
+  // its remainder); unlimited, no row of the org (its batches run side by side).
+  await shareOrgAllocationLock(tx, orgId);
   // By the org id as a constant: Citus routes it to the org's shard (a join with an array reads every shard).
   const inputs = await allocationInputs(tx, orgId);
+  const monthly = monthlyAllocation(inputs, ctx.config.teamCreditsPerSeat);
+  const orgUsed = monthly === null ? new Map<string, number>() : await lockOrgMonths(tx, [orgId], month, orgId);
   let rows = await lockMemberSlices(tx, members, orgId);
   const withRows = new Set(rows.map((row) => memberId(row.orgId, row.userId)));
   const missing = keys.filter((member) => !withRows.has(memberId(member.orgId, member.userId)));
@@ -402,9 +411,7 @@ async function recordOrg(
   const limits = await limitsOfMembers(tx, keys, orgId);
   const storedKeys =
     keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only: orgId }) : new Map<string, StoredKey>();
-  const orgs = new Map([
-    [orgId, { monthly: monthlyAllocation(inputs, ctx.config.teamCreditsPerSeat), used: orgUsed.get(orgId) ?? 0, accepted: 0 }],
-  ]);
+  const orgs = new Map([[orgId, { monthly, used: orgUsed.get(orgId) ?? 0, accepted: 0 }]]);
   const newKeys: (KeyedRequest & StoredKey)[] = [];
   const states = new Map<string, MemberState>();
   for (const member of keys) {

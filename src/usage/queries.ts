@@ -123,11 +123,29 @@ export async function allocationInputs(db: Queryable, orgId: string): Promise<Al
 }
 
 /**
- * Creates the org's row for the month when missing and locks it FOR UPDATE until commit (an
- * allocation change: every usage batch of the org locks the same row, so they wait for each other).
- * Returns the month's usage as the row holds it.
+ * The advisory lock class of an org's allocation (the key's second half is the org id's hashtext):
+ * every usage batch of the org holds it shared (roster_usage_batch, migration 0033), a change of
+ * the org's allocation exclusively (lockOrgUsage). Class 5 is the event log's (src/events/queries.ts).
+ */
+export const ORG_ALLOCATION_LOCK = 6;
+
+/**
+ * Citus: a usage batch's share of the org's allocation lock, until commit (roster_usage_batch takes
+ * the same in the database). Under it the org's allocation stays as read, finite or unlimited.
+ */
+export async function shareOrgAllocationLock(tx: Queryable, orgId: string): Promise<void> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${ORG_ALLOCATION_LOCK}::int, hashtext(${orgId}::uuid::text))`);
+}
+
+/**
+ * For a change of the org's allocation (a plan change, set-allocation), until commit: takes the
+ * org's allocation lock exclusively, which waits for the org's usage batches in flight (each holds
+ * it shared) and makes the later ones wait, then creates the org's row for the month when missing
+ * and locks it FOR UPDATE (the batches of a finite allocation lock the same row). Returns the
+ * month's usage as the row holds it.
  */
 export async function lockOrgUsage(tx: Queryable, input: { orgId: string; month: string }): Promise<number> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(${ORG_ALLOCATION_LOCK}::int, hashtext(${input.orgId}::uuid::text))`);
   await tx.execute(
     sql`INSERT INTO org_usage (org_id, month, used) VALUES (${input.orgId}, ${input.month}::date, 0)
         ON CONFLICT (org_id, month) DO NOTHING`,
