@@ -32,16 +32,41 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The process's peak resident memory in MB since start or the last resetPeakRss (VmHWM). */
+/** The server process and its children: with BENCH_WORKERS, node:cluster's workers. */
+function serverPids(pid: number): string[] {
+  const found = [String(pid)];
+  for (const other of readdirSync('/proc')) {
+    if (!/^\d+$/.test(other)) continue;
+    try {
+      const stat = readFileSync(`/proc/${other}/stat`, 'utf8');
+      // The parent's pid is the second field after the command name.
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(pid)) found.push(other);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found;
+}
+
+/**
+ * The server's peak resident memory in MB since start or the last resetPeakRss (VmHWM); with
+ * workers, the sum of its processes' peaks.
+ */
 export function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  let kb = 0;
+  for (const one of serverPids(pid)) {
+    try {
+      kb += Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${one}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
   return Math.round(kb / 1024);
 }
 
 /** CPU seconds used so far (from /proc; Linux's USER_HZ of 100 ticks a second). */
 export interface CpuSnapshot {
-  /** The server process. */
+  /** The server process (with BENCH_WORKERS, and its workers). */
   server: number;
   /**
    * Every PostgreSQL process of the machine, by pid (the benchmark's database is the only busy one).
@@ -81,7 +106,7 @@ export function cpuSnapshot(serverPid: number): CpuSnapshot {
   }
   const machine = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   return {
-    server: processCpu(String(serverPid)).seconds,
+    server: serverPids(serverPid).reduce((sum, pid) => sum + processCpu(pid).seconds, 0),
     postgres,
     loadGenerator: processCpu(String(process.pid)).seconds,
     idle: (machine[3]! + machine[4]!) / USER_HZ,
@@ -113,10 +138,12 @@ export function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, requests:
 
 /** Starts a new peak for peakRssMb (writing 5 to clear_refs resets VmHWM to the current RSS). */
 export function resetPeakRss(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // Not permitted here: the peak then covers everything since the process started.
+  for (const one of serverPids(pid)) {
+    try {
+      writeFileSync(`/proc/${one}/clear_refs`, '5');
+    } catch {
+      // Not permitted here: the peak then covers everything since the process started.
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 // The real app plus the benchmark's baseline routes, in its own process so the load generator
 // does not share its event loop. Prints "listening <url>" when ready.
+import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { eq, sql } from 'drizzle-orm';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type Db } from '../src/db/client.ts';
@@ -10,8 +12,33 @@ import { mailOutboxStore } from '../src/mail/queries.ts';
 import { startServer } from '../src/server.ts';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', PORT: process.env.PORT ?? '0' });
+const workers = Number(process.env.BENCH_WORKERS ?? '1');
 
-if (process.env.BENCH_BACKGROUND === '1') {
+if (workers > 1 && cluster.isPrimary) {
+  // BENCH_WORKERS=N: N processes serving one port (node:cluster), as `roster start --workers N`
+  // runs them; each migrates at start-up (the migration lock makes that safe) and has its own pool.
+  const port = await freePort();
+  cluster.setupPrimary({ silent: true });
+  const listening = Array.from({ length: workers }, () => {
+    const worker = cluster.fork({ PORT: String(port) });
+    return new Promise<void>((resolve, reject) => {
+      worker.process.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening ')) resolve();
+      });
+      worker.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
+    });
+  });
+  await Promise.all(listening);
+  console.log(`listening http://127.0.0.1:${port}`);
+  process.on('SIGTERM', () => {
+    const all = Object.values(cluster.workers ?? {});
+    let left = all.length;
+    for (const worker of all) {
+      worker?.once('exit', () => (--left === 0 ? process.exit(0) : undefined));
+      worker?.kill('SIGTERM');
+    }
+  });
+} else if (process.env.BENCH_BACKGROUND === '1') {
   // As `npm start` runs it (src/server.ts: the app, the mail worker and the other background work),
   // for benchmarks whose requests queue mail; `/bench/outbox-pending` tells when the worker is done.
   // The server's own handle, known once it has started (the route is only called after that).
@@ -54,5 +81,17 @@ if (process.env.BENCH_BACKGROUND === '1') {
       .close()
       .then(() => database.close())
       .then(() => process.exit(0));
+  });
+}
+
+/** A port free on loopback now, for the workers to share. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
   });
 }

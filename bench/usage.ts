@@ -110,7 +110,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       rows.forEach((row, index) => (row.floor = [floors[index]!.requestsPerSecond, floors[index + 1]!.requestsPerSecond]));
       await stopServer();
       const batchLatency = await batchLatencies(db, others);
-      return `${table(rows, floors, { seconds, connections })}\n\n${batchLatency}`;
+      return `${table(rows, floors, { seconds, connections, workers: Number(process.env.BENCH_WORKERS ?? '1') })}\n\n${batchLatency}`;
     } finally {
       await stopServer();
       await database.close();
@@ -186,20 +186,21 @@ async function batchLatencies(db: Db, members: { token: string }[]): Promise<str
     requestId: 'bench',
     actor: null,
   };
+  /** One batch of `size` requests of members picked at random; every one must be recorded. */
+  const recordBatch = async (size: number, from: { token: string }[]) => {
+    const requests = Array.from({ length: size }, () => ({
+      kind: 'api' as const,
+      hash: hashToken(from[Math.floor(Math.random() * from.length)]!.token),
+      activity: 'bench.call',
+      quantity: 1,
+    }));
+    const outcomes = await applyBatch(ctx, requests);
+    if (outcomes.some((outcome) => outcome.status !== 'recorded')) throw new Error(`batch not recorded: ${outcomes[0]?.status}`);
+  };
   const lines = ['| batch size | mean ms per batch | µs per request |', '|---:|---:|---:|'];
   for (const size of [1, 25, 100]) {
     const run = async (count: number) => {
-      for (let index = 0; index < count; index += 1) {
-        const requests = Array.from({ length: size }, () => ({
-          kind: 'api' as const,
-          hash: hashToken(members[Math.floor(Math.random() * members.length)]!.token),
-          activity: 'bench.call',
-          quantity: 1,
-        }));
-        const outcomes = await applyBatch(ctx, requests);
-        if (outcomes.some((outcome) => outcome.status !== 'recorded'))
-          throw new Error(`batch not recorded: ${outcomes[0]?.status}`);
-      }
+      for (let index = 0; index < count; index += 1) await recordBatch(size, members);
     };
     await run(50);
     const started = performance.now();
@@ -207,7 +208,33 @@ async function batchLatencies(db: Db, members: { token: string }[]): Promise<str
     const mean = (performance.now() - started) / 300;
     lines.push(`| ${size} | ${mean.toFixed(2)} | ${Math.round((mean * 1000) / size)} |`);
   }
-  return ['Group commit without HTTP (`applyBatch` directly, 300 batches per size, one after another):', '', ...lines].join('\n');
+  // Batches of one org at once, as several server processes each with a batch in flight: each
+  // writer its own members (as each process serves its own connections), so that only what the
+  // batches share (the org) can make them wait for each other.
+  const together = ['| batches at once | requests/s | mean ms per batch |', '|---:|---:|---:|'];
+  for (const writers of [1, 2, 4]) {
+    const run = (count: number) =>
+      Promise.all(
+        Array.from({ length: writers }, async (_, writer) => {
+          const own = members.filter((_, index) => index % writers === writer);
+          for (let index = 0; index < count; index += 1) await recordBatch(25, own);
+        }),
+      );
+    await run(20);
+    const started = performance.now();
+    await run(200);
+    const seconds = (performance.now() - started) / 1000;
+    together.push(`| ${writers} | ${Math.round((writers * 200 * 25) / seconds)} | ${((seconds * 1000) / 200).toFixed(2)} |`);
+  }
+  return [
+    'Group commit without HTTP (`applyBatch` directly, 300 batches per size, one after another):',
+    '',
+    ...lines,
+    '',
+    'Batches of 25 of one org (unlimited allocation) at once, as several processes each with a batch in flight (200 each, every writer its own members):',
+    '',
+    ...together,
+  ].join('\n');
 }
 
 /** What autocannon loads: one URL, or a list of requests that each connection goes through. */
@@ -237,11 +264,14 @@ interface Row {
   cpu: CpuPerRequest;
 }
 
-function table(rows: Row[], floors: Row[], run: { seconds: number; connections: number }): string {
+function table(rows: Row[], floors: Row[], run: { seconds: number; connections: number; workers: number }): string {
   const cpu = (row: Row) =>
     `${Math.round(row.cpu.server)} / ${Math.round(row.cpu.postgres)} / ${Math.round(row.cpu.loadGenerator)} µs | ${Math.round(row.cpu.idlePercent)}%`;
   const lines = [
-    `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month; each connection starts its pass over the members at its own one. ` +
+    (run.workers > 1
+      ? `${run.workers} server processes on one port (BENCH_WORKERS: node:cluster, as \`roster start --workers ${run.workers}\`; the server's CPU and peak RSS are their sums). `
+      : '') +
+      `${run.connections} connections, ${run.seconds} s per shape after a 2 s warm-up; 1,000 members of one Enterprise org (unlimited allocation), each with limits of 10^12 per day and month; each connection starts its pass over the members at its own one. ` +
       'The floor (a route with one prepared indexed SELECT on the same pool) is measured before every shape and after the last; a ratio is the shape against the higher of the two floors around it. ' +
       'CPU per answered request is read from /proc over the measured seconds: the server process, every PostgreSQL process, and the load generator (autocannon, in this process); idle is the share of all cores left idle.',
     '',
