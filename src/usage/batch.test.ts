@@ -301,15 +301,34 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     await pg.close();
   });
 
-  /** Sessions of the server (on Citus: of the cluster) waiting for a lock now. */
-  async function lockWaits(): Promise<number> {
-    const [row] = await queryRows<{ waiting: number }>(
-      pg.database.db,
-      onCitus()
-        ? sql`SELECT count(*)::int AS waiting FROM citus_lock_waits`
-        : sql`SELECT count(*)::int AS waiting FROM pg_locks WHERE NOT granted`,
+  /**
+   * The session of `tx` as the lock views name it: its backend pid, on Citus its global pid (a
+   * transaction's waits may be on any node of the cluster).
+   */
+  async function sessionOf(tx: Tx): Promise<string> {
+    const [row] = await queryRows<{ id: string }>(
+      tx,
+      onCitus() ? sql`SELECT citus_backend_gpid()::text AS id` : sql`SELECT pg_backend_pid()::text AS id`,
     );
-    return row!.waiting;
+    return row!.id;
+  }
+
+  /**
+   * Waits until `done()`, or until a session waits for a lock that `blocker` holds; answers
+   * `done()`. Only waits on `blocker` count: other test files run beside this one on the same server.
+   */
+  async function doneBeforeBlockedBy(blocker: string, done: () => boolean): Promise<boolean> {
+    const blocked = async () => {
+      const [row] = await queryRows<{ waiting: number }>(
+        pg.database.db,
+        onCitus()
+          ? sql`SELECT count(*)::int AS waiting FROM citus_lock_waits WHERE blocking_gpid = ${blocker}::bigint`
+          : sql`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE ${blocker}::int = ANY (pg_blocking_pids(pid))`,
+      );
+      return row!.waiting > 0;
+    };
+    while (!done() && !(await blocked())) await new Promise((resolve) => setImmediate(resolve));
+    return done();
   }
 
   it("locks its orgs' month rows before any counter row, the order every writer keeps (no deadlock with a writer holding an org row)", async () => {
@@ -338,8 +357,10 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
     const holding = new Promise<void>((resolve) => (locked = resolve));
+    let holderSession = '';
     const holder = pg.database.db.transaction(async (tx) => {
       await hold(tx, org.id);
+      holderSession = await sessionOf(tx);
       locked();
       await held;
     });
@@ -347,7 +368,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     let batchDone = false;
     const batch = applyBatch(ctx, [request]).finally(() => (batchDone = true));
     try {
-      expect(await doneBeforeAnyLockWait(() => batchDone)).toBe(false);
+      expect(await doneBeforeBlockedBy(holderSession, () => batchDone)).toBe(false);
       const counterRows = await pg.database.db.transaction(async (tx) =>
         queryRows<{ slice: number }>(
           tx,
@@ -362,26 +383,25 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     expect((await batch)[0]).toMatchObject({ status: 'recorded', dayUsed: 2 });
   }
 
-  /** Holds the first batch that reaches its commit until `release`; later batches go through. */
+  /**
+   * Holds the first batch that reaches its commit until `release`, with its locks; later batches go
+   * through. `session()`: the held batch's session, once `reached`.
+   */
   function holdFirstBatch() {
     let entered!: () => void;
     const reached = new Promise<void>((resolve) => (entered = resolve));
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let first = true;
-    batchTestHooks.beforeCommit = async () => {
+    let session = '';
+    batchTestHooks.beforeCommit = async (tx) => {
       if (!first) return;
       first = false;
+      session = await sessionOf(tx);
       entered();
       await held;
     };
-    return { reached, release };
-  }
-
-  /** Waits until `done()` or until a session of the server waits for a lock; answers `done()`. */
-  async function doneBeforeAnyLockWait(done: () => boolean): Promise<boolean> {
-    while (!done() && (await lockWaits()) === 0) await new Promise((resolve) => setImmediate(resolve));
-    return done();
+    return { reached, release, session: () => session };
   }
 
   async function unlimitedOrg(members: number) {
@@ -395,7 +415,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     const [first, second] = org.members as [(typeof org.members)[0], (typeof org.members)[0]];
     const ctx = { ...operatorCtx(pg), actor: null };
     const request = (userId: string) => ({ kind: 'user' as const, userId, activity: 'api.call', quantity: 1 });
-    const { reached, release } = holdFirstBatch();
+    const { reached, release, session } = holdFirstBatch();
     const held = applyBatch(ctx, [request(first.id)]);
     try {
       await reached;
@@ -403,7 +423,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
       // (another process's) commits meanwhile: before migration 0033 it waited for the org's month row.
       let secondDone = false;
       const other = applyBatch(ctx, [request(second.id)]).finally(() => (secondDone = true));
-      expect(await doneBeforeAnyLockWait(() => secondDone)).toBe(true);
+      expect(await doneBeforeBlockedBy(session(), () => secondDone)).toBe(true);
       expect((await other)[0]).toMatchObject({ status: 'recorded', monthUsed: 1 });
     } finally {
       release();
@@ -417,7 +437,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     const member = org.members[0]!;
     const ctx = { ...operatorCtx(pg), actor: null };
     const request = (quantity: number) => ({ kind: 'user' as const, userId: member.id, activity: 'api.call', quantity });
-    const { reached, release } = holdFirstBatch();
+    const { reached, release, session } = holdFirstBatch();
     const inFlight = applyBatch(ctx, [request(5)]);
     let changeDone = false;
     let change: Promise<unknown> | undefined;
@@ -425,7 +445,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
       await reached;
       // Support makes the allocation finite while the batch (which read "unlimited") is in flight.
       change = setAllocation(operatorCtx(pg, 'ops'), { slug: org.slug, monthly: '7' }).finally(() => (changeDone = true));
-      expect(await doneBeforeAnyLockWait(() => changeDone)).toBe(false);
+      expect(await doneBeforeBlockedBy(session(), () => changeDone)).toBe(false);
     } finally {
       release();
     }
@@ -454,8 +474,10 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     let changed!: () => void;
     const changing = new Promise<void>((resolve) => (changed = resolve));
     // set-allocation 7, not committed yet: it holds the org's allocation lock and (its recount) the counter rows.
+    let changeSession = '';
     const change = pg.database.db.transaction(async (tx) => {
       await setAllocationInTx(tx, operatorCtx(pg, 'ops'), { orgId: org.id, monthly: 7 });
+      changeSession = await sessionOf(tx);
       changed();
       await held;
     });
@@ -465,7 +487,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     try {
       // It waits for the change before it reads the allocation: had it read "unlimited" and then
       // waited for the counter rows, it would record 5 over the 2 left.
-      expect(await doneBeforeAnyLockWait(() => batchDone)).toBe(false);
+      expect(await doneBeforeBlockedBy(changeSession, () => batchDone)).toBe(false);
     } finally {
       release();
       await change;
