@@ -21,6 +21,7 @@ if (workers > 1 && cluster.isPrimary) {
   cluster.setupPrimary({ silent: true });
   const listening = Array.from({ length: workers }, () => {
     const worker = cluster.fork({ PORT: String(port) });
+    worker.process.stderr?.pipe(process.stderr);
     return new Promise<void>((resolve, reject) => {
       worker.process.stdout?.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('listening ')) resolve();
