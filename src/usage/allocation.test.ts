@@ -4,6 +4,7 @@ import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestOrg, TestUser } from '../../test/kit/given.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
 import { setAllocation as setAllocationInTx } from './allocation.ts';
+import { batchTestHooks } from './batch.ts';
 import { queryRows } from '../db/client.ts';
 import { periodsAt } from './periods.ts';
 
@@ -181,13 +182,21 @@ describe('organization allocation (credits)', () => {
     const [early, first] = org.members as [TestUser, TestUser];
     expect((await record(early, 5)).status).toBe(201);
     let reply: ReturnType<typeof record> | undefined;
-    await t.database.db.transaction(async (tx) => {
-      await setAllocationInTx(tx, operatorCtx(t, 'ops'), { orgId: org.id, monthly: 7 });
-      // `first` has no counter slices yet: the fast path waits for nothing, the slow path reads
-      // "unlimited" (not committed yet) and then waits for this transaction's lock on org_usage.
-      reply = record(first, 5);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    });
+    let started!: () => void;
+    const batchStarted = new Promise<void>((resolve) => (started = resolve));
+    batchTestHooks.onBatch = () => started();
+    try {
+      await t.database.db.transaction(async (tx) => {
+        await setAllocationInTx(tx, operatorCtx(t, 'ops'), { orgId: org.id, monthly: 7 });
+        // The request's batch starts while the change is not committed. It reads the allocation
+        // only under the org's allocation lock, which this transaction holds (on PGlite it waits
+        // for this transaction's connection before anything): it decides under 7, not "unlimited".
+        reply = record(first, 5);
+        await batchStarted;
+      });
+    } finally {
+      batchTestHooks.onBatch = undefined;
+    }
     const settled = await reply!;
     expect(settled.status).toBe(429);
     expect(settled.body.error.code).toBe('org_allocation_exhausted');
