@@ -1,8 +1,9 @@
 -- Batches of an org whose allocation is unlimited no longer wait for each other (issue 13: "no
 -- overshoot, also across processes", and throughput that grows with processes). Until now every
--- batch locked the org's month row in org_usage, so with several server processes one org's batches
--- ran one at a time, each holding the row through its COMMIT: two processes recorded an unlimited
--- org's usage no faster than one (bench/README.md, "Several processes, one org").
+-- batch locked the org's month row in org_usage and held it through its COMMIT, also where the
+-- allocation is unlimited and the row is never written, so one org's batches ran one at a time in
+-- the database however many server processes sent them (bench/README.md, "Several processes, one
+-- org": four batches at once recorded no more than two).
 --
 -- Now a batch first takes each of its orgs' allocation lock shared (an advisory lock, class 6 and the
 -- org id's hashtext), reads the orgs' allocations under it, and locks the month row only of the
