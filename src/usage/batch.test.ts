@@ -339,6 +339,31 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
   });
 
   /**
+   * Runs `work` in a transaction of its own and keeps that transaction open, with what it locked,
+   * until `release()` commits it. `session`: the transaction's session (sessionOf).
+   */
+  async function holdTransaction(work: (tx: Tx) => Promise<unknown>): Promise<{ session: string; release(): Promise<void> }> {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding!: (session: string) => void;
+    const session = new Promise<string>((resolve) => (holding = resolve));
+    const committed = pg.database.db.transaction(async (tx) => {
+      await work(tx);
+      holding(await sessionOf(tx));
+      await held;
+    });
+    // A `work` that fails rejects here instead of leaving the caller waiting for its session.
+    await Promise.race([session, committed]);
+    return {
+      session: await session,
+      release: async () => {
+        release();
+        await committed;
+      },
+    };
+  }
+
+  /**
    * Records once for the org's member (its counter rows exist from then on), then, while `hold`'s
    * transaction keeps what it locked, starts a batch of that member: it must wait for a lock while
    * holding none of the member's counter rows (a third session takes them at once), and record
@@ -353,22 +378,11 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     const request = { kind: 'user' as const, userId: member.id, activity: 'api.call', quantity: 1 };
     expect((await applyBatch(ctx, [request]))[0]!.status).toBe('recorded');
 
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const holding = new Promise<void>((resolve) => (locked = resolve));
-    let holderSession = '';
-    const holder = pg.database.db.transaction(async (tx) => {
-      await hold(tx, org.id);
-      holderSession = await sessionOf(tx);
-      locked();
-      await held;
-    });
-    await holding;
+    const holder = await holdTransaction((tx) => hold(tx, org.id));
     let batchDone = false;
     const batch = applyBatch(ctx, [request]).finally(() => (batchDone = true));
     try {
-      expect(await doneBeforeBlockedBy(holderSession, () => batchDone)).toBe(false);
+      expect(await doneBeforeBlockedBy(holder.session, () => batchDone)).toBe(false);
       const counterRows = await pg.database.db.transaction(async (tx) =>
         queryRows<{ slice: number }>(
           tx,
@@ -377,8 +391,7 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
       );
       expect(counterRows.length).toBeGreaterThan(0);
     } finally {
-      release();
-      await holder;
+      await holder.release();
     }
     expect((await batch)[0]).toMatchObject({ status: 'recorded', dayUsed: 2 });
   }
@@ -469,28 +482,16 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     const request = (quantity: number) => ({ kind: 'user' as const, userId: member.id, activity: 'api.call', quantity });
     expect((await applyBatch(ctx, [request(5)]))[0]).toMatchObject({ status: 'recorded', monthUsed: 5 });
 
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let changed!: () => void;
-    const changing = new Promise<void>((resolve) => (changed = resolve));
     // set-allocation 7, not committed yet: it holds the org's allocation lock and (its recount) the counter rows.
-    let changeSession = '';
-    const change = pg.database.db.transaction(async (tx) => {
-      await setAllocationInTx(tx, operatorCtx(pg, 'ops'), { orgId: org.id, monthly: 7 });
-      changeSession = await sessionOf(tx);
-      changed();
-      await held;
-    });
-    await changing;
+    const change = await holdTransaction((tx) => setAllocationInTx(tx, operatorCtx(pg, 'ops'), { orgId: org.id, monthly: 7 }));
     let batchDone = false;
     const batch = applyBatch(ctx, [request(5)]).finally(() => (batchDone = true));
     try {
       // It waits for the change before it reads the allocation: had it read "unlimited" and then
       // waited for the counter rows, it would record 5 over the 2 left.
-      expect(await doneBeforeBlockedBy(changeSession, () => batchDone)).toBe(false);
+      expect(await doneBeforeBlockedBy(change.session, () => batchDone)).toBe(false);
     } finally {
-      release();
-      await change;
+      await change.release();
     }
     expect((await batch)[0]).toMatchObject({ status: 'allocation_exhausted', allocation: { monthly: 7, used: 5 } });
     expect((await applyBatch(ctx, [request(2)]))[0]).toMatchObject({ status: 'recorded', monthUsed: 7 });
