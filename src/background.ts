@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { systemClock } from './core/context.ts';
 import { createWorkerRuntime } from './events/runtime.ts';
 import type { Metrics } from './http/metrics.ts';
 import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
+import { startRetention } from './retention/retention.ts';
 import { webhookDelivery } from './webhooks/consumer.ts';
 import { webhookKey } from './webhooks/key.ts';
 
@@ -14,7 +16,7 @@ export interface BackgroundWork {
 
 /**
  * Work that runs beside the HTTP server in every process: one worker runtime, its consumers
- * registered here (mail delivery and webhook delivery; Stripe events next).
+ * registered here (mail delivery and webhook delivery), and the retention sweep (src/retention).
  */
 export async function startBackgroundWork(deps: {
   config: Config;
@@ -39,8 +41,10 @@ export async function startBackgroundWork(deps: {
     deps.metrics.setQueueSource(() => runtime.queueStats());
   }
   await runtime.start();
+  const retention = startRetention({ db: database.db, config, clock: systemClock, logger });
   return {
     async stop() {
+      await retention.stop();
       await runtime.stop();
       transport.close();
     },

@@ -15,6 +15,8 @@ describe('configuration', () => {
       inviteTtlSeconds: 604800,
       isProduction: false,
       trustProxy: false,
+      mailRetentionDays: 30,
+      webhookRetentionDays: 30,
     });
   });
 
@@ -27,6 +29,8 @@ describe('configuration', () => {
     ['BULK_INVITE_MAX', '0'],
     ['INVITE_TTL_SECONDS', '-5'],
     ['LINK_SECRET', 'too-short'],
+    ['MAIL_RETENTION_DAYS', '-1'],
+    ['WEBHOOK_RETENTION_DAYS', 'a month'],
   ])('refuses a bad %s with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });

@@ -40,6 +40,8 @@ const envSchema = z.object({
     .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), 'must be 32 random bytes in base64 (openssl rand -base64 32)')
     .optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  MAIL_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -86,6 +88,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usageCounterSlices: values.USAGE_COUNTER_SLICES,
     webhookSecretKey: values.WEBHOOK_SECRET_KEY ? Buffer.from(values.WEBHOOK_SECRET_KEY, 'base64') : undefined,
     metricsToken: values.METRICS_TOKEN,
+    mailRetentionDays: values.MAIL_RETENTION_DAYS,
+    webhookRetentionDays: values.WEBHOOK_RETENTION_DAYS,
   };
 }
 

@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Queryable } from '../db/client.ts';
+import { deleteChunk, queryRows, type Queryable } from '../db/client.ts';
 import { prepareSubjectLookup, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
 import type { ServiceScope } from '../core/domain.ts';
@@ -336,4 +336,33 @@ export async function isRateLimited(
 
 export async function clearRateLimit(db: Queryable, key: string): Promise<void> {
   await db.execute(sql`DELETE FROM rate_limits WHERE key = ${key}`);
+}
+
+/** Retention (src/retention): deletes up to `limit` sessions that expired before `before`; answers how many. */
+export function deleteExpiredSessions(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
+  return deleteChunk(db, { table: sql`sessions`, key: sql`id`, where: sql`expires_at < ${input.before}`, limit: input.limit });
+}
+
+/** Retention: deletes up to `limit` email verifications, used or not, that expired before `before`. */
+export function deleteExpiredEmailVerifications(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
+  return deleteChunk(db, {
+    table: sql`email_verifications`,
+    key: sql`id`,
+    where: sql`expires_at < ${input.before}`,
+    limit: input.limit,
+  });
+}
+
+/**
+ * Retention: deletes up to `limit` rate-limit counters whose window started before `before`. The
+ * caller passes a time earlier than now minus the longest window in use, so a deleted counter is
+ * one that isRateLimited no longer counts and the next consumeRateLimit would restart at 1.
+ */
+export function deleteEndedRateLimits(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
+  return deleteChunk(db, {
+    table: sql`rate_limits`,
+    key: sql`key`,
+    where: sql`window_start < ${input.before}`,
+    limit: input.limit,
+  });
 }

@@ -32,6 +32,10 @@ export interface Config {
   webhookSecretKey: Buffer | undefined;
   /** Bearer token of GET /metrics; unset: no metrics route. */
   metricsToken?: string | undefined;
+  /** Days a sent or failed email stays in the outbox (src/retention); 0: kept forever. */
+  mailRetentionDays: number;
+  /** Days a finished webhook delivery stays in its endpoint's log (src/retention); 0: kept forever. */
+  webhookRetentionDays: number;
 }
 
 export interface StripeConfig {

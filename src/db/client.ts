@@ -322,3 +322,17 @@ export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
 }
+
+/**
+ * One chunk of a retention sweep (src/retention): deletes at most `limit` rows of `table` that
+ * `where` selects, found by their `key` columns, and answers how many. Several processes may run
+ * it at once: a row is deleted once, and one that another deleted first is skipped.
+ */
+export async function deleteChunk(db: Queryable, input: { table: SQL; key: SQL; where: SQL; limit: number }): Promise<number> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`DELETE FROM ${input.table} WHERE (${input.key}) IN (SELECT ${input.key} FROM ${input.table} WHERE ${input.where} LIMIT ${input.limit})
+        RETURNING 1 AS deleted`,
+  );
+  return rows.length;
+}

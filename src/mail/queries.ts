@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { newRowId } from '../core/ids.ts';
 import {
+  deleteChunk,
   jsonRecordset,
   queryRows,
   queryRowsPrepared,
@@ -197,4 +198,33 @@ async function markSent(db: Db, mails: ClaimedMail[], now: Date): Promise<void> 
                     ${sql.param(mails.map((mail) => Number(mail.attempts)))}::int[]) AS done(id, attempts)
         WHERE m.id = done.id AND m.status = 'pending' AND m.attempts = done.attempts`,
   );
+}
+
+/**
+ * Retention (src/retention): deletes up to `limit` sent or failed mails created before `before`,
+ * and answers how many. A pending mail is never deleted, however old.
+ */
+export function deleteFinishedMails(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
+  return deleteChunk(db, {
+    table: sql`mail_outbox`,
+    key: sql`id`,
+    where: sql`created_at < ${input.before} AND status <> 'pending'`,
+    limit: input.limit,
+  });
+}
+
+/**
+ * Retention: deletes up to `limit` templates created before `before` that no mail names any more.
+ * A template and its mails are written in one statement with one creation time, so only mails
+ * created before `before` can name it: after deleteFinishedMails, its pending ones (read through
+ * the creation-time index, not the whole outbox).
+ */
+export function deleteUnusedMailTemplates(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
+  return deleteChunk(db, {
+    table: sql`mail_templates`,
+    key: sql`id`,
+    where: sql`created_at < ${input.before}
+               AND NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.template_id = mail_templates.id AND m.created_at < ${input.before})`,
+    limit: input.limit,
+  });
 }

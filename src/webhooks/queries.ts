@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Db, type Queryable, type StatementPart } from '../db/client.ts';
+import { deleteChunk, queryRows, type Db, type Queryable, type StatementPart } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 
@@ -258,3 +258,16 @@ export const webhookDeliveryStore: JobStore<ClaimedDelivery> = {
     );
   },
 };
+
+/**
+ * Retention (src/retention): deletes up to `limit` deliveries that finished (delivered or given
+ * up) before `before`, and answers how many. A pending delivery is never deleted, however old.
+ */
+export function deleteFinishedDeliveries(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
+  return deleteChunk(db, {
+    table: sql`webhook_deliveries`,
+    key: sql`org_id, endpoint_id, event_position`,
+    where: sql`status <> 'pending' AND finished_at < ${input.before}`,
+    limit: input.limit,
+  });
+}
