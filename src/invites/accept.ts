@@ -4,17 +4,16 @@ import { requireActor } from '../core/context.ts';
 import { AppError, isUniqueViolation } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
-import { findUserById } from '../auth/queries.ts';
 import { seatUsage } from '../billing/seats.ts';
 import { onCitusDb } from '../db/citus.ts';
 import type { Queryable, Tx } from '../db/client.ts';
-import { findMembershipOfUser, insertMembership, lockOrg } from '../orgs/queries.ts';
+import { findMembershipOfUser, insertUserOrg, lockOrg, membershipInsert, orgOfMember } from '../orgs/queries.ts';
 import { orgView, type OrgView } from '../orgs/service.ts';
 import {
+  acceptedInvitationUpdate,
   findInvitationById,
   findInvitationByTokenHash,
-  lockInvitation,
-  markAccepted,
+  lockInvitationForAcceptance,
   type InvitationRow,
   type InviteRole,
   type InviteStatus,
@@ -76,11 +75,7 @@ async function acceptAs(
   }
   const now = ctx.clock.now();
   try {
-    const accepted = await ctx.db.transaction(async (tx) => {
-      const user = await findUserById(tx, actor.userId);
-      if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
-      return acceptInTransaction(tx, ctx, find, { userId: actor.userId, emailNormalized: user.emailNormalized }, now);
-    });
+    const accepted = await ctx.db.transaction((tx) => acceptInTransaction(tx, ctx, find, { userId: actor.userId }, now));
     return { org: await orgView(ctx.db, accepted.orgId, now), role: accepted.role };
   } catch (error) {
     throw mapMembershipConflict(error);
@@ -95,49 +90,77 @@ export async function acceptInTransaction(
   tx: Tx,
   ctx: Ctx,
   find: (tx: Tx) => Promise<InvitationRow | undefined>,
-  user: { userId: string; emailNormalized: string },
+  user: { userId: string; emailNormalized?: string },
   now: Date,
 ): Promise<{ orgId: string; role: InviteRole }> {
   const found = await find(tx);
   if (!found) throw inviteNotFound();
   await lockOrg(tx, found.orgId);
-  const invitation = await lockInvitation(tx, found.orgId, found.id);
-  if (!invitation || invitation.status === 'revoked') throw inviteNotFound();
+  // The invitation under its lock, with the accepting user's address (read with it: a round trip less).
+  const locked = await lockInvitationForAcceptance(tx, { orgId: found.orgId, id: found.id, userId: user.userId });
+  if (!locked || locked.invitation.status === 'revoked') throw inviteNotFound();
+  const { invitation } = locked;
+  const emailNormalized = user.emailNormalized ?? locked.acceptingEmailNormalized;
+  if (!emailNormalized) throw new AppError('unauthenticated', 'Sign in to continue.');
   // Compared on the normalized form only, which no lookalike address can share.
-  if (invitation.emailNormalized !== user.emailNormalized) {
+  if (invitation.emailNormalized !== emailNormalized) {
     throw new AppError(
       'email_mismatch',
       `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`,
     );
   }
-  if (await findMembershipOfUser(tx, user.userId, { citus: await onCitusDb(ctx.db) })) throw alreadyInOrg();
+  // The seats, and whether the user is in an org already, in one read (on Citus, memberships are
+  // sharded by org: the user's is looked up through user_orgs first).
+  const citus = await onCitusDb(ctx.db);
+  const seats = await seatUsage(
+    tx,
+    invitation.orgId,
+    now,
+    citus ? {} : { alongside: { name: 'accept', values: { member_of: orgOfMember(user.userId) } } },
+  );
+  const member = citus ? await findMembershipOfUser(tx, user.userId, { citus }) : seats.alongside.member_of;
+  if (member) throw alreadyInOrg();
   if (invitation.status === 'accepted') throw inviteNotFound();
   if (effectiveStatus(invitation, now) === 'expired') {
     throw new AppError('invite_expired', 'This invitation has expired. Ask an admin of the organization to send a new one.');
   }
   // active <= seats after acceptance; the invitation stops being pending, so only members count.
-  const seats = await seatUsage(tx, invitation.orgId, now);
   if (seats.activeMembers + 1 > seats.seatLimit) throw seatLimit(seats.seatLimit);
-  if (!(await markAccepted(tx, invitation.orgId, invitation.id, user.userId, now))) throw inviteNotFound();
-  await insertMembership(tx, { orgId: invitation.orgId, userId: user.userId, role: invitation.role, now });
-  // Two facts, two entries (and so two events): the invitation is used up, and a member joined.
-  await recordAudits(tx, ctx.actor ? ctx : { ...ctx, actor: signupActor(user) }, [
+  const membership = { orgId: invitation.orgId, userId: user.userId, role: invitation.role, now };
+  // On Citus user_orgs lives on the coordinator: its row goes first, in a statement of its own.
+  if (citus) await insertUserOrg(tx, membership);
+  // One statement: the invitation's update, the membership, and the audit entries (and so the
+  // events) of two facts: the invitation is used up, and a member joined. The invitation row is
+  // locked above and was pending, so the update takes it; `accepted` says so.
+  const written = await recordAudits(
+    tx,
+    ctx.actor ? ctx : { ...ctx, actor: signupActor({ userId: user.userId, emailNormalized }) },
+    [
+      {
+        orgId: invitation.orgId,
+        action: 'invite.accepted',
+        targetType: 'invitation',
+        targetId: invitation.id,
+        before: { status: 'pending' },
+        after: { status: 'accepted', user_id: user.userId, email: invitation.email, role: invitation.role },
+      },
+      {
+        orgId: invitation.orgId,
+        action: 'member.joined',
+        targetType: 'user',
+        targetId: user.userId,
+        after: { email: invitation.email, role: invitation.role, invite_id: invitation.id },
+      },
+    ],
     {
-      orgId: invitation.orgId,
-      action: 'invite.accepted',
-      targetType: 'invitation',
-      targetId: invitation.id,
-      before: { status: 'pending' },
-      after: { status: 'accepted', user_id: user.userId, email: invitation.email, role: invitation.role },
+      name: citus ? 'roster_accept_invitation_citus' : 'roster_accept_invitation',
+      alongside: [
+        acceptedInvitationUpdate({ orgId: invitation.orgId, id: invitation.id, userId: user.userId, now }),
+        membershipInsert(membership, { userOrgWritten: citus }),
+      ],
     },
-    {
-      orgId: invitation.orgId,
-      action: 'member.joined',
-      targetType: 'user',
-      targetId: user.userId,
-      after: { email: invitation.email, role: invitation.role, invite_id: invitation.id },
-    },
-  ]);
+  );
+  if (Number(written.accepted) !== 1) throw inviteNotFound();
   return { orgId: invitation.orgId, role: invitation.role };
 }
 

@@ -76,12 +76,12 @@ function toInvitation(row: RawInvitation): InvitationRow {
   };
 }
 
-const SELECT_INVITATION = sql`
-  SELECT i.org_id, i.id, i.email, i.email_normalized, i.role, i.status, i.invited_by, i.created_at,
-         i.expires_at, i.accepted_by, i.token_nonce, i.token_hash, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name
-  FROM invitations i
+const INVITATION_COLUMNS = sql`i.org_id, i.id, i.email, i.email_normalized, i.role, i.status, i.invited_by, i.created_at,
+         i.expires_at, i.accepted_by, i.token_nonce, i.token_hash, u.name AS inviter_name, u.email AS inviter_email, o.name AS org_name`;
+const INVITATION_FROM = sql`FROM invitations i
   CROSS JOIN LATERAL ${orgColumns(sql`i.org_id`)} o
   LEFT JOIN LATERAL ${userColumns(sql`i.invited_by`)} u ON true`;
+const SELECT_INVITATION = sql`SELECT ${INVITATION_COLUMNS} ${INVITATION_FROM}`;
 
 /**
  * By the token's hash and the org its token names: one index lookup, and on Citus one shard. With
@@ -109,6 +109,24 @@ export async function findInvitationById(db: Queryable, id: string): Promise<Inv
 /** By id alone (the org is not known): through invitations_id_idx, on Citus one probe per shard. */
 export function invitationByIdQuery(id: string): SQL {
   return sql`${SELECT_INVITATION} WHERE i.id = ${id}`;
+}
+
+/**
+ * lockInvitation for an acceptance: with, in the same statement, the normalized address of the
+ * user accepting it (null when no such user), which the invitation's address must match.
+ */
+export async function lockInvitationForAcceptance(
+  tx: Queryable,
+  input: { orgId: string; id: string; userId: string },
+): Promise<{ invitation: InvitationRow; acceptingEmailNormalized: string | null } | undefined> {
+  const rows = await queryRows<RawInvitation & { accepting_email_normalized: string | null }>(
+    tx,
+    sql`SELECT ${INVITATION_COLUMNS}, accepting.email_normalized AS accepting_email_normalized ${INVITATION_FROM}
+        LEFT JOIN LATERAL ${userColumns(sql`${input.userId}::uuid`)} accepting ON true
+        WHERE i.org_id = ${input.orgId} AND i.id = ${input.id} FOR UPDATE OF i`,
+  );
+  const row = rows[0];
+  return row ? { invitation: toInvitation(row), acceptingEmailNormalized: row.accepting_email_normalized } : undefined;
 }
 
 /** Re-reads an invitation under a row lock, after the org lock (the lock order everywhere). */
@@ -381,13 +399,20 @@ export function invitationBatch(input: { orgId: string; role: InviteRole; expire
 }
 
 /** Guarded status change: zero rows means the invitation was no longer pending. */
-export async function markAccepted(tx: Queryable, orgId: string, id: string, userId: string, now: Date): Promise<boolean> {
-  const rows = await queryRows<{ id: string }>(
-    tx,
-    sql`UPDATE invitations SET status = 'accepted', accepted_at = ${now}, accepted_by = ${userId}
-        WHERE org_id = ${orgId} AND id = ${id} AND status = 'pending' RETURNING id`,
-  );
-  return rows.length === 1;
+/**
+ * Marks the invitation accepted by `userId`, as a share of the acceptance's statement (its
+ * membership, audit entries and events): `accepted` reads back the rows it changed (1, or 0 when it
+ * was no longer pending).
+ */
+export function acceptedInvitationUpdate(input: { orgId: string; id: string; userId: string; now: Date }): StatementPart {
+  return {
+    ctes: [
+      sql`accepted_invitation AS (
+          UPDATE invitations SET status = 'accepted', accepted_at = ${input.now}::timestamptz, accepted_by = ${input.userId}::uuid
+          WHERE org_id = ${input.orgId}::uuid AND id = ${input.id}::uuid AND status = 'pending' RETURNING id)`,
+    ],
+    results: { accepted: sql`(SELECT count(*)::int FROM accepted_invitation)` },
+  };
 }
 
 export async function markRevoked(tx: Queryable, orgId: string, id: string, now: Date): Promise<InvitationRow | undefined> {

@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { disabledUserIds, userColumns, userIdsWithEmail } from '../auth/queries.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
-import { queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { queryRows, queryRowsPrepared, type Queryable, type StatementPart } from '../db/client.ts';
 import { memberships, orgSlugs, orgs, userOrgs, type Plan, type Role } from '../db/schema.ts';
 import { limitsOfMember, userIdsWithLimit } from '../usage/queries.ts';
 
@@ -169,6 +169,15 @@ export async function findMembershipOfUser(
   return row ? { orgId: row.org_id, slug: row.slug, role: row.role } : undefined;
 }
 
+/**
+ * The org of the user's membership (null outside any org) as a scalar subquery, for a read that
+ * checks one-org-per-user in another statement (an acceptance's seat read). Not on Citus, where
+ * memberships are sharded by org: findMembershipOfUser reads user_orgs there.
+ */
+export function orgOfMember(userId: string): SQL {
+  return sql`(SELECT m.org_id FROM memberships m WHERE m.user_id = ${userId}::uuid LIMIT 1)`;
+}
+
 export async function insertMembership(
   tx: Queryable,
   input: { orgId: string; userId: string; role: Role; now: Date },
@@ -177,6 +186,35 @@ export async function insertMembership(
   // org's insert fails before touching the org-scoped table (docs/citus.md).
   await tx.insert(userOrgs).values({ userId: input.userId, orgId: input.orgId });
   await tx.insert(memberships).values({ orgId: input.orgId, userId: input.userId, role: input.role, joinedAt: input.now });
+}
+
+/**
+ * insertMembership as a share of the caller's statement (an acceptance's: src/invites/accept.ts),
+ * with its user_orgs row unless `userOrgWritten` (Citus: user_orgs lives on the coordinator and
+ * is written by insertUserOrg in a statement of its own, before).
+ */
+export function membershipInsert(
+  input: { orgId: string; userId: string; role: Role; now: Date },
+  options: { userOrgWritten: boolean },
+): StatementPart {
+  return {
+    ctes: [
+      ...(options.userOrgWritten
+        ? []
+        : [
+            sql`joined_user_org AS (INSERT INTO user_orgs (user_id, org_id) VALUES (${input.userId}::uuid, ${input.orgId}::uuid))`,
+          ]),
+      sql`joined_member AS (
+          INSERT INTO memberships (org_id, user_id, role, joined_at)
+          VALUES (${input.orgId}::uuid, ${input.userId}::uuid, ${input.role}::text, ${input.now}::timestamptz))`,
+    ],
+    results: {},
+  };
+}
+
+/** The one-org-per-user row of a membership that membershipInsert then writes (Citus). */
+export async function insertUserOrg(tx: Queryable, input: { orgId: string; userId: string }): Promise<void> {
+  await tx.insert(userOrgs).values({ userId: input.userId, orgId: input.orgId });
 }
 
 export async function setMemberRole(tx: Queryable, input: { orgId: string; userId: string; role: Role }): Promise<void> {
