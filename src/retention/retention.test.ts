@@ -225,6 +225,26 @@ describe('retention: the sweep', () => {
     expect(report.deleted.mails).toBe(1);
   });
 
+  it('starts no further chunk once the process is stopping', async () => {
+    for (let index = 0; index < 5; index += 1) await mail(`stopping-${index}@example.com`, daysAgo(60), 'sent');
+    const stopping = new AbortController();
+    const rule: RetentionRule = {
+      name: 'mails',
+      // The first chunk's statement runs; the stop arrives while it does.
+      deletes: async (database, input) => {
+        const deleted = await rules30[0]!.deletes(database, input);
+        stopping.abort();
+        return deleted;
+      },
+      before: rules30[0]!.before,
+    };
+
+    const report = await sweep(db(), [rule], { now: NOW, chunk: 2, signal: stopping.signal });
+
+    expect(report.deleted.mails).toBe(2);
+    expect((await remaining()).mails).toHaveLength(3);
+  });
+
   it('sweeps at start and then on its interval, logs what it deleted, and stops', async () => {
     const lines: { msg: string; deleted?: Record<string, number>; rule?: string }[] = [];
     const logger = pino(

@@ -61,8 +61,16 @@ export interface SweepReport {
   failed: { name: string; error: unknown }[];
 }
 
-/** Runs every rule once, each until it finds fewer than `chunk` rows left. A failing rule does not stop the others. */
-export async function sweep(db: Db, rules: RetentionRule[], options: { now: Date; chunk?: number }): Promise<SweepReport> {
+/**
+ * Runs every rule once, each until it finds fewer than `chunk` rows left. A failing rule does not
+ * stop the others. Once `signal` aborts (the process is stopping) no further chunk starts: the
+ * rest waits for the next sweep.
+ */
+export async function sweep(
+  db: Db,
+  rules: RetentionRule[],
+  options: { now: Date; chunk?: number; signal?: AbortSignal },
+): Promise<SweepReport> {
   const chunk = options.chunk ?? RETENTION_CHUNK;
   const report: SweepReport = { deleted: {}, failed: [] };
   for (const rule of rules) {
@@ -70,7 +78,7 @@ export async function sweep(db: Db, rules: RetentionRule[], options: { now: Date
     report.deleted[rule.name] = 0;
     if (!before) continue;
     try {
-      for (let deleted = chunk; deleted === chunk;) {
+      for (let deleted = chunk; deleted === chunk && !options.signal?.aborted;) {
         deleted = await rule.deletes(db, { before, limit: chunk });
         report.deleted[rule.name]! += deleted;
       }
@@ -84,7 +92,7 @@ export async function sweep(db: Db, rules: RetentionRule[], options: { now: Date
 export interface RetentionSweeper {
   /** Resolves with the report of the next sweep to finish (tests wait on it, not on time). */
   nextSweep(): Promise<SweepReport>;
-  /** Stops the timer and waits for a sweep in flight. */
+  /** Stops the timer, and waits for a sweep in flight to finish the chunk it is deleting. */
   stop(): Promise<void>;
 }
 
@@ -101,10 +109,10 @@ export function startRetention(deps: {
   let waiting: ((report: SweepReport) => void)[] = [];
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+  const stopping = new AbortController();
 
   const run = async () => {
-    const report = await sweep(deps.db, rules, { now: deps.clock.now() });
+    const report = await sweep(deps.db, rules, { now: deps.clock.now(), signal: stopping.signal });
     const deleted = Object.fromEntries(Object.entries(report.deleted).filter(([, count]) => count > 0));
     if (Object.keys(deleted).length > 0) deps.logger.info({ deleted }, 'retention sweep deleted old rows');
     for (const { name, error } of report.failed) {
@@ -113,20 +121,22 @@ export function startRetention(deps: {
     for (const wake of waiting.splice(0)) wake(report);
   };
   const schedule = () => {
-    if (stopped) return;
-    running = run().finally(() => {
-      running = undefined;
-      if (stopped) return;
-      timer = setTimeout(schedule, intervalMs);
-      timer.unref();
-    });
+    if (stopping.signal.aborted) return;
+    running = run()
+      .catch((error: unknown) => deps.logger.error({ err: error }, 'retention sweep failed'))
+      .finally(() => {
+        running = undefined;
+        if (stopping.signal.aborted) return;
+        timer = setTimeout(schedule, intervalMs);
+        timer.unref();
+      });
   };
   schedule();
 
   return {
     nextSweep: () => new Promise((resolve) => waiting.push(resolve)),
     async stop() {
-      stopped = true;
+      stopping.abort();
       clearTimeout(timer);
       await running;
       waiting = [];
