@@ -41,7 +41,7 @@ export async function startBackgroundWork(deps: {
     deps.metrics.setQueueSource(() => runtime.queueStats());
   }
   await runtime.start();
-  const retention = startRetention({ db: database.db, config, clock: systemClock, logger });
+  const retention = startRetention({ db: database.db, config, clock: systemClock, logger, onSweep: deps.metrics?.observeSweep });
   return {
     async stop() {
       await retention.stop();

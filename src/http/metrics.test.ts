@@ -8,7 +8,10 @@ import { createHttp, type Http } from '../../test/kit/http.ts';
 import { startSmtpSink, type SmtpSink } from '../../test/kit/smtp.ts';
 import { buildApp, type App } from './app.ts';
 import type { JobOutcome } from '../events/runtime.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { startRetention } from '../retention/retention.ts';
+import { systemClock } from '../core/context.ts';
+import { insertMails } from '../mail/queries.ts';
 import { queryRows } from '../db/client.ts';
 import { sql } from 'drizzle-orm';
 
@@ -31,6 +34,7 @@ let http: Http;
 let given: Given;
 let smtp: SmtpSink;
 let background: BackgroundWork;
+let metrics: Metrics;
 const jobs: JobOutcome[] = [];
 const jobWaiters = new Set<() => void>();
 /** Resolves once `count` job outcomes have been counted by the metrics. */
@@ -53,7 +57,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   smtp = await startSmtpSink();
   const config = loadConfig({ PUBLIC_URL: 'http://roster.test', METRICS_TOKEN: TOKEN, SMTP_URL: smtp.url });
-  const metrics = createMetrics({ database });
+  metrics = createMetrics({ database });
   const count = metrics.observeJob;
   metrics.observeJob = (outcome) => {
     count(outcome);
@@ -115,6 +119,27 @@ describe('GET /metrics', () => {
     const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
     expect(delta('roster_usage_decisions_total{outcome="recorded",reason=""}')).toBe(1);
     expect(delta('roster_usage_decisions_total{outcome="refused",reason="usage_limit_exceeded:day"}')).toBe(1);
+  });
+
+  it("counts the retention sweep's deletions by kind", async () => {
+    const key = 'roster_retention_deleted_total{kind="mails"}';
+    const before = (await scrape()).get(key) ?? 0;
+    const to = `retention-metric-${Date.now()}@example.com`;
+    const monthsAgo = new Date(Date.now() - 90 * 24 * 60 * 60 * 1000);
+    await insertMails(database.db, [{ kind: 'test', to, subject: 'Hi', text: 'Hi', html: '<p>Hi</p>' }], monthsAgo);
+    await database.db.execute(sql`UPDATE mail_outbox SET status = 'sent', sent_at = created_at WHERE to_address = ${to}`);
+    const sweeper = startRetention({
+      db: database.db,
+      config: loadConfig({}),
+      clock: systemClock,
+      logger: app.log,
+      onSweep: metrics.observeSweep,
+    });
+    await sweeper.nextSweep();
+    await sweeper.stop();
+    const after = await scrape();
+    expect(after.get(key)! - before).toBe(1);
+    expect(after.has('roster_retention_deleted_total{kind="sessions"}')).toBe(true);
   });
 
   it('counts job outcomes, and reads the mail and webhook queue depth and oldest age from the database', async () => {

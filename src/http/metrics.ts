@@ -14,6 +14,8 @@ export interface Metrics {
   setQueueSource(source: () => Promise<QueueStats[]>): void;
   /** Counts a job outcome of the worker runtime (wire with runtime.onJob). */
   observeJob(outcome: JobOutcome): void;
+  /** Counts what a retention sweep deleted and which of its rules failed (src/retention, onSweep). */
+  observeSweep(report: { deleted: Record<string, number>; failed: { name: string }[] }): void;
 }
 
 const USAGE_ROUTE = '/api/v1/usage';
@@ -49,6 +51,19 @@ export function createMetrics(options: { database: Database }): Metrics {
     name: 'roster_delivery_failures_total',
     help: 'Failed delivery attempts by queue (mail, webhooks): retrying or given up (failed)',
     labelNames: ['queue', 'outcome'],
+    registers: [registry],
+  });
+
+  new Counter({
+    name: 'roster_retention_deleted_total',
+    help: 'Rows deleted by the retention sweep, by kind (mails, mail_templates, webhook_deliveries, sessions, …)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  new Counter({
+    name: 'roster_retention_failures_total',
+    help: 'Retention sweep rules that failed (retried at the next sweep), by kind',
+    labelNames: ['kind'],
     registers: [registry],
   });
 
@@ -110,6 +125,8 @@ export function createMetrics(options: { database: Database }): Metrics {
 
   const jobs = registry.getSingleMetric('roster_jobs_total') as Counter;
   const failures = registry.getSingleMetric('roster_delivery_failures_total') as Counter;
+  const retained = registry.getSingleMetric('roster_retention_deleted_total') as Counter;
+  const sweepFailures = registry.getSingleMetric('roster_retention_failures_total') as Counter;
   return {
     registry,
     setQueueSource(source) {
@@ -118,6 +135,10 @@ export function createMetrics(options: { database: Database }): Metrics {
     observeJob(outcome) {
       jobs.inc({ queue: outcome.queue, outcome: outcome.outcome });
       if (outcome.outcome !== 'succeeded') failures.inc({ queue: outcome.queue, outcome: outcome.outcome });
+    },
+    observeSweep(report) {
+      for (const [kind, count] of Object.entries(report.deleted)) retained.inc({ kind }, count);
+      for (const { name } of report.failed) sweepFailures.inc({ kind: name });
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   startRetention,
   sweep,
   type RetentionRule,
+  type SweepReport,
 } from './retention.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -258,10 +259,19 @@ describe('retention: the sweep', () => {
     );
     t.clock.set(NOW);
     await mail('first-sweep@example.com', daysAgo(60), 'sent');
-    const sweeper = startRetention({ db: db(), config: t.config, clock: t.clock, logger, intervalMs: 20 });
+    const told: SweepReport[] = [];
+    const sweeper = startRetention({
+      db: db(),
+      config: t.config,
+      clock: t.clock,
+      logger,
+      intervalMs: 20,
+      onSweep: (report) => told.push(report),
+    });
     try {
       const first = await sweeper.nextSweep();
       expect(first.deleted.mails).toBe(1);
+      expect(told[0]).toBe(first);
       await mail('second-sweep@example.com', daysAgo(60), 'sent');
       // A sweep that starts after the insert deletes it (one may already be under way: wait for two).
       await sweeper.nextSweep();

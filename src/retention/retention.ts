@@ -96,13 +96,17 @@ export interface RetentionSweeper {
   stop(): Promise<void>;
 }
 
-/** Sweeps now and then every `intervalMs`, logging what it deleted and what failed; never throws. */
+/**
+ * Sweeps now and then every `intervalMs`, logging what it deleted and what failed and telling
+ * `onSweep` (the metrics); never throws.
+ */
 export function startRetention(deps: {
   db: Db;
   config: Config;
   clock: Clock;
   logger: FastifyBaseLogger;
   intervalMs?: number;
+  onSweep?: ((report: SweepReport) => void) | undefined;
 }): RetentionSweeper {
   const rules = retentionRules(deps.config);
   const intervalMs = deps.intervalMs ?? RETENTION_SWEEP_MS;
@@ -118,6 +122,7 @@ export function startRetention(deps: {
     for (const { name, error } of report.failed) {
       deps.logger.warn({ err: error, rule: name }, 'retention sweep failed; retrying at the next sweep');
     }
+    deps.onSweep?.(report);
     for (const wake of waiting.splice(0)) wake(report);
   };
   const schedule = () => {
