@@ -398,11 +398,10 @@ export function invitationBatch(input: { orgId: string; role: InviteRole; expire
   };
 }
 
-/** Guarded status change: zero rows means the invitation was no longer pending. */
 /**
- * Marks the invitation accepted by `userId`, as a share of the acceptance's statement (its
- * membership, audit entries and events): `accepted` reads back the rows it changed (1, or 0 when it
- * was no longer pending).
+ * Marks the invitation accepted by `userId`, guarded (`status = 'pending'`), as a share of the
+ * acceptance's statement (its membership, audit entries and events): `accepted` reads back the
+ * rows it changed (1, or 0 when it was no longer pending).
  */
 export function acceptedInvitationUpdate(input: { orgId: string; id: string; userId: string; now: Date }): StatementPart {
   return {
