@@ -184,7 +184,7 @@ export async function insertMembership(
 ): Promise<void> {
   // One org per user: held by user_orgs' key (memberships_user_id_key), written first so a second
   // org's insert fails before touching the org-scoped table (docs/citus.md).
-  await tx.insert(userOrgs).values({ userId: input.userId, orgId: input.orgId });
+  await insertUserOrg(tx, input);
   await tx.insert(memberships).values({ orgId: input.orgId, userId: input.userId, role: input.role, joinedAt: input.now });
 }
 
@@ -212,7 +212,7 @@ export function membershipInsert(
   };
 }
 
-/** The one-org-per-user row of a membership that membershipInsert then writes (Citus). */
+/** The one-org-per-user row of a membership (insertMembership; on Citus before membershipInsert). */
 export async function insertUserOrg(tx: Queryable, input: { orgId: string; userId: string }): Promise<void> {
   await tx.insert(userOrgs).values({ userId: input.userId, orgId: input.orgId });
 }
