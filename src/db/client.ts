@@ -6,7 +6,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core';
 import { sql, type ExtractTablesWithRelations, type SQL } from 'drizzle-orm';
 import pg from 'pg';
-import { commitAfter, pipelineConnection } from './pipeline.ts';
+import { pipelineConnection } from './pipeline.ts';
 import { listenPostgres, type ListenHandlers, type Listening } from './listen.ts';
 import * as schema from './schema.ts';
 
@@ -59,6 +59,21 @@ export interface OpenOptions {
 
 export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
 
+const pools = new WeakMap<Queryable, pg.Pool>();
+
+/**
+ * PostgreSQL: runs ONE statement on its own (autocommit: its own transaction, committed when it
+ * ends) as the named prepared statement `name`, on a pooled connection, without drizzle's query
+ * building and transaction wrapper; PGlite, or a transaction handle: undefined (the caller takes its
+ * usual path). For a hot path whose statement is one whole transaction (the usage batch: bench/README.md,
+ * "The batch on its own"). `text` must be the same for every call with that name.
+ */
+export function autocommitQuery<Row>(db: Queryable, name: string, text: string, values: unknown[]): Promise<Row[]> | undefined {
+  const pool = pools.get(db);
+  if (!pool) return undefined;
+  return pool.query({ name, text, values }).then((result) => result.rows as Row[]);
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
   return openPglite(options);
@@ -80,11 +95,12 @@ function openPostgres(url: string, options: OpenOptions): Database {
   // the server, and pg-pool discards the client on release because it is no longer queryable.
   pool.on('connect', (client) => {
     client.on('error', onConnectionError);
-    // BEGIN with the first statement, COMMIT with a registered last one (src/db/pipeline.ts).
+    // BEGIN with the first statement (src/db/pipeline.ts).
     pipelineConnection(client);
   });
   pool.on('error', onConnectionError);
   const db = drizzlePg(pool, { schema });
+  pools.set(db, pool);
   return {
     db,
     engine: 'postgres',
@@ -212,16 +228,6 @@ export function prepareStatement<Row>(
 /** Runs `query` once as the named prepared statement `name` (see prepareStatement). */
 export function queryRowsPrepared<T>(db: Queryable, name: string, query: SQL): Promise<T[]> {
   return prepareStatement<T>(db, name, query)();
-}
-
-/**
- * queryRowsPrepared for the LAST statement of a transaction: on PostgreSQL its COMMIT travels in
- * the same round trip (src/db/pipeline.ts), one round trip fewer. Nothing may run in the
- * transaction after it (it would run outside the transaction); PGlite commits as usual.
- */
-export function queryRowsPreparedLast<T>(tx: Queryable, name: string, query: SQL): Promise<T[]> {
-  commitAfter(name);
-  return queryRowsPrepared<T>(tx, name, query);
 }
 
 /**

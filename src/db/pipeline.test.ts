@@ -2,11 +2,11 @@ import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../../test/kit/postgres.ts';
-import { openDatabase, queryRows, queryRowsPrepared, queryRowsPreparedLast, type Database } from './client.ts';
+import { autocommitQuery, openDatabase, queryRows, queryRowsPrepared, type Database } from './client.ts';
 
 const serverUrl = serverPostgresUrl();
 
-describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel with statements (src/db/pipeline.ts)', () => {
+describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN travels with the first statement (src/db/pipeline.ts)', () => {
   let scratch: ScratchDatabase;
   let database: Database;
   let other: Database;
@@ -54,7 +54,7 @@ describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel wi
     return { result, roundTrips: roundTrips - before };
   }
 
-  it('two statements, the last registered: two round trips, one transaction, committed', async () => {
+  it('two statements: BEGIN travels with the first, one transaction, committed', async () => {
     await database.db.execute(sql`DELETE FROM probe`);
     const { result, roundTrips: trips } = await counted(() =>
       database.db.transaction(async (tx) => {
@@ -65,27 +65,27 @@ describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel wi
         );
         // Inside the transaction that the first statement opened: a transaction id, not yet visible elsewhere.
         expect(await committed()).toEqual([]);
-        const last = await queryRowsPreparedLast<{ n: number }>(
+        const second = await queryRowsPrepared<{ n: number }>(
           tx,
-          'pipeline_test_insert_last',
+          'pipeline_test_insert_second',
           sql`INSERT INTO probe VALUES (${2}) RETURNING n`,
         );
-        return [...first, ...last].map((row) => Number(row.n));
+        return [...first, ...second].map((row) => Number(row.n));
       }),
     );
     expect(result).toEqual([1, 2]);
     expect(await committed()).toEqual([1, 2]);
-    // The first run parses the statements on this connection, so BEGIN went ahead on its own
-    // (a Parse must open its pipeline): three round trips instead of four. Parsed, two.
-    expect(trips).toBe(3);
+    // The first run parses the statements on this connection, so BEGIN went ahead on its own (a
+    // Parse must open its pipeline): BEGIN, the two statements, COMMIT. Parsed, three.
+    expect(trips).toBe(4);
     await database.db.execute(sql`DELETE FROM probe`);
     const again = await counted(() =>
       database.db.transaction(async (tx) => {
         await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${3}) RETURNING n`);
-        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${4}) RETURNING n`);
+        await queryRowsPrepared(tx, 'pipeline_test_insert_second', sql`INSERT INTO probe VALUES (${4}) RETURNING n`);
       }),
     );
-    expect(again.roundTrips).toBe(2);
+    expect(again.roundTrips).toBe(3);
     expect(await committed()).toEqual([3, 4]);
   });
 
@@ -106,20 +106,20 @@ describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel wi
     expect(await committed()).toEqual([6]);
   });
 
-  it('a last statement that fails: its COMMIT is skipped, the whole transaction rolls back, the connection recovers', async () => {
+  it('autocommitQuery: one statement as a transaction of its own, one round trip; a failure leaves nothing', async () => {
     await database.db.execute(sql`DELETE FROM probe`);
-    const failure = await failureOf(
-      database.db.transaction(async (tx) => {
-        await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${7}) RETURNING n`);
-        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${-2}) RETURNING n`);
-      }),
-    );
-    expect(failure).toMatch(/check constraint/);
-    expect(await committed()).toEqual([]);
-    await database.db.transaction(async (tx) => {
-      await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${8}) RETURNING n`);
-    });
-    expect(await committed()).toEqual([8]);
+    const text = 'INSERT INTO probe SELECT unnest($1::int[]) RETURNING n';
+    const first = await counted(() => autocommitQuery<{ n: number }>(database.db, 'pipeline_test_alone', text, [[7, 8]])!);
+    expect(first.result.map((row) => Number(row.n))).toEqual([7, 8]);
+    expect(first.roundTrips).toBe(1);
+    expect(await committed()).toEqual([7, 8]);
+    // The CHECK refuses the second row: the statement, and so its transaction, leaves nothing.
+    expect(await failureOf(autocommitQuery(database.db, 'pipeline_test_alone', text, [[9, -1]])!)).toMatch(/check constraint/);
+    expect(await committed()).toEqual([7, 8]);
+    // The connection recovers, and a transaction handle is not taken for a statement of its own.
+    await autocommitQuery(database.db, 'pipeline_test_alone', text, [[10]]);
+    expect(await committed()).toEqual([7, 8, 10]);
+    await database.db.transaction(async (tx) => expect(autocommitQuery(tx, 'pipeline_test_alone', text, [[11]])).toBeUndefined());
   });
 
   it('a transaction without statements sends nothing; a rolled-back one leaves nothing', async () => {
@@ -134,21 +134,6 @@ describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel wi
     );
     expect(rolledBack).toMatch(/changed my mind/);
     expect(await committed()).toEqual([]);
-  });
-
-  it('refuses a statement after the last one (it would run outside the transaction)', async () => {
-    await database.db.execute(sql`DELETE FROM probe`);
-    const failure = await failureOf(
-      database.db.transaction(async (tx) => {
-        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${10}) RETURNING n`);
-        await tx.execute(sql`INSERT INTO probe VALUES (${11})`);
-      }),
-    );
-    expect(failure).toMatch(/after the last statement/);
-    // The last statement had committed with it; the refused one never ran.
-    expect(await committed()).toEqual([10]);
-    await database.db.execute(sql`INSERT INTO probe VALUES (${12})`);
-    expect(await committed()).toEqual([10, 12]);
   });
 
   it('multi-statement scripts (migrations) still run in their transaction', async () => {

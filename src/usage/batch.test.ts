@@ -63,7 +63,7 @@ describe('usage group commit', () => {
     expect(await recorded(org.id)).toEqual({ counters: 30, activity: 30 });
   });
 
-  it('a batch whose writes fail (in the statement that carries the COMMIT on PostgreSQL) answers every request with the error and records nothing', async () => {
+  it('a batch whose writes fail (in the call that is the whole transaction on PostgreSQL) answers every request with the error and records nothing', async () => {
     const org = await t.given.org({ members: 2 });
     const ctx = { ...operatorCtx(t), actor: null };
     const request = (member: { id: string }, activity: string) => ({

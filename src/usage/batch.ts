@@ -10,6 +10,7 @@ import {
   allocationInputs,
   authenticateBatch,
   callUsageBatch,
+  callUsageBatchAlone,
   NOTICE_DUE,
   createMemberSlices,
   findUsageKeys,
@@ -40,8 +41,9 @@ import {
  * ((org, user, slice) order); read the limits; decide each request in arrival order against its
  * member's limits and its org's allocation (a refusal takes nothing); write the counters, the
  * per-activity rows and the finite orgs' months; commit. On PostgreSQL and PGlite these steps are
- * one call of the database function roster_usage_batch (migrations 0029-0033), sent with BEGIN and
- * COMMIT in one round trip; on Citus one statement per step and org, from here (applyPerOrg).
+ * one call of the database function roster_usage_batch (migrations 0029-0033): on PostgreSQL a
+ * transaction of its own (the statement alone, no BEGIN and no COMMIT), on PGlite in a transaction;
+ * on Citus one statement per step and org, from here (applyPerOrg).
  * Every request answers only after that commit; if the transaction fails, every request of the
  * batch fails with the error and nothing of it is recorded. No overshoot also across processes:
  * every writer takes the same locks in the same order, and a change of an org's allocation takes
@@ -84,8 +86,9 @@ export type UsageOutcome =
 
 /**
  * Test-only: `beforeCommit` runs inside the batch's transaction after its statements, before its
- * COMMIT (on PostgreSQL and PGlite after the call that also wrote; while it is set, the COMMIT does
- * not travel with the call). Citus: after the locks, reads and decisions, before the writes.
+ * COMMIT (on PostgreSQL and PGlite after the call that also wrote; while it is set, the call runs in
+ * a transaction on PostgreSQL too, not as a statement of its own). Citus: after the locks, reads
+ * and decisions, before the writes.
  */
 export const batchTestHooks: {
   beforeCommit?: ((tx: Tx, size: number) => Promise<void>) | undefined;
@@ -280,9 +283,11 @@ async function applyPerOrg(ctx: Ctx, requests: UsageRequest[], now: Date): Promi
 /**
  * PostgreSQL, PGlite: the batch as one call of roster_usage_batch, which authenticates, locks,
  * reads, decides and writes in the database (src/db/migrations/0029_usage_batch_function.sql), the
- * same rule as applyPerOrg and recordOrg below. On PostgreSQL BEGIN, the call and COMMIT travel in one round
- * trip. A batch that makes an allocation notice due (once per org, month and level) runs again
- * with the notices: the call, then the notices (mail and audit), then COMMIT.
+ * same rule as applyPerOrg and recordOrg below. On PostgreSQL the call is a transaction of its own
+ * (callUsageBatchAlone: one statement, one round trip, no BEGIN or COMMIT to send or run); on
+ * PGlite it runs in a transaction. A batch that makes an allocation notice due (once per org, month
+ * and level) fails whole and runs again in a transaction with the notices: the call, then the
+ * notices (mail and audit), then COMMIT.
  */
 async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): Promise<UsageOutcome[]> {
   const { day, month } = periodsAt(now);
@@ -297,21 +302,26 @@ async function applyInDatabase(ctx: Ctx, requests: UsageRequest[], now: Date): P
     creditsPerSeat: ctx.config.teamCreditsPerSeat,
     lowShare: LOW_BALANCE_SHARE,
   };
+  const outcomesOf = (rows: BatchCallRow[]) => {
+    const outcomes: UsageOutcome[] = Array.from({ length: requests.length });
+    for (const row of rows) if (row.r_idx >= 1) outcomes[row.r_idx - 1] = toOutcome(row, now);
+    return outcomes;
+  };
   const run = (notices: boolean) =>
     ctx.db.transaction(async (tx) => {
-      const hook = batchTestHooks.beforeCommit;
-      const rows = await callUsageBatch(tx, { ...input, notices, last: !notices && !hook });
+      const rows = await callUsageBatch(tx, { ...input, notices });
       for (const row of rows) {
         if (row.r_status !== 'org') continue;
         await sendNotices(tx, ctx, { orgId: row.r_org!, month, monthly: Number(row.a_monthly), used: Number(row.a_used) });
       }
-      await hook?.(tx, requests.length);
-      const outcomes: UsageOutcome[] = Array.from({ length: requests.length });
-      for (const row of rows) if (row.r_idx >= 1) outcomes[row.r_idx - 1] = toOutcome(row, now);
-      return outcomes;
+      await batchTestHooks.beforeCommit?.(tx, requests.length);
+      return outcomesOf(rows);
     });
   try {
-    return await run(false);
+    // PostgreSQL: the call is the whole transaction (callUsageBatchAlone), unless a test holds the
+    // transaction open before its COMMIT.
+    const alone = batchTestHooks.beforeCommit ? undefined : callUsageBatchAlone(ctx.db, input);
+    return alone ? outcomesOf(await alone) : await run(false);
   } catch (error) {
     if (sqlState(error) === NOTICE_DUE) return run(true);
     throw error;

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, queryRowsPrepared, queryRowsPreparedLast, type Queryable } from '../db/client.ts';
+import { autocommitQuery, queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import type { Plan, Role } from '../db/schema.ts';
 import { activeSubscriptionColumns } from '../billing/queries.ts';
 import { batchActorQuery, memberRolesInOrgQuery, type CredentialKind } from '../auth/credential-query.ts';
@@ -646,43 +646,79 @@ export interface BatchCallRow {
 /** SQLSTATE of roster_usage_batch when, called without notices, the batch makes an allocation notice due. */
 export const NOTICE_DUE = 'RU001';
 
+/** What roster_usage_batch is called with (callUsageBatch, callUsageBatchAlone). */
+export interface BatchCallInput {
+  requests: BatchCallRequest[];
+  now: Date;
+  day: string;
+  month: string;
+  roles: readonly string[];
+  /** The service token scopes that may record usage (a `service` request's token must hold one). */
+  scopes: readonly string[];
+  slices: number;
+  creditsPerSeat: number;
+  lowShare: number;
+  /** Answer the orgs to notify (rows `org`) rather than fail with NOTICE_DUE. */
+  notices: boolean;
+}
+
+/** roster_usage_batch's parameter types, in order (src/db/migrations/0033_usage_batch_shared_allocation_lock.sql). */
+const BATCH_CALL_TYPES = [
+  'text[]', 'text[]', 'text[]', 'text[]', 'bigint[]', 'text[]', 'timestamptz', 'date', 'date', 'text[]',
+  'integer', 'bigint', 'float8', 'boolean', 'text[]', 'timestamptz',
+] as const;
+
+/** The call's parameters, in BATCH_CALL_TYPES order ('' stands for none in the text arrays). */
+function batchCallValues(input: BatchCallInput): unknown[] {
+  const column = <T>(pick: (request: BatchCallRequest) => T) => input.requests.map(pick);
+  return [
+    column((r) => r.kind),
+    column((r) => r.hash?.toString('hex') ?? ''),
+    column((r) => r.userId ?? ''),
+    column((r) => r.activity),
+    column((r) => r.quantity),
+    column((r) => r.key ?? ''),
+    input.now,
+    input.day,
+    input.month,
+    [...input.roles],
+    input.slices,
+    input.creditsPerSeat,
+    input.lowShare,
+    input.notices,
+    [...input.scopes],
+    serviceTokenUseSince(input.now),
+  ];
+}
+
+const BATCH_CALL_TEXT = `SELECT * FROM roster_usage_batch(${BATCH_CALL_TYPES.map((type, index) => `$${index + 1}::${type}`).join(', ')})`;
+
 /**
  * PostgreSQL, PGlite: the whole batch in one statement, the function roster_usage_batch
- * (src/db/migrations/0029_usage_batch_function.sql: authenticate, lock, read, decide, write).
- * Without `notices`, a batch that makes an allocation notice due fails with NOTICE_DUE (its COMMIT
- * may be on its way already: the caller runs it again with `notices`, then sends them).
+ * (src/db/migrations/0029_usage_batch_function.sql: authenticate, lock, read, decide, write), in
+ * the caller's transaction `tx`. Without `notices`, a batch that makes an allocation notice due
+ * fails with NOTICE_DUE (the caller runs it again with `notices`, then sends them).
  */
-export async function callUsageBatch(
-  tx: Queryable,
-  input: {
-    requests: BatchCallRequest[];
-    now: Date;
-    day: string;
-    month: string;
-    roles: readonly string[];
-    /** The service token scopes that may record usage (a `service` request's token must hold one). */
-    scopes: readonly string[];
-    slices: number;
-    creditsPerSeat: number;
-    lowShare: number;
-    /** Answer the orgs to notify (rows `org`) rather than fail with NOTICE_DUE. */
-    notices: boolean;
-    /** The transaction's last statement: its COMMIT travels with it on PostgreSQL. */
-    last: boolean;
-  },
-): Promise<BatchCallRow[]> {
-  const column = <T>(pick: (request: BatchCallRequest) => T) => sql.param(input.requests.map(pick));
-  return (input.last ? queryRowsPreparedLast : queryRowsPrepared)<BatchCallRow>(
+export async function callUsageBatch(tx: Queryable, input: BatchCallInput): Promise<BatchCallRow[]> {
+  const values = batchCallValues(input);
+  return queryRowsPrepared<BatchCallRow>(
     tx,
-    input.last ? 'roster_usage_batch_commit' : 'roster_usage_batch',
-    sql`SELECT * FROM roster_usage_batch(
-          ${column((r) => r.kind)}::text[], ${column((r) => r.hash?.toString('hex') ?? '')}::text[],
-          ${column((r) => r.userId ?? '')}::text[], ${column((r) => r.activity)}::text[],
-          ${column((r) => r.quantity)}::bigint[], ${column((r) => r.key ?? '')}::text[],
-          ${input.now}::timestamptz, ${input.day}::date, ${input.month}::date, ${sql.param([...input.roles])}::text[],
-          ${input.slices}::integer, ${input.creditsPerSeat}::bigint, ${input.lowShare}::float8, ${input.notices}::boolean,
-          ${sql.param([...input.scopes])}::text[], ${serviceTokenUseSince(input.now)}::timestamptz)`,
+    'roster_usage_batch',
+    sql`SELECT * FROM roster_usage_batch(${sql.join(
+      values.map((value, index) => sql`${sql.param(value)}::${sql.raw(BATCH_CALL_TYPES[index]!)}`),
+      sql`, `,
+    )})`,
   );
+}
+
+/**
+ * PostgreSQL: callUsageBatch without notices as a transaction of its own: the call alone, committed
+ * when it ends (one statement; no BEGIN, no COMMIT, no transaction handle in node). A batch that
+ * makes a notice due fails with NOTICE_DUE and leaves nothing. PGlite: undefined (callUsageBatch in
+ * a transaction).
+ */
+export function callUsageBatchAlone(db: Queryable, input: Omit<BatchCallInput, 'notices'>): Promise<BatchCallRow[]> | undefined {
+  return autocommitQuery<BatchCallRow>(db, 'roster_usage_batch_alone', BATCH_CALL_TEXT, batchCallValues({ ...input, notices: false }));
 }
 
 /**
