@@ -14,6 +14,32 @@ declare module 'vitest' {
     pgTemplate: string | null;
     /** TEST_DATABASE_URL names a Citus coordinator's database (the citus extension exists there). */
     citus: boolean;
+    /** This run's mark on the server databases its files create (markTestDatabase). */
+    runTag: string;
+  }
+}
+
+/**
+ * Marks a database a test file created on a PostgreSQL server as this run's, with a comment: the
+ * run's global teardown drops every database so marked (test/kit/global-setup.ts), so a file that
+ * fails before it drops its own leaves nothing behind.
+ */
+export async function markTestDatabase(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(`COMMENT ON DATABASE ${name} IS '${inject('runTag')}'`);
+}
+
+/** Drops the databases on the server at `url` that markTestDatabase marked with `runTag`. */
+export async function dropMarkedTestDatabases(url: string, runTag: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl(url) });
+  await admin.connect();
+  try {
+    const marked = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = $1`,
+      [runTag],
+    );
+    for (const row of marked.rows) await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`).catch(() => {});
+  } finally {
+    await admin.end();
   }
 }
 
@@ -163,6 +189,7 @@ async function migratedServerDatabase(serverUrl: string, poolSize: number): Prom
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
+    await markTestDatabase(admin, name);
   } finally {
     await admin.end();
   }

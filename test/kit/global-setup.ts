@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
+import { serverPostgresUrl } from './postgres.ts';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
@@ -8,6 +9,7 @@ import {
   TEMPLATE_DIR,
   adminUrl,
   dropCitusTestSchemas,
+  dropMarkedTestDatabases,
   isCitus,
   testDatabaseUrl,
   withDatabase,
@@ -19,6 +21,14 @@ import {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const url = testDatabaseUrl();
+  // PostgreSQL-only tests create databases on the machine's server whatever the engine; those a
+  // failed file left are dropped when the run ends (markTestDatabase).
+  const runTag = `roster test run ${process.pid}`;
+  project.provide('runTag', runTag);
+  const server = serverPostgresUrl();
+  const dropMarked = async () => {
+    if (server && !(await isCitus(server))) await dropMarkedTestDatabases(server, runTag);
+  };
   if (!url) {
     mkdirSync(TEMPLATE_DIR, { recursive: true });
     const database = await openDatabase({});
@@ -29,7 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await database.close();
     project.provide('pgTemplate', null);
     project.provide('citus', false);
-    return async () => {};
+    return dropMarked;
   }
   const citus = await isCitus(url);
   if (process.env.ROSTER_TEST_CITUS === '1' && !citus) {
@@ -65,5 +75,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await admin.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`).catch(() => {});
     }
     await admin.end();
+    await dropMarked();
   };
 }

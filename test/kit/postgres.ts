@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createCitusSchema, isCitus, testDatabaseUrl, withDatabase } from './engine.ts';
+import { createCitusSchema, isCitus, markTestDatabase, testDatabaseUrl, withDatabase } from './engine.ts';
 
 /**
  * The PostgreSQL server for tests that need one whatever engine the suite runs on (several
@@ -26,6 +26,7 @@ export async function createScratchDatabase(serverUrl: string, prefix = 'roster_
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
+    await markTestDatabase(admin, name);
   } finally {
     await admin.end();
   }
