@@ -22,9 +22,11 @@ declare module 'vitest' {
 /**
  * Marks a database a test file created on a PostgreSQL server as this run's, with a comment: the
  * run's global teardown drops every database so marked (test/kit/global-setup.ts), so a file that
- * fails before it drops its own leaves nothing behind.
+ * fails before it drops its own leaves nothing behind. Outside a vitest run, nothing.
  */
 export async function markTestDatabase(admin: pg.Client, name: string): Promise<void> {
+  // Outside a test run (a benchmark borrowing the kit) there is no run to mark it for.
+  if (!process.env.VITEST) return;
   await admin.query(`COMMENT ON DATABASE ${name} IS '${inject('runTag')}'`);
 }
 
