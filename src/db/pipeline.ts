@@ -119,7 +119,11 @@ export function pipelineConnection(client: pg.PoolClient | pg.Client): void {
       return send(config, values, callback);
     }
     return new Promise((resolve, reject) => {
-      send(new PipelinedQuery(begin, query, params, (error: Error | null, result?: unknown) => (error ? reject(error) : resolve(result))));
+      send(
+        new PipelinedQuery(begin, query, params, (error: Error | null, result?: unknown) =>
+          error ? reject(error) : resolve(result),
+        ),
+      );
     });
   };
 }

@@ -663,10 +663,10 @@ export interface BatchCallInput {
 }
 
 /** roster_usage_batch's parameter types, in order (src/db/migrations/0033_usage_batch_shared_allocation_lock.sql). */
-const BATCH_CALL_TYPES = [
-  'text[]', 'text[]', 'text[]', 'text[]', 'bigint[]', 'text[]', 'timestamptz', 'date', 'date', 'text[]',
-  'integer', 'bigint', 'float8', 'boolean', 'text[]', 'timestamptz',
-] as const;
+const BATCH_CALL_TYPES =
+  'text[] text[] text[] text[] bigint[] text[] timestamptz date date text[] integer bigint float8 boolean text[] timestamptz'.split(
+    ' ',
+  );
 
 /** The call's parameters, in BATCH_CALL_TYPES order ('' stands for none in the text arrays). */
 function batchCallValues(input: BatchCallInput): unknown[] {
@@ -718,7 +718,12 @@ export async function callUsageBatch(tx: Queryable, input: BatchCallInput): Prom
  * a transaction).
  */
 export function callUsageBatchAlone(db: Queryable, input: Omit<BatchCallInput, 'notices'>): Promise<BatchCallRow[]> | undefined {
-  return autocommitQuery<BatchCallRow>(db, 'roster_usage_batch_alone', BATCH_CALL_TEXT, batchCallValues({ ...input, notices: false }));
+  return autocommitQuery<BatchCallRow>(
+    db,
+    'roster_usage_batch_alone',
+    BATCH_CALL_TEXT,
+    batchCallValues({ ...input, notices: false }),
+  );
 }
 
 /**
