@@ -5,7 +5,7 @@ import pg from 'pg';
  * node-postgres sends one statement and waits for its answer before the next, so a transaction of
  * n statements costs n + 2 round trips (BEGIN, the statements, COMMIT). Installed on every pooled
  * connection (pipelineConnection), this makes it n + 1: **BEGIN goes with the transaction's first
- * statement.** `begin` is held back and sent in front of the next statement, in the same
+ * statement.** BEGIN is held back and sent in front of the next statement, in the same
  * extended-protocol pipeline (Parse/Bind/Execute of BEGIN, then the statement's, one Sync). A
  * transaction that ends before any statement sends nothing. When the first statement cannot share
  * the pipeline (simple-protocol text, a named statement not yet parsed on this connection, a
@@ -28,13 +28,11 @@ interface Connection {
   parse(config: { text: string; name: string; types: unknown[] }): void;
   bind(config: { portal: string; statement: string; values: unknown[] }): void;
   execute(config: { portal: string; rows: number }): void;
-  sync(): void;
   parsedStatements: Record<string, string>;
 }
 
 /** The parts of node-postgres's Query that PipelinedQuery builds on (lib/query.js). */
 interface QueryInternals {
-  portal: string;
   _results: unknown;
   prepare(connection: Connection): void;
   handleReadyForQuery(connection: Connection): void;
@@ -75,11 +73,6 @@ class PipelinedQuery extends Query {
   }
 }
 
-interface PipelineState {
-  /** A BEGIN not sent yet. */
-  begin: string | undefined;
-}
-
 const TRANSACTION_END = /^(commit|rollback)$/i;
 const BEGIN = /^(begin|start transaction)\b/i;
 
@@ -89,7 +82,8 @@ function answered(command: string) {
 
 /** Installs the pipelining on one pooled connection (pool 'connect', once per connection). */
 export function pipelineConnection(client: pg.PoolClient | pg.Client): void {
-  const state: PipelineState = { begin: undefined };
+  /** A BEGIN not sent yet. */
+  let pending: string | undefined;
   const target = client as unknown as { query: (...args: unknown[]) => unknown; connection: Connection };
   const send = target.query.bind(client) as (...args: unknown[]) => unknown;
   target.query = (config: unknown, values?: unknown, callback?: unknown): unknown => {
@@ -98,17 +92,17 @@ export function pipelineConnection(client: pg.PoolClient | pg.Client): void {
     const plain = typeof callback !== 'function' && typeof values !== 'function' && typeof query.submit !== 'function';
     const text = query.text?.trim() ?? '';
     const noParams = !params || params.length === 0;
-    if (plain && noParams && BEGIN.test(text) && state.begin === undefined) {
-      state.begin = text;
+    if (plain && noParams && BEGIN.test(text) && pending === undefined) {
+      pending = text;
       return answered('BEGIN');
     }
-    if (plain && noParams && TRANSACTION_END.test(text) && state.begin !== undefined) {
+    if (plain && noParams && TRANSACTION_END.test(text) && pending !== undefined) {
       // Nothing was sent: there is no transaction on the server to end.
-      state.begin = undefined;
+      pending = undefined;
       return answered(text.toUpperCase());
     }
-    const begin = state.begin;
-    state.begin = undefined;
+    const begin = pending;
+    pending = undefined;
     if (begin === undefined) return send(config, values, callback);
     const parsed = query.name === undefined || target.connection.parsedStatements[query.name] !== undefined;
     // Simple-protocol text, a cursor, a callback, or a statement still to be parsed (its Parse must
