@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { onCitus } from '../../test/kit/engine.ts';
 import { serverPostgresUrl } from '../../test/kit/postgres.ts';
+import { sqlState } from '../core/errors.ts';
 import { queryRows, type Tx } from '../db/client.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
 import { applyBatch, batchTestHooks, GATHER_MS, submitUsage } from './batch.ts';
@@ -179,6 +180,62 @@ describe('usage group commit', () => {
       sql`SELECT used FROM org_usage WHERE org_id = ${org.id} ORDER BY month DESC LIMIT 1`,
     );
     expect(Number(month?.used)).toBe(25);
+  });
+
+  it('one batch of an unlimited org, a finite one and keyed requests decides each by its own rule, also against the month an earlier batch wrote', async () => {
+    const unlimited = await t.given.org({ members: 1 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: unlimited.slug, plan: 'enterprise', seats: 25 });
+    const finite = await t.given.org({ members: 1 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: finite.slug, plan: 'enterprise', seats: 25 });
+    await setAllocation(operatorCtx(t, 'ops'), { slug: finite.slug, monthly: '3' });
+    const ctx = { ...operatorCtx(t), actor: null };
+    const request = (userId: string, key?: string) => ({ kind: 'user' as const, userId, activity: 'api.call', quantity: 1, key });
+    // Two batches of both orgs: the second decides against the month the first wrote (3 in all).
+    const first = await applyBatch(ctx, [
+      ...Array.from({ length: 2 }, () => request(finite.members[0]!.id)),
+      ...Array.from({ length: 5 }, () => request(unlimited.members[0]!.id)),
+      request(unlimited.owner.id, 'retry-1'),
+      request(unlimited.owner.id, 'retry-1'),
+    ]);
+    expect(first.map((outcome) => outcome.status)).toEqual([...Array(7).fill('recorded'), 'recorded', 'replayed']);
+    const second = await applyBatch(ctx, [
+      request(unlimited.members[0]!.id),
+      ...Array.from({ length: 3 }, () => request(finite.members[0]!.id)),
+    ]);
+    expect(second.map((outcome) => outcome.status)).toEqual([
+      'recorded',
+      'recorded',
+      'allocation_exhausted',
+      'allocation_exhausted',
+    ]);
+    expect(await recorded(finite.id)).toEqual({ counters: 3, activity: 3 });
+    expect(await recorded(unlimited.id)).toEqual({ counters: 7, activity: 7 });
+    const [month] = await queryRows<{ used: string | number }>(
+      t.database.db,
+      sql`SELECT used FROM org_usage WHERE org_id = ${finite.id} ORDER BY month DESC LIMIT 1`,
+    );
+    expect(Number(month?.used)).toBe(3);
+    // A batch of the unlimited org alone, without keys, then one with the key again: the stored receipt.
+    expect((await applyBatch(ctx, [request(unlimited.owner.id)]))[0]).toMatchObject({ status: 'recorded', monthUsed: 2 });
+    expect((await applyBatch(ctx, [request(unlimited.owner.id, 'retry-1')]))[0]).toMatchObject({ status: 'replayed' });
+    expect(await recorded(unlimited.id)).toEqual({ counters: 8, activity: 8 });
+  });
+
+  it("the activity rows' CHECK allows 1 to 64 characters of a-z, 0-9, '_', '.' and '-', and nothing else", async () => {
+    const org = await t.given.org({ members: 0 });
+    const insert = (activity: string) =>
+      t.database.db.execute(
+        sql`INSERT INTO usage_activity (org_id, user_id, day, activity, slice, quantity)
+            VALUES (${org.id}, ${org.owner.id}, '2026-01-01', ${activity}, 0, 1)`,
+      );
+    for (const activity of ['a', 'api.call', 'a-b_c.9', 'z'.repeat(64)]) await insert(activity);
+    for (const activity of ['', 'A', 'api call', 'api.call\n', 'é', 'ß', 'a/b', 'z'.repeat(65)]) {
+      const refused = await insert(activity).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(sqlState(refused), JSON.stringify(activity)).toBe('23514');
+    }
   });
 
   it('gathers the requests a batch expects: as many as the last batch answered, or what came within GATHER_MS', async () => {

@@ -41,7 +41,7 @@ import {
  * ((org, user, slice) order); read the limits; decide each request in arrival order against its
  * member's limits and its org's allocation (a refusal takes nothing); write the counters, the
  * per-activity rows and the finite orgs' months; commit. On PostgreSQL and PGlite these steps are
- * one call of the database function roster_usage_batch (migrations 0029-0033): on PostgreSQL a
+ * one call of the database function roster_usage_batch (migrations 0029-0035): on PostgreSQL a
  * transaction of its own (the statement alone, no BEGIN and no COMMIT), on PGlite in a transaction;
  * on Citus one statement per step and org, from here (applyPerOrg).
  * Every request answers only after that commit; if the transaction fails, every request of the
