@@ -89,7 +89,6 @@ DECLARE
   m_accepted bigint[];
   m_count integer;
   m_have integer;
-  pass integer;
   -- per org, in id order
   g_org uuid[];
   g_monthly bigint[];
