@@ -16,6 +16,9 @@ import {
   type CpuPerRequest,
 } from './harness.ts';
 
+/** Seconds of each turn of the usage shape with the floor (pairs, below). */
+const PAIR_SECONDS = 4;
+
 /**
  * `POST /api/v1/usage` throughput with group commit (src/usage/batch.ts) beside a baseline route
  * that runs one prepared indexed SELECT on the same pool (bench/server.ts, in a child process), in one run, on PostgreSQL
@@ -24,7 +27,7 @@ import {
  * Shapes: baseline; the real route with traffic from 1 (hot), 10 and 1,000 members (each with its
  * own API token); the same 1,000 members on behalf, through a service token. After each usage
  * shape it checks the units recorded against the 201s and every member's counters against their
- * limits and activity rows.
+ * limits and activity rows. Then the 1,000-member shape again in short turns with the floor (pairs).
  */
 export async function benchUsage(options: { seconds?: number; connections?: number } = {}): Promise<string> {
   const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 10);
@@ -108,16 +111,61 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       }
       await measureFloor();
       rows.forEach((row, index) => (row.floor = [floors[index]!.requestsPerSecond, floors[index + 1]!.requestsPerSecond]));
+      const paired = await pairs(db, shapes[2]!.request, floorRequest, member.id);
       await stopServer();
       const batchLatency = await batchLatencies(db, others);
-      return `${table(rows, floors, { seconds, connections, workers: Number(process.env.BENCH_WORKERS ?? '1') })}\n\n${batchLatency}`;
+      return `${table(rows, floors, { seconds, connections, workers: Number(process.env.BENCH_WORKERS ?? '1') })}\n\n${paired}\n\n${batchLatency}`;
     } finally {
       await stopServer();
       await database.close();
     }
   });
 
-  async function measure(db: Db, label: string, request: LoadRequest): Promise<Row> {
+  /**
+   * The 1,000-member shape again in BENCH_PAIRS (default 5) short turns with the floor, each turn
+   * compared with the higher of the floors just before and after it, as the table above does: the
+   * median of the turns' ratios moves less with the machine's speed than one long measurement
+   * (bench/README.md, "A steadier figure"). The overshoot check runs after the last turn.
+   */
+  async function pairs(db: Db, usage: LoadRequest, floor: LoadRequest, ownerId: string): Promise<string> {
+    const count = Number(process.env.BENCH_PAIRS ?? 5);
+    const turnSeconds = Math.min(seconds, PAIR_SECONDS);
+    if (count < 1) return 'Turns with the floor: none (BENCH_PAIRS=0).';
+    const floors = [(await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond];
+    const turns: { usage: number; before: number; after: number; ratio: number }[] = [];
+    for (let turn = 0; turn < count; turn += 1) {
+      const usageRow = await measure(db, 'usage', usage, turnSeconds);
+      await db.execute(sql`VACUUM usage_counters, usage_activity, org_usage`);
+      await db.execute(sql`CHECKPOINT`);
+      floors.push((await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond);
+      const [before, after] = [floors[turn]!, floors[turn + 1]!];
+      turns.push({
+        usage: usageRow.requestsPerSecond,
+        before,
+        after,
+        ratio: usageRow.requestsPerSecond / Math.max(before, after),
+      });
+    }
+    const ratios = turns.map((turn) => turn.ratio).sort((a, b) => a - b);
+    const median =
+      ratios.length % 2 === 1
+        ? ratios[(ratios.length - 1) / 2]!
+        : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+    return [
+      `Turns with the floor, over 1,000 members: ${count} turns of ${turnSeconds} s each (after a 2 s warm-up), the floor before and after each; a ratio is the turn against the higher of its two floors.`,
+      '',
+      '| turn | usage req/s | floor before / after, req/s | ratio |',
+      '|---:|---:|---:|---:|',
+      ...turns.map(
+        (turn, index) =>
+          `| ${index + 1} | ${Math.round(turn.usage)} | ${Math.round(turn.before)} / ${Math.round(turn.after)} | ${turn.ratio.toFixed(2)} |`,
+      ),
+      '',
+      `Median ratio ${median.toFixed(2)} (${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}); members over a limit or with counters that disagree with their activity rows after the turns: ${await overshoot(db, ownerId)}.`,
+    ].join('\n');
+  }
+
+  async function measure(db: Db, label: string, request: LoadRequest, duration = seconds): Promise<Row> {
     resetPeakRss(serverPid);
     // Warm-up: every pooled connection prepares its statements.
     const warmUp = await autocannon({
@@ -134,7 +182,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
     let cpuBefore = cpuSnapshot(serverPid);
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
       const run = autocannon(
-        { ...request, connections, duration: seconds, setupClient: spreadOver(request.requests, connections) },
+        { ...request, connections, duration, setupClient: spreadOver(request.requests, connections) },
         (error: unknown, done: autocannon.Result) =>
           error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(done),
       );
