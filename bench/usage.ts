@@ -130,9 +130,9 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
   async function pairs(db: Db, usage: LoadRequest, floor: LoadRequest, ownerId: string): Promise<string> {
     const count = Number(process.env.BENCH_PAIRS ?? 5);
     const turnSeconds = Math.min(seconds, PAIR_SECONDS);
-    if (count < 1) return 'Turns with the floor: none (BENCH_PAIRS=0).';
+    if (!(count >= 1)) return `Turns with the floor: none (BENCH_PAIRS=${process.env.BENCH_PAIRS}).`;
     const floors = [(await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond];
-    const turns: { usage: number; before: number; after: number; ratio: number }[] = [];
+    const turns: { usage: number; failures: number; before: number; after: number; ratio: number }[] = [];
     for (let turn = 0; turn < count; turn += 1) {
       const usageRow = await measure(db, 'usage', usage, turnSeconds);
       await db.execute(sql`VACUUM usage_counters, usage_activity, org_usage`);
@@ -141,6 +141,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       const [before, after] = [floors[turn]!, floors[turn + 1]!];
       turns.push({
         usage: usageRow.requestsPerSecond,
+        failures: usageRow.failures,
         before,
         after,
         ratio: usageRow.requestsPerSecond / Math.max(before, after),
@@ -154,11 +155,11 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
     return [
       `Turns with the floor, over 1,000 members: ${count} turns of ${turnSeconds} s each (after a 2 s warm-up), the floor before and after each; a ratio is the turn against the higher of its two floors.`,
       '',
-      '| turn | usage req/s | floor before / after, req/s | ratio |',
-      '|---:|---:|---:|---:|',
+      '| turn | usage req/s | floor before / after, req/s | ratio | non-2xx/errors |',
+      '|---:|---:|---:|---:|---:|',
       ...turns.map(
         (turn, index) =>
-          `| ${index + 1} | ${Math.round(turn.usage)} | ${Math.round(turn.before)} / ${Math.round(turn.after)} | ${turn.ratio.toFixed(2)} |`,
+          `| ${index + 1} | ${Math.round(turn.usage)} | ${Math.round(turn.before)} / ${Math.round(turn.after)} | ${turn.ratio.toFixed(2)} | ${turn.failures} |`,
       ),
       '',
       `Median ratio ${median.toFixed(2)} (${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}); members over a limit or with counters that disagree with their activity rows after the turns: ${await overshoot(db, ownerId)}.`,
