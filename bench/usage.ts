@@ -15,6 +15,7 @@ import {
   withBenchDatabase,
   type CpuPerRequest,
 } from './harness.ts';
+import { median } from './peers.ts';
 
 /** Seconds of each turn of the usage shape with the floor (pairs, below). */
 const PAIR_SECONDS = 4;
@@ -74,10 +75,11 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       const measureFloor = async () => floors.push(await measure(db, 'floor', floorRequest));
       // The usage shapes; `checked`: afterwards, the units recorded against the 201s and every
       // member's counters against their limits and activity rows.
+      const overThousand = usageOf(everyone);
       const shapes: { label: string; request: LoadRequest; checked: boolean }[] = [
         { label: 'POST /api/v1/usage, group commit, 1 member (hot)', request: usageOf(everyone.slice(0, 1)), checked: true },
         { label: 'POST /api/v1/usage, group commit, over 10 members', request: usageOf(everyone.slice(0, 10)), checked: true },
-        { label: 'POST /api/v1/usage, group commit, over 1,000 members', request: usageOf(everyone), checked: true },
+        { label: 'POST /api/v1/usage, group commit, over 1,000 members', request: overThousand, checked: true },
         {
           label: 'usage, on behalf: service token + user_id, over 1,000 members',
           request: {
@@ -103,15 +105,11 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
           row.overshoot = await overshoot(db, member.id);
         }
         rows.push(row);
-        // The shape's dead rows and dirty pages are its own cost: vacuumed and written out here, not
-        // by autovacuum or a checkpoint during the next measurement (the floor after the 10-member
-        // shape once measured 4,274 req/s between floors of 7,078 and 7,214).
-        await db.execute(sql`VACUUM usage_counters, usage_activity, org_usage`);
-        await db.execute(sql`CHECKPOINT`);
+        await settle(db);
       }
       await measureFloor();
       rows.forEach((row, index) => (row.floor = [floors[index]!.requestsPerSecond, floors[index + 1]!.requestsPerSecond]));
-      const paired = await pairs(db, shapes[2]!.request, floorRequest, member.id);
+      const paired = await pairs(db, overThousand, floorRequest, member.id);
       await stopServer();
       const batchLatency = await batchLatencies(db, others);
       return `${table(rows, floors, { seconds, connections, workers: Number(process.env.BENCH_WORKERS ?? '1') })}\n\n${paired}\n\n${batchLatency}`;
@@ -135,8 +133,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
     const turns: { usage: number; failures: number; before: number; after: number; ratio: number }[] = [];
     for (let turn = 0; turn < count; turn += 1) {
       const usageRow = await measure(db, 'usage', usage, turnSeconds);
-      await db.execute(sql`VACUUM usage_counters, usage_activity, org_usage`);
-      await db.execute(sql`CHECKPOINT`);
+      await settle(db);
       floors.push((await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond);
       const [before, after] = [floors[turn]!, floors[turn + 1]!];
       turns.push({
@@ -147,11 +144,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
         ratio: usageRow.requestsPerSecond / Math.max(before, after),
       });
     }
-    const ratios = turns.map((turn) => turn.ratio).sort((a, b) => a - b);
-    const median =
-      ratios.length % 2 === 1
-        ? ratios[(ratios.length - 1) / 2]!
-        : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+    const ratios = turns.map((turn) => turn.ratio);
     return [
       `Turns with the floor, over 1,000 members: ${count} turns of ${turnSeconds} s each (after a 2 s warm-up), the floor before and after each; a ratio is the turn against the higher of its two floors.`,
       '',
@@ -162,7 +155,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
           `| ${index + 1} | ${Math.round(turn.usage)} | ${Math.round(turn.before)} / ${Math.round(turn.after)} | ${turn.ratio.toFixed(2)} | ${turn.failures} |`,
       ),
       '',
-      `Median ratio ${median.toFixed(2)} (${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}); members over a limit or with counters that disagree with their activity rows after the turns: ${await overshoot(db, ownerId)}.`,
+      `Median ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); members over a limit or with counters that disagree with their activity rows after the turns: ${await overshoot(db, ownerId)}.`,
     ].join('\n');
   }
 
@@ -288,6 +281,16 @@ async function batchLatencies(db: Db, members: { token: string }[]): Promise<str
     '',
     ...together,
   ].join('\n');
+}
+
+/**
+ * A shape's dead rows and dirty pages are its own cost: vacuumed and written out after it, not by
+ * autovacuum or a checkpoint during the next measurement (the floor after the 10-member shape once
+ * measured 4,274 req/s between floors of 7,078 and 7,214).
+ */
+async function settle(db: Db): Promise<void> {
+  await db.execute(sql`VACUUM usage_counters, usage_activity, org_usage`);
+  await db.execute(sql`CHECKPOINT`);
 }
 
 /** What autocannon loads: one URL, or a list of requests that each connection goes through. */
