@@ -60,16 +60,6 @@ describe.skipIf(!SERVER_URL || !HAPROXY)('behind HAProxy: one process and a --wo
     return user;
   }
 
-  async function requestsBy(server: ServerProcess, route: string): Promise<number> {
-    const reply = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    expect(reply.status).toBe(200);
-    const text = await reply.text();
-    return text
-      .split('\n')
-      .filter((line) => line.startsWith('roster_http_request_duration_seconds_count{') && line.includes(`route="${route}"`))
-      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-  }
-
   beforeAll(async () => {
     scratch = await createScratchDatabase(SERVER_URL!, 'roster_lb');
     smtp = await startSmtpSink();
@@ -167,3 +157,86 @@ describe.skipIf(!SERVER_URL || !HAPROXY)('behind HAProxy: one process and a --wo
     expect(text).toMatch(/^roster_db_pool_max 20$/m);
   });
 });
+
+describe.skipIf(!SERVER_URL || !HAPROXY)('a rolling restart behind HAProxy (docs/operations.md, "Upgrades")', () => {
+  let scratch: ScratchDatabase;
+  let lb: LoadBalancer;
+  let first: ServerProcess;
+  let second: ServerProcess;
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase(SERVER_URL!, 'roster_lb_roll');
+    // A Team allocation the test's few thousand units do not exhaust.
+    const env = { DATABASE_URL: scratch.url, METRICS_TOKEN, TRUST_PROXY: '127.0.0.1', TEAM_CREDITS_PER_SEAT: '1000000' };
+    first = await startServerProcess({ env });
+    second = await startServerProcess({ env });
+    lb = await startHaproxy([first.url, second.url]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await lb?.stop();
+    await Promise.all([first?.stop(), second?.stop()]);
+    await scratch?.drop();
+  });
+
+  it('answers every request while one backend is drained and stopped under load, and records each 201 once', async () => {
+    const via = { ...first, url: lb.url };
+    const email = `roll-${randomBytes(4).toString('hex')}@example.com`;
+    const signup = await callServer(via, 'POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Roll' } });
+    expect(signup.status).toBe(201);
+    const token: string = signup.body.token;
+    const checkout = await callServer(via, 'POST', '/api/v1/billing/checkout', {
+      token,
+      body: { plan: 'team', seats: 1, scope: 'personal' },
+    });
+    expect(checkout.status).toBe(200);
+    const org = await callServer(via, 'POST', '/api/v1/org', {
+      token,
+      body: { name: 'Roll Inc', slug: `roll-${randomBytes(4).toString('hex')}` },
+    });
+    expect(org.status, JSON.stringify(org.body)).toBe(201);
+
+    // 16 clients record usage through the balancer without pause. After 200 answers the first
+    // backend is drained on HAProxy's runtime API (no new request goes to it) and sent SIGTERM (it
+    // answers what it holds and exits); the clients go on until 200 more answers after its exit.
+    const statuses: number[] = [];
+    let exited: number | null | undefined;
+    let afterExit = 0;
+    let roll: Promise<void> | undefined;
+    let servedByFirst = 0;
+    const client = async () => {
+      while (exited === undefined || afterExit < 200) {
+        const reply = await callServer(via, 'POST', '/api/v1/usage', { token, body: { activity: 'roll.call', quantity: 1 } });
+        statuses.push(reply.status);
+        if (exited !== undefined) afterExit += 1;
+        roll ??=
+          statuses.length >= 200
+            ? (async () => {
+                servedByFirst = await requestsBy(first, '/api/v1/usage');
+                expect(await lb.command('set server roster_app/app0 state drain')).toBe('');
+                exited = await first.stop();
+              })()
+            : undefined;
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, client));
+    await roll;
+
+    expect(servedByFirst).toBeGreaterThan(0);
+    expect(exited).toBe(0);
+    expect(statuses.filter((status) => status !== 201)).toEqual([]);
+    const mine = await callServer(via, 'GET', '/api/v1/usage', { token });
+    expect(mine.body.month.used).toBe(statuses.length);
+  });
+});
+
+/** Requests of `route` the server (all its workers) has answered, from its /metrics. */
+async function requestsBy(server: ServerProcess, route: string): Promise<number> {
+  const reply = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  expect(reply.status).toBe(200);
+  const text = await reply.text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('roster_http_request_duration_seconds_count{') && line.includes(`route="${route}"`))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}

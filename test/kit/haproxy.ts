@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './server.ts';
@@ -10,17 +11,23 @@ export interface LoadBalancer {
   url: string;
   port: number;
   config: string;
+  /** One command on HAProxy's runtime API (its admin socket), e.g. `set server roster_app/app0 state drain`; its answer. */
+  command(line: string): Promise<string>;
   stop(): Promise<void>;
 }
 
 /**
  * A real HAProxy (Debian's package) on loopback, round-robin over `backends` (http://127.0.0.1:port),
- * with the configuration docs/operations.md recommends: health checks on /readyz, X-Forwarded-For.
+ * named app0, app1, ... in backend roster_app, with the configuration docs/operations.md recommends:
+ * kept-alive connections to the backends, a retry that failed to connect goes to another backend,
+ * health checks on /readyz, X-Forwarded-For; and its runtime API on a socket of its own (command).
  * Resolves once a request through it reaches a ready backend.
  */
 export async function startHaproxy(backends: string[]): Promise<LoadBalancer> {
   if (!HAPROXY) throw new Error('haproxy is not installed: apt-get install -y haproxy');
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'roster-haproxy-'));
+  const socket = join(dir, 'admin.sock');
   const servers = backends.map((backend, index) => {
     const { hostname, port: backendPort } = new URL(backend);
     return `  server app${index} ${hostname}:${backendPort} check inter 500ms fall 2 rise 1`;
@@ -28,13 +35,14 @@ export async function startHaproxy(backends: string[]): Promise<LoadBalancer> {
   const config = [
     'global',
     '  maxconn 2000',
+    `  stats socket ${socket} level admin`,
     'defaults',
     '  mode http',
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',
     '  option forwardfor',
-    '  option http-server-close',
+    '  option redispatch 1',
     'frontend roster',
     `  bind 127.0.0.1:${port}`,
     '  default_backend roster_app',
@@ -45,7 +53,6 @@ export async function startHaproxy(backends: string[]): Promise<LoadBalancer> {
     ...servers,
     '',
   ].join('\n');
-  const dir = mkdtempSync(join(tmpdir(), 'roster-haproxy-'));
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, config);
   const child: ChildProcess = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -72,6 +79,14 @@ export async function startHaproxy(backends: string[]): Promise<LoadBalancer> {
     url,
     port,
     config,
+    command: (line) =>
+      new Promise((resolve, reject) => {
+        let answer = '';
+        const client = connect(socket, () => client.end(`${line}\n`));
+        client.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        client.once('error', reject);
+        client.once('close', () => resolve(answer.trim()));
+      }),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
