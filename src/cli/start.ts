@@ -46,15 +46,37 @@ export async function runStart(options: StartOptions): Promise<void> {
   runPrimary(workers);
 }
 
+/**
+ * What a process does on each stop signal: the first SIGTERM or SIGINT drains (the requests in
+ * flight, the background work), a second SIGINT (Ctrl-C again) exits at once, and any other
+ * signal while draining is ignored. A repeated SIGTERM must not cut the drain short: systemd's
+ * default KillMode (control-group) sends it to every process of the unit, so a `--workers` worker
+ * gets it from systemd and again from its primary, and a process under `npm start` from systemd and
+ * again from npm where /bin/sh hands the command over to node (bash does). To force an exit,
+ * Ctrl-C twice or SIGKILL (systemd sends SIGKILL after TimeoutStopSec).
+ */
+export function stopSignals(): (signal: NodeJS.Signals) => 'drain' | 'ignore' | 'exit' {
+  let draining = false;
+  let interrupts = 0;
+  return (signal) => {
+    if (signal === 'SIGINT') interrupts += 1;
+    if (interrupts > 1) return 'exit';
+    if (draining) return 'ignore';
+    draining = true;
+    return 'drain';
+  };
+}
+
 async function runOneProcess(options: StartOptions): Promise<void> {
   const config = loadConfig();
   if (options.build && !cluster.isWorker) ensureDashboardBuilt((message) => console.log(message));
   const server = await startServer(config);
   if (!cluster.isWorker) console.log(`Roster is listening on ${server.url} — open ${config.publicUrl}`);
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    signals += 1;
-    if (signals > 1) process.exit(1);
+  const signals = stopSignals();
+  const shutdown = (signal: NodeJS.Signals) => {
+    const action = signals(signal);
+    if (action === 'exit') process.exit(1);
+    if (action === 'ignore') return;
     server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     server.stop().then(
       () => process.exit(0),
@@ -87,9 +109,19 @@ function runPrimary(count: number): void {
     return worker;
   };
 
+  /**
+   * Workers that did not drain (exited with a code other than 0) while stopping: the primary then
+   * exits 1. A worker killed by the SIGTERM itself was still starting (its handler not yet set), so
+   * it held nothing.
+   */
+  let failedDrains = 0;
   cluster.on('exit', (worker: Worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (code !== 0 && signal !== 'SIGTERM') {
+        failedDrains += 1;
+        console.error(`roster: worker ${worker.process.pid} did not drain (${signal ?? `code ${code}`})`);
+      }
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failedDrains > 0 ? 1 : 0);
       return;
     }
     if (code === EXIT_CONFIG) {

@@ -39,7 +39,14 @@ export async function freePort(): Promise<number> {
  * a temporary DATA_DIR unless `env.DATABASE_URL` is given (then `dataDir` is ''). Resolves once it accepts requests.
  */
 export async function startServerProcess(
-  options: { env?: Record<string, string>; dataDir?: string; build?: boolean; args?: string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    dataDir?: string;
+    build?: boolean;
+    args?: string[];
+    /** A process group of its own (as a service manager starts it): `process.kill(-child.pid, signal)` signals every process of it. */
+    detached?: boolean;
+  } = {},
 ): Promise<ServerProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   // On PostgreSQL no data directory is used, so none is made (and none is left behind).
@@ -61,6 +68,7 @@ export async function startServerProcess(
       ...(dataDir ? { DATA_DIR: dataDir } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
