@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peakRssMb, resetPeakRss, startBenchServer, withBenchDatabase } from './harness.ts';
+import { addresses, httpClient, median, orgWithSeats } from './peers.ts';
 
 /**
  * Bulk invitations against single ones, over real HTTP on loopback: one POST /org/invites/bulk
@@ -16,7 +16,6 @@ const ADDRESSES = 1000;
 const SEATS = 2000;
 const BULK_RUNS = 5;
 const WARM_BULKS = 3;
-const PASSWORD = 'correct horse battery staple';
 
 interface EngineResult {
   engine: string;
@@ -68,11 +67,11 @@ async function measure(engine: string, env: Record<string, string>): Promise<Eng
     // measured below are warm after their first few (bench/README.md).
     for (let run = 0; run < WARM_BULKS; run += 1) {
       const warm = await orgWithSeats(client, SEATS);
-      await client.post('/api/v1/org/invites/bulk', { token: warm, body: { emails: addresses('warm', ADDRESSES) } });
+      await client.post('/api/v1/org/invites/bulk', warm, { emails: addresses('warm', ADDRESSES) });
       await drainOutbox();
     }
     const warm = await orgWithSeats(client, SEATS);
-    for (const email of addresses('warm-one', 50)) await client.post('/api/v1/org/invite', { token: warm, body: { email } });
+    for (const email of addresses('warm-one', 50)) await client.post('/api/v1/org/invite', warm, { email });
     await drainOutbox();
 
     const bulkMs: number[] = [];
@@ -81,7 +80,7 @@ async function measure(engine: string, env: Record<string, string>): Promise<Eng
       const token = await orgWithSeats(client, SEATS);
       const emails = addresses(`bulk${run}`, ADDRESSES);
       const started = performance.now();
-      const reply = await client.post('/api/v1/org/invites/bulk', { token, body: { emails } });
+      const reply = await client.post('/api/v1/org/invites/bulk', token, { emails });
       bulkMs.push(performance.now() - started);
       if (reply.status !== 200 || reply.body.invited !== ADDRESSES) {
         throw new Error(`bulk failed: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
@@ -95,7 +94,7 @@ async function measure(engine: string, env: Record<string, string>): Promise<Eng
     resetPeakRss(server.pid);
     const started = performance.now();
     for (const email of emails) {
-      const reply = await client.post('/api/v1/org/invite', { token, body: { email } });
+      const reply = await client.post('/api/v1/org/invite', token, { email });
       if (reply.status !== 201) throw new Error(`single invite failed: ${reply.status} ${JSON.stringify(reply.body)}`);
     }
     const singlesMs = performance.now() - started;
@@ -103,52 +102,6 @@ async function measure(engine: string, env: Record<string, string>): Promise<Eng
   } finally {
     await server.stop();
   }
-}
-
-function addresses(prefix: string, count: number): string[] {
-  const tag = randomBytes(3).toString('hex');
-  return Array.from({ length: count }, (_, index) => `${prefix}-${index}-${tag}@bench.example.com`);
-}
-
-function httpClient(base: string) {
-  return {
-    async get(path: string) {
-      const response = await fetch(`${base}${path}`);
-      return { status: response.status, body: (await response.json()) as { pending: number } };
-    },
-    async post(path: string, options: { token?: string; body?: unknown }) {
-      const response = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        },
-        body: JSON.stringify(options.body ?? {}),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
-  };
-}
-
-type Client = ReturnType<typeof httpClient>;
-
-/** A fresh owner with a Team subscription of `seats` seats and an org; returns the session token. */
-async function orgWithSeats(client: Client, seats: number): Promise<string> {
-  const tag = randomBytes(4).toString('hex');
-  const signup = await client.post('/api/v1/auth/signup', {
-    body: { email: `owner-${tag}@bench.example.com`, password: PASSWORD, name: 'Owner' },
-  });
-  const token = signup.body.token as string;
-  await client.post('/api/v1/billing/checkout', { token, body: { plan: 'team', seats, scope: 'personal' } });
-  const org = await client.post('/api/v1/org', { token, body: { name: `Bench ${tag}`, slug: `bench-${tag}` } });
-  if (org.status !== 201) throw new Error(`org setup failed: ${JSON.stringify(org.body)}`);
-  return token;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function table(results: EngineResult[]): string {
