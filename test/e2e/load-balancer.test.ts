@@ -203,9 +203,10 @@ describe.skipIf(!SERVER_URL || !HAPROXY)('a rolling restart behind HAProxy (docs
     let exited: number | null | undefined;
     let afterExit = 0;
     let roll: Promise<void> | undefined;
+    let rollFailed: unknown;
     let servedByFirst = 0;
     const client = async () => {
-      while (exited === undefined || afterExit < 200) {
+      while (rollFailed === undefined && (exited === undefined || afterExit < 200)) {
         const reply = await callServer(via, 'POST', '/api/v1/usage', { token, body: { activity: 'roll.call', quantity: 1 } });
         statuses.push(reply.status);
         if (exited !== undefined) afterExit += 1;
@@ -215,12 +216,15 @@ describe.skipIf(!SERVER_URL || !HAPROXY)('a rolling restart behind HAProxy (docs
                 servedByFirst = await requestsBy(first, '/api/v1/usage');
                 expect(await lb.command('set server roster_app/app0 state drain')).toBe('');
                 exited = await first.stop();
-              })()
+              })().catch((error: unknown) => {
+                rollFailed = error; // the clients stop, and the test fails with it
+              })
             : undefined;
       }
     };
     await Promise.all(Array.from({ length: 16 }, client));
     await roll;
+    if (rollFailed !== undefined) throw rollFailed;
 
     expect(servedByFirst).toBeGreaterThan(0);
     expect(exited).toBe(0);
