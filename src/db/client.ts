@@ -7,6 +7,7 @@ import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction }
 import { sql, type ExtractTablesWithRelations, type SQL } from 'drizzle-orm';
 import pg from 'pg';
 import { pipelineConnection } from './pipeline.ts';
+import { initializeDataDir, PGLITE_DURABLE } from './pglite-init.ts';
 import { listenPostgres, type ListenHandlers, type Listening } from './listen.ts';
 import * as schema from './schema.ts';
 
@@ -131,12 +132,16 @@ function openPostgres(url: string, options: OpenOptions): Database {
 async function openPglite(options: OpenOptions): Promise<Database> {
   const dataDir = options.loadDataDir ? undefined : options.dataDir;
   const releaseLock = dataDir ? lockDataDir(dataDir) : () => {};
+  try {
+    if (dataDir) await initializeDataDir(dataDir);
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
   const client = new PGlite({
     dataDir,
     loadDataDir: options.loadDataDir,
-    // Durability: commit waits for the WAL write; PGlite's own flush is not relaxed.
-    relaxedDurability: false,
-    postgresqlconf: ['synchronous_commit = on', 'fsync = on', 'full_page_writes = on'],
+    ...PGLITE_DURABLE,
     parsers: { [INT8_OID]: (value: string) => value },
   });
   await client.waitReady;
