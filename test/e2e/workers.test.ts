@@ -61,11 +61,7 @@ describe('roster start --workers', () => {
       started.push(server);
       const primary = server.child.pid!;
       onTestFailed(() => console.log(server.output()));
-      // Ready means one worker listens; wait for the primary to report both.
-      for (let round = 0; !/with 2 workers/.test(server.output()); round += 1) {
-        expect(round).toBeLessThan(600);
-        expect(await health(server.url)).toBe(200);
-      }
+      await bothWorkersListening(server);
       const workers = childrenOf(primary);
       expect(workers).toHaveLength(2);
 
@@ -92,10 +88,7 @@ describe('roster start --workers', () => {
       const server = await startServerProcess({ env: { DATABASE_URL: scratch.url }, args: ['--workers', '2'], detached: true });
       started.push(server);
       onTestFailed(() => console.log(server.output()));
-      for (let round = 0; !/with 2 workers/.test(server.output()); round += 1) {
-        expect(round).toBeLessThan(600);
-        expect(await health(server.url)).toBe(200);
-      }
+      await bothWorkersListening(server);
       // Each worker gets the signal from the group kill and again from its primary: before
       // stopSignals (src/cli/start.ts) the second one made it exit at once, dropping what it held,
       // and the primary exits 1 when a worker does not drain. The kernel merges the two when the
@@ -106,6 +99,14 @@ describe('roster start --workers', () => {
     }, 180_000);
   });
 });
+
+/** Ready means one worker listens: waits for the primary to report both. */
+async function bothWorkersListening(server: ServerProcess): Promise<void> {
+  for (let round = 0; !/with 2 workers/.test(server.output()); round += 1) {
+    expect(round).toBeLessThan(600);
+    expect(await health(server.url)).toBe(200);
+  }
+}
 
 /**
  * 30 sign-ups at once; `stop` runs as soon as the first is answered (the others are in flight).
