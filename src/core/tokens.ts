@@ -30,7 +30,28 @@ export function tokenKindOf(token: string): TokenKind | undefined {
 
 const SECRET_PATTERN = /rs_(sess|api|inv|ver|svc)_[A-Za-z0-9_-]+/g;
 
-/** Replaces every Roster token in `text` (a URL, an error message) so none reaches a log line. */
+/**
+ * Replaces every Roster token in `text` (a URL, an error message) so none reaches a log line. A URL
+ * may carry a token percent-encoded (`rs%5Finv%5F…`, which the server decodes and accepts, or
+ * encoded twice): the escapes of the characters tokens are made of are decoded first.
+ */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_PATTERN, 'rs_$1_[redacted]');
+  return decodeTokenCharacters(text).replace(SECRET_PATTERN, 'rs_$1_[redacted]');
+}
+
+const ESCAPE = /%([0-9A-Fa-f]{2})/g;
+const TOKEN_OR_PERCENT = /[A-Za-z0-9_%-]/;
+
+function decodeTokenCharacters(text: string): string {
+  let decoded = text;
+  // Each round undoes one level of encoding ('%255F' -> '%5F' -> '_'); a few rounds bound the work.
+  for (let round = 0; round < 4 && decoded.includes('%'); round++) {
+    const next = decoded.replace(ESCAPE, (escape, hex: string) => {
+      const character = String.fromCharCode(parseInt(hex, 16));
+      return TOKEN_OR_PERCENT.test(character) ? character : escape;
+    });
+    if (next === decoded) break;
+    decoded = next;
+  }
+  return decoded;
 }

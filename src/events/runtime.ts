@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { systemClock, type Clock } from '../core/context.ts';
-import { redactSecrets } from '../core/tokens.ts';
+import { safeMessage } from '../core/logging.ts';
 import type { Database, Db, Listening } from '../db/client.ts';
 import { WORK_CHANNEL } from './wakeup.ts';
 
@@ -225,7 +225,7 @@ export function createWorkerRuntime(options: RuntimeOptions): WorkerRuntime {
     const { store, queue } = consumer;
 
     async function recordFailure(job: Job, error: unknown): Promise<void> {
-      const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 1000);
+      const message = safeMessage(error).slice(0, 1000);
       const attempts = Number(job.attempts);
       const fields = { queue, jobId: job.id, ...consumer.logFields?.(job), attempts, err: message };
       if (attempts >= policy.maxAttempts || error instanceof PermanentJobError) {

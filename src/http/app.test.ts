@@ -10,6 +10,7 @@ import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { ERROR_STATUS } from './errors.ts';
 import { newToken } from '../core/tokens.ts';
 import { insertServiceToken } from '../auth/queries.ts';
+import { sql } from 'drizzle-orm';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -29,7 +30,19 @@ describe('logs', () => {
       },
     });
     const config = loadConfig({ PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
-    const app = await buildApp({ config, database, logger: { stream } });
+    // A statement that fails with a secret among its parameters, as a failed insert of a password
+    // hash or a token hash does.
+    const secretParameter = '$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0c2FsdA$secrethashvalue';
+    const app = await buildApp({
+      config,
+      database,
+      logger: { stream },
+      extraRoutes: (instance) => {
+        instance.get('/test/failing-statement', async () =>
+          database.db.execute(sql`SELECT 1 / (length(${secretParameter}) - length(${secretParameter}))`),
+        );
+      },
+    });
     const http = createHttp(app);
     const email = uniqueEmail('logs');
     const signup = await http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Logs' } });
@@ -37,6 +50,11 @@ describe('logs', () => {
     const apiToken = await http.post('/api/v1/tokens', { as: { token }, body: { name: 'x' } });
     await http.get('/api/v1/me', { as: { token }, headers: { cookie: `roster_session=${token}` } });
     await http.get('/api/v1/invites/rs_inv_secretlinktoken123456');
+    // The server decodes a percent-encoded token in a path or a query and accepts it.
+    const wrongMethod = await http.get('/api/v1/invites/rs%5Finv%5Fencodedlinktoken123456/accept');
+    expect(wrongMethod.body.error.message).toBe('No route GET /api/v1/invites/rs_inv_[redacted]/accept.');
+    await http.get('/verify-email?token=rs%255Fver%255Fdoublyencodedtoken1234');
+    expect((await http.get('/test/failing-statement')).status).toBe(500);
     const service = newToken('service');
     await insertServiceToken(database.db, { name: 'logs', scopes: ['storage:write'], tokenHash: service.hash, now: new Date() });
     await http.get('/api/v1/org/storage', { as: { token: service.token } });
@@ -44,7 +62,17 @@ describe('logs', () => {
     await app.close();
     expect(logged).toContain('"reqId"');
     expect(logged).toContain('rs_svc_[redacted]');
-    for (const secret of [PASSWORD, token, apiToken.body.token, 'rs_inv_secretlinktoken123456', service.token]) {
+    expect(logged).toContain('Failed query: SELECT 1 /');
+    for (const secret of [
+      PASSWORD,
+      token,
+      apiToken.body.token,
+      'rs_inv_secretlinktoken123456',
+      'encodedlinktoken123456',
+      'doublyencodedtoken1234',
+      service.token,
+      'secrethashvalue',
+    ]) {
       expect(logged).not.toContain(secret);
     }
   });

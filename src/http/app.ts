@@ -26,6 +26,7 @@ import type { Config } from '../config.ts';
 import { systemClock, type Clock, type Ctx } from '../core/context.ts';
 import { AppError, isDatabaseUnavailable } from '../core/errors.ts';
 import { redactSecrets } from '../core/tokens.ts';
+import { serializeError, serializeRequest } from '../core/logging.ts';
 import type { Database } from '../db/client.ts';
 import { memberRoutes } from '../members/routes.ts';
 import { inviteRoutes } from '../invites/routes.ts';
@@ -78,14 +79,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         : {
             level: config.logLevel,
             redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-            serializers: {
-              req: (request: { method: string; url: string; ip?: string; id?: string }) => ({
-                method: request.method,
-                // Secrets can travel in paths (invitation links): never let one reach a log line.
-                url: redactSecrets(request.url),
-                remoteAddress: request.ip,
-              }),
-            },
+            // Secrets can travel in paths (invitation links) and in a failed statement's parameters:
+            // never let one reach a log line.
+            serializers: { req: serializeRequest, err: serializeError },
             ...(typeof options.logger === 'object' ? options.logger : {}),
           },
     bodyLimit: 512 * 1024,
