@@ -71,8 +71,10 @@ export function createAuthenticator(db: Db) {
 
   async function authenticate(token: string, now: Date, source: 'bearer' | 'cookie' = 'bearer'): Promise<Caller | null> {
     const kind = tokenKindOf(token);
+    // The session cookie holds a session token and nothing else: an API or service token there
+    // would be a token of one kind accepted as another.
+    if (source === 'cookie' && kind !== 'session') return null;
     if (kind === 'service') {
-      if (source !== 'bearer') return null;
       const service = await byServiceToken({ hash: hashToken(token) });
       if (!service) return null;
       return serviceActorOf(service, now);

@@ -110,10 +110,10 @@ function subjectAskedAbout(request: FastifyRequest, bearer: string | undefined):
 export function presentedToken(request: FastifyRequest): string | undefined {
   const bearer = bearerToken(request);
   if (bearer) return bearer;
-  // A service token is accepted only as a bearer token, never from the cookie (as authenticate
-  // rules for the hook): a route that checks the token itself must not see one there.
+  // The cookie holds only a session token (as authenticate rules for the hook): a route that checks
+  // the token itself must not see an API or service token there.
   const cookie = request.cookies[SESSION_COOKIE];
-  return cookie && tokenKindOf(cookie) !== 'service' ? cookie : undefined;
+  return cookie && tokenKindOf(cookie) === 'session' ? cookie : undefined;
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {

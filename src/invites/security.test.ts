@@ -131,6 +131,21 @@ describe('lookalike addresses never match the invited address', () => {
 });
 
 describe('a token of one kind is never accepted as another', () => {
+  it('refuses an API token as the session cookie, on reads, writes and the usage route', async () => {
+    const org = await t.given.org();
+    const apiToken = await t.http.post('/api/v1/tokens', { as: org.owner, body: { name: 'cookie' } });
+    expect(apiToken.status).toBe(201);
+    // The same-origin JSON request a browser would send, so CSRF is not what refuses it.
+    const headers = { cookie: `roster_session=${apiToken.body.token}`, origin: TEST_PUBLIC_URL };
+    expect((await t.http.get('/api/v1/me', { headers })).status).toBe(401);
+    const rename = await t.http.patch('/api/v1/org', { headers, body: { name: 'Renamed through a cookie' } });
+    expect(rename.status).toBe(401);
+    const usage = await t.http.post('/api/v1/usage', { headers, body: { activity: 'cookie.check', quantity: 1 } });
+    expect(usage.status).toBe(401);
+    // The same token as a bearer token works: only the kind of credential was wrong.
+    expect((await t.http.get('/api/v1/me', { as: { token: apiToken.body.token } })).status).toBe(200);
+  });
+
   it('refuses an invitation token as a verification token and the other way round', async () => {
     const org = await t.given.org();
     const invitee = await t.given.user();
