@@ -58,6 +58,8 @@ export const ERROR_STATUS = {
   not_a_project_member: 404,
   no_subscription: 404,
   webhook_not_found: 404,
+  // 408
+  request_timeout: 408,
   // 409
   email_taken: 409,
   slug_taken: 409,
@@ -81,6 +83,8 @@ export const ERROR_STATUS = {
   storage_limit: 413,
   // 415
   unsupported_media_type: 415,
+  // 431
+  request_headers_too_large: 431,
   // 429
   rate_limited: 429,
   usage_limit_exceeded: 429,

@@ -6,7 +6,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
@@ -36,6 +36,7 @@ import { projectRoutes } from '../projects/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { healthRoutes } from './health.ts';
+import { clientErrorReply, noBodyExpected, nulInUrl, unstorableStringIn } from './request-checks.ts';
 import { registerSecurityHooks } from './security.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { registerServiceScopes } from './service-scopes.ts';
@@ -96,6 +97,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // answers it 503 with a body outside the API's error shape, and a client cannot tell whether
     // such a POST was applied.
     return503OnClosing: false,
+    // Errors raised before routing keep the API's error shape: a path that is not valid
+    // percent-encoding, and what node's HTTP parser refuses (headers too large, a timeout).
+    frameworkErrors: (_error, _request, reply: FastifyReply) => {
+      const body = { error: { code: 'invalid_request', message: 'The URL is not valid: check its percent-encoding.' } };
+      void reply.code(400).type('application/json').send(JSON.stringify(body));
+    },
+    clientErrorHandler: (error, socket) => {
+      if ((error as { code?: string }).code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorReply(error));
+      socket.destroy(error);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -107,9 +119,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
-    else void defaultJsonParser(request, text, done);
+    // Only a \u escape can put U+0000 or a lone surrogate into parsed JSON (raw bytes that are not
+    // UTF-8 decode to U+FFFD), so bodies without one are not walked.
+    else if (!text.includes('\\u')) void defaultJsonParser(request, text, done);
+    else {
+      void defaultJsonParser(request, text, (error, value) => {
+        if (error) done(error, undefined);
+        else {
+          const unstorable = unstorableStringIn(value);
+          if (unstorable) done(unstorable, undefined);
+          else done(null, value);
+        }
+      });
+    }
+  });
+  // Routes that take no body refuse one with fields, as routes with a body refuse unknown fields:
+  // a client that sends `{"role":"admin"}` to accept an invitation must learn that it is ignored.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.routeOptions.schema?.body || Buffer.isBuffer(request.body)) return;
+    const body: unknown = request.body;
+    if (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+    throw noBodyExpected(body);
   });
 
+  app.addHook('onRequest', async (request) => {
+    const nul = request.url.startsWith('/api/') ? nulInUrl(request.url) : null;
+    if (nul) throw nul;
+  });
   await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {

@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.ts';
+import { hasUnstorableText } from '../core/text.ts';
 
 // A project's `settings`: a JSON object Roster stores for the host app and never interprets.
 
@@ -7,10 +8,9 @@ export const SETTINGS_MAX_BYTES = 64 * 1024;
 /** Deeper nesting than any real settings object; bounds the work of checking and storing it. */
 export const SETTINGS_MAX_DEPTH = 64;
 
-// PostgreSQL's jsonb cannot hold U+0000 nor a surrogate half without its pair: refused here with
-// a clear code instead of failing in the database.
-// eslint-disable-next-line no-control-regex -- U+0000 is exactly what must be found
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// PostgreSQL's jsonb cannot hold U+0000 nor a surrogate half without its pair. Over HTTP every body
+// is checked for them first (400 invalid_request); this check keeps other callers of the service
+// from failing in the database.
 
 /** The settings object as given, or `invalid_settings` saying what to change. */
 export function parseSettings(settings: Record<string, unknown>): Record<string, unknown> {
@@ -32,7 +32,7 @@ function checkShape(settings: Record<string, unknown>): void {
   while (pending.length > 0) {
     const { value, depth } = pending.pop()!;
     if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) throw unstorable();
+      if (hasUnstorableText(value)) throw unstorable();
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -42,7 +42,7 @@ function checkShape(settings: Record<string, unknown>): void {
       });
     }
     for (const [key, child] of Object.entries(value)) {
-      if (UNSTORABLE.test(key)) throw unstorable();
+      if (hasUnstorableText(key)) throw unstorable();
       pending.push({ value: child, depth: depth + 1 });
     }
   }

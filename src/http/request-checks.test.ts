@@ -1,0 +1,118 @@
+import { connect, type AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../db/client.ts';
+import { startApp, type TestApp } from '../../test/kit/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function orgName(orgId: string): Promise<string | undefined> {
+  return (await queryRows<{ name: string }>(t.database.db, sql`SELECT name FROM orgs WHERE id = ${orgId}`))[0]?.name;
+}
+
+describe('text PostgreSQL cannot store (U+0000, a lone surrogate half)', () => {
+  it('is refused with 400 invalid_request naming where it is, in any string or key of a body, and changes nothing', async () => {
+    const org = await t.given.org();
+    const before = await orgName(org.id);
+    // Each is valid JSON: the escapes reach the server as written.
+    for (const [path, body, where] of [
+      ['/api/v1/org', '{"name":"a\\u0000b"}', '/name'],
+      ['/api/v1/org', '{"name":"\\ud800"}', '/name'],
+      ['/api/v1/org', '{"name":"x\\udc00"}', '/name'],
+    ] as const) {
+      const reply = await t.http.patch(path, { as: org.owner, body });
+      expect(reply.status, body).toBe(400);
+      expect(reply.body.error.code).toBe('invalid_request');
+      expect(reply.body.error.details.issues[0].path).toBe(where);
+    }
+    expect(await orgName(org.id)).toBe(before);
+
+    const token = await t.http.post('/api/v1/tokens', { as: org.owner, body: '{"name":"a\\u0000b"}' });
+    expect(token.status).toBe(400);
+    const project = await t.http.post('/api/v1/org/projects', {
+      as: org.owner,
+      body: '{"name":"ok","settings":{"k\\u0000":1}}',
+    });
+    expect(project.status).toBe(400);
+    expect(project.body.error.details.issues[0].path).toBe('/settings');
+    const usage = await t.http.post('/api/v1/usage', {
+      as: org.owner,
+      body: '{"activity":"a","quantity":1,"key":"a\\u0000b"}',
+    });
+    expect(usage.status).toBe(400);
+    const recorded = await queryRows<{ count: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS count FROM usage_activity WHERE org_id = ${org.id}`,
+    );
+    expect(recorded[0]!.count).toBe(0);
+    const tokens = await t.http.get('/api/v1/tokens', { as: org.owner });
+    expect(tokens.body.tokens).toEqual([]);
+  });
+
+  it('keeps a surrogate pair (an emoji written as two escapes) and an escaped backslash-u', async () => {
+    const org = await t.given.org();
+    const reply = await t.http.patch('/api/v1/org', { as: org.owner, body: '{"name":"Acme \\ud83d\\ude80 \\\\u0000"}' });
+    expect(reply.status).toBe(200);
+    expect(reply.body.org.name).toBe('Acme \u{1F680} \\u0000');
+  });
+
+  it('is refused as %00 in a query, before any statement runs', async () => {
+    const org = await t.given.org();
+    for (const path of ['/api/v1/org/members?q=%00', '/api/v1/org/audit?actor=a%00b']) {
+      const reply = await t.http.get(path, { as: org.owner });
+      expect(reply.status, path).toBe(400);
+      expect(reply.body.error.code).toBe('invalid_request');
+    }
+  });
+});
+
+describe('a route that takes no body', () => {
+  it('refuses a body with fields (400 invalid_request naming them) and changes nothing; accepts none or {}', async () => {
+    const org = await t.given.org({ members: 2 });
+    const [leaving, staying] = org.members;
+    const refused = await t.http.post('/api/v1/org/leave', { as: leaving!, body: { junk: 1 } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('invalid_request');
+    expect(refused.body.error.message).toContain('"junk"');
+    expect(refused.body.error.details.issues).toEqual([expect.objectContaining({ path: '/junk' })]);
+    for (const body of ['[1]', '"text"', '3']) {
+      expect((await t.http.post('/api/v1/org/leave', { as: leaving!, body })).status, body).toBe(400);
+    }
+    const me = await t.http.get('/api/v1/me', { as: leaving! });
+    expect(me.body.org?.id).toBe(org.id);
+
+    expect((await t.http.post('/api/v1/org/leave', { as: leaving!, body: {} })).status).toBe(204);
+    expect((await t.http.post('/api/v1/org/leave', { as: staying! })).status).toBe(204);
+  });
+});
+
+describe('errors raised before routing', () => {
+  it('answer a URL that is not valid percent-encoding in the API error shape', async () => {
+    const reply = await t.http.get('/api/v1/org/projects/%ff');
+    expect(reply.status).toBe(400);
+    expect(reply.body).toEqual({ error: expect.objectContaining({ code: 'invalid_request', message: expect.any(String) }) });
+  });
+
+  it('answer headers too large for the HTTP parser with 431 request_headers_too_large in the API error shape', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`);
+      });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
+    const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
+    expect(body.error.code).toBe('request_headers_too_large');
+  });
+});
