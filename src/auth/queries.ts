@@ -295,14 +295,20 @@ export async function revokeServiceToken(
 /**
  * Counts one event against `key` in a fixed window and returns whether it is within `limit`.
  * One atomic upsert, so concurrent requests on any number of processes count exactly.
+ * `earlierEventAt`: an event of the key that was never counted (an invitation's first send): when
+ * the key has no window yet and it lies within one, the window starts there and counts it too.
  */
 export async function consumeRateLimit(
   db: Queryable,
-  input: { key: string; limit: number; windowSeconds: number; now: Date },
+  input: { key: string; limit: number; windowSeconds: number; now: Date; earlierEventAt?: Date },
 ): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
+  const earlier =
+    input.earlierEventAt !== undefined && input.now.getTime() - input.earlierEventAt.getTime() < input.windowSeconds * 1000
+      ? input.earlierEventAt
+      : undefined;
   const rows = await queryRows<{ count: number; window_start: Date | string }>(
     db,
-    sql`INSERT INTO rate_limits (key, window_start, count) VALUES (${input.key}, ${input.now}, 1)
+    sql`INSERT INTO rate_limits (key, window_start, count) VALUES (${input.key}, ${earlier ?? input.now}, ${earlier ? 2 : 1})
         ON CONFLICT (key) DO UPDATE SET
           count = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
                        THEN 1 ELSE rate_limits.count + 1 END,

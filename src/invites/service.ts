@@ -325,12 +325,14 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.resend');
     const invitation = isUuid(input.inviteId) ? await lockInvitation(tx, orgId, input.inviteId) : undefined;
     if (!invitation || invitation.status !== 'pending') throw inviteNotFound();
-    // Counted per invitation inside the transaction: only sends that happen count.
+    // Counted per invitation inside the transaction: only sends that happen count, the first email
+    // (sent when the invitation was created) included.
     const rate = await consumeRateLimit(tx, {
       key: `invite.resend:${invitation.id}`,
       limit: RESEND_LIMIT,
       windowSeconds: RESEND_WINDOW_SECONDS,
       now,
+      earlierEventAt: invitation.createdAt,
     });
     if (!rate.allowed) {
       throw new AppError(
