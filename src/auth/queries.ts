@@ -326,18 +326,9 @@ export async function consumeRateLimit(
   };
 }
 
-/** Whether `key` is already over `limit` in its current window, without counting. */
-export async function isRateLimited(
-  db: Queryable,
-  input: { key: string; limit: number; windowSeconds: number; now: Date },
-): Promise<boolean> {
-  const rows = await queryRows<{ count: number }>(
-    db,
-    sql`SELECT count FROM rate_limits
-        WHERE key = ${input.key}
-          AND window_start > ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})`,
-  );
-  return Number(rows[0]?.count ?? 0) >= input.limit;
+/** Takes back one event counted against `key` (an attempt that turned out not to be a failure). */
+export async function refundRateLimit(db: Queryable, key: string): Promise<void> {
+  await db.execute(sql`UPDATE rate_limits SET count = count - 1 WHERE key = ${key} AND count > 0`);
 }
 
 export async function clearRateLimit(db: Queryable, key: string): Promise<void> {

@@ -218,6 +218,38 @@ describe('POST /api/v1/auth/login', () => {
     }
   });
 
+  it('checks at most 10 passwords of one account however many guesses arrive at once, and takes back what is not a failure', async () => {
+    const user = await t.given.user();
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, attempt) => login(user.email, `wrong password ${attempt}`)));
+    const statuses = replies.map((reply) => reply.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(20);
+    // The refused guesses were not counted as failures: the window holds the 10 that were checked.
+    const [counted] = await queryRows<{ count: number }>(
+      t.database.db,
+      sql`SELECT count FROM rate_limits WHERE key = ${`login:account:${user.email.toLowerCase()}`}`,
+    );
+    expect(Number(counted?.count)).toBe(10);
+    expect((await login(user.email, PASSWORD)).status).toBe(429);
+  });
+
+  it('does not count successful logins against the client address', async () => {
+    const throttled = await startApp({ env: { TRUST_PROXY: '127.0.0.1' } });
+    try {
+      const user = await throttled.given.user();
+      const from = { 'x-forwarded-for': '203.0.113.20' };
+      for (let attempt = 0; attempt < 51; attempt += 1) {
+        const reply = await throttled.http.post('/api/v1/auth/login', {
+          body: { email: user.email, password: PASSWORD },
+          headers: from,
+        });
+        expect(reply.status, `login ${attempt + 1}`).toBe(200);
+      }
+    } finally {
+      await throttled.close();
+    }
+  });
+
   it('throttles one client address guessing across many accounts', async () => {
     const throttled = await startApp({ env: { TRUST_PROXY: '127.0.0.1' } });
     try {

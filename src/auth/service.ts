@@ -18,7 +18,7 @@ import {
   insertEmailVerification,
   insertSession,
   insertUser,
-  isRateLimited,
+  refundRateLimit,
   listApiTokens as listApiTokenRows,
   setEmailVerified,
   updateUserName,
@@ -89,12 +89,17 @@ export async function login(ctx: Ctx, input: { email: string; password: string; 
   const accountKey = `login:account:${parsed?.normalized ?? input.email.trim().toLowerCase()}`;
   const addressKey = `login:address:${input.clientAddress}`;
   const window = { windowSeconds: LOGIN_WINDOW_SECONDS, now };
-  if (
-    (await isRateLimited(ctx.db, { key: accountKey, limit: LOGIN_FAILURES_PER_ACCOUNT, ...window })) ||
-    (await isRateLimited(ctx.db, { key: addressKey, limit: LOGIN_FAILURES_PER_ADDRESS, ...window }))
-  ) {
-    throw new AppError('rate_limited', 'Too many failed sign-in attempts. Wait 15 minutes and try again.', {
-      retry_after_seconds: LOGIN_WINDOW_SECONDS,
+  // Each attempt is counted before its password is checked, so concurrent guesses cannot all pass
+  // the limit before the first failure is recorded: at most the limit's number of checks a window.
+  // An attempt that is refused unchecked, or that succeeds, is not a failure and is taken back.
+  const account = await consumeRateLimit(ctx.db, { key: accountKey, limit: LOGIN_FAILURES_PER_ACCOUNT, ...window });
+  const address = await consumeRateLimit(ctx.db, { key: addressKey, limit: LOGIN_FAILURES_PER_ADDRESS, ...window });
+  if (!account.allowed || !address.allowed) {
+    await refundRateLimit(ctx.db, accountKey);
+    await refundRateLimit(ctx.db, addressKey);
+    const refused = [account, address].filter((limit) => !limit.allowed);
+    throw new AppError('rate_limited', 'Too many failed sign-in attempts. Wait and try again.', {
+      retry_after_seconds: Math.max(...refused.map((limit) => limit.retryAfterSeconds)),
     });
   }
   const user = parsed ? await findUserByEmail(ctx.db, parsed.normalized) : undefined;
@@ -103,15 +108,14 @@ export async function login(ctx: Ctx, input: { email: string; password: string; 
     ? await verifyPassword(user.passwordHash, input.password)
     : await verifyAgainstDummy(input.password);
   if (!user || !passwordMatches) {
-    await consumeRateLimit(ctx.db, { key: accountKey, limit: LOGIN_FAILURES_PER_ACCOUNT, ...window });
-    await consumeRateLimit(ctx.db, { key: addressKey, limit: LOGIN_FAILURES_PER_ADDRESS, ...window });
     throw new AppError('invalid_credentials', 'That email and password do not match an account.');
   }
+  await clearRateLimit(ctx.db, accountKey);
+  await refundRateLimit(ctx.db, addressKey);
   // Only after the password is right, so a disabled account is not revealed to guessers.
   if (user.disabledAt) {
     throw new AppError('user_disabled', 'This account has been disabled. Contact your organization administrator.');
   }
-  await clearRateLimit(ctx.db, accountKey);
   const session = await createSession(ctx.db, user.id, now);
   return { user: presentUser(user), ...session };
 }
