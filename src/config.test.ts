@@ -35,6 +35,45 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 
+  it.each([
+    ['MAIL_FROM', 'Roster <a@example.com>\nBcc: victim@evil.example'],
+    ['MAIL_FROM', 'Roster <a@example.com>\r\nBcc: victim@evil.example'],
+    ['MAIL_FROM', 'a@example.com\rX: y'],
+    ['MAIL_FROM', 'no address here'],
+    ['MAIL_FROM', 'Roster <not-an-address>'],
+    ['MAIL_FROM', 'a@example.com, b@example.com'],
+    ['TRUST_PROXY', 'bogus'],
+    ['TRUST_PROXY', '10.0.0.1,bogus'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.0/0'],
+    ['TRUST_PROXY', '10.0.0.0/255.0.255.0'],
+    ['TRUST_PROXY', 'true'],
+    ['PUBLIC_URL', 'ftp://roster.example'],
+    ['PUBLIC_URL', 'javascript:alert(1)'],
+    ['NODE_ENV', 'Production'],
+    ['NODE_ENV', 'staging'],
+  ])('refuses %s=%j at load, naming it (regression: accepted, then failed or misbehaved later)', (name, value) => {
+    expect(() => loadConfig({ [name]: value, BILLING: 'local' })).toThrow(new RegExp(`${name}: `));
+  });
+
+  it('accepts MAIL_FROM as an address or Name <address>', () => {
+    expect(loadConfig({ MAIL_FROM: 'no-reply@example.com' }).mailFrom).toBe('no-reply@example.com');
+    expect(loadConfig({ MAIL_FROM: 'Roster <no-reply@example.com>' }).mailFrom).toBe('Roster <no-reply@example.com>');
+    expect(loadConfig({ MAIL_FROM: '"Acme, Inc." <a@mail.acme.example>' }).mailFrom).toBe('"Acme, Inc." <a@mail.acme.example>');
+    expect(loadConfig({ PUBLIC_URL: 'https://roster.example' }).mailFrom).toBe('Roster <no-reply@roster.example>');
+  });
+
+  it('accepts TRUST_PROXY addresses, CIDR ranges, netmasks and the named ranges', () => {
+    const value = '10.0.0.1, 10.0.0.0/8,192.168.0.0/255.255.0.0,::1,fd00::/8,loopback,uniquelocal,linklocal';
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(value.split(',').map((entry) => entry.trim()));
+  });
+
+  it('accepts NODE_ENV production, development and test', () => {
+    expect(loadConfig({ NODE_ENV: 'production', BILLING: 'local' }).isProduction).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development' }).isProduction).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test' }).isProduction).toBe(false);
+  });
+
   it('derives PUBLIC_URL from PORT and trims a trailing slash', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ PUBLIC_URL: 'https://roster.example/' }).publicUrl).toBe('https://roster.example');

@@ -1,9 +1,51 @@
 import type { Config, StripeConfig } from './core/config.ts';
+import { isIP, isIPv4 } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const optionalUrl = z.string().url().optional();
+
+// An address as a sender header carries it: no spaces, quotes, brackets or separators.
+const ADDRESS = String.raw`[^\s<>()\[\]\\,;:@"]+@[^\s<>()\[\]\\,;:@"]+`;
+// `a@example.com`, `Name <a@example.com>` or `"Name, Inc." <a@example.com>`.
+const SENDER = new RegExp(String.raw`^(?:${ADDRESS}|(?:[^<>",;]*[^\s<>",;]|"(?:[^"\\]|\\.)*")\s*<${ADDRESS}>)$`);
+const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
+
+const mailFrom = z
+  .string()
+  // A line break would end the From header and start another (Bcc: …): header injection.
+  .refine((value) => !CONTROL_CHARACTER.test(value), 'must be one line, without control characters')
+  .refine((value) => SENDER.test(value.trim()), 'must be an address or Name <address>, like Roster <no-reply@example.com>');
+
+/** proxy-addr's named ranges (what @fastify/proxy-addr accepts besides addresses and CIDRs). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, a CIDR (`10.0.0.0/8`, `fd00::/8`), an IPv4 netmask (`10.0.0.0/255.0.0.0`) or a named range. */
+function isTrustedProxy(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const slash = entry.lastIndexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const range = entry.slice(slash + 1);
+  if (/^[0-9]{1,3}$/.test(range)) return Number(range) >= 1 && Number(range) <= (version === 4 ? 32 : 128);
+  return version === 4 && isIPv4(range) && isNetmask(range);
+}
+
+/** A netmask of contiguous ones, not 0.0.0.0 (proxy-addr refuses both others). */
+function isNetmask(mask: string): boolean {
+  const bits = mask.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+  const inverted = 0xffffffff - bits;
+  return bits !== 0 && (inverted & (inverted + 1)) === 0;
+}
+
+const trustProxy = z
+  .string()
+  .refine(
+    (value) => value.split(',').every((entry) => isTrustedProxy(entry.trim())),
+    'must be comma-separated addresses or CIDR ranges (10.0.0.1, 10.0.0.0/8, fd00::/8) or loopback, linklocal, uniquelocal',
+  );
 
 const envSchema = z.object({
   PORT: port.default(3000),
@@ -13,12 +55,16 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
-  PUBLIC_URL: optionalUrl,
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//i.test(value), 'must be an http:// or https:// URL')
+    .optional(),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
     .optional(),
-  MAIL_FROM: z.string().min(3).optional(),
+  MAIL_FROM: mailFrom.optional(),
   BULK_INVITE_MAX: positiveInt.default(100),
   INVITE_TTL_SECONDS: positiveInt.default(604800),
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
@@ -30,8 +76,9 @@ const envSchema = z.object({
     .optional(),
   BILLING: z.enum(['local']).optional(),
   TEAM_CREDITS_PER_SEAT: positiveInt.default(1000),
-  NODE_ENV: z.string().optional(),
-  TRUST_PROXY: z.string().optional(),
+  // Exactly these: `Production` would otherwise run with development-only routes on.
+  NODE_ENV: z.enum(['production', 'development', 'test']).optional(),
+  TRUST_PROXY: trustProxy.optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(1),
@@ -75,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseIdleTxTimeoutMs: values.DATABASE_IDLE_TX_TIMEOUT_MS,
     publicUrl,
     smtpUrl: values.SMTP_URL,
-    mailFrom: values.MAIL_FROM ?? `Roster <no-reply@${new URL(publicUrl).hostname}>`,
+    mailFrom: values.MAIL_FROM?.trim() ?? `Roster <no-reply@${new URL(publicUrl).hostname}>`,
     bulkInviteMax: values.BULK_INVITE_MAX,
     inviteTtlSeconds: values.INVITE_TTL_SECONDS,
     stripe,

@@ -13,6 +13,7 @@ import {
   revokeServiceToken,
   setPlan,
   showOrg,
+  transferOwnership,
 } from './service.ts';
 
 let t: TestApp;
@@ -74,6 +75,75 @@ describe('set-plan', () => {
     const org = await t.given.org();
     const ctx = { ...operatorCtx(t), actor: { ...operatorCtx(t).actor!, via: 'session' as const } };
     await expect(setPlan(ctx, { slug: org.slug, plan: 'enterprise', seats: 50 })).rejects.toEqual(refusal('forbidden'));
+  });
+
+  it('gives Enterprise its default of 25 seats without seats (contract), and needs seats for Team', async () => {
+    const org = await t.given.org({ seats: 5, members: 1 });
+    const view = await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });
+    expect(view.org).toMatchObject({ plan: 'enterprise', seatLimit: 25 });
+    expect(await entries(org.id, 'billing.subscription_changed')).toEqual([
+      expect.objectContaining({ before: { plan: 'team', seats: 5 }, after: { plan: 'enterprise', seats: 25 } }),
+    ]);
+    // A forgotten --seats must not shrink a paying Team org to a default.
+    await expect(setPlan(operatorCtx(t), { slug: org.slug, plan: 'team' })).rejects.toEqual(refusal('invalid_seats'));
+    expect((await showOrg(operatorCtx(t), { slug: org.slug })).org).toMatchObject({ plan: 'enterprise', seatLimit: 25 });
+  });
+});
+
+describe('transfer-ownership', () => {
+  it('makes an active member the owner and the owner an admin, audited as the operator; the old owner can then be disabled', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const result = await transferOwnership(operatorCtx(t), { slug: org.slug, toEmail: member.email.toUpperCase() });
+    expect(result.owner).toMatchObject({ userId: member.id, role: 'owner' });
+    expect(result.previousOwner).toMatchObject({ userId: org.owner.id, role: 'admin' });
+    expect(await t.given.roleOf(org.id, member.id)).toBe('owner');
+    expect(await t.given.roleOf(org.id, org.owner.id)).toBe('admin');
+    const owners = await queryRows<{ n: number }>(
+      t.database.db,
+      sql`SELECT count(*)::int AS n FROM memberships WHERE org_id = ${org.id} AND role = 'owner'`,
+    );
+    expect(owners).toEqual([{ n: 1 }]);
+    expect(await entries(org.id, 'org.ownership_transferred')).toEqual([
+      {
+        actor_user_id: null,
+        actor_label: 'operator:alice',
+        before: { owner: org.owner.id, new_owner_role: 'member' },
+        after: { owner: member.id, previous_owner_role: 'admin' },
+      },
+    ]);
+    // What support needed it for: the former owner can now be disabled.
+    expect((await disableUser(operatorCtx(t), { email: org.owner.email })).changed).toBe(true);
+    await expect(disableUser(operatorCtx(t), { email: member.email })).rejects.toEqual(refusal('cannot_disable_owner'));
+  });
+
+  it('refuses a user of another org, a disabled member, the owner itself, unknown users and orgs, changing nothing', async () => {
+    const org = await t.given.org({ members: 2 });
+    const other = await t.given.org({ members: 1 });
+    const disabled = org.members[1]!;
+    await t.http.post(`/api/v1/org/members/${disabled.id}/disable`, { as: org.owner });
+    const attempts: [string, string, string][] = [
+      [org.slug, other.members[0]!.email, 'not_a_member'],
+      [org.slug, (await t.given.user()).email, 'not_a_member'],
+      [org.slug, disabled.email, 'member_disabled'],
+      [org.slug, org.owner.email, 'already_owner'],
+      [org.slug, 'nobody@example.com', 'user_not_found'],
+      ['no-such-org', org.members[0]!.email, 'org_not_found'],
+    ];
+    for (const [slug, toEmail, code] of attempts) {
+      await expect(transferOwnership(operatorCtx(t), { slug, toEmail })).rejects.toEqual(refusal(code));
+    }
+    expect(await t.given.roleOf(org.id, org.owner.id)).toBe('owner');
+    expect(await entries(org.id, 'org.ownership_transferred')).toEqual([]);
+  });
+
+  it('is refused to anyone but the operator', async () => {
+    const org = await t.given.org({ members: 1 });
+    const ctx = { ...operatorCtx(t), actor: { ...operatorCtx(t).actor, via: 'session' as const } };
+    await expect(transferOwnership(ctx, { slug: org.slug, toEmail: org.members[0]!.email })).rejects.toEqual(
+      refusal('forbidden'),
+    );
+    expect(await t.given.roleOf(org.id, org.owner.id)).toBe('owner');
   });
 });
 

@@ -5,7 +5,7 @@ import { applySubscription, endProviderSubscription } from '../billing/service.t
 import { MAX_SEATS, PLANS } from '../billing/plans.ts';
 import type { Actor, Ctx } from '../core/context.ts';
 import { normalizeEmail } from '../core/email.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, assertThat } from '../core/errors.ts';
 import {
   insertServiceToken,
   listServiceTokens as storedServiceTokens,
@@ -22,7 +22,8 @@ import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
 import { findMembershipOfUser, memberPage, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
-import { releaseMember } from '../members/service.ts';
+import { releaseMember, transferOwnership as transferOwnershipAsOwner } from '../members/service.ts';
+import { findUserByEmail } from '../auth/queries.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
 import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
@@ -106,24 +107,71 @@ async function lockedMembershipOf(tx: Queryable, userId: string) {
 }
 
 /**
+ * `roster admin transfer-ownership <slug> --to <email>`: support makes another member the owner
+ * (the only way when the owner is gone). It runs the org's own transfer (members/service.ts) with
+ * the owner's authority, so the rules are the API's: the new owner is an active member of the org,
+ * the old owner becomes an admin, one owner at any time, one transaction; the audit entry names the
+ * operator (an operator actor never records a user id).
+ */
+export async function transferOwnership(
+  ctx: Ctx,
+  input: { slug: string; toEmail: string },
+): Promise<{ org: OrgRow; owner: MemberRow; previousOwner: MemberRow }> {
+  const operator = requireOperator(ctx);
+  const { normalized } = normalizeEmail(input.toEmail);
+  const org = await requireOrg(ctx.db, input.slug);
+  const newOwner = await findUserByEmail(ctx.db, normalized);
+  if (!newOwner) throw new AppError('user_not_found', `No account uses the address ${input.toEmail.trim()}.`);
+  const [owner] = await memberPage(ctx.db, { orgId: org.id, limit: 1, after: null, prefix: null, role: 'owner', status: null });
+  assertThat(owner, 'forbidden', `${org.slug} has no owner to transfer from.`);
+  const asOwner: Ctx = {
+    ...ctx,
+    // Re-read under the org lock by the transfer: a concurrent transfer that won first refuses this one.
+    actor: { ...operator, userId: owner.userId, membership: { orgId: org.id, slug: org.slug, orgName: org.name, role: 'owner' } },
+  };
+  try {
+    const result = await transferOwnershipAsOwner(asOwner, { userId: newOwner.id });
+    return { org, ...result };
+  } catch (error) {
+    // The API's messages speak to the owner ("your organization"); the operator gets theirs.
+    if (error instanceof AppError && error.code === 'not_a_member') {
+      throw new AppError('not_a_member', `${newOwner.email} is not a member of ${org.slug}.`);
+    }
+    if (error instanceof AppError && error.code === 'already_owner') {
+      throw new AppError('already_owner', `${newOwner.email} already owns ${org.slug}.`);
+    }
+    if (error instanceof AppError && error.code === 'forbidden') {
+      throw new AppError('forbidden', `The owner of ${org.slug} changed meanwhile; run the command again.`);
+    }
+    throw error;
+  }
+}
+
+/**
  * Sets an org's plan and seats (Enterprise is sold only this way). Goes through the same
  * `applySubscription` as checkout, so seats never drop below members plus pending invitations.
+ * Without seats, Enterprise gets its default (25, the contract's); Team needs them, so that a
+ * forgotten --seats never shrinks a paying org to a default.
  */
 export async function setPlan(
   ctx: Ctx,
-  input: { slug: string; plan: string; seats: number; cancelSubscription?: boolean },
+  input: { slug: string; plan: string; seats?: number; cancelSubscription?: boolean },
 ): Promise<OrgView> {
   const operator = requireOperator(ctx);
   if (!isPlan(input.plan)) {
     throw new AppError('invalid_plan', `Unknown plan "${input.plan}". Use one of: ${Object.keys(PLANS).join(', ')}.`);
   }
-  if (!Number.isInteger(input.seats) || input.seats < 1 || input.seats > MAX_SEATS) {
+  if (input.seats === undefined && input.plan !== 'enterprise') {
+    throw new AppError('invalid_seats', `Give the number of seats (--seats) for the ${PLANS[input.plan].name} plan.`);
+  }
+  const seats = input.seats ?? PLANS[input.plan].defaultSeats;
+  if (!Number.isInteger(seats) || seats < 1 || seats > MAX_SEATS) {
     throw new AppError('invalid_seats', `Choose between 1 and ${MAX_SEATS} seats.`);
   }
   const org = await requireOrg(ctx.db, input.slug);
   await applySubscription(
     { ...ctx, billing: { ...ctx.billing, name: 'operator' } },
-    { scope: { kind: 'org', orgId: org.id }, plan: input.plan, seats: input.seats, providerRef: `operator:${operator.name}` },
+    { scope: { kind: 'org', orgId: org.id }, plan: input.plan, seats, providerRef: `operator:${operator.name}` },
     { beforeReplacing: endProviderSubscription(ctx, { cancel: input.cancelSubscription === true }) },
   );
   return orgView(ctx.db, org.id, ctx.clock.now());

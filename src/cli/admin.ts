@@ -8,16 +8,21 @@ import { migrate } from '../db/migrate.ts';
 import * as support from '../admin/service.ts';
 import { presentAuditEntry } from '../audit/present.ts';
 import { CliError, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from './errors.ts';
+import { printable, refuseControlCharacters } from './text.ts';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** Opens the configured database and a context whose actor is the operator running the CLI. */
 export async function withOperator<T>(work: (ctx: Ctx, database: Database) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  // The audit log's actor label: one line, so it cannot forge entries in the text output.
+  const operator = refuseControlCharacters(process.env.ROSTER_OPERATOR || userInfo().username, 'ROSTER_OPERATOR');
+  if (!config.databaseUrl) requireEmbeddedDatabase(config.dataDir);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     await migrate(database);
-    const operator = process.env.ROSTER_OPERATOR || userInfo().username;
     const ctx: Ctx = {
       db: database.db,
       config,
@@ -40,6 +45,20 @@ export async function withOperator<T>(work: (ctx: Ctx, database: Database) => Pr
   } finally {
     await database.close();
   }
+}
+
+/**
+ * An admin command acts on the server's data: on a DATA_DIR that holds no database yet (unset or
+ * mistyped) it would create an empty one (seconds and most of a gigabyte) and act on that, e.g.
+ * print a service token that no server knows. Only `start` and `migrate` create the directory.
+ */
+function requireEmbeddedDatabase(dataDir: string): void {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  throw new CliError(
+    `DATA_DIR ${resolve(dataDir)} holds no Roster database. Set DATA_DIR to the server's data directory ` +
+      "(or DATABASE_URL to the server's PostgreSQL); `roster migrate` or `roster start` creates a new one.",
+    EXIT_NOT_FOUND,
+  );
 }
 
 /** Domain refusals become operator messages with an exit code per kind of failure. */
@@ -93,15 +112,34 @@ export function registerAdminCommands(program: Command): void {
     });
 
   admin
+    .command('transfer-ownership <slug>')
+    .description(
+      'Make an active member the owner of an organization; the owner becomes an admin (then disable-user can disable them)',
+    )
+    .requiredOption('--to <email>', 'the new owner: an active member of the organization')
+    .action(async (slug: string, options: { to: string }) => {
+      await withOperator(async (ctx) => {
+        const { org, owner, previousOwner } = await support.transferOwnership(ctx, { slug, toEmail: options.to });
+        console.log(
+          `${printable(owner.email)} now owns ${org.slug}; the previous owner ${printable(previousOwner.email)} is an admin.`,
+        );
+      });
+    });
+
+  admin
     .command('set-plan <slug>')
     .description("Set an organization's plan and seats (Enterprise is managed only here)")
     .addOption(new Option('--plan <plan>', 'plan').choices(['team', 'enterprise']).makeOptionMandatory())
-    .requiredOption('--seats <n>', 'number of seats (at least members plus pending invitations)', parseSeats)
+    .option(
+      '--seats <n>',
+      'number of seats (at least members plus pending invitations); required for team, enterprise defaults to 25',
+      parseSeats,
+    )
     .option(
       '--cancel-subscription',
       'when the org pays through Stripe: cancel that subscription now (prorated) as part of the change; without it the change is refused, so the customer is never billed twice',
     )
-    .action(async (slug: string, options: { plan: string; seats: number; cancelSubscription?: boolean }) => {
+    .action(async (slug: string, options: { plan: string; seats?: number; cancelSubscription?: boolean }) => {
       await withOperator(async (ctx) => {
         const view = await support.setPlan(ctx, {
           slug,
@@ -163,7 +201,7 @@ export function registerAdminCommands(program: Command): void {
           })),
         };
         if (options.json) return printJson(json);
-        console.log(`${org.name} (${org.slug}) — id ${org.id}`);
+        console.log(`${printable(org.name)} (${org.slug}) — id ${org.id}`);
         console.log(`Plan: ${org.plan ?? 'none'}`);
         console.log(
           `Seats: ${seats.activeMembers + seats.pendingInvites} of ${org.seatLimit} used — ${seats.activeMembers} members, ${seats.pendingInvites} pending`,
@@ -173,24 +211,28 @@ export function registerAdminCommands(program: Command): void {
           shown < total ? ` (first ${shown} of ${total}; --limit shows more)` : '';
         console.log(`Members: ${report.memberCount}${firstOf(json.members.length, report.memberCount)}`);
         for (const member of json.members)
-          console.log(`  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${member.email}  ${member.name}`);
+          console.log(
+            `  ${member.role.padEnd(6)} ${member.status.padEnd(8)} ${printable(member.email)}  ${printable(member.name)}`,
+          );
         console.log(
           `Pending invitations: ${json.pending_invitations.length === 0 ? 'none' : seats.pendingInvites}${firstOf(json.pending_invitations.length, seats.pendingInvites)}`,
         );
         for (const invite of json.pending_invitations)
-          console.log(`  ${invite.role.padEnd(6)} ${invite.email}  expires ${invite.expires_at}`);
+          console.log(`  ${invite.role.padEnd(6)} ${printable(invite.email)}  expires ${invite.expires_at}`);
       });
     });
 
   admin
     .command('create-service-token')
     .description("Create a service token for the host app's backend; it is printed once (only its hash is kept)")
-    .requiredOption('--name <name>', 'what the token is for, e.g. "billing backend"')
+    .requiredOption('--name <name>', 'what the token is for, e.g. "billing backend" (one line)', (value: string) =>
+      refuseControlCharacters(value, '--name'),
+    )
     .requiredOption('--scopes <scopes>', 'comma-separated: usage:write, authz:read, storage:write, webhooks:manage')
     .action(async (options: { name: string; scopes: string }) => {
       await withOperator(async (ctx) => {
         const { token, record } = await support.createServiceToken(ctx, options);
-        console.log(`Created service token ${record.id} "${record.name}" with scopes ${record.scopes.join(', ')}.`);
+        console.log(`Created service token ${record.id} "${printable(record.name)}" with scopes ${record.scopes.join(', ')}.`);
         console.log('Copy it now; it is not shown again:');
         console.log(token);
         console.log(
@@ -219,7 +261,9 @@ export function registerAdminCommands(program: Command): void {
         for (const token of json) {
           const state = token.revoked_at ? `revoked ${token.revoked_at}` : 'active';
           const used = token.last_used_at ? `last used ${token.last_used_at}` : 'never used';
-          console.log(`${token.id}  ${token.name}  [${token.scopes.join(',')}]  created ${token.created_at}  ${used}  ${state}`);
+          console.log(
+            `${token.id}  ${printable(token.name)}  [${token.scopes.join(',')}]  created ${token.created_at}  ${used}  ${state}`,
+          );
         }
       });
     });
@@ -230,7 +274,9 @@ export function registerAdminCommands(program: Command): void {
     .action(async (id: string) => {
       await withOperator(async (ctx) => {
         const { record, changed } = await support.revokeServiceToken(ctx, { id });
-        console.log(changed ? `Revoked service token ${record.id} "${record.name}".` : `${record.id} was already revoked.`);
+        console.log(
+          changed ? `Revoked service token ${record.id} "${printable(record.name)}".` : `${record.id} was already revoked.`,
+        );
       });
     });
 
@@ -249,7 +295,9 @@ export function registerAdminCommands(program: Command): void {
         for (const entry of entries) {
           const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}` : '';
           const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
-          console.log(`#${entry.id} ${entry.createdAt.toISOString()} ${entry.actorLabel} ${entry.action}${target} ${change}`);
+          console.log(
+            `#${entry.id} ${entry.createdAt.toISOString()} ${printable(entry.actorLabel)} ${entry.action}${target} ${change}`,
+          );
         }
       });
     });
@@ -283,7 +331,7 @@ export function registerAdminCommands(program: Command): void {
         for (const entry of entries) {
           const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
           console.log(
-            `#${entry.id} ${entry.createdAt.toISOString()} ${entry.actorLabel} ${entry.action} ${entry.targetType}:${entry.targetId} ${change}`,
+            `#${entry.id} ${entry.createdAt.toISOString()} ${printable(entry.actorLabel)} ${entry.action} ${entry.targetType}:${entry.targetId} ${change}`,
           );
         }
       });

@@ -3,7 +3,8 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { DataDirInUseError, openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { registerAdminCommands } from './admin.ts';
-import { CliError, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_CONFIG, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
+import { explainFailure } from './failures.ts';
 import { runStart, type StartOptions } from './start.ts';
 
 /** The `roster` command tree; a new one per run, so that a run leaves no parsed state behind. */
@@ -51,7 +52,7 @@ export async function runCli(args: string[]): Promise<number | undefined> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
     if (error instanceof ConfigError || error instanceof CliError) {
       console.error(`roster: ${error.message}`);
-      return error instanceof CliError ? error.exitCode : 78;
+      return error instanceof CliError ? error.exitCode : EXIT_CONFIG;
     }
     // Another process (a running server) holds the embedded engine's directory: the operator's to
     // resolve, so the message alone, no stack trace.
@@ -59,7 +60,21 @@ export async function runCli(args: string[]): Promise<number | undefined> {
       console.error(`roster: ${error.message}`);
       return EXIT_TEMPFAIL;
     }
+    const explained = explainFailure(error, configOrUndefined());
+    if (explained) {
+      console.error(`roster: ${explained.message}`);
+      return explained.exitCode;
+    }
     console.error(error);
     return 1;
+  }
+}
+
+/** The configuration the failed command ran with (it loaded before anything could fail on it). */
+function configOrUndefined() {
+  try {
+    return loadConfig();
+  } catch {
+    return undefined;
   }
 }

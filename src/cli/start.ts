@@ -1,19 +1,17 @@
 import cluster, { type Worker } from 'node:cluster';
+import { lookup } from 'node:dns/promises';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { serveClusterMetrics } from '../http/metrics.ts';
 import { startServer } from '../server.ts';
 import { ensureDashboardBuilt } from './dashboard-build.ts';
-import { CliError, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_CONFIG, EXIT_USAGE } from './errors.ts';
 
 export interface StartOptions {
   build: boolean;
   workers: string;
 }
-
-/** Exit code of a worker whose configuration is invalid: the primary stops instead of restarting it. */
-const EXIT_CONFIG = 78;
 
 /**
  * `roster start [--workers N]`. One process by default. With N > 1 (PostgreSQL only) the primary
@@ -27,6 +25,7 @@ export async function runStart(options: StartOptions): Promise<void> {
     throw new CliError(`--workers must be a whole number from 1 to 64, got "${options.workers}"`, EXIT_USAGE);
   }
   const config = loadConfig();
+  await requireResolvableHost(config.host);
   if (cluster.isWorker || workers === 1) return runOneProcess(options);
   if (!config.databaseUrl) {
     throw new CliError(
@@ -44,6 +43,23 @@ export async function runStart(options: StartOptions): Promise<void> {
     await database.close();
   }
   runPrimary(workers);
+}
+
+/**
+ * Before the database opens (creating an embedded one takes seconds): a HOST that does not resolve
+ * would otherwise fail only at listen. Exit 78 like the other configuration errors (the primary of
+ * --workers stops on it instead of restarting workers).
+ */
+async function requireResolvableHost(host: string): Promise<void> {
+  try {
+    await lookup(host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new CliError(
+      `HOST ${host} does not resolve to an address (${code}): set HOST to an address or name of this machine.`,
+      EXIT_CONFIG,
+    );
+  }
 }
 
 /**

@@ -12,6 +12,10 @@ describe('isDatabaseUnavailable', () => {
     ['a refused connection', outage({ code: 'ECONNREFUSED' })],
     ['a client that is no longer queryable', new Error('Client has encountered a connection error and is not queryable')],
     ['a pool that waited too long', new Error('timeout exceeded when trying to connect')],
+    [
+      'a database dropped under the running server (3D000 on a new connection)',
+      outage({ code: '3D000', message: 'database "roster" does not exist' }),
+    ],
     ['a wrapped driver error', new Error('Failed query', { cause: outage({ code: '57P01' }) })],
   ])('recognises %s', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);

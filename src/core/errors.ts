@@ -27,8 +27,9 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 
 // SQLSTATE classes and codes that mean "the connection or the server went away", not "the
 // statement was wrong": 08 connection exception, 57P01-57P03 shutdown / cannot connect now,
-// 25P03 idle_in_transaction_session_timeout, 53300 too many connections.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|25P03|53300)$/;
+// 25P03 idle_in_transaction_session_timeout, 53300 too many connections, 3D000 invalid_catalog_name
+// (the database was dropped or renamed under the running server: every new connection fails).
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|25P03|53300|3D000)$/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
 const UNAVAILABLE_MESSAGE =
   /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection closed|terminating connection/i;

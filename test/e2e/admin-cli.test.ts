@@ -13,6 +13,8 @@ import { createTestDatabase } from '../kit/engine.ts';
 import { createGiven, type TestOrg } from '../kit/given.ts';
 import { createHttp } from '../kit/http.ts';
 import { runRoster, runRosterInProcess } from '../kit/server.ts';
+import { createServiceToken } from '../../src/admin/service.ts';
+import { createLocalBillingProvider } from '../../src/billing/local-provider.ts';
 
 /**
  * The `roster admin` commands against the suite's engine, through the CLI's entry (`runCli`) in
@@ -23,6 +25,10 @@ import { runRoster, runRosterInProcess } from '../kit/server.ts';
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
 let org: TestOrg;
+/** An org whose owner support replaces (transfer-ownership). */
+let handover: TestOrg;
+let disabledMember: TestOrg['members'][number];
+let outsider: string;
 
 beforeAll(async () => {
   const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
@@ -45,9 +51,35 @@ beforeAll(async () => {
     clock,
     logger: false,
   });
-  const given = createGiven({ database: { ...database, url: undefined }, http: createHttp(app), clock });
+  const http = createHttp(app);
+  const given = createGiven({ database: { ...database, url: undefined }, http, clock });
   org = await given.org({ seats: 5, members: 1, slug: 'cli-acme' });
   await given.invitation(org, { email: 'pending@example.com' });
+  handover = await given.org({ seats: 5, members: 2, slug: 'cli-handover' });
+  disabledMember = handover.members[1]!;
+  expect((await http.post(`/api/v1/org/members/${disabledMember.id}/disable`, { as: handover.owner })).status).toBe(200);
+  outsider = (await given.user()).email;
+  // Stored before the CLI refused control characters: a token name and an actor label with line breaks.
+  const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' });
+  await createServiceToken(
+    {
+      db: database.db,
+      config,
+      clock,
+      billing: createLocalBillingProvider(config.publicUrl),
+      requestId: 'cli-test',
+      actor: {
+        userId: '00000000-0000-0000-0000-000000000000',
+        email: 'forger@operator',
+        name: 'forger\n#1 2020-01-01T00:00:00.000Z operator:root',
+        emailVerified: true,
+        membership: null,
+        via: 'operator',
+        credentialId: null,
+      },
+    },
+    { name: 'legacy\nforged-token  [admin]', scopes: 'authz:read' },
+  );
   await app.close();
   if (dataDir) {
     await database.close();
@@ -108,6 +140,18 @@ describe('roster admin (CLI end to end)', () => {
     expect(result.code).toBe(EXIT_REFUSED);
     expect(result.stderr).toMatch(/2 members and 1 pending invitations; choose at least 3 seats/);
     expect(result.stderr).toContain('seats_below_usage');
+  });
+
+  it("set-plan --plan enterprise without --seats gives Enterprise's 25 seats (contract); team still needs --seats", async () => {
+    const result = await roster('set-plan', 'cli-acme', '--plan', 'enterprise');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('enterprise with 25 seats and unlimited storage');
+    const team = await roster('set-plan', 'cli-acme', '--plan', 'team');
+    expect(team.code).toBe(EXIT_USAGE);
+    expect(team.stderr).toContain('Give the number of seats (--seats) for the Team plan.');
+    const help = await roster('set-plan', '--help');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--seats <n> number of seats');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('required for team, enterprise defaults to 25');
   });
 
   it('set-plan moves the org to Enterprise', async () => {
@@ -195,7 +239,8 @@ describe('roster admin (CLI end to end)', () => {
     expect(entries.map((entry: any) => entry.action)).toEqual([
       'member.enabled',
       'member.disabled',
-      'billing.subscription_changed',
+      'billing.subscription_changed', // --seats 30
+      'billing.subscription_changed', // Enterprise without --seats: 25
     ]);
     for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
     const text = await roster('audit', 'cli-acme', '--limit', '1');
@@ -225,5 +270,85 @@ describe('roster admin (CLI end to end)', () => {
     const team = await roster('set-allocation', 'cli-acme', '--monthly', '5');
     expect(team.code).toBe(EXIT_REFUSED);
     expect(team.stderr).toContain('not_enterprise');
+  });
+
+  it('transfer-ownership makes a member the owner, audited as the operator; the old owner can then be disabled', async () => {
+    const [newOwner] = handover.members;
+    const refusedFirst = await roster('disable-user', handover.owner.email);
+    expect(refusedFirst.code).toBe(EXIT_REFUSED);
+    expect(refusedFirst.stderr).toContain('transfer ownership first');
+
+    const result = await roster('transfer-ownership', 'cli-handover', '--to', newOwner!.email);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(
+      `${newOwner!.email} now owns cli-handover; the previous owner ${handover.owner.email} is an admin.`,
+    );
+    const members = JSON.parse((await roster('show-org', 'cli-handover', '--json')).stdout).members as any[];
+    expect(members.filter((member) => member.role === 'owner').map((member) => member.email)).toEqual([newOwner!.email]);
+    expect(members.find((member) => member.email === handover.owner.email).role).toBe('admin');
+    const audit = JSON.parse((await roster('audit', 'cli-handover', '--json', '--action', 'org.ownership_transferred')).stdout);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: null,
+        actor_label: 'operator:support-sam',
+        before: { owner: handover.owner.id, new_owner_role: 'member' },
+        after: { owner: newOwner!.id, previous_owner_role: 'admin' },
+      }),
+    ]);
+
+    const disabled = await roster('disable-user', handover.owner.email);
+    expect(disabled.code, disabled.stderr).toBe(0);
+  });
+
+  it('transfer-ownership refuses a non-member, a disabled member and unknown users or orgs', async () => {
+    const outcomes = [];
+    for (const args of [
+      ['cli-handover', '--to', outsider],
+      ['cli-handover', '--to', org.members[0]!.email],
+      ['cli-handover', '--to', disabledMember.email],
+      ['cli-handover', '--to', 'nobody@example.com'],
+      ['no-such-org', '--to', disabledMember.email],
+      ['cli-handover'],
+    ])
+      outcomes.push(await roster('transfer-ownership', ...args));
+    expect(outcomes.map((outcome) => outcome.code)).toEqual([
+      EXIT_REFUSED,
+      EXIT_REFUSED,
+      EXIT_REFUSED,
+      EXIT_NOT_FOUND,
+      EXIT_NOT_FOUND,
+      EXIT_USAGE,
+    ]);
+    expect(outcomes[0]!.stderr).toContain(`${outsider} is not a member of cli-handover. (not_a_member)`);
+    expect(outcomes[2]!.stderr).toContain('(member_disabled)');
+    const owners = JSON.parse((await roster('show-org', 'cli-handover', '--json')).stdout).members.filter(
+      (member: any) => member.role === 'owner',
+    );
+    expect(owners).toHaveLength(1);
+    expect((await roster('--help')).stdout).toContain('transfer-ownership [options] <slug>');
+  });
+
+  it('refuses control characters in ROSTER_OPERATOR and in a service token --name (EXIT_USAGE), changing nothing', async () => {
+    const forged = await runRosterInProcess(['admin', 'create-service-token', '--name', 'ok', '--scopes', 'authz:read'], {
+      ...operatorEnv(),
+      ROSTER_OPERATOR: 'sam\n#9 2020-01-01T00:00:00.000Z operator:root user.enabled',
+    });
+    expect([forged.code, forged.stdout]).toEqual([EXIT_USAGE, '']);
+    expect(forged.stderr).toContain('ROSTER_OPERATOR must not contain control characters');
+    const named = await roster('create-service-token', '--name', 'two\nlines', '--scopes', 'authz:read');
+    expect([named.code, named.stdout]).toEqual([EXIT_USAGE, '']);
+    expect(named.stderr).toContain('--name must not contain control characters');
+    const tokens = JSON.parse((await roster('list-service-tokens', '--json')).stdout) as { name: string }[];
+    expect(tokens.map((token) => token.name)).not.toContain('ok');
+  });
+
+  it('escapes control characters of stored names in text output, one line per entry (regression: forged lines)', async () => {
+    const listed = await roster('list-service-tokens');
+    const line = listed.stdout.split('\n').find((text) => text.includes('legacy'));
+    expect(line).toContain('  legacy\\nforged-token  [admin]  [authz:read]');
+    expect(listed.stdout).not.toMatch(/^forged-token/m);
+    const audit = await roster('global-audit', '--limit', '1000');
+    expect(audit.stdout).toContain('operator:forger\\n#1 2020-01-01T00:00:00.000Z operator:root service_token.created');
+    expect(audit.stdout).not.toMatch(/^#1 2020-01-01/m);
   });
 });

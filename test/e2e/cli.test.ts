@@ -1,10 +1,14 @@
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNAVAILABLE } from '../../src/cli/errors.ts';
+import { withDatabase } from '../kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../kit/given.ts';
-import { runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
+import { serverPostgresUrl } from '../kit/postgres.ts';
+import { freePort, runRoster, runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 const started: ServerProcess[] = [];
 afterAll(async () => {
@@ -58,6 +62,92 @@ describe('roster CLI', () => {
     const missing = await roster(['admin', 'show-org', 'no-such-org'], { DATA_DIR: server.dataDir });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('no-such-org');
+  });
+});
+
+describe('admin commands on a DATA_DIR without a database (regression: they created an empty one and acted on it)', () => {
+  it.each([
+    ['a directory that does not exist', () => join(mkdtempSync(join(tmpdir(), 'roster-cli-')), 'typo')],
+    ['an empty directory', () => mkdtempSync(join(tmpdir(), 'roster-cli-'))],
+  ])('refuse on %s, naming it, with EXIT_NOT_FOUND, and create nothing', async (_case, makeDir) => {
+    const dataDir = makeDir();
+    const existed = existsSync(dataDir);
+    for (const args of [
+      ['admin', 'create-service-token', '--name', 't', '--scopes', 'authz:read'],
+      ['admin', 'show-org', 'acme'],
+    ]) {
+      const result = await roster(args, { DATA_DIR: dataDir });
+      expect(result.code, result.stderr).toBe(EXIT_NOT_FOUND);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`DATA_DIR ${dataDir} holds no Roster database`);
+      expect(result.stderr).toContain('DATABASE_URL');
+    }
+    expect(existsSync(dataDir)).toBe(existed);
+    if (existed) expect(readdirSync(dataDir)).toEqual([]);
+  });
+});
+
+describe('start-up failures: one line naming the cause and a documented exit code, no stack trace', () => {
+  const oneLine = (stderr: string) => {
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  };
+
+  it('an unreachable database exits EXIT_UNAVAILABLE (69) naming DATABASE_URL, for start, migrate and admin commands', async () => {
+    const DATABASE_URL = 'postgres://postgres:secret-password@127.0.0.1:1/x';
+    for (const args of [['start', '--no-build'], ['migrate'], ['admin', 'show-org', 'acme']]) {
+      const result = await roster(args, { DATABASE_URL });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(EXIT_UNAVAILABLE);
+      expect(result.stderr).toContain('cannot reach the database "x" on 127.0.0.1:1 (DATABASE_URL)');
+      expect(result.stderr).not.toContain('secret-password');
+      oneLine(result.stderr);
+    }
+  });
+
+  it.skipIf(!serverPostgresUrl())('a database that does not exist exits EXIT_CONFIG naming DATABASE_URL', async () => {
+    const DATABASE_URL = withDatabase(serverPostgresUrl()!, 'roster_no_such_database');
+    const result = await roster(['migrate'], { DATABASE_URL });
+    expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+    expect(result.stderr).toMatch(/the database "roster_no_such_database" on .* does not exist .*DATABASE_URL/);
+    oneLine(result.stderr);
+  });
+
+  it('a DATA_DIR that cannot be created exits EXIT_CONFIG naming DATA_DIR', async () => {
+    const result = await roster(['start', '--no-build'], { DATA_DIR: '/dev/null/x' });
+    expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+    expect(result.stderr).toContain('DATA_DIR /dev/null/x cannot be created or written (ENOTDIR)');
+    oneLine(result.stderr);
+  });
+
+  it('a HOST that does not resolve exits EXIT_CONFIG naming HOST, before opening the database', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'roster-cli-')), 'data');
+    const result = await roster(['start', '--no-build'], { HOST: 'no-such-host.invalid', DATA_DIR: dataDir });
+    expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+    expect(result.stderr).toContain('HOST no-such-host.invalid does not resolve');
+    oneLine(result.stderr);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('a port already in use exits EXIT_CONFIG naming PORT (a separate process: the server is half started)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'roster-cli-'));
+    expect((await roster(['migrate'], { DATA_DIR: dataDir })).code).toBe(0);
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    try {
+      const result = await runRoster(['start', '--no-build'], {
+        DATABASE_URL: '',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        LOG_LEVEL: 'silent',
+      });
+      expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+      expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the address is already in use`);
+      expect(result.stderr).toContain('PORT');
+      oneLine(result.stderr);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
 
