@@ -143,6 +143,10 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
       await fill(page, 'Seats', '10');
       await screenshot(page, '03-choose-plan');
       await page.getByRole('button', { name: 'Continue to checkout' }).click();
+      // Checkout is confirmed first, with the seats and the monthly total.
+      const checkout = page.getByRole('alertdialog', { name: 'Subscribe to the Team plan?' });
+      await checkout.getByText('10 seats × $14.99 = $149.90 per month').waitFor();
+      await checkout.getByRole('button', { name: 'Confirm and check out' }).click();
 
       await fill(page, 'Organization name', `Acme ${suffix}`);
       await expect.poll(() => page.getByLabel('Slug', { exact: true }).inputValue()).toBe(`acme-${suffix}`);
@@ -157,6 +161,31 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
       // The members table loads separately from the seat counter: wait for the owner's row.
       await row(page, ownerEmail).getByText('Owner', { exact: true }).waitFor();
       await expect(row(page, ownerEmail).getByText('Owner', { exact: true }).count()).resolves.toBe(1);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'confirms the email address from the verification link only when the button is clicked',
+    async () => {
+      const page = ownerPage;
+      await page.goto(`${server.url}/mailbox`);
+      await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
+      const href = await page.locator(`li[data-mail-to="${ownerEmail}"] a[href*="/verify-email"]`).first().getAttribute('href');
+      expect(href).toBeTruthy();
+      const target = new URL(href ?? '', server.url);
+      await page.goto(`${server.url}${target.pathname}${target.search}`);
+      const confirm = page.getByRole('button', { name: 'Confirm my email address' });
+      await confirm.waitFor();
+      // Opening the link (mail scanners do) confirmed nothing.
+      const before = await apiGet<{ user: { email_verified: boolean } }>(owner, server.url, '/api/v1/me');
+      expect(before.user.email_verified).toBe(false);
+      await confirm.click();
+      await page.getByRole('heading', { name: 'Your email address is confirmed' }).waitFor();
+      const after = await apiGet<{ user: { email_verified: boolean } }>(owner, server.url, '/api/v1/me');
+      expect(after.user.email_verified).toBe(true);
+      await page.getByRole('link', { name: 'Continue to the dashboard' }).click();
+      await page.getByRole('heading', { name: 'Members' }).waitFor();
     },
     STEP_TIMEOUT,
   );
@@ -230,6 +259,8 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
 
       await openRowMenu(page, bulk.ada);
       await page.getByRole('menuitem', { name: 'Revoke' }).click();
+      const confirm = page.getByRole('alertdialog', { name: `Revoke the invitation to ${bulk.ada}?` });
+      await confirm.getByRole('button', { name: 'Revoke invitation' }).click();
       await toast(page, `Invitation to ${bulk.ada} revoked`).waitFor();
       await row(page, bulk.ada).waitFor({ state: 'detached' });
       await page.getByText('4 of 10 seats used — 1 member, 3 pending').waitFor();
@@ -271,7 +302,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
       await expectAccessibleWithToast(page, `Invitation resent to ${bulk.grace}`);
 
       // An error toast from a real conflict: another admin revoked the invitation meanwhile, so
-      // revoking it from this (now stale) table is refused with invite_not_found.
+      // resending it from this (now stale) table is refused with invite_not_found.
       const { invites } = await apiGet<{ invites: Array<{ id: string; email: string }> }>(
         owner,
         server.url,
@@ -281,7 +312,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
       expect(grace).toBeDefined();
       await apiWrite(owner, server.url, 'DELETE', `/api/v1/org/invites/${grace?.id}`);
       await openRowMenu(page, bulk.grace);
-      await page.getByRole('menuitem', { name: 'Revoke' }).click();
+      await page.getByRole('menuitem', { name: 'Resend' }).click();
       await expectAccessibleWithToast(page, 'This invitation is not valid');
       await screenshot(page, '09b-error-toast');
     },
@@ -396,7 +427,15 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
         await row(page, memberEmail).waitFor();
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow).toBeLessThanOrEqual(0);
+        // Each address is shown whole (wrapped, not cut to a few characters), so people are identifiable.
+        const email = row(page, memberEmail).getByText(memberEmail, { exact: true });
+        const cut = await email.evaluate((element) => element.scrollWidth - element.clientWidth);
+        expect(cut).toBeLessThanOrEqual(0);
         await screenshot(page, '18-members-375px');
+        // The usage table scrolls sideways on a phone, and says so.
+        await page.goto(`${server.url}/settings/usage`);
+        await page.getByTestId('usage-scroll-hint').waitFor();
+        await screenshot(page, '18b-usage-375px');
       } finally {
         await phone.close();
       }
@@ -429,6 +468,11 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
         await expect.poll(() => page.getByLabel('Email', { exact: true }).inputValue()).toBe(returning.email);
         await fill(page, 'Password', PASSWORD);
         await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        // Back on the invitation, signed in: joining is one more click, never automatic.
+        const join = page.getByRole('button', { name: `Join Acme ${suffix}` });
+        await join.waitFor();
+        expect(accepts).toEqual([]);
+        await join.click();
         await page.getByRole('heading', { name: 'Members' }).waitFor();
         await row(page, returning.email).waitFor();
         expect(accepts).toEqual(['POST']);
@@ -444,7 +488,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
   );
 
   it(
-    'accepts the invitation with a POST when the invited user is already signed in, and lands in the org',
+    'regression: shows a signed-in invited user the invitation and accepts it only on "Join" (a POST), then lands in the org',
     async () => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       try {
@@ -456,6 +500,12 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
         const page = await context.newPage();
         const accepts = recordAccepts(page);
         await page.goto(`${server.url}${new URL(invite.link).pathname}`);
+        const join = page.getByRole('button', { name: `Join Acme ${suffix}` });
+        await join.waitFor();
+        await page.getByText('Olivia Owner').first().waitFor();
+        expect(accepts).toEqual([]);
+        await expect(publicInviteStatus(server.url, invite.link)).resolves.toBe('pending');
+        await join.click();
         await page.getByRole('heading', { name: 'Members' }).waitFor();
         await row(page, signedIn.email).waitFor();
         expect(accepts).toEqual(['POST']);

@@ -4,6 +4,7 @@ import { RequireAuth, RequireOrg, HomeRedirect } from './components/guards';
 import { LoginPage } from './pages/auth/LoginPage';
 import { SignupPage } from './pages/auth/SignupPage';
 import { InvitePage } from './pages/invite/InvitePage';
+import { VerifyEmailPage } from './pages/verify-email/VerifyEmailPage';
 import { OnboardingPage } from './pages/onboarding/OnboardingPage';
 import { CreateOrgPage } from './pages/create-org/CreateOrgPage';
 import { BillingReturnPage } from './pages/create-org/BillingReturnPage';
@@ -24,6 +25,7 @@ export function AppRoutes() {
       <Route path="/login" element={<LoginPage />} />
       <Route path="/signup" element={<SignupPage />} />
       <Route path="/invite/:token" element={<InvitePage />} />
+      <Route path="/verify-email" element={<VerifyEmailPage />} />
       <Route path="/mailbox" element={<MailboxPage />} />
       <Route element={<RequireAuth />}>
         <Route path="/onboarding" element={<OnboardingPage />} />

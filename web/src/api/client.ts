@@ -31,6 +31,7 @@ export const roster = createRosterClient({
 export const signup = (body: T.SignupInput) => roster.POST('/api/v1/auth/signup', { body });
 export const login = (body: T.LoginInput) => roster.POST('/api/v1/auth/login', { body });
 export const logout = () => roster.POST('/api/v1/auth/logout');
+export const verifyEmail = (token: string) => roster.POST('/api/v1/auth/verify-email', { body: { token } });
 export const getMe = () => roster.GET('/api/v1/me');
 export const updateMe = (body: { name: string }) => roster.PATCH('/api/v1/me', { body });
 

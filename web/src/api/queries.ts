@@ -97,9 +97,10 @@ export function useOrgBilling(enabled: boolean) {
   return useQuery({ queryKey: queryKeys.orgBilling, queryFn: api.getOrgBilling, enabled, retry: false });
 }
 
-/** The org's pooled storage: used bytes and the limit (`null`: unlimited). Any member. */
+/** The org's pooled storage: used bytes and the limit (`null`: unlimited). Any member, so not asked without an org. */
 export function useOrgStorage() {
-  return useQuery({ queryKey: queryKeys.orgStorage, queryFn: api.getOrgStorage });
+  const me = useMe();
+  return useQuery({ queryKey: queryKeys.orgStorage, queryFn: api.getOrgStorage, enabled: Boolean(me.data?.org) });
 }
 
 /** Refetch billing, storage and the org (seats, tier) after a billing change. */
@@ -115,9 +116,11 @@ export function useRefreshBilling() {
     ]);
 }
 
-export function useAuditLog(filters: AuditQuery) {
+/** The audit log page by page; `enabled` only once the server's permissions include `view_audit`. */
+export function useAuditLog(filters: AuditQuery, enabled = true) {
   return useInfiniteQuery({
     queryKey: queryKeys.audit(filters),
+    enabled,
     queryFn: ({ pageParam }) => api.getAuditLog({ ...filters, cursor: pageParam }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (page) => page.next_cursor ?? undefined,

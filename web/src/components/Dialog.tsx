@@ -4,6 +4,8 @@ import * as AlertDialogPrimitive from '@radix-ui/react-alert-dialog';
 import { X } from 'lucide-react';
 import { cn } from '../lib/cn';
 import { Button } from './Button';
+import { useReturnFocus } from './focusReturn';
+import { monthlyPriceText } from './SeatPrice';
 
 const overlayClass = 'animate-overlay fixed inset-0 z-40 bg-zinc-950/40 backdrop-blur-[1px]';
 const contentClass =
@@ -17,15 +19,20 @@ interface DialogProps {
   children: ReactNode;
   footer?: ReactNode;
   size?: 'md' | 'lg';
+  /** Where focus starts; by default an `autoFocus` field, else the first focusable control. */
+  onOpenAutoFocus?: (event: Event) => void;
 }
 
-export function Dialog({ open, onOpenChange, title, description, children, footer, size = 'md' }: DialogProps) {
+export function Dialog({ open, onOpenChange, title, description, children, footer, size = 'md', onOpenAutoFocus }: DialogProps) {
+  const returnFocus = useReturnFocus(open);
   return (
     <DialogPrimitive.Root open={open} onOpenChange={onOpenChange}>
       <DialogPrimitive.Portal>
         <DialogPrimitive.Overlay className={overlayClass} />
         <DialogPrimitive.Content
           className={cn(contentClass, size === 'lg' ? 'max-w-2xl' : 'max-w-md')}
+          onOpenAutoFocus={onOpenAutoFocus}
+          onCloseAutoFocus={returnFocus}
           {...(description ? {} : { 'aria-describedby': undefined })}
         >
           <div className="flex items-start justify-between gap-4 border-b border-zinc-100 px-5 py-4">
@@ -76,11 +83,12 @@ export function ConfirmDialog({
   tone = 'danger',
   error,
 }: ConfirmDialogProps) {
+  const returnFocus = useReturnFocus(open);
   return (
     <AlertDialogPrimitive.Root open={open} onOpenChange={onOpenChange}>
       <AlertDialogPrimitive.Portal>
         <AlertDialogPrimitive.Overlay className={overlayClass} />
-        <AlertDialogPrimitive.Content className={cn(contentClass, 'max-w-md')}>
+        <AlertDialogPrimitive.Content className={cn(contentClass, 'max-w-md')} onCloseAutoFocus={returnFocus}>
           <div className="px-5 pt-5 pb-4">
             <AlertDialogPrimitive.Title className="text-base font-semibold text-zinc-900">{title}</AlertDialogPrimitive.Title>
             <AlertDialogPrimitive.Description asChild>
@@ -111,5 +119,43 @@ export function ConfirmDialog({
         </AlertDialogPrimitive.Content>
       </AlertDialogPrimitive.Portal>
     </AlertDialogPrimitive.Root>
+  );
+}
+
+/** Confirms a Team checkout: the seats and what they cost per month, before the provider's page. */
+export function CheckoutConfirmDialog({
+  seats,
+  price,
+  isPending,
+  error,
+  onCancel,
+  onConfirm,
+}: {
+  seats: number | null;
+  price: { cents: number; currency: string };
+  isPending: boolean;
+  error?: string | null;
+  onCancel: () => void;
+  onConfirm: (seats: number) => void;
+}) {
+  return (
+    <ConfirmDialog
+      open={seats !== null}
+      onOpenChange={(open) => (open ? undefined : onCancel())}
+      title="Subscribe to the Team plan?"
+      description={
+        <>
+          <p className="font-medium text-zinc-900" data-testid="checkout-total">
+            {monthlyPriceText(seats ?? 0, price)}
+          </p>
+          <p>You pay on the next page; seats can be changed at any time under Billing.</p>
+        </>
+      }
+      confirmLabel="Confirm and check out"
+      tone="primary"
+      isPending={isPending}
+      error={error}
+      onConfirm={() => seats !== null && onConfirm(seats)}
+    />
   );
 }

@@ -1,6 +1,7 @@
-import type { ReactNode } from 'react';
+import { useRef, type ReactNode } from 'react';
 import * as DropdownMenu from '@radix-ui/react-dropdown-menu';
 import { cn } from '../lib/cn';
+import { rememberMenuTrigger } from './focusReturn';
 
 export interface RowMenuItem {
   label: string;
@@ -12,10 +13,14 @@ export interface RowMenuItem {
 
 /** The "…" menu of a table row. Its accessible name includes what it acts on. */
 export function RowMenu({ subject, items }: { subject: string; items: RowMenuItem[] }) {
+  const triggerRef = useRef<HTMLButtonElement>(null);
   if (items.length === 0) return null;
   return (
     <DropdownMenu.Root modal={false}>
-      <DropdownMenu.Trigger className="inline-flex h-8 min-w-8 items-center justify-center rounded-md px-2 text-lg leading-none text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 data-[state=open]:bg-zinc-100">
+      <DropdownMenu.Trigger
+        ref={triggerRef}
+        className="inline-flex h-8 min-w-8 items-center justify-center rounded-md px-2 text-lg leading-none text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 data-[state=open]:bg-zinc-100"
+      >
         <span aria-hidden>…</span>
         <span className="sr-only">… Actions for {subject}</span>
       </DropdownMenu.Trigger>
@@ -29,7 +34,11 @@ export function RowMenu({ subject, items }: { subject: string; items: RowMenuIte
             <div key={item.label}>
               {item.separatorBefore ? <DropdownMenu.Separator className="my-1 h-px bg-zinc-100" /> : null}
               <DropdownMenu.Item
-                onSelect={item.onSelect}
+                onSelect={() => {
+                  // A dialog this item opens gives focus back to the "…" button when it closes.
+                  rememberMenuTrigger(triggerRef.current);
+                  item.onSelect();
+                }}
                 className={cn(
                   'flex cursor-pointer items-center gap-2 rounded-md px-2.5 py-2 text-sm outline-none select-none',
                   item.tone === 'danger'

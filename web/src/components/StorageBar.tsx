@@ -3,7 +3,7 @@ import { errorMessage } from '../api/errors';
 import { cn } from '../lib/cn';
 import { formatBytes } from '../lib/format';
 
-/** "1.2 GB of 5 GB used" and a bar, from GET /org/storage (any member); "Unlimited" when there is no limit. */
+/** "1.2 GiB of 5.0 GiB used" and a bar, from GET /org/storage (any member); "Unlimited" when there is no limit. */
 export function StorageBar({ className }: { className?: string }) {
   const storage = useOrgStorage();
   if (storage.isPending) {

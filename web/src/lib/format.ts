@@ -30,9 +30,10 @@ export function formatNumber(value: number): string {
   return numberFormat.format(value);
 }
 
+/** Sizes in binary units, labelled as such: a Team seat holds 1 GiB (1024³ bytes), not 1 GB. */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined) return 'Unlimited';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

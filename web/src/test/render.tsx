@@ -1,9 +1,10 @@
 import type { ReactElement } from 'react';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { Toaster } from 'sonner';
 import { vi } from 'vitest';
+import { createQueryClient } from '../queryClient';
 
 export interface RecordedRequest {
   method: string;
@@ -38,9 +39,12 @@ export function mockFetch(responder: Responder): RecordedRequest[] {
   return requests;
 }
 
-/** Renders with a fresh query client and a router; `route` is the URL the router starts at. */
+/**
+ * Renders with a fresh query client configured as the app's (the same error handling: toasts,
+ * the 401 and 403 reactions) but without retries, and a router; `route` is where the router starts.
+ */
 export function renderWithProviders(ui: ReactElement, options: { route?: string } = {}) {
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
+  const queryClient = createQueryClient({ retry: false });
   return render(
     <QueryClientProvider client={queryClient}>
       <MemoryRouter initialEntries={[options.route ?? '/']}>{ui}</MemoryRouter>

@@ -19,8 +19,10 @@ export function AuditPage() {
   const [action, setAction] = useState('');
   const [actor, setActor] = useState('');
   const [filters, setFilters] = useState<AuditQuery>({});
-  const audit = useAuditLog(filters);
-  if (hasPermissions && !can('view_audit')) return <Navigate to="/settings/members" replace />;
+  // Ask for the log only once the server's permissions allow it, so a member gets no 403 first.
+  const canView = hasPermissions && can('view_audit');
+  const audit = useAuditLog(filters, canView);
+  if (hasPermissions && !canView) return <Navigate to="/settings/members" replace />;
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -47,11 +49,17 @@ export function AuditPage() {
         >
           <TextField
             label="Action"
-            placeholder="e.g. invite.created"
+            placeholder="e.g. invite.sent"
+            list="audit-actions"
             value={action}
             onChange={(event) => setAction(event.target.value)}
             containerClassName="flex-1"
           />
+          <datalist id="audit-actions">
+            {AUDIT_ACTIONS.map((name) => (
+              <option key={name} value={name} />
+            ))}
+          </datalist>
           <TextField
             label="Actor"
             placeholder="Email of who did it"
@@ -70,7 +78,7 @@ export function AuditPage() {
             ) : null}
           </div>
         </form>
-        {audit.isPending ? (
+        {!canView || audit.isPending ? (
           <LoadingBlock label="Loading the audit log…" />
         ) : audit.isError ? (
           <ErrorState message={errorMessage(audit.error)} onRetry={() => void audit.refetch()} />
@@ -100,6 +108,46 @@ export function AuditPage() {
   );
 }
 
+/** Action names the server records (src/**: recordAudit), offered as suggestions in the filter. */
+const AUDIT_ACTIONS = [
+  'invite.sent',
+  'invite.resent',
+  'invite.revoked',
+  'invite.accepted',
+  'invite.expired',
+  'member.joined',
+  'member.role_changed',
+  'member.removed',
+  'member.disabled',
+  'member.usage_limit_changed',
+  'user.disabled',
+  'user.enabled',
+  'org.created',
+  'org.renamed',
+  'org.ownership_transferred',
+  'billing.subscription_changed',
+  'billing.status_changed',
+  'usage.allocation_changed',
+  'project.created',
+  'project.updated',
+  'project.deleted',
+  'project.member_changed',
+  'project.member_removed',
+];
+
+/** What a person recognises a target by (an email, a name), from the values the entry recorded. */
+export function targetName(entry: AuditEntry): string | null {
+  for (const values of [entry.after, entry.before]) {
+    if (values === null || typeof values !== 'object') continue;
+    const record = values as Record<string, unknown>;
+    for (const key of ['email', 'display_name', 'name']) {
+      const value = record[key];
+      if (typeof value === 'string' && value.trim()) return value;
+    }
+  }
+  return null;
+}
+
 function AuditRow({ entry }: { entry: AuditEntry }) {
   const hasChanges = entry.before !== null || entry.after !== null;
   const actorName = entry.actor_label || entry.actor?.email || 'System';
@@ -113,7 +161,14 @@ function AuditRow({ entry }: { entry: AuditEntry }) {
             <span className="text-zinc-500">
               {' '}
               on {entry.target_type.replace(/_/g, ' ')}
-              {entry.target_id ? <span className="font-mono text-xs"> {entry.target_id.slice(0, 8)}</span> : null}
+              {targetName(entry) ? (
+                <span className="font-medium text-zinc-700"> {targetName(entry)}</span>
+              ) : entry.target_id ? (
+                <span className="font-mono text-xs" title={entry.target_id}>
+                  {' '}
+                  {entry.target_id.slice(0, 8)}
+                </span>
+              ) : null}
             </span>
           ) : null}
         </span>

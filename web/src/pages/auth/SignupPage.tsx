@@ -93,7 +93,8 @@ function SignupForm({ inviteToken, invitedEmail, banner }: { inviteToken?: strin
         ['name', 'email', 'password'] as const,
       );
       if (error instanceof ApiError && error.code === 'email_taken' && inviteToken) {
-        placed.email = `${error.message} Log in to accept the invitation instead.`;
+        // The server's sentence already says "Log in instead"; say it once, for the invitation.
+        placed.email = 'An account with this email already exists. Log in to accept the invitation instead.';
       }
       setErrors(placed);
     } finally {

@@ -80,7 +80,7 @@ describe('BillingPage', () => {
     expect(screen.getByText(/^Renews on/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Manage billing' })).toBeInTheDocument();
     expect(screen.getByLabelText('Number of seats')).toHaveValue(5);
-    expect(await screen.findByText('1.0 GB of 5.0 GB used')).toBeInTheDocument();
+    expect(await screen.findByText('1.0 GiB of 5.0 GiB used')).toBeInTheDocument();
     expect(screen.getByRole('progressbar', { name: 'Storage used' })).toHaveAttribute('aria-valuenow', '20');
     expect(screen.queryByRole('note')).toBeNull();
     expect(screen.queryByRole('alert')).toBeNull();
@@ -136,6 +136,10 @@ describe('BillingPage', () => {
     await userEvent.clear(seats);
     await userEvent.type(seats, '2');
     await userEvent.click(screen.getByRole('button', { name: 'Subscribe again' }));
+    const confirm = await screen.findByRole('alertdialog', { name: 'Subscribe to the Team plan?' });
+    expect(within(confirm).getByTestId('checkout-total')).toHaveTextContent('2 seats × $14.99 = $29.98 per month');
+    expect(requests.filter((request) => request.method === 'POST')).toEqual([]);
+    await userEvent.click(within(confirm).getByRole('button', { name: 'Confirm and check out' }));
     expect(await screen.findByText('You have 3 members and 1 pending invitation; choose at least 4 seats.')).toBeInTheDocument();
     const checkout = requests.find((request) => request.url.endsWith('/api/v1/billing/checkout'));
     expect(checkout?.body).toEqual({ plan: 'team', seats: 2, scope: 'org' });
@@ -153,7 +157,7 @@ describe('BillingPage', () => {
     expect(screen.queryByLabelText('Number of seats')).toBeNull();
     expect(screen.queryByRole('button', { name: 'Update seats' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Manage billing' })).toBeNull();
-    expect(await screen.findByText('2.0 KB used · Unlimited')).toBeInTheDocument();
+    expect(await screen.findByText('2.0 KiB used · Unlimited')).toBeInTheDocument();
     expect(screen.queryByRole('progressbar', { name: 'Storage used' })).toBeNull();
   });
 
@@ -175,6 +179,8 @@ describe('BillingPage', () => {
     await userEvent.clear(input);
     await userEvent.type(input, '2');
     await userEvent.click(screen.getByRole('button', { name: 'Update seats' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Change seats' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
     const refusal = await screen.findByRole('alert');
     expect(refusal).toHaveTextContent('You have 3 members and 1 pending invitation; choose at least 4 seats.');
     expect(input).toHaveAttribute('aria-describedby', refusal.id);
@@ -196,6 +202,12 @@ describe('BillingPage', () => {
     await userEvent.clear(input);
     await userEvent.type(input, '8');
     await userEvent.click(screen.getByRole('button', { name: 'Update seats' }));
+    // A costly change: confirmed first, with old → new seats and the new monthly price.
+    const confirm = await screen.findByRole('alertdialog', { name: 'Change seats from 5 to 8?' });
+    expect(within(confirm).getByTestId('seat-change')).toHaveTextContent('5 → 8 seats');
+    expect(confirm).toHaveTextContent('New monthly price: 8 seats × $14.99 = $119.92 per month.');
+    expect(requests.filter((request) => request.method === 'PUT')).toEqual([]);
+    await userEvent.click(within(confirm).getByRole('button', { name: 'Change seats' }));
     expect(await screen.findByText('Seats updated to 8')).toBeInTheDocument();
     await waitFor(() =>
       expect(requests.filter((request) => request.url === '/api/v1/org/billing').length).toBeGreaterThanOrEqual(2),
@@ -207,7 +219,7 @@ describe('BillingPage', () => {
     const requests = billingServer(teamBilling, { permissions: ['invite'] });
     renderWithProviders(<BillingPage />);
     expect(await screen.findByText('Only owners and admins manage billing.')).toBeInTheDocument();
-    await screen.findByText('1.0 GB of 5.0 GB used');
+    await screen.findByText('1.0 GiB of 5.0 GiB used');
     expect(requests.some((request) => request.url === '/api/v1/org/billing')).toBe(false);
     expect(screen.queryByLabelText('Number of seats')).toBeNull();
   });

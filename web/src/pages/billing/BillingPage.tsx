@@ -9,6 +9,8 @@ import { AllocationBalance, AllocationExhaustedAlert } from '../../components/Al
 import { Button } from '../../components/Button';
 import { Alert, Badge, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
+import { CheckoutConfirmDialog, ConfirmDialog } from '../../components/Dialog';
+import { monthlyPriceText, useTeamSeatPrice } from '../../components/SeatPrice';
 import { StorageBar } from '../../components/StorageBar';
 import { useOrgPermissions } from '../../components/permissions';
 import { formatDate, formatNumber, plural } from '../../lib/format';
@@ -215,6 +217,9 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
 export function SeatsForm({ seats }: { seats: number }) {
   const [value, setValue] = useState(String(seats));
   const [error, setError] = useState<string | null>(null);
+  // The seat count waiting for confirmation: it changes what the org pays at once (prorated).
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const price = useTeamSeatPrice();
   const refreshBilling = useRefreshBilling();
   useEffect(() => setValue(String(seats)), [seats]);
   const update = useMutation({
@@ -222,9 +227,14 @@ export function SeatsForm({ seats }: { seats: number }) {
     meta: { inlineErrors: true },
     onSuccess: ({ billing }) => {
       toast.success(`Seats updated to ${formatNumber(billing.seats)}`);
+      setConfirming(null);
       void refreshBilling();
     },
-    onError: (reason) => setError(seatsErrorMessage(reason)),
+    // The refusal is shown on the field, where the count is corrected.
+    onError: (reason) => {
+      setConfirming(null);
+      setError(seatsErrorMessage(reason));
+    },
   });
   function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -234,8 +244,52 @@ export function SeatsForm({ seats }: { seats: number }) {
       return;
     }
     setError(null);
-    update.mutate({ seats: requested });
+    setConfirming(requested);
   }
+  return (
+    <>
+      <ConfirmDialog
+        open={confirming !== null}
+        onOpenChange={(open) => (open ? undefined : setConfirming(null))}
+        title={`Change seats from ${formatNumber(seats)} to ${formatNumber(confirming ?? seats)}?`}
+        description={
+          <>
+            <p className="font-medium text-zinc-900" data-testid="seat-change">
+              {formatNumber(seats)} → {plural(confirming ?? seats, 'seat')}
+            </p>
+            <p>New monthly price: {monthlyPriceText(confirming ?? seats, price)}.</p>
+            <p>The payment provider prorates the change for the current period.</p>
+          </>
+        }
+        confirmLabel="Change seats"
+        tone="primary"
+        isPending={update.isPending}
+        onConfirm={() => confirming !== null && update.mutate({ seats: confirming })}
+      />
+      <SeatsFormFields
+        value={value}
+        onChange={setValue}
+        error={error}
+        onSubmit={onSubmit}
+        isUnchanged={value === String(seats)}
+      />
+    </>
+  );
+}
+
+function SeatsFormFields({
+  value,
+  onChange,
+  error,
+  onSubmit,
+  isUnchanged,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error: string | null;
+  onSubmit: (event: FormEvent) => void;
+  isUnchanged: boolean;
+}) {
   return (
     <form onSubmit={onSubmit} noValidate className="flex flex-col gap-3 border-t border-zinc-100 pt-5 sm:flex-row sm:items-start">
       <TextField
@@ -245,12 +299,12 @@ export function SeatsForm({ seats }: { seats: number }) {
         min={1}
         step={1}
         value={value}
-        onChange={(event) => setValue(event.target.value)}
+        onChange={(event) => onChange(event.target.value)}
         error={error}
         hint="Billed per seat, prorated at the payment provider."
         containerClassName="sm:w-72"
       />
-      <Button type="submit" className="sm:mt-7" isLoading={update.isPending} disabled={value === String(seats)}>
+      <Button type="submit" className="sm:mt-7" disabled={isUnchanged}>
         Update seats
       </Button>
     </form>
@@ -261,12 +315,15 @@ export function SeatsForm({ seats }: { seats: number }) {
 export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
   const [value, setValue] = useState(String(minimumSeats));
   const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const price = useTeamSeatPrice();
   const refreshBilling = useRefreshBilling();
   const checkout = useMutation({
     mutationFn: api.startCheckout,
     meta: { inlineErrors: true },
     onSuccess: ({ url }) => {
       // The local billing provider completes at once: stay here and show the new subscription.
+      setConfirming(null);
       if (isCheckoutSuccess(url)) {
         toast.success('Subscribed to the Team plan again');
         void refreshBilling();
@@ -276,7 +333,11 @@ export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
       if (inApp === null) window.location.assign(url);
       else window.location.href = inApp;
     },
-    onError: (reason) => setError(seatsErrorMessage(reason)),
+    // The refusal is shown on the field, where the count is corrected.
+    onError: (reason) => {
+      setConfirming(null);
+      setError(seatsErrorMessage(reason));
+    },
   });
   function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -286,25 +347,38 @@ export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
       return;
     }
     setError(null);
-    checkout.mutate({ plan: 'team', seats: requested, scope: 'org' });
+    setConfirming(requested);
   }
   return (
-    <form onSubmit={onSubmit} noValidate className="flex flex-col gap-3 border-t border-zinc-100 pt-5 sm:flex-row sm:items-start">
-      <TextField
-        label="Seats for the new subscription"
-        type="number"
-        inputMode="numeric"
-        min={minimumSeats}
-        step={1}
-        value={value}
-        onChange={(event) => setValue(event.target.value)}
-        error={error}
-        hint={`At least ${plural(minimumSeats, 'seat')}: one for each member and pending invitation.`}
-        containerClassName="sm:w-72"
+    <>
+      <CheckoutConfirmDialog
+        seats={confirming}
+        price={price}
+        isPending={checkout.isPending}
+        onCancel={() => setConfirming(null)}
+        onConfirm={(seats) => checkout.mutate({ plan: 'team', seats, scope: 'org' })}
       />
-      <Button type="submit" className="sm:mt-7" isLoading={checkout.isPending}>
-        Subscribe again
-      </Button>
-    </form>
+      <form
+        onSubmit={onSubmit}
+        noValidate
+        className="flex flex-col gap-3 border-t border-zinc-100 pt-5 sm:flex-row sm:items-start"
+      >
+        <TextField
+          label="Seats for the new subscription"
+          type="number"
+          inputMode="numeric"
+          min={minimumSeats}
+          step={1}
+          value={value}
+          onChange={(event) => setValue(event.target.value)}
+          error={error}
+          hint={`At least ${plural(minimumSeats, 'seat')}: one for each member and pending invitation.`}
+          containerClassName="sm:w-72"
+        />
+        <Button type="submit" className="sm:mt-7">
+          Subscribe again
+        </Button>
+      </form>
+    </>
   );
 }

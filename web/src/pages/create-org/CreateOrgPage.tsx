@@ -9,6 +9,8 @@ import type { Plan } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert, ErrorState, LoadingBlock } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
+import { CheckoutConfirmDialog } from '../../components/Dialog';
+import { useTeamSeatPrice } from '../../components/SeatPrice';
 import { Logo } from '../../components/Logo';
 import { formatBytes, formatPrice } from '../../lib/format';
 import { isCheckoutSuccess, sameOriginPath } from '../../lib/navigation';
@@ -19,6 +21,8 @@ export function CreateOrgPage() {
   const me = useMe();
   const [searchParams, setSearchParams] = useSearchParams();
   const step = searchParams.get('step') === 'details' ? 'details' : 'plan';
+  // Kept here, above both steps, so a trip back to the plan step does not lose what was typed.
+  const [draft, setDraft] = useState<OrgDraft>({ name: '', slug: '', isSlugEdited: false });
   if (me.data?.org) return <Navigate to="/settings/members" replace />;
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-brand-50/70 via-zinc-50 to-zinc-50">
@@ -35,7 +39,7 @@ export function CreateOrgPage() {
           {step === 'plan' ? (
             <PlanStep onPaid={() => setSearchParams({ step: 'details' })} />
           ) : (
-            <DetailsStep onNeedsPlan={() => setSearchParams({})} />
+            <DetailsStep draft={draft} onDraftChange={setDraft} onChoosePlan={() => setSearchParams({})} />
           )}
         </div>
       </main>
@@ -64,9 +68,12 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
   const navigate = useNavigate();
   const [seats, setSeats] = useState<string>('');
   const [seatsError, setSeatsError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const price = useTeamSeatPrice();
   const checkout = useMutation({
     mutationFn: api.startCheckout,
     meta: { inlineErrors: true },
+    onSettled: () => setConfirming(null),
     onSuccess: ({ url }) => {
       // The local billing provider completes at once and answers with its success page
       // (built from PUBLIC_URL, which may name this host differently): carry on in the app.
@@ -93,7 +100,8 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
       return;
     }
     setSeatsError(null);
-    checkout.mutate({ plan: 'team', seats: seatCount, scope: 'personal' });
+    checkout.reset();
+    setConfirming(seatCount);
   }
 
   return (
@@ -122,12 +130,19 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
                 }
               />
             </div>
+            <CheckoutConfirmDialog
+              seats={confirming}
+              price={price}
+              isPending={checkout.isPending}
+              onCancel={() => setConfirming(null)}
+              onConfirm={(seats) => checkout.mutate({ plan: 'team', seats, scope: 'personal' })}
+            />
             {checkout.isError ? (
               <Alert tone="error" className="mt-4">
                 {errorMessage(checkout.error)}
               </Alert>
             ) : null}
-            <Button type="submit" className="mt-5 w-full" isLoading={checkout.isPending}>
+            <Button type="submit" className="mt-5 w-full">
               Continue to checkout
             </Button>
             <button
@@ -192,12 +207,25 @@ function PlanSummary({ plan, highlight }: { plan: Plan; highlight: string }) {
 
 type DetailsField = 'name' | 'slug';
 
-function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
+interface OrgDraft {
+  name: string;
+  slug: string;
+  isSlugEdited: boolean;
+}
+
+function DetailsStep({
+  draft,
+  onDraftChange,
+  onChoosePlan,
+}: {
+  draft: OrgDraft;
+  onDraftChange: (draft: OrgDraft) => void;
+  onChoosePlan: () => void;
+}) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const [name, setName] = useState('');
-  const [slug, setSlug] = useState('');
-  const [isSlugEdited, setSlugEdited] = useState(false);
+  const { name, slug, isSlugEdited } = draft;
+  const [needsPlan, setNeedsPlan] = useState(false);
   const [hasTriedSubmit, setTriedSubmit] = useState(false);
   const [serverErrors, setServerErrors] = useState<Partial<Record<DetailsField | 'form', string>>>({});
   const liveSlugProblem = slug.length > 0 || hasTriedSubmit ? slugProblem(slug) : null;
@@ -213,7 +241,9 @@ function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
     onError: (error) => {
       if (error instanceof ApiError) {
         if (error.code === 'subscription_required') {
-          onNeedsPlan();
+          // Say why (402) and keep the form: the person chooses when to go to the plan step.
+          setNeedsPlan(true);
+          setServerErrors({ form: errorMessage(error) });
           return;
         }
         if (error.code === 'slug_taken' || error.code === 'invalid_slug') {
@@ -232,6 +262,7 @@ function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
     event.preventDefault();
     setTriedSubmit(true);
     setServerErrors({});
+    setNeedsPlan(false);
     if (!name.trim()) {
       setServerErrors({ name: 'Enter your organization’s name.' });
       return;
@@ -249,14 +280,30 @@ function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
       <h1 className="text-xl font-semibold tracking-tight text-zinc-900">Name your organization</h1>
       <p className="mt-1.5 text-sm text-zinc-500">Your Team plan is active. You become the owner of the new organization.</p>
       <div className="mt-6 space-y-4">
-        {serverErrors.form ? <Alert tone="error">{serverErrors.form}</Alert> : null}
+        {serverErrors.form ? (
+          <Alert
+            tone="error"
+            action={
+              needsPlan ? (
+                <Button variant="secondary" size="sm" onClick={onChoosePlan}>
+                  Choose a plan
+                </Button>
+              ) : undefined
+            }
+          >
+            {serverErrors.form}
+          </Alert>
+        ) : null}
         <TextField
           label="Organization name"
           value={name}
-          onChange={(event) => {
-            setName(event.target.value);
-            if (!isSlugEdited) setSlug(suggestSlug(event.target.value));
-          }}
+          onChange={(event) =>
+            onDraftChange({
+              ...draft,
+              name: event.target.value,
+              slug: isSlugEdited ? slug : suggestSlug(event.target.value),
+            })
+          }
           error={serverErrors.name}
           autoFocus
         />
@@ -264,9 +311,8 @@ function DetailsStep({ onNeedsPlan }: { onNeedsPlan: () => void }) {
           label="Slug"
           value={slug}
           onChange={(event) => {
-            setSlugEdited(true);
             setServerErrors((current) => ({ ...current, slug: undefined }));
-            setSlug(event.target.value);
+            onDraftChange({ ...draft, slug: event.target.value, isSlugEdited: true });
           }}
           error={serverErrors.slug ?? liveSlugProblem}
           hint="Lowercase letters, digits and hyphens; at least 3 characters."

@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Building2, Clock, MailX, UserRoundCheck } from 'lucide-react';
 import * as api from '../../api/client';
 import { queryKeys, useMe, usePublicInvite } from '../../api/queries';
@@ -63,7 +63,11 @@ export function InvitePage() {
       <InvitationProblem
         icon={<UserRoundCheck className="size-6" aria-hidden />}
         title="Invitation already accepted"
-        message={`This invitation to ${details.org.name} has already been used. Log in to continue.`}
+        message={
+          me.data
+            ? `This invitation to ${details.org.name} has already been used.`
+            : `This invitation to ${details.org.name} has already been used. Log in to continue.`
+        }
         action={
           me.data ? (
             <Link to="/" className="font-medium text-brand-700 hover:underline">
@@ -80,7 +84,7 @@ export function InvitePage() {
   }
   const signedInEmail = me.data?.user.email;
   if (signedInEmail && sameEmail(signedInEmail, details.email)) {
-    return <AutoAccept token={token} invite={details} />;
+    return <JoinInvitation token={token} invite={details} />;
   }
   return <InvitationWelcome token={token} invite={details} signedInEmail={signedInEmail} />;
 }
@@ -176,55 +180,70 @@ function InvitationWelcome({
   );
 }
 
-/** A signed-in user whose email matches is accepted at once (a POST: opening the link never accepts). */
-function AutoAccept({ token, invite }: { token: string; invite: PublicInvite }) {
+/**
+ * The invited address is signed in: show the invitation and join only when they click
+ * ("opening an invitation link never accepts it" — the link may be opened by a mail scanner).
+ */
+function JoinInvitation({ token, invite }: { token: string; invite: PublicInvite }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const [error, setError] = useState<unknown>(null);
-  const hasStarted = useRef(false);
+  const me = useMe();
+  const accept = useMutation({
+    mutationFn: () => api.acceptInvite(token),
+    meta: { inlineErrors: true },
+    onSuccess: async () => {
+      await queryClient.invalidateQueries();
+      await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
+      void navigate('/settings/members', { replace: true });
+    },
+  });
 
-  useEffect(() => {
-    if (hasStarted.current) return;
-    hasStarted.current = true;
-    api
-      .acceptInvite(token)
-      .then(async () => {
-        await queryClient.invalidateQueries();
-        await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
-        void navigate('/settings/members', { replace: true });
-      })
-      .catch((reason: unknown) => setError(reason));
-  }, [token, navigate, queryClient]);
-
-  if (!error) {
+  if (accept.isError) {
+    // Owners cannot leave an org (only after handing it over), so they get a different next step.
+    const canLeave = me.data?.org?.permissions.includes('leave_org') ?? true;
     return (
-      <AuthLayout title={`Joining ${invite.org.name}`}>
-        <InvitationHeader invite={invite} />
-        <LoadingBlock label="Accepting the invitation…" />
-      </AuthLayout>
+      <InvitationProblem
+        icon={<MailX className="size-6" aria-hidden />}
+        title="The invitation could not be accepted"
+        message={acceptProblem(accept.error, invite, canLeave)}
+        action={
+          <Link to="/" className="font-medium text-brand-700 hover:underline">
+            Go to the dashboard
+          </Link>
+        }
+      />
     );
   }
-  const code = error instanceof ApiError ? error.code : '';
-  const message =
-    code === 'invite_expired'
-      ? EXPIRED_MESSAGE
-      : code === 'already_in_org'
-        ? 'You already belong to an organization. Leave it first (Settings → Organization), then open this link again.'
-        : code === 'seat_limit'
-          ? `${invite.org.name} has no free seat right now. Ask your admin to add a seat, then open this link again.`
-          : errorMessage(error);
   return (
-    <InvitationProblem
-      icon={<MailX className="size-6" aria-hidden />}
-      title="The invitation could not be accepted"
-      message={message}
-      action={
-        <Link to="/" className="font-medium text-brand-700 hover:underline">
-          Go to the dashboard
-        </Link>
+    <AuthLayout
+      title={`Join ${invite.org.name} on Roster`}
+      subtitle={
+        <>
+          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span>{' '}
+          to join {invite.org.name}.
+        </>
       }
-    />
+    >
+      <InvitationHeader invite={invite} />
+      <Button className="w-full" onClick={() => accept.mutate()} isLoading={accept.isPending}>
+        Join {invite.org.name}
+      </Button>
+    </AuthLayout>
   );
+}
+
+export function acceptProblem(error: unknown, invite: PublicInvite, canLeaveOrg: boolean): string {
+  const code = error instanceof ApiError ? error.code : '';
+  if (code === 'invite_expired') return EXPIRED_MESSAGE;
+  if (code === 'already_in_org') {
+    return canLeaveOrg
+      ? 'You already belong to an organization. Leave it first (Settings → Organization), then open this link again.'
+      : 'You already belong to an organization that you own. Transfer its ownership to another member first (Settings → Members), leave it, then open this link again.';
+  }
+  if (code === 'seat_limit') {
+    return `${invite.org.name} has no free seat right now. Ask your admin to add a seat, then open this link again.`;
+  }
+  return errorMessage(error);
 }
 
 function InvitationProblem({

@@ -1,4 +1,5 @@
-import { screen, within } from '@testing-library/react';
+import { useState } from 'react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
@@ -129,6 +130,51 @@ describe('BulkInviteDialog', () => {
     expect(screen.queryByRole('region', { name: 'Preview' })).not.toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Extract emails' })).toBeEnabled();
     expect(screen.queryByRole('button', { name: 'Send invitations' })).not.toBeInTheDocument();
+  });
+});
+
+/** The dialog behind a button that opens it, as on the Members page. */
+function BulkInviteLauncher() {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button type="button" onClick={() => setOpen(true)}>
+        Bulk invite
+      </button>
+      <BulkInviteDialog open={open} onOpenChange={setOpen} />
+    </>
+  );
+}
+
+describe('BulkInviteDialog opened again', () => {
+  it('regression: opens fresh after Send → Done, with focus in the text area, and gives focus back to "Bulk invite"', async () => {
+    const user = userEvent.setup();
+    bulkServer();
+    renderWithProviders(<BulkInviteLauncher />);
+    const opener = screen.getByRole('button', { name: 'Bulk invite' });
+
+    await user.click(opener);
+    const addresses = await screen.findByLabelText('Addresses');
+    await waitFor(() => expect(addresses).toHaveFocus());
+    await user.paste(PASTED);
+    await user.click(screen.getByRole('button', { name: 'Extract emails' }));
+    await user.click(await screen.findByRole('button', { name: 'Send invitations' }));
+    await screen.findByRole('region', { name: 'Results' });
+    await user.click(screen.getByRole('button', { name: 'Done' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(opener).toHaveFocus();
+
+    await user.click(opener);
+    const dialog = await screen.findByRole('dialog', { name: 'Bulk invite' });
+    expect(within(dialog).queryByRole('region', { name: 'Results' })).toBeNull();
+    const fresh = within(dialog).getByLabelText('Addresses');
+    expect(fresh).toHaveValue('');
+    await waitFor(() => expect(fresh).toHaveFocus());
+    expect(within(dialog).getByRole('button', { name: 'Extract emails' })).toBeInTheDocument();
+
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(opener).toHaveFocus();
   });
 });
 

@@ -33,6 +33,12 @@ export function BulkInviteDialog({ open, onOpenChange }: { open: boolean; onOpen
     setProblem(null);
   }
 
+  /** Every way out (Cancel, Done, Escape, ×) clears the dialog, so it opens fresh next time. */
+  function close() {
+    onOpenChange(false);
+    reset();
+  }
+
   function describe(error: unknown) {
     return error instanceof ApiError && error.code === 'bulk_limit_exceeded' ? bulkLimitMessage(error) : errorMessage(error);
   }
@@ -65,7 +71,7 @@ export function BulkInviteDialog({ open, onOpenChange }: { open: boolean; onOpen
   if (phase.name === 'edit') {
     footer = (
       <>
-        <Button variant="secondary" onClick={() => onOpenChange(false)}>
+        <Button variant="secondary" onClick={close}>
           Cancel
         </Button>
         <Button onClick={() => preview.mutate()} isLoading={preview.isPending} disabled={!text.trim()}>
@@ -90,7 +96,7 @@ export function BulkInviteDialog({ open, onOpenChange }: { open: boolean; onOpen
         <Button variant="secondary" onClick={reset}>
           Invite more
         </Button>
-        <Button onClick={() => onOpenChange(false)}>Done</Button>
+        <Button onClick={close}>Done</Button>
       </>
     );
   }
@@ -98,10 +104,7 @@ export function BulkInviteDialog({ open, onOpenChange }: { open: boolean; onOpen
   return (
     <Dialog
       open={open}
-      onOpenChange={(next) => {
-        onOpenChange(next);
-        if (!next) reset();
-      }}
+      onOpenChange={(next) => (next ? onOpenChange(true) : close())}
       title="Bulk invite"
       description="Paste addresses separated by commas, spaces or new lines — or any text that contains them."
       size="lg"
@@ -112,6 +115,7 @@ export function BulkInviteDialog({ open, onOpenChange }: { open: boolean; onOpen
           <div className="grid gap-4 sm:grid-cols-[1fr_10rem]">
             <TextAreaField
               label="Addresses"
+              autoFocus
               rows={phase.name === 'edit' ? 8 : 3}
               value={text}
               placeholder={'ada@example.com, grace@example.com\nLinus <linus@example.com>'}

@@ -20,7 +20,8 @@ export function CopyInviteLinkButton({ link, email }: { link: string; email: str
   return (
     <Button variant="ghost" size="sm" onClick={() => void copy()} onBlur={() => setCopied(false)}>
       {isCopied ? <Check className="size-4 text-emerald-700" aria-hidden /> : <Copy className="size-4" aria-hidden />}
-      {isCopied ? 'Copied' : 'Copy link'} <span className="sr-only">for {email}</span>
+      {/* Icon only on a phone, so the table leaves the width to the addresses. */}
+      <span className="max-sm:sr-only">{isCopied ? 'Copied' : 'Copy link'}</span> <span className="sr-only">for {email}</span>
     </Button>
   );
 }

@@ -32,10 +32,27 @@ const ann = member('ann@example.com', 'member', ['view', 'change_role', 'set_usa
 const bob = member('bob@example.com', 'owner', []);
 const cat = member('cat@example.com', 'member', ['view']);
 
-/** A server whose members list comes in two pages; `orgPermissions` is what the caller may do. */
-function membersServer(orgPermissions: string[]) {
+type Reply = { status: number; body?: unknown };
+
+/**
+ * A server whose members list comes in two pages; `orgPermissions` is what the caller may do
+ * (a function: what they may do now). `write` answers the other requests, `invites` the list.
+ */
+function membersServer(
+  permissions: string[] | (() => string[]),
+  options: { write?: (request: RecordedRequest) => Reply | undefined; invites?: unknown[]; me?: () => Reply | undefined } = {},
+) {
   return mockFetch((request: RecordedRequest) => {
     const url = new URL(request.url, 'http://roster.test');
+    const orgPermissions = typeof permissions === 'function' ? permissions() : permissions;
+    if (request.method !== 'GET' && options.write) {
+      const reply = options.write(request);
+      if (reply) return reply;
+    }
+    if (url.pathname === '/api/v1/me' && options.me) {
+      const reply = options.me();
+      if (reply) return reply;
+    }
     if (url.pathname === '/api/v1/me') {
       return {
         status: 200,
@@ -74,7 +91,7 @@ function membersServer(orgPermissions: string[]) {
         link: 'http://roster.test/invite/tok',
         invited_by: null,
       };
-      return { status: 200, body: { invites: [invite] } };
+      return { status: 200, body: { invites: options.invites ?? [invite] } };
     }
     return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
   });
@@ -149,5 +166,119 @@ describe('MembersPage', () => {
     expect(screen.queryByRole('button', { name: 'Bulk invite' })).toBeNull();
     expect(screen.queryByText('dee@example.com')).toBeNull();
     expect(screen.queryByRole('button', { name: /Copy link/ })).toBeNull();
+  });
+});
+
+const expiredInvite = {
+  id: 'i-2',
+  email: 'old@example.com',
+  role: 'member',
+  status: 'expired',
+  created_at: '2026-01-02T00:00:00.000Z',
+  expires_at: '2026-01-09T00:00:00.000Z',
+  link: 'http://roster.test/invite/dead',
+  invited_by: null,
+};
+const pendingInvite = {
+  ...expiredInvite,
+  id: 'i-1',
+  email: 'dee@example.com',
+  status: 'pending',
+  link: 'http://roster.test/invite/tok',
+};
+
+describe('MembersPage invitations', () => {
+  it('asks for confirmation before revoking an invitation, and revokes only on confirm', async () => {
+    const user = userEvent.setup();
+    const requests = membersServer(['invite'], { write: () => ({ status: 204 }) });
+    renderWithProviders(<MembersPage />);
+    const trigger = await screen.findByRole('button', { name: /Actions for dee@example.com/ });
+    await user.click(trigger);
+    await user.click(await screen.findByRole('menuitem', { name: 'Revoke' }));
+
+    const confirm = await screen.findByRole('alertdialog', { name: 'Revoke the invitation to dee@example.com?' });
+    expect(requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    await user.click(within(confirm).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
+    expect(requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    // Focus goes back to the row's "…" button, not to the page's start.
+    expect(trigger).toHaveFocus();
+
+    await user.click(trigger);
+    await user.click(await screen.findByRole('menuitem', { name: 'Revoke' }));
+    const again = await screen.findByRole('alertdialog');
+    await user.click(within(again).getByRole('button', { name: 'Revoke invitation' }));
+    expect(
+      await screen.findByText('Invitation to dee@example.com revoked', { selector: '[data-sonner-toast] *' }),
+    ).toBeInTheDocument();
+    expect(requests.filter((request) => request.method === 'DELETE').map((request) => request.url)).toEqual([
+      '/api/v1/org/invites/i-1',
+    ]);
+  });
+
+  it('offers no "Copy link" (nor the dead link) for an expired invitation, but Resend', async () => {
+    const user = userEvent.setup();
+    const requests = membersServer(['invite'], {
+      invites: [pendingInvite, expiredInvite],
+      write: () => ({ status: 200, body: { invite: { ...pendingInvite, id: 'i-2', email: 'old@example.com' } } }),
+    });
+    renderWithProviders(<MembersPage />);
+    await screen.findByText('old@example.com', { selector: 'p' });
+    expect(rowOf('dee@example.com').getByRole('button', { name: /Copy link\s+for dee@example.com/ })).toBeInTheDocument();
+    expect(rowOf('old@example.com').queryByRole('button', { name: /Copy link/ })).toBeNull();
+    expect(screen.queryByText('http://roster.test/invite/dead')).toBeNull();
+
+    await user.click(rowOf('old@example.com').getByRole('button', { name: /Resend\s+the invitation to old@example.com/ }));
+    await screen.findByText('Invitation resent to old@example.com', { selector: '[data-sonner-toast] *' });
+    expect(requests.filter((request) => request.method === 'POST').map((request) => request.url)).toEqual([
+      '/api/v1/org/invites/i-2/resend',
+    ]);
+  });
+});
+
+describe('MembersPage dialogs', () => {
+  it('gives focus back to the control that opened a dialog: "Invite member", and a row menu\'s "…" after View', async () => {
+    const user = userEvent.setup();
+    membersServer(['invite']);
+    renderWithProviders(<MembersPage />);
+    const invite = await screen.findByRole('button', { name: 'Invite member' });
+    await user.click(invite);
+    await screen.findByRole('dialog', { name: 'Invite member' });
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(invite).toHaveFocus();
+
+    const trigger = await screen.findByRole('button', { name: /Actions for ann@example.com/ });
+    await user.click(trigger);
+    await user.click(await screen.findByRole('menuitem', { name: 'View' }));
+    const details = await screen.findByRole('dialog', { name: 'Member details' });
+    await user.click(within(details).getByRole('button', { name: 'Close' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(trigger).toHaveFocus();
+  });
+});
+
+describe('MembersPage when the server refuses', () => {
+  it('regression: after a 403 on a change it shows the server message and refetches /me and /org, whose permissions hide the controls', async () => {
+    const user = userEvent.setup();
+    let permissions = ['invite', 'manage_members'];
+    const requests = membersServer(() => permissions, {
+      write: () => {
+        permissions = ['leave_org'];
+        return { status: 403, body: { error: { code: 'forbidden', message: 'Only owners and admins can change roles.' } } };
+      },
+    });
+    renderWithProviders(<MembersPage />);
+    await user.click(await screen.findByRole('button', { name: /Actions for ann@example.com/ }));
+    await user.click(await screen.findByRole('menuitem', { name: 'Make admin' }));
+
+    expect(
+      await screen.findByText('Only owners and admins can change roles.', { selector: '[data-sonner-toast] *' }),
+    ).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Invite member' })).toBeNull());
+    expect(screen.queryByRole('button', { name: 'Bulk invite' })).toBeNull();
+    const count = (path: string) => requests.filter((request) => request.url === path).length;
+    expect(count('/api/v1/me')).toBeGreaterThanOrEqual(2);
+    expect(count('/api/v1/org')).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,7 +1,7 @@
 import { useDeferredValue, useMemo, useState } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
-import { MailPlus, Search, Users, UsersRound } from 'lucide-react';
+import { MailPlus, RotateCw, Search, Users, UsersRound } from 'lucide-react';
 import * as api from '../../api/client';
 import { canActOn } from '../../api/permissions';
 import { useMe, useMembers, useOrg, usePendingInvites, useRefreshOrg } from '../../api/queries';
@@ -38,6 +38,7 @@ export function MembersPage() {
   const [limiting, setLimiting] = useState<Member | null>(null);
   const [confirmation, setConfirmation] = useState<Confirmation | null>(null);
   const [confirmError, setConfirmError] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<Invite | null>(null);
   const refreshOrg = useRefreshOrg();
   const viewerId = me.data?.user.id ?? '';
   const orgName = org.data?.org?.name ?? 'your organization';
@@ -71,8 +72,10 @@ export function MembersPage() {
   });
   const revoke = useMutation({
     mutationFn: (invite: Invite) => api.revokeInvite(invite.id),
+    meta: { inlineErrors: true },
     onSuccess: (_result, invite) => {
       toast.success(`Invitation to ${invite.email} revoked`);
+      setRevoking(null);
       void refreshOrg();
     },
   });
@@ -137,7 +140,14 @@ export function MembersPage() {
     if (!canInvite) return [];
     return [
       { label: 'Resend', onSelect: () => resend.mutate(invite) },
-      { label: 'Revoke', tone: 'danger', onSelect: () => revoke.mutate(invite) },
+      {
+        label: 'Revoke',
+        tone: 'danger',
+        onSelect: () => {
+          revoke.reset();
+          setRevoking(invite);
+        },
+      },
     ];
   }
 
@@ -234,8 +244,9 @@ export function MembersPage() {
                 {allMembers.map((member) => (
                   <tr key={member.user_id} className="hover:bg-zinc-50/60" data-row-email={member.email}>
                     <td className="w-full max-w-0 px-4 py-3 sm:px-5 lg:w-auto lg:max-w-xs">
-                      <p className="truncate font-medium text-zinc-900">{member.email}</p>
-                      <p className="truncate text-xs text-zinc-500 md:hidden">
+                      {/* On a phone the address wraps instead of being cut: it is how people are told apart. */}
+                      <p className="font-medium break-all text-zinc-900 sm:truncate">{member.email}</p>
+                      <p className="text-xs break-words text-zinc-500 sm:truncate md:hidden">
                         {member.display_name}
                         <span className="sm:hidden"> · {roleLabel(member.role)}</span>
                       </p>
@@ -265,12 +276,12 @@ export function MembersPage() {
                 {visibleInvites.map((invite) => (
                   <tr key={invite.id} className="bg-amber-50/30 hover:bg-amber-50/60" data-row-email={invite.email}>
                     <td className="w-full max-w-0 px-4 py-3 sm:px-5 lg:w-auto lg:max-w-xs">
-                      <p className="truncate font-medium text-zinc-900">{invite.email}</p>
-                      <p className="truncate text-xs text-zinc-500 md:hidden">
+                      <p className="font-medium break-all text-zinc-900 sm:truncate">{invite.email}</p>
+                      <p className="text-xs text-zinc-500 sm:truncate md:hidden">
                         Invited {formatDate(invite.created_at)}
                         <span className="sm:hidden"> · {roleLabel(invite.role)}</span>
                       </p>
-                      {canInvite && invite.link ? (
+                      {canInvite && invite.link && invite.status === 'pending' ? (
                         <p className="truncate font-mono text-xs text-zinc-500" data-testid="invite-link">
                           {invite.link}
                         </p>
@@ -288,7 +299,21 @@ export function MembersPage() {
                     </td>
                     <td className="px-4 py-2 text-right">
                       <div className="flex items-center justify-end gap-1">
-                        {canInvite && invite.link ? <CopyInviteLinkButton link={invite.link} email={invite.email} /> : null}
+                        {/* An expired link is dead: offer a fresh one (Resend) instead of copying it. */}
+                        {canInvite && invite.status === 'expired' ? (
+                          <Button
+                            variant="ghost"
+                            size="sm"
+                            onClick={() => resend.mutate(invite)}
+                            isLoading={resend.isPending && resend.variables?.id === invite.id}
+                          >
+                            <RotateCw className="size-4" aria-hidden />
+                            <span className="max-sm:sr-only">Resend</span>{' '}
+                            <span className="sr-only">the invitation to {invite.email}</span>
+                          </Button>
+                        ) : canInvite && invite.link ? (
+                          <CopyInviteLinkButton link={invite.link} email={invite.email} />
+                        ) : null}
                         <RowMenu subject={invite.email} items={inviteMenu(invite)} />
                       </div>
                     </td>
@@ -334,6 +359,21 @@ export function MembersPage() {
         isPending={confirmAction.isPending}
         error={confirmError}
         onConfirm={() => confirmation && confirmAction.mutate(confirmation)}
+      />
+      <ConfirmDialog
+        open={revoking !== null}
+        onOpenChange={(open) => (open ? undefined : setRevoking(null))}
+        title={revoking ? `Revoke the invitation to ${revoking.email}?` : ''}
+        description={
+          <p>
+            The invitation link stops working at once and its seat is freed. You can invite {revoking?.email ?? 'them'} again
+            later.
+          </p>
+        }
+        confirmLabel="Revoke invitation"
+        isPending={revoke.isPending}
+        error={revoke.isError ? errorMessage(revoke.error) : null}
+        onConfirm={() => revoking && revoke.mutate(revoking)}
       />
     </div>
   );

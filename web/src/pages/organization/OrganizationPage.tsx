@@ -5,6 +5,7 @@ import { toast } from 'sonner';
 import * as api from '../../api/client';
 import { queryKeys, useOrg, useRefreshOrg } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
+import type { MeResponse } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { ConfirmDialog } from '../../components/Dialog';
@@ -119,9 +120,14 @@ function LeaveOrgCard({ orgName }: { orgName: string }) {
   const leave = useMutation({
     mutationFn: api.leaveOrg,
     meta: { inlineErrors: true },
-    onSuccess: async () => {
+    onSuccess: () => {
       toast.success(`You left ${orgName}`);
-      await queryClient.invalidateQueries();
+      // The user has no org now: every org-scoped request would answer 403. Say so in /me first
+      // (which switches off the org queries and sends the guards to /create-org), drop the old
+      // org's data, and confirm /me with the server.
+      queryClient.setQueryData<MeResponse | null>(queryKeys.me, (current) => (current ? { ...current, org: null } : current));
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== queryKeys.me[0] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.me });
       void navigate('/', { replace: true });
     },
     onError: (reason) => setError(errorMessage(reason)),

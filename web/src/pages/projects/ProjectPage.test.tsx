@@ -2,8 +2,8 @@ import { fireEvent, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router';
 import { describe, expect, it } from 'vitest';
-import { renderWithProviders } from '../../test/render';
-import { aProject, projectServer, viewerPermissions, writes } from '../../test/projects';
+import { mockFetch, renderWithProviders } from '../../test/render';
+import { aProject, meWith, projectMembers, projectServer, viewerPermissions, writes } from '../../test/projects';
 import { ProjectPage } from './ProjectPage';
 
 function renderProjectPage(route = '/projects/p-1') {
@@ -215,5 +215,74 @@ describe('ProjectPage team', () => {
     expect(
       await within(confirm).findByText('A project needs at least one editor. Make someone else an editor first.'),
     ).toBeInTheDocument();
+  });
+});
+
+describe('ProjectPage when access changes while editing', () => {
+  it('regression: an editor made a viewer sees why Save was refused (403 project_read_only), then the read-only page', async () => {
+    const user = userEvent.setup();
+    let isViewer = false;
+    const requests = mockFetch((request) => {
+      if (request.method === 'GET' && request.url === '/api/v1/me') return { status: 200, body: meWith(['create_project']) };
+      if (request.method === 'GET' && request.url === '/api/v1/org') return { status: 200, body: {} };
+      if (request.method === 'GET' && request.url === '/api/v1/org/projects/p-1') {
+        const project = isViewer ? aProject({ my_access: 'viewer', permissions: viewerPermissions }) : aProject();
+        return { status: 200, body: { project, members: projectMembers } };
+      }
+      if (request.method === 'PATCH') {
+        isViewer = true;
+        return {
+          status: 403,
+          body: {
+            error: { code: 'project_read_only', message: 'You can only view this project now: an editor changed your access.' },
+          },
+        };
+      }
+      return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+    });
+    renderProjectPage();
+
+    const name = await screen.findByLabelText('Name');
+    await user.clear(name);
+    await user.type(name, 'Apollo 2');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+
+    const refusal = await screen.findByRole('alert');
+    expect(refusal).toHaveTextContent('Your changes were not saved');
+    expect(refusal).toHaveTextContent('You can only view this project now: an editor changed your access.');
+    // The permission-bearing replies are fetched again, and the controls follow them.
+    expect(await screen.findByText(/You are a viewer of this project/)).toBeInTheDocument();
+    expect(screen.getByLabelText('Name')).toHaveAttribute('readonly');
+    expect(screen.queryByRole('button', { name: 'Save changes' })).toBeNull();
+    expect(screen.getByRole('alert')).toHaveTextContent('You can only view this project now');
+    expect(requests.filter((request) => request.url === '/api/v1/org/projects/p-1').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('ProjectPage wording for the caller', () => {
+  it("regression: the org owner's access badge reads Owner, not Admin", async () => {
+    mockFetch((request) => {
+      if (request.url === '/api/v1/me')
+        return { status: 200, body: { ...meWith([]), org: { ...meWith([]).org, role: 'owner' } } };
+      if (request.url === '/api/v1/org') return { status: 200, body: {} };
+      if (request.url === '/api/v1/org/projects/p-1') {
+        return { status: 200, body: { project: aProject({ my_access: 'admin' }), members: projectMembers } };
+      }
+      return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+    });
+    renderProjectPage();
+    await screen.findByRole('heading', { name: 'Apollo' });
+    expect(await screen.findByText('Owner')).toBeInTheDocument();
+    expect(screen.queryByText('Admin')).toBeNull();
+  });
+
+  it('regression: removing yourself from the team addresses you, not "They"', async () => {
+    const user = userEvent.setup();
+    projectServer({});
+    renderProjectPage('/projects/p-1?tab=team');
+    await user.click(await screen.findByRole('button', { name: 'Remove me@example.com' }));
+    const confirm = await screen.findByRole('alertdialog', { name: 'Remove yourself from Apollo?' });
+    expect(confirm).toHaveTextContent('You lose access to this project at once.');
+    expect(confirm).not.toHaveTextContent(/They lose access/);
   });
 });

@@ -6,6 +6,7 @@ import { ApiError, errorMessage } from '../../api/errors';
 import { Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { cn } from '../../lib/cn';
 import { accessLabel } from './access';
+import { useCurrentRoleLabel } from '../../components/permissions';
 import { ProjectSettingsTab } from './ProjectSettingsTab';
 import { ProjectTeamTab } from './ProjectTeamTab';
 
@@ -19,6 +20,7 @@ const tabClass = cn(
 export function ProjectPage() {
   const { id = '' } = useParams();
   const project = useProject(id);
+  const orgRole = useCurrentRoleLabel();
   const [searchParams, setSearchParams] = useSearchParams();
   const tab: Tab = searchParams.get('tab') === 'team' ? 'team' : 'settings';
 
@@ -36,7 +38,9 @@ export function ProjectPage() {
       <PageHeader
         title={details.name}
         description={details.description || undefined}
-        actions={<Badge tone={details.my_access === 'viewer' ? 'neutral' : 'brand'}>{accessLabel(details.my_access)}</Badge>}
+        actions={
+          <Badge tone={details.my_access === 'viewer' ? 'neutral' : 'brand'}>{accessLabel(details.my_access, orgRole)}</Badge>
+        }
       />
       <Tabs.Root value={tab} onValueChange={(next) => setSearchParams(next === 'team' ? { tab: 'team' } : {}, { replace: true })}>
         <Tabs.List aria-label="Project sections" className="mb-6 flex gap-6 border-b border-zinc-200">

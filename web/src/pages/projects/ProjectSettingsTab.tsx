@@ -3,7 +3,7 @@ import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import * as api from '../../api/client';
 import { useRefreshProjects } from '../../api/queries';
-import { isApiError } from '../../api/errors';
+import { errorMessage, isApiError } from '../../api/errors';
 import type { Project, UpdateProjectInput } from '../../api/projects';
 import { Button } from '../../components/Button';
 import { Alert, Card, CardHeader } from '../../components/Feedback';
@@ -17,6 +17,9 @@ const SETTINGS_HINT = 'A JSON object that your product stores with the project (
 
 export function ProjectSettingsTab({ project }: { project: Project }) {
   const canEdit = project.permissions.includes('edit_project');
+  // Why the last save was refused when the caller's access changed meanwhile (403): it stays on
+  // screen while the refetched project turns the form read-only, so the switch is explained.
+  const [refusal, setRefusal] = useState<string | null>(null);
   const canDelete = project.permissions.includes('delete_project');
   // Remount the form when the server's copy changes (after a save), so it shows what is stored.
   const formKey = [project.id, project.name, project.description ?? '', formatSettings(project.settings)].join('\u0000');
@@ -25,7 +28,16 @@ export function ProjectSettingsTab({ project }: { project: Project }) {
       <Card>
         <CardHeader title="Settings" description="The project’s name, description and the settings your product reads." />
         <div className="px-4 py-5 sm:px-5">
-          {canEdit ? <ProjectSettingsForm key={formKey} project={project} /> : <ReadOnlySettings project={project} />}
+          {refusal ? (
+            <Alert tone="error" title="Your changes were not saved" className="mb-4">
+              {refusal}
+            </Alert>
+          ) : null}
+          {canEdit ? (
+            <ProjectSettingsForm key={formKey} project={project} onRefused={setRefusal} />
+          ) : (
+            <ReadOnlySettings project={project} />
+          )}
         </div>
       </Card>
       {canDelete ? <DeleteProjectCard project={project} /> : null}
@@ -51,7 +63,7 @@ function ReadOnlySettings({ project }: { project: Project }) {
 
 type SettingsField = 'name' | 'description' | 'settings';
 
-function ProjectSettingsForm({ project }: { project: Project }) {
+function ProjectSettingsForm({ project, onRefused }: { project: Project; onRefused: (message: string | null) => void }) {
   const savedSettings = formatSettings(project.settings);
   const [name, setName] = useState(project.name);
   const [description, setDescription] = useState(project.description ?? '');
@@ -62,20 +74,19 @@ function ProjectSettingsForm({ project }: { project: Project }) {
   const save = useMutation({
     mutationFn: (changes: UpdateProjectInput) => api.updateProject(project.id, changes),
     meta: { inlineErrors: true },
+    onMutate: () => onRefused(null),
     onSuccess: () => {
       toast.success('Project settings saved');
       void refreshProjects();
     },
     onError: (error) => {
-      setErrors(
-        toFieldErrors(error, { invalid_settings: 'settings', project_read_only: 'form' }, [
-          'name',
-          'description',
-          'settings',
-        ] as const),
-      );
-      // Access changed since the page loaded: reload it so the controls match the server again.
-      if (isApiError(error, 'project_read_only')) void refreshProjects();
+      // Access changed since the page loaded (an editor made a viewer, a demoted admin): the
+      // query client refetches the project, and the server's reason stays shown above it.
+      if (isApiError(error) && error.status === 403) {
+        onRefused(errorMessage(error));
+        return;
+      }
+      setErrors(toFieldErrors(error, { invalid_settings: 'settings' }, ['name', 'description', 'settings'] as const));
     },
   });
 

@@ -37,7 +37,9 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
     meta: { inlineErrors: true },
     onMutate: () => setRemoveError(null),
     onSuccess: async (_result, member) => {
-      toast.success(`${describeMember(member)} was removed from ${project.name}`);
+      toast.success(
+        member.user_id === myUserId ? `You left ${project.name}` : `${describeMember(member)} was removed from ${project.name}`,
+      );
       setRemoving(null);
       await refreshProjects();
     },
@@ -147,8 +149,20 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
           <ConfirmDialog
             open={removing !== null}
             onOpenChange={(open) => (open ? undefined : setRemoving(null))}
-            title={removing ? `Remove ${describeMember(removing)} from ${project.name}?` : ''}
-            description={<p>They lose access to this project at once. You can add them again later.</p>}
+            title={
+              removing
+                ? removing.user_id === myUserId
+                  ? `Remove yourself from ${project.name}?`
+                  : `Remove ${describeMember(removing)} from ${project.name}?`
+                : ''
+            }
+            description={
+              removing?.user_id === myUserId ? (
+                <p>You lose access to this project at once. An editor can add you again later.</p>
+              ) : (
+                <p>They lose access to this project at once. You can add them again later.</p>
+              )
+            }
             confirmLabel="Remove"
             isPending={remove.isPending}
             error={removeError}

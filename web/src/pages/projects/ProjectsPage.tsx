@@ -8,6 +8,7 @@ import { Button } from '../../components/Button';
 import { Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { useOrgPermissions } from '../../components/permissions';
 import { accessLabel } from './access';
+import { useCurrentRoleLabel } from '../../components/permissions';
 import { NewProjectDialog } from './NewProjectDialog';
 
 export function ProjectsPage() {
@@ -67,6 +68,7 @@ export function ProjectsPage() {
 }
 
 function ProjectRow({ project }: { project: Project }) {
+  const orgRole = useCurrentRoleLabel();
   return (
     <li>
       <Link
@@ -77,7 +79,7 @@ function ProjectRow({ project }: { project: Project }) {
           <p className="truncate text-sm font-medium text-zinc-900">{project.name}</p>
           {project.description ? <p className="truncate text-sm text-zinc-500">{project.description}</p> : null}
         </div>
-        <Badge tone={project.my_access === 'viewer' ? 'neutral' : 'brand'}>{accessLabel(project.my_access)}</Badge>
+        <Badge tone={project.my_access === 'viewer' ? 'neutral' : 'brand'}>{accessLabel(project.my_access, orgRole)}</Badge>
         <ChevronRight className="size-4 shrink-0 text-zinc-400" aria-hidden />
       </Link>
     </li>

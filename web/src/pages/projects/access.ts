@@ -2,7 +2,12 @@ import type { Project, ProjectAccess } from '../../api/projects';
 
 const accessLabels: Record<ProjectAccess, string> = { editor: 'Editor', viewer: 'Viewer', admin: 'Admin' };
 
-export function accessLabel(access: ProjectAccess): string {
+/**
+ * The badge of the caller's access. The server reports org owners and admins alike as `admin`
+ * access (both manage every project); the org role, for display only, names the owner as such.
+ */
+export function accessLabel(access: ProjectAccess, orgRole?: string | null): string {
+  if (access === 'admin' && orgRole === 'owner') return 'Owner';
   return accessLabels[access] ?? access;
 }
 

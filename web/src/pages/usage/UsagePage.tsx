@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { BarChart3 } from 'lucide-react';
+import { ArrowRight, BarChart3 } from 'lucide-react';
 import { useMyUsage, useOrg, useOrgUsage, useOrgUsagePages } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
@@ -262,50 +262,57 @@ function UsageChart({ members, activities, period }: { members: MemberUsage[]; a
 
 function UsageTable({ members, activities, period }: { members: MemberUsage[]; activities: string[]; period: UsagePeriod }) {
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full text-left text-sm">
-        <caption className="sr-only">Usage by member and activity</caption>
-        <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
-          <tr>
-            <th scope="col" className="px-5 py-2.5">
-              Member
-            </th>
-            {activities.map((activity) => (
-              <th key={activity} scope="col" className="px-4 py-2.5 text-right whitespace-nowrap">
-                {humanActivity(activity)}
+    <div>
+      {/* On a phone the limit column sits past the right edge: say the table scrolls. */}
+      <p className="flex items-center gap-1.5 px-5 pt-3 text-xs text-zinc-500 sm:hidden" data-testid="usage-scroll-hint">
+        Scroll the table sideways for every column, including the {period === 'day' ? 'daily' : 'monthly'} limit
+        <ArrowRight className="size-3.5 shrink-0" aria-hidden />
+      </p>
+      <div className="overflow-x-auto" role="region" aria-label="Usage by member (scrolls sideways)" tabIndex={0}>
+        <table className="w-full text-left text-sm">
+          <caption className="sr-only">Usage by member and activity</caption>
+          <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
+            <tr>
+              <th scope="col" className="sticky left-0 bg-zinc-50 px-5 py-2.5">
+                Member
               </th>
-            ))}
-            <th scope="col" className="px-4 py-2.5 text-right">
-              Total
-            </th>
-            <th scope="col" className="px-5 py-2.5 text-right whitespace-nowrap">
-              {period === 'day' ? 'Daily limit' : 'Monthly limit'}
-            </th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-100">
-          {members.map((member) => {
-            const limit = limitFor(member, period);
-            return (
-              <tr key={member.user_id}>
-                <td className="px-5 py-2.5">
-                  <p className="font-medium text-zinc-900">{member.display_name || member.email}</p>
-                  <p className="text-xs text-zinc-500">{member.email}</p>
-                </td>
-                {activities.map((activity) => (
-                  <td key={activity} className="px-4 py-2.5 text-right text-zinc-700 tabular-nums">
-                    {formatNumber(member.by_activity[activity] ?? 0)}
+              {activities.map((activity) => (
+                <th key={activity} scope="col" className="px-4 py-2.5 text-right whitespace-nowrap">
+                  {humanActivity(activity)}
+                </th>
+              ))}
+              <th scope="col" className="px-4 py-2.5 text-right">
+                Total
+              </th>
+              <th scope="col" className="px-5 py-2.5 text-right whitespace-nowrap">
+                {period === 'day' ? 'Daily limit' : 'Monthly limit'}
+              </th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-zinc-100">
+            {members.map((member) => {
+              const limit = limitFor(member, period);
+              return (
+                <tr key={member.user_id}>
+                  <td className="sticky left-0 max-w-40 bg-white px-5 py-2.5 shadow-[1px_0_0_var(--color-zinc-100)] sm:max-w-none">
+                    <p className="font-medium break-words text-zinc-900">{member.display_name || member.email}</p>
+                    <p className="text-xs break-all text-zinc-500">{member.email}</p>
                   </td>
-                ))}
-                <td className="px-4 py-2.5 text-right font-medium text-zinc-900 tabular-nums">{formatNumber(member.total)}</td>
-                <td className="px-5 py-2.5 text-right text-zinc-600 tabular-nums">
-                  {limit === null ? <span className="text-zinc-500">No limit</span> : formatNumber(limit)}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+                  {activities.map((activity) => (
+                    <td key={activity} className="px-4 py-2.5 text-right text-zinc-700 tabular-nums">
+                      {formatNumber(member.by_activity[activity] ?? 0)}
+                    </td>
+                  ))}
+                  <td className="px-4 py-2.5 text-right font-medium text-zinc-900 tabular-nums">{formatNumber(member.total)}</td>
+                  <td className="px-5 py-2.5 text-right text-zinc-600 tabular-nums">
+                    {limit === null ? <span className="text-zinc-500">No limit</span> : formatNumber(limit)}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

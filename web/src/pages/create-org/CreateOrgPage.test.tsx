@@ -1,0 +1,78 @@
+import { fireEvent, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
+import { CreateOrgPage } from './CreateOrgPage';
+
+const plans = {
+  plans: [
+    {
+      id: 'team',
+      name: 'Team',
+      price_cents_per_seat: 1499,
+      currency: 'usd',
+      default_seats: 5,
+      storage_bytes_per_seat: 1024 ** 3,
+      self_serve: true,
+    },
+  ],
+};
+
+function createOrgServer(write: (request: RecordedRequest) => { status: number; body?: unknown }) {
+  return mockFetch((request) => {
+    if (request.url === '/api/v1/me') {
+      return {
+        status: 200,
+        body: { user: { id: 'u-1', email: 'ann@example.com', name: 'Ann', email_verified: true }, org: null },
+      };
+    }
+    if (request.url === '/api/v1/billing/plans') return { status: 200, body: plans };
+    if (request.method !== 'GET') return write(request);
+    return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+  });
+}
+
+describe('CreateOrgPage', () => {
+  it('regression: without a subscription (402) it shows the server message and keeps the typed name on the form', async () => {
+    const user = userEvent.setup();
+    createOrgServer(() => ({
+      status: 402,
+      body: {
+        error: { code: 'subscription_required', message: 'Creating an organization needs a Team subscription. Check out first.' },
+      },
+    }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org?step=details' });
+
+    await user.type(await screen.findByLabelText('Organization name'), 'Acme Widgets');
+    await user.click(screen.getByRole('button', { name: 'Create organization' }));
+
+    expect(await screen.findByText('Creating an organization needs a Team subscription. Check out first.')).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Name your organization' })).toBeInTheDocument();
+    expect(screen.getByLabelText('Organization name')).toHaveValue('Acme Widgets');
+    expect(screen.getByLabelText('Slug')).toHaveValue('acme-widgets');
+
+    // Going to the plan step and back keeps the name too.
+    await user.click(screen.getByRole('button', { name: 'Choose a plan' }));
+    await user.click(await screen.findByRole('button', { name: 'Already subscribed? Continue' }));
+    expect(await screen.findByLabelText('Organization name')).toHaveValue('Acme Widgets');
+  });
+
+  it('confirms the checkout with the seats and the monthly total before starting it', async () => {
+    const user = userEvent.setup();
+    const requests = createOrgServer(() => ({ status: 200, body: { url: 'http://localhost/billing/success' } }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+
+    const seats = await screen.findByLabelText('Seats');
+    fireEvent.change(seats, { target: { value: '10' } });
+    await user.click(screen.getByRole('button', { name: 'Continue to checkout' }));
+    const confirm = await screen.findByRole('alertdialog', { name: 'Subscribe to the Team plan?' });
+    expect(within(confirm).getByTestId('checkout-total')).toHaveTextContent('10 seats × $14.99 = $149.90 per month');
+    expect(requests.filter((request) => request.method === 'POST')).toEqual([]);
+
+    await user.click(within(confirm).getByRole('button', { name: 'Confirm and check out' }));
+    expect(await screen.findByRole('heading', { name: 'Name your organization' })).toBeInTheDocument();
+    expect(requests.filter((request) => request.method === 'POST').map((request) => request.body)).toEqual([
+      { plan: 'team', seats: 10, scope: 'personal' },
+    ]);
+  });
+});

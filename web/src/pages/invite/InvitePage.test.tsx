@@ -1,0 +1,117 @@
+import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { Route, Routes } from 'react-router';
+import { describe, expect, it } from 'vitest';
+import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
+import { SignupPage } from '../auth/SignupPage';
+import { InvitePage } from './InvitePage';
+
+const invite = { org: { name: 'Acme' }, inviter: { name: 'Olivia Owner' }, email: 'sam@example.com', role: 'admin' };
+
+type Reply = { status: number; body?: unknown };
+
+function inviteServer(options: {
+  status?: string;
+  me?: { email: string; org?: { role: string; permissions: string[] } | null } | null;
+  accept?: () => Reply;
+  signup?: () => Reply;
+}) {
+  return mockFetch((request: RecordedRequest) => {
+    if (request.url === '/api/v1/me') {
+      if (!options.me) return { status: 401, body: { error: { code: 'unauthenticated', message: 'Sign in to continue.' } } };
+      const org = options.me.org ? { id: 'o-2', slug: 'mine', name: 'Mine', ...options.me.org } : null;
+      return { status: 200, body: { user: { id: 'u-1', email: options.me.email, name: 'Sam', email_verified: true }, org } };
+    }
+    if (request.method === 'GET' && request.url === '/api/v1/invites/tok') {
+      return { status: 200, body: { ...invite, status: options.status ?? 'pending' } };
+    }
+    if (request.method === 'POST' && request.url === '/api/v1/invites/tok/accept' && options.accept) return options.accept();
+    if (request.method === 'POST' && request.url === '/api/v1/auth/signup' && options.signup) return options.signup();
+    return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+  });
+}
+
+function renderInvite(route = '/invite/tok') {
+  return renderWithProviders(
+    <Routes>
+      <Route path="/invite/:token" element={<InvitePage />} />
+      <Route path="/signup" element={<SignupPage />} />
+      <Route path="/settings/members" element={<p>Members screen</p>} />
+    </Routes>,
+    { route },
+  );
+}
+
+const accepts = (requests: RecordedRequest[]) => requests.filter((request) => request.url.endsWith('/accept'));
+
+describe('InvitePage', () => {
+  it('regression: opening the link signed in as the invited address accepts nothing until "Join" is clicked', async () => {
+    const requests = inviteServer({
+      me: { email: 'SAM@example.com', org: null },
+      accept: () => ({ status: 200, body: { org: { id: 'o-1', name: 'Acme' }, role: 'admin' } }),
+    });
+    renderInvite();
+
+    const join = await screen.findByRole('button', { name: 'Join Acme' });
+    expect(screen.getByText('Olivia Owner')).toBeInTheDocument();
+    expect(screen.getAllByText(/admin/i).length).toBeGreaterThan(0);
+    expect(accepts(requests)).toEqual([]);
+
+    await userEvent.click(join);
+    expect(await screen.findByText('Members screen')).toBeInTheDocument();
+    expect(accepts(requests).map((request) => request.method)).toEqual(['POST']);
+  });
+
+  it('tells an org owner to transfer ownership first, not to leave (already_in_org)', async () => {
+    inviteServer({
+      me: { email: 'sam@example.com', org: { role: 'owner', permissions: ['invite', 'transfer_ownership'] } },
+      accept: () => ({ status: 409, body: { error: { code: 'already_in_org', message: 'Leave it first.' } } }),
+    });
+    renderInvite();
+    await userEvent.click(await screen.findByRole('button', { name: 'Join Acme' }));
+    expect(await screen.findByText(/Transfer its ownership to another member first/)).toBeInTheDocument();
+    expect(screen.queryByText(/Leave it first/)).toBeNull();
+  });
+
+  it('tells a member or admin to leave their org first (already_in_org)', async () => {
+    inviteServer({
+      me: { email: 'sam@example.com', org: { role: 'member', permissions: ['leave_org'] } },
+      accept: () => ({ status: 409, body: { error: { code: 'already_in_org', message: 'Leave it first.' } } }),
+    });
+    renderInvite();
+    await userEvent.click(await screen.findByRole('button', { name: 'Join Acme' }));
+    expect(await screen.findByText(/Leave it first \(Settings → Organization\)/)).toBeInTheDocument();
+  });
+
+  it('does not ask a signed-in user to log in on an already accepted invitation', async () => {
+    inviteServer({ status: 'accepted', me: { email: 'sam@example.com', org: { role: 'member', permissions: [] } } });
+    renderInvite();
+    expect(await screen.findByText('This invitation to Acme has already been used.')).toBeInTheDocument();
+    expect(screen.queryByText(/Log in to continue/)).toBeNull();
+    expect(screen.getByRole('link', { name: 'Go to the dashboard' })).toBeInTheDocument();
+  });
+
+  it('still asks a signed-out visitor to log in on an already accepted invitation', async () => {
+    inviteServer({ status: 'accepted', me: null });
+    renderInvite();
+    expect(await screen.findByText(/has already been used\. Log in to continue\./)).toBeInTheDocument();
+  });
+});
+
+describe('SignupPage through an invitation', () => {
+  it('regression: an address that already has an account gets one sentence, not "…Log in instead. Log in … instead."', async () => {
+    inviteServer({
+      me: null,
+      signup: () => ({
+        status: 409,
+        body: { error: { code: 'email_taken', message: 'An account with this email already exists. Log in instead.' } },
+      }),
+    });
+    renderInvite('/signup?invite=tok');
+    await userEvent.type(await screen.findByLabelText('Name'), 'Sam');
+    await userEvent.type(screen.getByLabelText('Password'), 'correct horse battery staple');
+    await userEvent.click(screen.getByRole('button', { name: 'Sign up and accept' }));
+    const message = await screen.findByText(/already exists/);
+    expect(message).toHaveTextContent('An account with this email already exists. Log in to accept the invitation instead.');
+  });
+});

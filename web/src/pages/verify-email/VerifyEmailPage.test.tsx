@@ -1,0 +1,61 @@
+import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { AppRoutes } from '../../AppRoutes';
+import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
+
+const user = { id: 'u-1', email: 'ada@example.com', name: 'Ada', email_verified: false };
+
+/** GET /me answers per `signedIn`; POST /auth/verify-email answers with `verify`. */
+function verifyServer(options: { signedIn: boolean; verify: () => { status: number; body?: unknown } }) {
+  return mockFetch((request: RecordedRequest) => {
+    if (request.url === '/api/v1/me') {
+      return options.signedIn
+        ? { status: 200, body: { user, org: null } }
+        : { status: 401, body: { error: { code: 'unauthenticated', message: 'Sign in to continue.' } } };
+    }
+    if (request.method === 'POST' && request.url === '/api/v1/auth/verify-email') return options.verify();
+    return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+  });
+}
+
+const verified = () => ({ status: 200, body: { user: { ...user, email_verified: true } } });
+const posts = (requests: RecordedRequest[]) => requests.filter((request) => request.method === 'POST');
+
+describe('VerifyEmailPage (the link of the verification email)', () => {
+  it('confirms nothing on opening the link, then confirms with a POST of the token on click (signed out)', async () => {
+    const requests = verifyServer({ signedIn: false, verify: verified });
+    renderWithProviders(<AppRoutes />, { route: '/verify-email?token=rs_ver_abc' });
+
+    const button = await screen.findByRole('button', { name: 'Confirm my email address' });
+    expect(screen.queryByText('Page not found')).toBeNull();
+    expect(posts(requests)).toEqual([]);
+
+    await userEvent.click(button);
+    expect(await screen.findByRole('heading', { name: 'Your email address is confirmed' })).toBeInTheDocument();
+    expect(posts(requests)).toEqual([
+      expect.objectContaining({ url: '/api/v1/auth/verify-email', body: { token: 'rs_ver_abc' } }),
+    ]);
+    expect(screen.getByRole('link', { name: 'Log in to continue' })).toHaveAttribute('href', '/login');
+  });
+
+  it('offers the dashboard to a signed-in user once confirmed', async () => {
+    verifyServer({ signedIn: true, verify: verified });
+    renderWithProviders(<AppRoutes />, { route: '/verify-email?token=rs_ver_abc' });
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Confirm my email address' }));
+    expect(await screen.findByRole('link', { name: 'Continue to the dashboard' })).toHaveAttribute('href', '/');
+  });
+
+  it('says clearly when the token is unknown, used or expired (400 invalid_token)', async () => {
+    verifyServer({
+      signedIn: false,
+      verify: () => ({ status: 400, body: { error: { code: 'invalid_token', message: 'This link is not valid.' } } }),
+    });
+    renderWithProviders(<AppRoutes />, { route: '/verify-email?token=rs_ver_used' });
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Confirm my email address' }));
+    expect(await screen.findByRole('heading', { name: 'This confirmation link is not valid' })).toBeInTheDocument();
+    expect(screen.getByRole('alert')).toHaveTextContent(/already been used, has expired/);
+  });
+});

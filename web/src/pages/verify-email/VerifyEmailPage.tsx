@@ -1,0 +1,88 @@
+import { Link, useSearchParams } from 'react-router';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { MailCheck, MailX } from 'lucide-react';
+import * as api from '../../api/client';
+import { queryKeys, useMe } from '../../api/queries';
+import { errorMessage, isApiError } from '../../api/errors';
+import { Button } from '../../components/Button';
+import { Alert } from '../../components/Feedback';
+import { AuthLayout } from '../auth/AuthLayout';
+
+export const INVALID_LINK_MESSAGE =
+  'This confirmation link is not valid: it has already been used, has expired, or was copied incompletely. If your address is already confirmed, there is nothing more to do.';
+
+const linkClass = 'text-sm font-medium text-brand-700 hover:underline';
+
+/**
+ * The link of the verification email (`/verify-email?token=rs_ver_…`). Opening it confirms
+ * nothing: mail scanners open links, so the address is confirmed only by the button's POST.
+ */
+export function VerifyEmailPage() {
+  const [searchParams] = useSearchParams();
+  const token = searchParams.get('token') ?? '';
+  const me = useMe();
+  const queryClient = useQueryClient();
+  const confirm = useMutation({
+    mutationFn: () => api.verifyEmail(token),
+    meta: { inlineErrors: true },
+    // The signed-in user's `email_verified` changes: refetch it (signed out, /me answers null).
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.me }),
+  });
+  const isSignedIn = Boolean(me.data);
+  const nextStep = isSignedIn ? (
+    <Link to="/" className={linkClass}>
+      Continue to the dashboard
+    </Link>
+  ) : (
+    <Link to="/login" className={linkClass}>
+      Log in to continue
+    </Link>
+  );
+
+  if (confirm.isSuccess) {
+    return (
+      <AuthLayout title="Your email address is confirmed">
+        <div className="flex flex-col items-center gap-4 py-2 text-center">
+          <span className="rounded-full bg-emerald-50 p-3 text-emerald-700 ring-1 ring-emerald-200">
+            <MailCheck className="size-6" aria-hidden />
+          </span>
+          <p className="text-sm text-zinc-700">
+            Thank you: {confirm.data.user.email} is confirmed. Everything that needed a confirmed address is open to you now.
+          </p>
+          {nextStep}
+        </div>
+      </AuthLayout>
+    );
+  }
+
+  const isInvalid = !token || isApiError(confirm.error, 'invalid_token');
+  if (isInvalid) {
+    return (
+      <AuthLayout title="This confirmation link is not valid">
+        <div className="flex flex-col items-center gap-4 py-2 text-center">
+          <span className="rounded-full bg-amber-50 p-3 text-amber-700 ring-1 ring-amber-200">
+            <MailX className="size-6" aria-hidden />
+          </span>
+          <p className="text-sm text-zinc-700" role="alert">
+            {INVALID_LINK_MESSAGE}
+          </p>
+          {nextStep}
+        </div>
+      </AuthLayout>
+    );
+  }
+
+  return (
+    <AuthLayout
+      title="Confirm your email address"
+      subtitle="Confirm that this address is yours to finish setting up your Roster account."
+    >
+      <div className="space-y-4">
+        {confirm.isError ? <Alert tone="error">{errorMessage(confirm.error)}</Alert> : null}
+        <Button className="w-full" onClick={() => confirm.mutate()} isLoading={confirm.isPending}>
+          Confirm my email address
+        </Button>
+      </div>
+    </AuthLayout>
+  );
+}
