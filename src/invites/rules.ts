@@ -22,5 +22,9 @@ export function inviteNotFound(): AppError {
 }
 
 export function alreadyInOrg(): AppError {
-  return new AppError('already_in_org', 'You already belong to an organization. Leave it before joining another.');
+  // An owner cannot leave (owner_must_transfer): the message says what each role does first.
+  return new AppError(
+    'already_in_org',
+    'You already belong to an organization: leave it before joining another (its owner transfers ownership to another member, then leaves).',
+  );
 }

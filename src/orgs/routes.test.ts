@@ -95,11 +95,13 @@ describe('POST /api/v1/org', () => {
     expect(reply.body.error.code).toBe('subscription_required');
   });
 
-  it('refuses a member of another org with already_in_org', async () => {
+  it('refuses a member of another org with already_in_org, telling an owner to transfer ownership first', async () => {
     const org = await t.given.org({ members: 1 });
     const reply = await t.http.post('/api/v1/org', { as: org.owner, body: { name: 'X', slug: slug('second') } });
     expect(reply.status).toBe(409);
     expect(reply.body.error.code).toBe('already_in_org');
+    // Regression: it said only "Leave it first", which an owner cannot do (owner_must_transfer).
+    expect(reply.body.error.message).toContain('transfers ownership');
   });
 
   it('needs authentication and rejects unknown fields', async () => {

@@ -56,7 +56,7 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
       // Serializes one user's concurrent creates: the losers then see the membership.
       await lockUser(tx, actor.userId);
       const existing = await findMembershipOfUser(tx, actor.userId, { citus });
-      if (existing) throw new AppError('already_in_org', 'You already belong to an organization. Leave it first.');
+      if (existing) throw alreadyInOrg();
       // The customer before the subscription: the billing webhook locks them in that order.
       await lockPersonalCustomer(tx, actor.userId);
       const { lock, subscription } = await lockActiveSubscription(tx, { kind: 'personal', userId: actor.userId });
@@ -86,7 +86,7 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
       throw new AppError('slug_taken', 'That slug is already taken. Choose another.');
     }
     if (isUniqueViolation(error, 'memberships_user_id_key')) {
-      throw new AppError('already_in_org', 'You already belong to an organization. Leave it first.');
+      throw alreadyInOrg();
     }
     throw error;
   }
@@ -145,4 +145,12 @@ export async function renameOrg(ctx: Ctx, input: { name: string }): Promise<OrgV
 export async function findOrgBySlug(db: Queryable, slug: string): Promise<OrgRow | undefined> {
   const orgId = await findOrgIdBySlug(db, slug);
   return orgId ? findOrg(db, orgId) : undefined;
+}
+
+/** An owner cannot leave (owner_must_transfer): the message says what each role does first. */
+function alreadyInOrg(): AppError {
+  return new AppError(
+    'already_in_org',
+    'You already belong to an organization: leave it first (its owner transfers ownership to another member, then leaves).',
+  );
 }
