@@ -144,6 +144,60 @@ describe('POST /api/v1/auth/verify-email', () => {
   });
 });
 
+describe('POST /api/v1/auth/verify-email/resend', () => {
+  const resend = (user: { token: string }) => t.http.post('/api/v1/auth/verify-email/resend', { as: user });
+  const mailCount = async (email: string) =>
+    Number(
+      (
+        await queryRows<{ count: number }>(
+          t.database.db,
+          sql`SELECT count(*)::int AS count FROM mail_outbox WHERE lower(to_address) = lower(${email})`,
+        )
+      )[0]?.count,
+    );
+
+  it('sends a new link that verifies the address, after the first one expired', async () => {
+    const user = await t.given.user();
+    t.clock.advance(8 * 24 * 3600);
+    try {
+      const reply = await resend(user);
+      expect(reply.status).toBe(202);
+      expect(reply.body).toEqual({ email: user.email });
+      const token = /token=(rs_ver_[A-Za-z0-9_-]+)/.exec(await latestMailTo(user.email))?.[1];
+      const verified = await t.http.post('/api/v1/auth/verify-email', { body: { token } });
+      expect(verified.status).toBe(200);
+      expect(verified.body.user.email_verified).toBe(true);
+      const again = await resend(user);
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('email_already_verified');
+    } finally {
+      t.clock.advance(-8 * 24 * 3600);
+    }
+  });
+
+  it('sends at most 3 in an hour per account, also when asked at once, then 429 rate_limited until the hour ends', async () => {
+    const user = await t.given.user();
+    const before = await mailCount(user.email);
+    const replies = await Promise.all(Array.from({ length: 6 }, () => resend(user)));
+    expect(replies.map((reply) => reply.status).sort()).toEqual([202, 202, 202, 429, 429, 429]);
+    const refused = replies.find((reply) => reply.status === 429)!;
+    expect(refused.body.error.code).toBe('rate_limited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await mailCount(user.email)).toBe(before + 3);
+    t.clock.advance(3601);
+    try {
+      expect((await resend(user)).status).toBe(202);
+    } finally {
+      t.clock.advance(-3601);
+    }
+  });
+
+  it('needs a signed-in user', async () => {
+    const reply = await t.http.post('/api/v1/auth/verify-email/resend');
+    expect(reply.status).toBe(401);
+  });
+});
+
 describe('POST /api/v1/auth/login', () => {
   it('signs in with the right password (email case-insensitive)', async () => {
     const user = await t.given.user();

@@ -92,6 +92,24 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => ({ user: presentUser(await auth.verifyEmail(request.ctx, request.body)) }),
   );
 
+  app.post(
+    '/auth/verify-email/resend',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Send the signed-in user a new verification email (when the first link expired or went missing)',
+        description:
+          'At most 3 in an hour per account (then 429 rate_limited with Retry-After). The new link works beside the ' +
+          'older ones until each expires (7 days). 409 email_already_verified once the address is confirmed.',
+        response: {
+          202: z.object({ email: z.string().describe('Where the email was sent: your own address') }),
+          ...errorReplies(401, 403, 409, 429),
+        },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await auth.resendVerification(request.ctx)),
+  );
+
   app.get(
     '/me',
     {

@@ -173,6 +173,40 @@ export async function deleteApiToken(ctx: Ctx, input: { tokenId: string }): Prom
   if (!deleted) throw new AppError('token_not_found', 'No API token with this id exists.');
 }
 
+/** Sends of verification emails one account may ask for in an hour (besides the one at signup). */
+const VERIFICATION_RESENDS_PER_HOUR = 3;
+
+/**
+ * A new verification email for the signed-in user, whose link expired or went missing: the only way
+ * to verify an address that the first email did not. Limited per account, so no mailbox can be
+ * flooded through Roster; refused once the address is verified.
+ */
+export async function resendVerification(ctx: Ctx): Promise<{ email: string }> {
+  const actor = requireActor(ctx);
+  if (actor.emailVerified) {
+    throw new AppError('email_already_verified', `${actor.email} is already confirmed: there is nothing to do.`);
+  }
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    // Counted inside the transaction: only emails that are queued count.
+    const rate = await consumeRateLimit(tx, {
+      key: `verify.resend:${actor.userId}`,
+      limit: VERIFICATION_RESENDS_PER_HOUR,
+      windowSeconds: 3600,
+      now,
+    });
+    if (!rate.allowed) {
+      throw new AppError(
+        'rate_limited',
+        `A confirmation email was sent ${VERIFICATION_RESENDS_PER_HOUR} times in the last hour. Check your inbox and spam folder, or wait.`,
+        { retry_after_seconds: rate.retryAfterSeconds },
+      );
+    }
+    await sendVerification(tx, ctx, { userId: actor.userId, email: actor.email, name: actor.name });
+    return { email: actor.email };
+  });
+}
+
 async function createSession(db: Queryable, userId: string, now: Date) {
   const { token, hash } = newToken('session');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);

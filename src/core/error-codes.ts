@@ -61,6 +61,7 @@ export const ERROR_STATUS = {
   // 408
   request_timeout: 408,
   // 409
+  email_already_verified: 409,
   email_taken: 409,
   slug_taken: 409,
   not_enterprise: 409,

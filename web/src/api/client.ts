@@ -32,6 +32,7 @@ export const signup = (body: T.SignupInput) => roster.POST('/api/v1/auth/signup'
 export const login = (body: T.LoginInput) => roster.POST('/api/v1/auth/login', { body });
 export const logout = () => roster.POST('/api/v1/auth/logout');
 export const verifyEmail = (token: string) => roster.POST('/api/v1/auth/verify-email', { body: { token } });
+export const resendVerification = () => roster.POST('/api/v1/auth/verify-email/resend');
 export const getMe = () => roster.GET('/api/v1/me');
 export const updateMe = (body: { name: string }) => roster.PATCH('/api/v1/me', { body });
 

@@ -16,6 +16,7 @@ export const apiRoutes = [
   { method: 'post', path: '/api/v1/auth/login' },
   { method: 'post', path: '/api/v1/auth/logout' },
   { method: 'post', path: '/api/v1/auth/verify-email' },
+  { method: 'post', path: '/api/v1/auth/verify-email/resend' },
   { method: 'get', path: '/api/v1/me' },
   { method: 'patch', path: '/api/v1/me' },
   { method: 'get', path: '/api/v1/org' },

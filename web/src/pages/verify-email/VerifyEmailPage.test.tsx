@@ -6,8 +6,12 @@ import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test
 
 const user = { id: 'u-1', email: 'ada@example.com', name: 'Ada', email_verified: false };
 
-/** GET /me answers per `signedIn`; POST /auth/verify-email answers with `verify`. */
-function verifyServer(options: { signedIn: boolean; verify: () => { status: number; body?: unknown } }) {
+/** GET /me answers per `signedIn`; POST /auth/verify-email answers with `verify`, POST …/resend with `resend`. */
+function verifyServer(options: {
+  signedIn: boolean;
+  verify: () => { status: number; body?: unknown };
+  resend?: () => { status: number; body?: unknown };
+}) {
   return mockFetch((request: RecordedRequest) => {
     if (request.url === '/api/v1/me') {
       return options.signedIn
@@ -15,6 +19,8 @@ function verifyServer(options: { signedIn: boolean; verify: () => { status: numb
         : { status: 401, body: { error: { code: 'unauthenticated', message: 'Sign in to continue.' } } };
     }
     if (request.method === 'POST' && request.url === '/api/v1/auth/verify-email') return options.verify();
+    if (request.method === 'POST' && request.url === '/api/v1/auth/verify-email/resend' && options.resend)
+      return options.resend();
     return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
   });
 }
@@ -57,5 +63,34 @@ describe('VerifyEmailPage (the link of the verification email)', () => {
     await userEvent.click(await screen.findByRole('button', { name: 'Confirm my email address' }));
     expect(await screen.findByRole('heading', { name: 'This confirmation link is not valid' })).toBeInTheDocument();
     expect(screen.getByRole('alert')).toHaveTextContent(/already been used, has expired/);
+  });
+
+  it('lets a signed-in user whose address is unconfirmed ask for a new link when this one is not valid', async () => {
+    const requests = verifyServer({
+      signedIn: true,
+      verify: () => ({ status: 400, body: { error: { code: 'invalid_token', message: 'This link is not valid.' } } }),
+      resend: () => ({ status: 202, body: { email: user.email } }),
+    });
+    renderWithProviders(<AppRoutes />, { route: '/verify-email?token=rs_ver_expired' });
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Confirm my email address' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Send me a new link' }));
+    expect(await screen.findByRole('status')).toHaveTextContent(`A new confirmation link is on its way to ${user.email}.`);
+    expect(posts(requests).map((request) => request.url)).toEqual([
+      '/api/v1/auth/verify-email',
+      '/api/v1/auth/verify-email/resend',
+    ]);
+  });
+
+  it('offers no new link to a signed-out visitor', async () => {
+    verifyServer({
+      signedIn: false,
+      verify: () => ({ status: 400, body: { error: { code: 'invalid_token', message: 'This link is not valid.' } } }),
+    });
+    renderWithProviders(<AppRoutes />, { route: '/verify-email?token=rs_ver_expired' });
+
+    await userEvent.click(await screen.findByRole('button', { name: 'Confirm my email address' }));
+    expect(await screen.findByRole('heading', { name: 'This confirmation link is not valid' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Send me a new link' })).toBeNull();
   });
 });

@@ -28,7 +28,10 @@ export function VerifyEmailPage() {
     // The signed-in user's `email_verified` changes: refetch it (signed out, /me answers null).
     onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.me }),
   });
+  // A signed-in user whose address is still unconfirmed can ask for a new link when this one fails.
+  const resend = useMutation({ mutationFn: () => api.resendVerification(), meta: { inlineErrors: true } });
   const isSignedIn = Boolean(me.data);
+  const canAskForNewLink = me.data?.user.email_verified === false;
   const nextStep = isSignedIn ? (
     <Link to="/" className={linkClass}>
       Continue to the dashboard
@@ -66,6 +69,19 @@ export function VerifyEmailPage() {
           <p className="text-sm text-zinc-700" role="alert">
             {INVALID_LINK_MESSAGE}
           </p>
+          {canAskForNewLink && resend.isSuccess ? (
+            <p className="text-sm text-zinc-700" role="status">
+              A new confirmation link is on its way to {resend.data.email}.
+            </p>
+          ) : null}
+          {canAskForNewLink && !resend.isSuccess ? (
+            <>
+              {resend.isError ? <Alert tone="error">{errorMessage(resend.error)}</Alert> : null}
+              <Button variant="secondary" onClick={() => resend.mutate()} isLoading={resend.isPending}>
+                Send me a new link
+              </Button>
+            </>
+          ) : null}
           {nextStep}
         </div>
       </AuthLayout>
