@@ -34,7 +34,17 @@ export async function startServer(config: Config, options: Pick<AppOptions, 'ext
   const app = await buildApp({ config, database, metrics, extraRoutes: options.extraRoutes });
   reportConnectionError = (error) => app.log.warn({ err: error.message }, 'database connection lost; the pool replaces it');
   const background = await startBackgroundWork({ config, database, logger: app.log, metrics });
-  const address = await app.listen({ port: config.port, host: config.host });
+  let address: string;
+  try {
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // The port is taken or the host not this machine's: stop what started, so the database (and
+    // an embedded engine's DATA_DIR lock) is released before the caller learns why.
+    await app.close();
+    await background.stop();
+    await database.close();
+    throw error;
+  }
   app.log.info(
     { engine: database.engine, publicUrl: config.publicUrl },
     database.engine === 'pglite' ? `Roster is running on embedded PGlite (${config.dataDir})` : 'Roster is running on PostgreSQL',
