@@ -68,11 +68,14 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
       await page.getByRole('heading', { name: 'Subscription' }).waitFor();
       const seats = page.getByLabel('Number of seats');
       await expect(seats.inputValue()).resolves.toBe('5');
-      await page.getByText('0 B of 5.0 GB used').waitFor();
+      await page.getByText('0 B of 5.0 GiB used').waitFor();
       await screenshot(page, 'billing-01-team');
 
+      // A seat change asks for confirmation first, with the new count and price.
       await seats.fill('2');
       await page.getByRole('button', { name: 'Update seats' }).click();
+      await page.getByRole('alertdialog', { name: 'Change seats from 5 to 2?' }).waitFor();
+      await page.getByRole('button', { name: 'Change seats' }).click();
       await page
         .getByRole('alert')
         .filter({ hasText: 'You have 2 members and 1 pending invitation; choose at least 3 seats.' })
@@ -81,8 +84,11 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
 
       await seats.fill('7');
       await page.getByRole('button', { name: 'Update seats' }).click();
+      const confirm = page.getByRole('alertdialog', { name: 'Change seats from 5 to 7?' });
+      await confirm.getByText(/7 seats × \$14\.99 = \$104\.93 per month/).waitFor();
+      await page.getByRole('button', { name: 'Change seats' }).click();
       await toast(page, 'Seats updated to 7').waitFor();
-      await page.getByText('0 B of 7.0 GB used').waitFor();
+      await page.getByText('0 B of 7.0 GiB used').waitFor();
       await expect(seats.inputValue()).resolves.toBe('7');
       await screenshot(page, 'billing-03-updated');
 
@@ -116,7 +122,7 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
       const page = await member.newPage();
       await page.goto(`${server.url}/settings/organization`);
       await page.getByRole('heading', { name: 'Organization', exact: true }).waitFor();
-      await page.getByText('0 B of 7.0 GB used').waitFor();
+      await page.getByText('0 B of 7.0 GiB used').waitFor();
       await expect(page.getByRole('link', { name: 'Billing' }).count()).resolves.toBe(0);
       await screenshot(page, 'billing-05-member-organization');
       await page.close();

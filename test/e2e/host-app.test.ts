@@ -32,6 +32,10 @@ beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'roster-host-'));
     env = { DATA_DIR: dataDir, DATABASE_URL: '' };
   }
+  // Admin commands act only on an existing database (a new DATA_DIR is refused): create it first,
+  // as the server would.
+  const migrated = await runRosterInProcess(['migrate'], { ...env, LOG_LEVEL: 'silent' });
+  expect(migrated.code, migrated.stderr).toBe(0);
   const created = await runRosterInProcess(
     ['admin', 'create-service-token', '--name', 'example host app', '--scopes', 'usage:write,authz:read,webhooks:manage'],
     { ...env, ROSTER_OPERATOR: 'ops', LOG_LEVEL: 'silent' },
