@@ -135,16 +135,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Routes that take no body refuse one with fields, as routes with a body refuse unknown fields:
   // a client that sends `{"role":"admin"}` to accept an invitation must learn that it is ignored.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined || request.routeOptions.schema?.body || Buffer.isBuffer(request.body)) return;
+  // (Callback hooks, not async ones: these run on every request, the hot usage route included.)
+  app.addHook('preValidation', (request, _reply, done) => {
     const body: unknown = request.body;
-    if (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
-    throw noBodyExpected(body);
+    const isAllowed =
+      body === undefined ||
+      request.routeOptions.schema?.body !== undefined ||
+      Buffer.isBuffer(body) ||
+      (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+    done(isAllowed ? undefined : noBodyExpected(body));
   });
 
-  app.addHook('onRequest', async (request) => {
-    const nul = request.url.startsWith('/api/') ? nulInUrl(request.url) : null;
-    if (nul) throw nul;
+  app.addHook('onRequest', (request, _reply, done) => {
+    done((request.url.startsWith('/api/') ? nulInUrl(request.url) : null) ?? undefined);
   });
   await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   await app.register(fastifyCookie);
