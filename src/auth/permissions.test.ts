@@ -150,3 +150,23 @@ describe('org-wide permissions', () => {
     expect((await t.http.get('/api/v1/org', { as: admin })).body.permissions).toEqual(['create_project', 'leave_org']);
   });
 });
+
+describe('a disabled member', () => {
+  it('cannot be made an admin (409 member_disabled, and no change_role in the lists); a disabled admin can be made a member', async () => {
+    const org = await t.given.org({ seats: 10, admins: 1, members: 1 });
+    const [admin] = org.admins;
+    const [member] = org.members;
+    for (const user of [admin!, member!]) {
+      expect((await t.http.post(`/api/v1/org/members/${user.id}/disable`, { as: org.owner })).status).toBe(200);
+    }
+    expect(await listedPermissions(org.owner, member!)).not.toContain('change_role');
+    const promoted = await t.http.put(`/api/v1/org/members/${member!.id}/role`, { as: org.owner, body: { role: 'admin' } });
+    expect(promoted.status).toBe(409);
+    expect(promoted.body.error.code).toBe('member_disabled');
+
+    expect(await listedPermissions(org.owner, admin!)).toContain('change_role');
+    const demoted = await t.http.put(`/api/v1/org/members/${admin!.id}/role`, { as: org.owner, body: { role: 'member' } });
+    expect(demoted.status).toBe(200);
+    expect(demoted.body.member.role).toBe('member');
+  });
+});

@@ -134,6 +134,11 @@ const MEMBER_RULES: Partial<Record<Action, (actor: PolicyActor, member: MemberRe
     if (member.userId === actor.userId)
       return refuse('cannot_change_own_role', 'You cannot change your own role. Ask another admin.');
     if (member.role === 'owner') return refuse('cannot_change_owner', "The owner's role changes only by transferring ownership.");
+    // A disabled member cannot be made an admin (a disabled admin can still be made a member, so
+    // that enabling them later does not bring admin rights back).
+    if (member.status === 'disabled' && member.role === 'member') {
+      return refuse('member_disabled', 'A disabled member cannot be made an admin. Support must enable the account first.');
+    }
     return ALLOWED;
   },
   'members.remove': (actor, member) => {
