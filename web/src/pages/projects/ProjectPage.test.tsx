@@ -285,4 +285,19 @@ describe('ProjectPage wording for the caller', () => {
     expect(confirm).toHaveTextContent('You lose access to this project at once.');
     expect(confirm).not.toHaveTextContent(/They lose access/);
   });
+
+  it('regression: removing yourself from the team in the table goes to the projects list, not a refetch that answers 404', async () => {
+    const user = userEvent.setup();
+    const requests = projectServer({ write: () => ({ status: 204 }) });
+    renderProjectPage('/projects/p-1?tab=team');
+    await user.click(await screen.findByRole('button', { name: 'Remove me@example.com' }));
+    const confirm = await screen.findByRole('alertdialog', { name: 'Remove yourself from Apollo?' });
+    const before = requests.length;
+    await user.click(within(confirm).getByRole('button', { name: 'Remove' }));
+
+    expect(await screen.findByText('Projects list')).toBeInTheDocument();
+    const after = requests.slice(before).map((request) => `${request.method} ${request.url}`);
+    expect(after).toContain('DELETE /api/v1/org/projects/p-1/members/u-me');
+    expect(after).not.toContain('GET /api/v1/org/projects/p-1');
+  });
 });

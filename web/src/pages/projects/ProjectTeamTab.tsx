@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from 'react-router';
 import { toast } from 'sonner';
 import { UserPlus, Users } from 'lucide-react';
 import * as api from '../../api/client';
-import { useMe, useRefreshProjects } from '../../api/queries';
+import { queryKeys, useMe, useRefreshProjects } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { Project, ProjectMember } from '../../api/projects';
 import { Button } from '../../components/Button';
@@ -23,6 +24,8 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
   const [removing, setRemoving] = useState<ProjectMember | null>(null);
   const [removeError, setRemoveError] = useState<string | null>(null);
   const refreshProjects = useRefreshProjects();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
 
   const setEditor = useMutation({
     mutationFn: ({ member, editor }: { member: ProjectMember; editor: boolean }) =>
@@ -37,10 +40,17 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
     meta: { inlineErrors: true },
     onMutate: () => setRemoveError(null),
     onSuccess: async (_result, member) => {
-      toast.success(
-        member.user_id === myUserId ? `You left ${project.name}` : `${describeMember(member)} was removed from ${project.name}`,
-      );
+      const isSelf = member.user_id === myUserId;
+      toast.success(isSelf ? `You left ${project.name}` : `${describeMember(member)} was removed from ${project.name}`);
       setRemoving(null);
+      // Leaving the team ends access unless you are an org owner or admin (who see every project):
+      // go to the list, as "Leave project" does, instead of refetching a project that answers 404.
+      if (isSelf && project.my_access !== 'admin') {
+        void navigate('/projects', { replace: true });
+        queryClient.removeQueries({ queryKey: queryKeys.project(project.id) });
+        void refreshProjects();
+        return;
+      }
       await refreshProjects();
     },
     onError: (error) => setRemoveError(errorMessage(error)),
