@@ -21,6 +21,13 @@ function parseLimit(value: string): number | null | 'invalid' {
   return Number(trimmed);
 }
 
+/** Both limits set and the daily one higher: legal, but the daily limit then never applies. */
+function dailyAboveMonthly(daily: string, monthly: string): boolean {
+  const dailyLimit = parseLimit(daily);
+  const monthlyLimit = parseLimit(monthly);
+  return typeof dailyLimit === 'number' && typeof monthlyLimit === 'number' && dailyLimit > monthlyLimit;
+}
+
 export function UsageLimitDialog({ member, onClose }: { member: Member | null; onClose: () => void }) {
   const [daily, setDaily] = useState('');
   const [monthly, setMonthly] = useState('');
@@ -93,6 +100,12 @@ export function UsageLimitDialog({ member, onClose }: { member: Member | null; o
             hint="Per UTC calendar month"
           />
         </div>
+        {dailyAboveMonthly(daily, monthly) ? (
+          <Alert tone="warning">
+            The daily limit is above the monthly one, so the monthly limit stops this member first: usage past {monthly.trim()} in
+            a month is refused whatever the day&apos;s total.
+          </Alert>
+        ) : null}
         <div className="flex justify-end gap-2 pt-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel
