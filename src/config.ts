@@ -1,6 +1,7 @@
 import type { Config, StripeConfig } from './core/config.ts';
 import { isIP, isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { hasControlCharacter } from './core/text.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -9,12 +10,11 @@ const positiveInt = z.coerce.number().int().positive();
 const ADDRESS = String.raw`[^\s<>()\[\]\\,;:@"]+@[^\s<>()\[\]\\,;:@"]+`;
 // `a@example.com`, `Name <a@example.com>` or `"Name, Inc." <a@example.com>`.
 const SENDER = new RegExp(String.raw`^(?:${ADDRESS}|(?:[^<>",;]*[^\s<>",;]|"(?:[^"\\]|\\.)*")\s*<${ADDRESS}>)$`);
-const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
 
 const mailFrom = z
   .string()
   // A line break would end the From header and start another (Bcc: …): header injection.
-  .refine((value) => !CONTROL_CHARACTER.test(value), 'must be one line, without control characters')
+  .refine((value) => !hasControlCharacter(value), 'must be one line, without control characters')
   .refine((value) => SENDER.test(value.trim()), 'must be an address or Name <address>, like Roster <no-reply@example.com>');
 
 /** proxy-addr's named ranges (what @fastify/proxy-addr accepts besides addresses and CIDRs). */

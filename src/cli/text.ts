@@ -1,14 +1,12 @@
+import { CONTROL_CHARACTERS, hasControlCharacter } from '../core/text.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 
-// C0 and C1 controls (a newline, a carriage return, an escape sequence) and the Unicode line and
-// paragraph separators: in a name printed on one line of the CLI's text output they start a
-// forged line or rewrite the terminal.
-const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
-const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'gu');
+// In a name printed on one line of the CLI's text output, a control character starts a forged line
+// or rewrites the terminal.
 
 /** A value given on the command line or in the environment that is printed later: one line only. */
 export function refuseControlCharacters(value: string, name: string): string {
-  if (CONTROL_CHARACTER.test(value)) {
+  if (hasControlCharacter(value)) {
     throw new CliError(
       `${name} must not contain control characters such as a line break or a tab; give it on one line.`,
       EXIT_USAGE,

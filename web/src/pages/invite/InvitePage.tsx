@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Building2, Clock, MailX, UserRoundCheck } from 'lucide-react';
@@ -9,6 +9,7 @@ import type { PublicInvite } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert, LoadingBlock } from '../../components/Feedback';
 import { roleLabel } from '../../lib/format';
+import { LinkOutcome } from '../auth/LinkOutcome';
 import { AuthLayout } from '../auth/AuthLayout';
 
 export const EXPIRED_MESSAGE = 'This invitation has expired — ask your admin to resend it';
@@ -112,6 +113,24 @@ function InvitationHeader({ invite }: { invite: PublicInvite }) {
   );
 }
 
+/** The invitation's page: who invited which address to which org, then `children` (the next step). */
+function InvitationLayout({ invite, children }: { invite: PublicInvite; children: ReactNode }) {
+  return (
+    <AuthLayout
+      title={`Join ${invite.org.name} on Roster`}
+      subtitle={
+        <>
+          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span>{' '}
+          to join {invite.org.name}.
+        </>
+      }
+    >
+      <InvitationHeader invite={invite} />
+      {children}
+    </AuthLayout>
+  );
+}
+
 function InvitationWelcome({
   token,
   invite,
@@ -139,16 +158,7 @@ function InvitationWelcome({
   }
 
   return (
-    <AuthLayout
-      title={`Join ${invite.org.name} on Roster`}
-      subtitle={
-        <>
-          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span>{' '}
-          to join {invite.org.name}.
-        </>
-      }
-    >
-      <InvitationHeader invite={invite} />
+    <InvitationLayout invite={invite}>
       {signedInEmail ? (
         <div className="space-y-4">
           <Alert tone="warning" title="This invitation is for another account">
@@ -176,7 +186,7 @@ function InvitationWelcome({
           <p className="pt-1 text-center text-xs text-zinc-500">Use the address the invitation was sent to: {invite.email}</p>
         </div>
       )}
-    </AuthLayout>
+    </InvitationLayout>
   );
 }
 
@@ -215,20 +225,11 @@ function JoinInvitation({ token, invite }: { token: string; invite: PublicInvite
     );
   }
   return (
-    <AuthLayout
-      title={`Join ${invite.org.name} on Roster`}
-      subtitle={
-        <>
-          {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span>{' '}
-          to join {invite.org.name}.
-        </>
-      }
-    >
-      <InvitationHeader invite={invite} />
+    <InvitationLayout invite={invite}>
       <Button className="w-full" onClick={() => accept.mutate()} isLoading={accept.isPending}>
         Join {invite.org.name}
       </Button>
-    </AuthLayout>
+    </InvitationLayout>
   );
 }
 
@@ -258,16 +259,13 @@ function InvitationProblem({
   action?: React.ReactNode;
 }) {
   return (
-    <AuthLayout title={title}>
-      <div className="flex flex-col items-center gap-4 py-2 text-center">
-        <span className="rounded-full bg-amber-50 p-3 text-amber-700 ring-1 ring-amber-200">{icon}</span>
-        <p className="text-sm text-zinc-700">{message}</p>
-        {action ?? (
-          <Link to="/" className="text-sm font-medium text-brand-700 hover:underline">
-            Go to Roster
-          </Link>
-        )}
-      </div>
-    </AuthLayout>
+    <LinkOutcome tone="warning" icon={icon} title={title}>
+      <p className="text-sm text-zinc-700">{message}</p>
+      {action ?? (
+        <Link to="/" className="text-sm font-medium text-brand-700 hover:underline">
+          Go to Roster
+        </Link>
+      )}
+    </LinkOutcome>
   );
 }

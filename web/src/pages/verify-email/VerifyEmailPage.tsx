@@ -6,6 +6,7 @@ import { queryKeys, useMe } from '../../api/queries';
 import { errorMessage, isApiError } from '../../api/errors';
 import { Button } from '../../components/Button';
 import { Alert } from '../../components/Feedback';
+import { LinkOutcome } from '../auth/LinkOutcome';
 import { AuthLayout } from '../auth/AuthLayout';
 
 export const INVALID_LINK_MESSAGE =
@@ -44,47 +45,37 @@ export function VerifyEmailPage() {
 
   if (confirm.isSuccess) {
     return (
-      <AuthLayout title="Your email address is confirmed">
-        <div className="flex flex-col items-center gap-4 py-2 text-center">
-          <span className="rounded-full bg-emerald-50 p-3 text-emerald-700 ring-1 ring-emerald-200">
-            <MailCheck className="size-6" aria-hidden />
-          </span>
-          <p className="text-sm text-zinc-700">
-            Thank you: {confirm.data.user.email} is confirmed. Everything that needed a confirmed address is open to you now.
-          </p>
-          {nextStep}
-        </div>
-      </AuthLayout>
+      <LinkOutcome tone="success" icon={<MailCheck className="size-6" aria-hidden />} title="Your email address is confirmed">
+        <p className="text-sm text-zinc-700">
+          Thank you: {confirm.data.user.email} is confirmed. Everything that needed a confirmed address is open to you now.
+        </p>
+        {nextStep}
+      </LinkOutcome>
     );
   }
 
   const isInvalid = !token || isApiError(confirm.error, 'invalid_token');
   if (isInvalid) {
     return (
-      <AuthLayout title="This confirmation link is not valid">
-        <div className="flex flex-col items-center gap-4 py-2 text-center">
-          <span className="rounded-full bg-amber-50 p-3 text-amber-700 ring-1 ring-amber-200">
-            <MailX className="size-6" aria-hidden />
-          </span>
-          <p className="text-sm text-zinc-700" role="alert">
-            {INVALID_LINK_MESSAGE}
+      <LinkOutcome tone="warning" icon={<MailX className="size-6" aria-hidden />} title="This confirmation link is not valid">
+        <p className="text-sm text-zinc-700" role="alert">
+          {INVALID_LINK_MESSAGE}
+        </p>
+        {canAskForNewLink && resend.isSuccess ? (
+          <p className="text-sm text-zinc-700" role="status">
+            A new confirmation link is on its way to {resend.data.email}.
           </p>
-          {canAskForNewLink && resend.isSuccess ? (
-            <p className="text-sm text-zinc-700" role="status">
-              A new confirmation link is on its way to {resend.data.email}.
-            </p>
-          ) : null}
-          {canAskForNewLink && !resend.isSuccess ? (
-            <>
-              {resend.isError ? <Alert tone="error">{errorMessage(resend.error)}</Alert> : null}
-              <Button variant="secondary" onClick={() => resend.mutate()} isLoading={resend.isPending}>
-                Send me a new link
-              </Button>
-            </>
-          ) : null}
-          {nextStep}
-        </div>
-      </AuthLayout>
+        ) : null}
+        {canAskForNewLink && !resend.isSuccess ? (
+          <>
+            {resend.isError ? <Alert tone="error">{errorMessage(resend.error)}</Alert> : null}
+            <Button variant="secondary" onClick={() => resend.mutate()} isLoading={resend.isPending}>
+              Send me a new link
+            </Button>
+          </>
+        ) : null}
+        {nextStep}
+      </LinkOutcome>
     );
   }
 
