@@ -140,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const body: unknown = request.body;
     const isAllowed =
       body === undefined ||
+      request.is404 ||
       request.routeOptions.schema?.body !== undefined ||
       Buffer.isBuffer(body) ||
       (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);

@@ -90,6 +90,14 @@ describe('a route that takes no body', () => {
     expect((await t.http.post('/api/v1/org/leave', { as: leaving!, body: {} })).status).toBe(204);
     expect((await t.http.post('/api/v1/org/leave', { as: staying! })).status).toBe(204);
   });
+
+  it('does not stand in for a missing route: a body sent where no route is answers 404 not_found', async () => {
+    const org = await t.given.org();
+    // GET /org/invites exists, POST does not (single invitations are POST /org/invite).
+    const reply = await t.http.post('/api/v1/org/invites', { as: org.owner, body: { email: 'a@example.com' } });
+    expect(reply.status).toBe(404);
+    expect(reply.body.error.code).toBe('not_found');
+  });
 });
 
 describe('errors raised before routing', () => {
