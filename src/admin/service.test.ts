@@ -88,6 +88,16 @@ describe('set-plan', () => {
     await expect(setPlan(operatorCtx(t), { slug: org.slug, plan: 'team' })).rejects.toEqual(refusal('invalid_seats'));
     expect((await showOrg(operatorCtx(t), { slug: org.slug })).org).toMatchObject({ plan: 'enterprise', seatLimit: 25 });
   });
+
+  it('changes and audits nothing when the org already has that plan and those seats (also from another operator)', async () => {
+    const org = await t.given.org({ seats: 5 });
+    expect((await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise', seats: 30 })).changed).toBe(true);
+    const again = await setPlan(operatorCtx(t, 'bob'), { slug: org.slug, plan: 'enterprise', seats: 30 });
+    expect(again).toMatchObject({ changed: false, org: { plan: 'enterprise', seatLimit: 30 } });
+    expect(await entries(org.id, 'billing.subscription_changed')).toHaveLength(1);
+    expect((await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise', seats: 31 })).changed).toBe(true);
+    expect(await entries(org.id, 'billing.subscription_changed')).toHaveLength(2);
+  });
 });
 
 describe('transfer-ownership', () => {

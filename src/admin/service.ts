@@ -151,12 +151,13 @@ export async function transferOwnership(
  * Sets an org's plan and seats (Enterprise is sold only this way). Goes through the same
  * `applySubscription` as checkout, so seats never drop below members plus pending invitations.
  * Without seats, Enterprise gets its default (25, the contract's); Team needs them, so that a
- * forgotten --seats never shrinks a paying org to a default.
+ * forgotten --seats never shrinks a paying org to a default. The plan and seats it already has
+ * change nothing (`changed: false`, no audit entry).
  */
 export async function setPlan(
   ctx: Ctx,
   input: { slug: string; plan: string; seats?: number; cancelSubscription?: boolean },
-): Promise<OrgView> {
+): Promise<OrgView & { changed: boolean }> {
   const operator = requireOperator(ctx);
   if (!isPlan(input.plan)) {
     throw new AppError('invalid_plan', `Unknown plan "${input.plan}". Use one of: ${Object.keys(PLANS).join(', ')}.`);
@@ -169,12 +170,12 @@ export async function setPlan(
     throw new AppError('invalid_seats', `Choose between 1 and ${MAX_SEATS} seats.`);
   }
   const org = await requireOrg(ctx.db, input.slug);
-  await applySubscription(
+  const { changed } = await applySubscription(
     { ...ctx, billing: { ...ctx.billing, name: 'operator' } },
     { scope: { kind: 'org', orgId: org.id }, plan: input.plan, seats, providerRef: `operator:${operator.name}` },
-    { beforeReplacing: endProviderSubscription(ctx, { cancel: input.cancelSubscription === true }) },
+    { beforeReplacing: endProviderSubscription(ctx, { cancel: input.cancelSubscription === true }), keepWhenSame: true },
   );
-  return orgView(ctx.db, org.id, ctx.clock.now());
+  return { ...(await orgView(ctx.db, org.id, ctx.clock.now())), changed };
 }
 
 /**

@@ -8,6 +8,7 @@ export function presentAuditEntry(entry: AuditRow) {
     actor_label: entry.actorLabel,
     target_type: entry.targetType,
     target_id: entry.targetId,
+    target_label: entry.targetLabel,
     before: entry.before ?? null,
     after: entry.after ?? null,
     created_at: entry.createdAt.toISOString(),

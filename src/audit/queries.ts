@@ -1,6 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { userColumns, userIdsWithEmail } from '../auth/queries.ts';
+import { userColumns, userEmailColumn, userIdsWithEmail } from '../auth/queries.ts';
 import { jsonRecordset, queryRows, rowsFrom, type Queryable, type RowSource } from '../db/client.ts';
+import { invitationEmailColumn } from '../invites/queries.ts';
+import { orgNameColumn } from '../orgs/queries.ts';
+import { projectNameColumn } from '../projects/queries.ts';
 
 export interface AuditRow {
   id: string;
@@ -10,6 +13,8 @@ export interface AuditRow {
   actorLabel: string;
   targetType: string | null;
   targetId: string | null;
+  /** What a person knows the target by: its email or name now; once it is gone, the last one the log recorded. */
+  targetLabel: string | null;
   before: unknown;
   after: unknown;
   createdAt: Date;
@@ -50,6 +55,7 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
     actor_label: string;
     target_type: string | null;
     target_id: string | null;
+    target_label: string | null;
     before: unknown;
     after: unknown;
     created_at: Date | string;
@@ -57,7 +63,7 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
   }>(
     db,
     sql`SELECT a.id, a.action, a.actor_user_id, u.email AS actor_email, a.actor_label, a.target_type, a.target_id,
-               a.before, a.after, a.created_at, a.request_id
+               ${targetLabel(query.orgId)} AS target_label, a.before, a.after, a.created_at, a.request_id
         FROM audit_log a LEFT JOIN LATERAL ${userColumns(sql`a.actor_user_id`)} u ON true
         WHERE ${sql.join(conditions, sql` AND `)}
         ORDER BY a.id DESC
@@ -71,11 +77,29 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
     actorLabel: row.actor_label,
     targetType: row.target_type,
     targetId: row.target_id,
+    targetLabel: row.target_label,
     before: parseJson(row.before),
     after: parseJson(row.after),
     createdAt: new Date(row.created_at),
     requestId: row.request_id,
   }));
+}
+
+/**
+ * The target's email or name now (one primary-key probe per entry of the page, in the org's own
+ * rows: a router query on Citus); when the target is gone (a deleted project, an erased user),
+ * the last email or name the entry's values recorded. Every target id of these types is a uuid.
+ */
+function targetLabel(orgId: string): SQL {
+  const id = sql`a.target_id::uuid`;
+  return sql`COALESCE(
+    CASE a.target_type
+      WHEN 'user' THEN ${userEmailColumn(id)}
+      WHEN 'invitation' THEN ${invitationEmailColumn(orgId, id)}
+      WHEN 'project' THEN ${projectNameColumn(orgId, id)}
+      WHEN 'org' THEN ${orgNameColumn(orgId)}
+    END,
+    a.after->>'email', a.before->>'email', a.after->>'name', a.before->>'name')`;
 }
 
 // pg parses jsonb; keep both engines alike if a driver hands back text.

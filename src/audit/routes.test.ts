@@ -233,6 +233,38 @@ describe('GET /api/v1/org/audit', () => {
     expect((await t.http.get('/api/v1/org/audit')).status).toBe(401);
   });
 
+  it('labels each target by the email or name a person knows it by, also once it is gone', async () => {
+    const org = await t.given.org({ admins: 1, members: 1 });
+    const [admin, member] = [org.admins[0]!, org.members[0]!];
+    // member.role_changed records only roles: the label comes from the user.
+    await t.http.put(`/api/v1/org/members/${member.id}/role`, { as: admin, body: { role: 'admin' } });
+    const invited = `label-${org.slug}@example.com`;
+    const invite = await t.http.post('/api/v1/org/invite', { as: admin, body: { email: invited, role: 'member' } });
+    expect(invite.status, JSON.stringify(invite.body)).toBe(201);
+    await t.http.delete(`/api/v1/org/invites/${invite.body.invite.id}`, { as: admin });
+    const project = await t.http.post('/api/v1/org/projects', { as: admin, body: { name: 'Apollo' } });
+    expect(project.status, JSON.stringify(project.body)).toBe(201);
+    await t.http.patch(`/api/v1/org/projects/${project.body.project.id}`, { as: admin, body: { name: 'Artemis' } });
+    const doomed = await t.http.post('/api/v1/org/projects', { as: admin, body: { name: 'Gemini' } });
+    expect((await t.http.delete(`/api/v1/org/projects/${doomed.body.project.id}`, { as: admin })).status).toBe(204);
+    await t.http.patch('/api/v1/org', { as: org.owner, body: { name: 'Labelled' } });
+
+    const reply = await t.http.get('/api/v1/org/audit?limit=200', { as: org.owner });
+    const labels = new Map<string, string | null>(
+      reply.body.entries.map((entry: any) => [`${entry.action} ${entry.target_id}`, entry.target_label]),
+    );
+    expect(labels.get(`member.role_changed ${member.id}`)).toBe(member.email);
+    expect(labels.get(`invite.sent ${invite.body.invite.id}`)).toBe(invited);
+    expect(labels.get(`invite.revoked ${invite.body.invite.id}`)).toBe(invited);
+    // The name now, on every entry of the project, the first one included.
+    expect(labels.get(`project.created ${project.body.project.id}`)).toBe('Artemis');
+    expect(labels.get(`project.updated ${project.body.project.id}`)).toBe('Artemis');
+    // A deleted project keeps the last name its entries recorded.
+    expect(labels.get(`project.deleted ${doomed.body.project.id}`)).toBe('Gemini');
+    expect(labels.get(`org.created ${org.id}`)).toBe('Labelled');
+    for (const entry of reply.body.entries) expect(entry.target_label, entry.action).toEqual(expect.any(String));
+  });
+
   it('refuses a malformed cursor with 400 invalid_cursor', async () => {
     const org = await t.given.org();
     const reply = await t.http.get('/api/v1/org/audit?cursor=bogus', { as: org.owner });

@@ -19,6 +19,12 @@ export const auditEntrySchema = z.object({
   actor_label: z.string().describe('Who acted, as recorded at the time: an email, operator:<name> or system'),
   target_type: z.string().nullable(),
   target_id: z.string().nullable(),
+  target_label: z
+    .string()
+    .nullable()
+    .describe(
+      "What a person knows the target by: a user's or invitation's email, a project's or the org's name, as it is now; for a target that is gone, the last one the log recorded",
+    ),
   before: z.unknown().describe('Values before the change (null when created)'),
   after: z.unknown().describe('Values after the change (null when deleted)'),
   created_at: z.string(),

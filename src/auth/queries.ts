@@ -159,6 +159,11 @@ export function userColumns(userId: SQL): SQL {
   return sql`(SELECT id, email, email_normalized, name, disabled_at FROM users WHERE users.id = ${userId} LIMIT 1)`;
 }
 
+/** The user's current address as a scalar subquery, for another module's read (an audit entry's target label). */
+export function userEmailColumn(userId: SQL): SQL {
+  return sql`(SELECT email FROM users WHERE users.id = ${userId})`;
+}
+
 /** Ids of the disabled users (few; a partial index holds them), for an `IN (…)` filter in another module's count. */
 export function disabledUserIds(): SQL {
   return sql`(SELECT id FROM users WHERE disabled_at IS NOT NULL)`;

@@ -224,9 +224,9 @@ export async function applySubscription(
   ctx: Ctx,
   input: { scope: BillingScope; plan: Plan; seats: number; providerRef: string },
   options: ReplaceOptions = {},
-): Promise<void> {
+): Promise<{ changed: boolean }> {
   const now = ctx.clock.now();
-  await ctx.db.transaction(async (tx) => {
+  return ctx.db.transaction(async (tx) => {
     if (input.scope.kind === 'org') {
       const orgId = input.scope.orgId;
       if (ctx.actor && ctx.actor.via !== 'operator' && ctx.actor.via !== 'service_token')
@@ -238,13 +238,18 @@ export async function applySubscription(
         throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
       }
     }
-    await replaceSubscription(tx, ctx, input, now, options);
+    return replaceSubscription(tx, ctx, input, now, options);
   });
 }
 
 export interface ReplaceOptions {
   /** Runs under the scope's lock with the live subscription about to be replaced; may refuse by throwing. */
   beforeReplacing?: (current: SubscriptionRecord) => Promise<void>;
+  /**
+   * The operator's `set-plan`: when the live subscription already has this plan and these seats
+   * from this provider, write nothing (no second, identical audit entry or event).
+   */
+  keepWhenSame?: boolean;
 }
 
 /**
@@ -284,9 +289,16 @@ async function replaceSubscription(
   input: { scope: BillingScope; plan: Plan; seats: number; providerRef: string },
   now: Date,
   options: ReplaceOptions,
-): Promise<void> {
+): Promise<{ changed: boolean }> {
   const change = { plan: input.plan, seats: input.seats, provider: ctx.billing.name, providerRef: input.providerRef, now };
   const { lock, subscription: current } = await lockActiveSubscription(tx, input.scope);
+  const isSame =
+    current !== undefined &&
+    current.status !== 'canceled' &&
+    current.plan === input.plan &&
+    current.seats === input.seats &&
+    current.provider === ctx.billing.name;
+  if (options.keepWhenSame && isSame) return { changed: false };
   if (current && options.beforeReplacing) await options.beforeReplacing(current);
   if (current) await updateSubscription(tx, lock, { id: current.id, ...change });
   else await insertSubscription(tx, lock, change);
@@ -305,4 +317,5 @@ async function replaceSubscription(
       after: { plan: input.plan, seats: input.seats },
     });
   }
+  return { changed: true };
 }

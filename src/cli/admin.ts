@@ -148,7 +148,11 @@ export function registerAdminCommands(program: Command): void {
           cancelSubscription: options.cancelSubscription === true,
         });
         const storage = view.storageLimitBytes === null ? 'unlimited storage' : `${view.storageLimitBytes} bytes of storage`;
-        console.log(`${view.org.slug} is now on ${view.org.plan} with ${view.org.seatLimit} seats and ${storage}.`);
+        console.log(
+          view.changed
+            ? `${view.org.slug} is now on ${view.org.plan} with ${view.org.seatLimit} seats and ${storage}.`
+            : `${view.org.slug} is already on ${view.org.plan} with ${view.org.seatLimit} seats; nothing changed.`,
+        );
       });
     });
 
@@ -293,7 +297,8 @@ export function registerAdminCommands(program: Command): void {
         if (options.json) return printJson(entries.map(presentAuditEntry));
         if (entries.length === 0) console.log('No audit entries.');
         for (const entry of entries) {
-          const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}` : '';
+          const label = entry.targetLabel ? ` (${printable(entry.targetLabel)})` : '';
+          const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}${label}` : '';
           const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
           console.log(
             `#${entry.id} ${entry.createdAt.toISOString()} ${printable(entry.actorLabel)} ${entry.action}${target} ${change}`,
@@ -315,15 +320,17 @@ export function registerAdminCommands(program: Command): void {
         const entries = await support.globalAudit(ctx, { limit: options.limit, before: options.before });
         if (options.json)
           return printJson(
+            // The org audit's entry shape (`admin audit --json`, GET /org/audit): no user acts here.
             entries.map((entry) => ({
               id: entry.id,
-              created_at: entry.createdAt.toISOString(),
-              actor: entry.actorLabel,
               action: entry.action,
+              actor: null,
+              actor_label: entry.actorLabel,
               target_type: entry.targetType,
               target_id: entry.targetId,
               before: entry.before,
               after: entry.after,
+              created_at: entry.createdAt.toISOString(),
               request_id: entry.requestId,
             })),
           );

@@ -151,6 +151,11 @@ export async function listPendingInvitations(db: Queryable, orgId: string): Prom
  * Unexpired pending invitations: each holds a seat. `exceptInvitationId` leaves one out (the
  * invitation being resent, which must fit beside all the others).
  */
+/** An invitation's address as a scalar subquery, for another module's read (an audit entry's target label). */
+export function invitationEmailColumn(orgId: string, invitationId: SQL): SQL {
+  return sql`(SELECT email FROM invitations WHERE org_id = ${orgId} AND id = ${invitationId})`;
+}
+
 /** The org's seat-holding invitations as a scalar subquery, for a read that counts seats in one statement. */
 export function pendingInviteCount(orgId: string, now: Date, options: { exceptInvitationId?: string } = {}): SQL {
   const except = options.exceptInvitationId ?? null;

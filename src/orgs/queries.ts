@@ -237,6 +237,11 @@ export function orgColumns(orgId: SQL): SQL {
   return sql`(SELECT name, slug FROM orgs WHERE orgs.id = ${orgId})`;
 }
 
+/** The org's current name as a scalar subquery, for another module's read (an audit entry's target label). */
+export function orgNameColumn(orgId: string): SQL {
+  return sql`(SELECT name FROM orgs WHERE orgs.id = ${orgId})`;
+}
+
 /**
  * For another module's check "is this address a member of the org?" inside its own statement.
  * From the address to its user (the unique email index), then one probe of the membership's

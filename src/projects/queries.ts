@@ -87,6 +87,11 @@ export async function findProject(
  * The count itself must be a later statement (see `countEditors`): a subquery here would read the
  * snapshot taken before the lock was granted, missing the change of the transaction it waited for.
  */
+/** A project's current name as a scalar subquery, for another module's read (an audit entry's target label). */
+export function projectNameColumn(orgId: string, projectId: SQL): SQL {
+  return sql`(SELECT name FROM projects WHERE org_id = ${orgId} AND id = ${projectId})`;
+}
+
 export async function lockProject(tx: Queryable, orgId: string, projectId: string): Promise<boolean> {
   const rows = await queryRows<{ id: string }>(
     tx,

@@ -218,6 +218,13 @@ describe('roster admin (CLI end to end)', () => {
       'service_token.created',
     ]);
     expect(JSON.stringify(logged)).not.toContain(token);
+    // The org audit's entry shape: `actor` is a user or null, `actor_label` names the operator.
+    expect(logged[0]).toMatchObject({ actor: null, actor_label: expect.stringMatching(/^operator:/) });
+    expect(Object.keys(logged[0]!)).toEqual(
+      Object.keys(JSON.parse((await roster('audit', 'cli-acme', '--json', '--limit', '1')).stdout)[0]).filter(
+        (key) => key !== 'target_label',
+      ),
+    );
     const lines = await roster('global-audit', '--limit', '1');
     expect(lines.stdout).toMatch(new RegExp(`^#\\d+ \\S+ operator:\\S+ service_token.revoked service_token:${row.id} `));
   });
@@ -244,7 +251,7 @@ describe('roster admin (CLI end to end)', () => {
     ]);
     for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
     const text = await roster('audit', 'cli-acme', '--limit', '1');
-    expect(text.stdout).toMatch(/operator:support-sam member\.enabled user:/);
+    expect(text.stdout).toContain(`operator:support-sam member.enabled user:${member.id} (${member.email}) `);
   });
 
   it('set-allocation sets an Enterprise allocation or makes it unlimited, audited; refuses bad values and Team orgs', async () => {

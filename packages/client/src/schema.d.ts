@@ -2349,6 +2349,8 @@ export interface paths {
                                 id: string;
                                 request_id: string | null;
                                 target_id: string | null;
+                                /** @description What a person knows the target by: a user's or invitation's email, a project's or the org's name, as it is now; for a target that is gone, the last one the log recorded */
+                                target_label: string | null;
                                 target_type: string | null;
                             }[];
                             next_cursor: string | null;

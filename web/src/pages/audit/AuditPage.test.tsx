@@ -54,30 +54,12 @@ describe('AuditPage', () => {
     auditServer(
       ['view_audit'],
       [
-        {
-          id: 'a-1',
+        entry({
           action: 'member.role_changed',
-          actor: { user_id: 'u-1', email: 'olivia@example.com' },
-          actor_label: 'Olivia Owner',
-          target_type: 'member',
-          target_id: '0197f3a2-1111-7000-8000-000000000001',
           before: { role: 'member', email: 'ann@example.com' },
           after: { role: 'admin', email: 'ann@example.com' },
-          created_at: '2026-01-02T03:04:05.000Z',
-          request_id: 'req-1',
-        },
-        {
-          id: 'a-2',
-          action: 'project.created',
-          actor: { user_id: 'u-1', email: 'olivia@example.com' },
-          actor_label: 'Olivia Owner',
-          target_type: 'project',
-          target_id: '0197f3a2-2222-7000-8000-000000000002',
-          before: null,
-          after: { name: 'Apollo' },
-          created_at: '2026-01-02T03:04:05.000Z',
-          request_id: 'req-2',
-        },
+        }),
+        entry({ action: 'project.created', target_type: 'project', after: { name: 'Apollo' } }),
       ],
     );
     renderAudit();
@@ -85,4 +67,40 @@ describe('AuditPage', () => {
     expect(screen.getByText('Apollo')).toBeInTheDocument();
     expect(screen.queryByText('0197f3a2')).toBeNull();
   });
+
+  it("prefers the server's target_label: a role change, which records no email, still names the member", async () => {
+    auditServer(
+      ['view_audit'],
+      [
+        entry({
+          action: 'member.role_changed',
+          target_label: 'grace@example.com',
+          before: { role: 'member' },
+          after: { role: 'admin' },
+        }),
+      ],
+    );
+    renderAudit();
+    expect(await screen.findByText('grace@example.com')).toBeInTheDocument();
+    expect(screen.queryByText('0197f3a2')).toBeNull();
+  });
 });
+
+let entries = 0;
+/** An audit entry as GET /org/audit answers it, by Olivia, about a user unless told otherwise. */
+function entry(fields: Record<string, unknown>) {
+  entries += 1;
+  return {
+    id: `a-${entries}`,
+    actor: { user_id: 'u-1', email: 'olivia@example.com' },
+    actor_label: 'Olivia Owner',
+    target_type: 'user',
+    target_id: `0197f3a2-${String(entries).padStart(4, '0')}-7000-8000-000000000001`,
+    target_label: null,
+    before: null,
+    after: null,
+    created_at: '2026-01-02T03:04:05.000Z',
+    request_id: `req-${entries}`,
+    ...fields,
+  };
+}

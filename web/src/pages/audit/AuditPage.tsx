@@ -135,8 +135,12 @@ const AUDIT_ACTIONS = [
   'project.member_removed',
 ];
 
-/** What a person recognises a target by (an email, a name), from the values the entry recorded. */
+/**
+ * What a person recognises a target by: the server's `target_label` (the email or name now), else
+ * an email or name from the values the entry recorded.
+ */
 export function targetName(entry: AuditEntry): string | null {
+  if (entry.target_label) return entry.target_label;
   for (const values of [entry.after, entry.before]) {
     if (values === null || typeof values !== 'object') continue;
     const record = values as Record<string, unknown>;
