@@ -63,9 +63,9 @@ function requireEmbeddedDatabase(dataDir: string): void {
 
 /** Domain refusals become operator messages with an exit code per kind of failure. */
 function toCliError(error: AppError): CliError {
-  if (error.code.endsWith('_not_found')) return new CliError(error.message, EXIT_NOT_FOUND);
-  if (error.code.startsWith('invalid_')) return new CliError(error.message, EXIT_USAGE);
-  return new CliError(`${error.message} (${error.code})`, EXIT_REFUSED);
+  if (error.code.endsWith('_not_found')) return new CliError(error.message, EXIT_NOT_FOUND, error.code);
+  if (error.code.startsWith('invalid_')) return new CliError(error.message, EXIT_USAGE, error.code);
+  return new CliError(`${error.message} (${error.code})`, EXIT_REFUSED, error.code);
 }
 
 function parseSeats(value: string): number {

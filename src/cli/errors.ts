@@ -3,6 +3,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = 1,
+    /** The API's error code when the refusal is the domain's (`org_not_found`); else one per exit code. */
+    readonly code: string = codeOfExit(exitCode),
   ) {
     super(message);
   }
@@ -17,3 +19,23 @@ export const EXIT_TEMPFAIL = 75;
 export const EXIT_UNAVAILABLE = 69;
 /** sysexits' EX_CONFIG: a configuration value is wrong (refused at load, or the port, host or DATA_DIR it names is unusable). */
 export const EXIT_CONFIG = 78;
+
+/** The `code` of a `--json` error without a domain code of its own: one per exit code. */
+export function codeOfExit(exitCode: number): string {
+  switch (exitCode) {
+    case EXIT_NOT_FOUND:
+      return 'not_found';
+    case EXIT_REFUSED:
+      return 'refused';
+    case EXIT_USAGE:
+      return 'invalid_usage';
+    case EXIT_UNAVAILABLE:
+      return 'unavailable';
+    case EXIT_TEMPFAIL:
+      return 'data_dir_in_use';
+    case EXIT_CONFIG:
+      return 'invalid_config';
+    default:
+      return 'internal';
+  }
+}

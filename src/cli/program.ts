@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
+import { safeMessage } from '../core/logging.ts';
 import { DataDirInUseError, openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { registerAdminCommands } from './admin.ts';
@@ -45,26 +46,28 @@ export function createProgram(): Command {
  * and the process ends by itself (`start` keeps serving). Errors are printed to stderr here.
  */
 export async function runCli(args: string[]): Promise<number | undefined> {
+  // With --json a script reads stdout as JSON; its failures are JSON on stderr too, in the API's
+  // error shape with the exit code beside it.
+  const report = (failure: CliError): number => {
+    if (args.includes('--json')) {
+      console.error(JSON.stringify({ error: { code: failure.code, message: failure.message, exit_code: failure.exitCode } }));
+    } else console.error(`roster: ${failure.message}`);
+    return failure.exitCode;
+  };
   try {
     await createProgram().parseAsync(args, { from: 'user' });
     return undefined;
   } catch (error: unknown) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
-    if (error instanceof ConfigError || error instanceof CliError) {
-      console.error(`roster: ${error.message}`);
-      return error instanceof CliError ? error.exitCode : EXIT_CONFIG;
-    }
+    if (error instanceof CliError) return report(error);
+    if (error instanceof ConfigError) return report(new CliError(error.message, EXIT_CONFIG));
     // Another process (a running server) holds the embedded engine's directory: the operator's to
     // resolve, so the message alone, no stack trace.
-    if (error instanceof DataDirInUseError) {
-      console.error(`roster: ${error.message}`);
-      return EXIT_TEMPFAIL;
-    }
+    if (error instanceof DataDirInUseError) return report(new CliError(error.message, EXIT_TEMPFAIL));
     const explained = explainFailure(error, configOrUndefined());
-    if (explained) {
-      console.error(`roster: ${explained.message}`);
-      return explained.exitCode;
-    }
+    if (explained) return report(explained);
+    // A bug: the JSON line for the script, then the stack trace for whoever reports it.
+    if (args.includes('--json')) report(new CliError(safeMessage(error), 1));
     console.error(error);
     return 1;
   }

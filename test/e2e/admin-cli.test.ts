@@ -187,6 +187,12 @@ describe('roster admin (CLI end to end)', () => {
       EXIT_USAGE,
     ]);
     expect(outcomes[3]?.stderr).toContain('No organization with slug "no-such-org"');
+    // With --json the failure is JSON on stderr, with the API's code, and stdout stays empty.
+    const failed = await roster('show-org', 'no-such-org', '--json');
+    expect([failed.code, failed.stdout]).toEqual([EXIT_NOT_FOUND, '']);
+    expect(JSON.parse(failed.stderr)).toEqual({
+      error: { code: 'org_not_found', message: expect.stringContaining('no-such-org'), exit_code: EXIT_NOT_FOUND },
+    });
     expect(outcomes[6]?.stderr).toContain('No account uses the address nobody@example.com');
   });
 
