@@ -1,15 +1,16 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core';
 import { sql, type ExtractTablesWithRelations, type SQL } from 'drizzle-orm';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import { pipelineConnection } from './pipeline.ts';
 import { initializeDataDir, PGLITE_DURABLE } from './pglite-init.ts';
 import { listenPostgres, type ListenHandlers, type Listening } from './listen.ts';
 import * as schema from './schema.ts';
+
+export { DataDirInUseError } from './data-dir-lock.ts';
 
 export type { ListenHandlers, Listening } from './listen.ts';
 
@@ -169,45 +170,6 @@ async function openPglite(options: OpenOptions): Promise<Database> {
 async function listenPglite(client: PGlite, channel: string, handlers: ListenHandlers): Promise<Listening> {
   const unlisten = await client.listen(channel, handlers.onNotification);
   return { close: () => (client.closed ? Promise.resolve() : unlisten()) };
-}
-
-/** Another live process holds DATA_DIR (the CLI prints the message alone and exits 75). */
-export class DataDirInUseError extends Error {}
-
-/**
- * PGlite is single-process: a second process on the same directory would corrupt it. A lock
- * file names the owner; a stale one (its process is gone, e.g. after SIGKILL) is taken over.
- */
-function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
-  const lockPath = join(dataDir, 'roster.lock');
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lockPath, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(lockPath, 'utf8'));
-      if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new DataDirInUseError(
-          `DATA_DIR ${dataDir} is already in use by process ${owner}. The embedded engine serves one process: ` +
-            'stop that process to use this directory (the CLI included), or set DATABASE_URL to run several processes on PostgreSQL.',
-          { cause: error },
-        );
-      }
-      rmSync(lockPath, { force: true });
-    }
-  }
-  throw new Error(`Could not lock DATA_DIR ${dataDir}.`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const dialect = new PgDialect();
