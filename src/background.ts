@@ -33,7 +33,7 @@ export async function startBackgroundWork(deps: {
   }
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
   runtime.register(mailDelivery(transport));
-  const key = webhookKey(config);
+  const key = await webhookKey(config, database.db);
   if (key) runtime.register(webhookDelivery(key));
   else logger.warn('WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be added and deliveries wait until it is');
   if (deps.metrics) {

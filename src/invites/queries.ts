@@ -13,7 +13,7 @@ import {
 } from '../db/client.ts';
 import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
 
-// The statements on the tables invites owns: invitations and server_keys (the link key).
+// The statements on the tables invites owns: invitations and server_keys (the link key, and development's webhook key on PostgreSQL).
 
 export type InviteRole = 'admin' | 'member';
 export type InviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
@@ -464,15 +464,19 @@ export async function renewToken(
  * The key of invitation-link tokens kept in the database (when LINK_SECRET is unset). Every
  * process races to insert one; the first row wins and all read it back.
  */
-export async function loadOrCreateLinkKey(db: Queryable): Promise<Buffer> {
-  await db.execute(
-    sql`INSERT INTO server_keys (name, value) VALUES ('invite_links', ${randomBytes(32)}) ON CONFLICT (name) DO NOTHING`,
-  );
-  const rows = await queryRows<{ value: Buffer | Uint8Array }>(
-    db,
-    sql`SELECT value FROM server_keys WHERE name = 'invite_links'`,
-  );
+export function loadOrCreateLinkKey(db: Queryable): Promise<Buffer> {
+  return loadOrCreateServerKey(db, 'invite_links', randomBytes(32));
+}
+
+/**
+ * A key the server generates once and every process on the database shares: the first process's
+ * `candidate` is stored, later ones read it. server_keys also holds development's webhook key on
+ * PostgreSQL (src/webhooks/key.ts), which has no data directory to keep it in.
+ */
+export async function loadOrCreateServerKey(db: Queryable, name: string, candidate: Buffer): Promise<Buffer> {
+  await db.execute(sql`INSERT INTO server_keys (name, value) VALUES (${name}, ${candidate}) ON CONFLICT (name) DO NOTHING`);
+  const rows = await queryRows<{ value: Buffer | Uint8Array }>(db, sql`SELECT value FROM server_keys WHERE name = ${name}`);
   const value = rows[0]?.value;
-  if (!value) throw new AppError('internal', 'The invitation link key could not be read.');
+  if (!value) throw new AppError('internal', `The server key ${name} could not be read.`);
   return Buffer.from(value);
 }

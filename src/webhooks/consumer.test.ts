@@ -1,12 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
+import { loadOrCreateServerKey } from '../invites/queries.ts';
 import { startWebhookReceiver } from '../../test/kit/webhook-receiver.ts';
 import { webhookDelivery } from './consumer.ts';
-import { DEVELOPMENT_KEY_FILE, webhookKey } from './key.ts';
+import { DEVELOPMENT_KEY_FILE, DEVELOPMENT_KEY_NAME, webhookKey } from './key.ts';
 import type { ClaimedDelivery } from './queries.ts';
 import { encryptSecret, newSigningSecret } from './signing.ts';
 
@@ -76,16 +79,47 @@ describe('one delivery attempt', () => {
 });
 
 describe('the key of signing secrets', () => {
-  it('is WEBHOOK_SECRET_KEY when set; in development a generated key kept in DATA_DIR (0600); none in production', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ poolSize: 2 });
+  });
+  afterAll(async () => {
+    await database.close();
+  });
+  const newDataDir = () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'roster-webhook-key-'));
     dataDirs.push(dataDir);
-    expect(webhookKey({ webhookSecretKey: KEY, isProduction: true, dataDir })).toBe(KEY);
-    expect(webhookKey({ webhookSecretKey: undefined, isProduction: true, dataDir })).toBeUndefined();
-    const generated = webhookKey({ webhookSecretKey: undefined, isProduction: false, dataDir });
+    return dataDir;
+  };
+
+  it('is WEBHOOK_SECRET_KEY when set; in development on the embedded engine a generated key kept in DATA_DIR (0600); none in production', async () => {
+    const dataDir = newDataDir();
+    const embedded = { dataDir, databaseUrl: undefined };
+    expect(await webhookKey({ ...embedded, webhookSecretKey: KEY, isProduction: true }, database.db)).toBe(KEY);
+    expect(await webhookKey({ ...embedded, webhookSecretKey: undefined, isProduction: true }, database.db)).toBeUndefined();
+    const generated = await webhookKey({ ...embedded, webhookSecretKey: undefined, isProduction: false }, database.db);
     expect(generated).toHaveLength(32);
     const file = join(dataDir, DEVELOPMENT_KEY_FILE);
     expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64').equals(generated!)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(webhookKey({ webhookSecretKey: undefined, isProduction: false, dataDir })!.equals(generated!)).toBe(true);
+    const again = await webhookKey({ ...embedded, webhookSecretKey: undefined, isProduction: false }, database.db);
+    expect(again!.equals(generated!)).toBe(true);
+  });
+
+  it('in development on PostgreSQL is kept in the database: one key for every process, wherever it started, and no file', async () => {
+    // The first process still has the file an earlier version wrote in its DATA_DIR: that key is kept.
+    const firstDir = newDataDir();
+    const earlier = await webhookKey(
+      { dataDir: firstDir, databaseUrl: undefined, webhookSecretKey: undefined, isProduction: false },
+      database.db,
+    );
+    const onPostgres = { databaseUrl: 'postgres://roster.test/db', webhookSecretKey: undefined, isProduction: false };
+    const stored = await webhookKey({ ...onPostgres, dataDir: firstDir }, database.db);
+    expect(stored!.equals(earlier!)).toBe(true);
+    // Another process, started in another directory, with a key of its own to offer: it reads the stored one.
+    const otherDir = newDataDir();
+    expect((await loadOrCreateServerKey(database.db, DEVELOPMENT_KEY_NAME, randomBytes(32))).equals(stored!)).toBe(true);
+    expect((await webhookKey({ ...onPostgres, dataDir: otherDir }, database.db))!.equals(stored!)).toBe(true);
+    expect(existsSync(join(otherDir, DEVELOPMENT_KEY_FILE))).toBe(false);
   });
 });

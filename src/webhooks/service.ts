@@ -31,7 +31,7 @@ export async function createWebhook(
   const caller = authorizeCaller(requireCaller(ctx), 'webhooks.manage');
   const url = checkUrl(input.url, ctx.config.isProduction);
   const eventTypes = checkEventTypes(input.events);
-  const key = requireKey(ctx);
+  const key = await requireKey(ctx);
   let orgId: string | null = null;
   if (input.orgId !== undefined) {
     if (!isUuid(input.orgId) || !(await findOrg(ctx.db, input.orgId))) {
@@ -75,7 +75,7 @@ export async function rotateWebhookSecret(
   input: { id: string; previousSecretSeconds?: number | undefined },
 ): Promise<{ endpoint: EndpointRow; secret: string }> {
   authorizeCaller(requireCaller(ctx), 'webhooks.manage');
-  const key = requireKey(ctx);
+  const key = await requireKey(ctx);
   if (!isUuid(input.id)) throw webhookNotFound();
   const secret = newSigningSecret();
   const endpoint = await ctx.db.transaction(async (tx) => {
@@ -134,8 +134,8 @@ export async function listDeliveries(
   return { deliveries, nextCursor };
 }
 
-function requireKey(ctx: Ctx): Buffer {
-  const key = webhookKey(ctx.config);
+async function requireKey(ctx: Ctx): Promise<Buffer> {
+  const key = await webhookKey(ctx.config, ctx.db);
   if (!key) {
     throw new AppError(
       'webhooks_not_configured',
