@@ -40,6 +40,7 @@ function billingServer(
     storage?: { storage_used_bytes: number; storage_limit_bytes: number | null };
     onSeats?: (request: RecordedRequest) => { status: number; body?: unknown };
     onCheckout?: (request: RecordedRequest) => { status: number; body?: unknown };
+    portalUrl?: string;
   } = {},
 ) {
   const permissions = options.permissions ?? ['manage_billing', 'invite'];
@@ -64,6 +65,9 @@ function billingServer(
     if (url.pathname === '/api/v1/org/billing/seats' && request.method === 'PUT' && options.onSeats) {
       return options.onSeats(request);
     }
+    if (url.pathname === '/api/v1/billing/portal' && request.method === 'POST' && options.portalUrl) {
+      return { status: 200, body: { url: options.portalUrl } };
+    }
     if (url.pathname === '/api/v1/billing/checkout' && request.method === 'POST' && options.onCheckout) {
       return options.onCheckout(request);
     }
@@ -84,6 +88,15 @@ describe('BillingPage', () => {
     expect(screen.getByRole('progressbar', { name: 'Storage used' })).toHaveAttribute('aria-valuenow', '20');
     expect(screen.queryByRole('note')).toBeNull();
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('says so when the portal is this very page (the local billing provider), instead of reloading it', async () => {
+    window.history.pushState({}, '', '/settings/billing');
+    billingServer(teamBilling, { portalUrl: `${window.location.origin}/settings/billing?scope=org` });
+    renderWithProviders(<BillingPage />, { route: '/settings/billing' });
+    await userEvent.click(await screen.findByRole('button', { name: 'Manage billing' }));
+    expect(await screen.findByText('No payment portal on this server')).toBeInTheDocument();
+    expect(window.location.pathname).toBe('/settings/billing');
   });
 
   it('says when the subscription cancels at period end, and hides the portal button when unavailable', async () => {

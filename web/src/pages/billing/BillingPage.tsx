@@ -163,12 +163,15 @@ function renewal(billing: OrgBilling): string {
 
 function SubscriptionCard({ billing }: { billing: OrgBilling }) {
   const [portalError, setPortalError] = useState<string | null>(null);
+  const [portalIsThisPage, setPortalIsThisPage] = useState(false);
   const portal = useMutation({
     mutationFn: () => api.openBillingPortal('org'),
     meta: { inlineErrors: true },
     onSuccess: ({ url }) => {
       const inApp = sameOriginPath(url);
       if (inApp === null) window.location.assign(url);
+      // The local billing provider (development, demos) has no portal: it answers with this page.
+      else if (new URL(inApp, window.location.origin).pathname === window.location.pathname) setPortalIsThisPage(true);
       else window.location.href = inApp;
     },
     onError: (reason) => setPortalError(errorMessage(reason)),
@@ -186,6 +189,7 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
               size="sm"
               onClick={() => {
                 setPortalError(null);
+                setPortalIsThisPage(false);
                 portal.mutate();
               }}
               isLoading={portal.isPending}
@@ -197,6 +201,11 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
       />
       <div className="space-y-5 px-5 py-5 text-sm">
         {portalError ? <Alert tone="error">{portalError}</Alert> : null}
+        {portalIsThisPage ? (
+          <Alert title="No payment portal on this server">
+            This server uses the local billing provider, which charges nothing and has no payment portal: change the seats here.
+          </Alert>
+        ) : null}
         <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
           <Stat label="Plan" value={<span className="capitalize">{billing.plan ?? 'No plan'}</span>} />
           <Stat label="Status" value={statusBadges[billing.status]} />
