@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -212,5 +215,34 @@ describe('shutdown', () => {
     expect(replies[1]).toMatch(/^HTTP\/1\.1 200/);
     expect(replies[1]).toMatch(/connection: close/i);
     expect(replies[1]).toContain('{"status":"ok"}');
+  });
+});
+
+describe('the dashboard', () => {
+  it('is served once built, also when the build finishes after the server started; API paths stay JSON', async () => {
+    // Not there at start (`start --no-build` on a fresh clone), built later.
+    const parent = mkdtempSync(join(tmpdir(), 'roster-web-'));
+    const webDist = join(parent, 'dist');
+    const app = await buildApp({ config: loadConfig({ PUBLIC_URL: 'http://roster.test' }), database, logger: false, webDist });
+    try {
+      const http = createHttp(app);
+      const before = await http.get('/settings/billing');
+      expect([before.status, before.body.error?.code]).toEqual([404, 'not_found']);
+
+      mkdirSync(join(webDist, 'assets'), { recursive: true });
+      writeFileSync(join(webDist, 'index.html'), '<!doctype html><title>Roster</title>');
+      writeFileSync(join(webDist, 'assets', 'app.js'), 'console.log(1);');
+      for (const path of ['/', '/settings/billing', '/invite/rs_inv_x']) {
+        const page = await app.inject({ method: 'GET', url: path });
+        expect([path, page.statusCode, page.headers['content-type']]).toEqual([path, 200, expect.stringContaining('text/html')]);
+        expect(page.body).toContain('<title>Roster</title>');
+      }
+      expect((await app.inject({ method: 'GET', url: '/assets/app.js' })).body).toBe('console.log(1);');
+      const api = await http.get('/api/v1/no-such-route');
+      expect([api.status, api.body.error.code]).toEqual([404, 'not_found']);
+    } finally {
+      await app.close();
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });

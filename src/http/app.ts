@@ -64,6 +64,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Registers extra routes (the benchmark's baseline routes). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** The built dashboard's directory (tests); `web/dist` of the package otherwise. */
+  webDist?: string;
 }
 
 const WEB_DIST = join(PACKAGE_ROOT, 'web', 'dist');
@@ -71,6 +73,7 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, database } = options;
+  const webDist = options.webDist ?? WEB_DIST;
   const clock = options.clock ?? systemClock;
   const billing = options.billing ?? createBillingProvider(config);
   const app = Fastify({
@@ -214,7 +217,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(join(WEB_DIST, 'index.html'));
+    const wantsPage = request.method === 'GET' && !path.startsWith('/api') && existsSync(join(webDist, 'index.html'));
     if (wantsPage) return reply.type('text/html').sendFile('index.html');
     return reply
       .status(statusForCode('not_found'))
@@ -245,9 +248,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (options.extraRoutes) await options.extraRoutes(app);
 
-  if (existsSync(WEB_DIST)) {
-    await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: true, index: ['index.html'] });
-  }
+  // Registered whether or not the dashboard is built yet: a dashboard built after the server started
+  // (`start --no-build`, then a build) is served at once, and a missing file falls through to the
+  // not-found handler above. (Registered only when web/dist existed at start, the handler's
+  // sendFile was missing and every page answered 500.)
+  await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: true, index: ['index.html'], suppressWarning: true });
   return app;
 }
 
