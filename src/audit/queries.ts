@@ -13,7 +13,7 @@ export interface AuditRow {
   actorLabel: string;
   targetType: string | null;
   targetId: string | null;
-  /** What a person knows the target by: its email or name now; once it is gone, the last one the log recorded. */
+  /** What a person knows the target by: its email or name now; once it is gone, the last one its entries recorded. */
   targetLabel: string | null;
   before: unknown;
   after: unknown;
@@ -87,11 +87,15 @@ export async function auditPage(db: Queryable, query: AuditPageQuery): Promise<A
 
 /**
  * The target's email or name now (one primary-key probe per entry of the page, in the org's own
- * rows: a router query on Citus); when the target is gone (a deleted project, an erased user),
- * the last email or name the entry's values recorded. Every target id of these types is a uuid.
+ * rows: a router query on Citus); once the target is gone (a deleted project, an erased user), the
+ * email or name of the target's newest entry that recorded one (the audit log's target index,
+ * read backwards), so that every entry of a deleted project shows its last name. Every target id of
+ * these types is a uuid.
  */
 function targetLabel(orgId: string): SQL {
   const id = sql`a.target_id::uuid`;
+  const recorded = (entry: string) =>
+    sql.raw(`COALESCE(${entry}.after->>'email', ${entry}.before->>'email', ${entry}.after->>'name', ${entry}.before->>'name')`);
   return sql`COALESCE(
     CASE a.target_type
       WHEN 'user' THEN ${userEmailColumn(id)}
@@ -99,7 +103,10 @@ function targetLabel(orgId: string): SQL {
       WHEN 'project' THEN ${projectNameColumn(orgId, id)}
       WHEN 'org' THEN ${orgNameColumn(orgId)}
     END,
-    a.after->>'email', a.before->>'email', a.after->>'name', a.before->>'name')`;
+    (SELECT ${recorded('l')} FROM audit_log l
+     WHERE l.org_id = ${orgId} AND l.target_type = a.target_type AND l.target_id = a.target_id
+       AND ${recorded('l')} IS NOT NULL
+     ORDER BY l.id DESC LIMIT 1))`;
 }
 
 // pg parses jsonb; keep both engines alike if a driver hands back text.

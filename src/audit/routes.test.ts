@@ -246,6 +246,12 @@ describe('GET /api/v1/org/audit', () => {
     expect(project.status, JSON.stringify(project.body)).toBe(201);
     await t.http.patch(`/api/v1/org/projects/${project.body.project.id}`, { as: admin, body: { name: 'Artemis' } });
     const doomed = await t.http.post('/api/v1/org/projects', { as: admin, body: { name: 'Gemini' } });
+    const teamChange = await t.http.put(`/api/v1/org/projects/${doomed.body.project.id}/members/${member.id}`, {
+      as: admin,
+      body: { editor: false },
+    });
+    expect(teamChange.status, JSON.stringify(teamChange.body)).toBe(200);
+    await t.http.patch(`/api/v1/org/projects/${doomed.body.project.id}`, { as: admin, body: { name: 'Mercury' } });
     expect((await t.http.delete(`/api/v1/org/projects/${doomed.body.project.id}`, { as: admin })).status).toBe(204);
     await t.http.patch('/api/v1/org', { as: org.owner, body: { name: 'Labelled' } });
 
@@ -259,10 +265,20 @@ describe('GET /api/v1/org/audit', () => {
     // The name now, on every entry of the project, the first one included.
     expect(labels.get(`project.created ${project.body.project.id}`)).toBe('Artemis');
     expect(labels.get(`project.updated ${project.body.project.id}`)).toBe('Artemis');
-    // A deleted project keeps the last name its entries recorded.
-    expect(labels.get(`project.deleted ${doomed.body.project.id}`)).toBe('Gemini');
+    // A deleted project: every entry shows the last name its entries recorded, also those that
+    // recorded no name (a team change) and those from before a rename.
+    for (const action of ['project.created', 'project.member_changed', 'project.updated', 'project.deleted']) {
+      expect(labels.get(`${action} ${doomed.body.project.id}`), action).toBe('Mercury');
+    }
     expect(labels.get(`org.created ${org.id}`)).toBe('Labelled');
     for (const entry of reply.body.entries) expect(entry.target_label, entry.action).toEqual(expect.any(String));
+  });
+
+  it('refuses an unknown target_type with 400 invalid_request instead of finding nothing', async () => {
+    const org = await t.given.org();
+    const reply = await t.http.get('/api/v1/org/audit?target_type=projects', { as: org.owner });
+    expect([reply.status, reply.body.error.code]).toEqual([400, 'invalid_request']);
+    expect((await t.http.get('/api/v1/org/audit?target_type=org', { as: org.owner })).body.entries).toHaveLength(1);
   });
 
   it('refuses a malformed cursor with 400 invalid_cursor', async () => {

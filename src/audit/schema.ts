@@ -5,7 +5,10 @@ export const auditQuery = z.object({
   cursor: z.string().max(200).optional(),
   action: z.string().max(100).optional().describe('Only entries with this action, e.g. member.role_changed'),
   actor: z.string().max(320).optional().describe('Only entries by this actor: a user id or an email address'),
-  target_type: z.string().max(50).optional().describe('Only entries about this kind of target: user, invitation, org, project'),
+  target_type: z
+    .enum(['user', 'invitation', 'org', 'project'])
+    .optional()
+    .describe('Only entries about this kind of target (another value is refused: a typo would otherwise find nothing)'),
   target_id: z.string().max(200).optional().describe('Only entries about this target id (with target_type), e.g. one project'),
 });
 

@@ -129,7 +129,8 @@ export function registerAdminCommands(program: Command): void {
   admin
     .command('set-plan <slug>')
     .description("Set an organization's plan and seats (Enterprise is managed only here)")
-    .addOption(new Option('--plan <plan>', 'plan').choices(['team', 'enterprise']).makeOptionMandatory())
+    // Checked by setPlan (invalid_plan), not by the parser, so the refusal names its code.
+    .addOption(new Option('--plan <plan>', 'team or enterprise').makeOptionMandatory())
     .option(
       '--seats <n>',
       'number of seats (at least members plus pending invitations); required for team, enterprise defaults to 25',

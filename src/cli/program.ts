@@ -9,11 +9,18 @@ import { explainFailure } from './failures.ts';
 import { runStart, type StartOptions } from './start.ts';
 
 /** The `roster` command tree; a new one per run, so that a run leaves no parsed state behind. */
-export function createProgram(): Command {
+export function createProgram(options: { json?: boolean } = {}): Command {
   const program = new Command();
   program.name('roster').description('Roster: organizations, members, invitations, seats and usage limits.');
   // Usage mistakes (unknown option, missing --seats) exit with EXIT_USAGE, not commander's 1.
   program.exitOverride();
+  // With --json, the parser's own refusals are JSON too, like every other failure (runCli).
+  if (options.json) {
+    program.configureOutput({
+      outputError: (message, write) =>
+        write(`${jsonFailure(new CliError(message.replace(/^error: /, '').trim(), EXIT_USAGE))}\n`),
+    });
+  }
 
   program
     .command('start')
@@ -48,14 +55,13 @@ export function createProgram(): Command {
 export async function runCli(args: string[]): Promise<number | undefined> {
   // With --json a script reads stdout as JSON; its failures are JSON on stderr too, in the API's
   // error shape with the exit code beside it.
+  const json = args.includes('--json');
   const report = (failure: CliError): number => {
-    if (args.includes('--json')) {
-      console.error(JSON.stringify({ error: { code: failure.code, message: failure.message, exit_code: failure.exitCode } }));
-    } else console.error(`roster: ${failure.message}`);
+    console.error(json ? jsonFailure(failure) : `roster: ${failure.message}`);
     return failure.exitCode;
   };
   try {
-    await createProgram().parseAsync(args, { from: 'user' });
+    await createProgram({ json }).parseAsync(args, { from: 'user' });
     return undefined;
   } catch (error: unknown) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
@@ -67,10 +73,15 @@ export async function runCli(args: string[]): Promise<number | undefined> {
     const explained = explainFailure(error, configOrUndefined());
     if (explained) return report(explained);
     // A bug: the JSON line for the script, then the stack trace for whoever reports it.
-    if (args.includes('--json')) report(new CliError(safeMessage(error), 1));
+    if (json) report(new CliError(safeMessage(error), 1));
     console.error(error);
     return 1;
   }
+}
+
+/** A failure as `--json` prints it on stderr: the API's error shape, with the exit code beside it. */
+function jsonFailure(failure: CliError): string {
+  return JSON.stringify({ error: { code: failure.code, message: failure.message, exit_code: failure.exitCode } });
 }
 
 /** The configuration the failed command ran with (it loaded before anything could fail on it). */

@@ -115,7 +115,7 @@ describe('roster admin (CLI end to end)', () => {
     expect(JSON.parse(json.stdout)).toEqual(JSON.parse(inProcess.stdout));
     const usage = await rosterProcess('set-plan', 'cli-acme', '--plan', 'gold', '--seats', '3');
     expect(usage.code).toBe(EXIT_USAGE);
-    expect(usage.stderr).toContain("argument 'gold' is invalid");
+    expect(usage.stderr).toContain('roster: Unknown plan "gold". Use one of: team, enterprise.');
   });
 
   it('show-org prints members, seats, pending invitations, plan and storage', async () => {
@@ -192,6 +192,12 @@ describe('roster admin (CLI end to end)', () => {
     expect([failed.code, failed.stdout]).toEqual([EXIT_NOT_FOUND, '']);
     expect(JSON.parse(failed.stderr)).toEqual({
       error: { code: 'org_not_found', message: expect.stringContaining('no-such-org'), exit_code: EXIT_NOT_FOUND },
+    });
+    // The parser's own refusals too.
+    const unknownOption = await roster('show-org', 'cli-acme', '--json', '--colour');
+    expect(unknownOption.code).toBe(EXIT_USAGE);
+    expect(JSON.parse(unknownOption.stderr)).toEqual({
+      error: { code: 'invalid_usage', message: expect.stringContaining('--colour'), exit_code: EXIT_USAGE },
     });
     expect(outcomes[6]?.stderr).toContain('No account uses the address nobody@example.com');
   });

@@ -2316,8 +2316,8 @@ export interface paths {
                     limit?: number;
                     /** @description Only entries about this target id (with target_type), e.g. one project */
                     target_id?: string;
-                    /** @description Only entries about this kind of target: user, invitation, org, project */
-                    target_type?: string;
+                    /** @description Only entries about this kind of target (another value is refused: a typo would otherwise find nothing) */
+                    target_type?: "user" | "invitation" | "org" | "project";
                 };
                 header?: never;
                 path?: never;
