@@ -1,3 +1,4 @@
+import { connect, type AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -482,6 +483,38 @@ describe('cookie sessions and CSRF', () => {
       },
     });
     expect(reply.status).toBe(403);
+    expect((await t.http.get('/api/v1/me', { headers: { cookie: `roster_session=${session}` } })).status).toBe(200);
+  });
+
+  it('refuses a cross-site cookie write whose path is percent-encoded (/%61pi/ routes to /api/)', async () => {
+    const { session } = await cookieUser();
+    const crossSite = { cookie: `roster_session=${session}`, origin: 'https://evil.example' };
+    const logout = await t.http.post('/%61pi/v1/auth/logout', { headers: crossSite });
+    expect([logout.status, logout.body.error?.code]).toEqual([403, 'csrf_failed']);
+    const token = await t.http.post('/%61pi/v1/tokens', { body: { name: 'x' }, headers: crossSite });
+    expect([token.status, token.body.error?.code]).toEqual([403, 'csrf_failed']);
+    expect((await t.http.get('/api/v1/me', { headers: { cookie: `roster_session=${session}` } })).status).toBe(200);
+    expect((await t.http.get('/api/v1/tokens', { headers: { cookie: `roster_session=${session}` } })).body.tokens).toEqual([]);
+  });
+
+  it('refuses a cross-site cookie write sent with an absolute-form request target', async () => {
+    const { session } = await cookieUser();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end(
+          `POST http://127.0.0.1:${port}/api/v1/auth/logout HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+            `Cookie: roster_session=${session}\r\nOrigin: https://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        );
+      });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 403 /);
+    expect(reply).toContain('csrf_failed');
     expect((await t.http.get('/api/v1/me', { headers: { cookie: `roster_session=${session}` } })).status).toBe(200);
   });
 

@@ -37,7 +37,7 @@ import { usageRoutes } from '../usage/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { healthRoutes } from './health.ts';
 import { clientErrorReply, noBodyExpected, nulInUrl, unstorableStringIn } from './request-checks.ts';
-import { registerSecurityHooks } from './security.ts';
+import { isApiRoute, registerSecurityHooks } from './security.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { registerServiceScopes } from './service-scopes.ts';
 import { authzRoutes } from '../authz/routes.ts';
@@ -151,7 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.addHook('onRequest', (request, _reply, done) => {
-    done((request.url.startsWith('/api/') ? nulInUrl(request.url) : null) ?? undefined);
+    done((isApiRoute(request) ? nulInUrl(request.url) : null) ?? undefined);
   });
   await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   await app.register(fastifyCookie);

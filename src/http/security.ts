@@ -80,7 +80,9 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       actor,
       ...(prefetchedSubject ? { prefetchedSubject } : {}),
     };
-    if (SAFE_METHODS.has(request.method) || !request.url.startsWith('/api/')) return;
+    // Every write, whatever its path: the raw URL is not the route (`/%61pi/v1/…` and an absolute
+    // `POST http://host/api/v1/…` reach API routes), and no write outside /api/ needs a cookie.
+    if (SAFE_METHODS.has(request.method)) return;
     const origin = request.headers.origin;
     const isSameOrigin = origin === publicOrigin;
     if (cookieToken) {
@@ -95,6 +97,15 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       throw new AppError('csrf_failed', 'Cross-site requests are not accepted.');
     }
   });
+}
+
+/**
+ * Whether the request was routed to an API route. The matched route's pattern, not the raw URL:
+ * the router decodes `/%61pi/` and accepts absolute-form targets, so a test of `request.url`
+ * is bypassed. An unmatched request (404) falls back to the URL it came with.
+ */
+export function isApiRoute(request: FastifyRequest): boolean {
+  return (request.routeOptions.url ?? request.url).startsWith('/api/');
 }
 
 /** The well-formed user id a service token's request asks about, on a route that names one (subjectQueryParam). */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { decide, SERVICE_ACTION_SCOPES, type Action } from '../auth/permissions.ts';
 import { AppError } from '../core/errors.ts';
+import { isApiRoute } from './security.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -48,7 +49,7 @@ export function registerServiceScopes(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const caller = request.ctx?.actor;
     // An unknown path keeps its 404.
-    if (caller?.via !== 'service_token' || !request.url.startsWith('/api/') || request.is404) return;
+    if (caller?.via !== 'service_token' || !isApiRoute(request) || request.is404) return;
     const action = request.routeOptions.config?.serviceAction;
     if (!action) {
       throw new AppError('forbidden', 'Service tokens are not accepted on this route: no scope allows it.');
