@@ -55,7 +55,12 @@ const canonicalDomains = new Map<string, string>();
 
 function checkDomain(domain: string): string | undefined {
   if (domain.endsWith('.') || domain.length > 253) return undefined;
-  const folded = domain.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+  // Case only: an upper-case letter whose lower case maps back to it (É ↔ é). The Kelvin sign
+  // (U+212A) lower-cases to ASCII k but does not come back: kept, and refused below.
+  const folded = domain.replace(/\p{Lu}/gu, (letter) => {
+    const lower = letter.toLowerCase();
+    return lower.toUpperCase() === letter ? lower : letter;
+  });
   const ascii = domainToASCII(folded);
   if (!ascii || (ascii !== folded && domainToUnicode(ascii) !== folded)) return undefined;
   const labels = ascii.split('.');

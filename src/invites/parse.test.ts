@@ -69,6 +69,11 @@ describe('extractAddresses', () => {
       'user@bücher.de user@xn--bcher-kva.de',
       [['user@bücher.de', 'user@xn--bcher-kva.de']],
     ],
+    [
+      'upper-case international domains fold to the same address',
+      'x@Éxample.com x@ÉXAMPLE.COM x@éxample.com',
+      [['x@Éxample.com', 'x@xn--xample-9ua.com']],
+    ],
     ['non-ASCII local parts are refused', 'ünïcode@example.com', [['ünïcode@example.com', 'invalid']]],
     [
       'quoted local parts are refused whole',
