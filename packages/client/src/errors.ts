@@ -9,13 +9,16 @@ export interface RosterErrorBody {
 }
 
 export interface RosterApiErrorInit extends RosterErrorBody {
-  /** The HTTP status; 0 when Roster could not be reached at all. */
+  /** The HTTP status; 0 when no reply came (unreachable, timed out, aborted). */
   status: number;
   requestId?: string | undefined;
   retryAfterSeconds?: number | undefined;
 }
 
-/** An error answered by Roster, or a failure to reach it (`status` 0, `code` `network_error`). */
+/**
+ * An error answered by Roster, or a failure to get its answer: `status` 0 with `code`
+ * `network_error` (unreachable, or the reply was cut), `timeout` or `aborted`.
+ */
 export class RosterApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -61,12 +64,45 @@ export function errorFromReply(response: Response, payload: unknown): RosterApiE
   });
 }
 
-export function networkError(cause: unknown): RosterApiError {
-  const error = new RosterApiError({
-    status: 0,
-    code: 'network_error',
-    message: 'Roster cannot be reached. Check the connection and try again.',
+/**
+ * A 2xx reply whose body is not JSON: something else answered at `baseUrl` (a proxy's or a captive
+ * portal's HTML page). Status 502, as a gateway that got an invalid reply from upstream answers.
+ */
+export function invalidReply(response: Response): RosterApiError {
+  const contentType = response.headers.get('content-type');
+  return new RosterApiError({
+    status: 502,
+    code: 'invalid_reply',
+    message: `Roster's reply (${response.status}, ${contentType ?? 'no content type'}) is not JSON: is something else answering at this address?`,
+    details: { reply_status: response.status, content_type: contentType },
+    requestId: response.headers.get('x-request-id') ?? undefined,
   });
+}
+
+/** A call refused before it was sent: the request itself is wrong (the shape of Roster's 400). */
+export function invalidRequest(message: string, issue: { path: string; location: string }): RosterApiError {
+  return new RosterApiError({
+    status: 400,
+    code: 'invalid_request',
+    message,
+    details: { issues: [{ ...issue, message }] },
+  });
+}
+
+export function networkError(cause: unknown): RosterApiError {
+  return noReply('network_error', 'Roster cannot be reached, or its reply was cut. Check the connection and try again.', cause);
+}
+
+export function timedOut(timeoutMs: number, cause: unknown): RosterApiError {
+  return noReply('timeout', `Roster did not answer within ${timeoutMs} ms. Try again later.`, cause);
+}
+
+export function aborted(cause: unknown): RosterApiError {
+  return noReply('aborted', 'The call to Roster was aborted by its caller.', cause);
+}
+
+function noReply(code: string, message: string, cause: unknown): RosterApiError {
+  const error = new RosterApiError({ status: 0, code, message });
   (error as { cause?: unknown }).cause = cause;
   return error;
 }

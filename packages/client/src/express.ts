@@ -1,5 +1,8 @@
 // Express adapter: `authenticate` as middleware sets `req.roster` or answers Roster's 401/403;
 // `recordUsage` records the member's usage and answers Roster's 429 (with Retry-After) itself.
+// Anything else is thrown (passed to `next`) as a RosterMiddlewareError that Express's default
+// handler answers with its status (503 while Roster is unavailable, 500 for a host misconfiguration)
+// and headers.
 import type { NextFunction, Request, Response } from 'express';
 import {
   createRosterCore,
@@ -20,12 +23,13 @@ export type {
   UsageInput,
   UsageReceipt,
 } from './middleware.ts';
+export { RosterMiddlewareError } from './middleware-errors.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types requests through this global namespace
   namespace Express {
     interface Request {
-      /** The Roster member behind this request, set by `roster.authenticate`. */
+      /** The Roster member behind this request, set by `roster.authenticate`; `null` for a user in no org let through by `allowNoOrg`. */
       roster?: RosterMember | null;
     }
   }
@@ -38,7 +42,8 @@ export interface RosterExpress {
   authenticate(req: Request, res: Response, next: NextFunction): void;
   /**
    * Records usage for `req.roster`. `{ ok: false }` means a refusal (429 past a limit, with
-   * Retry-After and Roster's error body) has been sent: stop handling the request.
+   * Retry-After and Roster's error body; 403 `not_a_member` for a user in no org) has been sent:
+   * stop handling the request.
    */
   recordUsage(req: Request, res: Response, input: UsageInput): Promise<UsageResult>;
   /**
@@ -54,7 +59,7 @@ export function createRosterExpress(options: RosterMiddlewareOptions<Request>): 
   return {
     client: core.client,
     check(req, action, options) {
-      if (!req.roster) throw new Error('check needs req.roster: use roster.authenticate first');
+      if (req.roster === undefined) throw new Error('check needs req.roster: use roster.authenticate first');
       return core.check(req.roster, action, options);
     },
     authenticate(req, res, next) {
@@ -65,7 +70,7 @@ export function createRosterExpress(options: RosterMiddlewareOptions<Request>): 
       }, next);
     },
     async recordUsage(req, res, input) {
-      if (!req.roster) throw new Error('recordUsage needs req.roster: use roster.authenticate before the route');
+      if (req.roster === undefined) throw new Error('recordUsage needs req.roster: use roster.authenticate before the route');
       const outcome = await core.recordUsage(req.roster, req.headers, input);
       if (outcome.ok) return { ok: true, receipt: outcome.value };
       send(res, outcome.refusal);

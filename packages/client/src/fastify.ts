@@ -1,5 +1,7 @@
 // Fastify adapter: `authenticate` as a preHandler sets `request.roster` or answers Roster's 401/403;
 // `recordUsage` records the member's usage and answers Roster's 429 (with Retry-After) itself.
+// Anything else is thrown as a RosterMiddlewareError that Fastify's default error handler answers
+// with its statusCode (503 while Roster is unavailable, 500 for a host misconfiguration) and headers.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   createRosterCore,
@@ -20,10 +22,11 @@ export type {
   UsageInput,
   UsageReceipt,
 } from './middleware.ts';
+export { RosterMiddlewareError } from './middleware-errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The Roster member behind this request, set by `roster.authenticate`. */
+    /** The Roster member behind this request, set by `roster.authenticate`; `null` for a user in no org let through by `allowNoOrg`. */
     roster?: RosterMember | null;
   }
 }
@@ -35,7 +38,8 @@ export interface RosterFastify {
   authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
   /**
    * Records usage for `request.roster`. `{ ok: false }` means a refusal (429 past a limit, with
-   * Retry-After and Roster's error body) has been sent: return the reply from the handler.
+   * Retry-After and Roster's error body; 403 `not_a_member` for a user in no org) has been sent:
+   * return the reply from the handler.
    */
   recordUsage(request: FastifyRequest, reply: FastifyReply, input: UsageInput): Promise<UsageResult>;
   /**
@@ -51,7 +55,7 @@ export function createRosterFastify(options: RosterMiddlewareOptions<FastifyRequ
   return {
     client: core.client,
     check(request, action, options) {
-      if (!request.roster) throw new Error('check needs request.roster: use roster.authenticate first');
+      if (request.roster === undefined) throw new Error('check needs request.roster: use roster.authenticate first');
       return core.check(request.roster, action, options);
     },
     async authenticate(request, reply) {
@@ -64,7 +68,9 @@ export function createRosterFastify(options: RosterMiddlewareOptions<FastifyRequ
       return send(reply, outcome.refusal);
     },
     async recordUsage(request, reply, input) {
-      if (!request.roster) throw new Error('recordUsage needs request.roster: add roster.authenticate as the route preHandler');
+      if (request.roster === undefined) {
+        throw new Error('recordUsage needs request.roster: add roster.authenticate as the route preHandler');
+      }
       const outcome = await core.recordUsage(request.roster, request.headers, input);
       if (outcome.ok) return { ok: true, receipt: outcome.value };
       send(reply, outcome.refusal);

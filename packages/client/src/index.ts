@@ -11,6 +11,7 @@ export {
   type RequestOptions,
   type RosterClient,
   type RosterClientOptions,
+  type RosterCredentials,
 } from './client.ts';
 export { isRosterApiError, RosterApiError, type RosterApiErrorInit, type RosterErrorBody } from './errors.ts';
 export type { components, operations, paths } from './schema.js';

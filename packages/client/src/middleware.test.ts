@@ -1,14 +1,20 @@
-// The Fastify and Express middleware against a real Roster server: each host app below listens on
-// loopback and calls Roster over HTTP, as a host app in production does. Both adapters share one
-// core, and every rule is checked through both.
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import Fastify from 'fastify';
+// The Fastify and Express middleware against a real Roster server: each host app (test-kit.ts)
+// listens on loopback and calls Roster over HTTP, as a host app in production does. Both adapters
+// share one core, and every rule is checked through both. When Roster fails or refuses the host
+// itself: middleware-failures.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRosterExpress } from './express.ts';
-import { createRosterFastify } from './fastify.ts';
 import type { RosterMiddlewareOptions } from './middleware.ts';
-import { browserSession, serviceToken, startRoster, type LiveRoster } from './test-kit.ts';
+import {
+  bearer,
+  browserSession,
+  call,
+  expressHost,
+  fastifyHost,
+  serviceToken,
+  startRoster,
+  type HostApp,
+  type LiveRoster,
+} from './test-kit.ts';
 
 let roster: LiveRoster;
 beforeAll(async () => {
@@ -17,66 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await roster.close();
 });
-
-interface HostApp {
-  url: string;
-  close(): Promise<void>;
-}
-
-/**
- * GET /whoami answers request.roster; GET /may-invite asks Roster's policy about `invite`; POST
- * /reports records one `report` (with the caller's Idempotency-Key) and answers the receipt.
- */
-type HostFactory = (options: RosterMiddlewareOptions<never>) => Promise<HostApp>;
-
-const fastifyHost: HostFactory = async (options) => {
-  const host = Fastify();
-  const roster = createRosterFastify(options as RosterMiddlewareOptions);
-  host.get('/whoami', { preHandler: roster.authenticate }, async (request) => ({ roster: request.roster }));
-  host.get('/may-invite', { preHandler: roster.authenticate }, async (request) => roster.check(request, 'invite'));
-  host.post('/reports', { preHandler: roster.authenticate }, async (request, reply) => {
-    const key = request.headers['idempotency-key'];
-    const usage = await roster.recordUsage(request, reply, {
-      activity: 'report',
-      quantity: 1,
-      ...(typeof key === 'string' ? { key } : {}),
-    });
-    if (!usage.ok) return reply;
-    return reply.status(201).send({ used_today: usage.receipt.day.used });
-  });
-  await host.listen({ port: 0, host: '127.0.0.1' });
-  return { url: `http://127.0.0.1:${(host.server.address() as AddressInfo).port}`, close: () => host.close() };
-};
-
-const expressHost: HostFactory = async (options) => {
-  const host = express();
-  const roster = createRosterExpress(options as RosterMiddlewareOptions);
-  host.get('/whoami', roster.authenticate, (req, res) => {
-    res.json({ roster: req.roster });
-  });
-  host.get('/may-invite', roster.authenticate, async (req, res) => {
-    res.json(await roster.check(req, 'invite'));
-  });
-  host.post('/reports', roster.authenticate, async (req, res) => {
-    const key = req.get('idempotency-key');
-    const usage = await roster.recordUsage(req, res, { activity: 'report', quantity: 1, ...(key ? { key } : {}) });
-    if (!usage.ok) return;
-    res.status(201).json({ used_today: usage.receipt.day.used });
-  });
-  const server = host.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
-  };
-};
-
-async function call(host: HostApp, method: string, path: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${host.url}${path}`, { method, headers });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
-}
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe.each([
   ['Fastify', fastifyHost],
@@ -217,6 +163,8 @@ describe.each([
     });
 
     expect((await call(host, 'GET', '/whoami')).status).toBe(401);
+    const unknown = await call(host, 'GET', '/whoami', as('00000000-0000-4000-8000-000000000000'));
+    expect([unknown.status, unknown.body.error.code]).toEqual([403, 'not_a_member']);
     const loner = await roster.given.user();
     const orgless = await call(host, 'GET', '/whoami', as(loner.id));
     expect([orgless.status, orgless.body.error.code]).toEqual([403, 'not_a_member']);
@@ -228,9 +176,9 @@ describe.each([
 
   it("answers may-I questions with Roster's policy for the member's current role", async () => {
     const org = await roster.given.org({ admins: 1, members: 1 });
-    const refused = await call(host, 'GET', '/may-invite', as(org.members[0]!.id));
+    const refused = await call(host, 'GET', '/may/invite', as(org.members[0]!.id));
     expect(refused.body).toEqual({ allowed: false, role: 'member', org_id: org.id, reason: 'insufficient_role' });
-    const allowed = await call(host, 'GET', '/may-invite', as(org.admins[0]!.id));
+    const allowed = await call(host, 'GET', '/may/invite', as(org.admins[0]!.id));
     expect(allowed.body).toMatchObject({ allowed: true, role: 'admin', reason: null });
   });
 
@@ -256,18 +204,41 @@ describe.each([
   });
 });
 
-describe('service mode with a token that lacks a scope', () => {
-  it("passes Roster's 403 forbidden on", async () => {
-    const host = await fastifyHost({
+describe.each([
+  ['Fastify', fastifyHost],
+  ['Express', expressHost],
+])('%s middleware with allowNoOrg', (_name, startHost) => {
+  const lonerId = (request: { headers: Record<string, unknown> }) => {
+    const id = request.headers['x-host-user'];
+    return typeof id === 'string' ? id : undefined;
+  };
+
+  it('lets a user in no org through with request.roster null, and refuses their usage with 403 not_a_member (regression: 500)', async () => {
+    const loner = await roster.given.user();
+    const token = await serviceToken(roster, 'authz:read,usage:write');
+    const bySession = await startHost({ baseUrl: roster.url, allowNoOrg: true });
+    const byService = await startHost({
       baseUrl: roster.url,
-      serviceToken: await serviceToken(roster, 'storage:write'),
-      resolveUserId: () => '00000000-0000-4000-8000-000000000000',
+      serviceToken: token,
+      resolveUserId: lonerId,
+      allowNoOrg: true,
     } as RosterMiddlewareOptions<never>);
     try {
-      const reply = await call(host, 'GET', '/whoami');
-      expect([reply.status, reply.body.error.code]).toEqual([403, 'forbidden']);
+      for (const [host, credential] of [
+        [bySession, bearer(loner.token)],
+        [byService, { 'x-host-user': loner.id }],
+      ] as const) {
+        const whoami = await call(host, 'GET', '/whoami', credential);
+        expect([whoami.status, whoami.body.roster]).toEqual([200, null]);
+        const usage = await call(host, 'POST', '/reports', credential);
+        expect([usage.status, usage.body.error.code]).toEqual([403, 'not_a_member']);
+      }
+      // check answers as Roster does for a user in no org, without a user id to ask about.
+      const decision = await call(byService, 'GET', '/may/invite', { 'x-host-user': loner.id });
+      expect(decision.body).toEqual({ allowed: false, role: null, org_id: null, reason: 'not_a_member' });
     } finally {
-      await host.close();
+      await bySession.close();
+      await byService.close();
     }
   });
 });

@@ -2,8 +2,12 @@
 // cookie or bearer token checked by Roster's GET /me, or a service token plus a user id the host
 // resolved itself, checked by GET /users/{id}/membership), and recording their usage. Roster
 // decides every time (no cache), so a disabled member or a changed role counts on the next request.
+// What the host answers when a call fails is decided in middleware-errors.ts.
 import { createRosterClient, type Operation, type Reply, type RosterClient } from './client.ts';
-import { RosterApiError, type RosterErrorBody } from './errors.ts';
+import { RosterApiError } from './errors.ts';
+import { isRefusal, judge, notAMember, refuse, thrownRefusal, type Caller, type Refusal } from './middleware-errors.ts';
+
+export { RosterMiddlewareError, type Refusal } from './middleware-errors.ts';
 
 type MeReply = Reply<'/api/v1/me', 'get'>;
 export type RosterRole = 'owner' | 'admin' | 'member';
@@ -40,16 +44,14 @@ export interface RosterMiddlewareOptions<Request = unknown> {
    * bearer token is checked.
    */
   resolveUserId?: (request: Request) => string | undefined | Promise<string | undefined>;
-  /** Let users in no organization through (`request.roster` is then not set). Default: refused, 403 `not_a_member`. */
+  /**
+   * Let users in no organization through, with `request.roster` set to `null`. Default: refused,
+   * 403 `not_a_member`. `recordUsage` still refuses them (403 `not_a_member`): usage counts per org.
+   */
   allowNoOrg?: boolean;
   fetch?: typeof fetch;
-}
-
-/** A reply the host sends instead of running its handler: Roster's status, error body and Retry-After. */
-export interface Refusal {
-  status: number;
-  body: { error: RosterErrorBody };
-  headers: Record<string, string>;
+  /** How long each Roster call may take, in milliseconds (default 10 000; `0` or `Infinity`: no limit). Past it: 503. */
+  timeoutMs?: number;
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
@@ -60,16 +62,14 @@ export type IncomingHeaders = Record<string, string | string[] | undefined>;
 export const SESSION_COOKIE = 'roster_session';
 export const CSRF_COOKIE = 'roster_csrf';
 
-/** Roster's refusals that concern the caller and are passed on as they are; anything else is thrown. */
-const PASSED_ON = new Set([401, 403, 429]);
-
 export interface RosterCore<Request> {
   /** A client with the service token (when given) for the host's own calls. */
   client: RosterClient;
   authenticate(request: Request, headers: IncomingHeaders): Promise<Outcome<RosterMember | null>>;
-  recordUsage(member: RosterMember, headers: IncomingHeaders, input: UsageInput): Promise<Outcome<UsageReceipt>>;
+  /** Records for the member (`null`, a user in no org let through by `allowNoOrg`: 403 `not_a_member`). */
+  recordUsage(member: RosterMember | null, headers: IncomingHeaders, input: UsageInput): Promise<Outcome<UsageReceipt>>;
   /** May the member take `action` now (`GET /authz/check`, service token with `authz:read`)? */
-  check(member: RosterMember, action: CheckAction, options?: { projectId?: string }): Promise<AccessDecision>;
+  check(member: RosterMember | null, action: CheckAction, options?: { projectId?: string }): Promise<AccessDecision>;
 }
 
 export interface UsageInput {
@@ -83,17 +83,17 @@ export function createRosterCore<Request>(options: RosterMiddlewareOptions<Reque
   if (options.resolveUserId && !options.serviceToken) {
     throw new Error('resolveUserId needs a serviceToken (scope authz:read) to look the user up in Roster');
   }
-  const service = createRosterClient({ baseUrl: options.baseUrl, token: options.serviceToken, fetch: options.fetch });
-  const asCaller = (headers: Record<string, string>) =>
-    createRosterClient({ baseUrl: options.baseUrl, fetch: options.fetch, headers });
+  const connection = { baseUrl: options.baseUrl, fetch: options.fetch, timeoutMs: options.timeoutMs };
+  const service = createRosterClient({ ...connection, token: options.serviceToken });
+  const asCaller = (headers: Record<string, string>) => createRosterClient({ ...connection, headers });
 
   async function bySession(headers: IncomingHeaders): Promise<Outcome<RosterMember | null>> {
     const credential = credentialHeaders(headers);
-    if (!credential) return refuse(401, 'unauthenticated', 'Sign in to continue.');
-    const me = await passOn(() => asCaller(credential).GET('/api/v1/me'));
+    if (!credential) return refused(signIn());
+    const me = await passOn('user', () => asCaller(credential).GET('/api/v1/me'));
     if (!me.ok) return me;
     const { user, org } = me.value;
-    if (!org) return options.allowNoOrg ? { ok: true, value: null } : notAMember();
+    if (!org) return options.allowNoOrg ? { ok: true, value: null } : refused(notAMember());
     return {
       ok: true,
       value: {
@@ -107,12 +107,14 @@ export function createRosterCore<Request>(options: RosterMiddlewareOptions<Reque
   }
 
   async function byService(userId: string): Promise<Outcome<RosterMember | null>> {
-    const looked = await passOn(() => service.GET('/api/v1/users/{user_id}/membership', { params: { user_id: userId } }));
+    const looked = await passOn('service', () =>
+      service.GET('/api/v1/users/{user_id}/membership', { params: { user_id: userId } }),
+    );
     if (!looked.ok) return looked;
     const membership = looked.value;
     // `{org: null}`: no such user, or one in no org (Roster does not tell the two apart).
-    if (!('role' in membership)) return options.allowNoOrg ? { ok: true, value: null } : notAMember();
-    if (membership.status === 'disabled') return refuse(403, 'user_disabled', 'This account is disabled.');
+    if (!('role' in membership)) return options.allowNoOrg ? { ok: true, value: null } : refused(notAMember());
+    if (membership.status === 'disabled') return refused(refuse(403, 'user_disabled', 'This account is disabled.'));
     // The membership reply carries no permissions list: ask `GET /authz/check` per action.
     return {
       ok: true,
@@ -125,27 +127,35 @@ export function createRosterCore<Request>(options: RosterMiddlewareOptions<Reque
     async authenticate(request, headers) {
       if (!options.resolveUserId) return bySession(headers);
       const userId = await options.resolveUserId(request);
-      if (!userId) return refuse(401, 'unauthenticated', 'Sign in to continue.');
+      if (!userId) return refused(signIn());
       return byService(userId);
     },
     async recordUsage(member, headers, input) {
+      // Usage counts per member of an org: a user let through in no org has nothing to count it against.
+      if (!member) return refused(notAMember());
       if (options.serviceToken) {
-        // On behalf of the member: no CSRF to forward, and `key` makes a retry count once.
+        // On behalf of the member, whatever authenticated them: Roster checks no CSRF here (a
+        // cookie-authenticated host route must protect itself), and `key` makes a retry count once.
         const onBehalf = { user_id: member.user.id, ...input };
-        return passOn(() => service.POST('/api/v1/usage', { body: onBehalf }));
+        return passOn('service', () => service.POST('/api/v1/usage', { body: onBehalf }));
       }
       const credential = credentialHeaders(headers, { forWrite: true });
-      if (!credential) return refuse(401, 'unauthenticated', 'Sign in to continue.');
-      return passOn(() => asCaller(credential).POST('/api/v1/usage', { body: input }));
+      if (!credential) return refused(signIn());
+      return passOn('user', () => asCaller(credential).POST('/api/v1/usage', { body: input }));
     },
     async check(member, action, checkOptions = {}) {
       if (!options.serviceToken) throw new Error('check needs a serviceToken with the authz:read scope');
+      // Roster's own answer for a user in no org, without asking it: there is no user id to ask about.
+      if (!member) return { allowed: false, role: null, org_id: null, reason: 'not_a_member' };
       const query = {
         user_id: member.user.id,
         action,
         ...(checkOptions.projectId ? { project_id: checkOptions.projectId } : {}),
       };
-      return service.GET('/api/v1/authz/check', { query });
+      const decision = await passOn('service', () => service.GET('/api/v1/authz/check', { query }));
+      if (decision.ok) return decision.value;
+      // No reply to send from here: a refusal that concerns the user is thrown with its status.
+      throw thrownRefusal(decision.refusal, decision.cause);
     },
   };
 }
@@ -192,29 +202,30 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return cookies;
 }
 
-/** Runs a Roster call; its 401, 403 and 429 become a Refusal to pass on, anything else is thrown. */
-export async function passOn<T>(call: () => Promise<T>): Promise<Outcome<T>> {
+/**
+ * Runs a Roster call made with `caller`'s credential. A failure that concerns the end user becomes a
+ * Refusal to send them; any other is thrown as a RosterMiddlewareError (503 or 500: middleware-errors.ts).
+ */
+export async function passOn<T>(
+  caller: Caller,
+  call: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; refusal: Refusal; cause: RosterApiError }> {
   try {
     return { ok: true, value: await call() };
   } catch (error) {
-    if (error instanceof RosterApiError && PASSED_ON.has(error.status)) return { ok: false, refusal: refusalOf(error) };
-    throw error;
+    if (!(error instanceof RosterApiError)) throw error;
+    const answer = judge(error, caller);
+    if (isRefusal(answer)) return { ok: false, refusal: answer, cause: error };
+    throw answer;
   }
 }
 
-/** The host's reply for a Roster refusal: same status and body, Retry-After when Roster gave one. */
-export function refusalOf(error: RosterApiError): Refusal {
-  const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-  return { status: error.status, body: error.toJSON(), headers };
+function refused(refusal: Refusal): { ok: false; refusal: Refusal } {
+  return { ok: false, refusal };
 }
 
-function refuse(status: number, code: string, message: string): { ok: false; refusal: Refusal } {
-  return { ok: false, refusal: { status, body: { error: { code, message } }, headers: {} } };
-}
-
-function notAMember(): { ok: false; refusal: Refusal } {
-  return refuse(403, 'not_a_member', 'You are not a member of an organization.');
+function signIn(): Refusal {
+  return refuse(401, 'unauthenticated', 'Sign in to continue.');
 }
 
 function first(value: string | string[] | undefined): string | undefined {

@@ -4,35 +4,45 @@
 // does not match the signature.
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 
-/** The event types Roster sends (src/events/types.ts); new ones may be added, so any string is accepted too. */
-export type RosterEventType =
-  | 'org.created'
-  | 'org.updated'
-  | 'org.ownership_transferred'
-  | 'member.joined'
-  | 'member.removed'
-  | 'member.role_changed'
-  | 'member.disabled'
-  | 'member.enabled'
-  | 'invite.created'
-  | 'invite.resent'
-  | 'invite.revoked'
-  | 'invite.expired'
-  | 'invite.accepted'
-  | 'billing.seats_changed'
-  | 'billing.plan_changed'
-  | 'billing.status_changed'
-  | 'usage.limit_changed'
-  | 'usage.limit_exceeded'
-  | 'usage.allocation_changed'
-  | 'usage.allocation_low'
-  | 'usage.allocation_exhausted'
-  | 'project.created'
-  | 'project.updated'
-  | 'project.member_changed'
-  | 'project.member_removed'
-  | 'project.deleted'
-  | (string & {});
+/**
+ * The event types Roster sends (the server's list: WEBHOOK_EVENT_TYPES in src/webhooks/schema.ts;
+ * webhooks.test.ts fails when the two differ).
+ */
+export const ROSTER_EVENT_TYPES = [
+  'org.created',
+  'org.updated',
+  'org.ownership_transferred',
+  'member.joined',
+  'member.removed',
+  'member.role_changed',
+  'member.disabled',
+  'member.enabled',
+  'invite.created',
+  'invite.resent',
+  'invite.revoked',
+  'invite.expired',
+  'invite.accepted',
+  'billing.seats_changed',
+  'billing.plan_changed',
+  'billing.status_changed',
+  'usage.limit_changed',
+  'usage.limit_exceeded',
+  'usage.allocation_changed',
+  'usage.allocation_low',
+  'usage.allocation_exhausted',
+  'storage.recounted',
+  'project.created',
+  'project.updated',
+  'project.member_changed',
+  'project.member_removed',
+  'project.deleted',
+] as const;
+
+/** An event type Roster sends today. */
+export type KnownRosterEventType = (typeof ROSTER_EVENT_TYPES)[number];
+
+/** An event's type: one of today's, or a newer one (new types may be added, so any string is accepted too). */
+export type RosterEventType = KnownRosterEventType | (string & {});
 
 /** One delivery's body: `{id, type, created_at, org_id, data}`. Deduplicate on `id` (also `webhook-id`). */
 export interface RosterWebhookEvent<Type extends RosterEventType = RosterEventType> {
@@ -47,12 +57,14 @@ export { WebhookVerificationError };
 
 /**
  * The verified event of a delivery, or throws WebhookVerificationError (bad or missing signature,
- * timestamp outside the 5-minute tolerance) — answer such a request with 400 and ignore it.
+ * timestamp outside the 5-minute tolerance, a body that is not a Roster event): answer such a
+ * request with 400 and ignore it. Throws a TypeError when `rawBody` is not the raw body (a string,
+ * Buffer or Uint8Array) but, say, the object a JSON body parser made of it: a host bug, not a forgery.
  */
 export function verifyWebhook(
   secret: string,
   headers: Record<string, string | string[] | undefined> | Headers,
-  rawBody: string | Buffer,
+  rawBody: string | Uint8Array,
 ): RosterWebhookEvent {
   const flat: Record<string, string> = {};
   if (headers instanceof Headers) headers.forEach((value, name) => (flat[name.toLowerCase()] = value));
@@ -62,10 +74,36 @@ export function verifyWebhook(
       if (text !== undefined) flat[name.toLowerCase()] = text;
     }
   }
-  const payload = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
-  const event = new Webhook(secret).verify(payload, flat) as RosterWebhookEvent;
-  if (!event || typeof event !== 'object' || typeof event.type !== 'string' || typeof event.id !== 'string') {
-    throw new WebhookVerificationError('The body is not a Roster event');
-  }
+  const payload = rawBodyText(rawBody);
+  // Signature first; the body is parsed here, after it, so a signed body that is not JSON is a
+  // WebhookVerificationError like any other that is not a Roster event (not the parser's SyntaxError).
+  new Webhook(secret).verify(payload, flat, { jsonParse: false });
+  const event = parseEvent(payload);
+  if (!event) throw new WebhookVerificationError('The body is not a Roster event');
   return event;
+}
+
+function rawBodyText(rawBody: unknown): string {
+  if (typeof rawBody === 'string') return rawBody;
+  // ignoreBOM keeps a leading BOM, as Buffer's toString does: the signature covers it.
+  if (rawBody instanceof Uint8Array) return new TextDecoder('utf-8', { ignoreBOM: true }).decode(rawBody);
+  const what = rawBody === null ? 'null' : typeof rawBody;
+  throw new TypeError(
+    `verifyWebhook needs the raw body as received (a string, Buffer or Uint8Array), not ${what === 'object' ? 'a parsed object' : what}: ` +
+      'the signature covers the exact bytes. Take it before any JSON parser runs: with Fastify, ' +
+      "addContentTypeParser('application/json', { parseAs: 'string' }, …) in the webhook route's scope; " +
+      "with Express, express.raw({ type: 'application/json' }) on the webhook route.",
+  );
+}
+
+function parseEvent(payload: string): RosterWebhookEvent | undefined {
+  let event: unknown;
+  try {
+    event = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  if (!event || typeof event !== 'object') return undefined;
+  const { id, type } = event as { id?: unknown; type?: unknown };
+  return typeof id === 'string' && typeof type === 'string' ? (event as RosterWebhookEvent) : undefined;
 }
