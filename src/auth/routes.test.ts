@@ -503,7 +503,8 @@ describe('cookie sessions and CSRF', () => {
     const { port } = t.app.server.address() as AddressInfo;
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.end(
+        // Written, not ended: a half-closed socket may be closed before the answer (Connection: close ends it).
+        socket.write(
           `POST http://127.0.0.1:${port}/api/v1/auth/logout HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
             `Cookie: roster_session=${session}\r\nOrigin: https://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
         );
