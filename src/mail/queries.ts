@@ -13,6 +13,7 @@ import {
 } from '../db/client.ts';
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
+import { redactedMessage, type RedactedMessage } from './redaction.ts';
 
 // The SQL of mail_outbox, the table the mail module owns (ARCHITECTURE principle 9).
 
@@ -130,9 +131,14 @@ export function newestMails(db: Queryable, options: { to?: string; limit: number
 
 export interface ClaimedMail extends ClaimedJob {
   to_address: string;
+  /** The message as sent (renderedMessage). */
   subject: string;
   text_body: string;
   html_body: string;
+  /** The row's own values for a template's slot (null for a single mail): what redaction rewrites. */
+  template_id: string | null;
+  slot_text: string | null;
+  slot_html: string | null;
 }
 
 /**
@@ -141,61 +147,96 @@ export interface ClaimedMail extends ClaimedJob {
  * across the network, and no other process claims the row while the lease runs. Every later write
  * is guarded by the attempt it claimed, so a stale worker whose lease ran out cannot overwrite a
  * newer attempt.
+ *
+ * Unless `isMailbox`, the statement that marks a mail sent, or failed for good, also replaces every
+ * token in its stored message (src/mail/redaction.ts): once it has left, the row is a delivery
+ * record and no longer holds a live link. A pending row keeps its tokens, because a retry sends it
+ * again. With `isMailbox` (the local development mailbox) the row IS the delivered message, which
+ * developers open at /api/dev/mailbox, so its links stay.
  */
-export const mailOutboxStore: JobStore<ClaimedMail> = {
-  async stats(db: Db) {
-    const [row] = await queryRows<{ depth: number; oldest_at: Date | string | null }>(
-      db,
-      sql`SELECT count(*)::int AS depth, min(created_at) AS oldest_at FROM mail_outbox WHERE status = 'pending'`,
-    );
-    return { depth: Number(row?.depth ?? 0), oldestAt: row?.oldest_at ? new Date(row.oldest_at) : null };
-  },
-  claim(db: Db, { now, leaseUntil, limit }) {
-    return queryRows<ClaimedMail>(
-      db,
-      sql`WITH claimed AS (
-            UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ${leaseUntil}
-            WHERE id IN (SELECT id FROM mail_outbox
-                          WHERE status = 'pending' AND next_attempt_at <= ${now}
-                          ORDER BY next_attempt_at, id
-                          LIMIT ${limit}
-                          FOR UPDATE SKIP LOCKED)
-            RETURNING id, to_address, subject, text_body, html_body, template_id, slot_text, slot_html, attempts)
-          SELECT m.id, m.to_address, ${renderedMessage}, m.attempts
-          FROM claimed m LEFT JOIN mail_templates t ON t.id = m.template_id`,
-    );
-  },
-  async succeeded(db, mail, now) {
-    await markSent(db, [mail], now);
-  },
-  // The runtime groups the messages its lanes finish together into one statement (a bulk
-  // invitation's 1,000 mails cost about 250 instead of 1,000 with 4 lanes), without letting more
-  // messages be sent but unmarked at once than before: a crash still re-sends at most one per lane.
-  async succeededMany(db, mails, now) {
-    await markSent(db, mails, now);
-  },
-  async retryAt(db, mail, at, error) {
-    await db.execute(
-      sql`UPDATE mail_outbox SET next_attempt_at = ${at}, last_error = ${error}
-          WHERE id = ${mail.id} AND status = 'pending' AND attempts = ${mail.attempts}`,
-    );
-  },
-  async failed(db, mail, error) {
-    await db.execute(
-      sql`UPDATE mail_outbox SET status = 'failed', last_error = ${error}
-          WHERE id = ${mail.id} AND status = 'pending' AND attempts = ${mail.attempts}`,
-    );
-  },
-};
+export function createMailOutboxStore(options: { isMailbox: boolean }): JobStore<ClaimedMail> {
+  const redacted = (mail: ClaimedMail): RedactedMessage =>
+    options.isMailbox ? { text_body: null, html_body: null, slot_text: null, slot_html: null } : redactedMessage(mail);
+  return {
+    async stats(db: Db) {
+      const [row] = await queryRows<{ depth: number; oldest_at: Date | string | null }>(
+        db,
+        sql`SELECT count(*)::int AS depth, min(created_at) AS oldest_at FROM mail_outbox WHERE status = 'pending'`,
+      );
+      return { depth: Number(row?.depth ?? 0), oldestAt: row?.oldest_at ? new Date(row.oldest_at) : null };
+    },
+    claim(db: Db, { now, leaseUntil, limit }) {
+      return queryRows<ClaimedMail>(
+        db,
+        sql`WITH claimed AS (
+              UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = ${leaseUntil}
+              WHERE id IN (SELECT id FROM mail_outbox
+                            WHERE status = 'pending' AND next_attempt_at <= ${now}
+                            ORDER BY next_attempt_at, id
+                            LIMIT ${limit}
+                            FOR UPDATE SKIP LOCKED)
+              RETURNING id, to_address, subject, text_body, html_body, template_id, slot_text, slot_html, attempts)
+            SELECT m.id, m.to_address, ${renderedMessage}, m.template_id, m.slot_text, m.slot_html, m.attempts
+            FROM claimed m LEFT JOIN mail_templates t ON t.id = m.template_id`,
+      );
+    },
+    async succeeded(db, mail, now) {
+      await markSent(db, [mail], now, redacted);
+    },
+    // The runtime groups the messages its lanes finish together into one statement (a bulk
+    // invitation's 1,000 mails cost about 250 instead of 1,000 with 4 lanes), without letting more
+    // messages be sent but unmarked at once than before: a crash still re-sends at most one per lane.
+    async succeededMany(db, mails, now) {
+      await markSent(db, mails, now, redacted);
+    },
+    async retryAt(db, mail, at, error) {
+      await db.execute(
+        sql`UPDATE mail_outbox SET next_attempt_at = ${at}, last_error = ${error}
+            WHERE id = ${mail.id} AND status = 'pending' AND attempts = ${mail.attempts}`,
+      );
+    },
+    // Failed for good: never sent again, so it keeps no token either. The recipient never got it, so
+    // the token left in the row could only ever reach someone who copies the database.
+    async failed(db, mail, error) {
+      const message = redacted(mail);
+      await db.execute(
+        sql`UPDATE mail_outbox SET status = 'failed', last_error = ${error},
+                   text_body = coalesce(${message.text_body}::text, text_body),
+                   html_body = coalesce(${message.html_body}::text, html_body),
+                   slot_text = coalesce(${message.slot_text}::text, slot_text),
+                   slot_html = coalesce(${message.slot_html}::text, slot_html)
+            WHERE id = ${mail.id} AND status = 'pending' AND attempts = ${mail.attempts}`,
+      );
+    },
+  };
+}
 
-/** Marks sent each mail still pending under the attempt it was claimed with (a stale worker's mark is a no-op). */
-async function markSent(db: Db, mails: ClaimedMail[], now: Date): Promise<void> {
+/** The store of a transport that sends (SMTP): sent and failed rows keep no token. */
+export const mailOutboxStore = createMailOutboxStore({ isMailbox: false });
+
+/**
+ * Marks sent each mail still pending under the attempt it was claimed with (a stale worker's mark is
+ * a no-op) and, in the same statement, stores its redacted message: no moment is committed where
+ * the row says sent and still holds a token. Only the columns that had a token travel back (null
+ * keeps the column), so a mail without a link costs what it did before.
+ */
+async function markSent(
+  db: Db,
+  mails: ClaimedMail[],
+  now: Date,
+  redacted: (mail: ClaimedMail) => RedactedMessage,
+): Promise<void> {
+  const done = jsonRecordset(
+    mails.map((mail) => ({ id: mail.id, attempts: Number(mail.attempts), ...redacted(mail) })),
+    { id: 'uuid', attempts: 'integer', text_body: 'text', html_body: 'text', slot_text: 'text', slot_html: 'text' },
+  );
   await queryRowsPrepared(
     db,
     'roster_mail_sent',
-    sql`UPDATE mail_outbox m SET status = 'sent', sent_at = ${now}, last_error = NULL
-        FROM unnest(${sql.param(mails.map((mail) => mail.id))}::uuid[],
-                    ${sql.param(mails.map((mail) => Number(mail.attempts)))}::int[]) AS done(id, attempts)
+    sql`UPDATE mail_outbox m SET status = 'sent', sent_at = ${now}, last_error = NULL,
+               text_body = coalesce(done.text_body, m.text_body), html_body = coalesce(done.html_body, m.html_body),
+               slot_text = coalesce(done.slot_text, m.slot_text), slot_html = coalesce(done.slot_html, m.slot_html)
+        FROM ${done} AS done
         WHERE m.id = done.id AND m.status = 'pending' AND m.attempts = done.attempts`,
   );
 }

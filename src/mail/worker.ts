@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Consumer } from '../events/runtime.ts';
-import { MAIL_QUEUE, mailOutboxStore, type ClaimedMail } from './queries.ts';
+import { createMailOutboxStore, MAIL_QUEUE, type ClaimedMail } from './queries.ts';
 import type { MailTransport } from './transport.ts';
 
 export type MailDeliveryOptions = Pick<
@@ -17,7 +17,11 @@ export type MailDeliveryOptions = Pick<
 export function mailDelivery(transport: MailTransport, options: MailDeliveryOptions = {}): Consumer<ClaimedMail> {
   return {
     queue: MAIL_QUEUE,
-    store: mailOutboxStore,
+    // Over SMTP a sent row keeps no token (a database copy or backup must not hold live links).
+    // The local mailbox has nowhere else to keep the message: the row is what developers read at
+    // /api/dev/mailbox (and, in production without SMTP_URL, the only copy of an undelivered email,
+    // as the start-up warning says), so its links stay until retention deletes it.
+    store: createMailOutboxStore({ isMailbox: transport.name === 'local-mailbox' }),
     leaseMs: 120_000,
     ...options,
     logFields: (mail) => ({ mailId: mail.id }),
