@@ -7,6 +7,7 @@ import type { Metrics } from './http/metrics.ts';
 import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
 import { startRetention } from './retention/retention.ts';
+import { refusesPrivateReceivers } from './webhooks/address.ts';
 import { webhookDelivery } from './webhooks/consumer.ts';
 import { webhookKey } from './webhooks/key.ts';
 
@@ -34,7 +35,7 @@ export async function startBackgroundWork(deps: {
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
   runtime.register(mailDelivery(transport));
   const key = await webhookKey(config, database.db);
-  if (key) runtime.register(webhookDelivery(key));
+  if (key) runtime.register(webhookDelivery(key, { allowPrivateNetworks: !refusesPrivateReceivers(config) }));
   else logger.warn('WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be added and deliveries wait until it is');
   if (deps.metrics) {
     runtime.onJob(deps.metrics.observeJob);

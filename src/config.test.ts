@@ -31,6 +31,8 @@ describe('configuration', () => {
     ['LINK_SECRET', 'too-short'],
     ['MAIL_RETENTION_DAYS', '-1'],
     ['WEBHOOK_RETENTION_DAYS', 'a month'],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'yes'],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'TRUE'],
   ])('refuses a bad %s with a message naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
@@ -72,6 +74,12 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', BILLING: 'local' }).isProduction).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development' }).isProduction).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test' }).isProduction).toBe(false);
+  });
+
+  it('refuses private webhook receivers in production unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', () => {
+    expect(loadConfig({}).webhookAllowPrivateNetworks).toBe(false);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' }).webhookAllowPrivateNetworks).toBe(false);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }).webhookAllowPrivateNetworks).toBe(true);
   });
 
   it('derives PUBLIC_URL from PORT and trims a trailing slash', () => {

@@ -89,6 +89,8 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MAIL_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  // Exactly true or false: a typo must not quietly leave production's private networks reachable, or closed.
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -137,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: values.METRICS_TOKEN,
     mailRetentionDays: values.MAIL_RETENTION_DAYS,
     webhookRetentionDays: values.WEBHOOK_RETENTION_DAYS,
+    webhookAllowPrivateNetworks: values.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
   };
 }
 

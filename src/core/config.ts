@@ -36,6 +36,11 @@ export interface Config {
   mailRetentionDays: number;
   /** Days a finished webhook delivery stays in its endpoint's log (src/retention); 0: kept forever. */
   webhookRetentionDays: number;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: production also delivers webhooks to private, loopback and
+   * link-local addresses (receivers on an internal network). Outside production they are always allowed.
+   */
+  webhookAllowPrivateNetworks: boolean;
 }
 
 export interface StripeConfig {

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTcpServer, type AddressInfo, type LookupFunction } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
 import { loadOrCreateServerKey } from '../invites/queries.ts';
 import { startWebhookReceiver } from '../../test/kit/webhook-receiver.ts';
+import { ADDRESS_NOT_PUBLIC } from './address.ts';
 import { webhookDelivery } from './consumer.ts';
 import { DEVELOPMENT_KEY_FILE, DEVELOPMENT_KEY_NAME, webhookKey } from './key.ts';
 import type { ClaimedDelivery } from './queries.ts';
@@ -38,12 +41,17 @@ function claimed(url: string): ClaimedDelivery {
   };
 }
 
+/** Outside production (and with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true) loopback receivers are allowed. */
+const development = { allowPrivateNetworks: true };
+
 describe('one delivery attempt', () => {
   it('fails when the receiver does not answer within the timeout, and records no HTTP status', async () => {
     const hang = await startWebhookReceiver(() => new Promise<number>(() => {}));
     try {
       const delivery = claimed(hang.url);
-      const attempt = webhookDelivery(KEY, { timeoutMs: 500 }).run(delivery, { signal: new AbortController().signal });
+      const attempt = webhookDelivery(KEY, { ...development, timeoutMs: 500 }).run(delivery, {
+        signal: new AbortController().signal,
+      });
       await expect(attempt).rejects.toThrow('POST failed: no answer within 500 ms');
       expect(delivery.httpStatus).toBeNull();
     } finally {
@@ -58,7 +66,9 @@ describe('one delivery attempt', () => {
     // Collections while the attempt waits, as on a busy server; the attempt's rejection ends the test.
     const collecting = setInterval(collectGarbage, 20);
     try {
-      const attempt = webhookDelivery(KEY, { timeoutMs: 300 }).run(claimed(hang.url), { signal: new AbortController().signal });
+      const attempt = webhookDelivery(KEY, { ...development, timeoutMs: 300 }).run(claimed(hang.url), {
+        signal: new AbortController().signal,
+      });
       await expect(attempt).rejects.toThrow('POST failed: no answer within 300 ms');
     } finally {
       clearInterval(collecting);
@@ -70,10 +80,116 @@ describe('one delivery attempt', () => {
     const moved = await startWebhookReceiver(() => 301);
     try {
       const delivery = claimed(moved.url);
-      await expect(webhookDelivery(KEY).run(delivery, { signal: new AbortController().signal })).rejects.toThrow('HTTP 301');
+      await expect(webhookDelivery(KEY, development).run(delivery, { signal: new AbortController().signal })).rejects.toThrow(
+        'HTTP 301',
+      );
       expect(delivery.httpStatus).toBe(301);
     } finally {
       await moved.close();
+    }
+  });
+});
+
+/** Resolves every name to 127.0.0.1, as a public name rebound to loopback after the endpoint was added would. */
+const resolvesToLoopback: LookupFunction = (_hostname, options, callback) => {
+  if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+  else callback(null, '127.0.0.1', 4);
+};
+
+const attempt = (delivery: ClaimedDelivery, options: Parameters<typeof webhookDelivery>[1] = {}) =>
+  webhookDelivery(KEY, options).run(delivery, { signal: new AbortController().signal });
+
+/** A TCP server on loopback that does `onConnection` with each connection; its port. */
+async function tcpServer(onConnection: (socket: import('node:net').Socket) => void) {
+  const server = createTcpServer(onConnection);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe("the receiver's address at delivery (SSRF)", () => {
+  it('refuses a host name that resolves to loopback unless private networks are allowed (regression: production delivered to it; DNS rebinding)', async () => {
+    const hooks = await startWebhookReceiver();
+    try {
+      const url = hooks.url.replace('127.0.0.1', 'hooks.example.com');
+      const refused = claimed(url);
+      await expect(attempt(refused, { lookup: resolvesToLoopback })).rejects.toThrow(`POST failed: ${ADDRESS_NOT_PUBLIC}`);
+      expect(refused.httpStatus).toBeNull();
+      // The system resolver's `localhost` too.
+      await expect(attempt(claimed(hooks.url.replace('127.0.0.1', 'localhost')))).rejects.toThrow(ADDRESS_NOT_PUBLIC);
+      expect(hooks.received).toHaveLength(0);
+      // Allowed (development, or WEBHOOK_ALLOW_PRIVATE_NETWORKS=true): the same name is delivered to.
+      await attempt(claimed(url), { ...development, lookup: resolvesToLoopback });
+      expect(hooks.received).toHaveLength(1);
+      expect(hooks.received[0]!.headers.host).toBe(new URL(url).host);
+    } finally {
+      await hooks.close();
+    }
+  });
+
+  it.each(['http://127.0.0.1:{port}/hooks', 'http://[::ffff:127.0.0.1]:{port}/hooks', 'http://2130706433:{port}/hooks'])(
+    'refuses an address literal that is not public, as an endpoint added before the check holds: %s',
+    async (template) => {
+      const hooks = await startWebhookReceiver();
+      try {
+        const delivery = claimed(template.replace('{port}', new URL(hooks.url).port));
+        await expect(attempt(delivery)).rejects.toThrow(`POST failed: ${ADDRESS_NOT_PUBLIC}`);
+        expect(hooks.received).toHaveLength(0);
+      } finally {
+        await hooks.close();
+      }
+    },
+  );
+
+  it('keeps the host name for TLS: SNI carries it while the connection goes to the resolved address', async () => {
+    const servernames: string[] = [];
+    const tls = createTlsServer({
+      SNICallback: (servername, done) => {
+        servernames.push(servername);
+        done(new Error('no certificate here'));
+      },
+    });
+    tls.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = tls.address() as AddressInfo;
+      const delivery = claimed(`https://hooks.example.com:${port}/hooks`);
+      // The handshake cannot finish (no certificate); what matters is the name the server was asked for.
+      await expect(attempt(delivery, { ...development, lookup: resolvesToLoopback })).rejects.toThrow(/^POST failed: /);
+      expect(servernames).toEqual(['hooks.example.com']);
+    } finally {
+      await new Promise((resolve) => tls.close(resolve));
+    }
+  });
+});
+
+describe('a failed attempt records a constant reason, never the socket error (regression: the delivery log was a port scanner)', () => {
+  it('says "connection refused" for a closed port', async () => {
+    const closed = await tcpServer(() => {});
+    await closed.close();
+    const delivery = claimed(`http://127.0.0.1:${closed.port}/hooks`);
+    const failure = await attempt(delivery, development).catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toBe('POST failed: connection refused');
+  });
+
+  it('says "TLS handshake failed" for https to a plain HTTP port', async () => {
+    const hooks = await startWebhookReceiver();
+    try {
+      const delivery = claimed(hooks.url.replace('http:', 'https:'));
+      await expect(attempt(delivery, development)).rejects.toThrow(/^POST failed: TLS handshake failed$/);
+    } finally {
+      await hooks.close();
+    }
+  });
+
+  it('says "the receiver closed the connection" when it hangs up without answering', async () => {
+    const hangUp = await tcpServer((socket) => socket.destroy());
+    try {
+      await expect(attempt(claimed(`http://127.0.0.1:${hangUp.port}/hooks`), development)).rejects.toThrow(
+        /^POST failed: the receiver closed the connection$/,
+      );
+    } finally {
+      await hangUp.close();
     }
   });
 });

@@ -1,6 +1,9 @@
+import type { LookupFunction } from 'node:net';
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import type { Clock } from '../core/context.ts';
 import { systemClock } from '../core/context.ts';
 import type { Consumer } from '../events/runtime.ts';
+import { AddressNotPublicError, receiverConnector } from './address.ts';
 import { WEBHOOK_QUEUE, webhookDeliveryStore, type ClaimedDelivery } from './queries.ts';
 import { decryptSecret, signDelivery } from './signing.ts';
 
@@ -20,11 +23,20 @@ export interface WebhookDeliveryOptions extends Pick<
 > {
   timeoutMs?: number;
   clock?: Clock;
+  /**
+   * Deliver to loopback, private and other non-public addresses too. Off unless said: production
+   * refuses them (background.ts passes `!refusesPrivateReceivers(config)`).
+   */
+  allowPrivateNetworks?: boolean;
+  /** How host names resolve (tests); the system resolver by default. */
+  lookup?: LookupFunction;
 }
 
 /** Webhook delivery as a consumer of the worker runtime: one signed POST per attempt. */
 export function webhookDelivery(key: Buffer, options: WebhookDeliveryOptions = {}): Consumer<ClaimedDelivery> {
-  const { timeoutMs = WEBHOOK_TIMEOUT_MS, clock = systemClock, ...policy } = options;
+  const { timeoutMs = WEBHOOK_TIMEOUT_MS, clock = systemClock, allowPrivateNetworks = false, lookup, ...policy } = options;
+  // Every attempt connects through this agent, whose connector checks the address it connects to.
+  const dispatcher = new Agent({ connect: receiverConnector({ refusePrivate: !allowPrivateNetworks, lookup }) });
   return {
     queue: WEBHOOK_QUEUE,
     store: webhookDeliveryStore,
@@ -35,7 +47,7 @@ export function webhookDelivery(key: Buffer, options: WebhookDeliveryOptions = {
     detached: true,
     ...policy,
     logFields: (delivery) => ({ eventId: delivery.event_id, endpointId: delivery.endpoint_id, orgId: delivery.org_id }),
-    run: (delivery, { signal }) => deliver(key, delivery, { timeoutMs, clock, stopping: signal }),
+    run: (delivery, { signal }) => deliver(key, delivery, { timeoutMs, clock, dispatcher, stopping: signal }),
   };
 }
 
@@ -54,7 +66,7 @@ export function deliveryBody(delivery: ClaimedDelivery): string {
 async function deliver(
   key: Buffer,
   delivery: ClaimedDelivery,
-  options: { timeoutMs: number; clock: Clock; stopping: AbortSignal },
+  options: { timeoutMs: number; clock: Clock; dispatcher: Dispatcher; stopping: AbortSignal },
 ): Promise<void> {
   const now = options.clock.now();
   const secrets = [decryptSecret(key, delivery.endpoint_id, Buffer.from(delivery.secret_encrypted))];
@@ -88,11 +100,10 @@ async function deliver(
       body,
       signal,
       redirect: 'manual',
+      dispatcher: options.dispatcher,
     });
   } catch (error) {
-    const reason =
-      signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError' ? signal.reason.message : describe(error);
-    throw new Error(`POST failed: ${reason}`, { cause: error });
+    throw new Error(`POST failed: ${failureReason(error, signal)}`, { cause: error });
   } finally {
     clearTimeout(timer);
   }
@@ -102,8 +113,44 @@ async function deliver(
   if (response.status < 200 || response.status > 299) throw new Error(`The receiver answered HTTP ${response.status}`);
 }
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+/**
+ * One of a few constant reasons, never the socket's own error text: the delivery log is readable
+ * by a service token, and raw errors (ECONNREFUSED vs "wrong version number" vs "socket hang up")
+ * would tell it which ports of which hosts are open.
+ */
+function failureReason(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof DOMException && reason.name === 'TimeoutError') return reason.message;
+    return 'the server stopped before the receiver answered';
+  }
+  const causes = causesOf(error);
+  if (causes.some((cause) => cause instanceof AddressNotPublicError)) return new AddressNotPublicError().message;
+  const codes = new Set(causes.map((cause) => (cause as { code?: unknown }).code).filter((code) => typeof code === 'string'));
+  const has = (...names: string[]) => names.some((name) => codes.has(name));
+  if (has('ECONNREFUSED')) return 'connection refused';
+  if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL')) return "the receiver's host name did not resolve";
+  if (has('UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT')) return 'connecting timed out';
+  if (has('EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL')) return 'the receiver is unreachable';
+  if ([...codes].some(isCertificateError)) return "the receiver's TLS certificate was not accepted";
+  if ([...codes].some((code) => code.startsWith('ERR_SSL_') || code === 'EPROTO')) return 'TLS handshake failed';
+  if (has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED')) return 'the receiver closed the connection';
+  return 'connection failed';
+}
+
+/** The error and its causes (fetch wraps the socket's error; connecting to several addresses aggregates them). */
+function causesOf(error: unknown, depth = 0): unknown[] {
+  if (!(error instanceof Error) || depth > 4) return [error];
+  const nested = error instanceof AggregateError ? error.errors : [];
   const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  return [
+    error,
+    ...(cause === undefined ? [] : causesOf(cause, depth + 1)),
+    ...nested.flatMap((inner) => causesOf(inner, depth + 1)),
+  ];
+}
+
+/** A certificate this side refused: ERR_TLS_CERT_ALTNAME_INVALID, CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, … */
+function isCertificateError(code: string): boolean {
+  return !code.startsWith('ERR_SSL_') && (code.includes('CERT') || code.startsWith('UNABLE_TO_'));
 }

@@ -35,7 +35,14 @@ beforeAll(async () => {
     pollIntervalMs: 3_600_000,
   });
   runtime.register(
-    webhookDelivery(KEY, { maxAttempts: MAX_ATTEMPTS, retryBaseMs: 1, retryMaxMs: 20, timeoutMs: 60_000, clock: t.clock }),
+    webhookDelivery(KEY, {
+      allowPrivateNetworks: true,
+      maxAttempts: MAX_ATTEMPTS,
+      retryBaseMs: 1,
+      retryMaxMs: 20,
+      timeoutMs: 60_000,
+      clock: t.clock,
+    }),
   );
   await runtime.start();
 });
@@ -206,6 +213,19 @@ describe('webhook deliveries', () => {
     expect(first.failed_at).toEqual(expect.any(String));
     await expect.poll(async () => (await deliveryRows(id))[1]?.status).toBe('delivered');
     expect(second.event_id).toBe(ids[MAX_ATTEMPTS]);
+  });
+
+  it('shows a constant reason in the log, not the socket error (regression: ECONNREFUSED vs TLS errors made it a port scanner)', async () => {
+    const org = await t.given.org();
+    const gone = await receiver();
+    const url = gone.url;
+    await gone.close();
+    const { id } = await endpoint(url, ['org.updated'], org.id);
+    const retrying = nextOutcome((outcome) => outcome.outcome === 'retrying' && outcome.id.startsWith(id));
+    await rename(org, 'Nobody home');
+    expect((await retrying).error).toBe('POST failed: connection refused');
+    const log = await ok(t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager }));
+    expect(log.deliveries[0]).toMatchObject({ last_status: null, last_error: 'POST failed: connection refused' });
   });
 
   it('sends only the event types an endpoint asked for, and only its org when it names one', async () => {

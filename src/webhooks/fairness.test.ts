@@ -22,7 +22,15 @@ beforeAll(async () => {
     clock: t.clock,
     pollIntervalMs: 3_600_000,
   });
-  runtime.register(webhookDelivery(KEY, { concurrency: 1, retryBaseMs: 3_600_000, retryMaxMs: 3_600_000, clock: t.clock }));
+  runtime.register(
+    webhookDelivery(KEY, {
+      allowPrivateNetworks: true,
+      concurrency: 1,
+      retryBaseMs: 3_600_000,
+      retryMaxMs: 3_600_000,
+      clock: t.clock,
+    }),
+  );
   await runtime.start();
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { requireCaller, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import { findOrg } from '../orgs/queries.ts';
+import { isNonPublicHost, refusesPrivateReceivers } from './address.ts';
 import { webhookKey } from './key.ts';
 import {
   deleteEndpoint,
@@ -29,7 +30,7 @@ export async function createWebhook(
   input: { url: string; events: string[]; orgId?: string | undefined },
 ): Promise<{ endpoint: EndpointRow; secret: string }> {
   const caller = authorizeCaller(requireCaller(ctx), 'webhooks.manage');
-  const url = checkUrl(input.url, ctx.config.isProduction);
+  const url = checkUrl(input.url, { isProduction: ctx.config.isProduction, refusePrivate: refusesPrivateReceivers(ctx.config) });
   const eventTypes = checkEventTypes(input.events);
   const key = await requireKey(ctx);
   let orgId: string | null = null;
@@ -147,8 +148,13 @@ async function requireKey(ctx: Ctx): Promise<Buffer> {
 
 const webhookNotFound = () => new AppError('webhook_not_found', 'No webhook endpoint with this id.');
 
-/** An absolute http(s) URL without credentials; https only in production (secrets and member data travel in it). */
-function checkUrl(value: string, isProduction: boolean): string {
+/**
+ * An absolute http(s) URL without credentials; in production https only (secrets and member data
+ * travel in it) and, unless private networks are allowed, a host that may be public. This check
+ * refuses what the URL alone shows (an address literal, `localhost`); delivery checks the address
+ * a name resolves to (src/webhooks/address.ts).
+ */
+function checkUrl(value: string, rules: { isProduction: boolean; refusePrivate: boolean }): string {
   let url: URL;
   try {
     url = new URL(value);
@@ -158,11 +164,19 @@ function checkUrl(value: string, isProduction: boolean): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new AppError('invalid_webhook_url', 'A webhook URL starts with https:// (or http:// outside production).');
   }
-  if (isProduction && url.protocol !== 'https:') {
+  if (rules.isProduction && url.protocol !== 'https:') {
     throw new AppError('invalid_webhook_url', 'In production a webhook URL must use https://.');
   }
   if (url.username || url.password) {
     throw new AppError('invalid_webhook_url', 'Leave credentials out of the URL: deliveries are signed instead.');
+  }
+  if (rules.refusePrivate && isNonPublicHost(url)) {
+    throw new AppError(
+      'invalid_webhook_url',
+      'In production a webhook URL must point at a public address: loopback, private, link-local and other ' +
+        'non-public addresses and local names are refused. Set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true on the ' +
+        'server if your receivers are on a private network.',
+    );
   }
   return url.toString();
 }
