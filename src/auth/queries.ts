@@ -331,6 +331,46 @@ export async function consumeRateLimit(
   };
 }
 
+/** Each key's count in its current window and the seconds until that window ends (keys without one are absent), one statement. */
+export async function rateLimitCounts(
+  db: Queryable,
+  input: { keys: string[]; windowSeconds: number; now: Date },
+): Promise<Map<string, { count: number; retryAfterSeconds: number }>> {
+  if (input.keys.length === 0) return new Map();
+  const rows = await queryRows<{ key: string; count: number; window_start: Date | string }>(
+    db,
+    sql`SELECT key, count, window_start FROM rate_limits
+        WHERE key = ANY(${sql.param(input.keys)}::text[])
+          AND window_start > ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})`,
+  );
+  return new Map(
+    rows.map((row) => {
+      const resetsAt = new Date(row.window_start).getTime() + input.windowSeconds * 1000;
+      return [
+        row.key,
+        { count: Number(row.count), retryAfterSeconds: Math.max(1, Math.ceil((resetsAt - input.now.getTime()) / 1000)) },
+      ];
+    }),
+  );
+}
+
+/** consumeRateLimit for many keys at once (one event each), set-based; the caller checked the limits before. */
+export async function consumeRateLimits(
+  db: Queryable,
+  input: { keys: string[]; windowSeconds: number; now: Date },
+): Promise<void> {
+  if (input.keys.length === 0) return;
+  await db.execute(
+    sql`INSERT INTO rate_limits (key, window_start, count)
+        SELECT key, ${input.now}, 1 FROM unnest(${sql.param(input.keys)}::text[]) AS key
+        ON CONFLICT (key) DO UPDATE SET
+          count = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
+                       THEN 1 ELSE rate_limits.count + 1 END,
+          window_start = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
+                       THEN ${input.now} ELSE rate_limits.window_start END`,
+  );
+}
+
 /** Takes back one event counted against `key` (an attempt that turned out not to be a failure). */
 export async function refundRateLimit(db: Queryable, key: string): Promise<void> {
   await db.execute(sql`UPDATE rate_limits SET count = count - 1 WHERE key = ${key} AND count > 0`);

@@ -446,6 +446,51 @@ describe('POST /api/v1/org/invites/{id}/resend', () => {
     expect((await t.http.post(`/api/v1/org/invites/${id}/resend`, { as: org.owner })).status).toBe(429);
   });
 
+  it('counts every invitation email to an address from the org: revoking and inviting again does not flood it', async () => {
+    const org = await t.given.org();
+    const email = uniqueEmail('flooded');
+    for (let index = 0; index < 5; index += 1) {
+      const { id } = await invite(org, email);
+      expect((await t.http.delete(`/api/v1/org/invites/${id}`, { as: org.owner })).status).toBe(204);
+    }
+    const sixth = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email, role: 'member' } });
+    expect([sixth.status, sixth.body.error?.code]).toEqual([429, 'rate_limited']);
+    expect(Number(sixth.headers['retry-after'])).toBeGreaterThan(0);
+    // A bulk refuses that address alone, before the seats; a dry run says the same and writes nothing.
+    const other = uniqueEmail('other');
+    for (const dryRun of [true, false]) {
+      const bulk = await t.http.post('/api/v1/org/invites/bulk', {
+        as: org.owner,
+        body: { emails: [email, other], dry_run: dryRun },
+      });
+      expect(bulk.status).toBe(200);
+      expect(bulk.body.results.map((result: any) => [result.ok, result.error?.code])).toEqual([
+        [false, 'rate_limited'],
+        [true, undefined],
+      ]);
+    }
+    expect(await mailTo(t.http, email)).toHaveLength(5);
+    t.clock.advance(10 * 60 + 1);
+    await invite(org, email);
+  });
+
+  it('counts the first email, resends and new invitations of one address together', async () => {
+    const org = await t.given.org();
+    const email = uniqueEmail('mixed');
+    const first = await invite(org, email);
+    for (let index = 0; index < 2; index += 1) {
+      expect((await t.http.post(`/api/v1/org/invites/${first.id}/resend`, { as: org.owner })).status).toBe(200);
+    }
+    await t.http.delete(`/api/v1/org/invites/${first.id}`, { as: org.owner });
+    const second = await invite(org, email);
+    expect((await t.http.post(`/api/v1/org/invites/${second.id}/resend`, { as: org.owner })).status).toBe(200);
+    const sixth = await t.http.post(`/api/v1/org/invites/${second.id}/resend`, { as: org.owner });
+    expect([sixth.status, sixth.body.error?.code]).toEqual([429, 'rate_limited']);
+    expect(await mailTo(t.http, email)).toHaveLength(5);
+    // Another org's invitations to the same address are its own.
+    await invite(await t.given.org(), email);
+  });
+
   it('answers 404 for revoked and unknown invitations, 403 for members', async () => {
     const org = await t.given.org({ members: 1 });
     const { id } = await invite(org, uniqueEmail());

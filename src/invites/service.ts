@@ -7,7 +7,7 @@ import type { ErrorCode } from '../core/error-codes.ts';
 import { AppError } from '../core/errors.ts';
 import { normalizeEmail } from '../core/email.ts';
 import { isUuid, newRowId } from '../core/ids.ts';
-import { consumeRateLimit } from '../auth/queries.ts';
+import { consumeRateLimit, consumeRateLimits, rateLimitCounts } from '../auth/queries.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { enqueueMail } from '../mail/outbox.ts';
@@ -39,6 +39,16 @@ import { effectiveStatus, inviteNotFound, seatLimit, seatLimitMessage } from './
 export const RESEND_LIMIT = 5;
 export const RESEND_WINDOW_SECONDS = 10 * 60;
 
+/**
+ * Invitation emails to one address from one org, counted together: created (single or bulk) and
+ * resent, whichever invitation carried them. Counted per invitation alone, revoking and inviting
+ * again sent an unlimited number (a review sent 40 in 3 s). All of them are counted under the org's
+ * lock, so no interleaving passes RESEND_LIMIT in RESEND_WINDOW_SECONDS.
+ */
+function sendsKey(orgId: string, normalized: string): string {
+  return `invite.sends:${orgId}:${normalized}`;
+}
+
 /** An invitation as its org's admins see it; `link` only when its token was issued by this call. */
 export interface InvitationView {
   id: string;
@@ -69,7 +79,10 @@ export async function inviteOne(ctx: Ctx, input: { email: string; role: InviteRo
   const address = normalizeEmail(input.email);
   const [outcome] = await createInvitations(ctx, actor, [{ ...address, isValid: true }], input.role);
   if (!outcome) throw new AppError('internal', 'The invitation could not be created.');
-  if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message);
+  if (!outcome.ok) {
+    const retryAfter = outcome.retryAfterSeconds;
+    throw new AppError(outcome.error.code, outcome.error.message, retryAfter ? { retry_after_seconds: retryAfter } : undefined);
+  }
   return outcome.invitation;
 }
 
@@ -101,7 +114,8 @@ export async function inviteBulk(
 }
 
 type Outcome<T> =
-  { email: string; ok: true; invitation: T } | { email: string; ok: false; error: { code: ErrorCode; message: string } };
+  | { email: string; ok: true; invitation: T }
+  | { email: string; ok: false; error: { code: ErrorCode; message: string }; retryAfterSeconds?: number };
 
 /**
  * Decides every address of a batch from one snapshot: invalid, already a member, already invited,
@@ -112,6 +126,11 @@ type Outcome<T> =
 async function planBatch(db: Queryable, orgId: string, addresses: BulkAddress[], now: Date, actorId?: string) {
   const valid = addresses.filter((address) => address.isValid).map((address) => address.normalized);
   const { seats, states, actor } = await readSeatsAndAddresses(db, orgId, valid, now, actorId);
+  const sent = await rateLimitCounts(db, {
+    keys: valid.map((normalized) => sendsKey(orgId, normalized)),
+    windowSeconds: RESEND_WINDOW_SECONDS,
+    now,
+  });
   let freeSeats = seats.seatLimit - seats.activeMembers - seats.pendingInvites;
   const plan = addresses.map((address): Outcome<null> => {
     if (!address.isValid) return fail(address.email, 'invalid_email', 'This is not a valid email address.');
@@ -119,6 +138,18 @@ async function planBatch(db: Queryable, orgId: string, addresses: BulkAddress[],
     if (state?.isMember) return fail(address.email, 'already_member', 'This person is already a member of your organization.');
     if (state?.hasPendingInvite) {
       return fail(address.email, 'invite_pending', 'An invitation to this address is already pending. Resend it instead.');
+    }
+    // Refused before the seats: a refused address takes none.
+    const sends = sent.get(sendsKey(orgId, address.normalized));
+    if (sends && sends.count >= RESEND_LIMIT) {
+      return {
+        ...fail(
+          address.email,
+          'rate_limited',
+          `This address was sent ${RESEND_LIMIT} invitations from your organization in the last 10 minutes. Wait before inviting it again.`,
+        ),
+        retryAfterSeconds: sends.retryAfterSeconds,
+      };
     }
     if (freeSeats <= 0) return fail(address.email, 'seat_limit', seatLimitMessage(seats.seatLimit));
     freeSeats -= 1;
@@ -230,6 +261,11 @@ async function writeInvitations(
     oneStatement: input.oneStatement,
   });
   if (invited !== created.length) throw new LostToPendingInvitation();
+  await consumeRateLimits(tx, {
+    keys: created.map((row) => sendsKey(orgId, row.normalized)),
+    windowSeconds: RESEND_WINDOW_SECONDS,
+    now,
+  });
 
   const invitedBy = { userId: actor.userId, name: self.displayName, email: self.email };
   const outcomeAt = new Map(
@@ -325,19 +361,18 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.resend');
     const invitation = isUuid(input.inviteId) ? await lockInvitation(tx, orgId, input.inviteId) : undefined;
     if (!invitation || invitation.status !== 'pending') throw inviteNotFound();
-    // Counted per invitation inside the transaction: only sends that happen count, the first email
-    // (sent when the invitation was created) included.
+    // Counted inside the transaction, so only sends that happen count: with every invitation email
+    // to this address from this org (sendsKey), the invitation's first one included.
     const rate = await consumeRateLimit(tx, {
-      key: `invite.resend:${invitation.id}`,
+      key: sendsKey(orgId, invitation.emailNormalized),
       limit: RESEND_LIMIT,
       windowSeconds: RESEND_WINDOW_SECONDS,
       now,
-      earlierEventAt: invitation.createdAt,
     });
     if (!rate.allowed) {
       throw new AppError(
         'rate_limited',
-        `This invitation was sent ${RESEND_LIMIT} times in the last 10 minutes. Wait before sending it again.`,
+        `This address was sent ${RESEND_LIMIT} invitation emails from your organization in the last 10 minutes. Wait before sending it again.`,
         { retry_after_seconds: rate.retryAfterSeconds },
       );
     }
