@@ -195,23 +195,97 @@ export async function deleteSession(db: Queryable, sessionId: string): Promise<v
 
 export async function insertEmailVerification(
   tx: Queryable,
-  input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date },
+  input: { userId: string; tokenHash: Buffer; now: Date; expiresAt: Date; purpose?: 'verify_email' | 'password_reset' },
 ): Promise<void> {
-  await tx
-    .insert(emailVerifications)
-    .values({ userId: input.userId, tokenHash: input.tokenHash, createdAt: input.now, expiresAt: input.expiresAt });
+  await tx.insert(emailVerifications).values({
+    userId: input.userId,
+    tokenHash: input.tokenHash,
+    createdAt: input.now,
+    expiresAt: input.expiresAt,
+    purpose: input.purpose ?? 'verify_email',
+  });
 }
 
 /** Guarded: marks an unused, unexpired verification used; returns its user, or undefined. */
 export async function useEmailVerification(tx: Queryable, tokenHash: Buffer, now: Date): Promise<{ userId: string } | undefined> {
-  const [verification] = await tx
+  return useLink(tx, tokenHash, now, 'verify_email');
+}
+
+/** The user of an unused, unexpired password reset link (a read: nothing is marked). */
+export async function findPasswordReset(db: Queryable, tokenHash: Buffer, now: Date): Promise<{ userId: string } | undefined> {
+  const [reset] = await db
+    .select({ userId: emailVerifications.userId })
+    .from(emailVerifications)
+    .where(
+      and(
+        eq(emailVerifications.tokenHash, tokenHash),
+        eq(emailVerifications.purpose, 'password_reset'),
+        isNull(emailVerifications.usedAt),
+        gt(emailVerifications.expiresAt, now),
+      ),
+    );
+  return reset;
+}
+
+/**
+ * Guarded: marks an unused, unexpired password reset link used and, with it, every other unused
+ * reset link of its user (a reset ends them all); returns its user, or undefined.
+ */
+export async function usePasswordReset(tx: Queryable, tokenHash: Buffer, now: Date): Promise<{ userId: string } | undefined> {
+  const used = await useLink(tx, tokenHash, now, 'password_reset');
+  if (!used) return undefined;
+  await tx
     .update(emailVerifications)
     .set({ usedAt: now })
     .where(
-      and(eq(emailVerifications.tokenHash, tokenHash), isNull(emailVerifications.usedAt), gt(emailVerifications.expiresAt, now)),
+      and(
+        eq(emailVerifications.userId, used.userId),
+        eq(emailVerifications.purpose, 'password_reset'),
+        isNull(emailVerifications.usedAt),
+      ),
+    );
+  return used;
+}
+
+async function useLink(
+  tx: Queryable,
+  tokenHash: Buffer,
+  now: Date,
+  purpose: 'verify_email' | 'password_reset',
+): Promise<{ userId: string } | undefined> {
+  const [link] = await tx
+    .update(emailVerifications)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(emailVerifications.tokenHash, tokenHash),
+        eq(emailVerifications.purpose, purpose),
+        isNull(emailVerifications.usedAt),
+        gt(emailVerifications.expiresAt, now),
+      ),
     )
     .returning({ userId: emailVerifications.userId });
-  return verification;
+  return link;
+}
+
+/**
+ * A new password after a reset: the hash, and the address counts as verified (the reset link
+ * reached it). Every session and API token of the account is deleted, so whoever held them (a
+ * squatter of the address, a thief of the old password) is signed out. Returns the user.
+ */
+export async function replacePassword(
+  tx: Queryable,
+  input: { userId: string; passwordHash: string; now: Date },
+): Promise<UserRecord | undefined> {
+  const [user] = await tx
+    .update(users)
+    .set({ passwordHash: input.passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${input.now})` })
+    .where(eq(users.id, input.userId))
+    .returning();
+  if (!user) return undefined;
+  await tx.delete(sessions).where(eq(sessions.userId, input.userId));
+  await tx.delete(apiTokens).where(eq(apiTokens.userId, input.userId));
+  return user;
 }
 
 export async function insertApiToken(

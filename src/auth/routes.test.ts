@@ -145,6 +145,109 @@ describe('POST /api/v1/auth/verify-email', () => {
   });
 });
 
+describe('password reset', () => {
+  const requestReset = (email: string) => t.http.post('/api/v1/auth/password-reset', { body: { email } });
+  /** Every reset token mailed to `email`, oldest first. */
+  async function resetTokens(email: string): Promise<string[]> {
+    const rows = await queryRows<{ text_body: string }>(
+      t.database.db,
+      sql`SELECT text_body FROM mail_outbox WHERE lower(to_address) = lower(${email}) AND kind = 'password_reset'
+          ORDER BY created_at, id`,
+    );
+    return rows.map((row) => /reset-password\?token=(rs_rst_[A-Za-z0-9_-]+)/.exec(row.text_body)?.[1] ?? '');
+  }
+  const NEW_PASSWORD = 'a brand new passphrase 42';
+
+  it('mails a link whose token sets a new password, signs in, and revokes every other session and API token', async () => {
+    const user = await t.given.user();
+    const apiToken = (await t.http.post('/api/v1/tokens', { as: user, body: { name: 'ci' } })).body.token as string;
+    expect((await t.http.get('/api/v1/me', { headers: { authorization: `Bearer ${apiToken}` } })).status).toBe(200);
+    const requested = await requestReset(user.email.toUpperCase());
+    expect([requested.status, requested.body]).toEqual([202, {}]);
+    const [token] = await resetTokens(user.email);
+    expect(token).toMatch(/^rs_rst_/);
+
+    const reset = await t.http.post('/api/v1/auth/password-reset/confirm', { body: { token, password: NEW_PASSWORD } });
+    expect(reset.status, JSON.stringify(reset.body)).toBe(200);
+    expect(reset.body.user).toMatchObject({ id: user.id, email_verified: true });
+    expect(reset.cookies.map((cookie) => cookie.name)).toContain('roster_session');
+    expect((await t.http.get('/api/v1/me', { headers: { authorization: `Bearer ${reset.body.token}` } })).status).toBe(200);
+    expect((await t.http.get('/api/v1/me', { as: user })).status).toBe(401);
+    expect((await t.http.get('/api/v1/me', { headers: { authorization: `Bearer ${apiToken}` } })).status).toBe(401);
+    expect((await login(user.email, PASSWORD)).status).toBe(401);
+    expect((await login(user.email, NEW_PASSWORD)).status).toBe(200);
+
+    const reused = await t.http.post('/api/v1/auth/password-reset/confirm', { body: { token, password: NEW_PASSWORD } });
+    expect([reused.status, reused.body.error.code]).toEqual([400, 'invalid_token']);
+  });
+
+  it('answers 202 {} alike for unknown and disabled accounts and sends them nothing; refuses a malformed address', async () => {
+    const unknown = uniqueEmail('nobody');
+    expect([(await requestReset(unknown)).status, (await requestReset(unknown)).body]).toEqual([202, {}]);
+    expect(await resetTokens(unknown)).toEqual([]);
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    expect((await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner })).status).toBe(200);
+    expect((await requestReset(member.email)).status).toBe(202);
+    expect(await resetTokens(member.email)).toEqual([]);
+    const bad = await requestReset('not-an-address');
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_email']);
+  });
+
+  it('sends at most 3 emails an hour per account, silently', async () => {
+    const user = await t.given.user();
+    for (let index = 0; index < 5; index += 1) expect((await requestReset(user.email)).status).toBe(202);
+    expect(await resetTokens(user.email)).toHaveLength(3);
+  });
+
+  it('refuses expired, foreign and unknown tokens with invalid_token, and a weak password without using the link', async () => {
+    const user = await t.given.user();
+    await requestReset(user.email);
+    const [token] = await resetTokens(user.email);
+    for (const other of ['rs_rst_nope', user.token, 'garbage']) {
+      const reply = await t.http.post('/api/v1/auth/password-reset/confirm', { body: { token: other, password: NEW_PASSWORD } });
+      expect([reply.status, reply.body.error.code], other).toEqual([400, 'invalid_token']);
+    }
+    const weak = await t.http.post('/api/v1/auth/password-reset/confirm', { body: { token, password: 'short' } });
+    expect([weak.status, weak.body.error.code]).toEqual([400, 'weak_password']);
+    t.clock.advance(3601);
+    try {
+      const expired = await t.http.post('/api/v1/auth/password-reset/confirm', { body: { token, password: NEW_PASSWORD } });
+      expect([expired.status, expired.body.error.code]).toEqual([400, 'invalid_token']);
+    } finally {
+      t.clock.advance(-3601);
+    }
+    expect((await login(user.email, PASSWORD)).status).toBe(200);
+  });
+
+  it('ends every link of the account with the first one used, and lets one of concurrent confirmations through', async () => {
+    const user = await t.given.user();
+    await requestReset(user.email);
+    await requestReset(user.email);
+    const [first, second] = await resetTokens(user.email);
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        t.http.post('/api/v1/auth/password-reset/confirm', {
+          body: { token: index % 2 ? first : second, password: `${NEW_PASSWORD} ${index}` },
+        }),
+      ),
+    );
+    expect(replies.map((reply) => reply.status).sort()).toEqual([200, 400, 400, 400, 400, 400]);
+    const winner = replies.findIndex((reply) => reply.status === 200);
+    expect((await login(user.email, `${NEW_PASSWORD} ${winner}`)).status).toBe(200);
+  });
+
+  it('keeps a disabled account disabled: 403 user_disabled, the link unused', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await requestReset(member.email);
+    const [token] = await resetTokens(member.email);
+    expect((await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner })).status).toBe(200);
+    const reply = await t.http.post('/api/v1/auth/password-reset/confirm', { body: { token, password: NEW_PASSWORD } });
+    expect([reply.status, reply.body.error.code]).toEqual([403, 'user_disabled']);
+  });
+});
+
 describe('POST /api/v1/auth/verify-email/resend', () => {
   const resend = (user: { token: string }) => t.http.post('/api/v1/auth/verify-email/resend', { as: user });
   const mailCount = async (email: string) =>

@@ -16,6 +16,8 @@ import {
   updateProfileBody,
   userSchema,
   verifyEmailBody,
+  passwordResetBody,
+  passwordResetConfirmBody,
 } from './schema.ts';
 import { signupWithInvitation } from '../invites/signup.ts';
 import * as auth from './service.ts';
@@ -108,6 +110,48 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => reply.status(202).send(await auth.resendVerification(request.ctx)),
+  );
+
+  app.post(
+    '/auth/password-reset',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Email a link that sets a new password (for a forgotten one)',
+        description:
+          'Always 202 {}, for an unknown address too: the reply never tells whether an account exists. The link ' +
+          '(PUBLIC_URL/reset-password?token=rs_rst_…) works once, for one hour. At most 3 emails an hour per account; ' +
+          'beyond that, and for a disabled account, nothing is sent.',
+        security: [],
+        body: passwordResetBody,
+        response: { 202: z.object({}), ...errorReplies(400) },
+      },
+    },
+    async (request, reply) => {
+      await auth.requestPasswordReset(request.ctx, request.body);
+      return reply.status(202).send({});
+    },
+  );
+
+  app.post(
+    '/auth/password-reset/confirm',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Set a new password with the token of a reset email, and sign in',
+        description:
+          'Signs in like POST /auth/login. Every other session and API token of the account is revoked, every ' +
+          'other reset link stops working, and the address counts as verified (the link reached it).',
+        security: [],
+        body: passwordResetConfirmBody,
+        response: { 200: sessionReply, ...errorReplies(400, 403) },
+      },
+    },
+    async (request, reply) => {
+      const grant = await auth.resetPassword(request.ctx, request.body);
+      setSessionCookies(reply, request.ctx.config, grant.token, grant.expiresAt);
+      return { user: presentUser(grant.user), token: grant.token };
+    },
   );
 
   app.get(

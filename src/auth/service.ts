@@ -7,18 +7,23 @@ import { assertStrongPassword, hashPassword, verifyAgainstDummy, verifyPassword 
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { enqueueMail } from '../mail/outbox.ts';
-import { verificationEmail } from '../mail/templates.ts';
+import { passwordResetEmail, verificationEmail } from '../mail/templates.ts';
 import {
   clearRateLimit,
   consumeRateLimit,
   deleteApiToken as deleteApiTokenRow,
   deleteSession,
+  findPasswordReset,
   findUserByEmail,
+  findUserById,
   insertApiToken,
   insertEmailVerification,
   insertSession,
   insertUser,
+  lockUser,
   refundRateLimit,
+  replacePassword,
+  usePasswordReset,
   listApiTokens as listApiTokenRows,
   setEmailVerified,
   updateUserName,
@@ -29,6 +34,8 @@ import {
 
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
 const VERIFICATION_TTL_SECONDS = 7 * 24 * 3600;
+const RESET_TTL_SECONDS = 3600;
+const RESETS_PER_HOUR = 3;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 const LOGIN_FAILURES_PER_ACCOUNT = 10;
 const LOGIN_FAILURES_PER_ADDRESS = 50;
@@ -204,6 +211,72 @@ export async function resendVerification(ctx: Ctx): Promise<{ email: string }> {
     }
     await sendVerification(tx, ctx, { userId: actor.userId, email: actor.email, name: actor.name });
     return { email: actor.email };
+  });
+}
+
+/**
+ * `POST /auth/password-reset`: emails the account of this address a link that sets a new password.
+ * The caller learns nothing (202 whatever happens): no account, a disabled one, or the limit of
+ * RESETS_PER_HOUR reached all send nothing, silently, so the route tells no one which addresses
+ * have accounts. Counted inside the transaction: only queued emails count.
+ */
+export async function requestPasswordReset(ctx: Ctx, input: { email: string }): Promise<void> {
+  const parsed = parseEmail(input.email);
+  if (!parsed) throw new AppError('invalid_email', 'Enter a valid email address.');
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    const user = await findUserByEmail(tx, parsed.normalized);
+    if (!user || user.disabledAt) return;
+    const rate = await consumeRateLimit(tx, {
+      key: `password.reset:${user.id}`,
+      limit: RESETS_PER_HOUR,
+      windowSeconds: 3600,
+      now,
+    });
+    if (!rate.allowed) return;
+    const { token, hash } = newToken('reset');
+    await insertEmailVerification(tx, {
+      userId: user.id,
+      tokenHash: hash,
+      now,
+      expiresAt: new Date(now.getTime() + RESET_TTL_SECONDS * 1000),
+      purpose: 'password_reset',
+    });
+    const link = `${ctx.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+    await enqueueMail(tx, [{ kind: 'password_reset', to: user.email, ...passwordResetEmail({ name: user.name, link }) }], now);
+  });
+}
+
+/**
+ * `POST /auth/password-reset/confirm`: the new password, and a session, for the holder of a reset
+ * link. The link is used once (and every other one of the account with it); every other session
+ * and API token of the account is revoked, and the address counts as verified. A disabled account
+ * stays disabled (403 user_disabled; the link stays unused).
+ */
+export async function resetPassword(ctx: Ctx, input: { token: string; password: string }): Promise<SessionGrant> {
+  const invalid = new AppError('invalid_token', 'This reset link is invalid or has expired. Ask for a new one.');
+  if (tokenKindOf(input.token) !== 'reset') throw invalid;
+  const tokenHash = hashToken(input.token);
+  const reset = await findPasswordReset(ctx.db, tokenHash, ctx.clock.now());
+  const user = reset ? await findUserById(ctx.db, reset.userId) : undefined;
+  if (!user) throw invalid;
+  if (user.disabledAt) {
+    throw new AppError('user_disabled', 'This account has been disabled. Contact your organization administrator.');
+  }
+  assertStrongPassword(input.password, { email: user.emailNormalized, name: user.name });
+  // Hash before the transaction opens: argon2 is slow and must not hold locks.
+  const passwordHash = await hashPassword(input.password);
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    // The account first: confirmations of two of its links then run one after the other (each
+    // also ends the other links), and of two confirmations of one link one wins, the other is invalid.
+    await lockUser(tx, user.id);
+    const used = await usePasswordReset(tx, tokenHash, now);
+    if (!used) throw invalid;
+    const updated = await replacePassword(tx, { userId: used.userId, passwordHash, now });
+    if (!updated) throw invalid;
+    const session = await createSession(tx, updated.id, now);
+    return { user: presentUser(updated), ...session };
   });
 }
 

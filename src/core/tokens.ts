@@ -4,13 +4,14 @@ import { createHash, randomBytes } from 'node:crypto';
  * Secrets handed to clients. Each kind has its own prefix and its own table, so a token of one
  * kind is never accepted as another. 32 random bytes = 256 bits.
  */
-export type TokenKind = 'session' | 'api' | 'invite' | 'verify' | 'service';
+export type TokenKind = 'session' | 'api' | 'invite' | 'verify' | 'reset' | 'service';
 
 const PREFIX: Record<TokenKind, string> = {
   session: 'rs_sess_',
   api: 'rs_api_',
   invite: 'rs_inv_',
   verify: 'rs_ver_',
+  reset: 'rs_rst_',
   service: 'rs_svc_',
 };
 
@@ -28,7 +29,7 @@ export function tokenKindOf(token: string): TokenKind | undefined {
   return (Object.keys(PREFIX) as TokenKind[]).find((kind) => token.startsWith(PREFIX[kind]));
 }
 
-const SECRET_PATTERN = /rs_(sess|api|inv|ver|svc)_[A-Za-z0-9_-]+/g;
+const SECRET_PATTERN = /rs_(sess|api|inv|ver|rst|svc)_[A-Za-z0-9_-]+/g;
 
 /**
  * Replaces every Roster token in `text` (a URL, an error message) so none reaches a log line. A URL

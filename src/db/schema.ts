@@ -69,6 +69,7 @@ export const emailVerifications = pgTable('email_verifications', {
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   expiresAt: timestamptz('expires_at').notNull(),
   usedAt: timestamptz('used_at'),
+  purpose: text('purpose').$type<'verify_email' | 'password_reset'>().notNull().default('verify_email'),
 });
 
 export const orgs = pgTable('orgs', {

@@ -44,6 +44,20 @@ export function verificationEmail(input: { name: string; link: string }): { subj
   return { subject, text, html };
 }
 
+export function passwordResetEmail(input: { name: string; link: string }): { subject: string; text: string; html: string } {
+  const subject = 'Reset your Roster password';
+  const footer = 'The link works once, for one hour. If you did not ask for it, ignore this email: your password stays as it is.';
+  const text = `Hi ${oneLine(input.name)},\n\nSet a new password for your Roster account by opening this link:\n${input.link}\n\n${footer}\n`;
+  const html = layout({
+    title: subject,
+    bodyHtml: `<p>Hi ${escapeHtml(input.name)},</p><p>Someone, hopefully you, asked to reset the password of your Roster account.</p>`,
+    buttonLabel: 'Set a new password',
+    buttonUrl: input.link,
+    footer,
+  });
+  return { subject, text, html };
+}
+
 const EXPIRY_FORMAT = new Intl.DateTimeFormat('en-US', { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' });
 
 /** "Friday, November 28, 2025 at 9:30 AM UTC": invitations say exactly when their link stops working. */

@@ -664,4 +664,46 @@ describe.runIf(shouldRunBrowserTests)('invitation links that can no longer be us
     },
     STEP_TIMEOUT,
   );
+  it(
+    'resets a forgotten password from the sign-in page through the emailed link, and signs in with it',
+    async () => {
+      const email = `forgetful-${Date.now().toString(36)}@example.com`;
+      const setup = await browser.newContext();
+      await apiPost(setup, server.url, '/api/v1/auth/signup', { email, password: PASSWORD, name: 'Fay Forgetful' });
+      await setup.close();
+      const visitor = await browser.newContext();
+      try {
+        const page = await visitor.newPage();
+        await page.goto(`${server.url}/login`);
+        await fill(page, 'Email', email);
+        await page.getByRole('link', { name: 'Forgot your password?' }).click();
+        await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
+        await expect(page.getByLabel('Email', { exact: true }).inputValue()).resolves.toBe(email);
+        await page.getByRole('button', { name: 'Send reset link' }).click();
+        await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+
+        await page.goto(`${server.url}/mailbox`);
+        await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
+        const href = await page.locator(`li[data-mail-to="${email}"] a[href*="/reset-password"]`).first().getAttribute('href');
+        expect(href).toBeTruthy();
+        const target = new URL(href ?? '', server.url);
+        await page.goto(`${server.url}${target.pathname}${target.search}`);
+        await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+        await fill(page, 'New password', 'a brand new passphrase 42');
+        await page.getByRole('button', { name: 'Set new password' }).click();
+        await page.waitForURL((url) => !url.pathname.startsWith('/reset-password'));
+        const me = await apiGet<{ user: { email: string; email_verified: boolean } }>(visitor, server.url, '/api/v1/me');
+        expect(me.user).toMatchObject({ email, email_verified: true });
+
+        // The link worked once.
+        await page.goto(`${server.url}${target.pathname}${target.search}`);
+        await fill(page, 'New password', 'another new passphrase 43');
+        await page.getByRole('button', { name: 'Set new password' }).click();
+        await page.getByRole('heading', { name: 'This reset link is not valid' }).waitFor();
+      } finally {
+        await visitor.close();
+      }
+    },
+    STEP_TIMEOUT,
+  );
 });

@@ -5,6 +5,8 @@ import { LoginPage } from './pages/auth/LoginPage';
 import { SignupPage } from './pages/auth/SignupPage';
 import { InvitePage } from './pages/invite/InvitePage';
 import { VerifyEmailPage } from './pages/verify-email/VerifyEmailPage';
+import { ForgotPasswordPage } from './pages/password-reset/ForgotPasswordPage';
+import { ResetPasswordPage } from './pages/password-reset/ResetPasswordPage';
 import { OnboardingPage } from './pages/onboarding/OnboardingPage';
 import { CreateOrgPage } from './pages/create-org/CreateOrgPage';
 import { BillingReturnPage } from './pages/create-org/BillingReturnPage';
@@ -26,6 +28,8 @@ export function AppRoutes() {
       <Route path="/signup" element={<SignupPage />} />
       <Route path="/invite/:token" element={<InvitePage />} />
       <Route path="/verify-email" element={<VerifyEmailPage />} />
+      <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+      <Route path="/reset-password" element={<ResetPasswordPage />} />
       <Route path="/mailbox" element={<MailboxPage />} />
       <Route element={<RequireAuth />}>
         <Route path="/onboarding" element={<OnboardingPage />} />

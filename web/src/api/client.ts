@@ -36,6 +36,13 @@ export const resendVerification = () => roster.POST('/api/v1/auth/verify-email/r
 export const getMe = () => roster.GET('/api/v1/me');
 export const updateMe = (body: { name: string }) => roster.PATCH('/api/v1/me', { body });
 
+// Password reset
+/** Always 202 `{}`, also for an unknown address: the reply never tells whether an account exists. */
+export const requestPasswordReset = (email: string) => roster.POST('/api/v1/auth/password-reset', { body: { email } });
+/** Sets the new password and signs in (session cookie), like login. */
+export const confirmPasswordReset = (body: { token: string; password: string }) =>
+  roster.POST('/api/v1/auth/password-reset/confirm', { body });
+
 // Organization
 export const getOrg = () => roster.GET('/api/v1/org');
 export const createOrg = (body: { name: string; slug: string }) => roster.POST('/api/v1/org', { body });

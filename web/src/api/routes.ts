@@ -17,6 +17,8 @@ export const apiRoutes = [
   { method: 'post', path: '/api/v1/auth/logout' },
   { method: 'post', path: '/api/v1/auth/verify-email' },
   { method: 'post', path: '/api/v1/auth/verify-email/resend' },
+  { method: 'post', path: '/api/v1/auth/password-reset' },
+  { method: 'post', path: '/api/v1/auth/password-reset/confirm' },
   { method: 'get', path: '/api/v1/me' },
   { method: 'patch', path: '/api/v1/me' },
   { method: 'get', path: '/api/v1/org' },

@@ -42,6 +42,7 @@ export function LoginPage() {
     }
   }
 
+  const forgotPasswordLink = email.trim() ? `/forgot-password?email=${encodeURIComponent(email.trim())}` : '/forgot-password';
   const signupLink = searchParams.get('next') ? `/signup?next=${encodeURIComponent(next)}` : '/signup';
   return (
     <AuthLayout
@@ -75,6 +76,12 @@ export function LoginPage() {
           onChange={(event) => setPassword(event.target.value)}
           error={errors.password}
         />
+        {/* Its own line, not the field's hint: a hint gives way to an error, just when this link is needed. */}
+        <p className="text-right text-sm">
+          <Link to={forgotPasswordLink} className="font-medium text-brand-700 hover:underline">
+            Forgot your password?
+          </Link>
+        </p>
         <Button type="submit" className="w-full" isLoading={isSubmitting}>
           Log in
         </Button>
