@@ -1,3 +1,4 @@
+import { cleanName } from '../core/text.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireActor } from '../core/context.ts';
 import { normalizeEmail, parseEmail } from '../core/email.ts';
@@ -67,8 +68,8 @@ export async function signup(
   afterSignup?: AfterSignup,
 ): Promise<SessionGrant> {
   const { email, normalized } = normalizeEmail(input.email);
-  const name = input.name.trim();
-  if (!name) throw new AppError('invalid_name', 'Enter your name.');
+  const name = cleanName(input.name);
+  if (!name) throw new AppError('invalid_name', 'Enter your name, on one line.');
   assertStrongPassword(input.password, { email: normalized, name });
   // Hash before the transaction opens: argon2 is slow and must not hold locks.
   const passwordHash = await hashPassword(input.password);
@@ -149,8 +150,8 @@ export async function verifyEmail(ctx: Ctx, input: { token: string }): Promise<U
 
 export async function updateProfile(ctx: Ctx, input: { name: string }): Promise<UserView> {
   const actor = requireActor(ctx);
-  const name = input.name.trim();
-  if (!name) throw new AppError('invalid_name', 'Enter your name.');
+  const name = cleanName(input.name);
+  if (!name) throw new AppError('invalid_name', 'Enter your name, on one line.');
   const user = await updateUserName(ctx.db, actor.userId, name);
   if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
   return presentUser(user);
@@ -158,10 +159,12 @@ export async function updateProfile(ctx: Ctx, input: { name: string }): Promise<
 
 export async function createApiToken(ctx: Ctx, input: { name: string }): Promise<ApiTokenRecord & { token: string }> {
   const actor = requireActor(ctx);
+  const name = cleanName(input.name);
+  if (!name) throw new AppError('invalid_name', 'Name the token with 1 to 100 characters, on one line.');
   const { token, hash } = newToken('api');
   const row = await insertApiToken(ctx.db, {
     userId: actor.userId,
-    name: input.name.trim(),
+    name,
     tokenHash: hash,
     now: ctx.clock.now(),
   });

@@ -17,3 +17,13 @@ export const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'gu');
 export function hasControlCharacter(text: string): boolean {
   return CONTROL_CHARACTER.test(text);
 }
+
+/**
+ * A name as stored (a person's, an org's, a project's, a token's): trimmed, on one line. Undefined
+ * when blank or when it holds a control character: a line break or an escape sequence in a name
+ * would forge lines wherever it is shown on its own line (a CLI listing, a log, a mail header).
+ */
+export function cleanName(value: string): string | undefined {
+  const name = value.trim();
+  return name && !hasControlCharacter(name) ? name : undefined;
+}

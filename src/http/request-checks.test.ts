@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
 import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { uniqueEmail } from '../../test/kit/given.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -123,5 +124,33 @@ describe('errors raised before routing', () => {
     expect(reply).toMatch(/^HTTP\/1\.1 431 /);
     const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
     expect(body.error.code).toBe('request_headers_too_large');
+  });
+});
+
+describe('names', () => {
+  it('are refused with a line break or another control character, wherever a name is given, and nothing changes', async () => {
+    const forged = 'Eve\r\nBcc: victim@example.com';
+    const signup = await t.http.post('/api/v1/auth/signup', {
+      body: { email: uniqueEmail('forged'), password: 'correct horse battery staple', name: forged },
+    });
+    expect([signup.status, signup.body.error.code]).toEqual([400, 'invalid_name']);
+    const org = await t.given.org();
+    const owner = org.owner;
+    const attempts = [
+      await t.http.patch('/api/v1/me', { as: owner, body: { name: forged } }),
+      await t.http.patch('/api/v1/org', { as: owner, body: { name: 'Acme\u001b[31m' } }),
+      await t.http.post('/api/v1/tokens', { as: owner, body: { name: 'ci\nroot' } }),
+    ];
+    expect(attempts.map((reply) => [reply.status, reply.body.error?.code])).toEqual(Array(3).fill([400, 'invalid_name']));
+    const project = await t.http.post('/api/v1/org/projects', { as: owner, body: { name: 'Apollo\u2028Gemini' } });
+    expect([project.status, project.body.error?.code]).toEqual([400, 'invalid_request']);
+    const me = await t.http.get('/api/v1/me', { as: owner });
+    expect(me.body.user.name).toBe(owner.name);
+    expect(me.body.org.name).not.toContain('\u001b');
+    expect((await t.http.get('/api/v1/tokens', { as: owner })).body.tokens).toEqual([]);
+    // A name with letters of any script, punctuation and inner spaces is fine.
+    expect((await t.http.patch('/api/v1/me', { as: owner, body: { name: '  Zoë O’Brien-Łukasz 李 ' } })).body.user.name).toBe(
+      'Zoë O’Brien-Łukasz 李',
+    );
   });
 });

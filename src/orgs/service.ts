@@ -1,3 +1,4 @@
+import { cleanName } from '../core/text.ts';
 import { recordAudit } from '../audit/record.ts';
 import { lockUser } from '../auth/queries.ts';
 import { authorize } from '../auth/permissions.ts';
@@ -44,8 +45,8 @@ export interface OrgView {
 
 export async function createOrg(ctx: Ctx, input: { name: string; slug: string }): Promise<OrgView> {
   const actor = requireActor(ctx);
-  const name = input.name.trim();
-  if (!name) throw new AppError('invalid_name', 'Enter a name for the organization.');
+  const name = cleanName(input.name);
+  if (!name) throw new AppError('invalid_name', 'Enter a name for the organization, on one line.');
   if (!SLUG_PATTERN.test(input.slug)) {
     throw new AppError('invalid_slug', 'Use 3 to 63 lowercase letters, digits and hyphens for the slug.');
   }
@@ -123,8 +124,8 @@ export async function getOwnOrg(
 
 export async function renameOrg(ctx: Ctx, input: { name: string }): Promise<OrgView> {
   const actor = authorize(requireCaller(ctx), 'org.rename');
-  const name = input.name.trim();
-  if (!name) throw new AppError('invalid_name', 'Enter a name for the organization.');
+  const name = cleanName(input.name);
+  if (!name) throw new AppError('invalid_name', 'Enter a name for the organization, on one line.');
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {

@@ -1,3 +1,4 @@
+import { cleanName } from '../core/text.ts';
 import { recordAudit } from '../audit/record.ts';
 import { assertAllowed, authorize, decide, type Action, type PolicyActor, type ProjectResource } from '../auth/permissions.ts';
 import type { Actor, Ctx } from '../core/context.ts';
@@ -262,9 +263,9 @@ function differences(project: ProjectRow, wanted: ProjectChanges): { before: Rec
 }
 
 function parseName(value: string): string {
-  const name = value.trim();
-  if (name.length < 1 || name.length > 200 || name.includes('\u0000')) {
-    throw new AppError('invalid_request', 'Give the project a name of 1 to 200 characters.', { field: 'name' });
+  const name = cleanName(value);
+  if (!name || name.length > 200 || name.includes('\u0000')) {
+    throw new AppError('invalid_request', 'Give the project a name of 1 to 200 characters, on one line.', { field: 'name' });
   }
   return name;
 }
