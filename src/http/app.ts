@@ -179,6 +179,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { cookie: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: optionalNullableBodies,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
 
@@ -254,6 +255,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // sendFile was missing and every page answered 500.)
   await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: true, index: ['index.html'], suppressWarning: true });
   return app;
+}
+
+/**
+ * @fastify/swagger marks every declared body required; a route whose body schema also accepts null
+ * (`.nullish()`: `POST /webhooks/{id}/rotate-secret`) takes no body as well, and says so here.
+ */
+function optionalNullableBodies(documentObject: { openapiObject?: unknown; swaggerObject?: unknown }) {
+  const document = (documentObject.openapiObject ?? documentObject.swaggerObject) as {
+    paths?: Record<
+      string,
+      Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> } }>
+    >;
+  };
+  for (const operations of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      const schema = operation.requestBody?.content?.['application/json']?.schema as { anyOf?: { type?: unknown }[] } | undefined;
+      if (operation.requestBody && schema?.anyOf?.some((option) => option.type === 'null'))
+        operation.requestBody.required = false;
+    }
+  }
+  return document;
 }
 
 function toErrorBody(

@@ -30,9 +30,9 @@ type QueryPart<Op> =
         ? unknown
         : { query?: Query }
       : unknown;
-// The OpenAPI document marks every declared body required (@fastify/swagger does so whatever the
-// schema), so a route that takes no body too says so only by accepting `null` (a `.nullish()` body
-// schema): such a body is optional here, and leaving it out sends `{}`.
+// A route that also takes no body says so by accepting `null` (a `.nullish()` body schema); the
+// server's OpenAPI marks such a body optional, and documents from before that marked every body
+// required: either way such a body is optional here, and leaving it out sends `{}`.
 type BodyPart<Op> = Op extends { requestBody: infer Body }
   ? null extends JsonOf<Body>
     ? { body?: NonNullable<JsonOf<Body>> }

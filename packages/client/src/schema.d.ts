@@ -7965,7 +7965,7 @@ export interface paths {
                 cookie?: never;
             };
             /** @description Optional: without a body the previous secret signs for a day */
-            requestBody: {
+            requestBody?: {
                 content: {
                     "application/json": {
                         /** @description How long deliveries are also signed with the previous secret: 0 to 604800 seconds, default 86400 (a day) */
