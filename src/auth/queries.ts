@@ -216,14 +216,7 @@ export async function findPasswordReset(db: Queryable, tokenHash: Buffer, now: D
   const [reset] = await db
     .select({ userId: emailVerifications.userId })
     .from(emailVerifications)
-    .where(
-      and(
-        eq(emailVerifications.tokenHash, tokenHash),
-        eq(emailVerifications.purpose, 'password_reset'),
-        isNull(emailVerifications.usedAt),
-        gt(emailVerifications.expiresAt, now),
-      ),
-    );
+    .where(liveLink(tokenHash, now, 'password_reset'));
   return reset;
 }
 
@@ -256,16 +249,19 @@ async function useLink(
   const [link] = await tx
     .update(emailVerifications)
     .set({ usedAt: now })
-    .where(
-      and(
-        eq(emailVerifications.tokenHash, tokenHash),
-        eq(emailVerifications.purpose, purpose),
-        isNull(emailVerifications.usedAt),
-        gt(emailVerifications.expiresAt, now),
-      ),
-    )
+    .where(liveLink(tokenHash, now, purpose))
     .returning({ userId: emailVerifications.userId });
   return link;
+}
+
+/** The link of this token and purpose while it can still be used: not used yet, not expired. */
+function liveLink(tokenHash: Buffer, now: Date, purpose: 'verify_email' | 'password_reset') {
+  return and(
+    eq(emailVerifications.tokenHash, tokenHash),
+    eq(emailVerifications.purpose, purpose),
+    isNull(emailVerifications.usedAt),
+    gt(emailVerifications.expiresAt, now),
+  );
 }
 
 /**
@@ -374,34 +370,16 @@ export async function revokeServiceToken(
 /**
  * Counts one event against `key` in a fixed window and returns whether it is within `limit`.
  * One atomic upsert, so concurrent requests on any number of processes count exactly.
- * `earlierEventAt`: an event of the key that was never counted (an invitation's first send): when
- * the key has no window yet and it lies within one, the window starts there and counts it too.
  */
 export async function consumeRateLimit(
   db: Queryable,
-  input: { key: string; limit: number; windowSeconds: number; now: Date; earlierEventAt?: Date },
+  input: { key: string; limit: number; windowSeconds: number; now: Date },
 ): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
-  const earlier =
-    input.earlierEventAt !== undefined && input.now.getTime() - input.earlierEventAt.getTime() < input.windowSeconds * 1000
-      ? input.earlierEventAt
-      : undefined;
-  const rows = await queryRows<{ count: number; window_start: Date | string }>(
-    db,
-    sql`INSERT INTO rate_limits (key, window_start, count) VALUES (${input.key}, ${earlier ?? input.now}, ${earlier ? 2 : 1})
-        ON CONFLICT (key) DO UPDATE SET
-          count = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
-                       THEN 1 ELSE rate_limits.count + 1 END,
-          window_start = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
-                       THEN ${input.now} ELSE rate_limits.window_start END
-        RETURNING count, window_start`,
-  );
-  const row = rows[0];
+  const [row] = await queryRows<{ count: number; window_start: Date | string }>(db, countOneMore([input.key], input));
   const count = Number(row?.count ?? 1);
-  const windowStart = row ? new Date(row.window_start) : input.now;
-  const resetsAt = windowStart.getTime() + input.windowSeconds * 1000;
   return {
     allowed: count <= input.limit,
-    retryAfterSeconds: Math.max(1, Math.ceil((resetsAt - input.now.getTime()) / 1000)),
+    retryAfterSeconds: secondsLeft(row ? new Date(row.window_start) : input.now, input),
   };
 }
 
@@ -414,17 +392,10 @@ export async function rateLimitCounts(
   const rows = await queryRows<{ key: string; count: number; window_start: Date | string }>(
     db,
     sql`SELECT key, count, window_start FROM rate_limits
-        WHERE key = ANY(${sql.param(input.keys)}::text[])
-          AND window_start > ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})`,
+        WHERE key = ANY(${sql.param(input.keys)}::text[]) AND NOT ${windowEnded(input)}`,
   );
   return new Map(
-    rows.map((row) => {
-      const resetsAt = new Date(row.window_start).getTime() + input.windowSeconds * 1000;
-      return [
-        row.key,
-        { count: Number(row.count), retryAfterSeconds: Math.max(1, Math.ceil((resetsAt - input.now.getTime()) / 1000)) },
-      ];
-    }),
+    rows.map((row) => [row.key, { count: Number(row.count), retryAfterSeconds: secondsLeft(new Date(row.window_start), input) }]),
   );
 }
 
@@ -433,16 +404,25 @@ export async function consumeRateLimits(
   db: Queryable,
   input: { keys: string[]; windowSeconds: number; now: Date },
 ): Promise<void> {
-  if (input.keys.length === 0) return;
-  await db.execute(
-    sql`INSERT INTO rate_limits (key, window_start, count)
-        SELECT key, ${input.now}, 1 FROM unnest(${sql.param(input.keys)}::text[]) AS key
-        ON CONFLICT (key) DO UPDATE SET
-          count = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
-                       THEN 1 ELSE rate_limits.count + 1 END,
-          window_start = CASE WHEN rate_limits.window_start <= ${input.now}::timestamptz - make_interval(secs => ${input.windowSeconds})
-                       THEN ${input.now} ELSE rate_limits.window_start END`,
-  );
+  if (input.keys.length > 0) await db.execute(countOneMore(input.keys, input));
+}
+
+/** One more event for each key: a new window for a key without one or whose window ended. */
+function countOneMore(keys: string[], window: { windowSeconds: number; now: Date }): SQL {
+  return sql`INSERT INTO rate_limits (key, window_start, count)
+             SELECT key, ${window.now}, 1 FROM unnest(${sql.param(keys)}::text[]) AS key
+             ON CONFLICT (key) DO UPDATE SET
+               count = CASE WHEN ${windowEnded(window)} THEN 1 ELSE rate_limits.count + 1 END,
+               window_start = CASE WHEN ${windowEnded(window)} THEN ${window.now} ELSE rate_limits.window_start END
+             RETURNING key, count, window_start`;
+}
+
+function windowEnded(window: { windowSeconds: number; now: Date }): SQL {
+  return sql`rate_limits.window_start <= ${window.now}::timestamptz - make_interval(secs => ${window.windowSeconds})`;
+}
+
+function secondsLeft(windowStart: Date, window: { windowSeconds: number; now: Date }): number {
+  return Math.max(1, Math.ceil((windowStart.getTime() + window.windowSeconds * 1000 - window.now.getTime()) / 1000));
 }
 
 /** Takes back one event counted against `key` (an attempt that turned out not to be a failure). */

@@ -36,6 +36,12 @@ import {
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
 const VERIFICATION_TTL_SECONDS = 7 * 24 * 3600;
 const RESET_TTL_SECONDS = 3600;
+
+/** The single-use links Roster emails: the token's kind, how long a link works, the dashboard page it opens. */
+const EMAIL_LINKS = {
+  verify_email: { kind: 'verify', ttlSeconds: VERIFICATION_TTL_SECONDS, path: '/verify-email' },
+  password_reset: { kind: 'reset', ttlSeconds: RESET_TTL_SECONDS, path: '/reset-password' },
+} as const;
 const RESETS_PER_HOUR = 3;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 const LOGIN_FAILURES_PER_ACCOUNT = 10;
@@ -237,15 +243,7 @@ export async function requestPasswordReset(ctx: Ctx, input: { email: string }): 
       now,
     });
     if (!rate.allowed) return;
-    const { token, hash } = newToken('reset');
-    await insertEmailVerification(tx, {
-      userId: user.id,
-      tokenHash: hash,
-      now,
-      expiresAt: new Date(now.getTime() + RESET_TTL_SECONDS * 1000),
-      purpose: 'password_reset',
-    });
-    const link = `${ctx.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`;
+    const link = await issueEmailLink(tx, ctx, { userId: user.id, purpose: 'password_reset', now });
     await enqueueMail(tx, [{ kind: 'password_reset', to: user.email, ...passwordResetEmail({ name: user.name, link }) }], now);
   });
 }
@@ -283,6 +281,24 @@ export async function resetPassword(ctx: Ctx, input: { token: string; password: 
   });
 }
 
+/** A new single-use link of `purpose` for the user: its token's hash is stored, its URL returned for the email. */
+async function issueEmailLink(
+  tx: Tx,
+  ctx: Ctx,
+  input: { userId: string; purpose: keyof typeof EMAIL_LINKS; now: Date },
+): Promise<string> {
+  const spec = EMAIL_LINKS[input.purpose];
+  const { token, hash } = newToken(spec.kind);
+  await insertEmailVerification(tx, {
+    userId: input.userId,
+    tokenHash: hash,
+    now: input.now,
+    expiresAt: new Date(input.now.getTime() + spec.ttlSeconds * 1000),
+    purpose: input.purpose,
+  });
+  return `${ctx.config.publicUrl}${spec.path}?token=${encodeURIComponent(token)}`;
+}
+
 async function createSession(db: Queryable, userId: string, now: Date) {
   const { token, hash } = newToken('session');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
@@ -292,14 +308,7 @@ async function createSession(db: Queryable, userId: string, now: Date) {
 
 async function sendVerification(tx: Tx, ctx: Ctx, input: { userId: string; email: string; name: string }) {
   const now = ctx.clock.now();
-  const { token, hash } = newToken('verify');
-  await insertEmailVerification(tx, {
-    userId: input.userId,
-    tokenHash: hash,
-    now,
-    expiresAt: new Date(now.getTime() + VERIFICATION_TTL_SECONDS * 1000),
-  });
-  const link = `${ctx.config.publicUrl}/verify-email?token=${encodeURIComponent(token)}`;
+  const link = await issueEmailLink(tx, ctx, { userId: input.userId, purpose: 'verify_email', now });
   await enqueueMail(tx, [{ kind: 'verify_email', to: input.email, ...verificationEmail({ name: input.name, link }) }], now);
 }
 

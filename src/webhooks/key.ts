@@ -59,11 +59,8 @@ function readKeyIfPresent(path: string): Buffer | null {
 }
 
 function readOrCreateKey(path: string): Buffer {
-  try {
-    return parseKey(readFileSync(path, 'utf8'), path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const existing = readKeyIfPresent(path);
+  if (existing) return existing;
   mkdirSync(resolve(path, '..'), { recursive: true });
   // Written whole under a temporary name, then linked into place: two processes starting at once
   // end up with the same key (the second link fails and that process reads the first one's).

@@ -82,15 +82,19 @@ async function publicInviteStatus(baseUrl: string, link: string): Promise<string
   return ((await response.json()) as { status: string }).status;
 }
 
-/** Follows a link from the development mailbox on this server (links are built from PUBLIC_URL). */
-async function openMailboxLink(page: Page, baseUrl: string, to: string): Promise<void> {
+/**
+ * Follows the newest link containing `pathPart` in the development mailbox's mail to `to`, on this
+ * server (links are built from PUBLIC_URL); answers the URL it opened.
+ */
+async function openMailboxLink(page: Page, baseUrl: string, to: string, pathPart = '/invite/'): Promise<string> {
   await page.goto(`${baseUrl}/mailbox`);
   await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
-  const message = page.locator(`li[data-mail-to="${to}"]`).first();
-  const href = await message.locator('a[href*="/invite/"]').first().getAttribute('href');
+  const href = await page.locator(`li[data-mail-to="${to}"] a[href*="${pathPart}"]`).first().getAttribute('href');
   expect(href).toBeTruthy();
   const target = new URL(href ?? '', baseUrl);
-  await page.goto(`${baseUrl}${target.pathname}${target.search}`);
+  const url = `${baseUrl}${target.pathname}${target.search}`;
+  await page.goto(url);
+  return url;
 }
 
 describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
@@ -169,12 +173,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
     'confirms the email address from the verification link only when the button is clicked',
     async () => {
       const page = ownerPage;
-      await page.goto(`${server.url}/mailbox`);
-      await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
-      const href = await page.locator(`li[data-mail-to="${ownerEmail}"] a[href*="/verify-email"]`).first().getAttribute('href');
-      expect(href).toBeTruthy();
-      const target = new URL(href ?? '', server.url);
-      await page.goto(`${server.url}${target.pathname}${target.search}`);
+      await openMailboxLink(page, server.url, ownerEmail, '/verify-email');
       const confirm = page.getByRole('button', { name: 'Confirm my email address' });
       await confirm.waitFor();
       // Opening the link (mail scanners do) confirmed nothing.
@@ -682,12 +681,7 @@ describe.runIf(shouldRunBrowserTests)('invitation links that can no longer be us
         await page.getByRole('button', { name: 'Send reset link' }).click();
         await page.getByRole('heading', { name: 'Check your email' }).waitFor();
 
-        await page.goto(`${server.url}/mailbox`);
-        await page.getByRole('heading', { name: 'Mailbox' }).waitFor();
-        const href = await page.locator(`li[data-mail-to="${email}"] a[href*="/reset-password"]`).first().getAttribute('href');
-        expect(href).toBeTruthy();
-        const target = new URL(href ?? '', server.url);
-        await page.goto(`${server.url}${target.pathname}${target.search}`);
+        const resetLink = await openMailboxLink(page, server.url, email, '/reset-password');
         await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
         await fill(page, 'New password', 'a brand new passphrase 42');
         await page.getByRole('button', { name: 'Set new password' }).click();
@@ -696,7 +690,7 @@ describe.runIf(shouldRunBrowserTests)('invitation links that can no longer be us
         expect(me.user).toMatchObject({ email, email_verified: true });
 
         // The link worked once.
-        await page.goto(`${server.url}${target.pathname}${target.search}`);
+        await page.goto(resetLink);
         await fill(page, 'New password', 'another new passphrase 43');
         await page.getByRole('button', { name: 'Set new password' }).click();
         await page.getByRole('heading', { name: 'This reset link is not valid' }).waitFor();
