@@ -1,5 +1,5 @@
 import { AppError } from '../core/errors.ts';
-import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import { deleteChunk, queryRows, type Queryable } from '../db/client.ts';
 import { prepareSubjectLookup, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
@@ -227,17 +227,45 @@ export async function findPasswordReset(db: Queryable, tokenHash: Buffer, now: D
 export async function usePasswordReset(tx: Queryable, tokenHash: Buffer, now: Date): Promise<{ userId: string } | undefined> {
   const used = await useLink(tx, tokenHash, now, 'password_reset');
   if (!used) return undefined;
+  await endResetLinks(tx, used.userId, now);
+  return used;
+}
+
+/** Every unused password reset link of the user stops working. */
+async function endResetLinks(tx: Queryable, userId: string, now: Date): Promise<void> {
   await tx
     .update(emailVerifications)
     .set({ usedAt: now })
     .where(
       and(
-        eq(emailVerifications.userId, used.userId),
+        eq(emailVerifications.userId, userId),
         eq(emailVerifications.purpose, 'password_reset'),
         isNull(emailVerifications.usedAt),
       ),
     );
-  return used;
+}
+
+/**
+ * A signed-in user's new password (`changePassword`), guarded by the hash their current password
+ * was checked against: of two changes that both checked the old password, one wins. Every other
+ * session of the account ends (`keepSessionId`: the one that asked, if any) and every unused reset
+ * link stops working; API tokens stay. Undefined when the password changed in between.
+ */
+export async function changePasswordHash(
+  tx: Queryable,
+  input: { userId: string; expectedHash: string; passwordHash: string; keepSessionId: string | null; now: Date },
+): Promise<UserRecord | undefined> {
+  const [user] = await tx
+    .update(users)
+    .set({ passwordHash: input.passwordHash })
+    .where(and(eq(users.id, input.userId), eq(users.passwordHash, input.expectedHash)))
+    .returning();
+  if (!user) return undefined;
+  await tx
+    .delete(sessions)
+    .where(and(eq(sessions.userId, input.userId), input.keepSessionId ? ne(sessions.id, input.keepSessionId) : undefined));
+  await endResetLinks(tx, input.userId, input.now);
+  return user;
 }
 
 async function useLink(

@@ -18,6 +18,7 @@ import {
   verifyEmailBody,
   passwordResetBody,
   passwordResetConfirmBody,
+  changePasswordBody,
 } from './schema.ts';
 import { signupWithInvitation } from '../invites/signup.ts';
 import * as auth from './service.ts';
@@ -152,6 +153,31 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       setSessionCookies(reply, request.ctx.config, grant.token, grant.expiresAt);
       return { user: presentUser(grant.user), token: grant.token };
     },
+  );
+
+  app.post(
+    '/auth/password',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your password (give the current one)',
+        description:
+          'The session that asks stays signed in; every other session of the account is signed out and every ' +
+          'password reset link stops working. API tokens stay. A notice is emailed to the account. A wrong ' +
+          'current password is 403 wrong_password and changes nothing; after 10 wrong ones in 15 minutes, 429 ' +
+          'rate_limited with Retry-After. The new password follows the signup rules (400 weak_password).',
+        body: changePasswordBody,
+        response: { 200: z.object({ user: userSchema }), ...errorReplies(400, 401, 403, 429) },
+      },
+    },
+    async (request) => ({
+      user: presentUser(
+        await auth.changePassword(request.ctx, {
+          currentPassword: request.body.current_password,
+          newPassword: request.body.new_password,
+        }),
+      ),
+    }),
   );
 
   app.get(

@@ -25,6 +25,10 @@ export const sessionReply = z.object({ user: userSchema, token: z.string() });
 export const verifyEmailBody = z.strictObject({ token: z.string().max(200) });
 
 export const passwordResetBody = z.strictObject({ email: z.string().max(2000) });
+export const changePasswordBody = z.strictObject({
+  current_password: z.string().max(1000),
+  new_password: z.string().max(1000),
+});
 export const passwordResetConfirmBody = z.strictObject({ token: z.string().max(200), password: z.string().max(1000) });
 
 export const orgPermissionSchema = z.enum(ORG_PERMISSION_NAMES);

@@ -8,8 +8,9 @@ import { assertStrongPassword, hashPassword, verifyAgainstDummy, verifyPassword 
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { enqueueMail } from '../mail/outbox.ts';
-import { passwordResetEmail, verificationEmail } from '../mail/templates.ts';
+import { passwordChangedEmail, passwordResetEmail, verificationEmail } from '../mail/templates.ts';
 import {
+  changePasswordHash,
   clearRateLimit,
   consumeRateLimit,
   deleteApiToken as deleteApiTokenRow,
@@ -278,6 +279,53 @@ export async function resetPassword(ctx: Ctx, input: { token: string; password: 
     if (!updated) throw invalid;
     const session = await createSession(tx, updated.id, now);
     return { user: presentUser(updated), ...session };
+  });
+}
+
+/** Wrong current passwords one account may send to `changePassword` in LOGIN_WINDOW_SECONDS, as for login. */
+const PASSWORD_CHANGE_FAILURES = LOGIN_FAILURES_PER_ACCOUNT;
+
+/**
+ * `POST /auth/password`: a signed-in user sets a new password by giving the current one. The
+ * session that asked stays signed in; every other session of the account ends, and every reset
+ * link stops working (API tokens stay: the account page lists them). A notice goes to the
+ * account's address, with the way back if it was not them. Wrong current passwords are counted
+ * per account like failed sign-ins (429 rate_limited past the limit), so a stolen session cannot
+ * guess the password faster than the sign-in page allows.
+ */
+export async function changePassword(ctx: Ctx, input: { currentPassword: string; newPassword: string }): Promise<UserView> {
+  const actor = requireActor(ctx);
+  const now = ctx.clock.now();
+  const key = `password.change:${actor.userId}`;
+  const user = await findUserById(ctx.db, actor.userId);
+  if (!user) throw new AppError('unauthenticated', 'Sign in to continue.');
+  assertStrongPassword(input.newPassword, { email: user.emailNormalized, name: user.name });
+  // Counted before the check, as login counts: concurrent guesses cannot all pass the limit.
+  const rate = await consumeRateLimit(ctx.db, { key, limit: PASSWORD_CHANGE_FAILURES, windowSeconds: LOGIN_WINDOW_SECONDS, now });
+  if (!rate.allowed) {
+    await refundRateLimit(ctx.db, key);
+    throw new AppError('rate_limited', 'Too many wrong passwords. Wait and try again, or reset your password.', {
+      retry_after_seconds: rate.retryAfterSeconds,
+    });
+  }
+  const wrong = new AppError('wrong_password', 'Your current password is not right. Nothing was changed.');
+  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) throw wrong;
+  await clearRateLimit(ctx.db, key);
+  // Hash before the transaction opens: argon2 is slow and must not hold locks.
+  const passwordHash = await hashPassword(input.newPassword);
+  return ctx.db.transaction(async (tx) => {
+    const updated = await changePasswordHash(tx, {
+      userId: user.id,
+      expectedHash: user.passwordHash,
+      passwordHash,
+      keepSessionId: actor.via === 'session' ? actor.credentialId : null,
+      now,
+    });
+    // The password changed since it was checked (another change won): this one was made against an old password.
+    if (!updated) throw wrong;
+    const notice = passwordChangedEmail({ name: updated.name, resetUrl: `${ctx.config.publicUrl}/forgot-password` });
+    await enqueueMail(tx, [{ kind: 'password_changed', to: updated.email, ...notice }], now);
+    return presentUser(updated);
   });
 }
 

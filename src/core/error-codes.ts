@@ -46,6 +46,7 @@ export const ERROR_STATUS = {
   enterprise_managed: 403,
   email_mismatch: 403,
   email_not_verified: 403,
+  wrong_password: 403,
   project_read_only: 403,
   // 404
   not_found: 404,

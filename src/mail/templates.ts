@@ -58,6 +58,28 @@ export function passwordResetEmail(input: { name: string; link: string }): { sub
   return { subject, text, html };
 }
 
+/**
+ * The notice after a signed-in user changed their password: if it was not them, the way back is a
+ * reset link (the account's address still receives it), so the button opens the reset page.
+ */
+export function passwordChangedEmail(input: { name: string; resetUrl: string }): { subject: string; text: string; html: string } {
+  const subject = 'Your Roster password was changed';
+  const footer = 'If you changed it, there is nothing to do.';
+  const text =
+    `Hi ${oneLine(input.name)},\n\nThe password of your Roster account was just changed, and every other session of the account was signed out.\n\n` +
+    `If this was not you, set a new password now:\n${input.resetUrl}\n\n${footer}\n`;
+  const html = layout({
+    title: subject,
+    bodyHtml:
+      `<p>Hi ${escapeHtml(input.name)},</p><p>The password of your Roster account was just changed, and every other ` +
+      'session of the account was signed out.</p><p>If this was not you, set a new password now.</p>',
+    buttonLabel: 'Reset your password',
+    buttonUrl: input.resetUrl,
+    footer,
+  });
+  return { subject, text, html };
+}
+
 const EXPIRY_FORMAT = new Intl.DateTimeFormat('en-US', { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' });
 
 /** "Friday, November 28, 2025 at 9:30 AM UTC": invitations say exactly when their link stops working. */
