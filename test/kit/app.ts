@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -21,6 +22,13 @@ export interface TestApp {
 
 export const TEST_PUBLIC_URL = 'http://roster.test';
 
+/**
+ * The test apps' DATA_DIR, in the checkout's ignored .tmp/. Their database is elsewhere (in memory
+ * or on the test server), but development keeps its generated webhook key in DATA_DIR
+ * (src/webhooks/key.ts), which would otherwise land in ./data of wherever the tests run.
+ */
+const TEST_DATA_DIR = fileURLToPath(new URL('../../.tmp/test-data/', import.meta.url));
+
 /** The real app on a fresh database of the suite's engine, driven through app.inject. */
 /**
  * The real app on a fresh database of the suite's engine; with `serverUrl` (a PostgreSQL server),
@@ -28,7 +36,7 @@ export const TEST_PUBLIC_URL = 'http://roster.test';
  */
 export async function startApp(options: { env?: Record<string, string>; serverUrl?: string } = {}): Promise<TestApp> {
   const database = await createTestDatabase({ serverUrl: options.serverUrl });
-  const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent', DATA_DIR: TEST_DATA_DIR, ...options.env });
   const clock = new TestClock();
   // TEST_LOG=info (or any pino level) shows the app's whole log. Without it, only what the error
   // handler logs for a 5xx reply (src/http/app.ts), so a CI log shows the cause of an unexpected 500.
