@@ -16,6 +16,7 @@ import {
 } from '../auth/queries.ts';
 import { SERVICE_SCOPES, type ServiceScope } from '../core/domain.ts';
 import { isUuid } from '../core/ids.ts';
+import { cleanName } from '../core/text.ts';
 import { newToken } from '../core/tokens.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan } from '../db/schema.ts';
@@ -322,9 +323,9 @@ export async function createServiceToken(
   input: { name: string; scopes: string | string[] },
 ): Promise<{ token: string; record: ServiceTokenRecord }> {
   requireOperator(ctx);
-  const name = input.name.trim();
-  if (name.length < 1 || name.length > 100)
-    throw new AppError('invalid_name', 'Name the service token with 1 to 100 characters.');
+  const name = cleanName(input.name);
+  if (!name || name.length > 100)
+    throw new AppError('invalid_name', 'Name the service token with 1 to 100 characters, on one line.');
   const scopes = parseScopes(input.scopes);
   const { token, hash } = newToken('service');
   const record = await ctx.db.transaction(async (tx) => {

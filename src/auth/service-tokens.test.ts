@@ -58,14 +58,16 @@ describe('service tokens through the operator CLI', () => {
     expect((await listServiceTokens(operatorCtx(t))).find((row) => row.id === record.id)?.revokedAt).toBeInstanceOf(Date);
   });
 
-  it('refuses unknown or missing scopes, empty names, unknown ids and anyone but the operator', async () => {
+  it('refuses unknown or missing scopes, empty, multi-line or long names, unknown ids and anyone but the operator', async () => {
     await expect(createServiceToken(operatorCtx(t), { name: 'x', scopes: 'storage:write,admin' })).rejects.toEqual(
       refusal('invalid_scopes'),
     );
     await expect(createServiceToken(operatorCtx(t), { name: 'x', scopes: '' })).rejects.toEqual(refusal('invalid_scopes'));
-    await expect(createServiceToken(operatorCtx(t), { name: '  ', scopes: 'storage:write' })).rejects.toEqual(
-      refusal('invalid_name'),
-    );
+    for (const name of ['  ', 'ci\r\nx-forwarded: evil', 'x'.repeat(101)]) {
+      await expect(createServiceToken(operatorCtx(t), { name, scopes: 'storage:write' }), name).rejects.toEqual(
+        refusal('invalid_name'),
+      );
+    }
     await expect(revokeServiceToken(operatorCtx(t), { id: '00000000-0000-4000-8000-000000000000' })).rejects.toEqual(
       refusal('token_not_found'),
     );
