@@ -602,6 +602,113 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
     },
     STEP_TIMEOUT,
   );
+
+  it(
+    'lets a user rename themselves, use and revoke an API token, and change their password on the Account page',
+    async () => {
+      const email = `alex-${suffix}@example.com`;
+      const newPassword = 'a different passphrase 77';
+      const viewport = { width: 1280, height: 860 };
+      const context = await browser.newContext({ viewport });
+      const elsewhere = await browser.newContext({ viewport });
+      try {
+        const page = await context.newPage();
+        await page.goto(`${server.url}/signup`);
+        await fill(page, 'Name', 'Alex Account');
+        await fill(page, 'Email', email);
+        await fill(page, 'Password', PASSWORD);
+        await page.getByRole('button', { name: 'Sign up' }).click();
+        await page.getByText('Step 1 of 3').waitFor();
+        await page.getByRole('button', { name: 'Skip for now' }).click();
+        await page.getByRole('button', { name: 'Continue to checkout' }).waitFor();
+        // In no organization yet, the account page opens all the same (no detour to /create-org).
+        await page.goto(`${server.url}/account`);
+        await page.getByRole('heading', { name: 'Account', exact: true }).waitFor();
+        expect(new URL(page.url()).pathname).toBe('/account');
+
+        await apiPost(context, server.url, '/api/v1/billing/checkout', { plan: 'team', seats: 5, scope: 'personal' });
+        await apiPost(context, server.url, '/api/v1/org', { name: `Tokens ${suffix}`, slug: `tokens-${suffix}` });
+        await page.goto(`${server.url}/settings/members`);
+        await page.getByRole('heading', { name: 'Members' }).waitFor();
+        const shell = page.getByRole('complementary');
+        await shell.getByRole('link', { name: 'Account' }).click();
+        await page.getByRole('heading', { name: 'Account', exact: true }).waitFor();
+        await expect.poll(() => page.getByLabel('Display name', { exact: true }).inputValue()).toBe('Alex Account');
+
+        await fill(page, 'Display name', 'Alex Renamed');
+        await page.getByRole('button', { name: 'Save name' }).click();
+        await toast(page, 'Display name saved').waitFor();
+        await shell.getByText('Alex Renamed').waitFor();
+
+        // An API token: shown once, usable at once by a script, refused from the moment it is revoked.
+        await page.getByRole('button', { name: 'Create token' }).click();
+        const create = page.getByRole('dialog', { name: 'Create API token' });
+        await create.getByLabel('Token name').fill('E2E script');
+        await create.getByRole('button', { name: 'Create token' }).click();
+        const shown = page.getByRole('dialog', { name: 'Copy your new API token' });
+        await shown.getByText('It will not be shown again').waitFor();
+        await shown.getByRole('button', { name: 'Copy token' }).waitFor();
+        const token = await shown.getByLabel('API token').inputValue();
+        expect(token).toMatch(/^rs_api_/);
+        const meWithToken = () => fetch(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } });
+        const answer = await meWithToken();
+        expect(answer.status).toBe(200);
+        expect(((await answer.json()) as { user: { email: string; name: string } }).user).toMatchObject({
+          email,
+          name: 'Alex Renamed',
+        });
+        await screenshot(page, '25-api-token-shown-once');
+        await shown.getByRole('button', { name: 'Done' }).click();
+        await shown.waitFor({ state: 'detached' });
+        const tokens = page.getByRole('table', { name: 'API tokens' });
+        await tokens.getByText('E2E script').waitFor();
+        await expect(page.getByText(token).count()).resolves.toBe(0);
+        const scan = await axeScan(page);
+        expect(scan.violations, JSON.stringify(scan.violations, null, 2)).toEqual([]);
+        await tokens.getByRole('button', { name: 'Revoke E2E script' }).click();
+        const confirm = page.getByRole('alertdialog', { name: 'Revoke the API token E2E script?' });
+        await confirm.getByRole('button', { name: 'Revoke token' }).click();
+        await toast(page, 'API token E2E script revoked').waitFor();
+        await page.getByText('No API tokens yet').waitFor();
+        expect((await meWithToken()).status).toBe(401);
+
+        // Another session of the same account, signed in elsewhere: the password change ends it.
+        await apiPost(elsewhere, server.url, '/api/v1/auth/login', { email, password: PASSWORD });
+        expect((await elsewhere.request.get(`${server.url}/api/v1/me`)).status()).toBe(200);
+
+        await fill(page, 'Current password', 'not my password at all');
+        await fill(page, 'New password', newPassword);
+        await fill(page, 'Confirm new password', newPassword);
+        await page.getByRole('button', { name: 'Change password' }).click();
+        await page.getByText('Your current password is not right.').waitFor();
+        await expect(page.getByLabel('Current password', { exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
+
+        await fill(page, 'Current password', PASSWORD);
+        await page.getByRole('button', { name: 'Change password' }).click();
+        await page.getByRole('status').filter({ hasText: 'Your password was changed' }).waitFor();
+        await page.getByText('every other session of your account was signed out').waitFor();
+        await expect(page.getByLabel('New password', { exact: true }).inputValue()).resolves.toBe('');
+        await screenshot(page, '26-password-changed');
+        expect((await elsewhere.request.get(`${server.url}/api/v1/me`)).status()).toBe(401);
+        await expect(apiGet(context, server.url, '/api/v1/me')).resolves.toMatchObject({ user: { email } });
+
+        await shell.getByRole('button', { name: 'Log out' }).click();
+        await page.getByRole('heading', { name: 'Log in to Roster' }).waitFor();
+        await fill(page, 'Email', email);
+        await fill(page, 'Password', PASSWORD);
+        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await page.getByText('That email and password do not match an account.').waitFor();
+        await fill(page, 'Password', newPassword);
+        await page.getByRole('button', { name: 'Log in', exact: true }).click();
+        await page.getByRole('heading', { name: 'Members' }).waitFor();
+        await shell.getByText('Alex Renamed').waitFor();
+      } finally {
+        await elsewhere.close();
+        await context.close();
+      }
+    },
+    STEP_TIMEOUT,
+  );
 });
 
 describe.runIf(shouldRunBrowserTests)('invitation links that can no longer be used', () => {

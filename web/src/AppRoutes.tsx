@@ -18,6 +18,7 @@ import { AuditPage } from './pages/audit/AuditPage';
 import { MailboxPage } from './pages/mailbox/MailboxPage';
 import { ProjectsPage } from './pages/projects/ProjectsPage';
 import { ProjectPage } from './pages/projects/ProjectPage';
+import { AccountPage } from './pages/account/AccountPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 
 export function AppRoutes() {
@@ -36,6 +37,10 @@ export function AppRoutes() {
         <Route path="/create-org" element={<CreateOrgPage />} />
         <Route path="/billing/success" element={<BillingReturnPage />} />
         <Route path="/billing/cancel" element={<BillingReturnPage canceled />} />
+        {/* Outside RequireOrg: a user in no organization yet manages their account too. */}
+        <Route element={<AppShell />}>
+          <Route path="/account" element={<AccountPage />} />
+        </Route>
         <Route element={<RequireOrg />}>
           <Route element={<AppShell />}>
             <Route path="/projects" element={<ProjectsPage />} />

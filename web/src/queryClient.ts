@@ -8,6 +8,9 @@ function isSessionLost(error: unknown): boolean {
   return error instanceof ApiError && error.status === 401;
 }
 
+/** 403 codes that say nothing about the caller's rights (a wrong current password): no permission refetch. */
+const NOT_ABOUT_RIGHTS = new Set(['wrong_password']);
+
 export function createQueryClient(options: { retry?: boolean } = {}): QueryClient {
   // GET /me answering "nobody" makes RequireAuth send the user to the login page (with `next`),
   // instead of each screen showing "This could not be loaded".
@@ -44,7 +47,7 @@ export function createQueryClient(options: { retry?: boolean } = {}): QueryClien
           endSession();
           return;
         }
-        if (error instanceof ApiError && error.status === 403) void refreshPermissions();
+        if (error instanceof ApiError && error.status === 403 && !NOT_ABOUT_RIGHTS.has(error.code)) void refreshPermissions();
         if (mutation.meta?.inlineErrors) return;
         toast.error(errorMessage(error));
       },

@@ -3,6 +3,7 @@ import { mockFetch } from '../test/render';
 import * as api from './client';
 import { ApiError, errorMessage } from './errors';
 import { apiRoutes } from './routes';
+import clientSource from './client.ts?raw';
 
 describe('API client', () => {
   it('sends JSON, the CSRF token and an empty body on writes without a payload', async () => {
@@ -53,5 +54,13 @@ describe('API client', () => {
     const keys = apiRoutes.map((route) => `${route.method} ${route.path}`);
     expect(new Set(keys).size).toBe(keys.length);
     for (const route of apiRoutes) expect(route.path).toMatch(/^\/api\/(v1|dev)\/[a-z0-9/{}_-]+$/);
+  });
+
+  it('lists exactly the routes that client.ts calls (the server checks this list against its OpenAPI)', () => {
+    const calls = [...clientSource.matchAll(/roster\.(GET|POST|PUT|PATCH|DELETE)\('([^']+)'/g)].map(
+      ([, method, path]) => `${method!.toLowerCase()} ${path}`,
+    );
+    expect(calls.length).toBeGreaterThan(40);
+    expect(new Set(calls)).toEqual(new Set(apiRoutes.map((route) => `${route.method} ${route.path}`)));
   });
 });

@@ -35,6 +35,14 @@ export const verifyEmail = (token: string) => roster.POST('/api/v1/auth/verify-e
 export const resendVerification = () => roster.POST('/api/v1/auth/verify-email/resend');
 export const getMe = () => roster.GET('/api/v1/me');
 export const updateMe = (body: { name: string }) => roster.PATCH('/api/v1/me', { body });
+/** Checks the current password first; this session stays signed in, every other session of the account ends. */
+export const changePassword = (body: T.ChangePasswordInput) => roster.POST('/api/v1/auth/password', { body });
+
+// API tokens (the signed-in user's own)
+export const listApiTokens = () => roster.GET('/api/v1/tokens');
+/** The reply's `token` is the only time the secret is shown: the server keeps its hash alone. */
+export const createApiToken = (body: { name: string }) => roster.POST('/api/v1/tokens', { body });
+export const revokeApiToken = (tokenId: string) => roster.DELETE('/api/v1/tokens/{id}', { params: { id: tokenId } });
 
 // Password reset
 /** Always 202 `{}`, also for an unknown address: the reply never tells whether an account exists. */

@@ -6,6 +6,7 @@ import type { AuditQuery, MeResponse, OrgResponse, UsagePeriod } from './types';
 
 export const queryKeys = {
   me: ['me'] as const,
+  apiTokens: ['api-tokens'] as const,
   org: ['org'] as const,
   members: (search: string) => ['members', search] as const,
   allMembers: ['members'] as const,
@@ -38,6 +39,11 @@ export function useMe() {
     },
     staleTime: 30_000,
   });
+}
+
+/** The signed-in user's API tokens (names and dates; the secrets are never sent again). */
+export function useApiTokens() {
+  return useQuery({ queryKey: queryKeys.apiTokens, queryFn: api.listApiTokens });
 }
 
 export function useOrg() {

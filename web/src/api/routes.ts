@@ -1,6 +1,6 @@
 // Every (method, path) the dashboard calls, as OpenAPI-style templates. A test on the server
 // side checks each one against /api/openapi.json, so the client cannot drift from the contract.
-// Keep this list in step with client.ts (client.test.ts checks that every call is listed).
+// Keep this list in step with client.ts (client.test.ts checks that every call there is listed here).
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -21,6 +21,10 @@ export const apiRoutes = [
   { method: 'post', path: '/api/v1/auth/password-reset/confirm' },
   { method: 'get', path: '/api/v1/me' },
   { method: 'patch', path: '/api/v1/me' },
+  { method: 'post', path: '/api/v1/auth/password' },
+  { method: 'get', path: '/api/v1/tokens' },
+  { method: 'post', path: '/api/v1/tokens' },
+  { method: 'delete', path: '/api/v1/tokens/{id}' },
   { method: 'get', path: '/api/v1/org' },
   { method: 'post', path: '/api/v1/org' },
   { method: 'patch', path: '/api/v1/org' },

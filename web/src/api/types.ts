@@ -26,6 +26,11 @@ export type AuthResponse = Reply<'/api/v1/auth/signup', 'post', 201>;
 export type SignupInput = RequestBody<'/api/v1/auth/signup', 'post'>;
 export type LoginInput = RequestBody<'/api/v1/auth/login', 'post'>;
 export type ApiErrorBody = Reply<'/api/v1/me', 'get', 401>['error'];
+export type ChangePasswordInput = RequestBody<'/api/v1/auth/password', 'post'>;
+
+// API tokens
+export type ApiToken = Reply<'/api/v1/tokens', 'get'>['tokens'][number];
+export type CreatedApiToken = Reply<'/api/v1/tokens', 'post', 201>;
 
 // Organization and members
 type OrgReply = Reply<'/api/v1/org', 'get'>;

@@ -2,11 +2,23 @@ import { useState, type ReactNode } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import * as DialogPrimitive from '@radix-ui/react-dialog';
 import { useQueryClient } from '@tanstack/react-query';
-import { Building2, CreditCard, FolderKanban, Inbox, LogOut, Menu, ScrollText, Users, BarChart3, X } from 'lucide-react';
+import {
+  Building2,
+  CircleUser,
+  CreditCard,
+  FolderKanban,
+  Inbox,
+  LogOut,
+  Menu,
+  Plus,
+  ScrollText,
+  Users,
+  BarChart3,
+  X,
+} from 'lucide-react';
 import * as api from '../api/client';
 import { useMailbox, useMe, useOrg } from '../api/queries';
 import { initials, roleLabel } from '../lib/format';
-import { readOnboarding } from '../lib/onboarding';
 import { cn } from '../lib/cn';
 import { useCurrentRoleLabel, useOrgPermissions } from './permissions';
 import { Logo } from './Logo';
@@ -17,20 +29,28 @@ interface NavItem {
   icon: ReactNode;
 }
 
+const accountItem: NavItem = { to: '/account', label: 'Account', icon: <CircleUser className="size-4" aria-hidden /> };
+
 function useNavItems(): NavItem[] {
   const can = useOrgPermissions();
   const mailbox = useMailbox();
-  const items: NavItem[] = [
-    { to: '/settings/members', label: 'Members', icon: <Users className="size-4" aria-hidden /> },
-    { to: '/settings/usage', label: 'Usage', icon: <BarChart3 className="size-4" aria-hidden /> },
-  ];
-  if (can('view_audit')) {
-    items.push({ to: '/settings/audit', label: 'Audit log', icon: <ScrollText className="size-4" aria-hidden /> });
+  const me = useMe();
+  const items: NavItem[] = [];
+  // The account page is open to a user in no organization: the org's pages would only send them to /create-org.
+  if (me.data?.org) {
+    items.push(
+      { to: '/settings/members', label: 'Members', icon: <Users className="size-4" aria-hidden /> },
+      { to: '/settings/usage', label: 'Usage', icon: <BarChart3 className="size-4" aria-hidden /> },
+    );
+    if (can('view_audit')) {
+      items.push({ to: '/settings/audit', label: 'Audit log', icon: <ScrollText className="size-4" aria-hidden /> });
+    }
+    items.push({ to: '/settings/organization', label: 'Organization', icon: <Building2 className="size-4" aria-hidden /> });
+    if (can('manage_billing')) {
+      items.push({ to: '/settings/billing', label: 'Billing', icon: <CreditCard className="size-4" aria-hidden /> });
+    }
   }
-  items.push({ to: '/settings/organization', label: 'Organization', icon: <Building2 className="size-4" aria-hidden /> });
-  if (can('manage_billing')) {
-    items.push({ to: '/settings/billing', label: 'Billing', icon: <CreditCard className="size-4" aria-hidden /> });
-  }
+  items.push(accountItem);
   if (mailbox.data) {
     items.push({ to: '/mailbox', label: 'Mailbox', icon: <Inbox className="size-4" aria-hidden /> });
   }
@@ -65,23 +85,36 @@ function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
   const role = useCurrentRoleLabel();
   const orgName = org.data?.org?.name ?? me.data?.org?.name ?? '';
   const tier = org.data?.org?.tier;
+  const hasOrg = me.data?.org != null;
   return (
     <div className="flex h-full flex-col">
       <div className="px-4 pt-5 pb-4">
         <Logo />
       </div>
-      <div className="mx-3 mb-4 rounded-lg bg-zinc-50 px-3 py-2.5 ring-1 ring-zinc-200">
-        <p className="truncate text-sm font-semibold text-zinc-900">{orgName || 'Organization'}</p>
-        <p className="mt-0.5 flex items-center gap-1.5 text-xs text-zinc-500">
-          {tier ? <span className="capitalize">{tier} plan</span> : null}
-          {tier && role ? <span aria-hidden>·</span> : null}
-          {role ? <span>{roleLabel(role)}</span> : null}
-        </p>
-      </div>
+      {hasOrg ? (
+        <div className="mx-3 mb-4 rounded-lg bg-zinc-50 px-3 py-2.5 ring-1 ring-zinc-200">
+          <p className="truncate text-sm font-semibold text-zinc-900">{orgName || 'Organization'}</p>
+          <p className="mt-0.5 flex items-center gap-1.5 text-xs text-zinc-500">
+            {tier ? <span className="capitalize">{tier} plan</span> : null}
+            {tier && role ? <span aria-hidden>·</span> : null}
+            {role ? <span>{roleLabel(role)}</span> : null}
+          </p>
+        </div>
+      ) : (
+        <div className="mx-3 mb-4 rounded-lg bg-zinc-50 px-3 py-2.5 ring-1 ring-zinc-200">
+          <p className="text-sm font-semibold text-zinc-900">No organization yet</p>
+          <NavLink
+            to="/create-org"
+            onClick={onNavigate}
+            className="mt-1 inline-flex items-center gap-1 text-xs font-medium text-brand-700 hover:underline"
+          >
+            <Plus className="size-3.5" aria-hidden />
+            Create an organization
+          </NavLink>
+        </div>
+      )}
       <nav aria-label="Main" className="flex-1 space-y-0.5 px-3">
-        {workspaceItems.map((item) => (
-          <SidebarLink key={item.to} item={item} onNavigate={onNavigate} />
-        ))}
+        {hasOrg ? workspaceItems.map((item) => <SidebarLink key={item.to} item={item} onNavigate={onNavigate} />) : null}
         <p className="px-2 pt-4 pb-1.5 text-xs font-medium tracking-wide text-zinc-500 uppercase">Settings</p>
         {items.map((item) => (
           <SidebarLink key={item.to} item={item} onNavigate={onNavigate} />
@@ -99,7 +132,8 @@ function UserFooter() {
   const [isLoggingOut, setIsLoggingOut] = useState(false);
   const user = me.data?.user;
   if (!user) return null;
-  const displayName = readOnboarding(user.id)?.name || user.name;
+  // The account's name (onboarding and the account page save it there), not a copy kept in this browser.
+  const displayName = user.name;
   async function logOut() {
     setIsLoggingOut(true);
     try {

@@ -33,6 +33,12 @@ function createOrgServer(write: (request: RecordedRequest) => { status: number; 
 }
 
 describe('CreateOrgPage', () => {
+  it('links to the account page, which a user in no organization has no sidebar to reach from here', async () => {
+    createOrgServer(() => ({ status: 500 }));
+    renderWithProviders(<CreateOrgPage />);
+    expect(await screen.findByRole('link', { name: 'Account' })).toHaveAttribute('href', '/account');
+  });
+
   it('regression: without a subscription (402) it shows the server message and keeps the typed name on the form', async () => {
     const user = userEvent.setup();
     createOrgServer(() => ({

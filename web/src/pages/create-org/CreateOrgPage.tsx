@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Navigate, useNavigate, useSearchParams } from 'react-router';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Check } from 'lucide-react';
 import * as api from '../../api/client';
@@ -26,8 +26,12 @@ export function CreateOrgPage() {
   if (me.data?.org) return <Navigate to="/settings/members" replace />;
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-brand-50/70 via-zinc-50 to-zinc-50">
-      <header className="px-6 py-5">
+      <header className="flex items-center justify-between px-6 py-5">
         <Logo />
+        {/* A user in no organization has no sidebar here: their account page is still theirs. */}
+        <Link to="/account" className="text-sm font-medium text-zinc-600 hover:text-zinc-900 hover:underline">
+          Account
+        </Link>
       </header>
       <main className="flex flex-1 justify-center px-4 pt-2 pb-16 sm:pt-8">
         <div className="w-full max-w-3xl">

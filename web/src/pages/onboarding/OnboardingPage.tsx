@@ -55,7 +55,7 @@ export function OnboardingPage() {
   const next = safeNextPath(searchParams.get('next'), fallbackNext);
   const saved = user ? readOnboarding(user.id) : null;
   const [step, setStep] = useState(0);
-  const [name, setName] = useState(saved?.name || user?.name || '');
+  const [name, setName] = useState(user?.name || saved?.name || '');
   const [jobRole, setJobRole] = useState(saved?.jobRole ?? '');
   const [nameError, setNameError] = useState<string | null>(null);
 
