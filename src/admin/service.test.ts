@@ -11,6 +11,7 @@ import {
   globalAudit,
   orgAudit,
   revokeServiceToken,
+  setAllocation,
   setPlan,
   showOrg,
   transferOwnership,
@@ -44,8 +45,8 @@ describe('set-plan', () => {
       {
         actor_user_id: null,
         actor_label: 'operator:alice',
-        before: { plan: 'team', seats: 5 },
-        after: { plan: 'enterprise', seats: 40 },
+        before: { plan: 'team', seats: 5, provider: 'local' },
+        after: { plan: 'enterprise', seats: 40, provider: 'operator' },
       },
     ]);
   });
@@ -82,7 +83,10 @@ describe('set-plan', () => {
     const view = await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });
     expect(view.org).toMatchObject({ plan: 'enterprise', seatLimit: 25 });
     expect(await entries(org.id, 'billing.subscription_changed')).toEqual([
-      expect.objectContaining({ before: { plan: 'team', seats: 5 }, after: { plan: 'enterprise', seats: 25 } }),
+      expect.objectContaining({
+        before: { plan: 'team', seats: 5, provider: 'local' },
+        after: { plan: 'enterprise', seats: 25, provider: 'operator' },
+      }),
     ]);
     // A forgotten --seats must not shrink a paying Team org to a default.
     await expect(setPlan(operatorCtx(t), { slug: org.slug, plan: 'team' })).rejects.toEqual(refusal('invalid_seats'));
@@ -97,6 +101,33 @@ describe('set-plan', () => {
     expect(await entries(org.id, 'billing.subscription_changed')).toHaveLength(1);
     expect((await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise', seats: 31 })).changed).toBe(true);
     expect(await entries(org.id, 'billing.subscription_changed')).toHaveLength(2);
+  });
+
+  it('audits who bills the plan when only that changes (support takes over a plan the customer bought)', async () => {
+    const org = await t.given.org({ seats: 5 });
+    expect((await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 5 })).changed).toBe(true);
+    expect((await entries(org.id, 'billing.subscription_changed')).map(({ before, after }) => ({ before, after }))).toEqual([
+      { before: { plan: 'team', seats: 5, provider: 'local' }, after: { plan: 'team', seats: 5, provider: 'operator' } },
+    ]);
+    expect((await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 5 })).changed).toBe(false);
+  });
+
+  it('makes an org that re-enters Enterprise unlimited again, instead of bringing back an earlier allocation', async () => {
+    const org = await t.given.org({ seats: 5 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });
+    await setAllocation(operatorCtx(t), { slug: org.slug, monthly: 50 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 5 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });
+    const billing = await t.http.get('/api/v1/org/billing', { as: org.owner });
+    expect(billing.body.allocation).toMatchObject({ monthly: null, remaining: null });
+    expect((await entries(org.id, 'usage.allocation_changed')).map(({ before, after }) => ({ before, after }))).toEqual([
+      { before: { monthly: null }, after: { monthly: 50 } },
+      { before: { monthly: 50 }, after: { monthly: null } },
+    ]);
+    // Staying on Enterprise keeps what support set.
+    await setAllocation(operatorCtx(t), { slug: org.slug, monthly: 70 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise', seats: 30 });
+    expect((await t.http.get('/api/v1/org/billing', { as: org.owner })).body.allocation.monthly).toBe(70);
   });
 });
 

@@ -174,7 +174,16 @@ export async function setPlan(
   const { changed } = await applySubscription(
     { ...ctx, billing: { ...ctx.billing, name: 'operator' } },
     { scope: { kind: 'org', orgId: org.id }, plan: input.plan, seats, providerRef: `operator:${operator.name}` },
-    { beforeReplacing: endProviderSubscription(ctx, { cancel: input.cancelSubscription === true }), keepWhenSame: true },
+    {
+      beforeReplacing: endProviderSubscription(ctx, { cancel: input.cancelSubscription === true }),
+      keepWhenSame: true,
+      // An org that (re)enters Enterprise is unlimited until support sets a number: an allocation
+      // set during an earlier Enterprise period would otherwise come back unannounced.
+      afterReplacing: async (tx, replaced) => {
+        const wasEnterprise = replaced?.plan === 'enterprise' && replaced.status !== 'canceled';
+        if (input.plan === 'enterprise' && !wasEnterprise) await storeAllocation(tx, ctx, { orgId: org.id, monthly: null });
+      },
+    },
   );
   return { ...(await orgView(ctx.db, org.id, ctx.clock.now())), changed };
 }

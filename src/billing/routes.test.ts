@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
-import { startApp, type TestApp } from '../../test/kit/app.ts';
+import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
+import { setPlan } from '../admin/service.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -172,6 +173,7 @@ describe('GET /api/v1/org/billing', () => {
       current_period_end: null,
       cancel_at_period_end: false,
       portal_available: true,
+      managed_by_support: false,
       enterprise: null,
       allocation: { monthly: 6 * t.config.teamCreditsPerSeat, used: 0, remaining: 6 * t.config.teamCreditsPerSeat },
     });
@@ -180,6 +182,7 @@ describe('GET /api/v1/org/billing', () => {
     expect(enterprise.body).toMatchObject({
       plan: 'enterprise',
       portal_available: false,
+      managed_by_support: true,
       enterprise: { seats: 25, active_members: 3 },
       allocation: { monthly: null, used: 0, remaining: null },
     });
@@ -216,5 +219,16 @@ describe('PUT /api/v1/org/billing/seats (local provider)', () => {
     const reply = await putSeats(org.owner, { seats: 30 });
     expect(reply.status).toBe(403);
     expect(reply.body.error.code).toBe('enterprise_managed');
+  });
+
+  it('refuses seat changes of a Team plan that support set (no provider bills it), and says so in the billing', async () => {
+    const org = await t.given.org({ seats: 5 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'team', seats: 7 });
+    const billing = await t.http.get('/api/v1/org/billing', { as: org.owner });
+    expect(billing.body).toMatchObject({ plan: 'team', seats: 7, managed_by_support: true, enterprise: null });
+    const reply = await putSeats(org.owner, { seats: 5000 });
+    expect([reply.status, reply.body.error.code]).toEqual([403, 'enterprise_managed']);
+    expect(reply.body.error.message).toMatch(/set by Roster support/);
+    expect((await t.http.get('/api/v1/org/billing', { as: org.owner })).body.seats).toBe(7);
   });
 });

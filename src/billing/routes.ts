@@ -193,6 +193,9 @@ const orgBillingSchema = z.object({
   current_period_end: z.string().nullable(),
   cancel_at_period_end: z.boolean(),
   portal_available: z.boolean(),
+  managed_by_support: z
+    .boolean()
+    .describe('Enterprise, or a plan support set with roster admin set-plan: seats change only through support'),
   enterprise: z.object({ seats: z.number().int(), active_members: z.number().int() }).nullable(),
   allocation: allocationSchema,
 });
@@ -208,6 +211,7 @@ function presentBilling(billing: OrgBilling) {
     current_period_end: billing.currentPeriodEnd ? billing.currentPeriodEnd.toISOString() : null,
     cancel_at_period_end: billing.cancelAtPeriodEnd,
     portal_available: billing.portalAvailable,
+    managed_by_support: billing.managedBySupport,
     enterprise: billing.enterprise ? { seats: billing.enterprise.seats, active_members: billing.enterprise.activeMembers } : null,
     allocation: billing.allocation,
   };

@@ -29,6 +29,12 @@ export function listPlans() {
 
 const enterpriseManaged = () =>
   new AppError('enterprise_managed', 'Enterprise billing is managed by Roster support. Contact your account manager.');
+/** A Team plan that support set with `roster admin set-plan`: no provider bills it, so its seats are support's to change. */
+const supportManaged = () =>
+  new AppError(
+    'enterprise_managed',
+    "This organization's plan was set by Roster support and is not billed through the payment provider: contact support to change its seats.",
+  );
 const noSubscription = () =>
   new AppError('no_subscription', 'There is no subscription to manage here. Check out the Team plan first.');
 
@@ -122,6 +128,8 @@ export interface OrgBilling {
   currentPeriodEnd: Date | null;
   cancelAtPeriodEnd: boolean;
   portalAvailable: boolean;
+  /** Enterprise, or any plan support set (`roster admin set-plan`): seats change only through support. */
+  managedBySupport: boolean;
   enterprise: { seats: number; activeMembers: number } | null;
   /** The org's usage allocation (credits) this UTC month. */
   allocation: AllocationView;
@@ -151,6 +159,7 @@ async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
     cancelAtPeriodEnd: subscription?.cancelAtPeriodEnd ?? false,
     portalAvailable:
       plan === 'team' && (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
+    managedBySupport: isLive && (plan === 'enterprise' || subscription?.provider === 'operator'),
     enterprise: plan === 'enterprise' && isLive ? { seats: usage.seatLimit, activeMembers: usage.activeMembers } : null,
     allocation: await allocationView(ctx, orgId),
   };
@@ -171,6 +180,8 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
     const { lock, subscription } = await lockActiveSubscription(tx, { kind: 'org', orgId });
     if (!subscription) throw noSubscription();
     if (subscription.plan === 'enterprise') throw enterpriseManaged();
+    // Seats of a subscription that no provider bills would be seats nobody pays for.
+    if (subscription.provider === 'operator') throw supportManaged();
     const usage = await seatUsage(tx, orgId, now);
     if (input.seats < usage.activeMembers + usage.pendingInvites)
       throw seatsBelowUsage(usage.activeMembers, usage.pendingInvites);
@@ -250,6 +261,8 @@ export interface ReplaceOptions {
    * from this provider, write nothing (no second, identical audit entry or event).
    */
   keepWhenSame?: boolean;
+  /** Runs in the transaction after the subscription was replaced, with the one it replaced (if any). */
+  afterReplacing?: (tx: Tx, replaced: SubscriptionRecord | undefined) => Promise<void>;
 }
 
 /**
@@ -308,14 +321,20 @@ async function replaceSubscription(
     const month = monthOf(now);
     await lockOrgUsage(tx, { orgId: input.scope.orgId, month });
     await resyncOrgUsage(tx, { orgId: input.scope.orgId, month });
+    // Who bills it is part of the change when it changes (a plan that support sets over one the
+    // customer bought with the same plan and seats changes nothing else).
+    const providerChanged = current !== undefined && current.provider !== change.provider;
     await recordAudit(tx, ctx, {
       orgId: input.scope.orgId,
       action: 'billing.subscription_changed',
       targetType: 'org',
       targetId: input.scope.orgId,
-      before: current ? { plan: current.plan, seats: current.seats } : null,
-      after: { plan: input.plan, seats: input.seats },
+      before: current
+        ? { plan: current.plan, seats: current.seats, ...(providerChanged ? { provider: current.provider } : {}) }
+        : null,
+      after: { plan: input.plan, seats: input.seats, ...(providerChanged ? { provider: change.provider } : {}) },
     });
   }
+  if (options.afterReplacing) await options.afterReplacing(tx, current);
   return { changed: true };
 }

@@ -2865,6 +2865,8 @@ export interface paths {
                                 active_members: number;
                                 seats: number;
                             } | null;
+                            /** @description Enterprise, or a plan support set with roster admin set-plan: seats change only through support */
+                            managed_by_support: boolean;
                             /** @description seats below active members plus pending invitations: nobody is removed, new seats are refused */
                             over_capacity: boolean;
                             pending_invites: number;
@@ -3003,6 +3005,8 @@ export interface paths {
                                     active_members: number;
                                     seats: number;
                                 } | null;
+                                /** @description Enterprise, or a plan support set with roster admin set-plan: seats change only through support */
+                                managed_by_support: boolean;
                                 /** @description seats below active members plus pending invitations: nobody is removed, new seats are refused */
                                 over_capacity: boolean;
                                 pending_invites: number;
