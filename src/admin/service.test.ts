@@ -112,6 +112,25 @@ describe('set-plan', () => {
     expect((await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 5 })).changed).toBe(false);
   });
 
+  it('records reactivating a canceled org as a status change (audit entry and billing.status_changed event)', async () => {
+    const org = await t.given.org({ seats: 5 });
+    await t.database.db.execute(sql`UPDATE subscriptions SET status = 'canceled' WHERE org_id = ${org.id}`);
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'team', seats: 5 });
+    expect((await entries(org.id, 'billing.status_changed')).map(({ before, after }) => ({ before, after }))).toEqual([
+      { before: { status: 'canceled' }, after: { status: 'active', plan: 'team', seats: 5 } },
+    ]);
+    const events = await queryRows<{ type: string; data: Record<string, unknown> }>(
+      t.database.db,
+      sql`SELECT type, data FROM events WHERE org_id = ${org.id} AND type LIKE 'billing.%' ORDER BY created_at, id`,
+    );
+    expect(events.map((event) => event.type)).toContain('billing.status_changed');
+    expect(events.find((event) => event.type === 'billing.status_changed')?.data).toMatchObject({
+      status: 'active',
+      previous_status: 'canceled',
+    });
+    expect(events.every((event) => !('provider' in event.data))).toBe(true);
+  });
+
   it('makes an org that re-enters Enterprise unlimited again, instead of bringing back an earlier allocation', async () => {
     const org = await t.given.org({ seats: 5 });
     await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });

@@ -10,6 +10,8 @@ type InviteRole = Exclude<Role, 'owner'>;
 interface Subscription {
   plan: Plan;
   seats: number;
+  /** Who bills it (local, stripe, operator): recorded only when a change moves it. */
+  provider?: string;
 }
 interface Limits {
   daily: number | null;
@@ -209,7 +211,9 @@ export function eventOf(entry: AuditEntry): OrgEvent {
     case 'project.deleted':
       return { orgId, type: 'project.deleted', data: { project_id: entry.targetId, name: entry.before.name } };
     case 'billing.subscription_changed': {
-      const { before, after } = entry;
+      const { before } = entry;
+      // Who bills the plan is for the audit log; the event's data stays plan and seats.
+      const { provider: _provider, ...after } = entry.after;
       const data = { ...after, previous_plan: before?.plan ?? null, previous_seats: before?.seats ?? null };
       const planOnly = before !== null && before.seats === after.seats && before.plan !== after.plan;
       return planOnly ? { orgId, type: 'billing.plan_changed', data } : { orgId, type: 'billing.seats_changed', data };

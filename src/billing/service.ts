@@ -313,6 +313,8 @@ async function replaceSubscription(
     current.provider === ctx.billing.name;
   if (options.keepWhenSame && isSame) return { changed: false };
   if (current && options.beforeReplacing) await options.beforeReplacing(current);
+  // With no live subscription, whether the scope had one that was canceled (then this reactivates it).
+  const wasCanceled = !current && (await currentSubscription(tx, input.scope))?.status === 'canceled';
   if (current) await updateSubscription(tx, lock, { id: current.id, ...change });
   else await insertSubscription(tx, lock, change);
   if (input.scope.kind === 'org') {
@@ -334,6 +336,17 @@ async function replaceSubscription(
         : null,
       after: { plan: input.plan, seats: input.seats, ...(providerChanged ? { provider: change.provider } : {}) },
     });
+    // Reactivating a canceled org (support's set-plan, a new local checkout) is a status change too.
+    if (wasCanceled) {
+      await recordAudit(tx, ctx, {
+        orgId: input.scope.orgId,
+        action: 'billing.status_changed',
+        targetType: 'org',
+        targetId: input.scope.orgId,
+        before: { status: 'canceled' },
+        after: { status: 'active', plan: input.plan, seats: input.seats },
+      });
+    }
   }
   if (options.afterReplacing) await options.afterReplacing(tx, current);
   return { changed: true };
