@@ -221,14 +221,25 @@ describe('PUT /api/v1/org/billing/seats (local provider)', () => {
     expect(reply.body.error.code).toBe('enterprise_managed');
   });
 
-  it('refuses seat changes of a Team plan that support set (no provider bills it), and says so in the billing', async () => {
+  it('refuses seat changes, checkout and portal for a Team plan that support set (no provider bills it), and says so in the billing', async () => {
     const org = await t.given.org({ seats: 5 });
     await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'team', seats: 7 });
     const billing = await t.http.get('/api/v1/org/billing', { as: org.owner });
-    expect(billing.body).toMatchObject({ plan: 'team', seats: 7, managed_by_support: true, enterprise: null });
+    expect(billing.body).toMatchObject({
+      plan: 'team',
+      seats: 7,
+      managed_by_support: true,
+      portal_available: false,
+      enterprise: null,
+    });
     const reply = await putSeats(org.owner, { seats: 5000 });
     expect([reply.status, reply.body.error.code]).toEqual([403, 'enterprise_managed']);
     expect(reply.body.error.message).toMatch(/set by Roster support/);
+    // Nor a second subscription beside it, nor a portal that has nothing of it.
+    const second = await checkout(org.owner, { plan: 'team', seats: 50, scope: 'org' });
+    expect([second.status, second.body.error?.code]).toEqual([403, 'enterprise_managed']);
+    const portal = await t.http.post('/api/v1/billing/portal', { as: org.owner, body: { scope: 'org' } });
+    expect([portal.status, portal.body.error?.code]).toEqual([403, 'enterprise_managed']);
     expect((await t.http.get('/api/v1/org/billing', { as: org.owner })).body.seats).toBe(7);
   });
 });

@@ -33,7 +33,7 @@ const enterpriseManaged = () =>
 const supportManaged = () =>
   new AppError(
     'enterprise_managed',
-    "This organization's plan was set by Roster support and is not billed through the payment provider: contact support to change its seats.",
+    "This organization's plan was set by Roster support and is not billed through the payment provider: contact support to change it or its seats.",
   );
 const noSubscription = () =>
   new AppError('no_subscription', 'There is no subscription to manage here. Check out the Team plan first.');
@@ -56,8 +56,7 @@ export async function startCheckout(
     scope = { kind: 'personal', userId: actor.userId };
   } else {
     const member = authorize(actor, 'billing.manage_org');
-    const org = await findOrg(ctx.db, member.membership.orgId);
-    if (org?.plan === 'enterprise') throw enterpriseManaged();
+    await assertSelfServe(ctx, member.membership.orgId);
     await assertSeatsCoverUsage(ctx, member.membership.orgId, input.seats);
     scope = { kind: 'org', orgId: member.membership.orgId };
     customerName = member.membership.orgName;
@@ -87,6 +86,17 @@ export async function startCheckout(
   return { url: session.url };
 }
 
+/**
+ * The org's billing is the customer's to change: not Enterprise, and not a plan support set
+ * (a checkout would add a second, provider-billed subscription beside it; a portal has nothing of it).
+ */
+async function assertSelfServe(ctx: Ctx, orgId: string): Promise<void> {
+  const org = await findOrg(ctx.db, orgId);
+  if (org?.plan === 'enterprise') throw enterpriseManaged();
+  const live = await currentSubscription(ctx.db, { kind: 'org', orgId });
+  if (live && live.status !== 'canceled' && live.provider === 'operator') throw supportManaged();
+}
+
 /** The scope's customer at the provider, created on first use and stored. */
 async function customerOf(ctx: Ctx, scope: BillingScope, person: { email: string; name: string }): Promise<string> {
   const stored = await findCustomer(ctx.db, scope);
@@ -107,8 +117,7 @@ export async function openPortal(ctx: Ctx, input: { scope: 'personal' | 'org' })
     scope = { kind: 'personal', userId: actor.userId };
   } else {
     const member = authorize(actor, 'billing.manage_org');
-    const org = await findOrg(ctx.db, member.membership.orgId);
-    if (org?.plan === 'enterprise') throw enterpriseManaged();
+    await assertSelfServe(ctx, member.membership.orgId);
     scope = { kind: 'org', orgId: member.membership.orgId };
   }
   const subscription = await currentSubscription(ctx.db, scope);
@@ -130,6 +139,8 @@ export interface OrgBilling {
   portalAvailable: boolean;
   /** Enterprise, or any plan support set (`roster admin set-plan`): seats change only through support. */
   managedBySupport: boolean;
+  /** Who bills the live subscription (local, stripe, operator); null without one. Not in the API reply. */
+  provider: string | null;
   enterprise: { seats: number; activeMembers: number } | null;
   /** The org's usage allocation (credits) this UTC month. */
   allocation: AllocationView;
@@ -138,6 +149,11 @@ export interface OrgBilling {
 export async function orgBilling(ctx: Ctx): Promise<OrgBilling> {
   const member = authorize(requireCaller(ctx), 'billing.read_org');
   return billingOf(ctx, member.membership.orgId);
+}
+
+/** The org's billing for support (`roster admin show-org`): no caller check, the operator's command checked. */
+export function billingOfOrg(ctx: Ctx, orgId: string): Promise<OrgBilling> {
+  return billingOf(ctx, orgId);
 }
 
 async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
@@ -158,8 +174,11 @@ async function billingOf(ctx: Ctx, orgId: string): Promise<OrgBilling> {
     currentPeriodEnd: subscription?.currentPeriodEnd ?? null,
     cancelAtPeriodEnd: subscription?.cancelAtPeriodEnd ?? false,
     portalAvailable:
-      plan === 'team' && (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
+      plan === 'team' &&
+      subscription?.provider !== 'operator' &&
+      (!ctx.billing.usesCustomers || (await findCustomer(ctx.db, { kind: 'org', orgId })) !== undefined),
     managedBySupport: isLive && (plan === 'enterprise' || subscription?.provider === 'operator'),
+    provider: isLive ? (subscription?.provider ?? null) : null,
     enterprise: plan === 'enterprise' && isLive ? { seats: usage.seatLimit, activeMembers: usage.activeMembers } : null,
     allocation: await allocationView(ctx, orgId),
   };

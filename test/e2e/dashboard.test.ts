@@ -155,7 +155,7 @@ describe.runIf(shouldRunBrowserTests)('dashboard in the browser', () => {
       await fill(page, 'Organization name', `Acme ${suffix}`);
       await expect.poll(() => page.getByLabel('Slug', { exact: true }).inputValue()).toBe(`acme-${suffix}`);
       await fill(page, 'Slug', 'A');
-      await page.getByText('Use lowercase letters only.').waitFor();
+      await page.getByText('Use lowercase letters instead of capitals.').waitFor();
       await fill(page, 'Slug', `acme-${suffix}`);
       await screenshot(page, '04-create-org');
       await page.getByRole('button', { name: 'Create organization' }).click();

@@ -17,11 +17,13 @@ export function createQueryClient(options: { retry?: boolean } = {}): QueryClien
   const endSession = () => queryClient.setQueryData(queryKeys.me, null);
   // A 403 on a write means the caller's rights changed since the page loaded (demoted admin,
   // editor made a viewer): refetch what carries the server's `permissions` lists so the
-  // controls follow them again.
+  // controls follow them again — the org's and the projects', and each member's in the member
+  // lists (every search and page: the Members table's row menus). Invitations carry none.
   const refreshPermissions = () =>
     Promise.all([
       queryClient.invalidateQueries({ queryKey: queryKeys.me }),
       queryClient.invalidateQueries({ queryKey: queryKeys.org }),
+      queryClient.invalidateQueries({ queryKey: queryKeys.allMembers }),
       queryClient.invalidateQueries({ queryKey: queryKeys.allProjects }),
     ]);
   const queryClient: QueryClient = new QueryClient({

@@ -78,6 +78,11 @@ function SidebarLink({ item, onNavigate }: { item: NavItem; onNavigate?: () => v
   );
 }
 
+/** "team" -> "Team": the tier's name as the plan is called ("Team plan", not "Team Plan"). */
+function tierLabel(tier: string): string {
+  return tier.charAt(0).toUpperCase() + tier.slice(1);
+}
+
 function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
   const items = useNavItems();
   const org = useOrg();
@@ -95,7 +100,8 @@ function SidebarContent({ onNavigate }: { onNavigate?: () => void }) {
         <div className="mx-3 mb-4 rounded-lg bg-zinc-50 px-3 py-2.5 ring-1 ring-zinc-200">
           <p className="truncate text-sm font-semibold text-zinc-900">{orgName || 'Organization'}</p>
           <p className="mt-0.5 flex items-center gap-1.5 text-xs text-zinc-500">
-            {tier ? <span className="capitalize">{tier} plan</span> : null}
+            {/* Capitalize the tier only ("Team plan"): `capitalize` on the span would give "Team Plan". */}
+            {tier ? <span>{tierLabel(tier)} plan</span> : null}
             {tier && role ? <span aria-hidden>·</span> : null}
             {role ? <span>{roleLabel(role)}</span> : null}
           </p>

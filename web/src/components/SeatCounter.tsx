@@ -2,6 +2,7 @@ import { useOrg } from '../api/queries';
 import type { SeatUsage } from '../api/types';
 import { cn } from '../lib/cn';
 import { formatNumber, plural } from '../lib/format';
+import { useOrgPermissions } from './permissions';
 
 /** "7 of 10 seats used — 5 members, 2 pending" */
 export function seatSummary(seats: SeatUsage): string {
@@ -11,8 +12,21 @@ export function seatSummary(seats: SeatUsage): string {
   )}, ${formatNumber(seats.pending_invites)} pending`;
 }
 
+/**
+ * What to do when every seat is taken, for what the caller may do: revoking needs `invite`,
+ * adding seats `manage_billing`; anyone else can only wait for a seat or ask.
+ */
+export function fullSeatsAdvice(canInvite: boolean, canManageBilling: boolean): string {
+  if (canInvite && canManageBilling)
+    return 'All seats are in use. Revoke a pending invitation or add seats to invite more people.';
+  if (canInvite) return 'All seats are in use. Revoke a pending invitation to invite someone else, or ask an owner to add seats.';
+  if (canManageBilling) return 'All seats are in use. Add seats to invite more people.';
+  return 'All seats are in use. New people can join once a seat is free: ask an admin if someone needs one.';
+}
+
 export function SeatCounter({ className }: { className?: string }) {
   const org = useOrg();
+  const can = useOrgPermissions();
   if (org.isPending) {
     return <div className={cn('h-12 w-64 animate-pulse rounded-lg bg-zinc-100', className)} aria-label="Loading seats" />;
   }
@@ -36,11 +50,7 @@ export function SeatCounter({ className }: { className?: string }) {
           style={{ width: `${Math.round(ratio * 100)}%` }}
         />
       </div>
-      {isFull ? (
-        <p className="mt-1.5 text-xs text-amber-800">
-          All seats are in use. Revoke a pending invitation or add seats to invite more people.
-        </p>
-      ) : null}
+      {isFull ? <p className="mt-1.5 text-xs text-amber-800">{fullSeatsAdvice(can('invite'), can('manage_billing'))}</p> : null}
     </div>
   );
 }

@@ -1,10 +1,11 @@
-import { screen } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import { AuditPage } from './AuditPage';
 
-function auditServer(permissions: string[], entries: unknown[] = []) {
+function auditServer(permissions: string[], entries: unknown[] = [], orgMembers?: unknown[]) {
   return mockFetch((request: RecordedRequest) => {
     const url = new URL(request.url, 'http://roster.test');
     if (url.pathname === '/api/v1/me') {
@@ -16,7 +17,30 @@ function auditServer(permissions: string[], entries: unknown[] = []) {
         },
       };
     }
-    if (url.pathname === '/api/v1/org') return { status: 200, body: {} };
+    if (url.pathname === '/api/v1/org') {
+      if (!orgMembers) return { status: 200, body: {} };
+      const org = {
+        id: 'o-1',
+        name: 'Acme',
+        slug: 'acme',
+        tier: 'team',
+        seats: { used: 2, limit: 5, active_members: 2, pending_invites: 0 },
+        storage_used_bytes: 0,
+        storage_limit_bytes: 5 * 1024 ** 3,
+        members_without_limit: 0,
+      };
+      return {
+        status: 200,
+        body: {
+          org,
+          members: orgMembers,
+          members_total: orgMembers.length,
+          members_next_cursor: null,
+          role: 'admin',
+          permissions,
+        },
+      };
+    }
     if (url.pathname === '/api/v1/org/audit') {
       return permissions.includes('view_audit')
         ? { status: 200, body: { entries, next_cursor: null } }
@@ -37,17 +61,98 @@ function renderAudit() {
 }
 
 describe('AuditPage', () => {
-  it('regression: sends a member without view_audit to Members without asking GET /org/audit first (no 403)', async () => {
+  it('regression: tells a member without view_audit why there is no log, instead of silently sending them to Members', async () => {
     const requests = auditServer(['leave_org']);
     renderAudit();
-    expect(await screen.findByText('Members screen')).toBeInTheDocument();
+    expect(await screen.findByText('Only owners and admins see the audit log.')).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Audit log' })).toBeInTheDocument();
+    expect(screen.queryByText('Members screen')).toBeNull();
+    expect(screen.queryByLabelText('Action')).toBeNull();
+    // Still no GET /org/audit to be refused with 403.
     expect(requests.filter((request) => request.url.startsWith('/api/v1/org/audit'))).toEqual([]);
   });
 
-  it('suggests a real action name in the Action filter', async () => {
-    auditServer(['view_audit']);
+  it('regression: the Action filter offers the labels the list shows ("Invite sent") and sends the code', async () => {
+    const user = userEvent.setup();
+    const requests = auditServer(
+      ['view_audit'],
+      [entry({ action: 'invite.sent', target_type: 'invitation', target_label: 'x@example.com' })],
+    );
     renderAudit();
-    expect(await screen.findByLabelText('Action')).toHaveAttribute('placeholder', 'e.g. invite.sent');
+    expect(await screen.findByText('Invite sent', { selector: 'span' })).toBeInTheDocument();
+    const select = screen.getByLabelText('Action');
+    expect(within(select).getByRole('option', { name: 'All actions' })).toHaveValue('');
+    expect(within(select).getByRole('option', { name: 'Invite sent' })).toHaveValue('invite.sent');
+    expect(within(select).getByRole('option', { name: 'Ownership transferred' })).toHaveValue('org.ownership_transferred');
+    expect(within(select).getByRole('option', { name: 'Member left' })).toHaveValue('member.left');
+    await user.selectOptions(select, 'Invite sent');
+    await user.click(screen.getByRole('button', { name: 'Filter' }));
+    await screen.findByRole('button', { name: 'Clear' });
+    const filtered = requests.filter((request) => request.url.startsWith('/api/v1/org/audit?'));
+    expect(new URL(filtered.at(-1)?.url ?? '', 'http://roster.test').searchParams.get('action')).toBe('invite.sent');
+  });
+
+  it('regression: "Show changes" on an ownership transfer names the owners, not bare user ids', async () => {
+    const user = userEvent.setup();
+    const oldOwner = '0197f3a2-aaaa-7000-8000-000000000001';
+    const newOwner = '0197f3a2-bbbb-7000-8000-000000000002';
+    auditServer(
+      ['view_audit'],
+      [
+        entry({
+          action: 'org.ownership_transferred',
+          actor: { user_id: oldOwner, email: 'olivia@example.com' },
+          actor_label: 'olivia@example.com',
+          target_id: newOwner,
+          target_label: 'grace@example.com',
+          before: { owner: oldOwner, new_owner_role: 'admin' },
+          after: { owner: newOwner, previous_owner_role: 'admin' },
+        }),
+      ],
+    );
+    renderAudit();
+    await user.click(await screen.findByText('Show changes'));
+    const before = screen.getByTestId('changes-before');
+    const after = screen.getByTestId('changes-after');
+    expect(before).toHaveTextContent('Owner');
+    expect(before).toHaveTextContent('olivia@example.com');
+    expect(after).toHaveTextContent('grace@example.com');
+    expect(after).toHaveTextContent('Previous owner role');
+    expect(screen.queryByText(oldOwner)).toBeNull();
+    expect(screen.queryByText(newOwner)).toBeNull();
+  });
+
+  it('names user ids in changes from the org’s members, and says what an id it cannot name is', async () => {
+    const user = userEvent.setup();
+    const ann = '0197f3a2-cccc-7000-8000-000000000003';
+    const gone = '0197f3a2-dddd-7000-8000-000000000004';
+    auditServer(
+      ['view_audit'],
+      [
+        entry({
+          action: 'project.member_changed',
+          target_type: 'project',
+          target_label: 'Apollo',
+          before: { user_id: gone, editor: true },
+          after: { user_id: ann, editor: false },
+        }),
+      ],
+      [
+        {
+          user_id: ann,
+          email: 'ann@example.com',
+          display_name: 'Ann Archer',
+          role: 'member',
+          status: 'active',
+          joined_at: '2026-01-01T00:00:00.000Z',
+          permissions: [],
+        },
+      ],
+    );
+    renderAudit();
+    await user.click(await screen.findByText('Show changes'));
+    expect(screen.getByTestId('changes-after')).toHaveTextContent('Ann Archer (ann@example.com)');
+    expect(screen.getByTestId('changes-before')).toHaveTextContent(`User id ${gone}`);
   });
 
   it('names targets by the email or name the entry carries, not by the start of an id', async () => {
@@ -63,8 +168,9 @@ describe('AuditPage', () => {
       ],
     );
     renderAudit();
-    expect(await screen.findByText('ann@example.com')).toBeInTheDocument();
-    expect(screen.getByText('Apollo')).toBeInTheDocument();
+    // In each row's heading (the changes, folded away, hold the same email).
+    expect(await screen.findByText('ann@example.com', { selector: 'span' })).toBeInTheDocument();
+    expect(screen.getByText('Apollo', { selector: 'span' })).toBeInTheDocument();
     expect(screen.queryByText('0197f3a2')).toBeNull();
   });
 

@@ -1,15 +1,18 @@
-import { useState, type FormEvent } from 'react';
-import { Navigate } from 'react-router';
+import { useMemo, useState, type FormEvent } from 'react';
 import { ScrollText } from 'lucide-react';
 import { useAuditLog } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { AuditEntry, AuditQuery } from '../../api/types';
 import { Button } from '../../components/Button';
-import { Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
-import { TextField } from '../../components/Field';
+import { Alert, Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { SelectField, TextField } from '../../components/Field';
 import { useOrgPermissions } from '../../components/permissions';
 import { useMe, useOrg } from '../../api/queries';
-import { formatDateTime, humanizeAction } from '../../lib/format';
+import { formatDateTime } from '../../lib/format';
+import { ACTION_FILTER_OPTIONS, actionLabel } from './actions';
+import { displayValue, fieldLabel, isRecord, peopleDirectory } from './changes';
+
+const DESCRIPTION = 'Every change to membership, roles, invitations, limits and billing, newest first.';
 
 export function AuditPage() {
   const can = useOrgPermissions();
@@ -22,44 +25,47 @@ export function AuditPage() {
   // Ask for the log only once the server's permissions allow it, so a member gets no 403 first.
   const canView = hasPermissions && can('view_audit');
   const audit = useAuditLog(filters, canView);
-  if (hasPermissions && !canView) return <Navigate to="/settings/members" replace />;
+  const entries = useMemo(() => audit.data?.pages.flatMap((page) => page.entries) ?? [], [audit.data]);
+  const orgMembers = org.data?.org ? org.data.members : undefined;
+  const people = useMemo(() => peopleDirectory(entries, orgMembers ?? []), [entries, orgMembers]);
+  if (hasPermissions && !canView) {
+    // Said, like Billing does, rather than a silent trip to another page.
+    return (
+      <div>
+        <PageHeader title="Audit log" description={DESCRIPTION} />
+        <Alert>Only owners and admins see the audit log.</Alert>
+      </div>
+    );
+  }
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    setFilters({ action: action.trim() || undefined, actor: actor.trim() || undefined });
+    setFilters({ action: action || undefined, actor: actor.trim() || undefined });
   }
   function clear() {
     setAction('');
     setActor('');
     setFilters({});
   }
-  const entries = audit.data?.pages.flatMap((page) => page.entries) ?? [];
   const isFiltered = Boolean(filters.action || filters.actor);
 
   return (
     <div>
-      <PageHeader
-        title="Audit log"
-        description="Every change to membership, roles, invitations, limits and billing, newest first."
-      />
+      <PageHeader title="Audit log" description={DESCRIPTION} />
       <Card>
         <form
           onSubmit={onSubmit}
           className="flex flex-col gap-3 border-b border-zinc-100 px-4 py-4 sm:flex-row sm:items-end sm:px-5"
         >
-          <TextField
-            label="Action"
-            placeholder="e.g. invite.sent"
-            list="audit-actions"
-            value={action}
-            onChange={(event) => setAction(event.target.value)}
-            containerClassName="flex-1"
-          />
-          <datalist id="audit-actions">
-            {AUDIT_ACTIONS.map((name) => (
-              <option key={name} value={name} />
-            ))}
-          </datalist>
+          {/* The list shows labels ("Invite sent"): the filter offers the same labels and sends the code. */}
+          <div className="flex-1">
+            <SelectField
+              label="Action"
+              options={ACTION_FILTER_OPTIONS}
+              value={action}
+              onChange={(event) => setAction(event.target.value)}
+            />
+          </div>
           <TextField
             label="Actor"
             placeholder="Email of who did it"
@@ -92,7 +98,7 @@ export function AuditPage() {
         ) : (
           <ul className="divide-y divide-zinc-100">
             {entries.map((entry) => (
-              <AuditRow key={entry.id} entry={entry} />
+              <AuditRow key={entry.id} entry={entry} people={people} />
             ))}
           </ul>
         )}
@@ -107,33 +113,6 @@ export function AuditPage() {
     </div>
   );
 }
-
-/** Action names the server records (src/**: recordAudit), offered as suggestions in the filter. */
-const AUDIT_ACTIONS = [
-  'invite.sent',
-  'invite.resent',
-  'invite.revoked',
-  'invite.accepted',
-  'invite.expired',
-  'member.joined',
-  'member.role_changed',
-  'member.removed',
-  'member.disabled',
-  'member.usage_limit_changed',
-  'user.disabled',
-  'user.enabled',
-  'org.created',
-  'org.renamed',
-  'org.ownership_transferred',
-  'billing.subscription_changed',
-  'billing.status_changed',
-  'usage.allocation_changed',
-  'project.created',
-  'project.updated',
-  'project.deleted',
-  'project.member_changed',
-  'project.member_removed',
-];
 
 /**
  * What a person recognises a target by: the server's `target_label` (the email or name now), else
@@ -152,21 +131,22 @@ export function targetName(entry: AuditEntry): string | null {
   return null;
 }
 
-function AuditRow({ entry }: { entry: AuditEntry }) {
+function AuditRow({ entry, people }: { entry: AuditEntry; people: ReadonlyMap<string, string> }) {
   const hasChanges = entry.before !== null || entry.after !== null;
   const actorName = entry.actor_label || entry.actor?.email || 'System';
+  const target = targetName(entry) ?? (entry.target_id ? (people.get(entry.target_id) ?? null) : null);
   return (
     <li className="px-4 py-3 sm:px-5">
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
-        <Badge tone="brand">{humanizeAction(entry.action)}</Badge>
+        <Badge tone="brand">{actionLabel(entry.action)}</Badge>
         <span className="text-zinc-900">
           <span className="font-medium">{actorName}</span>
           {entry.target_type ? (
             <span className="text-zinc-500">
               {' '}
               on {entry.target_type.replace(/_/g, ' ')}
-              {targetName(entry) ? (
-                <span className="font-medium text-zinc-700"> {targetName(entry)}</span>
+              {target ? (
+                <span className="font-medium text-zinc-700"> {target}</span>
               ) : entry.target_id ? (
                 <span className="font-mono text-xs" title={entry.target_id}>
                   {' '}
@@ -184,8 +164,8 @@ function AuditRow({ entry }: { entry: AuditEntry }) {
         <details className="mt-2 text-xs">
           <summary className="cursor-pointer text-zinc-500 hover:text-zinc-800">Show changes</summary>
           <div className="mt-2 grid gap-2 sm:grid-cols-2">
-            <ChangeBlock label="Before" value={entry.before} />
-            <ChangeBlock label="After" value={entry.after} />
+            <ChangeBlock label="Before" value={entry.before} people={people} />
+            <ChangeBlock label="After" value={entry.after} people={people} />
           </div>
           {entry.request_id ? <p className="mt-2 text-zinc-500">Request {entry.request_id}</p> : null}
         </details>
@@ -194,13 +174,27 @@ function AuditRow({ entry }: { entry: AuditEntry }) {
   );
 }
 
-function ChangeBlock({ label, value }: { label: string; value: unknown }) {
+/** Recorded values field by field, with user ids shown as the people they name. */
+function ChangeBlock({ label, value, people }: { label: string; value: unknown; people: ReadonlyMap<string, string> }) {
   return (
-    <div className="min-w-0 rounded-md bg-zinc-50 p-2 ring-1 ring-zinc-200">
+    <div className="min-w-0 rounded-md bg-zinc-50 p-2 ring-1 ring-zinc-200" data-testid={`changes-${label.toLowerCase()}`}>
       <p className="mb-1 font-medium text-zinc-600">{label}</p>
-      <pre className="overflow-x-auto font-mono text-[11px] whitespace-pre-wrap text-zinc-800">
-        {value === null || value === undefined ? '—' : JSON.stringify(value, null, 2)}
-      </pre>
+      {isRecord(value) ? (
+        <dl className="space-y-1">
+          {Object.entries(value).map(([key, field]) => (
+            <div key={key} className="grid grid-cols-[minmax(0,9rem)_1fr] gap-2">
+              <dt className="text-zinc-500">{fieldLabel(key)}</dt>
+              <dd className="min-w-0 font-mono text-[11px] break-words whitespace-pre-wrap text-zinc-800">
+                {displayValue(key, field, people)}
+              </dd>
+            </div>
+          ))}
+        </dl>
+      ) : (
+        <pre className="overflow-x-auto font-mono text-[11px] whitespace-pre-wrap text-zinc-800">
+          {value === null || value === undefined ? '—' : JSON.stringify(value, null, 2)}
+        </pre>
+      )}
     </div>
   );
 }

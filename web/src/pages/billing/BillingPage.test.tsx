@@ -17,6 +17,7 @@ const teamBilling: OrgBilling = {
   current_period_end: '2026-12-31T00:00:00.000Z',
   cancel_at_period_end: false,
   portal_available: true,
+  managed_by_support: false,
   enterprise: null,
   allocation: { monthly: 5000, used: 0, remaining: 5000 },
 };
@@ -137,9 +138,10 @@ describe('BillingPage', () => {
     const requests = billingServer(
       { ...teamBilling, status: 'canceled', seats: 0, active_members: 3, pending_invites: 1, portal_available: false },
       {
+        // Someone was invited since the page loaded: the server counts one more.
         onCheckout: () => ({
           status: 409,
-          body: { error: { code: 'seats_below_usage', message: 'Too few.', details: { active_members: 3, pending_invites: 1 } } },
+          body: { error: { code: 'seats_below_usage', message: 'Too few.', details: { active_members: 3, pending_invites: 2 } } },
         }),
       },
     );
@@ -149,18 +151,34 @@ describe('BillingPage', () => {
     await userEvent.clear(seats);
     await userEvent.type(seats, '2');
     await userEvent.click(screen.getByRole('button', { name: 'Subscribe again' }));
+    // Below what the page knows members and invitations hold: refused here, never priced.
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'You have 3 members and 1 pending invitation; choose at least 4 seats.',
+    );
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    await userEvent.clear(seats);
+    expect(screen.queryByRole('alert')).toBeNull();
+    await userEvent.type(seats, '4');
+    await userEvent.click(screen.getByRole('button', { name: 'Subscribe again' }));
     const confirm = await screen.findByRole('alertdialog', { name: 'Subscribe to the Team plan?' });
-    expect(within(confirm).getByTestId('checkout-total')).toHaveTextContent('2 seats × $14.99 = $29.98 per month');
+    expect(within(confirm).getByTestId('checkout-total')).toHaveTextContent('4 seats × $14.99 = $59.96 per month');
     expect(requests.filter((request) => request.method === 'POST')).toEqual([]);
     await userEvent.click(within(confirm).getByRole('button', { name: 'Confirm and check out' }));
-    expect(await screen.findByText('You have 3 members and 1 pending invitation; choose at least 4 seats.')).toBeInTheDocument();
+    expect(await screen.findByText('You have 3 members and 2 pending invitations; choose at least 5 seats.')).toBeInTheDocument();
     const checkout = requests.find((request) => request.url.endsWith('/api/v1/billing/checkout'));
-    expect(checkout?.body).toEqual({ plan: 'team', seats: 2, scope: 'org' });
+    expect(checkout?.body).toEqual({ plan: 'team', seats: 4, scope: 'org' });
   });
 
   it('shows the Enterprise card with no seat control and no portal button, and unlimited storage', async () => {
     billingServer(
-      { ...teamBilling, plan: 'enterprise', seats: 25, portal_available: true, enterprise: { seats: 25, active_members: 3 } },
+      {
+        ...teamBilling,
+        plan: 'enterprise',
+        seats: 25,
+        portal_available: true,
+        managed_by_support: true,
+        enterprise: { seats: 25, active_members: 3 },
+      },
       { storage: { storage_used_bytes: 2048, storage_limit_bytes: null } },
     );
     renderWithProviders(<BillingPage />);
@@ -174,15 +192,34 @@ describe('BillingPage', () => {
     expect(screen.queryByRole('progressbar', { name: 'Storage used' })).toBeNull();
   });
 
-  it('sends the new seat count and shows the server’s reason when it is below active + pending', async () => {
+  it('regression: refuses seats below active members + pending invitations before pricing them, and clears the message on edit', async () => {
+    const requests = billingServer(teamBilling, { onSeats: () => ({ status: 500 }) });
+    renderWithProviders(<BillingPage />);
+    const input = await screen.findByLabelText('Number of seats');
+    expect(input).toHaveAccessibleDescription(/At least 4 seats: one for each member and pending invitation\./);
+    await userEvent.clear(input);
+    await userEvent.type(input, '3');
+    await userEvent.click(screen.getByRole('button', { name: 'Update seats' }));
+    // 3 active members and 1 pending invitation: the server would answer 409 seats_below_usage.
+    const refusal = await screen.findByRole('alert');
+    expect(refusal).toHaveTextContent('You have 3 members and 1 pending invitation; choose at least 4 seats.');
+    expect(input).toHaveAttribute('aria-describedby', refusal.id);
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(screen.queryByText(/New monthly price/)).toBeNull();
+    await userEvent.type(input, '0');
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(requests.filter((request) => request.method === 'PUT')).toEqual([]);
+  });
+
+  it('sends the new seat count and shows the server’s reason when it is below active + pending there (an invitation since)', async () => {
     const requests = billingServer(teamBilling, {
       onSeats: () => ({
         status: 409,
         body: {
           error: {
             code: 'seats_below_usage',
-            message: 'You have 3 members and 1 pending invitations; choose at least 4 seats or free some first.',
-            details: { active_members: 3, pending_invites: 1 },
+            message: 'You have 3 members and 2 pending invitations; choose at least 5 seats or free some first.',
+            details: { active_members: 3, pending_invites: 2 },
           },
         },
       }),
@@ -190,16 +227,26 @@ describe('BillingPage', () => {
     renderWithProviders(<BillingPage />);
     const input = await screen.findByLabelText('Number of seats');
     await userEvent.clear(input);
-    await userEvent.type(input, '2');
+    await userEvent.type(input, '4');
     await userEvent.click(screen.getByRole('button', { name: 'Update seats' }));
     await userEvent.click(await screen.findByRole('button', { name: 'Change seats' }));
     await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
     const refusal = await screen.findByRole('alert');
-    expect(refusal).toHaveTextContent('You have 3 members and 1 pending invitation; choose at least 4 seats.');
+    expect(refusal).toHaveTextContent('You have 3 members and 2 pending invitations; choose at least 5 seats.');
     expect(input).toHaveAttribute('aria-describedby', refusal.id);
     const put = requests.find((request) => request.method === 'PUT');
     expect(put?.url).toBe('/api/v1/org/billing/seats');
-    expect(put?.body).toEqual({ seats: 2 });
+    expect(put?.body).toEqual({ seats: 4 });
+  });
+
+  it('offers no seat form on a Team plan that support manages, and says whom to contact', async () => {
+    billingServer({ ...teamBilling, managed_by_support: true, portal_available: false });
+    renderWithProviders(<BillingPage />);
+    await screen.findByRole('heading', { name: 'Subscription' });
+    expect(screen.getByText('Your plan is managed by Roster support: contact support to change seats.')).toBeInTheDocument();
+    expect(screen.queryByLabelText('Number of seats')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Update seats' })).toBeNull();
+    expect(screen.queryByRole('heading', { name: 'Enterprise plan' })).toBeNull();
   });
 
   it('refetches billing after a seat change and confirms it', async () => {
@@ -255,6 +302,7 @@ describe('BillingPage', () => {
     billingServer({
       ...teamBilling,
       plan: 'enterprise',
+      managed_by_support: true,
       enterprise: { seats: 25, active_members: 3 },
       allocation: { monthly: null, used: 42000, remaining: null },
     });

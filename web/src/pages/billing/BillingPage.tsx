@@ -27,6 +27,11 @@ export function seatsRefusalMessage(details: Record<string, unknown> | undefined
   )}.`;
 }
 
+/** Why a seat count below what members and pending invitations hold is refused (the server refuses it too). */
+function belowUsageMessage(activeMembers: number, pendingInvites: number): string {
+  return seatsRefusalMessage({ active_members: activeMembers, pending_invites: pendingInvites }, '');
+}
+
 /** A seat-count field's value as a whole number of at least 1, or null. */
 function parseSeats(value: string): number | null {
   const requested = Number(value);
@@ -176,7 +181,11 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
     },
     onError: (reason) => setPortalError(errorMessage(reason)),
   });
-  const canChangeSeats = billing.plan === 'team' && billing.status !== 'canceled';
+  const isLive = billing.status !== 'canceled';
+  // A Team plan that support set (`roster admin set-plan`) is billed by nobody: the server refuses
+  // seat changes on it (403 enterprise_managed), so no form is offered.
+  const isSupportManaged = billing.managed_by_support && isLive;
+  const canChangeSeats = billing.plan === 'team' && isLive && !isSupportManaged;
   return (
     <Card>
       <CardHeader
@@ -203,7 +212,9 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
         {portalError ? <Alert tone="error">{portalError}</Alert> : null}
         {portalIsThisPage ? (
           <Alert title="No payment portal on this server">
-            This server uses the local billing provider, which charges nothing and has no payment portal: change the seats here.
+            {isSupportManaged
+              ? 'This server uses the local billing provider, which charges nothing and has no payment portal.'
+              : 'This server uses the local billing provider, which charges nothing and has no payment portal: change the seats here.'}
           </Alert>
         ) : null}
         <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
@@ -214,16 +225,31 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
           <Stat label="Active members" value={formatNumber(billing.active_members)} />
           <Stat label="Pending invitations" value={formatNumber(billing.pending_invites)} />
         </dl>
-        {canChangeSeats ? <SeatsForm seats={billing.seats} /> : null}
+        {canChangeSeats ? (
+          <SeatsForm seats={billing.seats} activeMembers={billing.active_members} pendingInvites={billing.pending_invites} />
+        ) : null}
+        {isSupportManaged && billing.plan === 'team' ? (
+          <p className="border-t border-zinc-100 pt-5 text-zinc-700">
+            Your plan is managed by Roster support: contact support to change seats.
+          </p>
+        ) : null}
         {billing.status === 'canceled' && !billing.enterprise ? (
-          <ResubscribeForm minimumSeats={Math.max(1, billing.active_members + billing.pending_invites)} />
+          <ResubscribeForm activeMembers={billing.active_members} pendingInvites={billing.pending_invites} />
         ) : null}
       </div>
     </Card>
   );
 }
 
-export function SeatsForm({ seats }: { seats: number }) {
+export function SeatsForm({
+  seats,
+  activeMembers,
+  pendingInvites,
+}: {
+  seats: number;
+  activeMembers: number;
+  pendingInvites: number;
+}) {
   const [value, setValue] = useState(String(seats));
   const [error, setError] = useState<string | null>(null);
   // The seat count waiting for confirmation: it changes what the org pays at once (prorated).
@@ -252,6 +278,11 @@ export function SeatsForm({ seats }: { seats: number }) {
       setError('Enter a whole number of seats, 1 or more.');
       return;
     }
+    // Refused here rather than priced in the dialog and then refused with 409 seats_below_usage.
+    if (requested < activeMembers + pendingInvites) {
+      setError(belowUsageMessage(activeMembers, pendingInvites));
+      return;
+    }
     setError(null);
     setConfirming(requested);
   }
@@ -276,8 +307,13 @@ export function SeatsForm({ seats }: { seats: number }) {
         onConfirm={() => confirming !== null && update.mutate({ seats: confirming })}
       />
       <SeatsFormFields
+        minimumSeats={Math.max(1, activeMembers + pendingInvites)}
         value={value}
-        onChange={setValue}
+        onChange={(next) => {
+          // The message was about the previous count.
+          setError(null);
+          setValue(next);
+        }}
         error={error}
         onSubmit={onSubmit}
         isUnchanged={value === String(seats)}
@@ -287,12 +323,14 @@ export function SeatsForm({ seats }: { seats: number }) {
 }
 
 function SeatsFormFields({
+  minimumSeats,
   value,
   onChange,
   error,
   onSubmit,
   isUnchanged,
 }: {
+  minimumSeats: number;
   value: string;
   onChange: (value: string) => void;
   error: string | null;
@@ -305,12 +343,12 @@ function SeatsFormFields({
         label="Number of seats"
         type="number"
         inputMode="numeric"
-        min={1}
+        min={minimumSeats}
         step={1}
         value={value}
         onChange={(event) => onChange(event.target.value)}
         error={error}
-        hint="Billed per seat, prorated at the payment provider."
+        hint={`At least ${plural(minimumSeats, 'seat')}: one for each member and pending invitation. Billed per seat, prorated at the payment provider.`}
         containerClassName="sm:w-72"
       />
       <Button type="submit" className="sm:mt-7" disabled={isUnchanged}>
@@ -321,7 +359,8 @@ function SeatsFormFields({
 }
 
 /** A canceled org subscribes again through a new checkout, for at least the seats its members hold. */
-export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
+export function ResubscribeForm({ activeMembers, pendingInvites }: { activeMembers: number; pendingInvites: number }) {
+  const minimumSeats = Math.max(1, activeMembers + pendingInvites);
   const [value, setValue] = useState(String(minimumSeats));
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
@@ -355,6 +394,11 @@ export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
       setError('Enter a whole number of seats, 1 or more.');
       return;
     }
+    // Refused here rather than priced in the checkout dialog and then refused with 409 seats_below_usage.
+    if (requested < minimumSeats) {
+      setError(belowUsageMessage(activeMembers, pendingInvites));
+      return;
+    }
     setError(null);
     setConfirming(requested);
   }
@@ -379,7 +423,10 @@ export function ResubscribeForm({ minimumSeats }: { minimumSeats: number }) {
           min={minimumSeats}
           step={1}
           value={value}
-          onChange={(event) => setValue(event.target.value)}
+          onChange={(event) => {
+            setError(null);
+            setValue(event.target.value);
+          }}
           error={error}
           hint={`At least ${plural(minimumSeats, 'seat')}: one for each member and pending invitation.`}
           containerClassName="sm:w-72"

@@ -77,8 +77,52 @@ describe('CreateOrgPage', () => {
 
     await user.click(within(confirm).getByRole('button', { name: 'Confirm and check out' }));
     expect(await screen.findByRole('heading', { name: 'Name your organization' })).toBeInTheDocument();
+    // The checkout completed here (the local provider applies it before answering): this much is known.
+    expect(screen.getByText(/Your Team plan is active/)).toBeInTheDocument();
     expect(requests.filter((request) => request.method === 'POST').map((request) => request.body)).toEqual([
       { plan: 'team', seats: 10, scope: 'personal' },
     ]);
+  });
+
+  it('regression: does not claim "Your Team plan is active" on ?step=details, where nothing says so', async () => {
+    createOrgServer(() => ({ status: 500 }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org?step=details' });
+    expect(await screen.findByRole('heading', { name: 'Name your organization' })).toBeInTheDocument();
+    expect(screen.queryByText(/Your Team plan is active/)).toBeNull();
+    expect(screen.getByText(/If you have subscribed to a plan, name your organization/)).toBeInTheDocument();
+  });
+
+  it('regression: "Already subscribed? Continue" claims no subscription, and the plan step is one click back', async () => {
+    const user = userEvent.setup();
+    createOrgServer(() => ({ status: 500 }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    await user.click(await screen.findByRole('button', { name: 'Already subscribed? Continue' }));
+    expect(await screen.findByRole('heading', { name: 'Name your organization' })).toBeInTheDocument();
+    expect(screen.queryByText(/Your Team plan is active/)).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Not subscribed yet? Choose a plan' }));
+    expect(await screen.findByRole('button', { name: 'Continue to checkout' })).toBeInTheDocument();
+  });
+
+  it('regression: the plan card shows the seats chosen, not the default "5 seats to start"', async () => {
+    createOrgServer(() => ({ status: 500 }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    const seats = await screen.findByLabelText('Seats');
+    expect(screen.getByText('5 seats to start')).toBeInTheDocument();
+    fireEvent.change(seats, { target: { value: '3' } });
+    expect(screen.getByText('3 seats to start')).toBeInTheDocument();
+    expect(screen.queryByText('5 seats to start')).toBeNull();
+    fireEvent.change(seats, { target: { value: '1' } });
+    expect(screen.getByText('1 seat to start')).toBeInTheDocument();
+  });
+
+  it('regression: a slug "Ab" is told about the capital and the length, not "Use lowercase letters only"', async () => {
+    const user = userEvent.setup();
+    createOrgServer(() => ({ status: 500 }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org?step=details' });
+    await user.type(await screen.findByLabelText('Slug'), 'Ab');
+    expect(screen.getByRole('alert')).toHaveTextContent('Use lowercase letters instead of capitals. Use at least 3 characters.');
+    await user.clear(screen.getByLabelText('Slug'));
+    await user.type(screen.getByLabelText('Slug'), 'acme_inc');
+    expect(screen.getByRole('alert')).toHaveTextContent('Use only lowercase letters, digits and hyphens (not “_”).');
   });
 });

@@ -12,7 +12,7 @@ import { TextField } from '../../components/Field';
 import { CheckoutConfirmDialog } from '../../components/Dialog';
 import { useTeamSeatPrice } from '../../components/SeatPrice';
 import { Logo } from '../../components/Logo';
-import { formatBytes, formatPrice } from '../../lib/format';
+import { formatBytes, formatPrice, plural } from '../../lib/format';
 import { isCheckoutSuccess, sameOriginPath } from '../../lib/navigation';
 import { cn } from '../../lib/cn';
 import { slugProblem, suggestSlug } from './slug';
@@ -23,6 +23,10 @@ export function CreateOrgPage() {
   const step = searchParams.get('step') === 'details' ? 'details' : 'plan';
   // Kept here, above both steps, so a trip back to the plan step does not lose what was typed.
   const [draft, setDraft] = useState<OrgDraft>({ name: '', slug: '', isSlugEdited: false });
+  // True only after a checkout that completed here (the local provider applies it before answering).
+  // Otherwise (a return from Stripe, whose webhook may still be on its way, "Already subscribed?",
+  // a bookmarked ?step=details) the dashboard cannot know: no API reads a personal subscription.
+  const [isSubscribedNow, setSubscribedNow] = useState(false);
   if (me.data?.org) return <Navigate to="/settings/members" replace />;
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-brand-50/70 via-zinc-50 to-zinc-50">
@@ -41,9 +45,22 @@ export function CreateOrgPage() {
             <StepLabel index={2} label="Name your organization" isActive={step === 'details'} isDone={false} />
           </ol>
           {step === 'plan' ? (
-            <PlanStep onPaid={() => setSearchParams({ step: 'details' })} />
+            <PlanStep
+              onContinue={(isSubscribed) => {
+                setSubscribedNow(isSubscribed);
+                setSearchParams({ step: 'details' });
+              }}
+            />
           ) : (
-            <DetailsStep draft={draft} onDraftChange={setDraft} onChoosePlan={() => setSearchParams({})} />
+            <DetailsStep
+              draft={draft}
+              onDraftChange={setDraft}
+              isSubscribed={isSubscribedNow}
+              onChoosePlan={() => {
+                setSubscribedNow(false);
+                setSearchParams({});
+              }}
+            />
           )}
         </div>
       </main>
@@ -67,7 +84,8 @@ function StepLabel({ index, label, isActive, isDone }: { index: number; label: s
   );
 }
 
-function PlanStep({ onPaid }: { onPaid: () => void }) {
+/** `onContinue(true)`: a checkout completed here; `onContinue(false)`: the person says they subscribed. */
+function PlanStep({ onContinue }: { onContinue: (isSubscribed: boolean) => void }) {
   const plans = usePlans();
   const navigate = useNavigate();
   const [seats, setSeats] = useState<string>('');
@@ -82,7 +100,7 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
       // The local billing provider completes at once and answers with its success page
       // (built from PUBLIC_URL, which may name this host differently): carry on in the app.
       if (isCheckoutSuccess(url)) {
-        onPaid();
+        onContinue(true);
         return;
       }
       const inApp = sameOriginPath(url);
@@ -96,10 +114,11 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
   const team = plans.data.plans.find((plan) => plan.id === 'team');
   const enterprise = plans.data.plans.find((plan) => plan.id === 'enterprise');
   const seatCount = seats === '' ? (team?.default_seats ?? 5) : Number(seats);
+  const isSeatCountValid = Number.isInteger(seatCount) && seatCount >= 1;
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    if (!Number.isInteger(seatCount) || seatCount < 1) {
+    if (!isSeatCountValid) {
       setSeatsError('Choose at least 1 seat.');
       return;
     }
@@ -117,7 +136,7 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
       <div className="grid gap-4 md:grid-cols-2">
         {team ? (
           <form onSubmit={onSubmit} className="flex flex-col rounded-2xl bg-white p-6 shadow-sm ring-2 ring-brand-600">
-            <PlanSummary plan={team} highlight="Self-serve" />
+            <PlanSummary plan={team} highlight="Self-serve" seats={isSeatCountValid ? seatCount : team.default_seats} />
             <div className="mt-5">
               <TextField
                 label="Seats"
@@ -151,7 +170,7 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
             </Button>
             <button
               type="button"
-              onClick={onPaid}
+              onClick={() => onContinue(false)}
               className="mt-3 text-center text-xs text-zinc-500 underline-offset-2 hover:text-zinc-700 hover:underline"
             >
               Already subscribed? Continue
@@ -172,9 +191,10 @@ function PlanStep({ onPaid }: { onPaid: () => void }) {
   );
 }
 
-function PlanSummary({ plan, highlight }: { plan: Plan; highlight: string }) {
+/** A plan's card; `seats`: the count chosen so far (the plan's default until one is chosen). */
+function PlanSummary({ plan, highlight, seats = plan.default_seats }: { plan: Plan; highlight: string; seats?: number }) {
   const features = [
-    `${plan.default_seats} seats to start`,
+    `${plural(seats, 'seat')} to start`,
     plan.storage_bytes_per_seat === null ? 'Unlimited storage' : `${formatBytes(plan.storage_bytes_per_seat)} storage per seat`,
     'Roles, invitations and bulk invites',
     'Usage limits and audit log',
@@ -220,10 +240,12 @@ interface OrgDraft {
 function DetailsStep({
   draft,
   onDraftChange,
+  isSubscribed,
   onChoosePlan,
 }: {
   draft: OrgDraft;
   onDraftChange: (draft: OrgDraft) => void;
+  isSubscribed: boolean;
   onChoosePlan: () => void;
 }) {
   const navigate = useNavigate();
@@ -282,7 +304,17 @@ function DetailsStep({
       className="mx-auto max-w-md rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200 sm:p-8"
     >
       <h1 className="text-xl font-semibold tracking-tight text-zinc-900">Name your organization</h1>
-      <p className="mt-1.5 text-sm text-zinc-500">Your Team plan is active. You become the owner of the new organization.</p>
+      {/* A 402 subscription_required proves otherwise, whatever happened before. */}
+      {isSubscribed && !needsPlan ? (
+        <p className="mt-1.5 text-sm text-zinc-500">Your Team plan is active. You become the owner of the new organization.</p>
+      ) : (
+        <p className="mt-1.5 text-sm text-zinc-500">
+          If you have subscribed to a plan, name your organization: you become its owner, and your subscription moves to it.{' '}
+          <button type="button" onClick={onChoosePlan} className="font-medium text-brand-700 underline-offset-2 hover:underline">
+            Not subscribed yet? Choose a plan
+          </button>
+        </p>
+      )}
       <div className="mt-6 space-y-4">
         {serverErrors.form ? (
           <Alert
@@ -319,7 +351,7 @@ function DetailsStep({
             onDraftChange({ ...draft, slug: event.target.value, isSlugEdited: true });
           }}
           error={serverErrors.slug ?? liveSlugProblem}
-          hint="Lowercase letters, digits and hyphens; at least 3 characters."
+          hint="3 to 63 lowercase letters, digits and hyphens."
           autoCapitalize="none"
           spellCheck={false}
         />

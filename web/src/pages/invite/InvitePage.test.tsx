@@ -15,12 +15,35 @@ function inviteServer(options: {
   me?: { email: string; org?: { role: string; permissions: string[] } | null } | null;
   accept?: () => Reply;
   signup?: () => Reply;
+  /** The members GET /org shows the caller (each with what the caller may do to them). */
+  orgMembers?: { user_id: string; permissions: string[] }[];
 }) {
   return mockFetch((request: RecordedRequest) => {
     if (request.url === '/api/v1/me') {
       if (!options.me) return { status: 401, body: { error: { code: 'unauthenticated', message: 'Sign in to continue.' } } };
       const org = options.me.org ? { id: 'o-2', slug: 'mine', name: 'Mine', ...options.me.org } : null;
       return { status: 200, body: { user: { id: 'u-1', email: options.me.email, name: 'Sam', email_verified: true }, org } };
+    }
+    if (request.method === 'GET' && request.url === '/api/v1/org' && options.me?.org) {
+      const members = (options.orgMembers ?? []).map((member) => ({
+        email: `${member.user_id}@example.com`,
+        display_name: member.user_id,
+        role: member.user_id === 'u-1' ? options.me?.org?.role : 'member',
+        status: 'active',
+        joined_at: '2026-01-01T00:00:00.000Z',
+        ...member,
+      }));
+      return {
+        status: 200,
+        body: {
+          org: { id: 'o-2', slug: 'mine', name: 'Mine' },
+          members,
+          members_total: members.length,
+          members_next_cursor: null,
+          role: options.me.org.role,
+          permissions: options.me.org.permissions,
+        },
+      };
     }
     if (request.method === 'GET' && request.url === '/api/v1/invites/tok') {
       return { status: 200, body: { ...invite, status: options.status ?? 'pending' } };
@@ -62,20 +85,52 @@ describe('InvitePage', () => {
     expect(accepts(requests).map((request) => request.method)).toEqual(['POST']);
   });
 
-  it('tells an org owner to transfer ownership first, not to leave (already_in_org)', async () => {
-    inviteServer({
-      me: { email: 'sam@example.com', org: { role: 'owner', permissions: ['invite', 'transfer_ownership'] } },
-      accept: () => ({ status: 409, body: { error: { code: 'already_in_org', message: 'Leave it first.' } } }),
-    });
+  it('regression: tells a member of another org, before any click, to leave it first, and offers no Join', async () => {
+    const requests = inviteServer({ me: { email: 'sam@example.com', org: { role: 'member', permissions: ['leave_org'] } } });
     renderInvite();
-    await userEvent.click(await screen.findByRole('button', { name: 'Join Acme' }));
-    expect(await screen.findByText(/Transfer its ownership to another member first/)).toBeInTheDocument();
-    expect(screen.queryByText(/Leave it first/)).toBeNull();
+    const notice = await screen.findByRole('note');
+    expect(notice).toHaveTextContent('You are already in Mine');
+    expect(notice).toHaveTextContent('To join Acme, first leave Mine on its Organization page, then open this link again.');
+    expect(screen.getByRole('link', { name: 'Leave Mine' })).toHaveAttribute('href', '/settings/organization');
+    expect(screen.queryByRole('button', { name: 'Join Acme' })).toBeNull();
+    expect(accepts(requests)).toEqual([]);
   });
 
-  it('tells a member or admin to leave their org first (already_in_org)', async () => {
+  it('tells an owner with other members to transfer ownership first, not to leave, and offers no Join', async () => {
     inviteServer({
-      me: { email: 'sam@example.com', org: { role: 'member', permissions: ['leave_org'] } },
+      me: { email: 'sam@example.com', org: { role: 'owner', permissions: ['invite', 'transfer_ownership'] } },
+      orgMembers: [
+        { user_id: 'u-1', permissions: ['view'] },
+        { user_id: 'u-2', permissions: ['view', 'change_role', 'transfer_ownership'] },
+      ],
+    });
+    renderInvite();
+    const notice = await screen.findByText(/first transfer ownership of Mine to another member on the Members page/);
+    expect(notice).toHaveTextContent('then leave Mine on its Organization page, and open this link again.');
+    expect(screen.getByRole('link', { name: 'Transfer ownership' })).toHaveAttribute('href', '/settings/members');
+    expect(screen.queryByRole('button', { name: 'Join Acme' })).toBeNull();
+  });
+
+  it('regression: tells a sole owner what can work (no one to transfer to; an org can be neither left nor deleted)', async () => {
+    const requests = inviteServer({
+      me: { email: 'sam@example.com', org: { role: 'owner', permissions: ['invite', 'transfer_ownership'] } },
+      orgMembers: [{ user_id: 'u-1', permissions: ['view', 'set_usage_limit'] }],
+    });
+    renderInvite();
+    const notice = await screen.findByText(/You own Mine and are its only active member/);
+    expect(notice).toHaveTextContent(
+      'Invite someone to Mine, transfer ownership to them once they have joined, leave Mine, then open this link again.',
+    );
+    expect(notice).toHaveTextContent('Or ask Olivia Owner to invite another email address of yours instead.');
+    expect(notice).not.toHaveTextContent(/first transfer ownership of Mine to another member/);
+    expect(screen.getByRole('link', { name: 'Invite someone to Mine' })).toHaveAttribute('href', '/settings/members');
+    expect(screen.queryByRole('button', { name: 'Join Acme' })).toBeNull();
+    expect(accepts(requests)).toEqual([]);
+  });
+
+  it('explains already_in_org after Join when the user joined another org since the page loaded', async () => {
+    inviteServer({
+      me: { email: 'sam@example.com', org: null },
       accept: () => ({ status: 409, body: { error: { code: 'already_in_org', message: 'Leave it first.' } } }),
     });
     renderInvite();

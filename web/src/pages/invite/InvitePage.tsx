@@ -1,11 +1,11 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Building2, Clock, MailX, UserRoundCheck } from 'lucide-react';
 import * as api from '../../api/client';
 import { queryKeys, useMe, usePublicInvite } from '../../api/queries';
 import { ApiError, errorMessage } from '../../api/errors';
-import type { PublicInvite } from '../../api/types';
+import type { MeResponse, OrgResponse, PublicInvite } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert, LoadingBlock } from '../../components/Feedback';
 import { roleLabel } from '../../lib/format';
@@ -85,6 +85,9 @@ export function InvitePage() {
   }
   const signedInEmail = me.data?.user.email;
   if (signedInEmail && sameEmail(signedInEmail, details.email)) {
+    // One organization per account: accepting would answer 409 already_in_org, so say so before any click.
+    const currentOrg = me.data?.org;
+    if (currentOrg) return <AlreadyInOrgInvitation invite={details} currentOrg={currentOrg} />;
     return <JoinInvitation token={token} invite={details} />;
   }
   return <InvitationWelcome token={token} invite={details} signedInEmail={signedInEmail} />;
@@ -229,6 +232,74 @@ function JoinInvitation({ token, invite }: { token: string; invite: PublicInvite
       <Button className="w-full" onClick={() => accept.mutate()} isLoading={accept.isPending}>
         Join {invite.org.name}
       </Button>
+    </InvitationLayout>
+  );
+}
+
+type CurrentOrg = NonNullable<NonNullable<MeResponse>['org']>;
+
+/**
+ * The caller's org with its first members, asked only for an owner: whether anyone could take the
+ * org over decides the advice (the same cache entry as useOrg()).
+ */
+function useOwnedOrg(isOwner: boolean) {
+  return useQuery<OrgResponse>({ queryKey: queryKeys.org, queryFn: api.getOrg, enabled: isOwner });
+}
+
+/** Whether the owner has someone to hand the org to: the server marks such members with `transfer_ownership`. */
+function hasSuccessor(org: OrgResponse | undefined): boolean | null {
+  if (!org?.org) return null;
+  if (org.members_next_cursor !== null) return true;
+  return org.members.some((member) => member.permissions.includes('transfer_ownership'));
+}
+
+/**
+ * The invited address is signed in but already belongs to an organization: joining cannot work
+ * until they are out of it, so there is no Join button, only what to do first. What that is comes
+ * from the server's permissions: `leave_org` (members, admins), `transfer_ownership` (the owner,
+ * who can never leave or delete the org, only hand it over).
+ */
+function AlreadyInOrgInvitation({ invite, currentOrg }: { invite: PublicInvite; currentOrg: CurrentOrg }) {
+  const canLeave = currentOrg.permissions.includes('leave_org');
+  const canTransfer = currentOrg.permissions.includes('transfer_ownership');
+  const org = useOwnedOrg(!canLeave && canTransfer);
+  const successor = hasSuccessor(org.data);
+  const mine = currentOrg.name;
+  const inviter = invite.inviter?.name ?? 'the person who invited you';
+  let advice: ReactNode;
+  let next: { to: string; label: string };
+  if (canLeave) {
+    advice = `Roster accounts belong to one organization at a time. To join ${invite.org.name}, first leave ${mine} on its Organization page, then open this link again.`;
+    next = { to: '/settings/organization', label: `Leave ${mine}` };
+  } else if (canTransfer && org.isPending) {
+    return (
+      <InvitationLayout invite={invite}>
+        <LoadingBlock label={`Checking ${mine}…`} />
+      </InvitationLayout>
+    );
+  } else if (canTransfer && successor === false) {
+    advice = `You own ${mine} and are its only active member. An owner cannot leave an organization, and an organization cannot be deleted, so this account cannot join ${invite.org.name} yet. Invite someone to ${mine}, transfer ownership to them once they have joined, leave ${mine}, then open this link again. Or ask ${inviter} to invite another email address of yours instead.`;
+    next = { to: '/settings/members', label: `Invite someone to ${mine}` };
+  } else if (canTransfer) {
+    advice = `You own ${mine}, and an owner cannot leave it. To join ${invite.org.name}, first transfer ownership of ${mine} to another member on the Members page, then leave ${mine} on its Organization page, and open this link again.`;
+    next = { to: '/settings/members', label: 'Transfer ownership' };
+  } else {
+    advice = `Roster accounts belong to one organization at a time. To join ${invite.org.name}, you need to leave ${mine} first: ask its owner or an admin.`;
+    next = { to: '/', label: 'Go to the dashboard' };
+  }
+  return (
+    <InvitationLayout invite={invite}>
+      <div className="space-y-4">
+        <Alert tone="warning" title={`You are already in ${mine}`}>
+          {advice}
+        </Alert>
+        <Link
+          to={next.to}
+          className="flex h-10 w-full items-center justify-center rounded-lg bg-white px-4 text-sm font-medium text-zinc-800 shadow-sm ring-1 ring-zinc-300 ring-inset hover:bg-zinc-50"
+        >
+          {next.label}
+        </Link>
+      </div>
     </InvitationLayout>
   );
 }

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import { BulkInviteDialog } from './BulkInviteDialog';
-import { summarizeBulkResults } from './bulkSummary';
+import { seatShortfallMessage, summarizeBulkResults } from './bulkSummary';
 
 const PASTED = 'Ada <ada@example.com>, grace@example.com\nGRACE@example.com; bob@ taken@example.com';
 
@@ -175,6 +175,93 @@ describe('BulkInviteDialog opened again', () => {
     await user.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     expect(opener).toHaveFocus();
+  });
+});
+
+const seatLimitRefusal = { code: 'seat_limit', message: 'All 3 seats are in use. Revoke a pending invitation or add seats.' };
+
+/** An org with 2 of its 3 seats used, whose caller has these permissions; the dry run answers as the server does. */
+function fullishServer(permissions: string[]) {
+  return mockFetch((request: RecordedRequest) => {
+    if (request.url === '/api/v1/org/invites/bulk') {
+      return {
+        status: 200,
+        body: {
+          results: [
+            { email: 'ada@example.com', ok: true },
+            { email: 'grace@example.com', ok: false, error: seatLimitRefusal },
+            { email: 'linus@example.com', ok: false, error: seatLimitRefusal },
+          ],
+          invited: 1,
+          failed: 2,
+        },
+      };
+    }
+    if (request.url === '/api/v1/org') {
+      const seats = { used: 2, limit: 3, active_members: 2, pending_invites: 0 };
+      return { status: 200, body: { org: { id: 'o-1', name: 'Acme', seats }, members: [], role: 'admin', permissions } };
+    }
+    return { status: 200, body: {} };
+  });
+}
+
+describe('BulkInviteDialog preview with too few seats', () => {
+  it('regression: says how many of the batch fit in the free seats, and links owners and admins to Billing', async () => {
+    const user = userEvent.setup();
+    fullishServer(['invite', 'manage_billing']);
+    renderWithProviders(<BulkInviteDialog open onOpenChange={() => undefined} />);
+    await user.click(screen.getByLabelText('Addresses'));
+    await user.paste('ada@example.com grace@example.com linus@example.com');
+    await user.click(screen.getByRole('button', { name: 'Extract emails' }));
+
+    const preview = await screen.findByRole('region', { name: 'Preview' });
+    expect(within(preview).getByTestId('bulk-preview-seats')).toHaveTextContent(
+      '1 seat is free: 1 address can be invited, 2 need more seats.',
+    );
+    expect(await within(preview).findByRole('link', { name: 'Add seats under Billing' })).toHaveAttribute(
+      'href',
+      '/settings/billing',
+    );
+    // The server's word on each address stays as it is.
+    expect(within(preview).getAllByText(seatLimitRefusal.message)).toHaveLength(2);
+  });
+
+  it('offers no Billing link to a caller who cannot manage billing', async () => {
+    const user = userEvent.setup();
+    fullishServer(['invite']);
+    renderWithProviders(<BulkInviteDialog open onOpenChange={() => undefined} />);
+    await user.click(screen.getByLabelText('Addresses'));
+    await user.paste('ada@example.com grace@example.com linus@example.com');
+    await user.click(screen.getByRole('button', { name: 'Extract emails' }));
+
+    const preview = await screen.findByRole('region', { name: 'Preview' });
+    expect(within(preview).getByTestId('bulk-preview-seats')).toHaveTextContent('1 seat is free');
+    expect(within(preview).queryByRole('link')).toBeNull();
+  });
+});
+
+describe('seatShortfallMessage', () => {
+  const refused = (email: string) => ({ email, ...seatLimitRefusal });
+  it('counts what fits and what needs seats, and says nothing when seats were not the reason', () => {
+    expect(seatShortfallMessage({ distinct: 1, accepted: [], invalid: [], refused: [refused('a@example.com')] })).toBe(
+      'No seat is free: 1 address needs another seat.',
+    );
+    expect(
+      seatShortfallMessage({
+        distinct: 3,
+        accepted: ['a@example.com', 'b@example.com'],
+        invalid: [],
+        refused: [refused('c@example.com')],
+      }),
+    ).toBe('2 seats are free: 2 addresses can be invited, 1 needs another seat.');
+    expect(
+      seatShortfallMessage({
+        distinct: 2,
+        accepted: ['a@example.com'],
+        invalid: [],
+        refused: [{ email: 'b@example.com', code: 'already_member', message: 'Already a member.' }],
+      }),
+    ).toBeNull();
   });
 });
 

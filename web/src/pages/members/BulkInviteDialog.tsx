@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import { CircleCheck, CircleX } from 'lucide-react';
@@ -10,7 +11,8 @@ import { Button } from '../../components/Button';
 import { Alert } from '../../components/Feedback';
 import { SelectField, TextAreaField } from '../../components/Field';
 import { Dialog } from '../../components/Dialog';
-import { bulkLimitMessage, bulkToastMessage, summarizeBulkResults } from './bulkSummary';
+import { useOrgPermissions } from '../../components/permissions';
+import { bulkLimitMessage, bulkToastMessage, seatShortfallMessage, summarizeBulkResults } from './bulkSummary';
 
 const ROLE_OPTIONS = [
   { value: 'member', label: 'Member' },
@@ -146,7 +148,9 @@ export function BulkInviteDialog({ open, onOpenChange }: { open: boolean; onOpen
 
 /** What a send would do, per distinct address, as the server answered the dry run. */
 export function BulkInvitePreview({ preview }: { preview: BulkInviteResponse }) {
+  const can = useOrgPermissions();
   const summary = summarizeBulkResults(preview.results);
+  const seatShortfall = seatShortfallMessage(summary);
   if (summary.distinct === 0) {
     return (
       <Alert tone="warning" title="No email addresses found">
@@ -168,6 +172,19 @@ export function BulkInvitePreview({ preview }: { preview: BulkInviteResponse }) 
           </>
         ) : null}
       </p>
+      {seatShortfall ? (
+        <Alert tone="warning">
+          <span data-testid="bulk-preview-seats">{seatShortfall}</span>
+          {can('manage_billing') ? (
+            <>
+              {' '}
+              <Link to="/settings/billing" className="font-medium underline underline-offset-2">
+                Add seats under Billing
+              </Link>
+            </>
+          ) : null}
+        </Alert>
+      ) : null}
       <div className="grid gap-3 sm:grid-cols-2">
         <AddressList
           title={`Ready to invite (${summary.accepted.length})`}

@@ -40,7 +40,14 @@ type Reply = { status: number; body?: unknown };
  */
 function membersServer(
   permissions: string[] | (() => string[]),
-  options: { write?: (request: RecordedRequest) => Reply | undefined; invites?: unknown[]; me?: () => Reply | undefined } = {},
+  options: {
+    write?: (request: RecordedRequest) => Reply | undefined;
+    invites?: unknown[] | (() => unknown[]);
+    me?: () => Reply | undefined;
+    /** The first page of GET /org/members (and GET /org's members), asked anew on every request. */
+    members?: () => unknown[];
+    seats?: typeof seats;
+  } = {},
 ) {
   return mockFetch((request: RecordedRequest) => {
     const url = new URL(request.url, 'http://roster.test');
@@ -66,8 +73,8 @@ function membersServer(
       return {
         status: 200,
         body: {
-          org,
-          members: [bob, ann],
+          org: { ...org, seats: options.seats ?? seats },
+          members: options.members?.() ?? [bob, ann],
           members_total: 3,
           members_next_cursor: 'c1',
           role: 'admin',
@@ -78,7 +85,7 @@ function membersServer(
     if (url.pathname === '/api/v1/org/members') {
       return url.searchParams.get('cursor') === 'c1'
         ? { status: 200, body: { members: [cat], next_cursor: null } }
-        : { status: 200, body: { members: [bob, ann], next_cursor: 'c1' } };
+        : { status: 200, body: { members: options.members?.() ?? [bob, ann], next_cursor: 'c1' } };
     }
     if (url.pathname === '/api/v1/org/invites') {
       const invite = {
@@ -91,7 +98,8 @@ function membersServer(
         link: 'http://roster.test/invite/tok',
         invited_by: null,
       };
-      return { status: 200, body: { invites: options.invites ?? [invite] } };
+      const invites = typeof options.invites === 'function' ? options.invites() : options.invites;
+      return { status: 200, body: { invites: invites ?? [invite] } };
     }
     return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
   });
@@ -280,5 +288,123 @@ describe('MembersPage when the server refuses', () => {
     const count = (path: string) => requests.filter((request) => request.url === path).length;
     expect(count('/api/v1/me')).toBeGreaterThanOrEqual(2);
     expect(count('/api/v1/org')).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('MembersPage after a 403', () => {
+  it("regression: refetches the members list, so each row's menu follows its fresh permissions", async () => {
+    const user = userEvent.setup();
+    let isDemoted = false;
+    membersServer(() => (isDemoted ? ['leave_org'] : ['invite', 'manage_members']), {
+      members: () => [bob, isDemoted ? { ...ann, permissions: ['view'] } : ann],
+      write: () => {
+        isDemoted = true;
+        return { status: 403, body: { error: { code: 'forbidden', message: 'You are no longer an admin of Acme.' } } };
+      },
+    });
+    renderWithProviders(<MembersPage />);
+    await user.click(await screen.findByRole('button', { name: /Actions for ann@example.com/ }));
+    await user.click(await screen.findByRole('menuitem', { name: 'Make admin' }));
+    await screen.findByText('You are no longer an admin of Acme.', { selector: '[data-sonner-toast] *' });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Invite member' })).toBeNull());
+
+    await waitFor(async () => {
+      await user.click(rowOf('ann@example.com').getByRole('button', { name: /Actions for ann@example.com/ }));
+      const items = within(await screen.findByRole('menu')).getAllByRole('menuitem');
+      expect(items.map((item) => item.textContent)).toEqual(['View']);
+    });
+  });
+});
+
+describe('MembersPage with every seat taken', () => {
+  const full = { used: 5, limit: 5, active_members: 4, pending_invites: 1 };
+
+  it('regression: disables "Invite member" and "Bulk invite" up front, says why, and links billing managers to Billing', async () => {
+    membersServer(['invite', 'manage_billing'], { seats: full });
+    renderWithProviders(<MembersPage />);
+    const invite = await screen.findByRole('button', { name: 'Invite member' });
+    await waitFor(() => expect(invite).toBeDisabled());
+    expect(screen.getByRole('button', { name: 'Bulk invite' })).toBeDisabled();
+    expect(invite).toHaveAccessibleDescription(/All seats are in use \(5 of 5\), so no one can be invited until one is free\./);
+    expect(screen.getByRole('link', { name: 'Add seats under Billing' })).toHaveAttribute('href', '/settings/billing');
+  });
+
+  it('gives no Billing link to a caller who may invite but not manage billing, and enables both with a free seat', async () => {
+    membersServer(['invite'], { seats: full });
+    const { unmount } = renderWithProviders(<MembersPage />);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Invite member' })).toBeDisabled());
+    expect(screen.queryByRole('link', { name: /Billing/ })).toBeNull();
+    unmount();
+
+    membersServer(['invite']);
+    renderWithProviders(<MembersPage />);
+    await screen.findByText('ann@example.com', { selector: 'p' });
+    expect(screen.getByRole('button', { name: 'Invite member' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Bulk invite' })).toBeEnabled();
+    expect(screen.queryByText(/All seats are in use \(/)).toBeNull();
+  });
+});
+
+describe('MembersPage focus', () => {
+  it('regression: after a member is removed, focus moves to the next row\'s "…" button instead of the page body', async () => {
+    const user = userEvent.setup();
+    let isRemoved = false;
+    const annRemovable = { ...ann, permissions: ['view', 'remove'] };
+    const eve = member('eve@example.com', 'member', ['view', 'remove']);
+    membersServer(['invite', 'manage_members'], {
+      members: () => (isRemoved ? [bob, eve] : [bob, annRemovable, eve]),
+      write: (request) => {
+        if (request.method !== 'DELETE') return undefined;
+        isRemoved = true;
+        return { status: 204 };
+      },
+    });
+    renderWithProviders(<MembersPage />);
+    await user.click(await screen.findByRole('button', { name: /Actions for ann@example.com/ }));
+    await user.click(await screen.findByRole('menuitem', { name: 'Remove' }));
+    const confirm = await screen.findByRole('alertdialog', { name: /Remove ann/ });
+    await user.click(within(confirm).getByRole('button', { name: 'Remove' }));
+
+    await waitFor(() => expect(screen.queryByText('ann@example.com', { selector: 'p' })).toBeNull());
+    await waitFor(() => expect(screen.getByRole('button', { name: /Actions for eve@example.com/ })).toHaveFocus());
+  });
+
+  it('after the last row with a menu is removed (a revoked invitation), focus goes to the table', async () => {
+    const user = userEvent.setup();
+    let isRevoked = false;
+    membersServer(['invite'], {
+      members: () => [bob],
+      invites: () => (isRevoked ? [] : [pendingInvite]),
+      write: (request) => {
+        if (request.method !== 'DELETE') return undefined;
+        isRevoked = true;
+        return { status: 204 };
+      },
+    });
+    renderWithProviders(<MembersPage />);
+    await user.click(await screen.findByRole('button', { name: /Actions for dee@example.com/ }));
+    await user.click(await screen.findByRole('menuitem', { name: 'Revoke' }));
+    const confirm = await screen.findByRole('alertdialog');
+    await user.click(within(confirm).getByRole('button', { name: 'Revoke invitation' }));
+
+    await waitFor(() => expect(screen.queryByText('dee@example.com', { selector: 'p' })).toBeNull());
+    await waitFor(() => expect(screen.getByRole('table')).toHaveFocus());
+  });
+});
+
+describe('MembersPage long content', () => {
+  it('regression: cuts a long invitation link and address inside the Email column, with the whole text in a title', async () => {
+    const link = `http://roster.test/invite/rs_inv_${'x'.repeat(120)}`;
+    const email = `dee.${'long'.repeat(20)}@example.com`;
+    membersServer(['invite'], { invites: [{ ...pendingInvite, email, link }] });
+    renderWithProviders(<MembersPage />);
+    const shownLink = await screen.findByTestId('invite-link');
+    expect(shownLink).toHaveClass('truncate');
+    expect(shownLink).toHaveAttribute('title', link);
+    const cell = shownLink.closest('td');
+    // w-full max-w-0 at every width: the column takes what the others leave, never its content's width.
+    expect(cell).toHaveClass('w-full', 'max-w-0');
+    expect(cell?.className).not.toMatch(/(^|\s)\w+:(w-auto|max-w-(?!0))/);
+    expect(screen.getByText(email, { selector: 'p' })).toHaveAttribute('title', email);
   });
 });

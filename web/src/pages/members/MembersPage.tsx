@@ -1,4 +1,5 @@
-import { useDeferredValue, useMemo, useState } from 'react';
+import { useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { Link } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import { MailPlus, RotateCw, Search, Users, UsersRound } from 'lucide-react';
@@ -44,14 +45,68 @@ export function MembersPage() {
   const orgName = org.data?.org?.name ?? 'your organization';
   const membersWithoutLimit = org.data?.org?.members_without_limit ?? 0;
   const membersTotal = org.data && 'members_total' in org.data ? org.data.members_total : undefined;
+  const seats = org.data?.org?.seats;
+  // An up-front hint only (GET /org may be a moment old): the server still refuses with seat_limit.
+  const areSeatsFull = seats !== undefined && seats.used >= seats.limit;
+  const seatsHintId = useId();
+  const tableRef = useRef<HTMLTableElement>(null);
+  const [removedRow, setRemovedRow] = useState<{ email: string; candidates: string[] } | null>(null);
 
   const allMembers = useMemo(() => members.data?.pages.flatMap((page) => page.members) ?? [], [members.data]);
   const visibleInvites = useMemo(() => {
     const needle = deferredSearch.toLowerCase();
+    // A demoted admin's cached list is not shown once the server's permissions drop `invite`.
+    if (!canInvite) return [];
     return (invites.data?.invites ?? []).filter(
       (invite) => (invite.status === 'pending' || invite.status === 'expired') && invite.email.toLowerCase().startsWith(needle),
     );
-  }, [invites.data, deferredSearch]);
+  }, [invites.data, deferredSearch, canInvite]);
+
+  // A removed row takes its focused "…" button with it, and focus would fall to the page's
+  // start: once the row is gone, move it to the nearest row's "…" button (the next one, else
+  // the one before), or to the table when none is left.
+  useEffect(() => {
+    if (!removedRow) return;
+    const isStillListed =
+      allMembers.some((member) => member.email === removedRow.email) ||
+      visibleInvites.some((invite) => invite.email === removedRow.email);
+    if (isStillListed) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let waits = 0;
+    const settle = () => {
+      const active = document.activeElement;
+      // The confirmation may still be closing (it then returns focus to the gone row's "…"): let it finish.
+      if (active?.closest('[role="alertdialog"], [role="dialog"]') && waits < 10) {
+        waits += 1;
+        timer = setTimeout(settle, 20);
+        return;
+      }
+      setRemovedRow(null);
+      // Only when focus was lost with the row: never take it from where the user has since moved it.
+      if (active && active !== document.body && active.isConnected) return;
+      const rows = [...(tableRef.current?.querySelectorAll<HTMLTableRowElement>('tr[data-row-email]') ?? [])];
+      for (const email of removedRow.candidates) {
+        const menuButton = rows
+          .find((row) => row.dataset.rowEmail === email)
+          ?.querySelector<HTMLButtonElement>('button[aria-haspopup="menu"]');
+        if (menuButton) {
+          menuButton.focus();
+          return;
+        }
+      }
+      tableRef.current?.focus();
+    };
+    timer = setTimeout(settle, 0);
+    return () => clearTimeout(timer);
+  }, [removedRow, allMembers, visibleInvites]);
+
+  /** Remembers where focus goes once this row has disappeared after a removal. */
+  function focusNearRowAfterRemoval(email: string) {
+    const order = [...allMembers.map((member) => member.email), ...visibleInvites.map((invite) => invite.email)];
+    const index = order.indexOf(email);
+    const candidates = index === -1 ? [] : [...order.slice(index + 1), ...order.slice(0, index).reverse()];
+    setRemovedRow({ email, candidates });
+  }
 
   const describe = (member: Member) => member.display_name || member.email;
 
@@ -75,6 +130,7 @@ export function MembersPage() {
     meta: { inlineErrors: true },
     onSuccess: (_result, invite) => {
       toast.success(`Invitation to ${invite.email} revoked`);
+      focusNearRowAfterRemoval(invite.email);
       setRevoking(null);
       void refreshOrg();
     },
@@ -96,6 +152,7 @@ export function MembersPage() {
             ? `${name} has been removed from ${orgName}`
             : `${name} is now the owner of ${orgName}`,
       );
+      if (action.kind === 'remove') focusNearRowAfterRemoval(action.member.email);
       setConfirmation(null);
       await refreshOrg();
       if (action.kind === 'transfer') void me.refetch();
@@ -166,16 +223,44 @@ export function MembersPage() {
         description={`People in ${orgName} and the invitations waiting for an answer.`}
         actions={
           canInvite ? (
-            <>
-              <Button variant="secondary" onClick={() => setBulkOpen(true)}>
-                <UsersRound className="size-4" aria-hidden />
-                Bulk invite
-              </Button>
-              <Button onClick={() => setInviteOpen(true)}>
-                <MailPlus className="size-4" aria-hidden />
-                Invite member
-              </Button>
-            </>
+            // The hint sits under the buttons it explains, narrow, so the header keeps its shape (right-aligned
+            // only from xl, where it stands beside the title instead of below it).
+            <div className="flex flex-col items-start gap-2 xl:items-end">
+              <div className="flex flex-wrap gap-2">
+                <Button
+                  variant="secondary"
+                  onClick={() => setBulkOpen(true)}
+                  disabled={areSeatsFull}
+                  aria-describedby={areSeatsFull ? seatsHintId : undefined}
+                >
+                  <UsersRound className="size-4" aria-hidden />
+                  Bulk invite
+                </Button>
+                <Button
+                  onClick={() => setInviteOpen(true)}
+                  disabled={areSeatsFull}
+                  aria-describedby={areSeatsFull ? seatsHintId : undefined}
+                >
+                  <MailPlus className="size-4" aria-hidden />
+                  Invite member
+                </Button>
+              </div>
+              {areSeatsFull && seats ? (
+                <p id={seatsHintId} className="max-w-sm text-sm text-amber-800 xl:text-right">
+                  {seats.limit === 0
+                    ? 'Your organization has no seats, so no one can be invited.'
+                    : `All seats are in use (${formatNumber(seats.used)} of ${formatNumber(seats.limit)}), so no one can be invited until one is free.`}
+                  {can('manage_billing') ? (
+                    <>
+                      {' '}
+                      <Link to="/settings/billing" className="font-medium underline underline-offset-2">
+                        Add seats under Billing
+                      </Link>
+                    </>
+                  ) : null}
+                </p>
+              ) : null}
+            </div>
           ) : undefined
         }
       />
@@ -190,7 +275,7 @@ export function MembersPage() {
       <Card>
         <div className="flex flex-col gap-4 border-b border-zinc-100 px-4 py-4 sm:flex-row sm:items-center sm:justify-between sm:px-5">
           <SeatCounter />
-          <label className="relative block w-full sm:w-64">
+          <label className="relative block w-full sm:w-64 sm:shrink-0">
             <span className="sr-only">Search members</span>
             <Search className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-zinc-400" aria-hidden />
             <input
@@ -216,7 +301,9 @@ export function MembersPage() {
           </EmptyState>
         ) : (
           <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
+            {/* The Email column takes what the others leave (w-full max-w-0) and cuts long addresses
+                and invitation links inside it, so Status and the actions always fit the card. */}
+            <table ref={tableRef} tabIndex={-1} className="w-full text-left text-sm focus:outline-none">
               <caption className="sr-only">Members and pending invitations</caption>
               <thead className="bg-zinc-50 text-xs font-medium tracking-wide text-zinc-500 uppercase">
                 <tr>
@@ -229,7 +316,8 @@ export function MembersPage() {
                   <th scope="col" className="hidden px-4 py-2.5 sm:table-cell">
                     Role
                   </th>
-                  <th scope="col" className="hidden px-4 py-2.5 lg:table-cell">
+                  {/* From xl only: at 1024-1280 px the email, Status and actions need its width (dates: View). */}
+                  <th scope="col" className="hidden px-4 py-2.5 xl:table-cell">
                     Joined
                   </th>
                   <th scope="col" className="w-px px-4 py-2.5 whitespace-nowrap">
@@ -243,22 +331,27 @@ export function MembersPage() {
               <tbody className="divide-y divide-zinc-100">
                 {allMembers.map((member) => (
                   <tr key={member.user_id} className="hover:bg-zinc-50/60" data-row-email={member.email}>
-                    <td className="w-full max-w-0 px-4 py-3 sm:px-5 lg:w-auto lg:max-w-xs">
+                    <td className="w-full max-w-0 px-4 py-3 sm:px-5">
                       {/* On a phone the address wraps instead of being cut: it is how people are told apart. */}
-                      <p className="font-medium break-all text-zinc-900 sm:truncate">{member.email}</p>
+                      <p className="font-medium break-all text-zinc-900 sm:truncate" title={member.email}>
+                        {member.email}
+                      </p>
                       <p className="text-xs break-words text-zinc-500 sm:truncate md:hidden">
                         {member.display_name}
                         <span className="sm:hidden"> · {roleLabel(member.role)}</span>
                       </p>
                     </td>
                     <td className="hidden px-4 py-3 text-zinc-700 md:table-cell">
-                      {member.display_name}
-                      {member.user_id === viewerId ? <span className="ml-1.5 text-xs text-zinc-500">(you)</span> : null}
+                      {/* A capped width: a long name wraps (one cut line from xl) instead of widening the table. */}
+                      <p className="max-w-40 break-words xl:max-w-56 xl:truncate" title={member.display_name}>
+                        {member.display_name}
+                        {member.user_id === viewerId ? <span className="ml-1.5 text-xs text-zinc-500">(you)</span> : null}
+                      </p>
                     </td>
                     <td className="hidden px-4 py-3 sm:table-cell">
                       <Badge tone={member.role === 'member' ? 'neutral' : 'brand'}>{roleLabel(member.role)}</Badge>
                     </td>
-                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 lg:table-cell">
+                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 xl:table-cell">
                       {formatDate(member.joined_at)}
                     </td>
                     <td className="px-4 py-3">
@@ -275,14 +368,16 @@ export function MembersPage() {
                 ))}
                 {visibleInvites.map((invite) => (
                   <tr key={invite.id} className="bg-amber-50/30 hover:bg-amber-50/60" data-row-email={invite.email}>
-                    <td className="w-full max-w-0 px-4 py-3 sm:px-5 lg:w-auto lg:max-w-xs">
-                      <p className="font-medium break-all text-zinc-900 sm:truncate">{invite.email}</p>
-                      <p className="text-xs text-zinc-500 sm:truncate md:hidden">
+                    <td className="w-full max-w-0 px-4 py-3 sm:px-5">
+                      <p className="font-medium break-all text-zinc-900 sm:truncate" title={invite.email}>
+                        {invite.email}
+                      </p>
+                      <p className="text-xs text-zinc-500 sm:truncate xl:hidden">
                         Invited {formatDate(invite.created_at)}
                         <span className="sm:hidden"> · {roleLabel(invite.role)}</span>
                       </p>
                       {canInvite && invite.link && invite.status === 'pending' ? (
-                        <p className="truncate font-mono text-xs text-zinc-500" data-testid="invite-link">
+                        <p className="truncate font-mono text-xs text-zinc-500" data-testid="invite-link" title={invite.link}>
                           {invite.link}
                         </p>
                       ) : null}
@@ -291,7 +386,7 @@ export function MembersPage() {
                     <td className="hidden px-4 py-3 sm:table-cell">
                       <Badge tone={invite.role === 'member' ? 'neutral' : 'brand'}>{roleLabel(invite.role)}</Badge>
                     </td>
-                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-500 lg:table-cell">
+                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-500 xl:table-cell">
                       Invited {formatDate(invite.created_at)}
                     </td>
                     <td className="px-4 py-3">

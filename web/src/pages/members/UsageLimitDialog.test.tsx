@@ -1,4 +1,4 @@
-import { screen } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Member } from '../../api/types';
@@ -29,5 +29,53 @@ describe('UsageLimitDialog', () => {
     await user.clear(screen.getByLabelText('Daily limit'));
     await user.type(screen.getByLabelText('Daily limit'), '10');
     expect(screen.queryByRole('note')).toBeNull();
+  });
+
+  it("regression: refuses a limit above the largest allowed on its field, in the dialog's words, without sending it", async () => {
+    const user = userEvent.setup();
+    const requests = mockFetch(() => ({ status: 200, body: {} }));
+    renderWithProviders(<UsageLimitDialog member={member} onClose={() => {}} />);
+
+    await user.type(await screen.findByLabelText('Daily limit'), '10000000000000000');
+    await user.click(screen.getByRole('button', { name: 'Save limits' }));
+
+    expect(screen.getByLabelText('Daily limit')).toHaveAccessibleDescription(
+      'Enter a whole number up to 1,000,000,000,000,000, or leave it empty for no limit.',
+    );
+    expect(screen.getByLabelText('Monthly limit')).toHaveAccessibleDescription('Per UTC calendar month');
+    expect(requests.filter((request) => request.method === 'PUT')).toEqual([]);
+  });
+
+  it("regression: puts the server's invalid_limit on the field it names, not its API wording at the top", async () => {
+    const user = userEvent.setup();
+    const requests = mockFetch((request) =>
+      request.method === 'PUT'
+        ? {
+            status: 400,
+            body: {
+              error: {
+                code: 'invalid_limit',
+                message: 'Set the monthly limit to a whole number from 0 to 1000000000000000, or null for no limit.',
+                details: { field: 'monthly' },
+              },
+            },
+          }
+        : { status: 200, body: {} },
+    );
+    renderWithProviders(<UsageLimitDialog member={member} onClose={() => {}} />);
+
+    await user.type(await screen.findByLabelText('Monthly limit'), '5000');
+    await user.click(screen.getByRole('button', { name: 'Save limits' }));
+
+    await waitFor(() =>
+      expect(screen.getByLabelText('Monthly limit')).toHaveAccessibleDescription(
+        'Enter a whole number up to 1,000,000,000,000,000, or leave it empty for no limit.',
+      ),
+    );
+    expect(screen.getByLabelText('Daily limit')).toHaveAccessibleDescription('Per UTC day');
+    expect(screen.queryByText(/or null for no limit/)).toBeNull();
+    expect(requests.filter((request) => request.method === 'PUT').map((request) => request.body)).toEqual([
+      { daily: null, monthly: 5000 },
+    ]);
   });
 });

@@ -3,22 +3,42 @@ import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import * as api from '../../api/client';
 import { useRefreshOrg } from '../../api/queries';
-import { errorMessage } from '../../api/errors';
+import { isApiError } from '../../api/errors';
 import type { Member } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
 import { Dialog } from '../../components/Dialog';
+import { formatNumber } from '../../lib/format';
+import { toFieldErrors } from '../../lib/formErrors';
+
+/**
+ * The largest limit the server accepts (MAX_LIMIT of its members service). Checked here only to
+ * say so before sending — the server refuses anything larger with invalid_limit anyway, and past
+ * 2^53 a typed number could not even be sent unrounded.
+ */
+const MAX_USAGE_LIMIT = 1_000_000_000_000_000;
+const OUT_OF_RANGE = `Enter a whole number up to ${formatNumber(MAX_USAGE_LIMIT)}, or leave it empty for no limit.`;
+
+type LimitErrors = { daily?: string; monthly?: string; form?: string };
 
 function toInput(value: number | null | undefined) {
   return value === null || value === undefined ? '' : String(value);
 }
 
-function parseLimit(value: string): number | null | 'invalid' {
+function parseLimit(value: string): number | null | 'invalid' | 'too_large' {
   const trimmed = value.trim();
   if (trimmed === '') return null;
   if (!/^\d+$/.test(trimmed)) return 'invalid';
-  return Number(trimmed);
+  const limit = Number(trimmed);
+  return limit > MAX_USAGE_LIMIT ? 'too_large' : limit;
+}
+
+/** A refused save, in the dialog's words: `invalid_limit` names its field in `details.field`. */
+function saveErrors(error: unknown): LimitErrors {
+  if (!isApiError(error, 'invalid_limit')) return toFieldErrors(error, {}, ['daily', 'monthly'] as const);
+  const field = error.details?.field;
+  return field === 'daily' || field === 'monthly' ? { [field]: OUT_OF_RANGE } : { form: OUT_OF_RANGE };
 }
 
 /** Both limits set and the daily one higher: legal, but the daily limit then never applies. */
@@ -31,7 +51,7 @@ function dailyAboveMonthly(daily: string, monthly: string): boolean {
 export function UsageLimitDialog({ member, onClose }: { member: Member | null; onClose: () => void }) {
   const [daily, setDaily] = useState('');
   const [monthly, setMonthly] = useState('');
-  const [errors, setErrors] = useState<{ daily?: string; monthly?: string; form?: string }>({});
+  const [errors, setErrors] = useState<LimitErrors>({});
   const refreshOrg = useRefreshOrg();
 
   useEffect(() => {
@@ -48,18 +68,20 @@ export function UsageLimitDialog({ member, onClose }: { member: Member | null; o
       void refreshOrg();
       onClose();
     },
-    onError: (error) => setErrors({ form: errorMessage(error) }),
+    onError: (error) => setErrors(saveErrors(error)),
   });
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
     const dailyLimit = parseLimit(daily);
     const monthlyLimit = parseLimit(monthly);
-    const problems: typeof errors = {};
+    const problems: LimitErrors = {};
     if (dailyLimit === 'invalid') problems.daily = 'Enter a whole number, or leave empty for no daily limit.';
+    if (dailyLimit === 'too_large') problems.daily = OUT_OF_RANGE;
     if (monthlyLimit === 'invalid') problems.monthly = 'Enter a whole number, or leave empty for no monthly limit.';
+    if (monthlyLimit === 'too_large') problems.monthly = OUT_OF_RANGE;
     setErrors(problems);
-    if (dailyLimit === 'invalid' || monthlyLimit === 'invalid') return;
+    if (typeof dailyLimit === 'string' || typeof monthlyLimit === 'string') return;
     save.mutate({ daily: dailyLimit, monthly: monthlyLimit });
   }
 

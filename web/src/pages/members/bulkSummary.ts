@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors';
 import type { BulkResult } from '../../api/types';
+import { formatNumber, plural } from '../../lib/format';
 
 export interface BulkSummary {
   distinct: number;
@@ -20,6 +21,22 @@ export function summarizeBulkResults(results: BulkResult[]): BulkSummary {
     }
   }
   return summary;
+}
+
+/**
+ * How much of the batch fits in the free seats, when some addresses were refused for want of one
+ * (null otherwise). The server hands out the free seats in input order until none is left, so the
+ * seats free now are exactly the addresses it accepted.
+ */
+export function seatShortfallMessage(summary: BulkSummary): string | null {
+  const needSeats = summary.refused.filter((refusal) => refusal.code === 'seat_limit').length;
+  if (needSeats === 0) return null;
+  const free = summary.accepted.length;
+  const shortfall = needSeats === 1 ? 'needs another seat' : 'need more seats';
+  if (free === 0) return `No seat is free: ${plural(needSeats, 'address', 'addresses')} ${shortfall}.`;
+  return `${plural(free, 'seat is', 'seats are')} free: ${plural(free, 'address', 'addresses')} can be invited, ${formatNumber(
+    needSeats,
+  )} ${shortfall}.`;
 }
 
 function numberFrom(details: Record<string, unknown> | undefined, keys: string[]): number | null {

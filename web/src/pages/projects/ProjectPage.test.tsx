@@ -4,6 +4,9 @@ import { Route, Routes } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders } from '../../test/render';
 import { aProject, meWith, projectMembers, projectServer, viewerPermissions, writes } from '../../test/projects';
+
+/** The team with Ann made an editor too: the signed-in editor is not the last one. */
+const twoEditors = projectMembers.map((member) => ({ ...member, editor: true }));
 import { ProjectPage } from './ProjectPage';
 
 function renderProjectPage(route = '/projects/p-1') {
@@ -196,9 +199,10 @@ describe('ProjectPage team', () => {
     ]);
   });
 
-  it('shows last_editor from the server in the removal dialog', async () => {
+  it('shows last_editor from the server in the removal dialog (the other editor left since the page loaded)', async () => {
     const user = userEvent.setup();
     projectServer({
+      members: twoEditors,
       write: () => ({
         status: 409,
         body: {
@@ -215,6 +219,56 @@ describe('ProjectPage team', () => {
     expect(
       await within(confirm).findByText('A project needs at least one editor. Make someone else an editor first.'),
     ).toBeInTheDocument();
+  });
+});
+
+describe('ProjectPage: the last editor', () => {
+  it('regression: the only editor cannot switch off their Editor flag or remove themselves (409 last_editor), and is told why', async () => {
+    const user = userEvent.setup();
+    // The server sends no leave_project to the last editor.
+    const requests = projectServer({
+      project: aProject({ permissions: ['edit_project', 'manage_project_members', 'delete_project'] }),
+      write: () => ({ status: 409, body: { error: { code: 'last_editor', message: 'Last editor.' } } }),
+    });
+    renderProjectPage('/projects/p-1?tab=team');
+
+    const table = await screen.findByRole('table', { name: 'Project members' });
+    const mySwitch = await within(table).findByRole('switch', { name: 'Editor: me@example.com' });
+    const myRemove = within(table).getByRole('button', { name: 'Remove me@example.com' });
+    expect(mySwitch).toBeDisabled();
+    expect(myRemove).toBeDisabled();
+    expect(mySwitch).toHaveAccessibleDescription(
+      'You are the only editor: make someone else an editor first, or ask an organization admin.',
+    );
+    expect(myRemove).toHaveAttribute('title', expect.stringContaining('A project keeps at least one editor'));
+    // Everyone else's controls stay.
+    expect(within(table).getByRole('switch', { name: 'Editor: ann@example.com' })).toBeEnabled();
+    expect(within(table).getByRole('button', { name: 'Remove ann@example.com' })).toBeEnabled();
+    await user.click(mySwitch);
+    await user.click(myRemove);
+    expect(writes(requests)).toEqual([]);
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+  });
+
+  it('leaves the controls to an org owner or admin (admin access), whom the server lets manage the last editor', async () => {
+    projectServer({ project: aProject({ my_access: 'admin', permissions: ['edit_project', 'manage_project_members'] }) });
+    renderProjectPage('/projects/p-1?tab=team');
+
+    const table = await screen.findByRole('table', { name: 'Project members' });
+    await within(table).findByText('(you)');
+    expect(within(table).getByRole('switch', { name: 'Editor: me@example.com' })).toBeEnabled();
+    expect(within(table).getByRole('button', { name: 'Remove me@example.com' })).toBeEnabled();
+    expect(screen.queryByText(/the only editor/)).toBeNull();
+  });
+
+  it('enables both controls again once someone else is an editor', async () => {
+    projectServer({ members: twoEditors });
+    renderProjectPage('/projects/p-1?tab=team');
+
+    const table = await screen.findByRole('table', { name: 'Project members' });
+    expect(await within(table).findByRole('switch', { name: 'Editor: me@example.com' })).toBeEnabled();
+    expect(within(table).getByRole('button', { name: 'Remove me@example.com' })).toBeEnabled();
+    expect(screen.queryByText(/the only editor/)).toBeNull();
   });
 });
 
@@ -278,7 +332,7 @@ describe('ProjectPage wording for the caller', () => {
 
   it('regression: removing yourself from the team addresses you, not "They"', async () => {
     const user = userEvent.setup();
-    projectServer({});
+    projectServer({ members: twoEditors });
     renderProjectPage('/projects/p-1?tab=team');
     await user.click(await screen.findByRole('button', { name: 'Remove me@example.com' }));
     const confirm = await screen.findByRole('alertdialog', { name: 'Remove yourself from Apollo?' });
@@ -288,7 +342,7 @@ describe('ProjectPage wording for the caller', () => {
 
   it('regression: removing yourself from the team in the table goes to the projects list, not a refetch that answers 404', async () => {
     const user = userEvent.setup();
-    const requests = projectServer({ write: () => ({ status: 204 }) });
+    const requests = projectServer({ members: twoEditors, write: () => ({ status: 204 }) });
     renderProjectPage('/projects/p-1?tab=team');
     await user.click(await screen.findByRole('button', { name: 'Remove me@example.com' }));
     const confirm = await screen.findByRole('alertdialog', { name: 'Remove yourself from Apollo?' });

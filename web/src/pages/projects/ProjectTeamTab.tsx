@@ -56,6 +56,15 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
     onError: (error) => setRemoveError(errorMessage(error)),
   });
 
+  // "A project always keeps at least one editor unless an owner/admin manages it": the server
+  // refuses demoting or removing its only editor (409 last_editor) except for org owners and admins,
+  // whom it reports as `admin` access.
+  const editorCount = members.filter((member) => member.editor).length;
+  const mayLeaveNoEditor = project.my_access === 'admin';
+  function isProtectedLastEditor(member: ProjectMember): boolean {
+    return member.editor && editorCount === 1 && !mayLeaveNoEditor;
+  }
+
   function editorShown(member: ProjectMember): boolean {
     // While a change is on its way, show where the switch is going.
     if (setEditor.isPending && setEditor.variables?.member.user_id === member.user_id) return setEditor.variables.editor;
@@ -104,49 +113,66 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
                 </tr>
               </thead>
               <tbody className="divide-y divide-zinc-100">
-                {members.map((member) => (
-                  <tr key={member.user_id} data-row-email={member.email}>
-                    <td className="w-full max-w-0 px-4 py-3 sm:px-5">
-                      <p className="truncate font-medium text-zinc-900">
-                        {member.display_name || member.email}
-                        {member.user_id === myUserId ? (
-                          <span className="ml-1.5 text-xs font-normal text-zinc-500">(you)</span>
+                {members.map((member) => {
+                  const isLastEditor = isProtectedLastEditor(member);
+                  const lastEditorHintId = `last-editor-${member.user_id}`;
+                  return (
+                    <tr key={member.user_id} data-row-email={member.email}>
+                      <td className="w-full max-w-0 px-4 py-3 sm:px-5">
+                        <p className="truncate font-medium text-zinc-900">
+                          {member.display_name || member.email}
+                          {member.user_id === myUserId ? (
+                            <span className="ml-1.5 text-xs font-normal text-zinc-500">(you)</span>
+                          ) : null}
+                        </p>
+                        {member.display_name ? <p className="truncate text-xs text-zinc-500">{member.email}</p> : null}
+                        {canManage && isLastEditor ? (
+                          <p id={lastEditorHintId} className="mt-0.5 text-xs text-zinc-500">
+                            {member.user_id === myUserId ? 'You are' : 'This is'} the only editor: make someone else an editor
+                            first, or ask an organization admin.
+                          </p>
                         ) : null}
-                      </p>
-                      {member.display_name ? <p className="truncate text-xs text-zinc-500">{member.email}</p> : null}
-                    </td>
-                    <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 md:table-cell">
-                      {formatDate(member.added_at)}
-                    </td>
-                    <td className="px-4 py-3">
-                      {canManage ? (
-                        <Switch
-                          checked={editorShown(member)}
-                          onCheckedChange={(editor) => setEditor.mutate({ member, editor })}
-                          disabled={setEditor.isPending && setEditor.variables?.member.user_id === member.user_id}
-                          aria-label={`Editor: ${member.email}`}
-                        />
-                      ) : (
-                        <Badge tone={member.editor ? 'brand' : 'neutral'}>{member.editor ? 'Editor' : 'Viewer'}</Badge>
-                      )}
-                    </td>
-                    {canManage ? (
-                      <td className="px-4 py-2 text-right">
-                        <Button
-                          variant="ghost"
-                          size="sm"
-                          aria-label={`Remove ${member.email}`}
-                          onClick={() => {
-                            setRemoveError(null);
-                            setRemoving(member);
-                          }}
-                        >
-                          Remove
-                        </Button>
                       </td>
-                    ) : null}
-                  </tr>
-                ))}
+                      <td className="hidden px-4 py-3 whitespace-nowrap text-zinc-600 md:table-cell">
+                        {formatDate(member.added_at)}
+                      </td>
+                      <td className="px-4 py-3">
+                        {canManage ? (
+                          <Switch
+                            checked={editorShown(member)}
+                            onCheckedChange={(editor) => setEditor.mutate({ member, editor })}
+                            disabled={
+                              isLastEditor || (setEditor.isPending && setEditor.variables?.member.user_id === member.user_id)
+                            }
+                            title={isLastEditor ? LAST_EDITOR_REASON : undefined}
+                            aria-describedby={isLastEditor ? lastEditorHintId : undefined}
+                            aria-label={`Editor: ${member.email}`}
+                          />
+                        ) : (
+                          <Badge tone={member.editor ? 'brand' : 'neutral'}>{member.editor ? 'Editor' : 'Viewer'}</Badge>
+                        )}
+                      </td>
+                      {canManage ? (
+                        <td className="px-4 py-2 text-right">
+                          <Button
+                            variant="ghost"
+                            size="sm"
+                            aria-label={`Remove ${member.email}`}
+                            disabled={isLastEditor}
+                            title={isLastEditor ? LAST_EDITOR_REASON : undefined}
+                            aria-describedby={isLastEditor ? lastEditorHintId : undefined}
+                            onClick={() => {
+                              setRemoveError(null);
+                              setRemoving(member);
+                            }}
+                          >
+                            Remove
+                          </Button>
+                        </td>
+                      ) : null}
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>
@@ -183,6 +209,9 @@ export function ProjectTeamTab({ project, members }: { project: Project; members
     </div>
   );
 }
+
+const LAST_EDITOR_REASON =
+  'A project keeps at least one editor: make someone else an editor first. Organization owners and admins can change this.';
 
 function LeaveProjectCard({ project, myUserId }: { project: Project; myUserId: string }) {
   return (

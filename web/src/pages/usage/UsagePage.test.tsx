@@ -3,6 +3,8 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders } from '../../test/render';
 import type { OrgAllocation } from '../../api/types';
+import { allocationResetDate } from '../../components/AllocationBalance';
+import { formatUtcDate } from '../../lib/format';
 import { UsagePage } from './UsagePage';
 
 const totals = { used: 0, limit: null, by_activity: {} };
@@ -160,5 +162,59 @@ describe('UsagePage: usage by member', () => {
     expect(await screen.findByText('late@example.com')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Load more members' })).toBeNull();
     expect(requests.some((request) => request.url.includes('cursor=page-2') && request.url.includes('limit=50'))).toBe(true);
+  });
+});
+
+describe('UsagePage: your own limits', () => {
+  /** A member (no org usage) whose own totals are `day` and `month`. */
+  function myUsageServer(day: unknown, month: unknown) {
+    mockFetch((request) => {
+      const url = new URL(request.url, 'http://roster.test');
+      if (url.pathname === '/api/v1/me') {
+        return {
+          status: 200,
+          body: {
+            user: { id: 'u-me', email: 'me@example.com', name: 'Me', email_verified: true },
+            org: { id: 'o-1', slug: 'acme', name: 'Acme', role: 'member', permissions: ['create_project', 'leave_org'] },
+          },
+        };
+      }
+      if (url.pathname === '/api/v1/org') return { status: 200, body: {} };
+      if (url.pathname === '/api/v1/usage') return { status: 200, body: { day, month } };
+      return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
+    });
+  }
+
+  it('regression: at 5 of 5 says the daily limit is reached, when it resets and whom to ask, not "close to"', async () => {
+    myUsageServer(
+      { used: 5, limit: 5, by_activity: { 'api.call': 5 } },
+      { used: 5, limit: null, by_activity: { 'api.call': 5 } },
+    );
+    renderWithProviders(<UsagePage />);
+    const notice = await screen.findByText(/You have reached your daily limit/);
+    expect(notice).toHaveTextContent('It resets at 00:00 UTC.');
+    expect(notice).toHaveTextContent('contact an organization admin');
+    expect(screen.queryByText(/close to/)).toBeNull();
+    expect(screen.getByRole('progressbar', { name: 'Your usage today: share of limit used' }).firstElementChild).toHaveClass(
+      'bg-red-500',
+    );
+  });
+
+  it('says the monthly limit is reached, resetting on the 1st at 00:00 UTC', async () => {
+    myUsageServer({ used: 2, limit: null, by_activity: {} }, { used: 120, limit: 100, by_activity: { 'api.call': 120 } });
+    renderWithProviders(<UsagePage />);
+    const notice = await screen.findByText(/You have reached your monthly limit/);
+    expect(notice).toHaveTextContent(`It resets at 00:00 UTC on the 1st (${formatUtcDate(allocationResetDate())}).`);
+    expect(notice).toHaveTextContent('contact an organization admin');
+  });
+
+  it('keeps "close to your limit" for 90% and more, below the limit', async () => {
+    myUsageServer(
+      { used: 9, limit: 10, by_activity: { 'api.call': 9 } },
+      { used: 9, limit: 1000, by_activity: { 'api.call': 9 } },
+    );
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByText(/You are close to your daily limit/)).toHaveTextContent('Contact an organization admin');
+    expect(screen.queryByText(/reached/)).toBeNull();
   });
 });

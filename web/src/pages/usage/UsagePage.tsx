@@ -3,12 +3,12 @@ import { ArrowRight, BarChart3 } from 'lucide-react';
 import { useMyUsage, useOrg, useOrgUsage, useOrgUsagePages } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
-import { AllocationBalance, AllocationWarning } from '../../components/AllocationBalance';
+import { AllocationBalance, AllocationWarning, allocationResetDate } from '../../components/AllocationBalance';
 import { Button } from '../../components/Button';
 import { Card, CardHeader, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { useOrgPermissions } from '../../components/permissions';
 import { cn } from '../../lib/cn';
-import { formatDate, formatNumber } from '../../lib/format';
+import { formatDate, formatNumber, formatUtcDate } from '../../lib/format';
 
 const PALETTE = ['#4f46e5', '#0ea5e9', '#10b981', '#f59e0b', '#ec4899', '#8b5cf6', '#64748b'];
 
@@ -48,16 +48,38 @@ function MyUsageCards() {
   if (usage.isError) return <ErrorState message={errorMessage(usage.error)} onRetry={() => void usage.refetch()} />;
   return (
     <div className="grid gap-6 md:grid-cols-2">
-      <UsageTotalsCard title="Your usage today" totals={usage.data.day} />
-      <UsageTotalsCard title="Your usage this month" totals={usage.data.month} />
+      <UsageTotalsCard title="Your usage today" totals={usage.data.day} period="day" />
+      <UsageTotalsCard title="Your usage this month" totals={usage.data.month} period="month" />
     </div>
   );
 }
 
-function UsageTotalsCard({ title, totals }: { title: string; totals: UsageTotals }) {
+/**
+ * What a member at or near their own limit is told: at it, the server refuses any more usage
+ * (429 usage_limit_exceeded) until the UTC period resets, so "close to" would be wrong.
+ */
+export function limitNotice(totals: UsageTotals, period: UsagePeriod, now: Date = new Date()): string | null {
+  if (totals.limit === null) return null;
+  const periodName = period === 'day' ? 'daily' : 'monthly';
+  if (totals.used >= totals.limit) {
+    const reset =
+      period === 'day'
+        ? 'It resets at 00:00 UTC.'
+        : `It resets at 00:00 UTC on the 1st (${formatUtcDate(allocationResetDate(now))}).`;
+    return `You have reached your ${periodName} limit: more usage is refused until it resets. ${reset} To use more before then, contact an organization admin.`;
+  }
+  if (totals.limit > 0 && totals.used / totals.limit >= 0.9) {
+    return `You are close to your ${periodName} limit. Contact an organization admin if you need more.`;
+  }
+  return null;
+}
+
+function UsageTotalsCard({ title, totals, period }: { title: string; totals: UsageTotals; period: UsagePeriod }) {
   const activities = Object.keys(totals.by_activity).sort();
-  const ratio = totals.limit ? Math.min(1, totals.used / totals.limit) : 0;
-  const isNearLimit = totals.limit !== null && ratio >= 0.9;
+  // A limit of 0 allows nothing: the bar is full.
+  const ratio = totals.limit === null ? 0 : totals.limit === 0 ? 1 : Math.min(1, totals.used / totals.limit);
+  const isAtLimit = totals.limit !== null && totals.used >= totals.limit;
+  const notice = limitNotice(totals, period);
   return (
     <Card>
       <CardHeader title={title} />
@@ -76,16 +98,12 @@ function UsageTotalsCard({ title, totals }: { title: string; totals: UsageTotals
             aria-valuenow={totals.used}
           >
             <div
-              className={cn('h-full rounded-full', isNearLimit ? 'bg-amber-500' : 'bg-brand-600')}
+              className={cn('h-full rounded-full', isAtLimit ? 'bg-red-500' : notice ? 'bg-amber-500' : 'bg-brand-600')}
               style={{ width: `${ratio * 100}%` }}
             />
           </div>
         ) : null}
-        {isNearLimit ? (
-          <p className="mt-2 text-xs text-amber-800">
-            You are close to your limit. Contact your organization administrator if you need more.
-          </p>
-        ) : null}
+        {notice ? <p className={cn('mt-2 text-xs', isAtLimit ? 'text-red-700' : 'text-amber-800')}>{notice}</p> : null}
         {activities.length > 0 ? (
           <ul className="mt-4 space-y-2">
             {activities.map((activity) => {
