@@ -14,6 +14,7 @@ import {
   setAllocation,
   setPlan,
   showOrg,
+  showUser,
   transferOwnership,
 } from './service.ts';
 
@@ -276,7 +277,31 @@ describe('show-org and audit', () => {
       [org.owner.email, ...org.members.map((member) => member.email)].sort(),
     );
     expect(report.pendingInvitations).toEqual([expect.objectContaining({ email: 'Invited@Example.com', role: 'member' })]);
+    expect(report.billing).toMatchObject({
+      status: 'active',
+      provider: 'local',
+      managedBySupport: false,
+      overCapacity: false,
+      allocation: { monthly: 6 * t.config.teamCreditsPerSeat, used: 0 },
+    });
     await expect(showOrg(operatorCtx(t), { slug: 'no-such-org' })).rejects.toEqual(refusal('org_not_found'));
+  });
+
+  it('says when an org is canceled, and who bills a plan support set', async () => {
+    const org = await t.given.org({ seats: 5 });
+    await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });
+    expect((await showOrg(operatorCtx(t), { slug: org.slug })).billing).toMatchObject({
+      plan: 'enterprise',
+      status: 'active',
+      provider: 'operator',
+      managedBySupport: true,
+    });
+    await t.database.db.execute(sql`UPDATE subscriptions SET status = 'canceled' WHERE org_id = ${org.id}`);
+    expect((await showOrg(operatorCtx(t), { slug: org.slug })).billing).toMatchObject({
+      status: 'canceled',
+      provider: null,
+      seats: 0,
+    });
   });
 
   it('lists recent entries newest first', async () => {
@@ -285,6 +310,52 @@ describe('show-org and audit', () => {
     const { entries: recent } = await orgAudit(operatorCtx(t), { slug: org.slug, limit: 10 });
     expect(recent.map((entry) => entry.action)).toEqual(['billing.subscription_changed', 'org.created']);
     expect(recent[0]?.actorLabel).toBe('operator:alice');
+  });
+});
+
+describe('show-user', () => {
+  it("shows an account's state, org and role, live credentials and failed sign-ins, changing nothing", async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await t.http.post('/api/v1/tokens', { as: member, body: { name: 'ci' } });
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: 'not the password' } });
+    }
+    const report = await showUser(operatorCtx(t), { email: `  ${member.email.toUpperCase()} ` });
+    expect(report).toMatchObject({
+      id: member.id,
+      email: member.email,
+      emailVerified: false,
+      disabledAt: null,
+      membership: { orgId: org.id, slug: org.slug, role: 'member' },
+      sessions: 1,
+      apiTokens: 1,
+      failedSignIns: { count: 3, limit: 10, retryAfterSeconds: 0 },
+    });
+    expect((await t.http.get('/api/v1/me', { as: member })).status).toBe(200);
+    await expect(showUser(operatorCtx(t), { email: 'nobody@example.com' })).rejects.toEqual(refusal('user_not_found'));
+    const loner = await t.given.user();
+    expect((await showUser(operatorCtx(t), { email: loner.email })).membership).toBeNull();
+  });
+
+  it('shows a throttled sign-in with how long it lasts, and a disabled account', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      await t.http.post('/api/v1/auth/login', { body: { email: member.email, password: 'not the password' } });
+    }
+    await disableUser(operatorCtx(t), { email: member.email });
+    const report = await showUser(operatorCtx(t), { email: member.email });
+    expect(report.disabledAt).toBeInstanceOf(Date);
+    expect(report.sessions).toBe(0);
+    expect(report.failedSignIns.count).toBe(10);
+    expect(report.failedSignIns.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it('is refused to anyone but the operator', async () => {
+    const user = await t.given.user();
+    const ctx = { ...operatorCtx(t), actor: { ...operatorCtx(t).actor!, via: 'session' as const } };
+    await expect(showUser(ctx, { email: user.email })).rejects.toEqual(refusal('forbidden'));
   });
 });
 

@@ -1,7 +1,7 @@
 import { recordAudit, recordGlobalAudit } from '../audit/record.ts';
 import { auditEntries } from '../audit/service.ts';
 import { globalAuditPage, type AuditRow } from '../audit/queries.ts';
-import { applySubscription, endProviderSubscription } from '../billing/service.ts';
+import { applySubscription, billingOfOrg, endProviderSubscription, type OrgBilling } from '../billing/service.ts';
 import { MAX_SEATS, PLANS } from '../billing/plans.ts';
 import type { Actor, Ctx } from '../core/context.ts';
 import { normalizeEmail } from '../core/email.ts';
@@ -16,6 +16,7 @@ import {
 } from '../auth/queries.ts';
 import { SERVICE_SCOPES, type ServiceScope } from '../core/domain.ts';
 import { isUuid } from '../core/ids.ts';
+import { onCitusDb } from '../db/citus.ts';
 import { cleanName } from '../core/text.ts';
 import { newToken } from '../core/tokens.ts';
 import type { Queryable } from '../db/client.ts';
@@ -25,6 +26,7 @@ import { findMembershipOfUser, memberPage, lockOrg, type MemberRow, type OrgRow 
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
 import { releaseMember, transferOwnership as transferOwnershipAsOwner } from '../members/service.ts';
 import { findUserByEmail } from '../auth/queries.ts';
+import { signInState, type SignInState } from '../auth/service.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
 import { allocationView, type AllocationView } from '../billing/allocation.ts';
 
@@ -234,6 +236,8 @@ export interface OrgReport extends OrgView {
   members: MemberRow[];
   /** The oldest live invitations, at most `limit` of seats.pendingInvites. */
   pendingInvitations: PendingInvitation[];
+  /** Status, who bills it, capacity and the usage allocation, as the org's admins see them. */
+  billing: OrgBilling;
 }
 
 /** Members and invitations shown by `show-org` unless `--limit` says otherwise. */
@@ -254,7 +258,42 @@ export async function showOrg(ctx: Ctx, input: { slug: string; limit?: number })
   const view = await orgView(ctx.db, org.id, now);
   const members = await memberPage(ctx.db, { orgId: org.id, limit, after: null, prefix: null, role: null, status: null });
   const pendingInvitations = await listLiveInvitations(ctx.db, org.id, now, { limit });
-  return { ...view, memberCount: view.seats.activeMembers, members, pendingInvitations };
+  const billing = await billingOfOrg(ctx, org.id);
+  return { ...view, memberCount: view.seats.activeMembers, members, pendingInvitations, billing };
+}
+
+export interface UserReport extends SignInState {
+  id: string;
+  email: string;
+  name: string;
+  emailVerified: boolean;
+  disabledAt: Date | null;
+  createdAt: Date;
+  /** The user's org and role, or null outside any org. */
+  membership: { orgId: string; slug: string; role: string } | null;
+}
+
+/**
+ * `roster admin show-user <email>`: an account as support needs to see it to answer "why can't I
+ * sign in?": disabled or not, verified or not, its org and role, live sessions and API tokens, and
+ * failed sign-ins in the current window. Reads only.
+ */
+export async function showUser(ctx: Ctx, input: { email: string }): Promise<UserReport> {
+  requireOperator(ctx);
+  const { normalized } = normalizeEmail(input.email);
+  const user = await findUserByEmail(ctx.db, normalized);
+  if (!user) throw new AppError('user_not_found', `No account uses the address ${input.email.trim()}.`);
+  const membership = await findMembershipOfUser(ctx.db, user.id, { citus: await onCitusDb(ctx.db) });
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    emailVerified: user.emailVerifiedAt !== null,
+    disabledAt: user.disabledAt,
+    createdAt: user.createdAt,
+    membership: membership ?? null,
+    ...(await signInState(ctx, user)),
+  };
 }
 
 export async function orgAudit(

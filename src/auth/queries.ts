@@ -312,6 +312,20 @@ export async function replacePassword(
   return user;
 }
 
+/** How many live sessions and API tokens the user has (the operator's `show-user`). */
+export async function credentialCounts(
+  db: Queryable,
+  userId: string,
+  now: Date,
+): Promise<{ sessions: number; apiTokens: number }> {
+  const [row] = await queryRows<{ sessions: number; api_tokens: number }>(
+    db,
+    sql`SELECT (SELECT count(*)::int FROM sessions WHERE user_id = ${userId} AND expires_at > ${now}) AS sessions,
+               (SELECT count(*)::int FROM api_tokens WHERE user_id = ${userId}) AS api_tokens`,
+  );
+  return { sessions: Number(row?.sessions ?? 0), apiTokens: Number(row?.api_tokens ?? 0) };
+}
+
 export async function insertApiToken(
   db: Queryable,
   input: { userId: string; name: string; tokenHash: Buffer; now: Date },

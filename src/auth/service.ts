@@ -13,6 +13,8 @@ import {
   changePasswordHash,
   clearRateLimit,
   consumeRateLimit,
+  credentialCounts,
+  rateLimitCounts,
   deleteApiToken as deleteApiTokenRow,
   deleteSession,
   findPasswordReset,
@@ -280,6 +282,32 @@ export async function resetPassword(ctx: Ctx, input: { token: string; password: 
     const session = await createSession(tx, updated.id, now);
     return { user: presentUser(updated), ...session };
   });
+}
+
+/** What support sees of an account's sign-in (`roster admin show-user`): live credentials and failed sign-ins now. */
+export interface SignInState {
+  sessions: number;
+  apiTokens: number;
+  /** Failed sign-ins in the current window, of the limit after which login answers 429. */
+  failedSignIns: { count: number; limit: number; retryAfterSeconds: number };
+}
+
+export async function signInState(ctx: Ctx, user: { id: string; emailNormalized: string }): Promise<SignInState> {
+  const now = ctx.clock.now();
+  const key = `login:account:${user.emailNormalized}`;
+  const [credentials, counts] = await Promise.all([
+    credentialCounts(ctx.db, user.id, now),
+    rateLimitCounts(ctx.db, { keys: [key], windowSeconds: LOGIN_WINDOW_SECONDS, now }),
+  ]);
+  const failures = counts.get(key);
+  return {
+    ...credentials,
+    failedSignIns: {
+      count: failures?.count ?? 0,
+      limit: LOGIN_FAILURES_PER_ACCOUNT,
+      retryAfterSeconds: failures && failures.count >= LOGIN_FAILURES_PER_ACCOUNT ? failures.retryAfterSeconds : 0,
+    },
+  };
 }
 
 /** Wrong current passwords one account may send to `changePassword` in LOGIN_WINDOW_SECONDS, as for login. */

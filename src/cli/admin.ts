@@ -2,32 +2,37 @@ import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { systemClock, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
-import { createLocalBillingProvider } from '../billing/local-provider.ts';
+import { createBillingProvider } from '../billing/select-provider.ts';
 import { openDatabase, type Database } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
+import { schemaStatus } from '../db/migrate.ts';
 import * as support from '../admin/service.ts';
 import { presentAuditEntry } from '../audit/present.ts';
-import { CliError, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from './errors.ts';
+import { describeDatabase } from './failures.ts';
+import { wholeNumber } from './numbers.ts';
+import { operatorName } from './operator.ts';
 import { printable, refuseControlCharacters } from './text.ts';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** Opens the configured database and a context whose actor is the operator running the CLI. */
 export async function withOperator<T>(work: (ctx: Ctx, database: Database) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  // The audit log's actor label: one line, so it cannot forge entries in the text output.
-  const operator = refuseControlCharacters(process.env.ROSTER_OPERATOR || userInfo().username, 'ROSTER_OPERATOR');
+  const operator = operatorName();
   if (!config.databaseUrl) requireEmbeddedDatabase(config.dataDir);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await migrate(database);
+    await requireCurrentSchema(
+      database,
+      config.databaseUrl ? describeDatabase(config.databaseUrl) : `in DATA_DIR ${resolve(config.dataDir)}`,
+    );
     const ctx: Ctx = {
       db: database.db,
       config,
       clock: systemClock,
-      billing: createLocalBillingProvider(config.publicUrl),
+      // The server's provider (Stripe when configured): set-plan --cancel-subscription cancels there.
+      billing: createBillingProvider(config),
       requestId: `cli-${randomUUID()}`,
       actor: {
         userId: '00000000-0000-0000-0000-000000000000',
@@ -44,6 +49,30 @@ export async function withOperator<T>(work: (ctx: Ctx, database: Database) => Pr
     throw error instanceof AppError ? toCliError(error) : error;
   } finally {
     await database.close();
+  }
+}
+
+/**
+ * Admin commands never migrate: on a database that is not the server's (DATABASE_URL or DATA_DIR
+ * mistyped) they would create Roster's tables and act there, e.g. print a service token that no
+ * server knows; on one not migrated yet (a rolling upgrade before `roster migrate`) they would
+ * migrate it from under the running servers. Only `start` and `migrate` migrate.
+ */
+async function requireCurrentSchema(database: Database, where: string): Promise<void> {
+  const status = await schemaStatus(database.db);
+  if (status.state === 'none') {
+    throw new CliError(
+      `the database ${where} holds no Roster data: check that DATABASE_URL (or DATA_DIR) names the server's database; ` +
+        'for a new one, run `roster migrate` first.',
+      EXIT_CONFIG,
+    );
+  }
+  if (status.state === 'behind') {
+    throw new CliError(
+      `the database ${where} is not migrated to this version (${status.pending.length} pending, up to ${status.pending.at(-1)}): ` +
+        'run `roster migrate` first.',
+      EXIT_CONFIG,
+    );
   }
 }
 
@@ -66,16 +95,6 @@ function toCliError(error: AppError): CliError {
   if (error.code.endsWith('_not_found')) return new CliError(error.message, EXIT_NOT_FOUND, error.code);
   if (error.code.startsWith('invalid_')) return new CliError(error.message, EXIT_USAGE, error.code);
   return new CliError(`${error.message} (${error.code})`, EXIT_REFUSED, error.code);
-}
-
-function parseSeats(value: string): number {
-  if (!/^[0-9]+$/.test(value)) throw new CliError(`--seats must be a whole number, not "${value}".`, EXIT_USAGE);
-  return Number(value);
-}
-
-function parseLimit(value: string): number {
-  if (!/^[0-9]+$/.test(value)) throw new CliError(`--limit must be a whole number, not "${value}".`, EXIT_USAGE);
-  return Number(value);
 }
 
 function printJson(value: unknown): void {
@@ -134,7 +153,7 @@ export function registerAdminCommands(program: Command): void {
     .option(
       '--seats <n>',
       'number of seats (at least members plus pending invitations); required for team, enterprise defaults to 25',
-      parseSeats,
+      wholeNumber('--seats'),
     )
     .option(
       '--cancel-subscription',
@@ -178,10 +197,15 @@ export function registerAdminCommands(program: Command): void {
     .command('show-org <slug>')
     .description('Members, seats, pending invitations, plan and storage of an organization')
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'members and pending invitations to list (the first ones; counts are always whole)', '100')
-    .action(async (slug: string, options: { json?: boolean; limit: string }) => {
+    .option(
+      '--limit <n>',
+      'members and pending invitations to list (the first ones; counts are always whole)',
+      wholeNumber('--limit'),
+      100,
+    )
+    .action(async (slug: string, options: { json?: boolean; limit: number }) => {
       await withOperator(async (ctx) => {
-        const report = await support.showOrg(ctx, { slug, limit: Number(options.limit) });
+        const report = await support.showOrg(ctx, { slug, limit: options.limit });
         const { org, seats } = report;
         const json = {
           id: org.id,
@@ -190,6 +214,15 @@ export function registerAdminCommands(program: Command): void {
           plan: org.plan,
           seats: { limit: org.seatLimit, active_members: seats.activeMembers, pending_invites: seats.pendingInvites },
           storage: { used_bytes: org.storageUsedBytes, limit_bytes: report.storageLimitBytes },
+          billing: {
+            status: report.billing.status,
+            billed_by: report.billing.provider,
+            managed_by_support: report.billing.managedBySupport,
+            over_capacity: report.billing.overCapacity,
+            current_period_end: report.billing.currentPeriodEnd?.toISOString() ?? null,
+            cancel_at_period_end: report.billing.cancelAtPeriodEnd,
+          },
+          allocation: report.billing.allocation,
           member_count: report.memberCount,
           members: report.members.map((member) => ({
             email: member.email,
@@ -207,7 +240,18 @@ export function registerAdminCommands(program: Command): void {
         };
         if (options.json) return printJson(json);
         console.log(`${printable(org.name)} (${org.slug}) — id ${org.id}`);
-        console.log(`Plan: ${org.plan ?? 'none'}`);
+        const { billing } = report;
+        const billedBy =
+          billing.provider === 'operator' ? 'set by support' : billing.provider ? `billed by ${billing.provider}` : null;
+        console.log(
+          `Plan: ${org.plan ?? 'none'} — ${billing.status}${billedBy ? `, ${billedBy}` : ''}` +
+            `${billing.overCapacity ? ', OVER CAPACITY (more members and invitations than seats)' : ''}` +
+            `${billing.currentPeriodEnd ? `, period ends ${billing.currentPeriodEnd.toISOString()}${billing.cancelAtPeriodEnd ? ' (cancels then)' : ''}` : ''}`,
+        );
+        const allocation = billing.allocation;
+        console.log(
+          `Usage allocation this month: ${allocation.monthly === null ? `unlimited (${allocation.used} used)` : `${allocation.used} of ${allocation.monthly} used, ${allocation.remaining} left`}`,
+        );
         console.log(
           `Seats: ${seats.activeMembers + seats.pendingInvites} of ${org.seatLimit} used — ${seats.activeMembers} members, ${seats.pendingInvites} pending`,
         );
@@ -224,6 +268,45 @@ export function registerAdminCommands(program: Command): void {
         );
         for (const invite of json.pending_invitations)
           console.log(`  ${invite.role.padEnd(6)} ${printable(invite.email)}  expires ${invite.expires_at}`);
+      });
+    });
+
+  admin
+    .command('show-user <email>')
+    .description(
+      'An account: disabled or not, email verified or not, its organization and role, live sessions and API tokens, failed sign-ins now (reads only)',
+    )
+    .option('--json', 'print JSON')
+    .action(async (email: string, options: { json?: boolean }) => {
+      await withOperator(async (ctx) => {
+        const user = await support.showUser(ctx, { email });
+        const json = {
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          email_verified: user.emailVerified,
+          disabled_at: user.disabledAt?.toISOString() ?? null,
+          created_at: user.createdAt.toISOString(),
+          org: user.membership ? { id: user.membership.orgId, slug: user.membership.slug, role: user.membership.role } : null,
+          sessions: user.sessions,
+          api_tokens: user.apiTokens,
+          failed_sign_ins: {
+            count: user.failedSignIns.count,
+            limit: user.failedSignIns.limit,
+            retry_after_seconds: user.failedSignIns.retryAfterSeconds,
+          },
+        };
+        if (options.json) return printJson(json);
+        console.log(`${printable(user.email)} (${printable(user.name)}) — id ${user.id}, since ${json.created_at}`);
+        console.log(`Status: ${user.disabledAt ? `DISABLED since ${json.disabled_at} (enable-user re-enables)` : 'active'}`);
+        console.log(`Email: ${user.emailVerified ? 'verified' : 'not verified'}`);
+        console.log(`Organization: ${user.membership ? `${user.membership.slug} (${user.membership.role})` : 'none'}`);
+        console.log(`Signed in: ${user.sessions} live sessions, ${user.apiTokens} API tokens`);
+        const { count, limit, retryAfterSeconds } = user.failedSignIns;
+        console.log(
+          `Failed sign-ins in the last 15 minutes: ${count} of ${limit}` +
+            (retryAfterSeconds > 0 ? ` — sign-in is refused (429) for ${Math.ceil(retryAfterSeconds / 60)} more minutes` : ''),
+        );
       });
     });
 
@@ -288,7 +371,7 @@ export function registerAdminCommands(program: Command): void {
   admin
     .command('audit <slug>')
     .description("Recent entries of an organization's audit log, newest first")
-    .option('--limit <n>', 'how many entries', parseLimit, 50)
+    .option('--limit <n>', 'how many entries', wholeNumber('--limit'), 50)
     .option('--action <action>', 'only this action, e.g. member.disabled')
     .option('--actor <actor>', 'only this actor: user id, email or operator:<name>')
     .option('--json', 'print JSON')
@@ -313,7 +396,7 @@ export function registerAdminCommands(program: Command): void {
     .description(
       'Recent changes that belong to no organization (service tokens, webhook endpoints, accounts outside any org), newest first',
     )
-    .option('--limit <n>', 'how many entries', parseLimit, 50)
+    .option('--limit <n>', 'how many entries', wholeNumber('--limit'), 50)
     .option('--before <id>', 'only entries older than this one (its #id), to page back')
     .option('--json', 'print JSON')
     .action(async (options: { limit: number; before?: string; json?: boolean }) => {

@@ -89,7 +89,7 @@ function databaseFailure(error: unknown, databaseUrl: string): CliError | undefi
 }
 
 /** Host, port and database of a DATABASE_URL, never its password. */
-function describeDatabase(databaseUrl: string): string {
+export function describeDatabase(databaseUrl: string): string {
   try {
     const url = new URL(databaseUrl);
     return `"${decodeURIComponent(url.pathname.slice(1)) || '(default)'}" on ${url.hostname || 'localhost'}:${url.port || 5432} (DATABASE_URL)`;

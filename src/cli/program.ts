@@ -1,17 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { safeMessage } from '../core/logging.ts';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 import { DataDirInUseError, openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { registerAdminCommands } from './admin.ts';
 import { CliError, EXIT_CONFIG, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
 import { explainFailure } from './failures.ts';
+import { wholeNumber } from './numbers.ts';
 import { runStart, type StartOptions } from './start.ts';
 
 /** The `roster` command tree; a new one per run, so that a run leaves no parsed state behind. */
 export function createProgram(options: { json?: boolean } = {}): Command {
   const program = new Command();
-  program.name('roster').description('Roster: organizations, members, invitations, seats and usage limits.');
+  program
+    .name('roster')
+    .description('Roster: organizations, members, invitations, seats and usage limits.')
+    .version(packageVersion(), '-V, --version', 'print the version of Roster');
   // Usage mistakes (unknown option, missing --seats) exit with EXIT_USAGE, not commander's 1.
   program.exitOverride();
   // With --json, the parser's own refusals are JSON too, like every other failure (runCli).
@@ -26,7 +33,12 @@ export function createProgram(options: { json?: boolean } = {}): Command {
     .command('start')
     .description('Run migrations and serve the API and dashboard')
     .option('--no-build', 'do not build the dashboard even when it is missing or stale')
-    .option('--workers <n>', 'processes serving the port (node:cluster; more than 1 needs DATABASE_URL)', '1')
+    .option(
+      '--workers <n>',
+      'processes serving the port (node:cluster; more than 1 needs DATABASE_URL)',
+      wholeNumber('--workers'),
+      1,
+    )
     .action((options: StartOptions) => runStart(options));
 
   program
@@ -82,6 +94,12 @@ export async function runCli(args: string[]): Promise<number | undefined> {
 /** A failure as `--json` prints it on stderr: the API's error shape, with the exit code beside it. */
 function jsonFailure(failure: CliError): string {
   return JSON.stringify({ error: { code: failure.code, message: failure.message, exit_code: failure.exitCode } });
+}
+
+/** package.json's version: the one place it is written (read at run time, also by the bundle). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
 /** The configuration the failed command ran with (it loaded before anything could fail on it). */

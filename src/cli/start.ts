@@ -10,7 +10,8 @@ import { CliError, EXIT_CONFIG, EXIT_USAGE } from './errors.ts';
 
 export interface StartOptions {
   build: boolean;
-  workers: string;
+  /** Parsed as a whole number by the command's option (src/cli/numbers.ts). */
+  workers: number;
 }
 
 /**
@@ -20,9 +21,9 @@ export interface StartOptions {
  * and background work before the primary exits.
  */
 export async function runStart(options: StartOptions): Promise<void> {
-  const workers = Number(options.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new CliError(`--workers must be a whole number from 1 to 64, got "${options.workers}"`, EXIT_USAGE);
+  const { workers } = options;
+  if (workers < 1 || workers > 64) {
+    throw new CliError(`--workers must be a whole number from 1 to 64, got "${workers}"`, EXIT_USAGE);
   }
   const config = loadConfig();
   await requireResolvableHost(config.host);

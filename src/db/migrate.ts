@@ -3,7 +3,7 @@ import { PACKAGE_ROOT } from '../core/paths.ts';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { SKIP_CITUS_LOCAL_TABLE_CHECK, hasCitus, isDistributed, placeTables } from './citus.ts';
-import { queryRows, type Database, type Db } from './client.ts';
+import { queryRows, type Database, type Db, type Queryable } from './client.ts';
 
 const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'src', 'db', 'migrations');
 // Any constant shared by every Roster process; serializes concurrent start-ups.
@@ -67,11 +67,35 @@ export async function migrate(database: Database): Promise<string[]> {
   });
 }
 
-/** True when every migration file has been applied (readiness). */
+/**
+ * Where a database stands against this code's migrations: `none` holds no Roster schema (a new or
+ * another application's database), `behind` lacks some of them (not migrated yet, e.g. during a
+ * rolling upgrade before `roster migrate`), `current` has every one (and maybe newer ones: a later
+ * version migrated it, and migrations are additive, so this code still runs on it). Reads only.
+ */
+export type SchemaStatus = { state: 'none' } | { state: 'behind'; pending: string[] } | { state: 'current' };
+
+export async function schemaStatus(db: Queryable): Promise<SchemaStatus> {
+  // to_regclass: NULL for a missing table instead of an error that would abort a transaction.
+  const [table] = await queryRows<{ present: boolean }>(db, sql`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  if (!table?.present) return { state: 'none' };
+  const rows = await queryRows<{ name: string }>(db, sql`SELECT name FROM schema_migrations`);
+  if (rows.length === 0) return { state: 'none' };
+  const applied = new Set(rows.map((row) => row.name));
+  const pending = migrationFiles()
+    .map((migration) => migration.name)
+    .filter((name) => !applied.has(name));
+  return pending.length > 0 ? { state: 'behind', pending } : { state: 'current' };
+}
+
+/**
+ * True when every migration of this code has been applied (readiness). A database a newer version
+ * has migrated further is ready too: during a rolling upgrade the processes still running the
+ * previous version keep serving (counting rows instead took them all out of the balancer).
+ */
 export async function isMigrated(db: Db): Promise<boolean> {
   try {
-    const rows = await queryRows<{ count: number }>(db, sql`SELECT count(*)::int AS count FROM schema_migrations`);
-    return Number(rows[0]?.count) === migrationFiles().length;
+    return (await schemaStatus(db)).state === 'current';
   } catch {
     return false;
   }

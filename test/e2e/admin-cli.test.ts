@@ -1,19 +1,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { openDatabase, type Database } from '../../src/db/client.ts';
+import { openDatabase, queryRows, type Database } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from '../../src/cli/errors.ts';
 import { TEST_PUBLIC_URL } from '../kit/app.ts';
 import { TestClock } from '../kit/clock.ts';
 import { createTestDatabase } from '../kit/engine.ts';
-import { createGiven, type TestOrg } from '../kit/given.ts';
-import { createHttp } from '../kit/http.ts';
-import { runRoster, runRosterInProcess } from '../kit/server.ts';
-import { createServiceToken } from '../../src/admin/service.ts';
+import { createGiven, type Given, type TestOrg } from '../kit/given.ts';
+import { createHttp, type Http } from '../kit/http.ts';
+import { runRoster, runRosterInProcess, runRosterIntoClosedPipe } from '../kit/server.ts';
+import { signedEvent, startStripeStub, STUB_PRICE_TEAM, type StripeStub } from '../kit/stripe-stub.ts';
+import { recordGlobalAudit } from '../../src/audit/record.ts';
+import { insertServiceToken } from '../../src/auth/queries.ts';
 import { createLocalBillingProvider } from '../../src/billing/local-provider.ts';
 
 /**
@@ -30,11 +34,27 @@ let handover: TestOrg;
 let disabledMember: TestOrg['members'][number];
 let outsider: string;
 
-beforeAll(async () => {
-  const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+interface Filling {
+  app: FastifyInstance;
+  database: Database;
+  http: Http;
+  given: Given;
+  clock: TestClock;
+}
+
+/**
+ * A migrated database on the suite's engine, filled by `fill` through the real app (configured with
+ * `appEnv` over the test defaults), then handed to the CLI: `env` names it (DATA_DIR or
+ * DATABASE_URL); `cleanup` removes it once the commands have run.
+ */
+async function preparedDatabase(
+  fill: (filling: Filling) => Promise<void>,
+  appEnv: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   let database: Database;
   let dataDir: string | undefined;
-  if (onPostgres) {
+  let env: Record<string, string>;
+  if (process.env.TEST_DATABASE_URL) {
     const testDatabase = await createTestDatabase({ poolSize: 2 });
     database = testDatabase;
     env = { DATABASE_URL: testDatabase.url ?? '' };
@@ -46,23 +66,35 @@ beforeAll(async () => {
   }
   const clock = new TestClock();
   const app = await buildApp({
-    config: loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' }),
+    config: loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent', ...appEnv }),
     database,
     clock,
     logger: false,
   });
   const http = createHttp(app);
-  const given = createGiven({ database: { ...database, url: undefined }, http, clock });
-  org = await given.org({ seats: 5, members: 1, slug: 'cli-acme' });
-  await given.invitation(org, { email: 'pending@example.com' });
-  handover = await given.org({ seats: 5, members: 2, slug: 'cli-handover' });
-  disabledMember = handover.members[1]!;
-  expect((await http.post(`/api/v1/org/members/${disabledMember.id}/disable`, { as: handover.owner })).status).toBe(200);
-  outsider = (await given.user()).email;
-  // Stored before the CLI refused control characters: a token name and an actor label with line breaks.
-  const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' });
-  await createServiceToken(
-    {
+  await fill({ app, database, http, given: createGiven({ database: { ...database, url: undefined }, http, clock }), clock });
+  await app.close();
+  if (dataDir) {
+    const directory = dataDir;
+    await database.close();
+    return { env, cleanup: async () => rmSync(directory, { recursive: true, force: true }) };
+  }
+  // Closing a test database drops it: keep it until the commands have run.
+  return { env, cleanup: () => database.close() };
+}
+
+beforeAll(async () => {
+  const prepared = await preparedDatabase(async ({ database, http, given, clock }) => {
+    org = await given.org({ seats: 5, members: 1, slug: 'cli-acme' });
+    await given.invitation(org, { email: 'pending@example.com' });
+    handover = await given.org({ seats: 5, members: 2, slug: 'cli-handover' });
+    disabledMember = handover.members[1]!;
+    expect((await http.post(`/api/v1/org/members/${disabledMember.id}/disable`, { as: handover.owner })).status).toBe(200);
+    outsider = (await given.user()).email;
+    // Stored before names with control characters were refused (the service refuses them now, so
+    // written here as they were then): a token name and an operator's label with line breaks.
+    const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' });
+    const forger = {
       db: database.db,
       config,
       clock,
@@ -74,20 +106,27 @@ beforeAll(async () => {
         name: 'forger\n#1 2020-01-01T00:00:00.000Z operator:root',
         emailVerified: true,
         membership: null,
-        via: 'operator',
+        via: 'operator' as const,
         credentialId: null,
       },
-    },
-    { name: 'legacy\nforged-token  [admin]', scopes: 'authz:read' },
-  );
-  await app.close();
-  if (dataDir) {
-    await database.close();
-    cleanup = async () => rmSync(dataDir, { recursive: true, force: true });
-  } else {
-    // Closing a test database drops it: keep it until the commands have run.
-    cleanup = () => database.close();
-  }
+    };
+    await database.db.transaction(async (tx) => {
+      const created = await insertServiceToken(tx, {
+        name: 'legacy\nforged-token  [admin]',
+        scopes: ['authz:read'],
+        tokenHash: Buffer.alloc(32, 7),
+        now: clock.now(),
+      });
+      await recordGlobalAudit(tx, forger, {
+        action: 'service_token.created',
+        targetType: 'service_token',
+        targetId: created.id,
+        after: { name: created.name, scopes: created.scopes },
+      });
+    });
+  });
+  env = prepared.env;
+  cleanup = prepared.cleanup;
 }, 120_000);
 
 afterAll(async () => {
@@ -118,6 +157,43 @@ describe('roster admin (CLI end to end)', () => {
     expect(usage.stderr).toContain('roster: Unknown plan "gold". Use one of: team, enterprise.');
   });
 
+  it('stops quietly when the reader of its output has gone (`| head -3`), exit 0 (regression: an EPIPE stack trace)', async () => {
+    const piped = await runRosterIntoClosedPipe(['admin', 'show-org', 'cli-acme'], operatorEnv());
+    expect(piped.stderr).toBe('');
+    expect([piped.code, piped.signal]).toEqual([0, null]);
+  });
+
+  it('reads every numeric option as a whole number, digits only (regression: show-org --limit took 0x2 and 1e1)', async () => {
+    const mistakes: [string[], string, string][] = [
+      [['show-org', 'cli-acme', '--limit', 'abc'], '--limit', 'abc'],
+      [['show-org', 'cli-acme', '--limit', '0x2'], '--limit', '0x2'],
+      [['show-org', 'cli-acme', '--limit', '1e1'], '--limit', '1e1'],
+      [['show-org', 'cli-acme', '--limit', '2.0'], '--limit', '2.0'],
+      [['show-org', 'cli-acme', '--limit', '-1'], '--limit', '-1'],
+      [['show-org', 'cli-acme', '--limit', ' 2'], '--limit', ' 2'],
+      [['audit', 'cli-acme', '--limit', '1e1'], '--limit', '1e1'],
+      [['global-audit', '--limit', '0x2'], '--limit', '0x2'],
+      [['set-plan', 'cli-acme', '--plan', 'team', '--seats', '1e1'], '--seats', '1e1'],
+    ];
+    for (const [args, option, value] of mistakes) {
+      const result = await roster(...args);
+      expect([result.code, result.stdout], args.join(' ')).toEqual([EXIT_USAGE, '']);
+      expect(result.stderr.trim()).toBe(`roster: ${option} must be a whole number, not "${value}".`);
+    }
+    // A whole number out of range: the command's own message, as for audit --limit.
+    for (const args of [
+      ['show-org', 'cli-acme', '--limit', '0'],
+      ['audit', 'cli-acme', '--limit', '0'],
+    ]) {
+      const result = await roster(...args);
+      expect(result.code).toBe(EXIT_USAGE);
+      expect(result.stderr).toContain('Choose a limit between 1 and 1000 entries.');
+    }
+    const one = await roster('show-org', 'cli-acme', '--limit', '1', '--json');
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout).members).toHaveLength(1);
+  });
+
   it('show-org prints members, seats, pending invitations, plan and storage', async () => {
     const result = await roster('show-org', 'cli-acme', '--json');
     expect(result.code, result.stderr).toBe(0);
@@ -128,11 +204,37 @@ describe('roster admin (CLI end to end)', () => {
       seats: { limit: 5, active_members: 2, pending_invites: 1 },
       storage: { used_bytes: 0, limit_bytes: 5 * 1024 ** 3 },
       pending_invitations: [{ email: 'pending@example.com', role: 'member' }],
+      billing: { status: 'active', billed_by: 'local', managed_by_support: false, over_capacity: false },
+      allocation: { monthly: 5 * 1000, used: 0, remaining: 5 * 1000 },
     });
     expect(report.members).toHaveLength(2);
     const text = await roster('show-org', 'cli-acme');
     expect(text.stdout).toContain('pending@example.com');
     expect(text.stdout).toContain('Seats: 3 of 5 used');
+    expect(text.stdout).toContain('Plan: team — active, billed by local');
+    expect(text.stdout).toContain('Usage allocation this month: 0 of 5000 used, 5000 left');
+  });
+
+  it('show-user tells support why someone cannot sign in, reading only', async () => {
+    const disabled = await roster('show-user', disabledMember.email.toUpperCase(), '--json');
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(JSON.parse(disabled.stdout)).toMatchObject({
+      email: disabledMember.email,
+      email_verified: false,
+      disabled_at: expect.any(String),
+      org: { slug: 'cli-handover', role: 'member' },
+      sessions: 0,
+      failed_sign_ins: { count: 0, limit: 10, retry_after_seconds: 0 },
+    });
+    const text = await roster('show-user', disabledMember.email);
+    expect(text.stdout).toMatch(/Status: DISABLED since .* \(enable-user re-enables\)/);
+    expect(text.stdout).toContain('Organization: cli-handover (member)');
+    const loner = await roster('show-user', outsider);
+    expect(loner.stdout).toContain('Organization: none');
+    expect(loner.stdout).toContain('Status: active');
+    const unknown = await roster('show-user', 'nobody@example.com');
+    expect(unknown.code).toBe(EXIT_NOT_FOUND);
+    expect(unknown.stderr).toContain('No account uses the address nobody@example.com.');
   });
 
   it('set-plan refuses seats below members plus pending invitations with a clear message', async () => {
@@ -361,6 +463,37 @@ describe('roster admin (CLI end to end)', () => {
     expect(tokens.map((token) => token.name)).not.toContain('ok');
   });
 
+  it('refuses a blank or overlong ROSTER_OPERATOR (EXIT_USAGE), changing nothing (regression: audited as "operator:   ")', async () => {
+    for (const [name, message] of [
+      ['   ', 'ROSTER_OPERATOR must name you: it is blank.'],
+      ['\u00a0', 'ROSTER_OPERATOR must name you: it is blank.'],
+      ['x'.repeat(101), 'ROSTER_OPERATOR must be at most 100 characters.'],
+    ]) {
+      const result = await runRosterInProcess(
+        ['admin', 'create-service-token', '--name', 'blank-operator', '--scopes', 'authz:read'],
+        {
+          ...operatorEnv(),
+          ROSTER_OPERATOR: name!,
+        },
+      );
+      expect([result.code, result.stdout]).toEqual([EXIT_USAGE, '']);
+      expect(result.stderr.trim()).toBe(`roster: ${message}`);
+    }
+    const tokens = JSON.parse((await roster('list-service-tokens', '--json')).stdout) as { name: string }[];
+    expect(tokens.map((token) => token.name)).not.toContain('blank-operator');
+  });
+
+  it('under sudo, without ROSTER_OPERATOR, audits the person who ran sudo (SUDO_USER), not root', async () => {
+    const result = await runRosterInProcess(['admin', 'create-service-token', '--name', 'under sudo', '--scopes', 'authz:read'], {
+      ...operatorEnv(),
+      ROSTER_OPERATOR: '',
+      SUDO_USER: 'alice-admin',
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const [entry] = JSON.parse((await roster('global-audit', '--json', '--limit', '1')).stdout);
+    expect(entry).toMatchObject({ action: 'service_token.created', actor_label: 'operator:alice-admin' });
+  });
+
   it('escapes control characters of stored names in text output, one line per entry (regression: forged lines)', async () => {
     const listed = await roster('list-service-tokens');
     const line = listed.stdout.split('\n').find((text) => text.includes('legacy'));
@@ -369,5 +502,88 @@ describe('roster admin (CLI end to end)', () => {
     const audit = await roster('global-audit', '--limit', '1000');
     expect(audit.stdout).toContain('operator:forger\\n#1 2020-01-01T00:00:00.000Z operator:root service_token.created');
     expect(audit.stdout).not.toMatch(/^#1 2020-01-01/m);
+  });
+});
+
+describe('roster admin set-plan on an org billed through Stripe (regression: the CLI always used the local provider)', () => {
+  const WEBHOOK_SECRET = 'whsec_roster_cli_test';
+  let stub: StripeStub;
+  let stripeEnv: Record<string, string>;
+  let database: { env: Record<string, string>; cleanup: () => Promise<void> } | undefined;
+  const subscriptionId = 'sub_cli_stripe_1';
+
+  beforeAll(async () => {
+    stub = await startStripeStub();
+    stripeEnv = {
+      STRIPE_SECRET_KEY: 'sk_test_roster',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_PRICE_TEAM: STUB_PRICE_TEAM,
+      STRIPE_API_BASE: stub.url,
+    };
+    // As src/billing/stripe.test.ts buys Team: Checkout, the subscription at Stripe, its signed webhook.
+    database = await preparedDatabase(async ({ app, database, http, given }) => {
+      const owner = await given.user();
+      const checkout = await http.post('/api/v1/billing/checkout', {
+        as: owner,
+        body: { plan: 'team', seats: 5, scope: 'personal' },
+      });
+      expect(checkout.status, JSON.stringify(checkout.body)).toBe(200);
+      const [customer] = await queryRows<{ id: string }>(
+        database.db,
+        sql`SELECT provider_customer_id AS id FROM billing_customers WHERE user_id = ${owner.id}`,
+      );
+      stub.setSubscription({ id: subscriptionId, customer: customer!.id, quantity: 5 });
+      const completed = signedEvent(
+        {
+          type: 'checkout.session.completed',
+          object: {
+            id: 'cs_cli',
+            object: 'checkout.session',
+            mode: 'subscription',
+            customer: customer!.id,
+            subscription: subscriptionId,
+          },
+        },
+        { secret: WEBHOOK_SECRET },
+      );
+      const delivered = await app.inject({
+        method: 'POST',
+        url: '/api/v1/billing/webhook',
+        headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': completed.signature },
+        payload: completed.body,
+      });
+      expect(delivered.statusCode, delivered.body).toBe(200);
+      const created = await http.post('/api/v1/org', { as: owner, body: { name: 'Stripe Org', slug: 'cli-stripe' } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+    }, stripeEnv);
+    stub.requests.length = 0;
+  }, 120_000);
+
+  afterAll(async () => {
+    await database?.cleanup();
+    await stub?.close();
+  });
+
+  const setPlan = (...args: string[]) =>
+    runRosterInProcess(['admin', 'set-plan', 'cli-stripe', '--plan', 'enterprise', ...args], {
+      ...database!.env,
+      ...stripeEnv,
+      ROSTER_OPERATOR: 'support-sam',
+      LOG_LEVEL: 'silent',
+    });
+
+  it('cancels the Stripe subscription (prorated) with --cancel-subscription and moves the org to Enterprise', async () => {
+    const refused = await setPlan('--seats', '30');
+    expect(refused.code).toBe(EXIT_REFUSED);
+    expect(refused.stderr).toContain('(provider_subscription_active)');
+    expect(stub.requests).toEqual([]);
+
+    const moved = await setPlan('--seats', '30', '--cancel-subscription');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain('cli-stripe is now on enterprise with 30 seats and unlimited storage.');
+    expect(stub.requests.filter((request) => request.method === 'DELETE')).toEqual([
+      { method: 'DELETE', path: `/v1/subscriptions/${subscriptionId}`, params: { prorate: 'true', invoice_now: 'true' } },
+    ]);
+    expect(stub.subscriptions.get(subscriptionId)?.status).toBe('canceled');
   });
 });

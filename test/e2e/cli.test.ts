@@ -1,13 +1,19 @@
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNAVAILABLE } from '../../src/cli/errors.ts';
+import { EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE } from '../../src/cli/errors.ts';
+import { openDatabase, queryRows, type Database } from '../../src/db/client.ts';
+import { migrationFiles } from '../../src/db/migrate.ts';
 import { withDatabase } from '../kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../kit/given.ts';
-import { serverPostgresUrl } from '../kit/postgres.ts';
+import { createScratchDatabase, serverPostgresUrl } from '../kit/postgres.ts';
+import { TEST_SERVER_BUNDLE } from '../kit/build-server.ts';
 import { freePort, runRoster, runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 const started: ServerProcess[] = [];
@@ -19,6 +25,11 @@ afterAll(async () => {
 function roster(args: string[], env: Record<string, string>) {
   return runRosterInProcess(args, { DATABASE_URL: '', ...env });
 }
+
+const oneLine = (stderr: string) => {
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+};
 
 describe('roster CLI', () => {
   it('refuses a bad configuration value with a message naming the variable', async () => {
@@ -65,6 +76,184 @@ describe('roster CLI', () => {
   });
 });
 
+describe('options of roster itself', () => {
+  it('prints the version of package.json with --version and -V, exit 0 (regression: exit 64)', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const result = await roster([flag], {});
+      expect([result.code, result.stdout, result.stderr]).toEqual([0, `${version}\n`, '']);
+    }
+  });
+
+  it('start --workers takes a whole number only, exit 64 (regression: 1.0 was accepted)', async () => {
+    // An unresolvable HOST: were the value accepted, start stops there (78) instead of serving.
+    for (const value of ['1.0', '2.0', '0x2', '1e1', 'two']) {
+      const result = await roster(['start', '--no-build', '--workers', value], { HOST: 'no-such-host.invalid' });
+      expect(result.code, result.stderr).toBe(EXIT_USAGE);
+      expect(result.stderr.trim()).toBe(`roster: --workers must be a whole number, not "${value}".`);
+    }
+    const zero = await roster(['start', '--no-build', '--workers', '0'], { HOST: 'no-such-host.invalid' });
+    expect(zero.code).toBe(EXIT_USAGE);
+    expect(zero.stderr).toContain('--workers must be a whole number from 1 to 64, got "0"');
+  });
+});
+
+/** Root with setpriv (util-linux) can run a command as a uid that has no passwd entry, as in many containers. */
+const canRunAsUnknownUser = process.getuid?.() === 0 && ['/usr/bin/setpriv', '/bin/setpriv'].some((path) => existsSync(path));
+
+describe('the operator name', () => {
+  it.skipIf(!canRunAsUnknownUser)(
+    'a uid without a passwd entry and no ROSTER_OPERATOR: one JSON error line asking for ROSTER_OPERATOR, exit 78 (regression: a SystemError stack)',
+    async () => {
+      const root = fileURLToPath(new URL('../../', import.meta.url));
+      const { ROSTER_OPERATOR: _operator, SUDO_USER: _sudo, ...inherited } = process.env;
+      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          'setpriv',
+          [
+            '--reuid=54321',
+            '--regid=54321',
+            '--clear-groups',
+            process.execPath,
+            TEST_SERVER_BUNDLE,
+            'admin',
+            'show-org',
+            'acme',
+            '--json',
+          ],
+          {
+            cwd: root,
+            env: { ...inherited, HOME: tmpdir(), DATABASE_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'roster-cli-')) },
+          },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+        );
+      });
+      expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(result.stderr)).toEqual({
+        error: {
+          code: 'invalid_config',
+          message: expect.stringMatching(/^cannot tell who you are: user id 54321 has no login name .* Set ROSTER_OPERATOR/),
+          exit_code: EXIT_CONFIG,
+        },
+      });
+    },
+  );
+});
+
+/** A database with no Roster schema, for the CLI (`env`) and for the test to look into (`open`). */
+interface EmptyDatabase {
+  env: Record<string, string>;
+  open(): Promise<Database>;
+  drop(): Promise<void>;
+}
+
+async function emptyEmbeddedDatabase(): Promise<EmptyDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roster-cli-'));
+  await (await openDatabase({ dataDir })).close();
+  return {
+    env: { DATA_DIR: dataDir },
+    open: () => openDatabase({ dataDir }),
+    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+async function emptyServerDatabase(): Promise<EmptyDatabase> {
+  const scratch = await createScratchDatabase(serverPostgresUrl()!, 'roster_cli_empty');
+  return {
+    env: { DATABASE_URL: scratch.url },
+    open: () => openDatabase({ databaseUrl: scratch.url, poolSize: 1 }),
+    drop: () => scratch.drop(),
+  };
+}
+
+async function tableCount(empty: EmptyDatabase): Promise<number> {
+  const database = await empty.open();
+  try {
+    const [row] = await queryRows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = current_schema()`,
+    );
+    return Number(row?.n);
+  } finally {
+    await database.close();
+  }
+}
+
+describe.each([
+  { engine: 'the embedded engine (DATA_DIR)', make: emptyEmbeddedDatabase, available: true },
+  { engine: 'PostgreSQL (DATABASE_URL)', make: emptyServerDatabase, available: Boolean(serverPostgresUrl()) },
+])(
+  'admin commands never migrate, on $engine (regression: they migrated whatever database they were given)',
+  ({ make, available }) => {
+    it.skipIf(!available)(
+      'refuse a database that holds no Roster data with EXIT_CONFIG, naming what to check, and create no table',
+      async () => {
+        const empty = await make();
+        try {
+          for (const args of [
+            ['admin', 'show-org', 'acme'],
+            ['admin', 'create-service-token', '--name', 't', '--scopes', 'authz:read'],
+          ]) {
+            const result = await roster(args, { ...empty.env, ROSTER_OPERATOR: 'sam' });
+            expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+            expect(result.stdout).toBe('');
+            expect(result.stderr).toContain('holds no Roster data: check that DATABASE_URL (or DATA_DIR)');
+            expect(result.stderr).toContain('run `roster migrate` first');
+            oneLine(result.stderr);
+          }
+          const json = await roster(['admin', 'show-org', 'acme', '--json'], { ...empty.env, ROSTER_OPERATOR: 'sam' });
+          expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'invalid_config', exit_code: EXIT_CONFIG } });
+          expect(await tableCount(empty)).toBe(0);
+          // `roster migrate` still creates the schema; then the same command runs (the org is unknown).
+          expect((await roster(['migrate'], empty.env)).code).toBe(0);
+          const after = await roster(['admin', 'show-org', 'acme'], { ...empty.env, ROSTER_OPERATOR: 'sam' });
+          expect(after.code, after.stderr).toBe(EXIT_NOT_FOUND);
+        } finally {
+          await empty.drop();
+        }
+      },
+    );
+
+    it.skipIf(!available)(
+      'refuse a database with migrations pending (mid rolling upgrade) with EXIT_CONFIG: run `roster migrate` first',
+      async () => {
+        const empty = await make();
+        try {
+          expect((await roster(['migrate'], empty.env)).code).toBe(0);
+          const newest = migrationFiles().at(-1)!.name;
+          const database = await empty.open();
+          try {
+            await database.db.execute(sql`DELETE FROM schema_migrations WHERE name = ${newest}`);
+          } finally {
+            await database.close();
+          }
+          const result = await roster(['admin', 'show-org', 'acme'], { ...empty.env, ROSTER_OPERATOR: 'sam' });
+          expect(result.code, result.stderr).toBe(EXIT_CONFIG);
+          expect(result.stdout).toBe('');
+          expect(result.stderr).toContain(
+            `is not migrated to this version (1 pending, up to ${newest}): run \`roster migrate\` first.`,
+          );
+          oneLine(result.stderr);
+          const reopened = await empty.open();
+          try {
+            const rows = await queryRows<{ name: string }>(
+              reopened.db,
+              sql`SELECT name FROM schema_migrations WHERE name = ${newest}`,
+            );
+            expect(rows).toEqual([]);
+          } finally {
+            await reopened.close();
+          }
+        } finally {
+          await empty.drop();
+        }
+      },
+    );
+  },
+);
+
 describe('admin commands on a DATA_DIR without a database (regression: they created an empty one and acted on it)', () => {
   it.each([
     ['a directory that does not exist', () => join(mkdtempSync(join(tmpdir(), 'roster-cli-')), 'typo')],
@@ -88,11 +277,6 @@ describe('admin commands on a DATA_DIR without a database (regression: they crea
 });
 
 describe('start-up failures: one line naming the cause and a documented exit code, no stack trace', () => {
-  const oneLine = (stderr: string) => {
-    expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).not.toMatch(/\n\s+at /);
-  };
-
   it('an unreachable database exits EXIT_UNAVAILABLE (69) naming DATABASE_URL, for start, migrate and admin commands', async () => {
     const DATABASE_URL = 'postgres://postgres:secret-password@127.0.0.1:1/x';
     for (const args of [['start', '--no-build'], ['migrate'], ['admin', 'show-org', 'acme']]) {

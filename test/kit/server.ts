@@ -161,6 +161,28 @@ export function runRoster(
 }
 
 /**
+ * Runs the `roster` command (`bin/roster.js`, package.json's bin: what `roster` and `npx roster`
+ * start) as a separate process whose stdout is a pipe its reader has closed, as under
+ * `roster … | head -3` once head has exited: every write to stdout fails with EPIPE. Resolves with
+ * the exit code, the signal and stderr.
+ */
+export function runRosterIntoClosedPipe(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/roster.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The reader goes away before the command writes anything (it opens the database first).
+  child.stdout?.destroy();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+/**
  * Runs `roster <args>` in this test process through the CLI's own entry (`runCli`, which
  * `src/cli/main.ts` calls): same commands, configuration, messages and exit codes as the real
  * command, without a process start per command. `env` is set over `process.env` for the run
