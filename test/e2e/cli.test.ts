@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE } from '../../src/cli/errors.ts';
@@ -13,7 +11,6 @@ import { migrationFiles } from '../../src/db/migrate.ts';
 import { withDatabase } from '../kit/engine.ts';
 import { PASSWORD, uniqueEmail } from '../kit/given.ts';
 import { createScratchDatabase, serverPostgresUrl } from '../kit/postgres.ts';
-import { TEST_SERVER_BUNDLE } from '../kit/build-server.ts';
 import { freePort, runRoster, runRosterInProcess, startServerProcess, type ServerProcess } from '../kit/server.ts';
 
 const started: ServerProcess[] = [];
@@ -96,50 +93,6 @@ describe('options of roster itself', () => {
     expect(zero.code).toBe(EXIT_USAGE);
     expect(zero.stderr).toContain('--workers must be a whole number from 1 to 64, got "0"');
   });
-});
-
-/** Root with setpriv (util-linux) can run a command as a uid that has no passwd entry, as in many containers. */
-const canRunAsUnknownUser = process.getuid?.() === 0 && ['/usr/bin/setpriv', '/bin/setpriv'].some((path) => existsSync(path));
-
-describe('the operator name', () => {
-  it.skipIf(!canRunAsUnknownUser)(
-    'a uid without a passwd entry and no ROSTER_OPERATOR: one JSON error line asking for ROSTER_OPERATOR, exit 78 (regression: a SystemError stack)',
-    async () => {
-      const root = fileURLToPath(new URL('../../', import.meta.url));
-      const { ROSTER_OPERATOR: _operator, SUDO_USER: _sudo, ...inherited } = process.env;
-      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          'setpriv',
-          [
-            '--reuid=54321',
-            '--regid=54321',
-            '--clear-groups',
-            process.execPath,
-            TEST_SERVER_BUNDLE,
-            'admin',
-            'show-org',
-            'acme',
-            '--json',
-          ],
-          {
-            cwd: root,
-            env: { ...inherited, HOME: tmpdir(), DATABASE_URL: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'roster-cli-')) },
-          },
-          (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-        );
-      });
-      expect(result.code, result.stderr).toBe(EXIT_CONFIG);
-      expect(result.stdout).toBe('');
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(JSON.parse(result.stderr)).toEqual({
-        error: {
-          code: 'invalid_config',
-          message: expect.stringMatching(/^cannot tell who you are: user id 54321 has no login name .* Set ROSTER_OPERATOR/),
-          exit_code: EXIT_CONFIG,
-        },
-      });
-    },
-  );
 });
 
 /** A database with no Roster schema, for the CLI (`env`) and for the test to look into (`open`). */
