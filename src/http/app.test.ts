@@ -9,6 +9,7 @@ import { loadConfig } from '../config.ts';
 import { buildApp } from './app.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
 import { createHttp } from '../../test/kit/http.ts';
+import { TEST_DATA_DIR } from '../../test/kit/app.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { ERROR_STATUS } from './errors.ts';
 import { newToken } from '../core/tokens.ts';
@@ -32,7 +33,7 @@ describe('logs', () => {
         done();
       },
     });
-    const config = loadConfig({ PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
+    const config = loadConfig({ DATA_DIR: TEST_DATA_DIR, PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
     // A statement that fails with a secret among its parameters, as a failed insert of a password
     // hash or a token hash does.
     const secretParameter = '$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0c2FsdA$secrethashvalue';
@@ -90,7 +91,7 @@ describe('request ids', () => {
         done();
       },
     });
-    const config = loadConfig({ PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
+    const config = loadConfig({ DATA_DIR: TEST_DATA_DIR, PUBLIC_URL: 'http://roster.test', LOG_LEVEL: 'trace' });
     const app = await buildApp({ config, database, logger: { stream } });
     const http = createHttp(app);
     const replies = [
@@ -120,7 +121,7 @@ describe('request ids', () => {
 
 describe('OpenAPI', () => {
   it('publishes every API route with its reply schemas at /api/openapi.json and a browsable page at /api/docs', async () => {
-    const config = loadConfig({ PUBLIC_URL: 'http://roster.test' });
+    const config = loadConfig({ DATA_DIR: TEST_DATA_DIR, PUBLIC_URL: 'http://roster.test' });
     const app = await buildApp({ config, database, logger: false });
     const http = createHttp(app);
     const spec = await http.get('/api/openapi.json');
@@ -160,7 +161,7 @@ describe('error table', () => {
 
 describe('health', () => {
   it('answers /healthz and /readyz when the database is migrated', async () => {
-    const app = await buildApp({ config: loadConfig({}), database, logger: false });
+    const app = await buildApp({ config: loadConfig({ DATA_DIR: TEST_DATA_DIR }), database, logger: false });
     const http = createHttp(app);
     expect((await http.get('/healthz')).body).toEqual({ status: 'ok' });
     expect((await http.get('/readyz')).body).toEqual({ status: 'ready' });
@@ -177,7 +178,7 @@ describe('shutdown', () => {
     let closing!: () => void;
     const closeBegan = new Promise<void>((resolve) => (closing = resolve));
     const app = await buildApp({
-      config: loadConfig({ PUBLIC_URL: 'http://roster.test' }),
+      config: loadConfig({ DATA_DIR: TEST_DATA_DIR, PUBLIC_URL: 'http://roster.test' }),
       database,
       logger: false,
       extraRoutes: (instance) => {
@@ -226,7 +227,12 @@ describe('the dashboard', () => {
     // Not there at start (`start --no-build` on a fresh clone), built later.
     const parent = mkdtempSync(join(tmpdir(), 'roster-web-'));
     const webDist = join(parent, 'dist');
-    const app = await buildApp({ config: loadConfig({ PUBLIC_URL: 'http://roster.test' }), database, logger: false, webDist });
+    const app = await buildApp({
+      config: loadConfig({ DATA_DIR: TEST_DATA_DIR, PUBLIC_URL: 'http://roster.test' }),
+      database,
+      logger: false,
+      webDist,
+    });
     try {
       const http = createHttp(app);
       const before = await http.get('/settings/billing');

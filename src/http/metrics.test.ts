@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackgroundWork, type BackgroundWork } from '../background.ts';
 import { loadConfig } from '../config.ts';
+import { TEST_DATA_DIR } from '../../test/kit/app.ts';
 import { TestClock } from '../../test/kit/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
 import { createGiven, type Given } from '../../test/kit/given.ts';
@@ -56,7 +57,12 @@ async function scrape(): Promise<Map<string, number>> {
 beforeAll(async () => {
   database = await createTestDatabase();
   smtp = await startSmtpSink();
-  const config = loadConfig({ PUBLIC_URL: 'http://roster.test', METRICS_TOKEN: TOKEN, SMTP_URL: smtp.url });
+  const config = loadConfig({
+    DATA_DIR: TEST_DATA_DIR,
+    PUBLIC_URL: 'http://roster.test',
+    METRICS_TOKEN: TOKEN,
+    SMTP_URL: smtp.url,
+  });
   metrics = createMetrics({ database });
   const count = metrics.observeJob;
   metrics.observeJob = (outcome) => {
@@ -82,7 +88,11 @@ describe('GET /metrics', () => {
     expect((await http.get('/metrics')).status).toBe(404);
     expect((await http.get('/metrics', { headers: { authorization: `Bearer ${TOKEN}x` } })).status).toBe(404);
     expect((await http.get('/metrics', { headers: { authorization: TOKEN } })).status).toBe(404);
-    const off = await buildApp({ config: loadConfig({ PUBLIC_URL: 'http://roster.test' }), database, logger: false });
+    const off = await buildApp({
+      config: loadConfig({ DATA_DIR: TEST_DATA_DIR, PUBLIC_URL: 'http://roster.test' }),
+      database,
+      logger: false,
+    });
     const reply = await off.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(reply.statusCode).toBe(404);
     await off.close();
@@ -130,7 +140,7 @@ describe('GET /metrics', () => {
     await database.db.execute(sql`UPDATE mail_outbox SET status = 'sent', sent_at = created_at WHERE to_address = ${to}`);
     const sweeper = startRetention({
       db: database.db,
-      config: loadConfig({}),
+      config: loadConfig({ DATA_DIR: TEST_DATA_DIR }),
       clock: systemClock,
       logger: app.log,
       onSweep: metrics.observeSweep,

@@ -27,7 +27,7 @@ export const TEST_PUBLIC_URL = 'http://roster.test';
  * or on the test server), but development keeps its generated webhook key in DATA_DIR
  * (src/webhooks/key.ts), which would otherwise land in ./data of wherever the tests run.
  */
-const TEST_DATA_DIR = fileURLToPath(new URL('../../.tmp/test-data/', import.meta.url));
+export const TEST_DATA_DIR = fileURLToPath(new URL('../../.tmp/test-data/', import.meta.url));
 
 /** The real app on a fresh database of the suite's engine, driven through app.inject. */
 /**
