@@ -6,7 +6,7 @@ import { AppError } from '../core/errors.ts';
 import type { Tx } from '../db/client.ts';
 import type { Plan, SubscriptionStatus } from '../db/schema.ts';
 import { lockActorInOrg } from '../members/access.ts';
-import { findOrg, lockOrg } from '../orgs/queries.ts';
+import { lockOrg } from '../orgs/queries.ts';
 import { MAX_SEATS, PLANS } from './plans.ts';
 import type { BillingScope } from './provider.ts';
 import {
@@ -91,10 +91,11 @@ export async function startCheckout(
  * (a checkout would add a second, provider-billed subscription beside it; a portal has nothing of it).
  */
 async function assertSelfServe(ctx: Ctx, orgId: string): Promise<void> {
-  const org = await findOrg(ctx.db, orgId);
-  if (org?.plan === 'enterprise') throw enterpriseManaged();
+  // The org's plan is its live subscription's (findOrg reads the same row): one read for both checks.
   const live = await currentSubscription(ctx.db, { kind: 'org', orgId });
-  if (live && live.status !== 'canceled' && live.provider === 'operator') throw supportManaged();
+  if (!live || live.status === 'canceled') return;
+  if (live.plan === 'enterprise') throw enterpriseManaged();
+  if (live.provider === 'operator') throw supportManaged();
 }
 
 /** The scope's customer at the provider, created on first use and stored. */
