@@ -242,6 +242,45 @@ describe('disable-user and enable-user', () => {
     ]);
   });
 
+  it('reports what a disable also ended, and re-enabling brings back no session or API token (regression: old tokens worked again)', async () => {
+    const org = await t.given.org({ seats: 10, admins: 1 });
+    const admin = org.admins[0]!;
+    const token = await t.given.apiToken(admin);
+    const project = await t.http.post('/api/v1/org/projects', { as: admin, body: { name: 'Launch' } });
+    expect(project.status).toBe(201);
+    const invited = await t.http.post('/api/v1/org/invite', {
+      as: admin,
+      body: { email: 'next-admin@example.com', role: 'admin' },
+    });
+    expect(invited.status).toBe(201);
+
+    const disabled = await disableUser(operatorCtx(t), { email: admin.email });
+    expect(disabled.sideEffects).toEqual({ sessionsEnded: 1, apiTokensRevoked: 1, projectsLeft: 1, adminInvitesRevoked: 1 });
+    expect((await disableUser(operatorCtx(t), { email: admin.email })).sideEffects).toEqual({
+      sessionsEnded: 0,
+      apiTokensRevoked: 0,
+      projectsLeft: 0,
+      adminInvitesRevoked: 0,
+    });
+
+    const enabled = await enableUser(operatorCtx(t), { email: admin.email });
+    expect(enabled.changed).toBe(true);
+    for (const credential of [admin, { token: token.token }]) {
+      expect((await t.http.get('/api/v1/me', { as: credential })).status).toBe(401);
+    }
+    expect((await t.http.post('/api/v1/auth/login', { body: { email: admin.email, password: PASSWORD } })).status).toBe(200);
+  });
+
+  it('ends the API tokens of a member an admin disables through the API too', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const token = await t.given.apiToken(member);
+    expect((await t.http.post(`/api/v1/org/members/${member.id}/disable`, { as: org.owner })).status).toBe(200);
+    await enableUser(operatorCtx(t), { email: member.email });
+    expect((await t.http.get('/api/v1/me', { as: { token: token.token } })).status).toBe(401);
+    expect((await showUser(operatorCtx(t), { email: member.email })).apiTokens).toBe(0);
+  });
+
   it('re-enables a member disabled by an admin through the API', async () => {
     const org = await t.given.org({ members: 1 });
     const member = org.members[0]!;
@@ -310,6 +349,11 @@ describe('show-org and audit', () => {
     const { entries: recent } = await orgAudit(operatorCtx(t), { slug: org.slug, limit: 10 });
     expect(recent.map((entry) => entry.action)).toEqual(['billing.subscription_changed', 'org.created']);
     expect(recent[0]?.actorLabel).toBe('operator:alice');
+    const { entries: older } = await orgAudit(operatorCtx(t), { slug: org.slug, limit: 10, before: recent[0]!.id });
+    expect(older.map((entry) => entry.action)).toEqual(['org.created']);
+    await expect(orgAudit(operatorCtx(t), { slug: org.slug, limit: 10, before: '#1' })).rejects.toEqual(
+      refusal('invalid_cursor'),
+    );
   });
 });
 

@@ -24,7 +24,7 @@ import type { Plan } from '../db/schema.ts';
 import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
 import { findMembershipOfUser, memberPage, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
-import { releaseMember, transferOwnership as transferOwnershipAsOwner } from '../members/service.ts';
+import { releaseMember, transferOwnership as transferOwnershipAsOwner, type ReleasedMember } from '../members/service.ts';
 import { findUserByEmail } from '../auth/queries.ts';
 import { signInState, type SignInState } from '../auth/service.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
@@ -42,6 +42,8 @@ export interface UserStatusChange {
   changed: boolean;
   /** The org whose audit log holds the entry; null when the user belongs to no org (the global audit log holds it). */
   orgSlug: string | null;
+  /** What a disable also ended or gave up (all 0 for an enable or when nothing changed). */
+  sideEffects: { sessionsEnded: number; apiTokensRevoked: number } & ReleasedMember;
 }
 
 export function enableUser(ctx: Ctx, input: { email: string }): Promise<UserStatusChange> {
@@ -63,7 +65,12 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
     if (change === 'disable' && membership?.role === 'owner') {
       throw new AppError('cannot_disable_owner', `${user.email} owns ${membership.slug}: transfer ownership first.`);
     }
-    const changed = await setDisabled(tx, user.id, change === 'disable' ? ctx.clock.now() : null);
+    const { changed, sessionsEnded, apiTokensRevoked } = await setDisabled(
+      tx,
+      user.id,
+      change === 'disable' ? ctx.clock.now() : null,
+    );
+    let released: ReleasedMember = { projectsLeft: 0, adminInvitesRevoked: 0 };
     const [before, after] = change === 'disable' ? ['active', 'disabled'] : ['disabled', 'active'];
     if (changed && !membership) {
       // No org's audit log can hold it: the global one does.
@@ -85,10 +92,16 @@ async function changeUserStatus(ctx: Ctx, email: string, change: 'enable' | 'dis
         after: { email: user.email, status: after },
       });
       if (change === 'disable') {
-        await releaseMember(tx, ctx, membership.orgId, { userId: user.id, role: membership.role }, 'member_disabled');
+        released = await releaseMember(tx, ctx, membership.orgId, { userId: user.id, role: membership.role }, 'member_disabled');
       }
     }
-    return { userId: user.id, email: user.email, changed, orgSlug: membership?.slug ?? null };
+    return {
+      userId: user.id,
+      email: user.email,
+      changed,
+      orgSlug: membership?.slug ?? null,
+      sideEffects: { sessionsEnded, apiTokensRevoked, ...released },
+    };
   });
 }
 
@@ -298,16 +311,15 @@ export async function showUser(ctx: Ctx, input: { email: string }): Promise<User
 
 export async function orgAudit(
   ctx: Ctx,
-  input: { slug: string; limit: number; action?: string; actor?: string },
+  input: { slug: string; limit: number; before?: string; action?: string; actor?: string },
 ): Promise<{ org: OrgRow; entries: AuditRow[] }> {
   requireOperator(ctx);
-  if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
-    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
-  }
+  checkAuditPage(input);
   const org = await requireOrg(ctx.db, input.slug);
   const page = await auditEntries(ctx.db, org.id, {
     limit: input.limit,
     cursor: null,
+    beforeId: input.before ?? null,
     action: input.action ?? null,
     actor: input.actor ?? null,
   });
@@ -332,12 +344,7 @@ export interface GlobalAuditEntryView {
  */
 export async function globalAudit(ctx: Ctx, input: { limit: number; before?: string }): Promise<GlobalAuditEntryView[]> {
   requireOperator(ctx);
-  if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
-    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
-  }
-  if (input.before !== undefined && !/^[1-9][0-9]{0,18}$/.test(input.before)) {
-    throw new AppError('invalid_cursor', 'Give --before as the id of an entry (#id in the list).');
-  }
+  checkAuditPage(input);
   const rows = await globalAuditPage(ctx.db, { limit: input.limit, before: input.before ?? null });
   return rows.map((row) => ({
     id: row.id,
@@ -350,6 +357,16 @@ export async function globalAudit(ctx: Ctx, input: { limit: number; before?: str
     after: row.after,
     requestId: row.request_id,
   }));
+}
+
+/** A page of an audit log as the operator asks for it: a sane size, and `before` an entry's id. */
+function checkAuditPage(input: { limit: number; before?: string }): void {
+  if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
+    throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
+  }
+  if (input.before !== undefined && !/^[1-9][0-9]{0,17}$/.test(input.before)) {
+    throw new AppError('invalid_cursor', 'Give --before as the id of an entry (#id in the list).');
+  }
 }
 
 async function requireOrg(db: Queryable, slug: string): Promise<OrgRow> {

@@ -10,6 +10,8 @@ import { auditPage, type AuditRow } from './queries.ts';
 export interface AuditListInput {
   limit: number;
   cursor: string | null;
+  /** Entries older than this id (the operator CLI's `--before`); a cursor, when given, wins. */
+  beforeId?: string | null;
   action: string | null;
   /** A user id or an email address (for operators, the label `operator:<name>`). */
   actor: string | null;
@@ -33,7 +35,7 @@ export async function auditEntries(
   const rows = await auditPage(db, {
     orgId,
     limit: input.limit + 1,
-    beforeId: input.cursor ? decodeCursor(input.cursor) : null,
+    beforeId: input.cursor ? decodeCursor(input.cursor) : (input.beforeId ?? null),
     action: input.action?.trim() || null,
     actor: actorFilter(input.actor),
     targetType: input.targetType?.trim() || null,

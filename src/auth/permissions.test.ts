@@ -86,6 +86,11 @@ describe.each<Viewer>(['owner', 'admin', 'member'])('a %s', (viewerRole) => {
       const granted = await listedPermissions(viewer, target);
       for (const action of ACTIONS.filter((name) => !granted.includes(name))) {
         const reply = await attempt(viewer, action, target, targetName);
+        if (action === 'disable' && targetName === 'disabled' && viewerRole !== 'member') {
+          // Withheld because it would change nothing; the route stays idempotent for a retry.
+          expect(reply.status, `${viewerRole} → disable on disabled`).toBe(200);
+          continue;
+        }
         expect(POLICY_REFUSALS, `${viewerRole} → ${action} on ${targetName}: ${JSON.stringify(reply.body)}`).toContain(
           reply.body.error?.code,
         );
@@ -168,5 +173,20 @@ describe('a disabled member', () => {
     const demoted = await t.http.put(`/api/v1/org/members/${admin!.id}/role`, { as: org.owner, body: { role: 'member' } });
     expect(demoted.status).toBe(200);
     expect(demoted.body.member.role).toBe('member');
+  });
+
+  it('is not offered "disable" again, and disabling again is a 200 that changes and audits nothing (regression: offered)', async () => {
+    const org = await t.given.org({ seats: 10, members: 2 });
+    const [disabled, active] = org.members;
+    expect((await t.http.post(`/api/v1/org/members/${disabled!.id}/disable`, { as: org.owner })).status).toBe(200);
+    expect(await listedPermissions(org.owner, disabled!)).not.toContain('disable');
+    expect(await listedPermissions(org.owner, active!)).toContain('disable');
+
+    const entries = async () => (await t.http.get('/api/v1/org/audit', { as: org.owner })).body.entries.length;
+    const before = await entries();
+    const again = await t.http.post(`/api/v1/org/members/${disabled!.id}/disable`, { as: org.owner });
+    expect(again.status).toBe(200);
+    expect(again.body.member.status).toBe('disabled');
+    expect(await entries()).toBe(before);
   });
 });

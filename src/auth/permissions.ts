@@ -330,10 +330,18 @@ export function orgPermissions(actor: Actor): OrgPermission[] {
   return allowedNames(ORG_PERMISSIONS, (action) => decide(policyActor, action).allowed);
 }
 
-/** What the actor may do to one member now. */
+/**
+ * What the actor may do to one member now. `disable` is left out for a member already disabled:
+ * the route stays an idempotent 200 for a retry, but offering it would be a control that changes
+ * nothing (regression: the dashboard offered "Disable user" on disabled members).
+ */
 export function memberPermissions(actor: Actor, member: MemberResource): MemberPermission[] {
   const policyActor = { userId: actor.userId, role: actor.membership?.role };
-  return allowedNames(MEMBER_PERMISSIONS, (action) => decide(policyActor, action, { member }).allowed);
+  return allowedNames(
+    MEMBER_PERMISSIONS,
+    (action) =>
+      !(action === 'members.disable' && member.status === 'disabled') && decide(policyActor, action, { member }).allowed,
+  );
 }
 
 /** What the actor may do to one project now (`leave_project` already counts the last-editor rule). */

@@ -138,15 +138,29 @@ export async function updateUserName(db: Queryable, userId: string, name: string
  * Sets or clears `disabled_at` when it changes; disabling also deletes the user's sessions (API
  * tokens stay, refused while the user is disabled). True when the row changed.
  */
-export async function setDisabled(db: Queryable, userId: string, disabledAt: Date | null): Promise<boolean> {
+export interface StatusChange {
+  changed: boolean;
+  /** Sessions and API tokens ended by a disable (both 0 for an enable or no change). */
+  sessionsEnded: number;
+  apiTokensRevoked: number;
+}
+
+/**
+ * Disables (a time) or enables (null) an account. Disabling ends every session and deletes every
+ * API token, so enabling the account later brings none of them back: the user signs in again and
+ * makes new tokens (regression: a re-enabled account's old tokens worked again).
+ */
+export async function setDisabled(db: Queryable, userId: string, disabledAt: Date | null): Promise<StatusChange> {
   const changed = await queryRows<{ id: string }>(
     db,
     disabledAt
       ? sql`UPDATE users SET disabled_at = ${disabledAt} WHERE id = ${userId} AND disabled_at IS NULL RETURNING id`
       : sql`UPDATE users SET disabled_at = NULL WHERE id = ${userId} AND disabled_at IS NOT NULL RETURNING id`,
   );
-  if (disabledAt) await db.execute(sql`DELETE FROM sessions WHERE user_id = ${userId}`);
-  return changed.length > 0;
+  if (!disabledAt) return { changed: changed.length > 0, sessionsEnded: 0, apiTokensRevoked: 0 };
+  const ended = await db.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+  const revoked = await db.delete(apiTokens).where(eq(apiTokens.userId, userId)).returning({ id: apiTokens.id });
+  return { changed: changed.length > 0, sessionsEnded: ended.length, apiTokensRevoked: revoked.length };
 }
 
 /**

@@ -9,7 +9,7 @@ import * as support from '../admin/service.ts';
 import { presentAuditEntry } from '../audit/present.ts';
 import { CliError, EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_USAGE } from './errors.ts';
 import { describeDatabase } from './failures.ts';
-import { wholeNumber } from './numbers.ts';
+import { entryId, wholeNumber } from './numbers.ts';
 import { operatorName } from './operator.ts';
 import { printable, refuseControlCharacters } from './text.ts';
 import { randomUUID } from 'node:crypto';
@@ -122,9 +122,8 @@ export function registerAdminCommands(program: Command): void {
     .action(async (email: string) => {
       await withOperator(async (ctx) => {
         const result = await support.disableUser(ctx, { email });
-        console.log(
-          result.changed ? `Disabled ${result.email}; their sessions are revoked.` : `${result.email} is already disabled.`,
-        );
+        console.log(result.changed ? `Disabled ${result.email}.` : `${result.email} is already disabled.`);
+        if (result.changed) console.log(describeDisable(result.sideEffects));
         if (result.changed && !result.orgSlug)
           console.log('The user belongs to no organization: the global audit log records this (roster admin global-audit).');
       });
@@ -372,24 +371,27 @@ export function registerAdminCommands(program: Command): void {
     .command('audit <slug>')
     .description("Recent entries of an organization's audit log, newest first")
     .option('--limit <n>', 'how many entries', wholeNumber('--limit'), 50)
+    .option('--before <id>', 'only entries older than this one (its #id), to page back', entryId('--before'))
     .option('--action <action>', 'only this action, e.g. member.disabled')
     .option('--actor <actor>', 'only this actor: user id, email or operator:<name>')
     .option('--json', 'print JSON')
-    .action(async (slug: string, options: { limit: number; action?: string; actor?: string; json?: boolean }) => {
-      await withOperator(async (ctx) => {
-        const { entries } = await support.orgAudit(ctx, { slug, ...options });
-        if (options.json) return printJson(entries.map(presentAuditEntry));
-        if (entries.length === 0) console.log('No audit entries.');
-        for (const entry of entries) {
-          const label = entry.targetLabel ? ` (${printable(entry.targetLabel)})` : '';
-          const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}${label}` : '';
-          const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
-          console.log(
-            `#${entry.id} ${entry.createdAt.toISOString()} ${printable(entry.actorLabel)} ${entry.action}${target} ${change}`,
-          );
-        }
-      });
-    });
+    .action(
+      async (slug: string, options: { limit: number; before?: string; action?: string; actor?: string; json?: boolean }) => {
+        await withOperator(async (ctx) => {
+          const { entries } = await support.orgAudit(ctx, { slug, ...options });
+          if (options.json) return printJson(entries.map(presentAuditEntry));
+          if (entries.length === 0) console.log('No audit entries.');
+          for (const entry of entries) {
+            const label = entry.targetLabel ? ` (${printable(entry.targetLabel)})` : '';
+            const target = entry.targetType ? ` ${entry.targetType}:${entry.targetId}${label}` : '';
+            const change = `${JSON.stringify(entry.before)} -> ${JSON.stringify(entry.after)}`;
+            console.log(
+              `#${entry.id} ${entry.createdAt.toISOString()} ${printable(entry.actorLabel)} ${entry.action}${target} ${change}`,
+            );
+          }
+        });
+      },
+    );
 
   admin
     .command('global-audit')
@@ -397,7 +399,7 @@ export function registerAdminCommands(program: Command): void {
       'Recent changes that belong to no organization (service tokens, webhook endpoints, accounts outside any org), newest first',
     )
     .option('--limit <n>', 'how many entries', wholeNumber('--limit'), 50)
-    .option('--before <id>', 'only entries older than this one (its #id), to page back')
+    .option('--before <id>', 'only entries older than this one (its #id), to page back', entryId('--before'))
     .option('--json', 'print JSON')
     .action(async (options: { limit: number; before?: string; json?: boolean }) => {
       await withOperator(async (ctx) => {
@@ -427,4 +429,15 @@ export function registerAdminCommands(program: Command): void {
         }
       });
     });
+}
+
+/** What a disable also did, so support can tell the user (enable-user brings none of it back). */
+function describeDisable(done: support.UserStatusChange['sideEffects']): string {
+  const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return [
+    `Also: ${count(done.sessionsEnded, 'session', 'sessions')} ended`,
+    `${count(done.apiTokensRevoked, 'API token', 'API tokens')} revoked`,
+    `left ${count(done.projectsLeft, 'project', 'projects')}`,
+    `${count(done.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked.`,
+  ].join(', ');
 }

@@ -12,3 +12,17 @@ export function wholeNumber(option: string): (value: string) => number {
     return Number(value);
   };
 }
+
+/**
+ * The parser of an option naming an audit entry (`--before 12` or `--before '#12'`, as the lists
+ * print it): the id's digits, without the `#` (regression: the printed form was refused).
+ */
+export function entryId(option: string): (value: string) => string {
+  return (value) => {
+    const digits = value.trim().replace(/^#/, '');
+    if (!/^[1-9][0-9]{0,17}$/.test(digits)) {
+      throw new CliError(`${option} must be the id of an entry as listed (#12 or 12), not "${value}".`, EXIT_USAGE);
+    }
+    return digits;
+  };
+}

@@ -135,9 +135,16 @@ export async function releaseMember(
   orgId: string,
   member: { userId: string; role: Role },
   reason: 'member_removed' | 'member_left' | 'member_disabled',
-): Promise<void> {
-  await removeFromAllProjects(tx, ctx, orgId, member.userId, reason);
-  await revokeInvitesOfFormerAdmin(tx, ctx, orgId, member);
+): Promise<ReleasedMember> {
+  const projectsLeft = await removeFromAllProjects(tx, ctx, orgId, member.userId, reason);
+  const adminInvitesRevoked = await revokeInvitesOfFormerAdmin(tx, ctx, orgId, member);
+  return { projectsLeft, adminInvitesRevoked };
+}
+
+/** What `releaseMember` did, for an operator's report. */
+export interface ReleasedMember {
+  projectsLeft: number;
+  adminInvitesRevoked: number;
 }
 
 /**
@@ -152,7 +159,7 @@ async function removeFromAllProjects(
   orgId: string,
   userId: string,
   reason: 'member_removed' | 'member_left' | 'member_disabled',
-): Promise<void> {
+): Promise<number> {
   const left = await leaveAllProjects(tx, orgId, userId);
   await recordAudits(
     tx,
@@ -166,6 +173,7 @@ async function removeFromAllProjects(
       after: { reason },
     })),
   );
+  return left.length;
 }
 
 /**
@@ -173,8 +181,13 @@ async function removeFromAllProjects(
  * invitations they sent are revoked in the same transaction (audited); their `member`
  * invitations stay. Without it, a removed admin's invitation could still make someone an admin.
  */
-export async function revokeInvitesOfFormerAdmin(tx: Tx, ctx: Ctx, orgId: string, former: { userId: string; role: Role }) {
-  if (former.role !== 'admin' && former.role !== 'owner') return;
+export async function revokeInvitesOfFormerAdmin(
+  tx: Tx,
+  ctx: Ctx,
+  orgId: string,
+  former: { userId: string; role: Role },
+): Promise<number> {
+  if (former.role !== 'admin' && former.role !== 'owner') return 0;
   const revoked = await revokePendingAdminInvitationsBy(tx, orgId, former.userId, ctx.clock.now());
   await recordAudits(
     tx,
@@ -188,6 +201,7 @@ export async function revokeInvitesOfFormerAdmin(tx: Tx, ctx: Ctx, orgId: string
       after: { status: 'revoked', reason: 'inviter_lost_admin_rights' },
     })),
   );
+  return revoked.length;
 }
 
 export async function transferOwnership(

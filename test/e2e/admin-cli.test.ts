@@ -348,6 +348,10 @@ describe('roster admin (CLI end to end)', () => {
     const disabled = await roster('disable-user', member.email);
     expect(disabled.code, disabled.stderr).toBe(0);
     expect(disabled.stdout).toContain(`Disabled ${member.email}`);
+    // What else it ended, so support can tell the user (regression: only "sessions are revoked").
+    expect(disabled.stdout).toMatch(
+      /Also: \d+ sessions? ended, \d+ API tokens? revoked, left \d+ projects?, \d+ pending admin invitations? revoked\./,
+    );
     const shown = JSON.parse((await roster('show-org', 'cli-acme', '--json')).stdout);
     expect(shown.members.find((entry: any) => entry.email === member.email).status).toBe('disabled');
     const enabled = await roster('enable-user', member.email);
@@ -366,6 +370,17 @@ describe('roster admin (CLI end to end)', () => {
     for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
     const text = await roster('audit', 'cli-acme', '--limit', '1');
     expect(text.stdout).toContain(`operator:support-sam member.enabled user:${member.id} (${member.email}) `);
+    // Paging back from an entry as the list prints it, "#id" (regression: global-audit refused it).
+    const newest = /^#(\d+) /.exec(text.stdout)![1]!;
+    const older = JSON.parse((await roster('audit', 'cli-acme', '--json', '--limit', '1', '--before', `#${newest}`)).stdout);
+    expect(older.map((entry: any) => [entry.id, entry.action])).toEqual([[entries[1].id, 'member.disabled']]);
+    const globalPage = await roster('global-audit', '--before', '#999999999');
+    expect([globalPage.code, globalPage.stderr]).toEqual([0, '']);
+    const bad = await roster('audit', 'cli-acme', '--before', '#x');
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      EXIT_USAGE,
+      'roster: --before must be the id of an entry as listed (#12 or 12), not "#x".',
+    ]);
   });
 
   it('set-allocation sets an Enterprise allocation or makes it unlimited, audited; refuses bad values and Team orgs', async () => {

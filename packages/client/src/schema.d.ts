@@ -4516,7 +4516,7 @@ export interface paths {
         put?: never;
         /**
          * Disable a member: every session and API token stops working at once; the seat stays taken
-         * @description There is no API to re-enable a user: the operator CLI does (`roster admin enable-user`).
+         * @description Sessions end and API tokens are deleted, so re-enabling brings none back. There is no API to re-enable a user: the operator CLI does (`roster admin enable-user`). Disabling a disabled member again is a 200 that changes nothing, and a disabled member's `permissions` no longer list `disable`.
          */
         post: {
             parameters: {

@@ -488,7 +488,8 @@ function confirmationText(confirmation: Confirmation, orgName: string) {
     return (
       <>
         <p>
-          {member.email} is signed out everywhere at once, and every API token of theirs stops working. They can no longer log in.
+          {member.email} is signed out everywhere at once, every API token of theirs is deleted, and they leave every project.
+          They can no longer log in.
         </p>
         <p className="font-medium text-zinc-900">
           This cannot be undone in the app: only your Roster operator can re-enable the account.
