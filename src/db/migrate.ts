@@ -35,6 +35,17 @@ export function migrationFiles(): MigrationFile[] {
     });
 }
 
+let knownNames: readonly string[] | undefined;
+
+/**
+ * The names of this code's migrations, read from disk once: they are part of the code a process
+ * runs, and `/readyz` asks on every probe (regression: every probe read every SQL file).
+ */
+function migrationNames(): readonly string[] {
+  knownNames ??= migrationFiles().map((migration) => migration.name);
+  return knownNames;
+}
+
 /**
  * Applies pending migrations in order, all in one transaction under an advisory lock, so two
  * processes starting at once neither race nor half-apply: the second waits, then finds nothing to do.
@@ -82,9 +93,7 @@ export async function schemaStatus(db: Queryable): Promise<SchemaStatus> {
   const rows = await queryRows<{ name: string }>(db, sql`SELECT name FROM schema_migrations`);
   if (rows.length === 0) return { state: 'none' };
   const applied = new Set(rows.map((row) => row.name));
-  const pending = migrationFiles()
-    .map((migration) => migration.name)
-    .filter((name) => !applied.has(name));
+  const pending = migrationNames().filter((name) => !applied.has(name));
   return pending.length > 0 ? { state: 'behind', pending } : { state: 'current' };
 }
 
