@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
-import { PASSWORD } from '../../test/kit/given.ts';
+import { PASSWORD, type TestOrg } from '../../test/kit/given.ts';
 import { serverPostgresUrl } from '../../test/kit/postgres.ts';
 import { queryRows } from '../db/client.ts';
 import {
@@ -10,6 +10,8 @@ import {
   enableUser,
   globalAudit,
   orgAudit,
+  removeMember,
+  revokeInvite,
   revokeServiceToken,
   setAllocation,
   setPlan,
@@ -304,6 +306,69 @@ describe('disable-user and enable-user', () => {
   });
 });
 
+describe('remove-member and revoke-invite', () => {
+  it('removes a member as the owner could: seat freed, projects left, audited once with the operator as actor', async () => {
+    const org = await t.given.org({ seats: 5, admins: 1, members: 1 });
+    const admin = org.admins[0]!;
+    expect((await t.http.post('/api/v1/org/projects', { as: admin, body: { name: 'Docs' } })).status).toBe(201);
+    expect(
+      (await t.http.post('/api/v1/org/invite', { as: admin, body: { email: 'x-admin@example.com', role: 'admin' } })).status,
+    ).toBe(201);
+
+    const removed = await removeMember(operatorCtx(t), { slug: org.slug, email: admin.email.toUpperCase() });
+    expect(removed.released).toEqual({ projectsLeft: 1, adminInvitesRevoked: 1 });
+    const me = await t.http.get('/api/v1/me', { as: admin });
+    expect([me.status, me.body.org]).toEqual([200, null]);
+    const view = (await t.http.get('/api/v1/org', { as: org.owner })).body.org;
+    expect(view.seats).toMatchObject({ active_members: 2, pending_invites: 0 });
+    expect(await entries(org.id, 'member.removed')).toEqual([
+      { actor_user_id: null, actor_label: 'operator:alice', before: { email: admin.email, role: 'admin' }, after: null },
+    ]);
+    await expect(removeMember(operatorCtx(t), { slug: org.slug, email: admin.email })).rejects.toEqual(refusal('not_a_member'));
+  });
+
+  it('refuses the owner, a user of another org, unknown users and orgs, changing nothing', async () => {
+    const org = await t.given.org({ members: 1 });
+    const other = await t.given.org();
+    const remove = (slug: string, email: string) => removeMember(operatorCtx(t), { slug, email });
+    await expect(remove(org.slug, org.owner.email)).rejects.toEqual(refusal('cannot_remove_owner'));
+    await expect(remove(org.slug, other.owner.email)).rejects.toEqual(refusal('not_a_member'));
+    await expect(remove(org.slug, 'nobody@example.com')).rejects.toEqual(refusal('user_not_found'));
+    await expect(remove('no-such-org', org.members[0]!.email)).rejects.toEqual(refusal('org_not_found'));
+    expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org.seats.active_members).toBe(2);
+    expect(await entries(org.id, 'member.removed')).toEqual([]);
+  });
+
+  it('revokes a pending invitation by address: link dead, seat free, audited; then invite_not_found', async () => {
+    const org = await t.given.org({ seats: 2 });
+    const invitation = await t.given.invitation(org, { email: 'Pending.Person@example.com' });
+    await revokeInvite(operatorCtx(t), { slug: org.slug, email: 'pending.person@EXAMPLE.com' });
+    expect((await t.http.get(`/api/v1/invites/${invitation.token}`)).body.status).toBe('revoked');
+    expect((await t.http.get('/api/v1/org', { as: org.owner })).body.org.seats.pending_invites).toBe(0);
+    expect(await entries(org.id, 'invite.revoked')).toEqual([
+      {
+        actor_user_id: null,
+        actor_label: 'operator:alice',
+        before: { email: 'Pending.Person@example.com', role: 'member', status: 'pending' },
+        after: { status: 'revoked' },
+      },
+    ]);
+    await expect(revokeInvite(operatorCtx(t), { slug: org.slug, email: 'pending.person@example.com' })).rejects.toEqual(
+      refusal('invite_not_found'),
+    );
+    await expect(revokeInvite(operatorCtx(t), { slug: org.slug, email: 'not an address' })).rejects.toEqual(
+      refusal('invalid_email'),
+    );
+  });
+
+  it('are refused to anyone but the operator', async () => {
+    const org = await t.given.org({ members: 1 });
+    const ctx = { ...operatorCtx(t), actor: { ...operatorCtx(t).actor!, via: 'session' as const } };
+    await expect(removeMember(ctx, { slug: org.slug, email: org.members[0]!.email })).rejects.toEqual(refusal('forbidden'));
+    await expect(revokeInvite(ctx, { slug: org.slug, email: 'a@example.com' })).rejects.toEqual(refusal('forbidden'));
+  });
+});
+
 describe('show-org and audit', () => {
   it('shows members, seats, pending invitations, plan and storage', async () => {
     const org = await t.given.org({ seats: 6, members: 2 });
@@ -413,43 +478,54 @@ describe.skipIf(!serverPostgresUrl())('disable-user on PostgreSQL', () => {
     await pg.close();
   });
 
-  it('waits for an ownership transfer in flight, then refuses to disable the new owner', async () => {
-    const org = await pg.given.org({ members: 1 });
-    const member = org.members[0]!;
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked: () => void = () => {};
-    const orgLocked = new Promise<void>((resolve) => (locked = resolve));
-    // A transfer to the member, holding the org lock as `transfer-ownership` does, not yet committed.
-    const transfer = pg.database.db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT 1 FROM orgs WHERE id = ${org.id} FOR UPDATE`);
-      await tx.execute(sql`UPDATE memberships SET role = 'admin' WHERE org_id = ${org.id} AND user_id = ${org.owner.id}`);
-      await tx.execute(sql`UPDATE memberships SET role = 'owner' WHERE org_id = ${org.id} AND user_id = ${member.id}`);
-      locked();
-      await released;
-    });
-    await orgLocked;
-    let settled = false;
-    const disabling = disableUser(operatorCtx(pg), { email: member.email }).finally(() => (settled = true));
-    disabling.catch(() => {});
-    // The signal: disable-user's session waits for a lock, or is in the org lock's statement (on
-    // Citus the wait is on a worker). It must not have decided before the transfer commits.
-    for (;;) {
-      const [waiting] = await queryRows<{ n: number }>(
-        pg.database.db,
-        sql`SELECT count(*)::int AS n FROM pg_stat_activity
+  it.each([
+    ['disable-user', 'cannot_disable_owner', (org: TestOrg, email: string) => disableUser(operatorCtx(pg), { email })],
+    [
+      'remove-member',
+      'cannot_remove_owner',
+      (org: TestOrg, email: string) => removeMember(operatorCtx(pg), { slug: org.slug, email }),
+    ],
+  ] as const)(
+    '%s waits for an ownership transfer in flight, then refuses the new owner (%s)',
+    async (_command, code, operate) => {
+      const org = await pg.given.org({ members: 1 });
+      const member = org.members[0]!;
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked: () => void = () => {};
+      const orgLocked = new Promise<void>((resolve) => (locked = resolve));
+      // A transfer to the member, holding the org lock as `transfer-ownership` does, not yet committed.
+      const transfer = pg.database.db.transaction(async (tx) => {
+        await tx.execute(sql`SELECT 1 FROM orgs WHERE id = ${org.id} FOR UPDATE`);
+        await tx.execute(sql`UPDATE memberships SET role = 'admin' WHERE org_id = ${org.id} AND user_id = ${org.owner.id}`);
+        await tx.execute(sql`UPDATE memberships SET role = 'owner' WHERE org_id = ${org.id} AND user_id = ${member.id}`);
+        locked();
+        await released;
+      });
+      await orgLocked;
+      let settled = false;
+      const disabling = operate(org, member.email).finally(() => (settled = true));
+      disabling.catch(() => {});
+      // The signal: the command's session waits for a lock, or is in the org lock's statement (on
+      // Citus the wait is on a worker). It must not have decided before the transfer commits.
+      for (;;) {
+        const [waiting] = await queryRows<{ n: number }>(
+          pg.database.db,
+          sql`SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
               AND (wait_event_type = 'Lock' OR query LIKE 'SELECT name FROM orgs WHERE id = $1 FOR UPDATE%')`,
-      );
-      if ((waiting?.n ?? 0) > 0 || settled) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(settled).toBe(false);
-    release();
-    await transfer;
-    await expect(disabling).rejects.toEqual(refusal('cannot_disable_owner'));
-    expect((await pg.http.get('/api/v1/me', { as: member })).status).toBe(200);
-  });
+        );
+        if ((waiting?.n ?? 0) > 0 || settled) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(settled).toBe(false);
+      release();
+      await transfer;
+      await expect(disabling).rejects.toEqual(refusal(code));
+      const me = await pg.http.get('/api/v1/me', { as: member });
+      expect([me.status, me.body.org?.role]).toEqual([200, 'owner']);
+    },
+  );
 });
 
 describe('the global audit log (changes that belong to no org)', () => {

@@ -21,10 +21,16 @@ import { cleanName } from '../core/text.ts';
 import { newToken } from '../core/tokens.ts';
 import type { Queryable } from '../db/client.ts';
 import type { Plan } from '../db/schema.ts';
-import { listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
+import { findPendingInvitationId, listLiveInvitations, type LiveInvitation } from '../invites/queries.ts';
 import { findMembershipOfUser, memberPage, lockOrg, type MemberRow, type OrgRow } from '../orgs/queries.ts';
 import { findOrgBySlug, orgView, type OrgView } from '../orgs/service.ts';
-import { releaseMember, transferOwnership as transferOwnershipAsOwner, type ReleasedMember } from '../members/service.ts';
+import {
+  releaseMember,
+  removeMember as removeMemberAsOwner,
+  transferOwnership as transferOwnershipAsOwner,
+  type ReleasedMember,
+} from '../members/service.ts';
+import { revokeInvite as revokeInviteAsOwner } from '../invites/service.ts';
 import { findUserByEmail } from '../auth/queries.ts';
 import { signInState, type SignInState } from '../auth/service.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
@@ -133,18 +139,8 @@ export async function transferOwnership(
   ctx: Ctx,
   input: { slug: string; toEmail: string },
 ): Promise<{ org: OrgRow; owner: MemberRow; previousOwner: MemberRow }> {
-  const operator = requireOperator(ctx);
-  const { normalized } = normalizeEmail(input.toEmail);
-  const org = await requireOrg(ctx.db, input.slug);
-  const newOwner = await findUserByEmail(ctx.db, normalized);
-  if (!newOwner) throw new AppError('user_not_found', `No account uses the address ${input.toEmail.trim()}.`);
-  const [owner] = await memberPage(ctx.db, { orgId: org.id, limit: 1, after: null, prefix: null, role: 'owner', status: null });
-  assertThat(owner, 'forbidden', `${org.slug} has no owner to transfer from.`);
-  const asOwner: Ctx = {
-    ...ctx,
-    // Re-read under the org lock by the transfer: a concurrent transfer that won first refuses this one.
-    actor: { ...operator, userId: owner.userId, membership: { orgId: org.id, slug: org.slug, orgName: org.name, role: 'owner' } },
-  };
+  const { org, asOwner } = await actingAsOwner(ctx, input.slug);
+  const newOwner = await requireUser(ctx.db, input.toEmail);
   try {
     const result = await transferOwnershipAsOwner(asOwner, { userId: newOwner.id });
     return { org, ...result };
@@ -161,6 +157,73 @@ export async function transferOwnership(
     }
     throw error;
   }
+}
+
+/**
+ * The operator acting with the owner's rights in one org, for the member operations that the API
+ * gives the owner (transfer, removal, revoking an invitation): the same service function, rules and
+ * audit entry, with the operator as the audited actor. The owner is re-read under the org lock by
+ * that function, so a transfer that won meanwhile refuses the operation (`forbidden`).
+ */
+async function actingAsOwner(ctx: Ctx, slug: string): Promise<{ org: OrgRow; owner: MemberRow; asOwner: Ctx }> {
+  const operator = requireOperator(ctx);
+  const org = await requireOrg(ctx.db, slug);
+  const [owner] = await memberPage(ctx.db, { orgId: org.id, limit: 1, after: null, prefix: null, role: 'owner', status: null });
+  assertThat(owner, 'forbidden', `${org.slug} has no owner.`);
+  const membership = { orgId: org.id, slug: org.slug, orgName: org.name, role: 'owner' as const };
+  return { org, owner, asOwner: { ...ctx, actor: { ...operator, userId: owner.userId, membership } } };
+}
+
+async function requireUser(db: Queryable, email: string) {
+  const user = await findUserByEmail(db, normalizeEmail(email).normalized);
+  if (!user) throw new AppError('user_not_found', `No account uses the address ${email.trim()}.`);
+  return user;
+}
+
+/**
+ * Removes a member from an org, as an owner would through the API (audited `member.removed` with
+ * the operator as actor; the member leaves every project, a former admin's pending admin
+ * invitations are revoked). Contract: the org's current owner is refused until ownership moves.
+ */
+export async function removeMember(
+  ctx: Ctx,
+  input: { slug: string; email: string },
+): Promise<{ org: OrgRow; email: string; released: ReleasedMember }> {
+  const { org, owner, asOwner } = await actingAsOwner(ctx, input.slug);
+  const user = await requireUser(ctx.db, input.email);
+  const ownerRefusal = new AppError('cannot_remove_owner', `${user.email} owns ${org.slug}: transfer ownership first.`);
+  if (user.id === owner.userId) throw ownerRefusal;
+  try {
+    return { org, email: user.email, released: await removeMemberAsOwner(asOwner, { userId: user.id }) };
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    if (error.code === 'not_a_member') throw new AppError('not_a_member', `${user.email} is not a member of ${org.slug}.`);
+    // Ownership moved to this user meanwhile: the policy sees them as the acting owner.
+    if (error.code === 'cannot_remove_self' || error.code === 'cannot_remove_owner') throw ownerRefusal;
+    if (error.code === 'forbidden')
+      throw new AppError('forbidden', `The owner of ${org.slug} changed meanwhile; run the command again.`);
+    throw error;
+  }
+}
+
+/** Revokes the org's pending invitation to an address, as an owner would (audited `invite.revoked`, seat freed). */
+export async function revokeInvite(ctx: Ctx, input: { slug: string; email: string }): Promise<{ org: OrgRow; email: string }> {
+  const { org, asOwner } = await actingAsOwner(ctx, input.slug);
+  const { normalized } = normalizeEmail(input.email);
+  const notFound = new AppError('invite_not_found', `${org.slug} has no pending invitation to ${input.email.trim()}.`);
+  const inviteId = await findPendingInvitationId(ctx.db, org.id, normalized);
+  if (!inviteId) throw notFound;
+  try {
+    await revokeInviteAsOwner(asOwner, { inviteId });
+  } catch (error) {
+    // Accepted, revoked or expired meanwhile.
+    if (error instanceof AppError && error.code === 'invite_not_found') throw notFound;
+    if (error instanceof AppError && error.code === 'forbidden') {
+      throw new AppError('forbidden', `The owner of ${org.slug} changed meanwhile; run the command again.`);
+    }
+    throw error;
+  }
+  return { org, email: input.email.trim() };
 }
 
 /**

@@ -145,6 +145,30 @@ export function registerAdminCommands(program: Command): void {
     });
 
   admin
+    .command('remove-member <slug> <email>')
+    .description('Remove a member from an organization, as its owner could (the owner is refused: transfer ownership first)')
+    .action(async (slug: string, email: string) => {
+      await withOperator(async (ctx) => {
+        const { org, email: removed, released } = await support.removeMember(ctx, { slug, email });
+        console.log(`Removed ${printable(removed)} from ${org.slug}; their seat is free.`);
+        console.log(
+          `Also: left ${count(released.projectsLeft, 'project', 'projects')}, ` +
+            `${count(released.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked.`,
+        );
+      });
+    });
+
+  admin
+    .command('revoke-invite <slug> <email>')
+    .description("Revoke an organization's pending invitation to an address: its link stops working and its seat is free")
+    .action(async (slug: string, email: string) => {
+      await withOperator(async (ctx) => {
+        const { org, email: revoked } = await support.revokeInvite(ctx, { slug, email });
+        console.log(`Revoked the invitation of ${printable(revoked)} to ${org.slug}; its seat is free.`);
+      });
+    });
+
+  admin
     .command('set-plan <slug>')
     .description("Set an organization's plan and seats (Enterprise is managed only here)")
     // Checked by setPlan (invalid_plan), not by the parser, so the refusal names its code.
@@ -433,11 +457,15 @@ export function registerAdminCommands(program: Command): void {
 
 /** What a disable also did, so support can tell the user (enable-user brings none of it back). */
 function describeDisable(done: support.UserStatusChange['sideEffects']): string {
-  const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   return [
     `Also: ${count(done.sessionsEnded, 'session', 'sessions')} ended`,
     `${count(done.apiTokensRevoked, 'API token', 'API tokens')} revoked`,
     `left ${count(done.projectsLeft, 'project', 'projects')}`,
     `${count(done.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked.`,
   ].join(', ');
+}
+
+/** "1 project", "2 projects". */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -171,6 +171,19 @@ export interface LiveInvitation {
   expiresAt: Date;
 }
 
+/** The id of the org's pending invitation to this address (one at most: invitations_one_pending_key). */
+export async function findPendingInvitationId(
+  db: Queryable,
+  orgId: string,
+  emailNormalized: string,
+): Promise<string | undefined> {
+  const [row] = await queryRows<{ id: string }>(
+    db,
+    sql`SELECT id FROM invitations WHERE org_id = ${orgId} AND email_normalized = ${emailNormalized} AND status = 'pending'`,
+  );
+  return row?.id;
+}
+
 /** Unexpired pending invitations, oldest first (the operator's report), at most `limit`. */
 export async function listLiveInvitations(
   db: Queryable,

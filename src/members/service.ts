@@ -82,12 +82,12 @@ export async function changeRole(ctx: Ctx, input: { userId: string; role: 'admin
   });
 }
 
-export async function removeMember(ctx: Ctx, input: { userId: string }): Promise<void> {
+export async function removeMember(ctx: Ctx, input: { userId: string }): Promise<ReleasedMember> {
   const actor = authorize(requireCaller(ctx), 'members.remove');
   const orgId = actor.membership.orgId;
-  await ctx.db.transaction(async (tx) => {
+  return ctx.db.transaction(async (tx) => {
     const { target } = await lockActorAndTarget(tx, orgId, actor.userId, 'members.remove', input.userId);
-    await deleteMembership(tx, ctx, orgId, target, 'member.removed');
+    return deleteMembership(tx, ctx, orgId, target, 'member.removed');
   });
 }
 
@@ -108,7 +108,7 @@ async function deleteMembership(
   orgId: string,
   target: MemberRow,
   action: 'member.removed' | 'member.left',
-): Promise<void> {
+): Promise<ReleasedMember> {
   if (target.role === 'admin' && (await countOtherAdmins(tx, orgId, target.userId)) === 0) {
     throw new AppError('last_admin', 'This is the last admin of the organization. Make someone else an admin first.');
   }
@@ -121,8 +121,9 @@ async function deleteMembership(
     after: null,
   });
   // The foreign key would cascade too; leaving explicitly first audits each project.
-  await releaseMember(tx, ctx, orgId, target, action === 'member.left' ? 'member_left' : 'member_removed');
+  const released = await releaseMember(tx, ctx, orgId, target, action === 'member.left' ? 'member_left' : 'member_removed');
   await deleteMembershipRow(tx, orgId, target.userId);
+  return released;
 }
 
 /**

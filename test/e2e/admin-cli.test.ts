@@ -33,6 +33,8 @@ let org: TestOrg;
 let handover: TestOrg;
 let disabledMember: TestOrg['members'][number];
 let outsider: string;
+/** An org that support removes a member from and revokes an invitation of. */
+let removal: TestOrg;
 
 interface Filling {
   app: FastifyInstance;
@@ -91,6 +93,8 @@ beforeAll(async () => {
     disabledMember = handover.members[1]!;
     expect((await http.post(`/api/v1/org/members/${disabledMember.id}/disable`, { as: handover.owner })).status).toBe(200);
     outsider = (await given.user()).email;
+    removal = await given.org({ seats: 5, members: 1, slug: 'cli-removal' });
+    await given.invitation(removal, { email: 'revoke-me@example.com' });
     // Stored before names with control characters were refused (the service refuses them now, so
     // written here as they were then): a token name and an operator's label with line breaks.
     const config = loadConfig({ PUBLIC_URL: TEST_PUBLIC_URL, LOG_LEVEL: 'silent' });
@@ -380,6 +384,37 @@ describe('roster admin (CLI end to end)', () => {
     expect([bad.code, bad.stderr.trim()]).toEqual([
       EXIT_USAGE,
       'roster: --before must be the id of an entry as listed (#12 or 12), not "#x".',
+    ]);
+  });
+
+  it('remove-member and revoke-invite act as the owner could, audited as the operator; the owner is refused', async () => {
+    const member = removal.members[0]!;
+    const owner = await roster('remove-member', 'cli-removal', removal.owner.email);
+    expect([owner.code, owner.stderr.trim()]).toEqual([
+      EXIT_REFUSED,
+      `roster: ${removal.owner.email} owns cli-removal: transfer ownership first. (cannot_remove_owner)`,
+    ]);
+    const removed = await roster('remove-member', 'cli-removal', member.email);
+    expect([removed.code, removed.stdout]).toEqual([
+      0,
+      `Removed ${member.email} from cli-removal; their seat is free.\nAlso: left 0 projects, 0 pending admin invitations revoked.\n`,
+    ]);
+    expect((await roster('remove-member', 'cli-removal', member.email)).code).toBe(EXIT_REFUSED);
+
+    const revoked = await roster('revoke-invite', 'cli-removal', 'Revoke-Me@example.com');
+    expect([revoked.code, revoked.stdout.trim()]).toEqual([
+      0,
+      'Revoked the invitation of Revoke-Me@example.com to cli-removal; its seat is free.',
+    ]);
+    const again = await roster('revoke-invite', 'cli-removal', 'revoke-me@example.com');
+    expect(again.code).toBe(EXIT_NOT_FOUND);
+
+    const shown = JSON.parse((await roster('show-org', 'cli-removal', '--json')).stdout);
+    expect([shown.members.length, shown.pending_invitations]).toEqual([1, []]);
+    const audit = JSON.parse((await roster('audit', 'cli-removal', '--json', '--limit', '2')).stdout);
+    expect(audit.map((entry: any) => [entry.action, entry.actor_label])).toEqual([
+      ['invite.revoked', 'operator:support-sam'],
+      ['member.removed', 'operator:support-sam'],
     ]);
   });
 
