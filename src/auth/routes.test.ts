@@ -641,6 +641,25 @@ describe('cookie sessions and CSRF', () => {
     expect(wrongToken.body.error.code).toBe('csrf_failed');
   });
 
+  it("refuses a CSRF cookie and header pair that is not the session's own (regression: any equal pair passed)", async () => {
+    const { session, csrf } = await cookieUser();
+    const other = await cookieUser();
+    // Someone able to plant cookies for the site sets a pair they know, or their own session's token.
+    for (const planted of ['planted-by-a-sibling-subdomain', other.csrf]) {
+      const reply = await t.http.post('/api/v1/tokens', {
+        body: { name: 'planted' },
+        headers: { cookie: `roster_session=${session}; roster_csrf=${planted}`, 'x-csrf-token': planted },
+      });
+      expect([reply.status, reply.body.error?.code]).toEqual([403, 'csrf_failed']);
+    }
+    // The session's own token works whatever the cookie holds: the header is what is checked.
+    const own = await t.http.post('/api/v1/tokens', {
+      body: { name: 'own' },
+      headers: { cookie: `roster_session=${session}; roster_csrf=x`, 'x-csrf-token': csrf },
+    });
+    expect(own.status).toBe(201);
+  });
+
   it('accepts bearer writes with no Origin and no CSRF token', async () => {
     const user = await t.given.user();
     expect((await t.http.post('/api/v1/tokens', { as: user, body: { name: 'bearer' } })).status).toBe(201);

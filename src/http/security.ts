@@ -7,7 +7,7 @@ import { AppError } from '../core/errors.ts';
 import { isUuid } from '../core/ids.ts';
 import { tokenKindOf } from '../core/tokens.ts';
 import type { Database } from '../db/client.ts';
-import { randomBytes } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 export const SESSION_COOKIE = 'roster_session';
 export const CSRF_COOKIE = 'roster_csrf';
@@ -87,8 +87,7 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
     const isSameOrigin = origin === publicOrigin;
     if (cookieToken) {
       const csrfHeader = request.headers['x-csrf-token'];
-      const csrfCookie = request.cookies[CSRF_COOKIE];
-      const hasCsrfToken = typeof csrfHeader === 'string' && csrfHeader.length > 0 && csrfHeader === csrfCookie;
+      const hasCsrfToken = typeof csrfHeader === 'string' && isCsrfTokenOf(cookieToken, csrfHeader);
       if (!isJson(request) || !(isSameOrigin || hasCsrfToken)) {
         throw new AppError('csrf_failed', 'This request was refused to protect your session. Reload the page and try again.');
       }
@@ -139,10 +138,26 @@ function isJson(request: FastifyRequest): boolean {
   return typeof type === 'string' && /^application\/json\s*(;|$)/i.test(type);
 }
 
+/**
+ * The CSRF token of a session: derived from the session token, which is secret and httpOnly, so a
+ * token and cookie pair planted by someone who can set cookies for this site (a sibling subdomain)
+ * never matches the victim's session (regression: any equal cookie and header passed). One-way, so
+ * the script-readable CSRF cookie reveals nothing of the session token.
+ */
+export function csrfTokenOf(sessionToken: string): string {
+  return createHash('sha256').update(`roster-csrf:${sessionToken}`).digest('base64url');
+}
+
+function isCsrfTokenOf(sessionToken: string, presented: string): boolean {
+  const expected = Buffer.from(csrfTokenOf(sessionToken));
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 export function setSessionCookies(reply: FastifyReply, config: Config, token: string, expiresAt: Date): void {
   const secure = config.publicUrl.startsWith('https://');
   reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: expiresAt });
-  reply.setCookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), {
+  reply.setCookie(CSRF_COOKIE, csrfTokenOf(token), {
     httpOnly: false,
     sameSite: 'lax',
     secure,
