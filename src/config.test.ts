@@ -23,6 +23,13 @@ describe('configuration', () => {
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
+    // Regression: read by Number() as 0 (a random port, links to localhost:0) or as hexadecimal.
+    ['PORT', ' '],
+    ['PORT', '0'],
+    ['PORT', '80.0'],
+    ['INVITE_TTL_SECONDS', '0x10'],
+    ['BULK_INVITE_MAX', ' '],
+    ['USAGE_COUNTER_SLICES', '1e1'],
     ['DATABASE_URL', 'mysql://x'],
     ['PUBLIC_URL', 'not a url'],
     ['SMTP_URL', 'http://mail'],

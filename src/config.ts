@@ -3,8 +3,20 @@ import { isIP, isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { hasControlCharacter } from './core/text.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+/**
+ * A whole number written as digits only, at least `min`: Number() would read " " as 0 and "0x10"
+ * as 16 (regression: PORT=" " listened on a random port and linked to localhost:0).
+ */
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number written in digits')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
+
+const port = wholeNumber(1, 65535);
+const positiveInt = wholeNumber(1);
 
 // An address as a sender header carries it: no spaces, quotes, brackets or separators.
 const ADDRESS = String.raw`[^\s<>()\[\]\\,;:@"]+@[^\s<>()\[\]\\,;:@"]+`;
@@ -80,15 +92,15 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).optional(),
   TRUST_PROXY: trustProxy.optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  DATABASE_IDLE_TX_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
-  USAGE_COUNTER_SLICES: z.coerce.number().int().min(1).max(256).default(1),
+  DATABASE_IDLE_TX_TIMEOUT_MS: wholeNumber(0).default(30_000),
+  USAGE_COUNTER_SLICES: wholeNumber(1, 256).default(1),
   WEBHOOK_SECRET_KEY: z
     .string()
     .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), 'must be 32 random bytes in base64 (openssl rand -base64 32)')
     .optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  MAIL_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
-  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  MAIL_RETENTION_DAYS: wholeNumber(0).default(30),
+  WEBHOOK_RETENTION_DAYS: wholeNumber(0).default(30),
   // Exactly true or false: a typo must not quietly leave production's private networks reachable, or closed.
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

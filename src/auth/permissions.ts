@@ -210,7 +210,16 @@ export function decide(actor: PolicyActor | ServicePolicyActor, action: Action, 
   }
   if (resource && 'project' in resource) return decideProject(actor, action, resource.project, resource.target);
   if (!actor.role) return refuse('forbidden', 'You are not a member of an organization.');
-  if (!(PERMISSIONS[action] as readonly Role[]).includes(actor.role)) {
+  const roles = PERMISSIONS[action] as readonly Role[];
+  if (roles.length === 0) {
+    // No role may: asking an admin would not help (regression: an owner was told to).
+    const scope = SERVICE_ACTION_SCOPES[action];
+    return refuse(
+      'forbidden',
+      `Only the host app, with a service token${scope ? ` that has the scope "${scope}"` : ''}, can do this.`,
+    );
+  }
+  if (!roles.includes(actor.role)) {
     return refuse('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
   }
   const self = SELF_RULES[action]?.(actor) ?? ALLOWED;

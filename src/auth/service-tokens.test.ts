@@ -166,6 +166,10 @@ describe('PUT /org/storage', () => {
     for (const member of [org.owner, org.members[0]!]) {
       const reply = await t.http.put('/api/v1/org/storage', { as: member, body });
       expect([reply.status, reply.body.error.code]).toEqual([403, 'forbidden']);
+      // No role may, so the message must not send an owner to "an admin" (regression).
+      expect(reply.body.error.message).toBe(
+        'Only the host app, with a service token that has the scope "storage:write", can do this.',
+      );
     }
     const revoked = await serviceToken('storage:write');
     await revokeServiceToken(operatorCtx(t), { id: revoked.id });

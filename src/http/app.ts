@@ -225,11 +225,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       .send({ error: { code: 'not_found', message: `No route ${request.method} ${redactSecrets(path)}.` } });
   });
 
-  // Every API route may fail unexpectedly (500) or lose its database (503): declared once here
-  // so the OpenAPI names both and the replies are validated like any other.
+  // Every API route may fail unexpectedly (500) or lose its database (503), and may refuse with
+  // 403: a service token whose scopes do not name the route (service-scopes.ts), and on writes a
+  // failed CSRF check. Declared once here so the OpenAPI names them and the replies are validated
+  // like any other (regression: verify-email, password-reset and public reads did not list 403).
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/v1') || !route.schema?.response) return;
-    route.schema.response = { 500: errorBody, 503: errorBody, ...(route.schema.response as object) };
+    if (!route.url.startsWith('/api/') || !route.schema?.response) return;
+    route.schema.response = { 403: errorBody, 500: errorBody, 503: errorBody, ...(route.schema.response as object) };
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -25,7 +25,8 @@ export const inviteRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['invitations'],
         summary: 'Invite one address (queues the invitation email); the invitation holds a seat while pending',
         body: createInviteBody,
-        response: { 201: inviteReply, ...errorReplies(400, 401, 403, 409) },
+        // 429: re-inviting one address is limited as resending is (docs/api.md).
+        response: { 201: inviteReply, ...errorReplies(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) =>

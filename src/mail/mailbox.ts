@@ -1,3 +1,4 @@
+import { errorReplies } from '../http/errors.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Queryable } from '../db/client.ts';
@@ -58,7 +59,7 @@ export const mailboxRoutes: FastifyPluginAsyncZod = async (app) => {
           to: z.string().max(320).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(100),
         }),
-        response: { 200: z.object({ messages: z.array(messageSchema) }) },
+        response: { 200: z.object({ messages: z.array(messageSchema) }), ...errorReplies(400) },
       },
     },
     async (request) => {
