@@ -584,6 +584,15 @@ describe('the global audit log (changes that belong to no org)', () => {
     await expect(globalAudit(operatorCtx(t), { limit: 5, before: 'x' })).rejects.toEqual(refusal('invalid_cursor'));
   });
 
+  it('orders entries by id as numbers past #9 (regression: sorted as text, #9 before #33)', async () => {
+    for (let i = 0; i < 12; i++) await createServiceToken(operatorCtx(t), { name: `order-${i}`, scopes: 'authz:read' });
+    const ids = (await globalAudit(operatorCtx(t), { limit: 1000 })).map((entry) => Number(entry.id));
+    expect(ids.length).toBeGreaterThanOrEqual(12);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    const [newest] = await globalAudit(operatorCtx(t), { limit: 1 });
+    expect(newest!.after).toMatchObject({ name: 'order-11' });
+  });
+
   it('is append-only: an UPDATE or DELETE of an entry is refused by the database', async () => {
     await createServiceToken(operatorCtx(t), { name: 'append-only', scopes: 'authz:read' });
     await expect(t.database.db.execute(sql`UPDATE global_audit_log SET action = 'x'`)).rejects.toThrow();

@@ -194,10 +194,11 @@ export interface GlobalAuditRow {
 
 /** Newest first, `limit` entries older than the entry `before` (an id) when given. */
 export async function globalAuditPage(db: Queryable, input: { limit: number; before: string | null }): Promise<GlobalAuditRow[]> {
-  const older = input.before === null ? sql`` : sql`WHERE id < ${input.before}::bigint`;
+  const older = input.before === null ? sql`` : sql`WHERE g.id < ${input.before}::bigint`;
   return queryRows<GlobalAuditRow>(
     db,
-    sql`SELECT id::text AS id, actor_label, action, target_type, target_id, before, after, request_id, created_at
-        FROM global_audit_log ${older} ORDER BY id DESC LIMIT ${input.limit}`,
+    // ORDER BY the column, not the text alias `id` (which sorted #9 before #33).
+    sql`SELECT g.id::text AS id, g.actor_label, g.action, g.target_type, g.target_id, g.before, g.after, g.request_id, g.created_at
+        FROM global_audit_log g ${older} ORDER BY g.id DESC LIMIT ${input.limit}`,
   );
 }

@@ -2,7 +2,7 @@ import { authorize } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import { requireCaller } from '../core/context.ts';
 import { parseEmail } from '../core/email.ts';
-import { AppError } from '../core/errors.ts';
+import { decodeIdCursor, encodeIdCursor } from '../core/cursor.ts';
 import { isUuid } from '../core/ids.ts';
 import type { Queryable } from '../db/client.ts';
 import { auditPage, type AuditRow } from './queries.ts';
@@ -54,11 +54,9 @@ function actorFilter(actor: string | null): { userId: string } | { email: string
 }
 
 function encodeCursor(id: string): string {
-  return Buffer.from(`audit:${id}`).toString('base64url');
+  return encodeIdCursor('audit', id);
 }
 
 function decodeCursor(cursor: string): string {
-  const match = /^audit:([1-9][0-9]{0,17})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match?.[1]) throw new AppError('invalid_cursor', 'The cursor is not valid. Start again from the first page.');
-  return match[1];
+  return decodeIdCursor('audit', cursor, 'The cursor is not valid. Start again from the first page.');
 }

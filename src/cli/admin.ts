@@ -93,7 +93,7 @@ function requireEmbeddedDatabase(dataDir: string): void {
 /** Domain refusals become operator messages with an exit code per kind of failure. */
 function toCliError(error: AppError): CliError {
   if (error.code.endsWith('_not_found')) return new CliError(error.message, EXIT_NOT_FOUND, error.code);
-  if (error.code.startsWith('invalid_')) return new CliError(error.message, EXIT_USAGE, error.code);
+  if (error.code.startsWith('invalid_')) return new CliError(`${error.message} (${error.code})`, EXIT_USAGE, error.code);
   return new CliError(`${error.message} (${error.code})`, EXIT_REFUSED, error.code);
 }
 
@@ -207,7 +207,7 @@ export function registerAdminCommands(program: Command): void {
       await withOperator(async (ctx) => {
         const result = await support.setAllocation(ctx, { slug, monthly: options.monthly });
         const { monthly, used } = result.allocation;
-        const amount = monthly === null ? 'unlimited' : `${monthly} credits per month`;
+        const amount = monthly === null ? 'unlimited credits' : `${monthly} credits per month`;
         console.log(
           result.changed
             ? `${result.org.slug} now has ${amount} (${used} used this month).`

@@ -17,6 +17,8 @@ export const EXIT_USAGE = 64;
 export const EXIT_TEMPFAIL = 75;
 /** sysexits' EX_UNAVAILABLE: the database cannot be reached (down, refusing, unknown host); try again when it is up. */
 export const EXIT_UNAVAILABLE = 69;
+/** sysexits' EX_DATAERR: the database refused a migration (its schema is not what this version expects). */
+export const EXIT_DATAERR = 65;
 /** sysexits' EX_CONFIG: a configuration value is wrong (refused at load, or the port, host or DATA_DIR it names is unusable). */
 export const EXIT_CONFIG = 78;
 
@@ -35,6 +37,8 @@ export function codeOfExit(exitCode: number): string {
       return 'data_dir_in_use';
     case EXIT_CONFIG:
       return 'invalid_config';
+    case EXIT_DATAERR:
+      return 'migration_failed';
     default:
       return 'internal';
   }

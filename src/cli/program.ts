@@ -5,9 +5,9 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { safeMessage } from '../core/logging.ts';
 import { PACKAGE_ROOT } from '../core/paths.ts';
 import { DataDirInUseError, openDatabase } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
+import { migrate, MigrationError } from '../db/migrate.ts';
 import { registerAdminCommands } from './admin.ts';
-import { CliError, EXIT_CONFIG, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_CONFIG, EXIT_DATAERR, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
 import { explainFailure } from './failures.ts';
 import { wholeNumber } from './numbers.ts';
 import { runStart, type StartOptions } from './start.ts';
@@ -82,7 +82,12 @@ export async function runCli(args: string[]): Promise<number | undefined> {
     // Another process (a running server) holds the embedded engine's directory: the operator's to
     // resolve, so the message alone, no stack trace.
     if (error instanceof DataDirInUseError) return report(new CliError(error.message, EXIT_TEMPFAIL));
-    const explained = explainFailure(error, configOrUndefined());
+    // The database's to fix (or the operator's to explain), not a bug of ours: one line, no stack.
+    // (A database lost during the run is explained as any lost database is, below.)
+    if (error instanceof MigrationError && !explainFailure(error.cause, configOrUndefined())) {
+      return report(new CliError(error.message, EXIT_DATAERR));
+    }
+    const explained = explainFailure(error instanceof MigrationError ? error.cause : error, configOrUndefined());
     if (explained) return report(explained);
     // A bug: the JSON line for the script, then the stack trace for whoever reports it.
     if (json) report(new CliError(safeMessage(error), 1));

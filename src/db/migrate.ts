@@ -46,6 +46,21 @@ function migrationNames(): readonly string[] {
   return knownNames;
 }
 
+/** A migration the database refused: the whole run rolled back, so nothing of it was applied. */
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Migration ${migration} failed, so none of the pending migrations was applied (they run in one transaction): ${reason}. ` +
+        'The database does not match what this version expects: was it changed by hand, or restored from another version?',
+      { cause },
+    );
+  }
+}
+
 /**
  * Applies pending migrations in order, all in one transaction under an advisory lock, so two
  * processes starting at once neither race nor half-apply: the second waits, then finds nothing to do.
@@ -68,7 +83,11 @@ export async function migrate(database: Database): Promise<string[]> {
     if (citus && !distributed) await run(SKIP_CITUS_LOCAL_TABLE_CHECK);
     for (const migration of migrationFiles()) {
       if (applied.has(migration.name)) continue;
-      await run(distributed && migration.citusSql ? migration.citusSql : migration.sql);
+      try {
+        await run(distributed && migration.citusSql ? migration.citusSql : migration.sql);
+      } catch (error) {
+        throw new MigrationError(migration.name, error);
+      }
       // File names are ^\d{4}_[^']*\.sql$ by construction of migrationFiles(); quote anyway.
       await run(`INSERT INTO schema_migrations (name) VALUES ('${migration.name.replaceAll("'", "''")}')`);
       newlyApplied.push(migration.name);

@@ -105,4 +105,18 @@ describe('the service-token scope matrix', () => {
     }
     expect(published).toEqual(Object.fromEntries(Object.entries(SERVICE_ROUTES).map(([key, scope]) => [key, [scope]])));
   });
+
+  it('offers only the service token where no member may act (regression: sessions were offered on webhooks and storage totals)', async () => {
+    const { body } = await t.http.get('/api/openapi.json');
+    const schemes = (path: string, method: string) =>
+      (body.paths[path][method].security as Record<string, string[]>[]).map((requirement) => Object.keys(requirement)[0]);
+    for (const [path, method] of [
+      ['/api/v1/webhooks', 'post'],
+      ['/api/v1/webhooks/{id}', 'delete'],
+      ['/api/v1/org/storage', 'put'],
+    ] as const) {
+      expect(schemes(path, method), `${method} ${path}`).toEqual(['service_token']);
+    }
+    expect(schemes('/api/v1/usage', 'post')).toEqual(['bearer', 'cookie', 'service_token']);
+  });
 });

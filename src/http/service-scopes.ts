@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { decide, SERVICE_ACTION_SCOPES, type Action } from '../auth/permissions.ts';
+import { decide, PERMISSIONS, SERVICE_ACTION_SCOPES, type Action } from '../auth/permissions.ts';
 import { AppError } from '../core/errors.ts';
 import { isApiRoute } from './security.ts';
 
@@ -42,8 +42,13 @@ export function registerServiceScopes(app: FastifyInstance): void {
     const serviceAction = route.config?.serviceAction;
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, serviceAction });
     const scope = serviceAction ? SERVICE_ACTION_SCOPES[serviceAction] : undefined;
-    if (scope && route.schema && !route.schema.hide && !route.schema.security) {
-      route.schema.security = [{ bearer: [] }, { cookie: [] }, { service_token: [scope] }];
+    if (scope && serviceAction && route.schema && !route.schema.hide && !route.schema.security) {
+      // An action no role may take (webhooks, setting the storage total) takes only the service token
+      // (regression: the OpenAPI offered members' sessions there too).
+      const serviceOnly = PERMISSIONS[serviceAction].length === 0;
+      route.schema.security = serviceOnly
+        ? [{ service_token: [scope] }]
+        : [{ bearer: [] }, { cookie: [] }, { service_token: [scope] }];
     }
   });
   app.addHook('onRequest', async (request) => {

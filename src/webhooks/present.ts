@@ -5,15 +5,19 @@ import type { deliverySchema, endpointSchema } from './schema.ts';
 const iso = (value: Date | string) => new Date(value).toISOString();
 const isoOrNull = (value: Date | string | null) => (value === null ? null : iso(value));
 
-/** An endpoint as the API shows it: never its secret (the row read here does not even hold it). */
-export function presentEndpoint(row: EndpointRow): z.infer<typeof endpointSchema> {
+/**
+ * An endpoint as the API shows it: never its secret (the row read here does not even hold it).
+ * `previous_secret_expires_at` only while a rotation's window is open (regression: a past time).
+ */
+export function presentEndpoint(row: EndpointRow, now: Date): z.infer<typeof endpointSchema> {
+  const previousExpiresAt = row.previous_secret_expires_at === null ? null : new Date(row.previous_secret_expires_at);
   return {
     id: row.id,
     url: row.url,
     events: row.event_types,
     org_id: row.org_id,
     created_at: iso(row.created_at),
-    previous_secret_expires_at: isoOrNull(row.previous_secret_expires_at),
+    previous_secret_expires_at: previousExpiresAt && previousExpiresAt > now ? previousExpiresAt.toISOString() : null,
   };
 }
 

@@ -76,7 +76,10 @@ describe('webhook endpoints', () => {
 
     // A chosen window (0: the previous secret stops signing at once); bad windows change nothing.
     const now = await t.http.post(`/api/v1/webhooks/${id}/rotate-secret`, { as: manager, body: { previous_secret_seconds: 0 } });
-    expect(new Date(now.body.webhook.previous_secret_expires_at).getTime()).toBeLessThanOrEqual(t.clock.now().getTime());
+    // No window is open, so none is shown (regression: a time in the past).
+    expect(now.body.webhook.previous_secret_expires_at).toBeNull();
+    const afterWindow = (await t.http.get('/api/v1/webhooks', { as: manager })).body.webhooks.find((row: any) => row.id === id);
+    expect(afterWindow.previous_secret_expires_at).toBeNull();
     for (const body of [
       { previous_secret_seconds: -1 },
       { previous_secret_seconds: 604_801 },
@@ -184,9 +187,11 @@ describe('webhook endpoints', () => {
           WHERE endpoint_id = ${id} AND event_position >= 9999999999`,
     );
     expect(newest.body.deliveries.map((row: any) => row.event_id)).toEqual(positions!.ids);
-    const forged = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { cursor: 'abc' } });
-    expect(forged.status).toBe(400);
-    expect(forged.body.error.code).toBe('invalid_cursor');
+    // Opaque: made-up positions are refused too (regression: any number was read as a position).
+    for (const cursor of ['abc', '1', '999999', first.body.next_cursor.slice(0, -1)]) {
+      const forged = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { cursor } });
+      expect([forged.status, forged.body.error?.code], cursor).toEqual([400, 'invalid_cursor']);
+    }
   });
 });
 

@@ -31,7 +31,9 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { url, events, org_id: orgId } = request.body;
       const created = await createWebhook(request.ctx, { url, events, orgId });
-      return reply.status(201).send({ webhook: presentEndpoint(created.endpoint), secret: created.secret });
+      return reply
+        .status(201)
+        .send({ webhook: presentEndpoint(created.endpoint, request.ctx.clock.now()), secret: created.secret });
     },
   );
 
@@ -46,7 +48,9 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: z.object({ webhooks: z.array(endpointSchema) }), ...errorReplies(401, 403) },
       },
     },
-    async (request) => ({ webhooks: (await listWebhooks(request.ctx)).map(presentEndpoint) }),
+    async (request) => ({
+      webhooks: (await listWebhooks(request.ctx)).map((row) => presentEndpoint(row, request.ctx.clock.now())),
+    }),
   );
 
   app.delete(
@@ -88,7 +92,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         id: request.params.id,
         previousSecretSeconds: request.body?.previous_secret_seconds,
       });
-      return { webhook: presentEndpoint(rotated.endpoint), secret: rotated.secret };
+      return { webhook: presentEndpoint(rotated.endpoint, request.ctx.clock.now()), secret: rotated.secret };
     },
   );
 

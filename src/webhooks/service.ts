@@ -3,6 +3,7 @@ import { recordGlobalAudit } from '../audit/record.ts';
 import { authorizeCaller } from '../auth/permissions.ts';
 import { requireCaller, type Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
+import { decodeIdCursor, encodeIdCursor } from '../core/cursor.ts';
 import { isUuid } from '../core/ids.ts';
 import { findOrg } from '../orgs/queries.ts';
 import { isNonPublicHost, refusesPrivateReceivers } from './address.ts';
@@ -126,12 +127,14 @@ export async function listDeliveries(
 ): Promise<{ deliveries: DeliveryRow[]; nextCursor: string | null }> {
   authorizeCaller(requireCaller(ctx), 'webhooks.manage');
   if (!isUuid(input.id) || !(await findEndpoint(ctx.db, input.id))) throw webhookNotFound();
-  if (input.cursor !== null && !/^[1-9][0-9]{0,18}$/.test(input.cursor)) {
-    throw new AppError('invalid_cursor', 'This cursor is not one a delivery list returned. Start again without it.');
-  }
-  const rows = await deliveriesOf(ctx.db, { endpointId: input.id, beforePosition: input.cursor, limit: input.limit + 1 });
+  const beforePosition =
+    input.cursor === null
+      ? null
+      : decodeIdCursor('deliveries', input.cursor, 'This cursor is not one a delivery list returned. Start again without it.');
+  const rows = await deliveriesOf(ctx.db, { endpointId: input.id, beforePosition, limit: input.limit + 1 });
   const deliveries = rows.slice(0, input.limit);
-  const nextCursor = rows.length > input.limit ? (deliveries.at(-1)?.event_position ?? null) : null;
+  const last = deliveries.at(-1);
+  const nextCursor = rows.length > input.limit && last ? encodeIdCursor('deliveries', String(last.event_position)) : null;
   return { deliveries, nextCursor };
 }
 

@@ -293,6 +293,9 @@ describe('roster admin (CLI end to end)', () => {
       EXIT_USAGE,
     ]);
     expect(outcomes[3]?.stderr).toContain('No organization with slug "no-such-org"');
+    // The documented code follows the message (regression: invalid_plan was never shown).
+    expect(outcomes[0]?.stderr.trim()).toMatch(/ \(invalid_plan\)$/);
+    expect(outcomes[7]?.stderr.trim()).toMatch(/ \(invalid_email\)$/);
     // With --json the failure is JSON on stderr, with the API's code, and stdout stays empty.
     const failed = await roster('show-org', 'no-such-org', '--json');
     expect([failed.code, failed.stdout]).toEqual([EXIT_NOT_FOUND, '']);
@@ -424,7 +427,7 @@ describe('roster admin (CLI end to end)', () => {
     expect(set.stdout).toContain('cli-acme now has 5000 credits per month (0 used this month).');
     const unlimited = await roster('set-allocation', 'cli-acme', '--monthly', 'unlimited');
     expect(unlimited.code, unlimited.stderr).toBe(0);
-    expect(unlimited.stdout).toContain('cli-acme now has unlimited');
+    expect(unlimited.stdout).toContain('cli-acme now has unlimited credits (');
     expect((await roster('set-allocation', 'cli-acme', '--monthly', 'unlimited')).stdout).toContain('nothing changed');
     const bad = await roster('set-allocation', 'cli-acme', '--monthly', 'lots');
     expect(bad.code).toBe(EXIT_USAGE);

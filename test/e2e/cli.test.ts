@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE } from '../../src/cli/errors.ts';
+import { EXIT_CONFIG, EXIT_DATAERR, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE } from '../../src/cli/errors.ts';
 import { openDatabase, queryRows, type Database } from '../../src/db/client.ts';
 import { migrationFiles } from '../../src/db/migrate.ts';
 import { withDatabase } from '../kit/engine.ts';
@@ -206,6 +206,36 @@ describe.each([
     );
   },
 );
+
+describe.skipIf(!serverPostgresUrl())('roster migrate on a database it cannot migrate', () => {
+  it('names the migration in one line, exits EX_DATAERR (65), and applies nothing (regression: a stack trace, exit 1)', async () => {
+    const empty = await emptyServerDatabase();
+    try {
+      expect((await roster(['migrate'], empty.env)).code).toBe(0);
+      // As after a hand edit or a restore from another version: the schema is there, its record is not.
+      const database = await empty.open();
+      try {
+        await database.db.execute(sql`DELETE FROM schema_migrations WHERE name = '0001_init.sql'`);
+      } finally {
+        await database.close();
+      }
+      const result = await roster(['migrate'], empty.env);
+      expect(result.code, result.stderr).toBe(EXIT_DATAERR);
+      oneLine(result.stderr);
+      expect(result.stderr).toMatch(
+        /^roster: Migration 0001_init\.sql failed, so none of the pending migrations was applied .*already exists/,
+      );
+      const reopened = await empty.open();
+      try {
+        expect(await queryRows(reopened.db, sql`SELECT name FROM schema_migrations WHERE name = '0001_init.sql'`)).toEqual([]);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await empty.drop();
+    }
+  });
+});
 
 describe('admin commands on a DATA_DIR without a database (regression: they created an empty one and acted on it)', () => {
   it.each([
