@@ -134,11 +134,9 @@ export async function updateUserName(db: Queryable, userId: string, name: string
   return user;
 }
 
-/**
- * Sets or clears `disabled_at` when it changes; disabling also deletes the user's sessions (API
- * tokens stay, refused while the user is disabled). True when the row changed.
- */
+/** What `setDisabled` changed. */
 export interface StatusChange {
+  /** Whether `disabled_at` changed. */
   changed: boolean;
   /** Sessions and API tokens ended by a disable (both 0 for an enable or no change). */
   sessionsEnded: number;

@@ -231,9 +231,9 @@ export async function transferOwnership(
 
 /**
  * Disables a member's account. Authentication re-reads `users.disabled_at` on every request, so
- * every session and API token of the user fails from the next request on, in every process;
- * sessions are also deleted. The member keeps their seat until removed; only the operator CLI
- * re-enables.
+ * every session and API token of the user fails from the next request on, in every process; both
+ * are also deleted, so re-enabling brings none back. The member keeps their seat until removed;
+ * only the operator CLI re-enables.
  */
 export async function disableMember(ctx: Ctx, input: { userId: string }): Promise<MemberRow> {
   const actor = authorize(requireCaller(ctx), 'members.disable');
