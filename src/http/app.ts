@@ -30,7 +30,7 @@ import { serializeError, serializeRequest } from '../core/logging.ts';
 import type { Database } from '../db/client.ts';
 import { memberRoutes } from '../members/routes.ts';
 import { inviteRoutes } from '../invites/routes.ts';
-import { mailboxRoutes } from '../mail/mailbox.ts';
+import { mailboxRoutes } from '../mail/routes.ts';
 import { orgRoutes } from '../orgs/routes.ts';
 import { projectRoutes } from '../projects/routes.ts';
 import { usageRoutes } from '../usage/routes.ts';
