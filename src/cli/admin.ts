@@ -101,31 +101,53 @@ function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
 
+const JSON_OPTION = ['--json', 'print JSON (what changed, for scripts)'] as const;
+
+/** A command's outcome: `json` with --json, else the text lines for a person. */
+function reply(options: { json?: boolean }, json: unknown, text: () => (string | false)[]): void {
+  if (options.json) return printJson(json);
+  for (const line of text()) if (line !== false) console.log(line);
+}
+
+const NO_ORG_NOTE = 'The user belongs to no organization: the global audit log records this (roster admin global-audit).';
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Support operations (every change to an organization is audited)');
 
   admin
     .command('enable-user <email>')
     .description('Re-enable a disabled account (the only way to re-enable one)')
-    .action(async (email: string) => {
+    .option(...JSON_OPTION)
+    .action(async (email: string, options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
         const result = await support.enableUser(ctx, { email });
-        console.log(result.changed ? `Enabled ${result.email}.` : `${result.email} is not disabled; nothing changed.`);
-        if (result.changed && !result.orgSlug)
-          console.log('The user belongs to no organization: the global audit log records this (roster admin global-audit).');
+        reply(options, presentStatusChange(result, 'active'), () => [
+          result.changed ? `Enabled ${result.email}.` : `${result.email} is not disabled; nothing changed.`,
+          result.changed && !result.orgSlug && NO_ORG_NOTE,
+        ]);
       });
     });
 
   admin
     .command('disable-user <email>')
     .description('Disable an account: every session and API token stops working at once')
-    .action(async (email: string) => {
+    .option(...JSON_OPTION)
+    .action(async (email: string, options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
         const result = await support.disableUser(ctx, { email });
-        console.log(result.changed ? `Disabled ${result.email}.` : `${result.email} is already disabled.`);
-        if (result.changed) console.log(describeDisable(result.sideEffects));
-        if (result.changed && !result.orgSlug)
-          console.log('The user belongs to no organization: the global audit log records this (roster admin global-audit).');
+        const { sessionsEnded, apiTokensRevoked, projectsLeft, adminInvitesRevoked } = result.sideEffects;
+        const json = {
+          ...presentStatusChange(result, 'disabled'),
+          sessions_ended: sessionsEnded,
+          api_tokens_revoked: apiTokensRevoked,
+          projects_left: projectsLeft,
+          admin_invites_revoked: adminInvitesRevoked,
+        };
+        reply(options, json, () => [
+          result.changed ? `Disabled ${result.email}.` : `${result.email} is already disabled.`,
+          result.changed && describeDisable(result.sideEffects),
+          result.changed && !result.orgSlug && NO_ORG_NOTE,
+        ]);
       });
     });
 
@@ -135,36 +157,52 @@ export function registerAdminCommands(program: Command): void {
       'Make an active member the owner of an organization; the owner becomes an admin (then disable-user can disable them)',
     )
     .requiredOption('--to <email>', 'the new owner: an active member of the organization')
-    .action(async (slug: string, options: { to: string }) => {
+    .option(...JSON_OPTION)
+    .action(async (slug: string, options: { to: string; json?: boolean }) => {
       await withOperator(async (ctx) => {
         const { org, owner, previousOwner } = await support.transferOwnership(ctx, { slug, toEmail: options.to });
-        console.log(
+        const json = {
+          org_slug: org.slug,
+          owner: { user_id: owner.userId, email: owner.email },
+          previous_owner: { user_id: previousOwner.userId, email: previousOwner.email, role: previousOwner.role },
+        };
+        reply(options, json, () => [
           `${printable(owner.email)} now owns ${org.slug}; the previous owner ${printable(previousOwner.email)} is an admin.`,
-        );
+        ]);
       });
     });
 
   admin
     .command('remove-member <slug> <email>')
     .description('Remove a member from an organization, as its owner could (the owner is refused: transfer ownership first)')
-    .action(async (slug: string, email: string) => {
+    .option(...JSON_OPTION)
+    .action(async (slug: string, email: string, options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
         const { org, email: removed, released } = await support.removeMember(ctx, { slug, email });
-        console.log(`Removed ${printable(removed)} from ${org.slug}; their seat is free.`);
-        console.log(
+        const json = {
+          org_slug: org.slug,
+          email: removed,
+          projects_left: released.projectsLeft,
+          admin_invites_revoked: released.adminInvitesRevoked,
+        };
+        reply(options, json, () => [
+          `Removed ${printable(removed)} from ${org.slug}; their seat is free.`,
           `Also: left ${count(released.projectsLeft, 'project', 'projects')}, ` +
             `${count(released.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked.`,
-        );
+        ]);
       });
     });
 
   admin
     .command('revoke-invite <slug> <email>')
     .description("Revoke an organization's pending invitation to an address: its link stops working and its seat is free")
-    .action(async (slug: string, email: string) => {
+    .option(...JSON_OPTION)
+    .action(async (slug: string, email: string, options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
         const { org, email: revoked } = await support.revokeInvite(ctx, { slug, email });
-        console.log(`Revoked the invitation of ${printable(revoked)} to ${org.slug}; its seat is free.`);
+        reply(options, { org_slug: org.slug, email: revoked }, () => [
+          `Revoked the invitation of ${printable(revoked)} to ${org.slug}; its seat is free.`,
+        ]);
       });
     });
 
@@ -182,7 +220,8 @@ export function registerAdminCommands(program: Command): void {
       '--cancel-subscription',
       'when the org pays through Stripe: cancel that subscription now (prorated) as part of the change; without it the change is refused, so the customer is never billed twice',
     )
-    .action(async (slug: string, options: { plan: string; seats?: number; cancelSubscription?: boolean }) => {
+    .option(...JSON_OPTION)
+    .action(async (slug: string, options: { plan: string; seats?: number; cancelSubscription?: boolean; json?: boolean }) => {
       await withOperator(async (ctx) => {
         const view = await support.setPlan(ctx, {
           slug,
@@ -191,11 +230,18 @@ export function registerAdminCommands(program: Command): void {
           cancelSubscription: options.cancelSubscription === true,
         });
         const storage = view.storageLimitBytes === null ? 'unlimited storage' : `${view.storageLimitBytes} bytes of storage`;
-        console.log(
+        const json = {
+          org_slug: view.org.slug,
+          changed: view.changed,
+          plan: view.org.plan,
+          seats: view.org.seatLimit,
+          storage_limit_bytes: view.storageLimitBytes,
+        };
+        reply(options, json, () => [
           view.changed
             ? `${view.org.slug} is now on ${view.org.plan} with ${view.org.seatLimit} seats and ${storage}.`
             : `${view.org.slug} is already on ${view.org.plan} with ${view.org.seatLimit} seats; nothing changed.`,
-        );
+        ]);
       });
     });
 
@@ -203,16 +249,17 @@ export function registerAdminCommands(program: Command): void {
     .command('set-allocation <slug>')
     .description("Set an Enterprise organization's monthly usage allocation (credits), or make it unlimited")
     .requiredOption('--monthly <n>', 'credits per UTC month, or "unlimited"')
-    .action(async (slug: string, options: { monthly: string }) => {
+    .option(...JSON_OPTION)
+    .action(async (slug: string, options: { monthly: string; json?: boolean }) => {
       await withOperator(async (ctx) => {
         const result = await support.setAllocation(ctx, { slug, monthly: options.monthly });
         const { monthly, used } = result.allocation;
         const amount = monthly === null ? 'unlimited credits' : `${monthly} credits per month`;
-        console.log(
+        reply(options, { org_slug: result.org.slug, changed: result.changed, allocation: result.allocation }, () => [
           result.changed
             ? `${result.org.slug} now has ${amount} (${used} used this month).`
             : `${result.org.slug} already has ${amount}; nothing changed.`,
-        );
+        ]);
       });
     });
 
@@ -340,15 +387,16 @@ export function registerAdminCommands(program: Command): void {
       refuseControlCharacters(value, '--name'),
     )
     .requiredOption('--scopes <scopes>', 'comma-separated: usage:write, authz:read, storage:write, webhooks:manage')
-    .action(async (options: { name: string; scopes: string }) => {
+    .option(...JSON_OPTION)
+    .action(async (options: { name: string; scopes: string; json?: boolean }) => {
       await withOperator(async (ctx) => {
-        const { token, record } = await support.createServiceToken(ctx, options);
-        console.log(`Created service token ${record.id} "${printable(record.name)}" with scopes ${record.scopes.join(', ')}.`);
-        console.log('Copy it now; it is not shown again:');
-        console.log(token);
-        console.log(
+        const { token, record } = await support.createServiceToken(ctx, { name: options.name, scopes: options.scopes });
+        reply(options, { id: record.id, name: record.name, scopes: record.scopes, token }, () => [
+          `Created service token ${record.id} "${printable(record.name)}" with scopes ${record.scopes.join(', ')}.`,
+          'Copy it now; it is not shown again:',
+          token,
           'Service tokens are global (no organization): the global audit log records this (roster admin global-audit).',
-        );
+        ]);
       });
     });
 
@@ -382,12 +430,13 @@ export function registerAdminCommands(program: Command): void {
   admin
     .command('revoke-service-token <id>')
     .description('Revoke a service token: its next request is refused (401)')
-    .action(async (id: string) => {
+    .option(...JSON_OPTION)
+    .action(async (id: string, options: { json?: boolean }) => {
       await withOperator(async (ctx) => {
         const { record, changed } = await support.revokeServiceToken(ctx, { id });
-        console.log(
+        reply(options, { id: record.id, name: record.name, changed }, () => [
           changed ? `Revoked service token ${record.id} "${printable(record.name)}".` : `${record.id} was already revoked.`,
-        );
+        ]);
       });
     });
 
@@ -468,4 +517,9 @@ function describeDisable(done: support.UserStatusChange['sideEffects']): string 
 /** "1 project", "2 projects". */
 function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/** enable-user and disable-user with --json: the account after the command. */
+function presentStatusChange(result: support.UserStatusChange, status: 'active' | 'disabled') {
+  return { user_id: result.userId, email: result.email, changed: result.changed, status, org_slug: result.orgSlug };
 }

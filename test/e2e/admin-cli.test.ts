@@ -35,6 +35,8 @@ let disabledMember: TestOrg['members'][number];
 let outsider: string;
 /** An org that support removes a member from and revokes an invitation of. */
 let removal: TestOrg;
+/** An org that a script changes with --json on every mutating command. */
+let scripted: TestOrg;
 
 interface Filling {
   app: FastifyInstance;
@@ -94,6 +96,8 @@ beforeAll(async () => {
     expect((await http.post(`/api/v1/org/members/${disabledMember.id}/disable`, { as: handover.owner })).status).toBe(200);
     outsider = (await given.user()).email;
     removal = await given.org({ seats: 5, members: 1, slug: 'cli-removal' });
+    scripted = await given.org({ seats: 5, members: 2, slug: 'cli-json' });
+    await given.invitation(scripted, { email: 'json-invitee@example.com' });
     await given.invitation(removal, { email: 'revoke-me@example.com' });
     // Stored before names with control characters were refused (the service refuses them now, so
     // written here as they were then): a token name and an operator's label with line breaks.
@@ -419,6 +423,63 @@ describe('roster admin (CLI end to end)', () => {
       ['invite.revoked', 'operator:support-sam'],
       ['member.removed', 'operator:support-sam'],
     ]);
+  });
+
+  it('prints what changed as JSON with --json on every command that changes state, for scripts', async () => {
+    const [member, next] = scripted.members;
+    const json = async (...args: string[]) => {
+      const result = await roster(...args, '--json');
+      expect([result.code, result.stderr], args.join(' ')).toEqual([0, '']);
+      return JSON.parse(result.stdout);
+    };
+    expect(await json('disable-user', member!.email)).toEqual({
+      user_id: member!.id,
+      email: member!.email,
+      changed: true,
+      status: 'disabled',
+      org_slug: 'cli-json',
+      sessions_ended: 1,
+      api_tokens_revoked: 0,
+      projects_left: 0,
+      admin_invites_revoked: 0,
+    });
+    expect(await json('enable-user', member!.email)).toEqual({
+      user_id: member!.id,
+      email: member!.email,
+      changed: true,
+      status: 'active',
+      org_slug: 'cli-json',
+    });
+    expect(await json('revoke-invite', 'cli-json', 'json-invitee@example.com')).toEqual({
+      org_slug: 'cli-json',
+      email: 'json-invitee@example.com',
+    });
+    expect(await json('remove-member', 'cli-json', member!.email)).toEqual({
+      org_slug: 'cli-json',
+      email: member!.email,
+      projects_left: 0,
+      admin_invites_revoked: 0,
+    });
+    expect(await json('transfer-ownership', 'cli-json', '--to', next!.email)).toEqual({
+      org_slug: 'cli-json',
+      owner: { user_id: next!.id, email: next!.email },
+      previous_owner: { user_id: scripted.owner.id, email: scripted.owner.email, role: 'admin' },
+    });
+    expect(await json('set-plan', 'cli-json', '--plan', 'team', '--seats', '6')).toEqual({
+      org_slug: 'cli-json',
+      changed: true,
+      plan: 'team',
+      seats: 6,
+      storage_limit_bytes: 6 * 1024 ** 3,
+    });
+    const created = await json('create-service-token', '--name', 'scripted', '--scopes', 'authz:read');
+    expect(created).toEqual({
+      id: expect.any(String),
+      name: 'scripted',
+      scopes: ['authz:read'],
+      token: expect.stringMatching(/^rs_svc_/),
+    });
+    expect(await json('revoke-service-token', created.id)).toEqual({ id: created.id, name: 'scripted', changed: true });
   });
 
   it('set-allocation sets an Enterprise allocation or makes it unlimited, audited; refuses bad values and Team orgs', async () => {
