@@ -15,6 +15,7 @@ import {
   type ServiceTokenRecord,
 } from '../auth/queries.ts';
 import { SERVICE_SCOPES, type ServiceScope } from '../core/domain.ts';
+import { isEntryId } from '../core/cursor.ts';
 import { isUuid } from '../core/ids.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { cleanName } from '../core/text.ts';
@@ -427,7 +428,7 @@ function checkAuditPage(input: { limit: number; before?: string }): void {
   if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) {
     throw new AppError('invalid_page_size', 'Choose a limit between 1 and 1000 entries.');
   }
-  if (input.before !== undefined && !/^[1-9][0-9]{0,17}$/.test(input.before)) {
+  if (input.before !== undefined && !isEntryId(input.before)) {
     throw new AppError('invalid_cursor', 'Give --before as the id of an entry (#id in the list).');
   }
 }

@@ -187,8 +187,7 @@ export function registerAdminCommands(program: Command): void {
         };
         reply(options, json, () => [
           `Removed ${printable(removed)} from ${org.slug}; their seat is free.`,
-          `Also: left ${count(released.projectsLeft, 'project', 'projects')}, ` +
-            `${count(released.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked.`,
+          `Also: ${describeReleased(released)}.`,
         ]);
       });
     });
@@ -509,9 +508,16 @@ function describeDisable(done: support.UserStatusChange['sideEffects']): string 
   return [
     `Also: ${count(done.sessionsEnded, 'session', 'sessions')} ended`,
     `${count(done.apiTokensRevoked, 'API token', 'API tokens')} revoked`,
-    `left ${count(done.projectsLeft, 'project', 'projects')}`,
-    `${count(done.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked.`,
+    `${describeReleased(done)}.`,
   ].join(', ');
+}
+
+/** What a member gave up on leaving an org or being disabled (remove-member, disable-user). */
+function describeReleased(released: { projectsLeft: number; adminInvitesRevoked: number }): string {
+  return (
+    `left ${count(released.projectsLeft, 'project', 'projects')}, ` +
+    `${count(released.adminInvitesRevoked, 'pending admin invitation', 'pending admin invitations')} revoked`
+  );
 }
 
 /** "1 project", "2 projects". */

@@ -1,3 +1,4 @@
+import { isEntryId } from '../core/cursor.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 
 /**
@@ -20,7 +21,7 @@ export function wholeNumber(option: string): (value: string) => number {
 export function entryId(option: string): (value: string) => string {
   return (value) => {
     const digits = value.trim().replace(/^#/, '');
-    if (!/^[1-9][0-9]{0,17}$/.test(digits)) {
+    if (!isEntryId(digits)) {
       throw new CliError(`${option} must be the id of an entry as listed (#12 or 12), not "${value}".`, EXIT_USAGE);
     }
     return digits;

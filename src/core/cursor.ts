@@ -6,6 +6,11 @@ import { AppError } from './errors.ts';
  * refused with `invalid_cursor` instead of being read as an id (regression: the delivery log took
  * any number).
  */
+/** An id of such a list as written: digits, no leading zero, small enough for a bigint. */
+export function isEntryId(value: string): boolean {
+  return /^[1-9][0-9]{0,17}$/.test(value);
+}
+
 export function encodeIdCursor(list: string, id: string): string {
   return Buffer.from(`${list}:${id}`).toString('base64url');
 }
@@ -13,6 +18,6 @@ export function encodeIdCursor(list: string, id: string): string {
 export function decodeIdCursor(list: string, cursor: string, message: string): string {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const id = text.startsWith(`${list}:`) ? text.slice(list.length + 1) : '';
-  if (!/^[1-9][0-9]{0,17}$/.test(id) || encodeIdCursor(list, id) !== cursor) throw new AppError('invalid_cursor', message);
+  if (!isEntryId(id) || encodeIdCursor(list, id) !== cursor) throw new AppError('invalid_cursor', message);
   return id;
 }
