@@ -14,6 +14,7 @@ export const ENGINE_INDEPENDENT_FILES = [
   'test/e2e/retention.test.ts',
   'src/server.test.ts',
   'src/db/data-dir-lock.test.ts',
+  'bench/server.test.ts',
   // Several processes or killed backends on the PostgreSQL server, whatever the engine.
   'test/e2e/invites-multiprocess.test.ts',
   'test/e2e/disable-multiprocess.test.ts',

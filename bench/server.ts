@@ -11,7 +11,8 @@ import { buildApp } from '../src/http/app.ts';
 import { mailOutboxStore } from '../src/mail/queries.ts';
 import { startServer } from '../src/server.ts';
 
-const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', PORT: process.env.PORT ?? '0' });
+// PORT must name a port (1-65535, src/config.ts): without one, a port free on loopback now.
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn', PORT: process.env.PORT ?? String(await freePort()) });
 const workers = Number(process.env.BENCH_WORKERS ?? '1');
 
 if (workers > 1 && cluster.isPrimary) {
