@@ -310,16 +310,29 @@ export async function claimEvent(tx: Queryable, input: { eventId: string; type: 
 
 // Storage reservations.
 
-/** Records a reservation key; false when that key was applied before (a retry). */
+/** What recording a reservation key found: a new key, or the bytes of the reservation that used it before. */
+export type StorageKeyClaim = { claimed: true } | { claimed: false; bytes: number };
+
+/**
+ * Records a reservation key. A key applied before (a retry, or a reuse) is not recorded again; its
+ * reservation's bytes come back so the service can tell the two apart. A concurrent claim of the
+ * same key waits on the primary key until the first commits or rolls back, so the read that
+ * follows sees the winner's row.
+ */
 export async function claimStorageKey(
   tx: Queryable,
   input: { orgId: string; key: string; bytes: number; now: Date },
-): Promise<boolean> {
+): Promise<StorageKeyClaim> {
   const rows = await queryRows<{ key: string }>(
     tx,
     sql`INSERT INTO storage_reservations (org_id, key, bytes, created_at)
         VALUES (${input.orgId}, ${input.key}, ${input.bytes}, ${input.now})
         ON CONFLICT (org_id, key) DO NOTHING RETURNING key`,
   );
-  return rows.length === 1;
+  if (rows.length === 1) return { claimed: true };
+  const [earlier] = await queryRows<{ bytes: number }>(
+    tx,
+    sql`SELECT bytes FROM storage_reservations WHERE org_id = ${input.orgId} AND key = ${input.key}`,
+  );
+  return { claimed: false, bytes: Number(earlier?.bytes ?? input.bytes) };
 }

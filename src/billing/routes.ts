@@ -117,13 +117,14 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Reserve (or, with negative bytes, release) storage from the org pool; a retried key counts once',
         description:
           "A member reserves for their own org (`org_id` may be omitted; another org's id answers 404). " +
-          'A service token with `storage:write` names the org with `org_id`.',
+          'A service token with `storage:write` names the org with `org_id`. A retry sends the same `key` and `bytes` ' +
+          'and is answered with the current totals; the same key with other bytes answers 409 `idempotency_key_reused`.',
         body: z.strictObject({
           bytes: z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
           key: z.string().min(1).max(200),
           org_id: z.string().max(100).optional().describe("required with a service token; a member's own org otherwise"),
         }),
-        response: { 200: storageSchema, ...errorReplies(400, 401, 403, 404, 413) },
+        response: { 200: storageSchema, ...errorReplies(400, 401, 403, 404, 409, 413) },
       },
     },
     async (request) => {

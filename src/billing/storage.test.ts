@@ -52,6 +52,18 @@ describe('org storage', () => {
     expect((await reserve(org.owner, { bytes: 1000, key: 'same-upload' })).body.storage_used_bytes).toBe(1000);
   });
 
+  it('refuses a key used before for other bytes with 409 idempotency_key_reused, changing nothing (regression: a silent 200)', async () => {
+    const org = await t.given.org({ seats: 2 });
+    expect((await reserve(org.owner, { bytes: 1000, key: 'upload-7' })).status).toBe(200);
+    const reused = await reserve(org.owner, { bytes: 2500, key: 'upload-7' });
+    expect(reused.status).toBe(409);
+    expect(reused.body.error).toMatchObject({ code: 'idempotency_key_reused', details: { bytes: 1000 } });
+    expect(await usedInDatabase(org.id)).toBe(1000);
+    // A release under the upload's key is a new request too, not a retry.
+    expect((await reserve(org.owner, { bytes: -1000, key: 'upload-7' })).status).toBe(409);
+    expect(await usedInDatabase(org.id)).toBe(1000);
+  });
+
   it('never overshoots under 50 concurrent reservations (checked in the database)', async () => {
     const org = await t.given.org({ seats: 1 });
     const chunk = Math.floor(GIB / 20) + 1; // 19 fit, the 20th does not

@@ -32,7 +32,8 @@ async function storageOf(db: Queryable, orgId: string): Promise<OrgStorage> {
  * `POST /org/storage/reserve`: adds `bytes` (negative: releases) to the org's pool. The key is
  * recorded in the same transaction, so a retried call counts once; the addition is one conditional
  * UPDATE, so concurrent reservations never take the total over the limit. Refused whole with
- * 413 storage_limit (the key is not recorded then, so a retry after freeing space can succeed).
+ * 413 storage_limit (the key is not recorded then, so a retry after freeing space can succeed); a
+ * key used before for other bytes answers 409 idempotency_key_reused and changes nothing.
  */
 export async function reserveOrgStorage(
   ctx: Ctx,
@@ -44,7 +45,17 @@ export async function reserveOrgStorage(
   }
   return ctx.db.transaction(async (tx) => {
     const before = await storageOf(tx, orgId);
-    if (!(await claimStorageKey(tx, { orgId, key: input.key, bytes: input.bytes, now: ctx.clock.now() }))) {
+    const claim = await claimStorageKey(tx, { orgId, key: input.key, bytes: input.bytes, now: ctx.clock.now() });
+    if (!claim.claimed) {
+      // The same key for other bytes is a new request under an old key, not a retry: counting it
+      // once would lose it silently (usage answers the same way).
+      if (claim.bytes !== input.bytes) {
+        throw new AppError(
+          'idempotency_key_reused',
+          `This key was already used for a reservation of ${claim.bytes} bytes. Send a new key for a new reservation.`,
+          { bytes: claim.bytes },
+        );
+      }
       return storageOf(tx, orgId); // a retry: counted once, answered with the current totals
     }
     const usedBytes = await reserveStorage(tx, { orgId, bytes: input.bytes, limitBytes: before.limitBytes });

@@ -6459,7 +6459,7 @@ export interface paths {
         put?: never;
         /**
          * Reserve (or, with negative bytes, release) storage from the org pool; a retried key counts once
-         * @description A member reserves for their own org (`org_id` may be omitted; another org's id answers 404). A service token with `storage:write` names the org with `org_id`.
+         * @description A member reserves for their own org (`org_id` may be omitted; another org's id answers 404). A service token with `storage:write` names the org with `org_id`. A retry sends the same `key` and `bytes` and is answered with the current totals; the same key with other bytes answers 409 `idempotency_key_reused`.
          */
         post: {
             parameters: {
@@ -6545,6 +6545,23 @@ export interface paths {
                 };
                 /** @description Error */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
