@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const auditQuery = z.object({
+export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   action: z.string().max(100).optional().describe('Only entries with this action, e.g. member.role_changed'),

@@ -74,6 +74,19 @@ describe('text PostgreSQL cannot store (U+0000, a lone surrogate half)', () => {
   });
 });
 
+describe('query parameters', () => {
+  it('are refused when the route does not know them (400 invalid_request naming them), so a misspelled filter never lists everything', async () => {
+    const org = await t.given.org({ members: 2 });
+    const lists = ['/api/v1/org/members', '/api/v1/org/projects', '/api/v1/org/audit', '/api/v1/org/usage', '/api/dev/mailbox'];
+    for (const path of lists) {
+      expect((await t.http.get(path, { as: org.owner, query: { limit: '1' } })).status, path).toBe(200);
+      const refused = await t.http.get(path, { as: org.owner, query: { limit: '1', stauts: 'disabled' } });
+      expect([refused.status, refused.body.error?.code], path).toEqual([400, 'invalid_request']);
+      expect(refused.body.error.message, path).toContain('stauts');
+    }
+  });
+});
+
 describe('a route that takes no body', () => {
   it('refuses a body with fields (400 invalid_request naming them) and changes nothing; accepts none or {}', async () => {
     const org = await t.given.org({ members: 2 });

@@ -26,7 +26,7 @@ export const mailboxRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['development'],
         summary: 'Development only (no SMTP_URL, NODE_ENV not production): the emails Roster would have sent, newest first',
         security: [],
-        querystring: z.object({
+        querystring: z.strictObject({
           to: z.string().max(320).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(100),
         }),

@@ -53,7 +53,7 @@ export const ownOrgReply = z.union([
   z.object({}).strict().describe('The caller belongs to no organization'),
 ]);
 
-export const membersQuery = z.object({
+export const membersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   q: z.string().max(200).optional(),

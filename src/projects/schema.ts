@@ -43,7 +43,7 @@ export const projectMemberBody = z.strictObject({ editor: z.boolean() });
 
 export const projectIdParams = z.object({ id: z.string() });
 export const projectMemberParams = z.object({ id: z.string(), user_id: z.string() });
-export const projectsQuery = z.object({
+export const projectsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });

@@ -36,7 +36,7 @@ export const ownUsageReply = z.object({
   month: z.object({ used: z.number().int(), limit, by_activity: byActivity }),
 });
 
-export const orgUsageQuery = z.object({
+export const orgUsageQuery = z.strictObject({
   period: z.enum(['day', 'month']).default('month'),
   limit: z.coerce.number().int().min(1).max(200).default(50).describe('Members per page'),
   cursor: z.string().max(200).optional().describe('next_cursor of the previous page (the cursor of GET /org/members)'),

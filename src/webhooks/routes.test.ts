@@ -192,6 +192,9 @@ describe('webhook endpoints', () => {
       const forged = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { cursor } });
       expect([forged.status, forged.body.error?.code], cursor).toEqual([400, 'invalid_cursor']);
     }
+    // A misspelled parameter is refused, not ignored (regression: ?limt=2 listed 50).
+    const misspelled = await t.http.get(`/api/v1/webhooks/${id}/deliveries`, { as: manager, query: { limt: '2' } });
+    expect([misspelled.status, misspelled.body.error?.code]).toEqual([400, 'invalid_request']);
   });
 });
 

@@ -85,7 +85,7 @@ export const rotateSecretBody = z
   .nullish()
   .describe('Optional: without a body the previous secret signs for a day');
 
-export const deliveriesQuery = z.object({
+export const deliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(100).optional(),
 });
