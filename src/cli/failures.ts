@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { isDatabaseUnavailable, sqlState } from '../core/errors.ts';
-import { safeMessage } from '../core/logging.ts';
+import { safeMessage, serializeError, type SerializedError } from '../core/logging.ts';
 import { CliError, EXIT_CONFIG, EXIT_UNAVAILABLE } from './errors.ts';
 
 // The start-up failures an operator causes or can fix (the database down or misnamed, a data
@@ -65,7 +65,7 @@ function listenFailure(error: SystemError, config: Config): CliError | undefined
 function databaseFailure(error: unknown, databaseUrl: string): CliError | undefined {
   const target = describeDatabase(databaseUrl);
   const code = sqlState(error);
-  const cause = safeMessage(error);
+  const cause = databaseReason(error);
   // Retrying does not help these two: the URL names a database or a login the server does not have.
   if (code === '3D000') {
     return new CliError(
@@ -86,6 +86,30 @@ function databaseFailure(error: unknown, databaseUrl: string): CliError | undefi
     );
   }
   return undefined;
+}
+
+/**
+ * What the database or its driver said ("Connection terminated unexpectedly"), not the statement
+ * that met it: Drizzle wraps the driver's error as "Failed query: <SQL> params: …", which tells an
+ * operator nothing they can act on. Never a parameter or a token (safeMessage).
+ */
+export function databaseReason(error: unknown): string {
+  const wrapped = error as { query?: unknown; cause?: unknown };
+  return typeof wrapped.query === 'string' && wrapped.cause instanceof Error ? safeMessage(wrapped.cause) : safeMessage(error);
+}
+
+/**
+ * A failure that is a bug of ours, as the CLI prints it: one line, then the stack trace for whoever
+ * reports it, both as the server's log would show them (serializeError): a failed statement's
+ * parameters (emails, password and token hashes) or a token never reach the terminal, nor a log
+ * that captures the command's output.
+ */
+export function describeBug(error: unknown): string {
+  const lines = [`roster: internal error (a bug; report it with the lines below): ${safeMessage(error)}`];
+  for (let shown: SerializedError | undefined = serializeError(error); shown; shown = shown.cause) {
+    lines.push(`${lines.length > 1 ? 'caused by: ' : ''}${shown.stack || `${shown.type}: ${shown.message}`}`);
+  }
+  return lines.join('\n');
 }
 
 /** Host, port and database of a DATABASE_URL, never its password. */

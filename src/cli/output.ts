@@ -10,3 +10,16 @@ export function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
     throw error;
   });
 }
+
+/** A value as `--json` prints it on stdout. */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+export const JSON_OPTION = ['--json', 'print JSON (what changed, for scripts)'] as const;
+
+/** A command's outcome: `json` with --json, else the text lines for a person. */
+export function reply(options: { json?: boolean }, json: unknown, text: () => (string | false)[]): void {
+  if (options.json) return printJson(json);
+  for (const line of text()) if (line !== false) console.log(line);
+}

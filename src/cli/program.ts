@@ -8,7 +8,7 @@ import { DataDirInUseError, openDatabase } from '../db/client.ts';
 import { migrate, MigrationError } from '../db/migrate.ts';
 import { registerAdminCommands } from './admin.ts';
 import { CliError, EXIT_CONFIG, EXIT_DATAERR, EXIT_TEMPFAIL, EXIT_USAGE } from './errors.ts';
-import { explainFailure } from './failures.ts';
+import { describeBug, explainFailure } from './failures.ts';
 import { wholeNumber } from './numbers.ts';
 import { runStart, type StartOptions } from './start.ts';
 
@@ -91,7 +91,7 @@ export async function runCli(args: string[]): Promise<number | undefined> {
     if (explained) return report(explained);
     // A bug: the JSON line for the script, then the stack trace for whoever reports it.
     if (json) report(new CliError(safeMessage(error), 1));
-    console.error(error);
+    console.error(describeBug(error));
     return 1;
   }
 }

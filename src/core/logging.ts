@@ -12,7 +12,7 @@ export function serializeRequest(request: { method: string; url: string; ip?: st
 /** Fields of a database error that name what failed without holding any value of a row. */
 const SAFE_FIELDS = ['code', 'severity', 'routine', 'where', 'schema', 'table', 'column', 'constraint', 'hint'] as const;
 
-interface SerializedError {
+export interface SerializedError {
   type: string;
   message: string;
   stack: string;
