@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
-import { setPlan } from '../admin/service.ts';
+import { createServiceToken, setPlan } from '../admin/service.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -156,6 +156,49 @@ describe('POST /api/v1/billing/portal', () => {
     const reply = await t.http.post('/api/v1/billing/portal', { as: org.owner, body: { scope: 'org' } });
     expect(reply.status).toBe(403);
     expect(reply.body.error.code).toBe('enterprise_managed');
+  });
+});
+
+describe('GET /api/v1/me/subscription', () => {
+  const mine = (as: { token: string }) => t.http.get('/api/v1/me/subscription', { as });
+
+  it("shows the user's own subscription after checkout, null before, and null once an org took it", async () => {
+    const user = await t.given.user();
+    expect((await mine(user)).body).toEqual({ subscription: null });
+    expect((await checkout(user, { plan: 'team', seats: 4, scope: 'personal' })).status).toBe(200);
+    const subscribed = await mine(user);
+    expect(subscribed.status).toBe(200);
+    expect(subscribed.body).toEqual({
+      subscription: {
+        plan: 'team',
+        seats: 4,
+        status: 'active',
+        current_period_end: null, // the local provider has no billing periods
+        cancel_at_period_end: false,
+        portal_available: true,
+      },
+    });
+    expect(
+      (await t.http.post('/api/v1/org', { as: user, body: { name: 'Mine', slug: `mine-${user.id.slice(0, 8)}` } })).status,
+    ).toBe(201);
+    expect((await mine(user)).body).toEqual({ subscription: null });
+  });
+
+  it("never shows an org's subscription or another user's, and shows a canceled one as canceled", async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    expect((await mine(org.owner)).body).toEqual({ subscription: null });
+    const other = await t.given.subscribedUser({ seats: 2 });
+    await t.database.db.execute(sql`UPDATE subscriptions SET status = 'canceled' WHERE user_id = ${other.id}`);
+    expect((await mine(other)).body.subscription).toMatchObject({ status: 'canceled', seats: 2 });
+    expect((await mine(member)).body).toEqual({ subscription: null });
+  });
+
+  it('needs a signed-in user: 401 without credentials, 403 for a service token', async () => {
+    expect((await t.http.get('/api/v1/me/subscription')).status).toBe(401);
+    const { token } = await createServiceToken(operatorCtx(t), { name: 'host', scopes: 'usage:write,authz:read' });
+    const reply = await t.http.get('/api/v1/me/subscription', { as: { token } });
+    expect([reply.status, reply.body.error?.code]).toEqual([403, 'forbidden']);
   });
 });
 

@@ -2,7 +2,16 @@ import { allocationSchema } from './schema-allocation.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
-import { changeSeats, listPlans, openPortal, orgBilling, startCheckout, type OrgBilling } from './service.ts';
+import {
+  changeSeats,
+  listPlans,
+  openPortal,
+  orgBilling,
+  personalSubscription,
+  startCheckout,
+  type OrgBilling,
+  type PersonalSubscription,
+} from './service.ts';
 import { orgStorage, reserveOrgStorage, setOrgStorage, type OrgStorage } from './storage.ts';
 import { receiveWebhook } from './webhook.ts';
 
@@ -69,6 +78,24 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => openPortal(request.ctx, request.body),
+  );
+
+  app.get(
+    '/me/subscription',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: 'Your personal subscription (bought before creating an organization), or null',
+        description:
+          'The live subscription, else the newest canceled one. `POST /org` moves a live one to the new ' +
+          'organization (then `GET /org/billing` shows it and this answers null). Any signed-in user, also while in an organization.',
+        response: {
+          200: z.object({ subscription: personalSubscriptionSchema.nullable() }),
+          ...errorReplies(401, 403),
+        },
+      },
+    },
+    async (request) => ({ subscription: presentPersonalSubscription(await personalSubscription(request.ctx)) }),
   );
 
   app.get(
@@ -181,6 +208,27 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
     );
   });
 };
+
+const personalSubscriptionSchema = z.object({
+  plan: z.enum(['team', 'enterprise']),
+  seats: z.number().int(),
+  status: z.enum(['active', 'past_due', 'canceled']),
+  current_period_end: z.string().nullable(),
+  cancel_at_period_end: z.boolean(),
+  portal_available: z.boolean().describe('POST /billing/portal {scope: "personal"} has something to show'),
+});
+
+function presentPersonalSubscription(subscription: PersonalSubscription | null) {
+  if (!subscription) return null;
+  return {
+    plan: subscription.plan,
+    seats: subscription.seats,
+    status: subscription.status,
+    current_period_end: subscription.currentPeriodEnd ? subscription.currentPeriodEnd.toISOString() : null,
+    cancel_at_period_end: subscription.cancelAtPeriodEnd,
+    portal_available: subscription.portalAvailable,
+  };
+}
 
 const orgBillingSchema = z.object({
   plan: z.enum(['team', 'enterprise']).nullable(),

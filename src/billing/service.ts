@@ -128,6 +128,38 @@ export async function openPortal(ctx: Ctx, input: { scope: 'personal' | 'org' })
   return ctx.billing.createPortal({ scope, customerId: customerId ?? null });
 }
 
+/** A user's own subscription, bought before creating an org (scope `personal`). */
+export interface PersonalSubscription {
+  plan: Plan;
+  seats: number;
+  status: SubscriptionStatus;
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  /** The portal (`POST /billing/portal {scope: personal}`) has something to show. */
+  portalAvailable: boolean;
+}
+
+/**
+ * `GET /me/subscription`: the signed-in user's personal subscription (live, else the newest
+ * canceled one), or null. It is what `POST /org` moves to the new org, so a client can tell before
+ * asking whether the user has paid (a return from Stripe's checkout, a second visit) instead of
+ * offering a second checkout. Once it has moved to an org, `GET /org/billing` shows it.
+ */
+export async function personalSubscription(ctx: Ctx): Promise<PersonalSubscription | null> {
+  const actor = requireActor(ctx);
+  const scope: BillingScope = { kind: 'personal', userId: actor.userId };
+  const subscription = await currentSubscription(ctx.db, scope);
+  if (!subscription) return null;
+  return {
+    plan: subscription.plan,
+    seats: subscription.seats,
+    status: subscription.status,
+    currentPeriodEnd: subscription.currentPeriodEnd,
+    cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+    portalAvailable: !ctx.billing.usesCustomers || (await findCustomer(ctx.db, scope)) !== undefined,
+  };
+}
+
 export interface OrgBilling {
   plan: Plan | null;
   status: SubscriptionStatus;
