@@ -52,7 +52,7 @@ export interface Acceptance {
 /** `POST /invites/{token}/accept`: the signed-in user whose email matches joins the org. */
 export async function acceptByToken(ctx: Ctx, input: { token: string }): Promise<Acceptance> {
   const actor = requireActor(ctx);
-  return acceptAs(ctx, actor, (tx) => findByToken(tx, input.token), { requireVerifiedEmail: false });
+  return acceptAs(ctx, actor, (tx) => findByToken(tx, input.token), { requireVerifiedEmail: false, byId: false });
 }
 
 /** `POST /org/invite/{id}/accept`: as by token, for a user whose email is verified (the id is no secret). */
@@ -61,6 +61,7 @@ export async function acceptById(ctx: Ctx, input: { inviteId: string }): Promise
   const id = input.inviteId;
   return acceptAs(ctx, actor, (tx) => (isUuid(id) ? findInvitationById(tx, id) : Promise.resolve(undefined)), {
     requireVerifiedEmail: true,
+    byId: true,
   });
 }
 
@@ -68,14 +69,16 @@ async function acceptAs(
   ctx: Ctx,
   actor: Actor,
   find: (tx: Tx) => Promise<InvitationRow | undefined>,
-  options: { requireVerifiedEmail: boolean },
+  options: { requireVerifiedEmail: boolean; byId: boolean },
 ): Promise<Acceptance> {
   if (options.requireVerifiedEmail && !actor.emailVerified) {
     throw new AppError('email_not_verified', 'Confirm your email address first: open the link in the verification email.');
   }
   const now = ctx.clock.now();
   try {
-    const accepted = await ctx.db.transaction((tx) => acceptInTransaction(tx, ctx, find, { userId: actor.userId }, now));
+    const accepted = await ctx.db.transaction((tx) =>
+      acceptInTransaction(tx, ctx, find, { userId: actor.userId }, now, { nameInvitee: !options.byId }),
+    );
     return { org: await orgView(ctx.db, accepted.orgId, now), role: accepted.role };
   } catch (error) {
     throw mapMembershipConflict(error);
@@ -84,7 +87,10 @@ async function acceptAs(
 
 /**
  * The acceptance core, shared by both accept routes and by signup with `invite_token`: it runs in
- * the caller's transaction. Lock order: org row, then the invitation row.
+ * the caller's transaction. Lock order: org row, then the invitation row. `nameInvitee`: whether
+ * an email mismatch may say which address was invited — true for a token's holder (the invitation
+ * page shows it to them), false by id, which reaches people the invitation is not for (an admin
+ * who has left, a webhook receiver, anyone who saw an admin's screen).
  */
 export async function acceptInTransaction(
   tx: Tx,
@@ -92,6 +98,7 @@ export async function acceptInTransaction(
   find: (tx: Tx) => Promise<InvitationRow | undefined>,
   user: { userId: string; emailNormalized?: string },
   now: Date,
+  options: { nameInvitee: boolean } = { nameInvitee: true },
 ): Promise<{ orgId: string; role: InviteRole }> {
   const found = await find(tx);
   if (!found) throw inviteNotFound();
@@ -106,7 +113,9 @@ export async function acceptInTransaction(
   if (invitation.emailNormalized !== emailNormalized) {
     throw new AppError(
       'email_mismatch',
-      `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`,
+      options.nameInvitee
+        ? `This invitation was sent to another email address. Sign in as ${invitation.email} to accept it.`
+        : 'This invitation was sent to another email address. Sign in with the address it was sent to.',
     );
   }
   // The seats, and whether the user is in an org already, in one read (on Citus, memberships are
