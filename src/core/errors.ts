@@ -57,16 +57,22 @@ export function sqlState(error: unknown): string | undefined {
   return findPgError(error)?.code;
 }
 
-function findPgError(error: unknown): { code?: string; constraint?: string; message?: string } | undefined {
+/** The DETAIL of a database error (through drivers' wrappers): what a function's RAISE put there. */
+export function sqlDetail(error: unknown): string | undefined {
+  return findPgError(error)?.detail;
+}
+
+function findPgError(error: unknown): { code?: string; constraint?: string; message?: string; detail?: string } | undefined {
   // Drizzle wraps driver errors in `cause`; PGlite and pg both expose `code` (SQLSTATE).
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth += 1) {
-    const candidate = current as { code?: unknown; constraint?: unknown; message?: unknown; cause?: unknown };
+    const candidate = current as { code?: unknown; constraint?: unknown; message?: unknown; detail?: unknown; cause?: unknown };
     if (typeof candidate.code === 'string' && /^[0-9A-Z]{5}$/.test(candidate.code)) {
       return {
         code: candidate.code,
         constraint: typeof candidate.constraint === 'string' ? candidate.constraint : undefined,
         message: typeof candidate.message === 'string' ? candidate.message : undefined,
+        detail: typeof candidate.detail === 'string' ? candidate.detail : undefined,
       };
     }
     current = candidate.cause;

@@ -154,6 +154,49 @@ describe('usage group commit', () => {
     expect(keys?.n).toBe(1);
   });
 
+  it("a batch behind another process's clock at midnight counts in the later day, never restarts it (regression: overshoot at the turn of a day)", async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    await t.given.usageLimit({ as: org.owner, member, daily: 100, monthly: 100 });
+    // Two processes whose clocks are 20 ms apart across the turn of a year (day and month at once).
+    const at = (iso: string) => ({ ...operatorCtx(t), actor: null, clock: { now: () => new Date(iso) } });
+    const ahead = at('2031-01-01T00:00:00.010Z');
+    const behind = at('2030-12-31T23:59:59.990Z');
+    const request = (quantity: number) => ({ kind: 'user' as const, userId: member.id, activity: 'api.call', quantity });
+    expect(await applyBatch(ahead, [request(60)])).toMatchObject([{ status: 'recorded', dayUsed: 60, monthUsed: 60 }]);
+    // The late batch counts in the day its counters are on (before: it restarted them at 1).
+    expect(await applyBatch(behind, [request(1)])).toMatchObject([{ status: 'recorded', dayUsed: 61, monthUsed: 61 }]);
+    const rest = await applyBatch(
+      ahead,
+      Array.from({ length: 10 }, () => request(10)),
+    );
+    expect(rest.map((outcome) => outcome.status)).toEqual([...Array(3).fill('recorded'), ...Array(7).fill('over_limit')]);
+    const days = await queryRows<{ day: string; quantity: number }>(
+      t.database.db,
+      sql`SELECT day::text AS day, sum(quantity)::int AS quantity FROM usage_activity WHERE org_id = ${org.id} GROUP BY day`,
+    );
+    expect(days).toEqual([{ day: '2031-01-01', quantity: 91 }]);
+    expect(await recorded(org.id)).toEqual({ counters: 91, activity: 91 });
+  });
+
+  it('a keyed retry sent just after the month turned counts once; the key counts anew a day later (regression: counted twice)', async () => {
+    const org = await t.given.org({ members: 1 });
+    const member = org.members[0]!;
+    const at = (iso: string) => ({ ...operatorCtx(t), actor: null, clock: { now: () => new Date(iso) } });
+    const keyed = { kind: 'user' as const, userId: member.id, activity: 'api.call', quantity: 30, key: 'export-9' };
+    expect(await applyBatch(at('2031-01-31T23:59:59.500Z'), [keyed])).toMatchObject([{ status: 'recorded', monthUsed: 30 }]);
+    const retry = await applyBatch(at('2031-02-01T00:00:00.500Z'), [keyed]);
+    expect(retry).toMatchObject([{ status: 'replayed', stored: { activity: 'api.call', quantity: 30, monthUsed: 30 } }]);
+    expect(await recorded(org.id)).toEqual({ counters: 30, activity: 30 });
+    // A day on, the key is January's no more: reused, it is a new request of February.
+    expect(await applyBatch(at('2031-02-02T00:00:01.000Z'), [keyed])).toMatchObject([{ status: 'recorded', monthUsed: 30 }]);
+    const [months] = await queryRows<{ activity: number }>(
+      t.database.db,
+      sql`SELECT sum(quantity)::int AS activity FROM usage_activity WHERE org_id = ${org.id}`,
+    );
+    expect(months?.activity).toBe(60);
+  });
+
   it("concurrent batches of one org (as several processes) never take more than the org's finite allocation", async () => {
     const org = await t.given.org({ members: 6 });
     await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 25 });

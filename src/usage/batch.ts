@@ -2,7 +2,7 @@ import { can, rolesThatCan, scopesThatCan } from '../auth/permissions.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { LOW_BALANCE_SHARE, monthlyAllocation } from '../billing/allocation.ts';
-import { sqlState } from '../core/errors.ts';
+import { sqlDetail, sqlState } from '../core/errors.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { periodsAt } from './periods.ts';
 import { sendNotices } from './allocation.ts';
@@ -222,11 +222,43 @@ interface MemberState {
   activities: Map<string, number>;
 }
 
-/** Applies one batch in one transaction; the outcomes are in the requests' order. */
+/**
+ * Applies one batch in one transaction; the outcomes are in the requests' order. The batch's day
+ * and month come from this process's clock; when another process (a clock a little ahead, or a
+ * batch that waited less) has already moved a member's counters to a later day, the batch runs
+ * again at the start of that day, so it counts there: counters never go back to an earlier period
+ * (which would restart the later day's count and let members past their limits).
+ */
 export async function applyBatch(ctx: Ctx, requests: UsageRequest[]): Promise<UsageOutcome[]> {
   batchTestHooks.onBatch?.(requests.length);
-  const now = ctx.clock.now();
-  return (await onCitusDb(ctx.db)) ? applyPerOrg(ctx, requests, now) : applyInDatabase(ctx, requests, now);
+  const citus = await onCitusDb(ctx.db);
+  let now = ctx.clock.now();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await (citus ? applyPerOrg(ctx, requests, now) : applyInDatabase(ctx, requests, now));
+    } catch (error) {
+      const later = laterPeriodOf(error);
+      // A period only moves forward, so a second move is a clock days apart: fail as any error.
+      if (later === undefined || later <= now || attempt === 3) throw error;
+      now = later;
+    }
+  }
+}
+
+/** SQLSTATE of roster_usage_batch when a counter row is on a later day than the batch (migration 0037). */
+const PERIOD_AHEAD = 'RU002';
+
+/** Thrown by recordOrg (Citus) where roster_usage_batch raises PERIOD_AHEAD: `day` is the latest. */
+class PeriodAheadError extends Error {
+  constructor(readonly day: string) {
+    super(`a usage counter row is on ${day}, later than the batch's day`);
+  }
+}
+
+/** The start of the later day a batch must run at, or undefined for any other failure. */
+function laterPeriodOf(error: unknown): Date | undefined {
+  const day = error instanceof PeriodAheadError ? error.day : sqlState(error) === PERIOD_AHEAD ? sqlDetail(error) : undefined;
+  return day && /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00.000Z`) : undefined;
 }
 
 /**
@@ -409,6 +441,10 @@ async function recordOrg(
     await createMemberSlices(tx, { members: missing, day, month, slices: ctx.config.usageCounterSlices });
     rows = await lockMemberSlices(tx, keys, orgId);
   }
+  // A row on a later period than the batch's: deciding here would write the earlier day over it.
+  let latest = day;
+  for (const row of rows) for (const period of [row.day, row.month]) if (period > latest) latest = period;
+  if (latest > day) throw new PeriodAheadError(latest);
   const keyed: KeyedRequest[] = [];
   requests.forEach((request, idx) => {
     const actor = actors.get(idx);
@@ -420,7 +456,7 @@ async function recordOrg(
   // members' limits and keys holds.
   const limits = await limitsOfMembers(tx, keys, orgId);
   const storedKeys =
-    keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, only: orgId }) : new Map<string, StoredKey>();
+    keyed.length > 0 ? await findUsageKeys(tx, { requests: keyed, month, now, only: orgId }) : new Map<string, StoredKey>();
   const orgs = new Map([[orgId, { monthly, used: orgUsed.get(orgId) ?? 0, accepted: 0 }]]);
   const newKeys: (KeyedRequest & StoredKey)[] = [];
   const states = new Map<string, MemberState>();

@@ -480,16 +480,22 @@ function wantedKeys(requests: KeyedRequest[]): SQL {
                     (SELECT ${column((r) => r.key)}::text[])) w(org_id, user_id, key)`;
 }
 
-/** Deletes the members' keys of past months (a key counts once per member and UTC month). */
-function staleKeysDelete(input: { requests: KeyedRequest[]; month: string; only?: string | undefined }): SQL {
+/**
+ * Deletes the members' keys of past months once they are a day old: a key counts once per member
+ * and UTC month, and a retry sent just after the month turned still finds its key (the rule of
+ * roster_usage_batch, migration 0037).
+ */
+function staleKeysDelete(input: { requests: KeyedRequest[]; month: string; now: Date; only?: string | undefined }): SQL {
   return sql`DELETE FROM usage_keys k USING (SELECT DISTINCT org_id, user_id FROM ${wantedKeys(input.requests)}) w
-        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND k.month < ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`;
+        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND k.month < ${input.month}::date
+          AND k.created_at <= ${input.now}::timestamptz - interval '1 day'${inOrg(sql`k.org_id`, input.only)}`;
 }
 
-function storedKeysQuery(input: { requests: KeyedRequest[]; month: string; only?: string | undefined }): SQL {
+/** The members' stored keys: what staleKeysDelete left is this month's or less than a day old. */
+function storedKeysQuery(input: { requests: KeyedRequest[]; only?: string | undefined }): SQL {
   return sql`SELECT k.org_id, k.user_id, k.key, k.activity, k.quantity, k.day_used, k.day_limit, k.month_used, k.month_limit
         FROM usage_keys k JOIN ${wantedKeys(input.requests)} ON k.org_id = w.org_id AND k.user_id = w.user_id AND k.key = w.key
-        WHERE k.month = ${input.month}::date${inOrg(sql`k.org_id`, input.only)}`;
+        WHERE true${inOrg(sql`k.org_id`, input.only)}`;
 }
 
 function toStoredKeys(rows: KeyRow[]): Map<string, StoredKey> {
@@ -509,13 +515,14 @@ function toStoredKeys(rows: KeyRow[]): Map<string, StoredKey> {
 }
 
 /**
- * The committed requests of these members' keys this month, with the receipts they answered,
- * keyed `org/user/key`. Read under the members' counter-row locks: every writer of a member's keys
- * holds them, so what is committed is all there is. Keys of past months are deleted first.
+ * The committed requests of these members' keys this month (or less than a day ago), with the
+ * receipts they answered, keyed `org/user/key`. Read under the members' counter-row locks: every
+ * writer of a member's keys holds them, so what is committed is all there is. Keys of past months
+ * that are a day old are deleted first.
  */
 export async function findUsageKeys(
   tx: Queryable,
-  input: { requests: KeyedRequest[]; month: string; only?: string | undefined },
+  input: { requests: KeyedRequest[]; month: string; now: Date; only?: string | undefined },
 ): Promise<Map<string, StoredKey>> {
   await tx.execute(staleKeysDelete(input));
   return toStoredKeys(await queryRows<KeyRow>(tx, storedKeysQuery(input)));
