@@ -51,11 +51,12 @@ export function createStripeBillingProvider(config: StripeConfig, publicUrl: str
       if (!session.url) throw new AppError('billing_provider_unavailable', 'Stripe returned no checkout page. Try again.');
       return { url: session.url };
     },
-    async createPortal({ customerId }) {
+    async createPortal({ scope, customerId }) {
       if (!customerId) throw new AppError('internal', 'A Stripe portal needs the stored customer.');
-      const session = await atStripe(() =>
-        stripe.billingPortal.sessions.create({ customer: customerId, return_url: billingPage }),
-      );
+      // Back to where it was opened: a personal subscription is managed from the Account page (a
+      // user in no org has no billing page; the dashboard would send them on to create one).
+      const returnUrl = scope.kind === 'personal' ? `${publicUrl}/account` : billingPage;
+      const session = await atStripe(() => stripe.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl }));
       return { url: session.url };
     },
     async changeSeats({ subscriptionRef, seats }) {

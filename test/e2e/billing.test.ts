@@ -1,7 +1,9 @@
 // Billing in the browser: Debian's Chromium against the real server on PGlite (local billing
 // provider: checkout completes at once). The owner changes seats on the Billing page and sees the
-// server's refusal below active + pending; a member sees the storage pool but no Billing; after
-// support moves the org to Enterprise with the operator CLI, the page shows the Enterprise card.
+// server's refusal below active + pending; a member sees the storage pool but no Billing; someone
+// who bought a personal Team plan and left is not asked to pay again, and sees it on the Account
+// page; after support moves the org to Enterprise with the operator CLI, the page shows the
+// Enterprise card.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { PASSWORD } from '../kit/given.ts';
@@ -123,6 +125,58 @@ describe.runIf(shouldRunBrowserTests)('billing in the browser', () => {
       await expect(page.getByRole('link', { name: 'Billing' }).count()).resolves.toBe(0);
       await screenshot(page, 'billing-05-member-organization');
       await page.close();
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'does not ask someone who checked out a personal Team plan and left to pay again, and shows it on the Account page',
+    async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      try {
+        await apiPost(context, server.url, '/api/v1/auth/signup', {
+          email: `pat-payer-${suffix}@example.com`,
+          name: 'Pat Payer',
+          password: PASSWORD,
+        });
+        const page = await context.newPage();
+        await page.goto(`${server.url}/create-org`);
+        await page.getByLabel('Seats').fill('4');
+        await page.getByRole('button', { name: 'Continue to checkout' }).click();
+        const checkout = page.getByRole('alertdialog', { name: 'Subscribe to the Team plan?' });
+        await checkout.getByText('4 seats × $14.99 = $59.96 per month').waitFor();
+        await checkout.getByRole('button', { name: 'Confirm and check out' }).click();
+        // The local provider completes the checkout at once: on to naming the organization.
+        await page.getByRole('heading', { name: 'Name your organization' }).waitFor();
+        await page.getByText(/Your Team plan is active/).waitFor();
+
+        // Left without creating the organization, and back another day: the plan step shows what was bought.
+        await page.goto(`${server.url}/account`);
+        await page.getByRole('heading', { name: 'Account', exact: true }).waitFor();
+        await page.goto(`${server.url}/create-org`);
+        await page.getByText('You have a Team subscription for 4 seats.').waitFor();
+        await expect(page.getByRole('button', { name: 'Continue to checkout' }).count()).resolves.toBe(0);
+        await screenshot(page, 'billing-07-already-subscribed');
+        await page.getByRole('button', { name: 'Continue', exact: true }).click();
+        await page.getByRole('heading', { name: 'Name your organization' }).waitFor();
+        await page.getByText(/Your Team plan is active/).waitFor();
+
+        await page.goto(`${server.url}/account`);
+        const card = page.locator('section', { has: page.getByRole('heading', { name: 'Subscription' }) });
+        await card.getByText('Team', { exact: true }).waitFor();
+        await card.getByText('4', { exact: true }).waitFor();
+        await card.getByText('Active', { exact: true }).waitFor();
+        // The local provider has no payment portal: the card says so rather than leave the page.
+        await card.getByRole('button', { name: 'Manage billing' }).click();
+        await card.getByText('No payment portal on this server').waitFor();
+        expect(new URL(page.url()).pathname).toBe('/account');
+        await screenshot(page, 'billing-08-account-subscription');
+
+        const violations = await seriousAxeViolations(page);
+        expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+      } finally {
+        await context.close();
+      }
     },
     STEP_TIMEOUT,
   );

@@ -90,6 +90,8 @@ export const getOrgUsage = (period: T.UsagePeriod, page: { limit?: number; curso
 export const getPlans = () => roster.GET('/api/v1/billing/plans');
 export const startCheckout = (body: T.CheckoutInput) => roster.POST('/api/v1/billing/checkout', { body });
 export const openBillingPortal = (scope: 'personal' | 'org') => roster.POST('/api/v1/billing/portal', { body: { scope } });
+/** The signed-in user's own subscription (scope personal, bought before creating an org), or `{ subscription: null }`. */
+export const getMySubscription = () => roster.GET('/api/v1/me/subscription');
 export const getOrgBilling = () => roster.GET('/api/v1/org/billing');
 export const updateSeats = (body: T.SeatsInput) => roster.PUT('/api/v1/org/billing/seats', { body });
 export const getOrgStorage = () => roster.GET('/api/v1/org/storage');

@@ -15,6 +15,7 @@ export const queryKeys = {
   myUsage: ['usage', 'me'] as const,
   orgUsage: (period: UsagePeriod) => ['usage', 'org', period] as const,
   plans: ['plans'] as const,
+  mySubscription: ['subscription', 'me'] as const,
   orgBilling: ['org-billing'] as const,
   orgStorage: ['org-storage'] as const,
   audit: (filters: AuditQuery) => ['audit', filters] as const,
@@ -96,6 +97,18 @@ export function useOrgUsagePages(period: UsagePeriod) {
 
 export function usePlans() {
   return useQuery({ queryKey: queryKeys.plans, queryFn: api.getPlans, staleTime: 5 * 60_000 });
+}
+
+/**
+ * The signed-in user's own subscription (bought with a personal checkout before creating an org; any
+ * status), or null: it tells the create-org page that the user has paid, and the Account page what to show.
+ */
+export function useMySubscription() {
+  return useQuery({
+    queryKey: queryKeys.mySubscription,
+    queryFn: api.getMySubscription,
+    select: (reply) => reply.subscription,
+  });
 }
 
 /** The org's plan, subscription status and seats (owners and admins: the `manage_billing` permission). */

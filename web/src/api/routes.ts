@@ -47,6 +47,7 @@ export const apiRoutes = [
   { method: 'get', path: '/api/v1/billing/plans' },
   { method: 'post', path: '/api/v1/billing/checkout' },
   { method: 'post', path: '/api/v1/billing/portal' },
+  { method: 'get', path: '/api/v1/me/subscription' },
   { method: 'get', path: '/api/v1/org/billing' },
   { method: 'put', path: '/api/v1/org/billing/seats' },
   { method: 'get', path: '/api/v1/org/storage' },

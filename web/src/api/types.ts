@@ -63,6 +63,8 @@ export type AcceptInviteResponse = Reply<'/api/v1/invites/{token}/accept', 'post
 // Billing
 export type Plan = Reply<'/api/v1/billing/plans', 'get'>['plans'][number];
 export type CheckoutInput = RequestBody<'/api/v1/billing/checkout', 'post'>;
+/** The user's own subscription (any status; a live one is what POST /org moves to the new org). */
+export type PersonalSubscription = NonNullable<Reply<'/api/v1/me/subscription', 'get'>['subscription']>;
 export type OrgBilling = Reply<'/api/v1/org/billing', 'get'>;
 export type BillingStatus = OrgBilling['status'];
 export type SeatsInput = RequestBody<'/api/v1/org/billing/seats', 'put'>;

@@ -24,3 +24,16 @@ export function isCheckoutSuccess(url: string): boolean {
     return false;
   }
 }
+
+/**
+ * True for the dashboard's own billing page: the local billing provider (development, demos) has
+ * no payment portal and answers a portal request with it (built from PUBLIC_URL, which may name
+ * this host differently, so the origin is not compared).
+ */
+export function isLocalBillingPortal(url: string): boolean {
+  try {
+    return new URL(url, window.location.origin).pathname === '/settings/billing';
+  } catch {
+    return false;
+  }
+}

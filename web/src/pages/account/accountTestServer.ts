@@ -1,6 +1,7 @@
 // A stand-in for the API the account page calls, for its component tests: the signed-in user,
-// their API tokens, and `write` to answer a write differently (an error) before the defaults.
-import type { ApiToken, User } from '../../api/types';
+// their API tokens, their own subscription, and `write` to answer a write differently (an error)
+// before the defaults.
+import type { ApiToken, PersonalSubscription, User } from '../../api/types';
 import { mockFetch, type RecordedRequest } from '../../test/render';
 
 export type Reply = { status: number; body?: unknown };
@@ -14,10 +15,24 @@ export const NEW_TOKEN_SECRET = 'rs_api_0123456789abcdefshownonce';
 
 const defaultUser: User = { id: 'u-1', email: 'ada@example.com', name: 'Ada', email_verified: true };
 
+export function aSubscription(overrides: Partial<PersonalSubscription> = {}): PersonalSubscription {
+  return {
+    plan: 'team',
+    seats: 5,
+    status: 'active',
+    current_period_end: null,
+    cancel_at_period_end: false,
+    portal_available: true,
+    ...overrides,
+  };
+}
+
 export function accountServer(
   options: {
     user?: Partial<User>;
     tokens?: ApiToken[];
+    /** GET /me/subscription; none by default. */
+    subscription?: PersonalSubscription | null;
     /** Answers a write first; `undefined` falls through to the defaults below. */
     write?: (request: RecordedRequest) => Reply | undefined;
   } = {},
@@ -39,6 +54,14 @@ export function accountServer(
     }
     if (route === 'POST /api/v1/auth/verify-email/resend') return { status: 202, body: { email: state.user.email } };
     if (route === 'POST /api/v1/auth/password') return { status: 200, body: { user: state.user } };
+    if (route === 'GET /api/v1/me/subscription') return { status: 200, body: { subscription: options.subscription ?? null } };
+    if (route === 'POST /api/v1/billing/portal') {
+      if (!options.subscription) {
+        return { status: 404, body: { error: { code: 'no_subscription', message: 'Nothing to manage.' } } };
+      }
+      // The local billing provider's answer: the dashboard's billing page, as it has no portal.
+      return { status: 200, body: { url: `${window.location.origin}/settings/billing?scope=personal` } };
+    }
     if (route === 'GET /api/v1/tokens') return { status: 200, body: { tokens: state.tokens } };
     if (route === 'POST /api/v1/tokens') {
       created += 1;

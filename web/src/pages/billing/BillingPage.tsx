@@ -1,19 +1,21 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import * as api from '../../api/client';
 import { useMe, useOrg, useOrgBilling, useRefreshBilling } from '../../api/queries';
 import { errorMessage, isApiError } from '../../api/errors';
-import type { BillingStatus, OrgBilling } from '../../api/types';
+import type { OrgBilling } from '../../api/types';
 import { AllocationBalance, AllocationExhaustedAlert } from '../../components/AllocationBalance';
 import { Button } from '../../components/Button';
-import { Alert, Badge, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { Alert, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
+import { useBillingPortal } from '../../components/BillingPortal';
+import { renewalText, Stat, SubscriptionStatusBadge } from '../../components/SubscriptionFacts';
 import { TextField } from '../../components/Field';
 import { CheckoutConfirmDialog, ConfirmDialog } from '../../components/Dialog';
 import { monthlyPriceText, useTeamSeatPrice } from '../../components/SeatPrice';
 import { StorageBar } from '../../components/StorageBar';
 import { useOrgPermissions } from '../../components/permissions';
-import { formatDate, formatNumber, plural } from '../../lib/format';
+import { formatNumber, plural } from '../../lib/format';
 import { isCheckoutSuccess, sameOriginPath } from '../../lib/navigation';
 
 /** The server's reason for refusing a seat count below active members plus pending invitations. */
@@ -44,12 +46,6 @@ function seatsErrorMessage(reason: unknown): string {
     ? seatsRefusalMessage(reason.details, errorMessage(reason))
     : errorMessage(reason);
 }
-
-const statusBadges: Record<BillingStatus, ReactNode> = {
-  active: <Badge tone="green">Active</Badge>,
-  past_due: <Badge tone="red">Payment failed</Badge>,
-  canceled: <Badge>Canceled</Badge>,
-};
 
 export function BillingPage() {
   const can = useOrgPermissions();
@@ -151,36 +147,8 @@ export function EnterpriseCard({ seats, activeMembers }: { seats: number; active
   );
 }
 
-function Stat({ label, value }: { label: string; value: ReactNode }) {
-  return (
-    <div>
-      <dt className="text-zinc-500">{label}</dt>
-      <dd className="mt-1 font-medium text-zinc-900">{value}</dd>
-    </div>
-  );
-}
-
-function renewal(billing: OrgBilling): string {
-  if (!billing.current_period_end) return '—';
-  const date = formatDate(billing.current_period_end);
-  return billing.cancel_at_period_end ? `Cancels at period end (${date})` : `Renews on ${date}`;
-}
-
 function SubscriptionCard({ billing }: { billing: OrgBilling }) {
-  const [portalError, setPortalError] = useState<string | null>(null);
-  const [portalIsThisPage, setPortalIsThisPage] = useState(false);
-  const portal = useMutation({
-    mutationFn: () => api.openBillingPortal('org'),
-    meta: { inlineErrors: true },
-    onSuccess: ({ url }) => {
-      const inApp = sameOriginPath(url);
-      if (inApp === null) window.location.assign(url);
-      // The local billing provider (development, demos) has no portal: it answers with this page.
-      else if (new URL(inApp, window.location.origin).pathname === window.location.pathname) setPortalIsThisPage(true);
-      else window.location.href = inApp;
-    },
-    onError: (reason) => setPortalError(errorMessage(reason)),
-  });
+  const portal = useBillingPortal('org');
   const isLive = billing.status !== 'canceled';
   // A Team plan that support set (`roster admin set-plan`) is billed by nobody: the server refuses
   // seat changes on it (403 enterprise_managed), so no form is offered.
@@ -193,24 +161,15 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
         description="Seats are the quantity of your subscription: active members and pending invitations each hold one."
         action={
           billing.portal_available ? (
-            <Button
-              variant="secondary"
-              size="sm"
-              onClick={() => {
-                setPortalError(null);
-                setPortalIsThisPage(false);
-                portal.mutate();
-              }}
-              isLoading={portal.isPending}
-            >
+            <Button variant="secondary" size="sm" onClick={portal.open} isLoading={portal.isPending}>
               Manage billing
             </Button>
           ) : undefined
         }
       />
       <div className="space-y-5 px-5 py-5 text-sm">
-        {portalError ? <Alert tone="error">{portalError}</Alert> : null}
-        {portalIsThisPage ? (
+        {portal.error ? <Alert tone="error">{portal.error}</Alert> : null}
+        {portal.hasNoPortal ? (
           <Alert title="No payment portal on this server">
             {isSupportManaged
               ? 'This server uses the local billing provider, which charges nothing and has no payment portal.'
@@ -219,8 +178,8 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
         ) : null}
         <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
           <Stat label="Plan" value={<span className="capitalize">{billing.plan ?? 'No plan'}</span>} />
-          <Stat label="Status" value={statusBadges[billing.status]} />
-          <Stat label="Renewal" value={renewal(billing)} />
+          <Stat label="Status" value={<SubscriptionStatusBadge status={billing.status} />} />
+          <Stat label="Renewal" value={renewalText(billing)} />
           <Stat label="Seats" value={formatNumber(billing.seats)} />
           <Stat label="Active members" value={formatNumber(billing.active_members)} />
           <Stat label="Pending invitations" value={formatNumber(billing.pending_invites)} />

@@ -1,6 +1,7 @@
-import { fireEvent, screen, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
+import type { PersonalSubscription } from '../../api/types';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import { CreateOrgPage } from './CreateOrgPage';
 
@@ -18,7 +19,20 @@ const plans = {
   ],
 };
 
-function createOrgServer(write: (request: RecordedRequest) => { status: number; body?: unknown }) {
+const teamSubscription: PersonalSubscription = {
+  plan: 'team',
+  seats: 5,
+  status: 'active',
+  current_period_end: null,
+  cancel_at_period_end: false,
+  portal_available: true,
+};
+
+/** `subscription`: GET /me/subscription's `subscription` (none by default), or `'failing'` for a 500. */
+function createOrgServer(
+  write: (request: RecordedRequest) => { status: number; body?: unknown },
+  options: { subscription?: PersonalSubscription | null | 'failing' } = {},
+) {
   return mockFetch((request) => {
     if (request.url === '/api/v1/me') {
       return {
@@ -27,10 +41,19 @@ function createOrgServer(write: (request: RecordedRequest) => { status: number; 
       };
     }
     if (request.url === '/api/v1/billing/plans') return { status: 200, body: plans };
+    if (request.url === '/api/v1/me/subscription') {
+      if (options.subscription === 'failing') return { status: 500, body: { error: { code: 'internal', message: 'Down.' } } };
+      return { status: 200, body: { subscription: options.subscription ?? null } };
+    }
     if (request.method !== 'GET') return write(request);
     return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
   });
 }
+
+const subscriptionReads = (requests: RecordedRequest[]) =>
+  requests.filter((request) => request.url === '/api/v1/me/subscription').length;
+
+const posts = (requests: RecordedRequest[]) => requests.filter((request) => request.method === 'POST');
 
 describe('CreateOrgPage', () => {
   it('links to the account page, which a user in no organization has no sidebar to reach from here', async () => {
@@ -82,6 +105,8 @@ describe('CreateOrgPage', () => {
     expect(requests.filter((request) => request.method === 'POST').map((request) => request.body)).toEqual([
       { plan: 'team', seats: 10, scope: 'personal' },
     ]);
+    // Asked again once the checkout completed: a later visit to the plan step shows the subscription.
+    await waitFor(() => expect(subscriptionReads(requests)).toBe(2));
   });
 
   it('regression: does not claim "Your Team plan is active" on ?step=details, where nothing says so', async () => {
@@ -124,5 +149,79 @@ describe('CreateOrgPage', () => {
     await user.clear(screen.getByLabelText('Slug'));
     await user.type(screen.getByLabelText('Slug'), 'acme_inc');
     expect(screen.getByRole('alert')).toHaveTextContent('Use only lowercase letters, digits and hyphens (not “_”).');
+  });
+});
+
+describe('CreateOrgPage, with a personal subscription (GET /me/subscription)', () => {
+  it('shows a subscribed user their subscription on the plan step instead of a second checkout', async () => {
+    const user = userEvent.setup();
+    const requests = createOrgServer(() => ({ status: 500 }), { subscription: teamSubscription });
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+
+    expect(await screen.findByText('You have a Team subscription for 5 seats.')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Continue to checkout' })).toBeNull();
+    expect(screen.queryByLabelText('Seats')).toBeNull();
+
+    await user.click(screen.getByRole('button', { name: 'Continue' }));
+    expect(await screen.findByRole('heading', { name: 'Name your organization' })).toBeInTheDocument();
+    expect(screen.getByText(/Your Team plan is active/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Not subscribed yet? Choose a plan' })).toBeNull();
+    expect(posts(requests)).toEqual([]);
+  });
+
+  it('says the plan is active on ?step=details (back from Stripe once its webhook has landed)', async () => {
+    createOrgServer(() => ({ status: 500 }), { subscription: teamSubscription });
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org?step=details' });
+    expect(await screen.findByText(/Your Team plan is active/)).toBeInTheDocument();
+    expect(screen.queryByText(/If you have subscribed to a plan/)).toBeNull();
+  });
+
+  it('counts a past_due subscription as paid for (POST /org moves it), and says its payment failed', async () => {
+    createOrgServer(() => ({ status: 500 }), { subscription: { ...teamSubscription, seats: 3, status: 'past_due' } });
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    expect(await screen.findByText('You have a Team subscription for 3 seats.')).toBeInTheDocument();
+    expect(screen.getByRole('note')).toHaveTextContent('Its last payment did not go through.');
+    expect(within(screen.getByRole('note')).getByRole('link', { name: 'Account' })).toHaveAttribute('href', '/account');
+    expect(screen.queryByRole('button', { name: 'Continue to checkout' })).toBeNull();
+  });
+
+  it('offers the checkout for a canceled subscription, which POST /org does not take', async () => {
+    createOrgServer(() => ({ status: 500 }), { subscription: { ...teamSubscription, status: 'canceled' } });
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    expect(await screen.findByRole('button', { name: 'Continue to checkout' })).toBeInTheDocument();
+    expect(screen.queryByText(/You have a Team subscription/)).toBeNull();
+  });
+
+  it('works as before when GET /me/subscription fails: the checkout and "Already subscribed? Continue"', async () => {
+    const user = userEvent.setup();
+    createOrgServer(() => ({ status: 500 }), { subscription: 'failing' });
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    expect(await screen.findByRole('button', { name: 'Continue to checkout' })).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Already subscribed? Continue' }));
+    expect(await screen.findByText(/If you have subscribed to a plan, name your organization/)).toBeInTheDocument();
+    expect(screen.queryByText(/Your Team plan is active/)).toBeNull();
+  });
+
+  it('regression: a 402 subscription_required beats what GET /me/subscription said, back on the plan step too', async () => {
+    const user = userEvent.setup();
+    const requests = createOrgServer(
+      () => ({
+        status: 402,
+        body: { error: { code: 'subscription_required', message: 'Creating an organization needs a Team subscription.' } },
+      }),
+      { subscription: teamSubscription },
+    );
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org?step=details' });
+    await screen.findByText(/Your Team plan is active/);
+
+    await user.type(screen.getByLabelText('Organization name'), 'Acme Widgets');
+    await user.click(screen.getByRole('button', { name: 'Create organization' }));
+    expect(await screen.findByText('Creating an organization needs a Team subscription.')).toBeInTheDocument();
+    expect(screen.queryByText(/Your Team plan is active/)).toBeNull();
+    await waitFor(() => expect(subscriptionReads(requests)).toBe(2));
+
+    await user.click(screen.getByRole('button', { name: 'Choose a plan' }));
+    expect(await screen.findByRole('button', { name: 'Continue to checkout' })).toBeInTheDocument();
+    expect(screen.queryByText(/You have a Team subscription/)).toBeNull();
   });
 });

@@ -3,30 +3,44 @@ import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Check } from 'lucide-react';
 import * as api from '../../api/client';
-import { queryKeys, useMe, usePlans } from '../../api/queries';
+import { queryKeys, useMe, useMySubscription, usePlans } from '../../api/queries';
 import { ApiError, errorMessage } from '../../api/errors';
-import type { Plan } from '../../api/types';
+import type { PersonalSubscription, Plan } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert, ErrorState, LoadingBlock } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
 import { CheckoutConfirmDialog } from '../../components/Dialog';
 import { useTeamSeatPrice } from '../../components/SeatPrice';
 import { Logo } from '../../components/Logo';
+import { planName } from '../../components/SubscriptionFacts';
 import { formatBytes, formatPrice, plural } from '../../lib/format';
 import { isCheckoutSuccess, sameOriginPath } from '../../lib/navigation';
 import { cn } from '../../lib/cn';
 import { slugProblem, suggestSlug } from './slug';
 
+/** A subscription that POST /org moves to the new organization (the server's rule: any status but canceled). */
+function liveSubscription(subscription: PersonalSubscription | null | undefined): PersonalSubscription | null {
+  return subscription && subscription.status !== 'canceled' ? subscription : null;
+}
+
 export function CreateOrgPage() {
   const me = useMe();
+  const queryClient = useQueryClient();
+  const mySubscription = useMySubscription();
   const [searchParams, setSearchParams] = useSearchParams();
   const step = searchParams.get('step') === 'details' ? 'details' : 'plan';
   // Kept here, above both steps, so a trip back to the plan step does not lose what was typed.
   const [draft, setDraft] = useState<OrgDraft>({ name: '', slug: '', isSlugEdited: false });
-  // True only after a checkout that completed here (the local provider applies it before answering).
-  // Otherwise (a return from Stripe, whose webhook may still be on its way, "Already subscribed?",
-  // a bookmarked ?step=details) the dashboard cannot know: no API reads a personal subscription.
+  // True after a checkout that completed here (the local provider applies it before answering),
+  // before GET /me/subscription has been asked again.
   const [isSubscribedNow, setSubscribedNow] = useState(false);
+  // A 402 subscription_required from POST /org is the server's last word: until a checkout completes
+  // here, it beats what GET /me/subscription answered before (canceled since, a webhook in between).
+  const [isRefusedByServer, setRefusedByServer] = useState(false);
+  // While it loads or when it fails, the page works as without it: the person says whether they paid.
+  const subscription = isRefusedByServer ? null : liveSubscription(mySubscription.data);
+  // A Stripe webhook may land at any time after the return from checkout: ask again at each step change.
+  const refreshSubscription = () => void queryClient.invalidateQueries({ queryKey: queryKeys.mySubscription });
   if (me.data?.org) return <Navigate to="/settings/members" replace />;
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-brand-50/70 via-zinc-50 to-zinc-50">
@@ -46,8 +60,12 @@ export function CreateOrgPage() {
           </ol>
           {step === 'plan' ? (
             <PlanStep
-              onContinue={(isSubscribed) => {
-                setSubscribedNow(isSubscribed);
+              subscription={subscription}
+              isCheckingSubscription={!isRefusedByServer && mySubscription.isPending}
+              onContinue={(hasCheckedOutHere) => {
+                if (hasCheckedOutHere) setRefusedByServer(false);
+                setSubscribedNow(hasCheckedOutHere);
+                refreshSubscription();
                 setSearchParams({ step: 'details' });
               }}
             />
@@ -55,7 +73,12 @@ export function CreateOrgPage() {
             <DetailsStep
               draft={draft}
               onDraftChange={setDraft}
-              isSubscribed={isSubscribedNow}
+              isSubscribed={isSubscribedNow || subscription !== null}
+              onSubscriptionRequired={() => {
+                setRefusedByServer(true);
+                setSubscribedNow(false);
+                refreshSubscription();
+              }}
               onChoosePlan={() => {
                 setSubscribedNow(false);
                 setSearchParams({});
@@ -84,8 +107,19 @@ function StepLabel({ index, label, isActive, isDone }: { index: number; label: s
   );
 }
 
-/** `onContinue(true)`: a checkout completed here; `onContinue(false)`: the person says they subscribed. */
-function PlanStep({ onContinue }: { onContinue: (isSubscribed: boolean) => void }) {
+/**
+ * `onContinue(true)`: a checkout completed here; `onContinue(false)`: the person says they subscribed,
+ * or GET /me/subscription does (`subscription`: their live one, shown instead of a second checkout).
+ */
+function PlanStep({
+  subscription,
+  isCheckingSubscription,
+  onContinue,
+}: {
+  subscription: PersonalSubscription | null;
+  isCheckingSubscription: boolean;
+  onContinue: (hasCheckedOutHere: boolean) => void;
+}) {
   const plans = usePlans();
   const navigate = useNavigate();
   const [seats, setSeats] = useState<string>('');
@@ -109,7 +143,10 @@ function PlanStep({ onContinue }: { onContinue: (isSubscribed: boolean) => void 
     },
   });
 
-  if (plans.isPending) return <LoadingBlock label="Loading plans…" />;
+  // Waited for like the plans (both are asked at once): a checkout button shown for a moment to
+  // someone who has paid is one click from a second subscription.
+  if (plans.isPending || isCheckingSubscription) return <LoadingBlock label="Loading plans…" />;
+  if (subscription) return <SubscribedPlan subscription={subscription} onContinue={() => onContinue(false)} />;
   if (plans.isError) return <ErrorState message={errorMessage(plans.error)} onRetry={() => void plans.refetch()} />;
   const team = plans.data.plans.find((plan) => plan.id === 'team');
   const enterprise = plans.data.plans.find((plan) => plan.id === 'enterprise');
@@ -191,6 +228,32 @@ function PlanStep({ onContinue }: { onContinue: (isSubscribed: boolean) => void 
   );
 }
 
+/** The plan step of someone who has paid: their subscription, and on to naming the organization. */
+function SubscribedPlan({ subscription, onContinue }: { subscription: PersonalSubscription; onContinue: () => void }) {
+  const article = subscription.plan === 'enterprise' ? 'an' : 'a';
+  return (
+    <div className="mx-auto max-w-md rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200 sm:p-8">
+      <h1 className="text-xl font-semibold tracking-tight text-zinc-900">Create your organization</h1>
+      <p className="mt-3 text-sm text-zinc-900">
+        You have {article} {planName(subscription.plan)} subscription for {plural(subscription.seats, 'seat')}.
+      </p>
+      <p className="mt-1.5 text-sm text-zinc-500">It moves to the organization you create next.</p>
+      {subscription.status === 'past_due' ? (
+        <Alert tone="warning" className="mt-4">
+          Its last payment did not go through. You can update your payment method from your{' '}
+          <Link to="/account" className="font-medium underline underline-offset-2">
+            Account
+          </Link>{' '}
+          page.
+        </Alert>
+      ) : null}
+      <Button className="mt-6 w-full" onClick={onContinue}>
+        Continue
+      </Button>
+    </div>
+  );
+}
+
 /** A plan's card; `seats`: the count chosen so far (the plan's default until one is chosen). */
 function PlanSummary({ plan, highlight, seats = plan.default_seats }: { plan: Plan; highlight: string; seats?: number }) {
   const features = [
@@ -241,11 +304,13 @@ function DetailsStep({
   draft,
   onDraftChange,
   isSubscribed,
+  onSubscriptionRequired,
   onChoosePlan,
 }: {
   draft: OrgDraft;
   onDraftChange: (draft: OrgDraft) => void;
   isSubscribed: boolean;
+  onSubscriptionRequired: () => void;
   onChoosePlan: () => void;
 }) {
   const navigate = useNavigate();
@@ -270,6 +335,7 @@ function DetailsStep({
           // Say why (402) and keep the form: the person chooses when to go to the plan step.
           setNeedsPlan(true);
           setServerErrors({ form: errorMessage(error) });
+          onSubscriptionRequired();
           return;
         }
         if (error.code === 'slug_taken' || error.code === 'invalid_slug') {
