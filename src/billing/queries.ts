@@ -114,6 +114,12 @@ export async function moveSubscriptionToOrg(
     .where(eq(subscriptions.id, input.subscriptionId));
 }
 
+/**
+ * The live subscription replaced by a purchase that completes at once (the local provider, the
+ * operator's set-plan): active, with none of the replaced provider's state. A failed payment, a
+ * billing period or a pending cancellation were the old provider's (regression: an org moved off a
+ * past_due Stripe subscription stayed past_due, with Stripe's period end, and nothing cleared it).
+ */
 export async function updateSubscription(
   tx: Queryable,
   _lock: BillingLock,
@@ -121,7 +127,16 @@ export async function updateSubscription(
 ): Promise<void> {
   await tx
     .update(subscriptions)
-    .set({ plan: input.plan, seats: input.seats, provider: input.provider, providerRef: input.providerRef, updatedAt: input.now })
+    .set({
+      plan: input.plan,
+      seats: input.seats,
+      provider: input.provider,
+      providerRef: input.providerRef,
+      status: 'active',
+      currentPeriodEnd: null,
+      cancelAtPeriodEnd: false,
+      updatedAt: input.now,
+    })
     .where(eq(subscriptions.id, input.id));
 }
 

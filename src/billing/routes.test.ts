@@ -194,6 +194,17 @@ describe('GET /api/v1/me/subscription', () => {
     expect((await mine(member)).body).toEqual({ subscription: null });
   });
 
+  it('shows no canceled one once the user is in an org (regression: an older canceled one after POST /org took the live one)', async () => {
+    const user = await t.given.subscribedUser({ seats: 2 });
+    await t.database.db.execute(sql`UPDATE subscriptions SET status = 'canceled' WHERE user_id = ${user.id}`);
+    expect((await mine(user)).body.subscription).toMatchObject({ status: 'canceled' });
+    expect((await checkout(user, { plan: 'team', seats: 4, scope: 'personal' })).status).toBe(200);
+    expect((await mine(user)).body.subscription).toMatchObject({ status: 'active', seats: 4 });
+    const created = await t.http.post('/api/v1/org', { as: user, body: { name: 'Later', slug: `later-${user.id.slice(0, 8)}` } });
+    expect(created.status).toBe(201);
+    expect((await mine(user)).body).toEqual({ subscription: null });
+  });
+
   it('needs a signed-in user: 401 without credentials, 403 for a service token', async () => {
     expect((await t.http.get('/api/v1/me/subscription')).status).toBe(401);
     const { token } = await createServiceToken(operatorCtx(t), { name: 'host', scopes: 'usage:write,authz:read' });

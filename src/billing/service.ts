@@ -140,8 +140,8 @@ export interface PersonalSubscription {
 }
 
 /**
- * `GET /me/subscription`: the signed-in user's personal subscription (live, else the newest
- * canceled one), or null. It is what `POST /org` moves to the new org, so a client can tell before
+ * `GET /me/subscription`: the signed-in user's personal subscription (live, else, while in no org,
+ * the newest canceled one), or null. It is what `POST /org` moves to the new org, so a client can tell before
  * asking whether the user has paid (a return from Stripe's checkout, a second visit) instead of
  * offering a second checkout. Once it has moved to an org, `GET /org/billing` shows it.
  */
@@ -149,7 +149,9 @@ export async function personalSubscription(ctx: Ctx): Promise<PersonalSubscripti
   const actor = requireActor(ctx);
   const scope: BillingScope = { kind: 'personal', userId: actor.userId };
   const subscription = await currentSubscription(ctx.db, scope);
-  if (!subscription) return null;
+  // A canceled one tells a user in no org why they cannot create one; once in an org it is only
+  // history (regression: after POST /org took the live one, an older canceled one showed).
+  if (!subscription || (subscription.status === 'canceled' && actor.membership)) return null;
   return {
     plan: subscription.plan,
     seats: subscription.seats,

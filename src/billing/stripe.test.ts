@@ -532,6 +532,35 @@ describe('the operator moves an org that pays through Stripe (roster admin set-p
     expect(stub.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
   });
 
+  it("a Stripe event fetched before set-plan --cancel-subscription replaced the plan never overwrites support's plan (regression: the org ended canceled)", async () => {
+    const org = await stripeOrg(3);
+    await setPlan(operator(), { slug: org.slug, plan: 'team', seats: 10, cancelSubscription: true });
+    expect(await planOf(org.orgId)).toEqual([{ plan: 'team', seats: 10, provider: 'operator', provider_ref: 'operator:alice' }]);
+    // The state an invoice.paid in flight had fetched before the cancel: active, 3 seats.
+    stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'active', quantity: 3 });
+    expect((await deliver(subscriptionEvent('invoice.paid', org.subscriptionId, { object: 'invoice' }))).statusCode).toBe(200);
+    expect((await deliver(subscriptionEvent('customer.subscription.updated', org.subscriptionId))).statusCode).toBe(200);
+    stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'canceled' });
+    expect((await deliver(subscriptionEvent('customer.subscription.deleted', org.subscriptionId))).statusCode).toBe(200);
+    expect(await planOf(org.orgId)).toEqual([{ plan: 'team', seats: 10, provider: 'operator', provider_ref: 'operator:alice' }]);
+    expect(await billingOf(org.owner)).toMatchObject({ plan: 'team', status: 'active', seats: 10, managed_by_support: true });
+  });
+
+  it("moving a past_due org off Stripe leaves none of Stripe's state: active, no period end, no pending cancellation (regression: past_due for good)", async () => {
+    const org = await stripeOrg(4);
+    stub.setSubscription({ id: org.subscriptionId, customer: org.customer, status: 'past_due', cancelAtPeriodEnd: true });
+    expect((await deliver(subscriptionEvent('customer.subscription.updated', org.subscriptionId))).statusCode).toBe(200);
+    expect(await billingOf(org.owner)).toMatchObject({ status: 'past_due', cancel_at_period_end: true });
+    await setPlan(operator(), { slug: org.slug, plan: 'enterprise', seats: 30, cancelSubscription: true });
+    expect(await billingOf(org.owner)).toMatchObject({
+      plan: 'enterprise',
+      status: 'active',
+      seats: 30,
+      current_period_end: null,
+      cancel_at_period_end: false,
+    });
+  });
+
   it('changes nothing when Stripe cannot be reached (502), and a retry after a lost reply finds it canceled', async () => {
     const org = await stripeOrg(5);
     stub.failNext(5); // more than the SDK's own retries

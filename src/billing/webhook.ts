@@ -67,8 +67,11 @@ async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote:
     await auditChange(tx, ctx, scope, null, state);
     return;
   }
-  // Enterprise is support's: a provider event never changes it.
-  if (stored.plan === 'enterprise') return;
+  // Enterprise, and any plan support set (`set-plan`: billed by no provider), is support's: a
+  // provider event never changes it. Regression: an event whose subscription was fetched just
+  // before set-plan --cancel-subscription replaced it wrote the old Stripe state over support's
+  // Team plan, and Stripe's `deleted` that followed left the org canceled.
+  if (stored.plan === 'enterprise' || stored.provider === 'operator') return;
   // The cancellation of an older subscription never cancels the one that replaced it.
   if (stored.providerRef !== remote.ref && remote.status === 'canceled') return;
   await writeProviderState(tx, lock, { id: stored.id, provider: ctx.billing.name, now, ...state });
