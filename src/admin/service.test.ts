@@ -513,7 +513,7 @@ describe.skipIf(!serverPostgresUrl())('disable-user on PostgreSQL', () => {
           pg.database.db,
           sql`SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
-              AND (wait_event_type = 'Lock' OR query LIKE 'SELECT name FROM orgs WHERE id = $1 FOR UPDATE%')`,
+              AND (wait_event_type = 'Lock' OR query LIKE 'SELECT name FROM orgs WHERE id = $1 FOR NO KEY UPDATE%')`,
         );
         if ((waiting?.n ?? 0) > 0 || settled) break;
         await new Promise((resolve) => setImmediate(resolve));

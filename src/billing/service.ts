@@ -22,6 +22,7 @@ import {
 import { seatUsage } from './seats.ts';
 import { allocationView, monthOf, type AllocationView } from './allocation.ts';
 import { lockOrgUsage, resyncOrgUsage } from '../usage/queries.ts';
+import { noticeAllocationChange } from './allocation.ts';
 
 export function listPlans() {
   return Object.values(PLANS);
@@ -258,6 +259,7 @@ export async function changeSeats(ctx: Ctx, input: { seats: number }): Promise<O
       before: { plan: subscription.plan, seats: subscription.seats },
       after: { plan: subscription.plan, seats: input.seats },
     });
+    await noticeAllocationChange(tx, ctx, orgId);
   });
   return billingOf(ctx, orgId);
 }
@@ -377,6 +379,7 @@ async function replaceSubscription(
     const month = monthOf(now);
     await lockOrgUsage(tx, { orgId: input.scope.orgId, month });
     await resyncOrgUsage(tx, { orgId: input.scope.orgId, month });
+    await noticeAllocationChange(tx, ctx, input.scope.orgId);
     // Who bills it is part of the change when it changes (a plan that support sets over one the
     // customer bought with the same plan and seats changes nothing else).
     const providerChanged = current !== undefined && current.provider !== change.provider;

@@ -3,6 +3,7 @@ import type { Ctx } from '../core/context.ts';
 import type { Tx } from '../db/client.ts';
 import type { SubscriptionStatus } from '../db/schema.ts';
 import { lockOrg } from '../orgs/queries.ts';
+import { noticeAllocationChange } from './allocation.ts';
 import type { BillingScope, ProviderSubscription } from './provider.ts';
 import {
   claimEvent,
@@ -65,6 +66,7 @@ async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote:
     if (remote.status === 'canceled') return;
     await insertSubscription(tx, lock, { plan: 'team', provider: ctx.billing.name, now, ...state });
     await auditChange(tx, ctx, scope, null, state);
+    if (scope.kind === 'org') await noticeAllocationChange(tx, ctx, scope.orgId);
     return;
   }
   // Enterprise, and any plan support set (`set-plan`: billed by no provider), is support's: a
@@ -76,6 +78,8 @@ async function applyProviderState(tx: Tx, ctx: Ctx, scope: BillingScope, remote:
   if (stored.providerRef !== remote.ref && remote.status === 'canceled') return;
   await writeProviderState(tx, lock, { id: stored.id, provider: ctx.billing.name, now, ...state });
   await auditChange(tx, ctx, scope, stored, state);
+  // A lower quantity at Stripe shrinks the allocation as PUT /org/billing/seats does.
+  if (scope.kind === 'org') await noticeAllocationChange(tx, ctx, scope.orgId);
 }
 
 /** Under the scope's lock: Roster's row for this provider subscription, else the scope's live one (which it replaces). */

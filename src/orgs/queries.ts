@@ -23,12 +23,18 @@ export interface OrgRow {
  * Locks the org row: every rule that counts seats or admins runs after this in its transaction.
  * Returns the org's name (undefined: no such org). What the rule reads next must be read by a
  * later statement: a statement that waited for this lock still sees its own snapshot's rows.
+ *
+ * FOR NO KEY UPDATE, not FOR UPDATE: the lockers still take turns, but a row inserted elsewhere
+ * that references the org (its foreign key check takes FOR KEY SHARE) does not wait for them.
+ * Regression: a usage batch holds the org's allocation lock shared and then inserts a new day's
+ * row; an allocation change that held the org row FOR UPDATE and then asked for the allocation
+ * lock deadlocked with it, failing the whole batch.
  */
 export async function lockOrg(tx: Queryable, orgId: string): Promise<{ name: string } | undefined> {
   const rows = await queryRowsPrepared<{ name: string }>(
     tx,
     'roster_lock_org',
-    sql`SELECT name FROM orgs WHERE id = ${orgId} FOR UPDATE`,
+    sql`SELECT name FROM orgs WHERE id = ${orgId} FOR NO KEY UPDATE`,
   );
   return rows[0];
 }

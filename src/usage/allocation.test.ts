@@ -6,7 +6,7 @@ import { setAllocation, setPlan } from '../admin/service.ts';
 import { setAllocation as setAllocationInTx } from './allocation.ts';
 import { batchTestHooks } from './batch.ts';
 import { queryRows } from '../db/client.ts';
-import { periodsAt } from './periods.ts';
+import { periodsAt } from '../core/periods.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -101,6 +101,33 @@ describe('organization allocation (credits)', () => {
     expect(billing.body.allocation).toEqual({ monthly: 100, used: 100, remaining: 0 });
     const usage = await t.http.get('/api/v1/org/usage?period=day', { as: org.admins[0]! });
     expect(usage.body.allocation).toEqual({ monthly: 100, used: 100, remaining: 0 });
+  });
+
+  it('warns owners and admins when fewer seats or a lower setting use the allocation up, with nothing recorded after (regression: 429s with no warning)', async () => {
+    // Team: TEAM_CREDITS_PER_SEAT (1000 here) per seat.
+    const team = await t.given.org({ seats: 4, admins: 1 });
+    expect((await record(team.admins[0]!, 1700)).status).toBe(201);
+    expect(await allocationMails(team)).toEqual([]);
+    expect((await t.http.put('/api/v1/org/billing/seats', { as: team.owner, body: { seats: 2 } })).status).toBe(200);
+    const recipients = [team.owner, ...team.admins].map((user) => user.email).sort();
+    const mails = await allocationMails(team);
+    expect(mails.filter((mail) => mail.kind === 'allocation_low').map((mail) => mail.to_address)).toEqual(recipients);
+    expect(mails.filter((mail) => mail.kind === 'allocation_exhausted')).toEqual([]); // 1700 of 2000
+    expect((await auditActions(team, 'usage.allocation_low')).map((row) => row.after)).toEqual([
+      { month: periodsAt(t.clock.now()).month, monthly: 2000, used: 1700 },
+    ]);
+    // Support lowers an Enterprise org's setting under what was used: the 100% warning, once.
+    const enterprise = await enterpriseOrg(1000);
+    expect((await record(enterprise.members[0]!, 500)).status).toBe(201);
+    await setAllocation(operatorCtx(t, 'ops'), { slug: enterprise.slug, monthly: '400' });
+    await setAllocation(operatorCtx(t, 'ops'), { slug: enterprise.slug, monthly: '300' });
+    // Each warning once (the second change sends none again), to the owner and the admin.
+    expect((await allocationMails(enterprise)).map((mail) => mail.kind)).toEqual([
+      'allocation_exhausted',
+      'allocation_exhausted',
+      'allocation_low',
+      'allocation_low',
+    ]);
   });
 
   it('member limits still refuse first, and the org allocation refuses a request whole', async () => {

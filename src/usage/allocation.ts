@@ -2,53 +2,9 @@ import { recordAudit } from '../audit/record.ts';
 import type { Ctx } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tx } from '../db/client.ts';
-import { enqueueMail } from '../mail/outbox.ts';
-import { allocationEmail } from '../mail/templates.ts';
-import { activeOwnersAndAdmins, findOrg } from '../orgs/queries.ts';
-import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
-import { LOW_BALANCE_SHARE } from '../billing/allocation.ts';
-import { claimAllocationNotice, lockOrgUsage, resyncOrgUsage, upsertOrgAllocation } from './queries.ts';
-
-/**
- * The 80% and 100% warnings: each claimed once per org and month (allocation_notices), and when
- * claimed, mailed to every active owner and admin and recorded (audit entry and event) in the
- * recording's transaction.
- */
-export async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; month: string; monthly: number; used: number }) {
-  const levels: ('low' | 'exhausted')[] = [];
-  if (state.used >= state.monthly * LOW_BALANCE_SHARE) levels.push('low');
-  if (state.used >= state.monthly) levels.push('exhausted');
-  const now = ctx.clock.now();
-  for (const level of levels) {
-    if (!(await claimAllocationNotice(tx, { orgId: state.orgId, month: state.month, level, now }))) continue;
-    const org = await findOrg(tx, state.orgId);
-    const recipients = await activeOwnersAndAdmins(tx, state.orgId);
-    const mail = allocationEmail({
-      orgName: org?.name ?? 'Your organization',
-      level,
-      used: state.used,
-      monthly: state.monthly,
-      resetsAt: periodsAt(now).monthEnd,
-      link: `${ctx.config.publicUrl}/billing`,
-    });
-    await enqueueMail(
-      tx,
-      recipients.map((member) => ({ kind: `allocation_${level}`, orgId: state.orgId, to: member.email, ...mail })),
-      now,
-    );
-    await recordAudit(
-      tx,
-      { ...ctx, actor: null },
-      {
-        orgId: state.orgId,
-        action: level === 'low' ? 'usage.allocation_low' : 'usage.allocation_exhausted',
-        targetType: 'org',
-        targetId: state.orgId,
-        after: { month: state.month, monthly: state.monthly, used: state.used },
-      },
-    );
-  }
-}
+import { noticeAllocationChange } from '../billing/allocation.ts';
+import { periodsAt, secondsUntil, type UsagePeriods } from '../core/periods.ts';
+import { lockOrgUsage, resyncOrgUsage, upsertOrgAllocation } from './queries.ts';
 
 export function allocationExhausted(allocation: { monthly: number | null; used: number }, now: Date, periods: UsagePeriods) {
   const remaining = allocation.monthly === null ? 0 : Math.max(0, allocation.monthly - allocation.used);
@@ -86,5 +42,6 @@ export async function setAllocation(tx: Tx, ctx: Ctx, input: { orgId: string; mo
     before: { monthly: previous },
     after: { monthly: input.monthly },
   });
+  await noticeAllocationChange(tx, ctx, input.orgId);
   return true;
 }

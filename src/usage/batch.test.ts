@@ -9,6 +9,7 @@ import { setAllocation, setPlan } from '../admin/service.ts';
 import { applyBatch, batchTestHooks, GATHER_MS, submitUsage } from './batch.ts';
 import { setAllocation as setAllocationInTx } from './allocation.ts';
 import { lockOrgUsage } from './queries.ts';
+import { lockOrg } from '../orgs/queries.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -436,6 +437,27 @@ describe.skipIf(!serverPostgresUrl())('usage group commit on a server', () => {
     await waitsHoldingNoCounterRow(await pg.given.org({ members: 1 }), (tx, orgId) =>
       tx.execute(sql`SELECT used FROM org_usage WHERE org_id = ${orgId} FOR UPDATE`),
     );
+  });
+
+  it("a member's first row of a new day never waits for a change holding the org row (regression: deadlock with an allocation change)", async () => {
+    const org = await pg.given.org({ members: 1 });
+    await setPlan(operatorCtx(pg, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 25 });
+    const request = { kind: 'user' as const, userId: org.members[0]!.id, activity: 'api.call', quantity: 1 };
+    const at = (iso: string) => ({ ...operatorCtx(pg), actor: null, clock: { now: () => new Date(iso) } });
+    expect(await applyBatch(at('2031-03-01T12:00:00.000Z'), [request])).toMatchObject([{ status: 'recorded' }]);
+    // A change of the org's allocation (set-allocation, set-plan, a checkout) locks the org row
+    // first and the allocation lock after it; the batch holds that lock shared while it inserts
+    // the new day's row, whose foreign key check used to wait for the org row: a deadlock.
+    const change = await holdTransaction((tx) => lockOrg(tx, org.id));
+    let settled = false;
+    const batch = applyBatch(at('2031-03-02T00:00:00.100Z'), [request]).finally(() => (settled = true));
+    try {
+      expect(await doneBeforeBlockedBy(change.session, () => settled)).toBe(true);
+      expect(await batch).toMatchObject([{ status: 'recorded', dayUsed: 1, monthUsed: 2 }]);
+    } finally {
+      await change.release();
+      await batch.catch(() => undefined);
+    }
   });
 
   /**

@@ -4,8 +4,8 @@ import type { Db, Tx } from '../db/client.ts';
 import { LOW_BALANCE_SHARE, monthlyAllocation } from '../billing/allocation.ts';
 import { sqlDetail, sqlState } from '../core/errors.ts';
 import { onCitusDb } from '../db/citus.ts';
-import { periodsAt } from './periods.ts';
-import { sendNotices } from './allocation.ts';
+import { periodsAt } from '../core/periods.ts';
+import { sendNotices } from '../billing/allocation.ts';
 import {
   allocationInputs,
   authenticateBatch,

@@ -6,7 +6,7 @@ import type { TestOrg, TestUser } from '../../test/kit/given.ts';
 import { createServiceToken, listServiceTokens, revokeServiceToken, setAllocation, setPlan } from '../admin/service.ts';
 import { queryRows } from '../db/client.ts';
 import { eventsOfOrg } from '../events/queries.ts';
-import { periodsAt } from './periods.ts';
+import { periodsAt } from '../core/periods.ts';
 
 let t: TestApp;
 let service: { id: string; token: string };

@@ -8,7 +8,7 @@ import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
 import { memberPage, type MemberRow } from '../orgs/queries.ts';
 import { decodeCursor, encodeCursor } from '../members/service.ts';
-import { periodsAt, secondsUntil, type UsagePeriods } from './periods.ts';
+import { periodsAt, secondsUntil, type UsagePeriods } from '../core/periods.ts';
 import {
   activityTotals,
   activityTotalsOfMembers,
