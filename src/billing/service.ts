@@ -14,6 +14,7 @@ import {
   findCustomer,
   insertSubscription,
   lockActiveSubscription,
+  lockBillingScope,
   setSubscriptionSeats,
   storeCustomer,
   updateSubscription,
@@ -74,13 +75,15 @@ export async function startCheckout(
     }
     customerId = await customerOf(ctx, scope, { email: actor.email, name: customerName });
   }
-  const session = await ctx.billing.createCheckout({
-    scope,
-    plan: input.plan,
-    seats: input.seats,
-    customerEmail: actor.email,
-    customerId,
-  });
+  const request = { scope, plan: input.plan, seats: input.seats, customerEmail: actor.email, customerId };
+  // A provider with customers (Stripe) is asked under the scope's lock: two checkouts at once would
+  // each find no open page and make two.
+  const session = ctx.billing.usesCustomers
+    ? await ctx.db.transaction(async (tx) => {
+        await lockBillingScope(tx, scope);
+        return ctx.billing.createCheckout(request);
+      })
+    : await ctx.billing.createCheckout(request);
   if (session.completed) {
     await applySubscription(ctx, { scope, plan: input.plan, seats: input.seats, providerRef: session.completed.providerRef });
   }

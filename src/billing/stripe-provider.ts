@@ -38,6 +38,27 @@ export function createStripeBillingProvider(config: StripeConfig, publicUrl: str
     },
     async createCheckout(request) {
       if (!request.customerId) throw new AppError('internal', 'A Stripe checkout needs the stored customer.');
+      const customer = request.customerId;
+      // One open checkout per customer (the caller holds the scope's lock): two pages paid before the
+      // first webhook were two subscriptions billed, of which Roster kept one (found in review).
+      // An earlier page is expired first (an expired page can no longer be paid); one paid while
+      // this ran is caught next, as a subscription Roster has not heard of yet.
+      const open = await atStripe(() => stripe.checkout.sessions.list({ customer, status: 'open', limit: 100 }));
+      for (const earlier of open.data) {
+        await atStripe(() =>
+          stripe.checkout.sessions.expire(earlier.id).catch((error: unknown) => {
+            // Paid (or expired) since the list: its subscription is caught below.
+            if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) throw error;
+          }),
+        );
+      }
+      const existing = await atStripe(() => stripe.subscriptions.list({ customer, status: 'all', limit: 100 }));
+      if (existing.data.some((subscription) => !ENDED.has(subscription.status))) {
+        throw new AppError(
+          'subscription_exists',
+          'This account has a subscription at Stripe already (a payment that went through moments ago shows here shortly). Change its seats in the billing settings, or manage it in the billing portal.',
+        );
+      }
       const session = await atStripe(() =>
         stripe.checkout.sessions.create({
           mode: 'subscription',
@@ -90,6 +111,9 @@ export function createStripeBillingProvider(config: StripeConfig, publicUrl: str
 }
 
 /** STRIPE_API_BASE (a local stub in tests) as the SDK's host, port and protocol options. */
+/** Stripe subscription statuses that bill nothing any more (anything else counts as a subscription). */
+const ENDED = new Set<Stripe.Subscription.Status>(['canceled', 'incomplete_expired']);
+
 function apiBaseOptions(apiBase: string | undefined): Pick<Stripe.StripeConfig, 'host' | 'port' | 'protocol'> {
   if (!apiBase) return {};
   const url = new URL(apiBase);

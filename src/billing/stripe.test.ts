@@ -87,6 +87,8 @@ async function stripeBuyer(seats: number): Promise<{ user: TestUser; customer: s
   expect(checkout.status, JSON.stringify(checkout.body)).toBe(200);
   const customer = await customerOf('user_id', user.id);
   const subscriptionId = newSubscriptionId();
+  // The buyer pays the page: the session completes and the subscription exists at Stripe.
+  stub.sessions.get(String(checkout.body.url).split('/').pop()!)!.status = 'complete';
   stub.setSubscription({ id: subscriptionId, customer, quantity: seats });
   const completed = await deliver(
     event('checkout.session.completed', {
@@ -136,9 +138,11 @@ describe('checkout on Stripe', () => {
     const customer = await customerOf('user_id', user.id);
     expect(stub.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
       'POST /v1/customers',
+      'GET /v1/checkout/sessions',
+      'GET /v1/subscriptions',
       'POST /v1/checkout/sessions',
     ]);
-    expect(stub.requests[1]!.params).toMatchObject({
+    expect(stub.requests[3]!.params).toMatchObject({
       mode: 'subscription',
       customer,
       'line_items[0][price]': STUB_PRICE_TEAM,
@@ -148,13 +152,43 @@ describe('checkout on Stripe', () => {
     });
     // Nothing is active until Stripe says so through a signed webhook.
     expect(await subscriptionRows('user_id', user.id)).toEqual([]);
-    // A second checkout before paying reuses the stored customer.
+    // A second checkout before paying reuses the stored customer, and expires the first page, so
+    // that only one of them can ever be paid (regression: both paid, two subscriptions billed).
     stub.requests.length = 0;
+    const first = String(reply.body.url).split('/').pop()!;
+    const second = await t.http.post('/api/v1/billing/checkout', {
+      as: user,
+      body: { plan: 'team', seats: 8, scope: 'personal' },
+    });
+    expect(second.status).toBe(200);
+    expect(stub.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'GET /v1/checkout/sessions',
+      `POST /v1/checkout/sessions/${first}/expire`,
+      'GET /v1/subscriptions',
+      'POST /v1/checkout/sessions',
+    ]);
+    expect(stub.requests[3]!.params.customer).toBe(customer);
+    expect(stub.sessions.get(first)?.status).toBe('expired');
     expect(
-      (await t.http.post('/api/v1/billing/checkout', { as: user, body: { plan: 'team', seats: 7, scope: 'personal' } })).status,
-    ).toBe(200);
-    expect(stub.requests.map((request) => request.path)).toEqual(['/v1/checkout/sessions']);
-    expect(stub.requests[0]!.params.customer).toBe(customer);
+      [...stub.sessions.values()].filter((session) => session.customer === customer && session.status === 'open'),
+    ).toHaveLength(1);
+  });
+
+  it('refuses a checkout while a paid subscription waits for its webhook (409 subscription_exists), and two at once make one page', async () => {
+    const user = await t.given.user();
+    const body = { plan: 'team', seats: 3, scope: 'personal' };
+    const both = await Promise.all([1, 2].map(() => t.http.post('/api/v1/billing/checkout', { as: user, body })));
+    expect(both.map((reply) => reply.status)).toEqual([200, 200]);
+    const customer = await customerOf('user_id', user.id);
+    const open = () =>
+      [...stub.sessions.values()].filter((session) => session.customer === customer && session.status === 'open');
+    expect(open()).toHaveLength(1);
+    // The open page is paid; Stripe's webhook has not arrived yet.
+    open()[0]!.status = 'complete';
+    stub.setSubscription({ id: newSubscriptionId(), customer, quantity: 3 });
+    const again = await t.http.post('/api/v1/billing/checkout', { as: user, body: { ...body, seats: 8 } });
+    expect([again.status, again.body.error?.code]).toEqual([409, 'subscription_exists']);
+    expect(open()).toHaveLength(0);
   });
 
   it.each([
@@ -363,8 +397,13 @@ describe('POST /api/v1/billing/webhook effects', () => {
       body: { plan: 'team', seats: 4, scope: 'org' },
     });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
-    expect(stub.requests.map((request) => request.path)).toEqual(['/v1/checkout/sessions']);
-    expect(stub.requests[0]!.params).toMatchObject({ customer: orgCustomer, 'line_items[0][quantity]': '4' });
+    // The canceled subscription is no obstacle: the open pages and live subscriptions are asked first.
+    expect(stub.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'GET /v1/checkout/sessions',
+      'GET /v1/subscriptions',
+      'POST /v1/checkout/sessions',
+    ]);
+    expect(stub.requests[2]!.params).toMatchObject({ customer: orgCustomer, 'line_items[0][quantity]': '4' });
     const renewed = newSubscriptionId();
     stub.setSubscription({ id: renewed, customer: orgCustomer, quantity: 4 });
     expect((await deliver(subscriptionEvent('customer.subscription.created', renewed))).statusCode).toBe(200);

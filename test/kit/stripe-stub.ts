@@ -23,10 +23,19 @@ export interface StubSubscription {
   metadata: Record<string, string>;
 }
 
+/** A Checkout Session as the stub keeps it: open until expired or completed (completeCheckout). */
+export interface StubCheckoutSession {
+  id: string;
+  object: 'checkout.session';
+  customer: string;
+  status: 'open' | 'complete' | 'expired';
+}
+
 export interface StripeStub {
   url: string;
   requests: StubRequest[];
   subscriptions: Map<string, StubSubscription>;
+  sessions: Map<string, StubCheckoutSession>;
   /** Makes the next `count` API calls fail with a 500 (Stripe down). */
   failNext(count: number): void;
   setSubscription(input: Partial<StubSubscription> & { id: string; customer: string }): StubSubscription;
@@ -39,6 +48,7 @@ export const STUB_PRICE_TEAM = 'price_team_test';
 export async function startStripeStub(): Promise<StripeStub> {
   const requests: StubRequest[] = [];
   const subscriptions = new Map<string, StubSubscription>();
+  const sessions = new Map<string, StubCheckoutSession>();
   let counter = 0;
   let failures = 0;
   const nextId = (prefix: string) => `${prefix}_${(counter += 1).toString().padStart(6, '0')}`;
@@ -73,8 +83,33 @@ export async function startStripeStub(): Promise<StripeStub> {
     if (method === 'POST' && path === '/v1/customers') {
       return [200, { id: nextId('cus'), object: 'customer', email: params.email ?? null, metadata: {} }];
     }
+    if (method === 'GET' && path === '/v1/checkout/sessions') {
+      const data = [...sessions.values()].filter(
+        (session) => session.customer === params.customer && (!params.status || session.status === params.status),
+      );
+      return [200, { object: 'list', data, has_more: false, url: path }];
+    }
+    if (method === 'POST' && (match = /^\/v1\/checkout\/sessions\/([\w-]+)\/expire$/.exec(path))) {
+      const session = sessions.get(match[1]!);
+      if (!session) return [404, { error: { type: 'invalid_request_error', message: 'No such checkout.session' } }];
+      if (session.status !== 'open') {
+        return [
+          400,
+          { error: { type: 'invalid_request_error', message: 'Only Checkout Sessions with a status of open can be expired.' } },
+        ];
+      }
+      session.status = 'expired';
+      return [200, session];
+    }
+    if (method === 'GET' && path === '/v1/subscriptions') {
+      const data = [...subscriptions.values()]
+        .filter((subscription) => subscription.customer === params.customer)
+        .map((subscription) => subscriptionJson(subscription.id));
+      return [200, { object: 'list', data, has_more: false, url: path }];
+    }
     if (method === 'POST' && path === '/v1/checkout/sessions') {
       const id = nextId('cs');
+      sessions.set(id, { id, object: 'checkout.session', customer: params.customer ?? '', status: 'open' });
       return [
         200,
         {
@@ -138,6 +173,7 @@ export async function startStripeStub(): Promise<StripeStub> {
     url: `http://127.0.0.1:${port}`,
     requests,
     subscriptions,
+    sessions,
     failNext(count) {
       failures = count;
     },
