@@ -4,7 +4,7 @@ import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import type { TestOrg, TestUser } from '../../test/kit/given.ts';
 import { setAllocation, setPlan } from '../admin/service.ts';
 import { setAllocation as setAllocationInTx } from './allocation.ts';
-import { batchTestHooks } from './batch.ts';
+import { applyBatch, batchTestHooks } from './batch.ts';
 import { queryRows } from '../db/client.ts';
 import { periodsAt } from '../core/periods.ts';
 
@@ -128,6 +128,31 @@ describe('organization allocation (credits)', () => {
       'allocation_low',
       'allocation_low',
     ]);
+  });
+
+  it('a finite allocation set from a clock still in the old month counts what the new month used while unlimited (regression: started at 0)', async () => {
+    const org = await enterpriseOrg('unlimited', { admins: 0, members: 1 });
+    const member = org.members[0]!;
+    const at = (iso: string) => ({ ...operatorCtx(t), actor: null, clock: { now: () => new Date(iso) } });
+    const request = (quantity: number) => ({ kind: 'user' as const, userId: member.id, activity: 'api.call', quantity });
+    // A process already in February records 500 while the org is unlimited.
+    expect(await applyBatch(at('2032-02-01T00:00:00.010Z'), [request(500)])).toMatchObject([{ status: 'recorded' }]);
+    // Support sets 600 a second later from a process 20 ms behind (its month is January).
+    await setAllocation(
+      { ...operatorCtx(t, 'ops'), clock: { now: () => new Date('2032-01-31T23:59:59.990Z') } },
+      {
+        slug: org.slug,
+        monthly: '600',
+      },
+    );
+    // February's row now counts the 500: another 500 would take it past 600.
+    const second = await applyBatch(at('2032-02-01T00:00:01.000Z'), [request(500), request(100)]);
+    expect(second.map((outcome) => outcome.status)).toEqual(['allocation_exhausted', 'recorded']);
+    const [february] = await queryRows<{ used: string | number }>(
+      t.database.db,
+      sql`SELECT used FROM org_usage WHERE org_id = ${org.id} AND month = '2032-02-01'`,
+    );
+    expect(Number(february?.used)).toBe(600);
   });
 
   it('member limits still refuse first, and the org allocation refuses a request whole', async () => {

@@ -330,13 +330,23 @@ export async function authenticateBatch(
 /**
  * Creates the orgs' month rows when missing and locks them FOR UPDATE in org id order (the fixed
  * order every recording follows: org rows, then counter rows, then activity rows), answering the
- * month's usage as each row holds it.
+ * month's usage as each row holds it. A new row starts at what the members used that month (under
+ * an unlimited allocation, which org_usage does not track: migration 0038).
  */
 export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: string, only?: string): Promise<Map<string, number>> {
-  const orgs = sql.param([...orgIds].sort());
+  const sorted = [...orgIds].sort();
+  const orgs = sql.param(sorted);
+  // Read first, by itself (on Citus a statement of one org's shard), then inserted as values.
+  const counted = await queryRows<{ org_id: string; used: string | number }>(
+    tx,
+    sql`SELECT org_id, coalesce(sum(month_used), 0) AS used FROM usage_counters
+        WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date${inOrg(sql`org_id`, only)} GROUP BY org_id`,
+  );
+  const usedBy = new Map(counted.map((row) => [row.org_id, Number(row.used)]));
   await tx.execute(
     sql`INSERT INTO org_usage (org_id, month, used)
-        SELECT o, ${month}::date, 0 FROM unnest(${orgs}::uuid[]) o ORDER BY o
+        SELECT o, ${month}::date, u FROM unnest(${orgs}::uuid[], ${sql.param(sorted.map((id) => usedBy.get(id) ?? 0))}::bigint[]) x(o, u)
+        ORDER BY o
         ON CONFLICT (org_id, month) DO NOTHING`,
   );
   const rows = await queryRows<{ org_id: string; used: string | number }>(
