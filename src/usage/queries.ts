@@ -336,19 +336,27 @@ export async function authenticateBatch(
 export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: string, only?: string): Promise<Map<string, number>> {
   const sorted = [...orgIds].sort();
   const orgs = sql.param(sorted);
-  // Read first, by itself (on Citus a statement of one org's shard), then inserted as values.
-  const counted = await queryRows<{ org_id: string; used: string | number }>(
+  const existing = await queryRows<{ org_id: string }>(
     tx,
-    sql`SELECT org_id, coalesce(sum(month_used), 0) AS used FROM usage_counters
-        WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date${inOrg(sql`org_id`, only)} GROUP BY org_id`,
+    sql`SELECT org_id FROM org_usage WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date${inOrg(sql`org_id`, only)}`,
   );
-  const usedBy = new Map(counted.map((row) => [row.org_id, Number(row.used)]));
-  await tx.execute(
-    sql`INSERT INTO org_usage (org_id, month, used)
-        SELECT o, ${month}::date, u FROM unnest(${orgs}::uuid[], ${sql.param(sorted.map((id) => usedBy.get(id) ?? 0))}::bigint[]) x(o, u)
-        ORDER BY o
-        ON CONFLICT (org_id, month) DO NOTHING`,
-  );
+  const missing = sorted.filter((id) => !existing.some((row) => row.org_id === id));
+  if (missing.length > 0) {
+    // Summed by itself (on Citus a statement of one org's shard), then inserted as values.
+    const counted = await queryRows<{ org_id: string; used: string | number }>(
+      tx,
+      sql`SELECT org_id, coalesce(sum(month_used), 0) AS used FROM usage_counters
+          WHERE org_id = ANY(${sql.param(missing)}::uuid[]) AND month = ${month}::date${inOrg(sql`org_id`, only)} GROUP BY org_id`,
+    );
+    const usedBy = new Map(counted.map((row) => [row.org_id, Number(row.used)]));
+    await tx.execute(
+      sql`INSERT INTO org_usage (org_id, month, used)
+          SELECT o, ${month}::date, u
+          FROM unnest(${sql.param(missing)}::uuid[], ${sql.param(missing.map((id) => usedBy.get(id) ?? 0))}::bigint[]) x(o, u)
+          ORDER BY o
+          ON CONFLICT (org_id, month) DO NOTHING`,
+    );
+  }
   const rows = await queryRows<{ org_id: string; used: string | number }>(
     tx,
     sql`SELECT org_id, used FROM org_usage WHERE org_id = ANY(${orgs}::uuid[]) AND month = ${month}::date${inOrg(sql`org_id`, only)}

@@ -191,7 +191,10 @@ BEGIN
     IF any_finite THEN
       INSERT INTO org_usage AS u (org_id, month, used)
       SELECT x.o, p_month,
-             (SELECT coalesce(sum(c.month_used), 0) FROM usage_counters c WHERE c.org_id = x.o AND c.month = p_month)
+             -- Summed only for a row still missing (CASE evaluates lazily; one index probe otherwise):
+             -- an existing row is locked below and keeps its value.
+             CASE WHEN EXISTS (SELECT 1 FROM org_usage e WHERE e.org_id = x.o AND e.month = p_month) THEN 0
+                  ELSE (SELECT coalesce(sum(c.month_used), 0) FROM usage_counters c WHERE c.org_id = x.o AND c.month = p_month) END
       FROM unnest(g_org, g_monthly) x(o, monthly) WHERE x.monthly IS NOT NULL ORDER BY x.o
       ON CONFLICT (org_id, month) DO UPDATE SET used = u.used WHERE false;
     END IF;
