@@ -331,7 +331,7 @@ export async function authenticateBatch(
  * Creates the orgs' month rows when missing and locks them FOR UPDATE in org id order (the fixed
  * order every recording follows: org rows, then counter rows, then activity rows), answering the
  * month's usage as each row holds it. A new row starts at what the members used that month (under
- * an unlimited allocation, which org_usage does not track: migration 0038).
+ * an unlimited allocation, which org_usage does not track: migration 0037).
  */
 export async function lockOrgMonths(tx: Queryable, orgIds: string[], month: string, only?: string): Promise<Map<string, number>> {
   const sorted = [...orgIds].sort();

@@ -13,6 +13,16 @@
 -- deleted) and counted again, in the member's usage and in the org's allocation. Keys of earlier
 -- months are now deleted only once a day old, and a key is found whatever its month.
 --
+-- A finite allocation's month row starts from what the org's members already used that month
+-- (found in review, 2026-12-03). Batches of an org whose allocation is unlimited do not track the
+-- month in org_usage; a change to a finite allocation counts the month from the members' counters
+-- (resyncOrgUsage), but for the month of its own clock. Made from a process a few milliseconds
+-- behind another at the turn of a month, it counted the old month, and the first finite batch of
+-- the new month created that month's row at 0 although members had used it: 500 recorded under
+-- unlimited, then 500 more accepted against an allocation of 600. A month row a batch creates now
+-- starts at the sum of the members' counters of that month (0 in the usual case: a finite org's
+-- batches create the row before they count anything in it). The same in lockOrgMonths on Citus.
+--
 -- Otherwise the function of 0035, unchanged (same signature, locks, order and results).
 CREATE OR REPLACE FUNCTION roster_usage_batch(
   p_kinds text[],
@@ -195,7 +205,12 @@ BEGIN
     -- side by side. Then the counter rows.
     IF any_finite THEN
       INSERT INTO org_usage AS u (org_id, month, used)
-      SELECT x.o, p_month, 0 FROM unnest(g_org, g_monthly) x(o, monthly) WHERE x.monthly IS NOT NULL ORDER BY x.o
+      SELECT x.o, p_month,
+             -- Summed only for a row still missing (CASE evaluates lazily; one index probe otherwise):
+             -- an existing row is locked below and keeps its value.
+             CASE WHEN EXISTS (SELECT 1 FROM org_usage e WHERE e.org_id = x.o AND e.month = p_month) THEN 0
+                  ELSE (SELECT coalesce(sum(c.month_used), 0) FROM usage_counters c WHERE c.org_id = x.o AND c.month = p_month) END
+      FROM unnest(g_org, g_monthly) x(o, monthly) WHERE x.monthly IS NOT NULL ORDER BY x.o
       ON CONFLICT (org_id, month) DO UPDATE SET used = u.used WHERE false;
     END IF;
 
