@@ -2,6 +2,8 @@ import { useMutation } from '@tanstack/react-query';
 import * as api from '../api/client';
 import { errorMessage } from '../api/errors';
 import { isLocalBillingPortal } from '../lib/navigation';
+import { Button } from './Button';
+import { Alert } from './Feedback';
 
 /**
  * Opens the payment provider's portal for a subscription (the org's, or the user's own): the
@@ -22,4 +24,26 @@ export function useBillingPortal(scope: 'personal' | 'org') {
     error: portal.isError ? errorMessage(portal.error) : null,
     hasNoPortal: portal.isSuccess && isLocalBillingPortal(portal.data.url),
   };
+}
+
+type BillingPortal = ReturnType<typeof useBillingPortal>;
+
+/** "Manage billing" for a card's header, when the portal has something to show. */
+export function ManageBillingButton({ portal, isAvailable }: { portal: BillingPortal; isAvailable: boolean }) {
+  if (!isAvailable) return null;
+  return (
+    <Button variant="secondary" size="sm" onClick={portal.open} isLoading={portal.isPending}>
+      Manage billing
+    </Button>
+  );
+}
+
+/** What opening the portal answered when it did not leave the page: an error, or no portal here. */
+export function PortalNotices({ portal, noPortalText }: { portal: BillingPortal; noPortalText: string }) {
+  return (
+    <>
+      {portal.error ? <Alert tone="error">{portal.error}</Alert> : null}
+      {portal.hasNoPortal ? <Alert title="No payment portal on this server">{noPortalText}</Alert> : null}
+    </>
+  );
 }

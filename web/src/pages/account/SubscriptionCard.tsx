@@ -1,8 +1,7 @@
 import { Link } from 'react-router';
 import type { PersonalSubscription } from '../../api/types';
-import { Button } from '../../components/Button';
 import { Alert, Card, CardHeader } from '../../components/Feedback';
-import { useBillingPortal } from '../../components/BillingPortal';
+import { ManageBillingButton, PortalNotices, useBillingPortal } from '../../components/BillingPortal';
 import { planName, renewalText, Stat, SubscriptionStatusBadge } from '../../components/SubscriptionFacts';
 import { formatNumber } from '../../lib/format';
 
@@ -24,21 +23,13 @@ export function SubscriptionCard({ subscription, isInOrg }: { subscription: Pers
       <CardHeader
         title="Subscription"
         description={cardDescription(subscription, isInOrg)}
-        action={
-          subscription.portal_available ? (
-            <Button variant="secondary" size="sm" onClick={portal.open} isLoading={portal.isPending}>
-              Manage billing
-            </Button>
-          ) : undefined
-        }
+        action={<ManageBillingButton portal={portal} isAvailable={subscription.portal_available} />}
       />
       <div className="space-y-5 px-5 py-5 text-sm">
-        {portal.error ? <Alert tone="error">{portal.error}</Alert> : null}
-        {portal.hasNoPortal ? (
-          <Alert title="No payment portal on this server">
-            This server uses the local billing provider, which charges nothing and has no payment portal.
-          </Alert>
-        ) : null}
+        <PortalNotices
+          portal={portal}
+          noPortalText="This server uses the local billing provider, which charges nothing and has no payment portal."
+        />
         {subscription.status === 'past_due' ? (
           <Alert tone="error" title="Payment failed">
             {subscription.portal_available

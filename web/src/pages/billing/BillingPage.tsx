@@ -8,7 +8,7 @@ import type { OrgBilling } from '../../api/types';
 import { AllocationBalance, AllocationExhaustedAlert } from '../../components/AllocationBalance';
 import { Button } from '../../components/Button';
 import { Alert, Card, CardHeader, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
-import { useBillingPortal } from '../../components/BillingPortal';
+import { ManageBillingButton, PortalNotices, useBillingPortal } from '../../components/BillingPortal';
 import { renewalText, Stat, SubscriptionStatusBadge } from '../../components/SubscriptionFacts';
 import { TextField } from '../../components/Field';
 import { CheckoutConfirmDialog, ConfirmDialog } from '../../components/Dialog';
@@ -159,23 +159,17 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
       <CardHeader
         title="Subscription"
         description="Seats are the quantity of your subscription: active members and pending invitations each hold one."
-        action={
-          billing.portal_available ? (
-            <Button variant="secondary" size="sm" onClick={portal.open} isLoading={portal.isPending}>
-              Manage billing
-            </Button>
-          ) : undefined
-        }
+        action={<ManageBillingButton portal={portal} isAvailable={billing.portal_available} />}
       />
       <div className="space-y-5 px-5 py-5 text-sm">
-        {portal.error ? <Alert tone="error">{portal.error}</Alert> : null}
-        {portal.hasNoPortal ? (
-          <Alert title="No payment portal on this server">
-            {isSupportManaged
+        <PortalNotices
+          portal={portal}
+          noPortalText={
+            isSupportManaged
               ? 'This server uses the local billing provider, which charges nothing and has no payment portal.'
-              : 'This server uses the local billing provider, which charges nothing and has no payment portal: change the seats here.'}
-          </Alert>
-        ) : null}
+              : 'This server uses the local billing provider, which charges nothing and has no payment portal: change the seats here.'
+          }
+        />
         <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
           <Stat label="Plan" value={<span className="capitalize">{billing.plan ?? 'No plan'}</span>} />
           <Stat label="Status" value={<SubscriptionStatusBadge status={billing.status} />} />
