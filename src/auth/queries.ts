@@ -6,7 +6,7 @@ import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '.
 import type { ServiceScope } from '../core/domain.ts';
 
 // The statements on the tables auth owns: users, sessions, api_tokens, service_tokens,
-// email_verifications and rate_limits (login throttling and other fixed-window counters). Other modules call these.
+// email_verifications and rate_limits (login throttling and other sliding-window limits). Other modules call these.
 
 export interface UserRecord {
   id: string;
@@ -419,69 +419,91 @@ export async function revokeServiceToken(
   return existing ? { record: existing, changed: false } : undefined;
 }
 
-// ---- rate limits (fixed windows shared by every process) -----------------------------------
+// ---- rate limits (sliding windows shared by every process) ---------------------------------
+
+// "At most `limit` in `windowSeconds`" holds over every stretch of that length: each key keeps the
+// times of its accepted events still inside the window (rate_limits.times), and an event is
+// accepted while fewer than `limit` are kept. A refused attempt is not kept, so asking again while
+// refused does not push the end of the wait further out.
+
+interface RateWindow {
+  windowSeconds: number;
+  now: Date;
+}
 
 /**
- * Counts one event against `key` in a fixed window and returns whether it is within `limit`.
- * One atomic upsert, so concurrent requests on any number of processes count exactly.
+ * Counts one event against `key` if fewer than `limit` happened in the last `windowSeconds`, and
+ * says whether it was counted; when not, `retryAfterSeconds` is when the oldest counted event
+ * leaves the window. One atomic upsert, so concurrent requests on any number of processes count
+ * exactly.
  */
 export async function consumeRateLimit(
   db: Queryable,
-  input: { key: string; limit: number; windowSeconds: number; now: Date },
+  input: RateWindow & { key: string; limit: number },
 ): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
-  const [row] = await queryRows<{ count: number; window_start: Date | string }>(db, countOneMore([input.key], input));
-  const count = Number(row?.count ?? 1);
+  const [row] = await queryRows<{ count: number; frees_at: Date | string | null }>(
+    db,
+    sql`${countOneMore([input.key], input, input.limit)}
+        RETURNING count, times[greatest(1, cardinality(times) - ${input.limit} + 1)] AS frees_at`,
+  );
   return {
-    allowed: count <= input.limit,
-    retryAfterSeconds: secondsLeft(row ? new Date(row.window_start) : input.now, input),
+    allowed: Number(row?.count ?? 1) <= input.limit,
+    retryAfterSeconds: secondsUntilFree(row?.frees_at, input),
   };
 }
 
-/** Each key's count in its current window and the seconds until that window ends (keys without one are absent), one statement. */
+/** Each key's events in its window and the seconds until the oldest leaves it (keys without one are absent), one statement. */
 export async function rateLimitCounts(
   db: Queryable,
-  input: { keys: string[]; windowSeconds: number; now: Date },
+  input: RateWindow & { keys: string[] },
 ): Promise<Map<string, { count: number; retryAfterSeconds: number }>> {
   if (input.keys.length === 0) return new Map();
-  const rows = await queryRows<{ key: string; count: number; window_start: Date | string }>(
+  const rows = await queryRows<{ key: string; count: number; oldest: Date | string | null }>(
     db,
-    sql`SELECT key, count, window_start FROM rate_limits
-        WHERE key = ANY(${sql.param(input.keys)}::text[]) AND NOT ${windowEnded(input)}`,
+    sql`SELECT key, cardinality(kept) AS count, kept[1] AS oldest
+        FROM (SELECT key, ${kept(input)} AS kept FROM rate_limits WHERE key = ANY(${sql.param(input.keys)}::text[])) AS k
+        WHERE cardinality(kept) > 0`,
   );
   return new Map(
-    rows.map((row) => [row.key, { count: Number(row.count), retryAfterSeconds: secondsLeft(new Date(row.window_start), input) }]),
+    rows.map((row) => [row.key, { count: Number(row.count), retryAfterSeconds: secondsUntilFree(row.oldest, input) }]),
   );
 }
 
 /** consumeRateLimit for many keys at once (one event each), set-based; the caller checked the limits before. */
-export async function consumeRateLimits(
-  db: Queryable,
-  input: { keys: string[]; windowSeconds: number; now: Date },
-): Promise<void> {
-  if (input.keys.length > 0) await db.execute(countOneMore(input.keys, input));
+export async function consumeRateLimits(db: Queryable, input: RateWindow & { keys: string[] }): Promise<void> {
+  if (input.keys.length > 0) await db.execute(countOneMore(input.keys, input, null));
 }
 
-/** One more event for each key: a new window for a key without one or whose window ended. */
-function countOneMore(keys: string[], window: { windowSeconds: number; now: Date }): SQL {
-  return sql`INSERT INTO rate_limits (key, window_start, count)
-             SELECT key, ${window.now}, 1 FROM unnest(${sql.param(keys)}::text[]) AS key
+/** One more attempt for each key, kept when the key has fewer than `limit` events in its window (null: always). */
+function countOneMore(keys: string[], window: RateWindow, limit: number | null): SQL {
+  const inWindow = kept(window);
+  const accepted = limit === null ? sql`TRUE` : sql`cardinality(${inWindow}) < ${limit}`;
+  return sql`INSERT INTO rate_limits (key, window_start, count, times)
+             SELECT key, ${window.now}, 1, ARRAY[${window.now}::timestamptz] FROM unnest(${sql.param(keys)}::text[]) AS key
              ON CONFLICT (key) DO UPDATE SET
-               count = CASE WHEN ${windowEnded(window)} THEN 1 ELSE rate_limits.count + 1 END,
-               window_start = CASE WHEN ${windowEnded(window)} THEN ${window.now} ELSE rate_limits.window_start END
-             RETURNING key, count, window_start`;
+               times = CASE WHEN ${accepted} THEN ${inWindow} || ${window.now}::timestamptz ELSE ${inWindow} END,
+               count = cardinality(${inWindow}) + 1,
+               window_start = coalesce((${inWindow})[1], ${window.now})`;
 }
 
-function windowEnded(window: { windowSeconds: number; now: Date }): SQL {
-  return sql`rate_limits.window_start <= ${window.now}::timestamptz - make_interval(secs => ${window.windowSeconds})`;
+/** The key's accepted events still inside the window, oldest first. */
+function kept(window: RateWindow): SQL {
+  return sql`ARRAY(SELECT t FROM unnest(rate_limits.times) AS t
+                   WHERE t > ${window.now}::timestamptz - make_interval(secs => ${window.windowSeconds}) ORDER BY t)`;
 }
 
-function secondsLeft(windowStart: Date, window: { windowSeconds: number; now: Date }): number {
-  return Math.max(1, Math.ceil((windowStart.getTime() + window.windowSeconds * 1000 - window.now.getTime()) / 1000));
+function secondsUntilFree(freesAt: Date | string | null | undefined, window: RateWindow): number {
+  if (!freesAt) return 1;
+  const end = new Date(freesAt).getTime() + window.windowSeconds * 1000;
+  return Math.max(1, Math.ceil((end - window.now.getTime()) / 1000));
 }
 
-/** Takes back one event counted against `key` (an attempt that turned out not to be a failure). */
+/** Takes back the latest event counted against `key` (an attempt that turned out not to be a failure); only for one consumeRateLimit allowed. */
 export async function refundRateLimit(db: Queryable, key: string): Promise<void> {
-  await db.execute(sql`UPDATE rate_limits SET count = count - 1 WHERE key = ${key} AND count > 0`);
+  await db.execute(
+    sql`UPDATE rate_limits SET times = times[1:cardinality(times) - 1], count = greatest(count - 1, 0)
+        WHERE key = ${key} AND cardinality(times) > 0`,
+  );
 }
 
 export async function clearRateLimit(db: Queryable, key: string): Promise<void> {
@@ -504,9 +526,9 @@ export function deleteExpiredEmailVerifications(db: Queryable, input: { before: 
 }
 
 /**
- * Retention: deletes up to `limit` rate-limit counters whose window started before `before`. The
- * caller passes a time earlier than now minus the longest window in use, so a deleted counter is
- * one that isRateLimited no longer counts and the next consumeRateLimit would restart at 1.
+ * Retention: deletes up to `limit` rate-limit keys whose oldest kept event is before `before`. The
+ * caller passes a time earlier than now minus the longest window in use: such a key's events were
+ * all kept in one window (at its last attempt), which has passed, so none of them counts any more.
  */
 export function deleteEndedRateLimits(db: Queryable, input: { before: Date; limit: number }): Promise<number> {
   return deleteChunk(db, {

@@ -376,6 +376,28 @@ describe('POST /api/v1/auth/login', () => {
     }
   });
 
+  it('counts failures over any 15 minutes, not per fixed window: no second ten at the end of the first window', async () => {
+    const user = await t.given.user();
+    try {
+      expect((await login(user.email, 'wrong password 0')).status).toBe(401);
+      t.clock.advance(15 * 60 - 1);
+      for (let attempt = 1; attempt < 10; attempt += 1) {
+        expect((await login(user.email, `wrong password ${attempt}`)).status, `failure ${attempt + 1}`).toBe(401);
+      }
+      // The first failure leaves the window: one more guess; the other nine are still inside it,
+      // where a fixed window would have started again with ten.
+      t.clock.advance(1);
+      expect((await login(user.email, 'wrong password 10')).status).toBe(401);
+      const blocked = await login(user.email, PASSWORD);
+      expect([blocked.status, blocked.body.error?.code]).toEqual([429, 'rate_limited']);
+      // Until the oldest failure still counted (the second, 15 minutes less a second ago) leaves.
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(15 * 60 - 30);
+      expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(15 * 60 - 1);
+    } finally {
+      t.clock.advance(-15 * 60);
+    }
+  });
+
   it('checks at most 10 passwords of one account however many guesses arrive at once, and takes back what is not a failure', async () => {
     const user = await t.given.user();
     const replies = await Promise.all(Array.from({ length: 30 }, (_, attempt) => login(user.email, `wrong password ${attempt}`)));
@@ -385,7 +407,7 @@ describe('POST /api/v1/auth/login', () => {
     // The refused guesses were not counted as failures: the window holds the 10 that were checked.
     const [counted] = await queryRows<{ count: number }>(
       t.database.db,
-      sql`SELECT count FROM rate_limits WHERE key = ${`login:account:${user.email.toLowerCase()}`}`,
+      sql`SELECT cardinality(times) AS count FROM rate_limits WHERE key = ${`login:account:${user.email.toLowerCase()}`}`,
     );
     expect(Number(counted?.count)).toBe(10);
     expect((await login(user.email, PASSWORD)).status).toBe(429);

@@ -108,12 +108,13 @@ export async function login(ctx: Ctx, input: { email: string; password: string; 
   const window = { windowSeconds: LOGIN_WINDOW_SECONDS, now };
   // Each attempt is counted before its password is checked, so concurrent guesses cannot all pass
   // the limit before the first failure is recorded: at most the limit's number of checks a window.
-  // An attempt that is refused unchecked, or that succeeds, is not a failure and is taken back.
+  // An attempt that is refused unchecked, or that succeeds, is not a failure: where it was counted
+  // (a refused count keeps nothing), it is taken back.
   const account = await consumeRateLimit(ctx.db, { key: accountKey, limit: LOGIN_FAILURES_PER_ACCOUNT, ...window });
   const address = await consumeRateLimit(ctx.db, { key: addressKey, limit: LOGIN_FAILURES_PER_ADDRESS, ...window });
   if (!account.allowed || !address.allowed) {
-    await refundRateLimit(ctx.db, accountKey);
-    await refundRateLimit(ctx.db, addressKey);
+    if (account.allowed) await refundRateLimit(ctx.db, accountKey);
+    if (address.allowed) await refundRateLimit(ctx.db, addressKey);
     const refused = [account, address].filter((limit) => !limit.allowed);
     throw new AppError('rate_limited', 'Too many failed sign-in attempts. Wait and try again.', {
       retry_after_seconds: Math.max(...refused.map((limit) => limit.retryAfterSeconds)),
@@ -331,7 +332,6 @@ export async function changePassword(ctx: Ctx, input: { currentPassword: string;
   // Counted before the check, as login counts: concurrent guesses cannot all pass the limit.
   const rate = await consumeRateLimit(ctx.db, { key, limit: PASSWORD_CHANGE_FAILURES, windowSeconds: LOGIN_WINDOW_SECONDS, now });
   if (!rate.allowed) {
-    await refundRateLimit(ctx.db, key);
     throw new AppError('rate_limited', 'Too many wrong passwords. Wait and try again, or reset your password.', {
       retry_after_seconds: rate.retryAfterSeconds,
     });

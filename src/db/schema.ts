@@ -257,10 +257,16 @@ export const webhookDeliveries = pgTable(
   (table) => [primaryKey({ columns: [table.orgId, table.endpointId, table.eventPosition] })],
 );
 
+/**
+ * Sliding-window rate limits (src/auth/queries.ts): `times` are the key's accepted events still
+ * inside its window, oldest first; `window_start` is the oldest of them and `count` the ordinal of
+ * the latest attempt among them (one more than the limit when it was refused).
+ */
 export const rateLimits = pgTable('rate_limits', {
   key: text('key').primaryKey(),
   windowStart: timestamptz('window_start').notNull(),
   count: integer('count').notNull(),
+  times: timestamptz('times').array().notNull().default([]),
 });
 
 export const invitations = pgTable(

@@ -436,6 +436,25 @@ describe('POST /api/v1/org/invites/{id}/resend', () => {
     expect((await t.http.post(`/api/v1/org/invites/${id}/resend`, { as: org.owner })).status).toBe(200);
   });
 
+  it("allows 5 sends in any 10 minutes, also across the end of the first send's 10 minutes", async () => {
+    const org = await t.given.org();
+    const email = uniqueEmail('sliding');
+    const { id } = await invite(org, email);
+    t.clock.advance(10 * 60 - 1);
+    for (let index = 0; index < 4; index += 1) {
+      expect((await t.http.post(`/api/v1/org/invites/${id}/resend`, { as: org.owner })).status, `resend ${index + 1}`).toBe(200);
+    }
+    // The first email leaves the window: one send is free, the four of a second ago still count.
+    t.clock.advance(1);
+    expect((await t.http.post(`/api/v1/org/invites/${id}/resend`, { as: org.owner })).status).toBe(200);
+    const refused = await t.http.post(`/api/v1/org/invites/${id}/resend`, { as: org.owner });
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'rate_limited']);
+    // Until the first resend, 10 minutes less a second ago, leaves the window.
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(10 * 60 - 30);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(10 * 60 - 1);
+    expect(await mailTo(t.http, email)).toHaveLength(6);
+  });
+
   it('counts resends alone once the first email is older than the window', async () => {
     const org = await t.given.org();
     const { id } = await invite(org, uniqueEmail());

@@ -25,10 +25,10 @@ export const RETENTION_SWEEP_MS = 60 * 60 * 1000;
 /** Rows deleted per statement. */
 export const RETENTION_CHUNK = 1_000;
 
-/** A rate-limit counter is deleted this long after its window started: longer than every window in use. */
+/** A rate-limit key is deleted this long after its oldest kept event: longer than every window in use. */
 export const RATE_LIMIT_KEEP_MS = DAY_MS;
 
-/** Windows of the fixed-window counters in rate_limits (each must end within RATE_LIMIT_KEEP_MS). */
+/** Windows of the sliding-window limits in rate_limits (each must end within RATE_LIMIT_KEEP_MS). */
 export const RATE_LIMIT_WINDOWS_SECONDS = [LOGIN_WINDOW_SECONDS, RESEND_WINDOW_SECONDS];
 
 type Deletes = (db: Db, input: { before: Date; limit: number }) => Promise<number>;
