@@ -33,6 +33,9 @@ export function createLocalBillingProvider(publicUrl: string): BillingProvider {
     fetchSubscription() {
       return Promise.reject(new AppError('internal', 'The local billing provider has no remote subscriptions.'));
     },
+    async liveSubscriptions() {
+      return []; // no customers, so none of theirs
+    },
     verifyWebhook() {
       throw new AppError('invalid_signature', 'This server uses the local billing provider and accepts no billing webhooks.');
     },

@@ -202,7 +202,16 @@ export const billingRoutes: FastifyPluginAsyncZod = async (app) => {
       async (request) => {
         const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const signature = request.headers['stripe-signature'];
-        await receiveWebhook(request.ctx, { rawBody, signature: typeof signature === 'string' ? signature : undefined });
+        const outcome = await receiveWebhook(request.ctx, {
+          rawBody,
+          signature: typeof signature === 'string' ? signature : undefined,
+        });
+        if (outcome.secondSubscription) {
+          request.log.warn(
+            outcome.secondSubscription,
+            'billing: a customer holds a second live subscription; Roster keeps following the first until it ends (cancel one at the provider)',
+          );
+        }
         return { received: true as const };
       },
     );

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import type { StripeConfig } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
-import type { ProviderSubscription } from '../core/billing-provider.ts';
+import { isLive, type ProviderSubscription } from '../core/billing-provider.ts';
 import type { BillingProvider } from './provider.ts';
 
 /** Stripe's own limit for a signed event's age, which the contract adopts. */
@@ -96,6 +96,12 @@ export function createStripeBillingProvider(config: StripeConfig, publicUrl: str
     async fetchSubscription(subscriptionRef) {
       const subscription = await atStripe(() => stripe.subscriptions.retrieve(subscriptionRef));
       return toProviderSubscription(subscription, config.priceTeam);
+    },
+    async liveSubscriptions(customerId) {
+      const listed = await atStripe(() => stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }));
+      return listed.data
+        .map((subscription) => toProviderSubscription(subscription, config.priceTeam))
+        .filter((subscription) => isLive(subscription.status));
     },
     verifyWebhook(rawBody, signatureHeader) {
       if (!signatureHeader) throw invalidSignature();

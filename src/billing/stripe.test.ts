@@ -431,6 +431,33 @@ describe('POST /api/v1/billing/webhook effects', () => {
     expect((await billingOf(other.owner)).seats).toBe(3);
   });
 
+  it('a second live subscription opened at Stripe never takes over while the first bills; the org takes it when the first ends', async () => {
+    const org = await stripeOrg(5, 2);
+    const orgCustomer = await customerOf('org_id', org.orgId);
+    const second = newSubscriptionId();
+    stub.setSubscription({ id: second, customer: orgCustomer, quantity: 4 });
+    expect((await deliver(subscriptionEvent('customer.subscription.created', second))).statusCode).toBe(200);
+    expect(await subscriptionRows('org_id', org.orgId)).toEqual([
+      { seats: 5, status: 'active', provider_ref: org.subscriptionId },
+    ]);
+    // The first's own changes still apply, whichever subscription's events come last.
+    stub.setSubscription({ id: org.subscriptionId, customer: orgCustomer, quantity: 6 });
+    expect((await deliver(subscriptionEvent('customer.subscription.updated', org.subscriptionId))).statusCode).toBe(200);
+    expect((await deliver(subscriptionEvent('customer.subscription.updated', second))).statusCode).toBe(200);
+    expect(await subscriptionRows('org_id', org.orgId)).toEqual([
+      { seats: 6, status: 'active', provider_ref: org.subscriptionId },
+    ]);
+    // The first ends: the org, still billed by the second, is not canceled but follows it.
+    stub.setSubscription({ id: org.subscriptionId, customer: orgCustomer, status: 'canceled' });
+    expect((await deliver(subscriptionEvent('customer.subscription.deleted', org.subscriptionId))).statusCode).toBe(200);
+    expect(await subscriptionRows('org_id', org.orgId)).toEqual([{ seats: 4, status: 'active', provider_ref: second }]);
+    expect(await billingOf(org.owner)).toMatchObject({ status: 'active', seats: 4, active_members: 3 });
+    expect(await auditActions(org.orgId, 'billing.status_changed')).toEqual([]);
+    // A late event of the ended one changes nothing.
+    expect((await deliver(subscriptionEvent('customer.subscription.updated', org.subscriptionId))).statusCode).toBe(200);
+    expect(await subscriptionRows('org_id', org.orgId)).toEqual([{ seats: 4, status: 'active', provider_ref: second }]);
+  });
+
   it('payment failure makes the org past_due (seats kept) and a paid invoice makes it active', async () => {
     const org = await stripeOrg(4);
     const invoice = (type: string) =>

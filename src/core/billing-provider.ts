@@ -37,6 +37,11 @@ export interface ProviderSubscription {
   cancelAtPeriodEnd: boolean;
 }
 
+/** Whether a subscription bills: paid or its payment being retried; not ended nor awaiting its first payment. */
+export function isLive(status: ProviderSubscription['status']): boolean {
+  return status === 'active' || status === 'past_due';
+}
+
 /** A verified provider event: its id, type and the subscription it concerns (if any). */
 export interface ProviderEvent {
   id: string;
@@ -56,6 +61,11 @@ export interface BillingProvider {
   /** Changes the subscription's quantity at the provider, prorated. */
   changeSeats(input: { subscriptionRef: string; seats: number }): Promise<void>;
   fetchSubscription(subscriptionRef: string): Promise<ProviderSubscription>;
+  /**
+   * The customer's subscriptions that still bill (neither ended nor awaiting their first payment),
+   * newest first: what a scope follows when the subscription it followed ends beside another one.
+   */
+  liveSubscriptions(customerId: string): Promise<ProviderSubscription[]>;
   /**
    * Ends the subscription at the provider now, prorated (the operator moved the org off it). A
    * subscription the provider has already ended is left as it is, so a retry succeeds.
