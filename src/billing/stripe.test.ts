@@ -410,6 +410,9 @@ describe('POST /api/v1/billing/webhook effects', () => {
     expect(await billingOf(org.owner)).toMatchObject({ plan: 'team', status: 'active', seats: 4, active_members: 3 });
     const invite = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: 'back@example.com' } });
     expect(invite.status).toBe(201);
+    // A late event of the ended subscription leaves the new one alone (its row stays canceled).
+    expect((await deliver(subscriptionEvent('customer.subscription.updated', org.subscriptionId))).statusCode).toBe(200);
+    expect(await billingOf(org.owner)).toMatchObject({ plan: 'team', status: 'active', seats: 4 });
   });
 
   it('binds through the stored customer, never the metadata: a subscription naming another org changes only its own', async () => {

@@ -115,7 +115,8 @@ async function subscriptionToFollow(
 ): Promise<{ subscription: ProviderSubscription | undefined } | { followed: string; other: string }> {
   if (!stored) return { subscription: event.status === 'canceled' ? undefined : event };
   if (stored.providerRef === event.ref) {
-    if (event.status !== 'canceled') return { subscription: event };
+    // A row canceled before is not the scope's current one: a live row, if any, follows another.
+    if (event.status !== 'canceled' || stored.status === 'canceled') return { subscription: event };
     const [other] = (await ctx.billing.liveSubscriptions(event.customerId)).filter((live) => live.ref !== event.ref);
     return { subscription: other ?? event };
   }
