@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
+import { MAX_SEATS } from './billing/plans.ts';
 
 describe('configuration', () => {
   it('has the contract defaults', () => {
@@ -59,6 +60,17 @@ describe('configuration', () => {
     ['TRUST_PROXY', 'true'],
     ['PUBLIC_URL', 'ftp://roster.example'],
     ['PUBLIC_URL', 'javascript:alert(1)'],
+    // Regression: accepted, then every emailed link had its path and token inside the query or fragment.
+    ['PUBLIC_URL', 'http://x.example/path?q=1#frag'],
+    ['PUBLIC_URL', 'https://roster.example/#'],
+    ['PUBLIC_URL', 'https://user:secret@roster.example'],
+    // Regression: accepted, then every invitation answered 500 (an expiry past what a date holds).
+    ['INVITE_TTL_SECONDS', '99999999999999'],
+    ['INVITE_TTL_SECONDS', String(366 * 24 * 3600)],
+    // Regression: accepted, then billing routes answered 500 once credits × seats passed 2^53.
+    ['TEAM_CREDITS_PER_SEAT', '1000000000000'],
+    ['MAIL_RETENTION_DAYS', '99999999999'],
+    ['DATABASE_IDLE_TX_TIMEOUT_MS', '2147483648'],
     ['NODE_ENV', 'Production'],
     ['NODE_ENV', 'staging'],
   ])('refuses %s=%j at load, naming it (regression: accepted, then failed or misbehaved later)', (name, value) => {
@@ -92,6 +104,17 @@ describe('configuration', () => {
   it('derives PUBLIC_URL from PORT and trims a trailing slash', () => {
     expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(loadConfig({ PUBLIC_URL: 'https://roster.example/' }).publicUrl).toBe('https://roster.example');
+  });
+
+  it('accepts the largest INVITE_TTL_SECONDS, TEAM_CREDITS_PER_SEAT and retention days, which dates and sums can hold', () => {
+    const config = loadConfig({
+      INVITE_TTL_SECONDS: String(365 * 24 * 3600),
+      TEAM_CREDITS_PER_SEAT: '1000000000',
+      MAIL_RETENTION_DAYS: '36500',
+    });
+    expect(new Date(Date.now() + config.inviteTtlSeconds * 1000).toISOString()).toMatch(/^\d{4}-/);
+    expect(Number.isSafeInteger(config.teamCreditsPerSeat * MAX_SEATS)).toBe(true);
+    expect(new Date(Date.now() - config.mailRetentionDays * 86_400_000).toISOString()).toMatch(/^\d{4}-/);
   });
 
   describe('billing', () => {

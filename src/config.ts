@@ -16,6 +16,10 @@ function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
 }
 
 const port = wholeNumber(1, 65535);
+const MAX_INVITE_TTL_SECONDS = 365 * 24 * 3600;
+const MAX_TEAM_CREDITS_PER_SEAT = 1_000_000_000;
+/** A century: a cutoff further back is before what a date can hold. */
+const MAX_RETENTION_DAYS = 36_500;
 const positiveInt = wholeNumber(1);
 
 // An address as a sender header carries it: no spaces, quotes, brackets or separators.
@@ -71,6 +75,12 @@ const envSchema = z.object({
     .string()
     .url()
     .refine((value) => /^https?:\/\//i.test(value), 'must be an http:// or https:// URL')
+    // Links are built by appending a path: a query or fragment would swallow it (regression:
+    // `…?q=1#x/verify-email?token=…`), and credentials do not belong in emailed links.
+    .refine(
+      (value) => !/[?#]/.test(value) && !URL.parse(value)?.username,
+      'must be a base URL without a query (?), fragment (#) or user name, like https://roster.example.com',
+    )
     .optional(),
   SMTP_URL: z
     .string()
@@ -78,7 +88,8 @@ const envSchema = z.object({
     .optional(),
   MAIL_FROM: mailFrom.optional(),
   BULK_INVITE_MAX: positiveInt.default(100),
-  INVITE_TTL_SECONDS: positiveInt.default(604800),
+  // At most a year: a longer expiry is past what a date can hold (regression: every invitation 500).
+  INVITE_TTL_SECONDS: wholeNumber(1, MAX_INVITE_TTL_SECONDS).default(604800),
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
   STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   STRIPE_PRICE_TEAM: z.string().min(1).optional(),
@@ -87,20 +98,22 @@ const envSchema = z.object({
     .regex(/^https?:\/\/[^/?#]+\/?$/, 'must be an http(s) URL without a path, like http://127.0.0.1:12111')
     .optional(),
   BILLING: z.enum(['local']).optional(),
-  TEAM_CREDITS_PER_SEAT: positiveInt.default(1000),
+  // Times the most seats (100,000) stays a safe integer (regression: 500 from every billing route).
+  TEAM_CREDITS_PER_SEAT: wholeNumber(1, MAX_TEAM_CREDITS_PER_SEAT).default(1000),
   // Exactly these: `Production` would otherwise run with development-only routes on.
   NODE_ENV: z.enum(['production', 'development', 'test']).optional(),
   TRUST_PROXY: trustProxy.optional(),
   LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  DATABASE_IDLE_TX_TIMEOUT_MS: wholeNumber(0).default(30_000),
+  // PostgreSQL's idle_in_transaction_session_timeout is an int of milliseconds.
+  DATABASE_IDLE_TX_TIMEOUT_MS: wholeNumber(0, 2_147_483_647).default(30_000),
   USAGE_COUNTER_SLICES: wholeNumber(1, 256).default(1),
   WEBHOOK_SECRET_KEY: z
     .string()
     .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), 'must be 32 random bytes in base64 (openssl rand -base64 32)')
     .optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  MAIL_RETENTION_DAYS: wholeNumber(0).default(30),
-  WEBHOOK_RETENTION_DAYS: wholeNumber(0).default(30),
+  MAIL_RETENTION_DAYS: wholeNumber(0, MAX_RETENTION_DAYS).default(30),
+  WEBHOOK_RETENTION_DAYS: wholeNumber(0, MAX_RETENTION_DAYS).default(30),
   // Exactly true or false: a typo must not quietly leave production's private networks reachable, or closed.
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -202,6 +202,17 @@ function decideProject(actor: PolicyActor, action: Action, project: ProjectResou
   return ALLOWED;
 }
 
+/** The refusal of an action that no role may take, only a service token (undefined for any other). */
+export function serviceOnly(action: Action): Decision | undefined {
+  if ((PERMISSIONS[action] as readonly Role[]).length > 0) return undefined;
+  // No role may: asking an admin would not help (regression: an owner was told to).
+  const scope = SERVICE_ACTION_SCOPES[action];
+  return refuse(
+    'forbidden',
+    `Only the host app, with a service token${scope ? ` that has the scope "${scope}"` : ''}, can do this.`,
+  );
+}
+
 /** The decision, with the stable code of the refusal. */
 export function decide(actor: PolicyActor | ServicePolicyActor, action: Action, resource?: Resource): Decision {
   if ('scopes' in actor) {
@@ -210,15 +221,9 @@ export function decide(actor: PolicyActor | ServicePolicyActor, action: Action, 
   }
   if (resource && 'project' in resource) return decideProject(actor, action, resource.project, resource.target);
   if (!actor.role) return refuse('forbidden', 'You are not a member of an organization.');
+  const onlyService = serviceOnly(action);
+  if (onlyService) return onlyService;
   const roles = PERMISSIONS[action] as readonly Role[];
-  if (roles.length === 0) {
-    // No role may: asking an admin would not help (regression: an owner was told to).
-    const scope = SERVICE_ACTION_SCOPES[action];
-    return refuse(
-      'forbidden',
-      `Only the host app, with a service token${scope ? ` that has the scope "${scope}"` : ''}, can do this.`,
-    );
-  }
   if (!roles.includes(actor.role)) {
     return refuse('forbidden', 'Your role in this organization does not allow this. Ask an admin.');
   }

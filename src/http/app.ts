@@ -227,11 +227,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Every API route may fail unexpectedly (500) or lose its database (503), and may refuse with
   // 403: a service token whose scopes do not name the route (service-scopes.ts), and on writes a
-  // failed CSRF check. Declared once here so the OpenAPI names them and the replies are validated
-  // like any other (regression: verify-email, password-reset and public reads did not list 403).
+  // failed CSRF check. A route that reads a body refuses one over the size limit (413) or of another
+  // content type than JSON (415). Declared once here so the OpenAPI names them and the replies are
+  // validated like any other (regression: verify-email, password-reset and public reads did not
+  // list 403; no route listed 413 or 415).
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/') || !route.schema?.response) return;
-    route.schema.response = { 403: errorBody, 500: errorBody, 503: errorBody, ...(route.schema.response as object) };
+    const readsBody = [route.method].flat().some((method) => method !== 'GET' && method !== 'HEAD');
+    route.schema.response = {
+      403: errorBody,
+      500: errorBody,
+      503: errorBody,
+      ...(readsBody ? { 413: errorBody, 415: errorBody } : {}),
+      ...(route.schema.response as object),
+    };
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorCtx, startApp, type TestApp } from '../../test/kit/app.ts';
 import { createServiceToken } from '../admin/service.ts';
 import { SERVICE_SCOPES, type ServiceScope } from '../core/domain.ts';
+import { PERMISSIONS } from '../auth/permissions.ts';
 
 /**
  * THE scope matrix: the routes a service token may call, and the one scope that opens each. Every
@@ -118,5 +119,42 @@ describe('the service-token scope matrix', () => {
       expect(schemes(path, method), `${method} ${path}`).toEqual(['service_token']);
     }
     expect(schemes('/api/v1/usage', 'post')).toEqual(['bearer', 'cookie', 'service_token']);
+  });
+
+  it('refuses a signed-in user on every route only service tokens may use before it reads the body (regression: 400 for a bad body)', async () => {
+    const org = await t.given.org();
+    const serviceOnly = apiRoutes().filter((route) => {
+      const action = t.app.apiRoutes.find((api) => api.method === route.method && api.url === route.url)?.serviceAction;
+      return action !== undefined && PERMISSIONS[action].length === 0;
+    });
+    expect(serviceOnly.map((route) => route.key)).toContain('PUT /api/v1/org/storage');
+    for (const route of serviceOnly) {
+      for (const body of [undefined, { used_bytes: 5 }, { nonsense: true }]) {
+        const reply = await t.http.request(route.method, concrete(route.url), { as: org.owner, body });
+        expect([reply.status, reply.body.error?.code], `${route.key} ${JSON.stringify(body)}`).toEqual([403, 'forbidden']);
+      }
+    }
+  });
+});
+
+describe('the OpenAPI of request bodies', () => {
+  it('lists 413 and 415 on every route that reads a body, as the server answers them', async () => {
+    const { body } = await t.http.get('/api/openapi.json');
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries(body.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (method === 'get' || method === 'head') continue;
+        for (const status of ['413', '415']) if (!operation.responses?.[status]) missing.push(`${method} ${path} ${status}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    const org = await t.given.org();
+    const plain = await t.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/org',
+      headers: { authorization: `Bearer ${org.owner.token}`, 'content-type': 'text/plain' },
+      payload: '{"name":"C"}',
+    });
+    expect([plain.statusCode, plain.json().error.code]).toEqual([415, 'unsupported_media_type']);
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { decide, PERMISSIONS, SERVICE_ACTION_SCOPES, type Action } from '../auth/permissions.ts';
+import { decide, PERMISSIONS, SERVICE_ACTION_SCOPES, serviceOnly, type Action } from '../auth/permissions.ts';
 import { AppError } from '../core/errors.ts';
 import { isApiRoute } from './security.ts';
 
@@ -54,8 +54,15 @@ export function registerServiceScopes(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const caller = request.ctx?.actor;
     // An unknown path keeps its 404.
-    if (caller?.via !== 'service_token' || !isApiRoute(request) || request.is404) return;
+    if (!caller || !isApiRoute(request) || request.is404) return;
     const action = request.routeOptions.config?.serviceAction;
+    if (caller.via !== 'service_token') {
+      // A route only service tokens may use refuses a signed-in user before it reads the body too
+      // (regression: a member's incomplete PUT /org/storage answered 400, not 403).
+      const refusal = action ? serviceOnly(action) : undefined;
+      if (refusal && !refusal.allowed) throw new AppError(refusal.code, refusal.message);
+      return;
+    }
     if (!action) {
       throw new AppError('forbidden', 'Service tokens are not accepted on this route: no scope allows it.');
     }
