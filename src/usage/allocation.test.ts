@@ -77,6 +77,9 @@ describe('organization allocation (credits)', () => {
     // A refusal records nothing.
     expect((await record(org.owner, 1)).status).toBe(429);
     expect(await storedOf(org)).toEqual({ orgUsage: 100, activity: 100 });
+    // A plain member sees why on their own usage.
+    const own = await t.http.get('/api/v1/usage', { as: org.members[0]! });
+    expect(own.body.allocation).toEqual({ monthly: 100, used: 100, remaining: 0 });
 
     // Both warnings exactly once, each to the owner and both admins (not to members).
     const recipients = [org.owner, ...org.admins].map((user) => user.email).sort();

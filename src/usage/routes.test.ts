@@ -239,6 +239,8 @@ describe('GET /api/v1/usage', () => {
     expect(reply.body).toEqual({
       day: { used: 3, limit: 50, by_activity: { 'api.call': 2, export: 1 } },
       month: { used: 7, limit: 500, by_activity: { 'api.call': 6, export: 1 } },
+      // The org's allocation, which the other member's usage drew from too (Team: 1,000 a seat, 10 seats).
+      allocation: { monthly: 10_000, used: 16, remaining: 9_984 },
     });
   });
 });

@@ -56,6 +56,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       return {
         day: { used: own.day.used, limit: own.day.limit, by_activity: own.day.byActivity },
         month: { used: own.month.used, limit: own.month.limit, by_activity: own.month.byActivity },
+        allocation: own.allocation,
       };
     },
   );

@@ -34,6 +34,9 @@ export const usageReceiptReply = z.object({
 export const ownUsageReply = z.object({
   day: z.object({ used: z.number().int(), limit, by_activity: byActivity }),
   month: z.object({ used: z.number().int(), limit, by_activity: byActivity }),
+  allocation: allocationSchema.describe(
+    "The organization's allocation this UTC month, which every member's usage draws from: at remaining 0, requests get 429 org_allocation_exhausted",
+  ),
 });
 
 export const orgUsageQuery = z.strictObject({

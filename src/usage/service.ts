@@ -258,6 +258,8 @@ function receipt(dayUsed: number, monthUsed: number, limits: MemberLimits): Usag
 export interface OwnUsage {
   day: { used: number; limit: number | null; byActivity: Record<string, number> };
   month: { used: number; limit: number | null; byActivity: Record<string, number> };
+  /** The org's allocation this month, which every member's usage draws from. */
+  allocation: AllocationView;
 }
 
 /** `GET /api/v1/usage`: the member's own totals today and this month, by activity. */
@@ -272,7 +274,8 @@ export async function readOwnUsage(ctx: Ctx): Promise<OwnUsage> {
     until: periods.monthEnd.toISOString().slice(0, 10),
     day: periods.day,
   });
-  const limits = await findLimits(ctx.db, orgId, actor.userId);
+  // A member refused with org_allocation_exhausted sees why on their own usage page.
+  const [limits, allocation] = await Promise.all([findLimits(ctx.db, orgId, actor.userId), allocationView(ctx, orgId)]);
   const day: Record<string, number> = {};
   const month: Record<string, number> = {};
   for (const total of totals) {
@@ -282,6 +285,7 @@ export async function readOwnUsage(ctx: Ctx): Promise<OwnUsage> {
   return {
     day: { used: sumOf(day), limit: limits.daily, byActivity: day },
     month: { used: sumOf(month), limit: limits.monthly, byActivity: month },
+    allocation,
   };
 }
 

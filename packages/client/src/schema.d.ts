@@ -8693,6 +8693,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description The organization's allocation this UTC month, which every member's usage draws from: at remaining 0, requests get 429 org_allocation_exhausted */
+                            allocation: {
+                                /** @description Credits per UTC month; null: unlimited */
+                                monthly: number | null;
+                                /** @description null: unlimited */
+                                remaining: number | null;
+                                /** @description Used this UTC month by all members */
+                                used: number;
+                            };
                             day: {
                                 /** @description Quantity per activity type */
                                 by_activity: {
