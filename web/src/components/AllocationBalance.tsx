@@ -105,6 +105,31 @@ export function AllocationExhaustedAlert({
 }
 
 /**
+ * What any member is told about the org's allocation on their own Usage page (a member without an
+ * individual limit is refused with 429 org_allocation_exhausted once it is used up): red when used
+ * up, amber at 80% used, nothing otherwise or for an unlimited allocation.
+ */
+export function MemberAllocationNotice({ allocation, now = new Date() }: { allocation: OrgAllocation; now?: Date }) {
+  const level = allocationLevel(allocation);
+  const reset = formatUtcDate(allocationResetDate(now));
+  if (level === 'exhausted') {
+    return (
+      <Alert tone="error" title="Organization allocation used up">
+        {`Your organization’s usage allocation for this month is used up: new usage is refused until ${reset} (UTC). Contact your organization administrator.`}
+      </Alert>
+    );
+  }
+  if (level === 'low') {
+    return (
+      <Alert tone="warning" title={`${usedPercent(allocation)}% of the organization’s allocation used`}>
+        {`Your organization has ${plural(allocation.remaining ?? 0, 'credit')} left this month, shared by every member, until it resets on ${reset} (UTC).`}
+      </Alert>
+    );
+  }
+  return null;
+}
+
+/**
  * The Usage page's warning: amber when members without an individual limit could use what is
  * left (and at 80% used), red once the allocation is used up. Nothing for an unlimited allocation.
  */

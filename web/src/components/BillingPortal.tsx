@@ -38,12 +38,23 @@ export function ManageBillingButton({ portal, isAvailable }: { portal: BillingPo
   );
 }
 
-/** What opening the portal answered when it did not leave the page: an error, or no portal here. */
-export function PortalNotices({ portal, noPortalText }: { portal: BillingPortal; noPortalText: string }) {
+/**
+ * What opening the portal answered when it did not leave the page: an error, or no portal here
+ * (`noPortalTitle`: the notice's title, by default "No payment portal on this server").
+ */
+export function PortalNotices({
+  portal,
+  noPortalText,
+  noPortalTitle = 'No payment portal on this server',
+}: {
+  portal: BillingPortal;
+  noPortalText: string;
+  noPortalTitle?: string;
+}) {
   return (
     <>
       {portal.error ? <Alert tone="error">{portal.error}</Alert> : null}
-      {portal.hasNoPortal ? <Alert title="No payment portal on this server">{noPortalText}</Alert> : null}
+      {portal.hasNoPortal ? <Alert title={noPortalTitle}>{noPortalText}</Alert> : null}
     </>
   );
 }

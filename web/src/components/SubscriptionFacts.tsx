@@ -24,7 +24,7 @@ export function planName(plan: PersonalSubscription['plan']): string {
 /** When the subscription renews or ends; the local provider has no periods (`current_period_end` null). */
 export function renewalText(subscription: { current_period_end: string | null; cancel_at_period_end: boolean }): string {
   const { current_period_end: periodEnd, cancel_at_period_end: cancelsAtPeriodEnd } = subscription;
-  if (!periodEnd) return cancelsAtPeriodEnd ? 'Cancels at period end' : '—';
+  if (!periodEnd) return cancelsAtPeriodEnd ? 'Cancels at period end' : 'No renewal date';
   const date = formatDate(periodEnd);
   return cancelsAtPeriodEnd ? `Cancels at period end (${date})` : `Renews on ${date}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes } from './format';
+import { formatBytes, periodAfter } from './format';
 
 describe('formatBytes', () => {
   it('regression: labels the binary sizes it computes as GiB/TiB (1 GiB per Team seat), not GB/TB', () => {
@@ -9,5 +9,13 @@ describe('formatBytes', () => {
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(null)).toBe('Unlimited');
+  });
+});
+
+describe('periodAfter', () => {
+  it('regression: adds no second full stop after a name ending with one ("Acme Rockets Inc..")', () => {
+    expect(`to join Acme Rockets Inc.${periodAfter('Acme Rockets Inc.')}`).toBe('to join Acme Rockets Inc.');
+    expect(`to join Acme${periodAfter('Acme')}`).toBe('to join Acme.');
+    expect(periodAfter('Yahoo!')).toBe('');
   });
 });

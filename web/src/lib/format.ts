@@ -53,6 +53,14 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${formatNumber(count)} ${count === 1 ? one : many}`;
 }
 
+/**
+ * The full stop after a name that ends a sentence: none when the name already ends with one
+ * ("…to join Acme Rockets Inc.", not "Inc..").
+ */
+export function periodAfter(name: string): string {
+  return /[.!?…]$/.test(name.trimEnd()) ? '' : '.';
+}
+
 export function roleLabel(role: string): string {
   return role.charAt(0).toUpperCase() + role.slice(1);
 }

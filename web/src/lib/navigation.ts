@@ -28,11 +28,11 @@ export function isCheckoutSuccess(url: string): boolean {
 /**
  * True for the dashboard's own billing page: the local billing provider (development, demos) has
  * no payment portal and answers a portal request with it (built from PUBLIC_URL, which may name
- * this host differently, so the origin is not compared).
+ * this host differently or add a path before it, so neither the origin nor a prefix is compared).
  */
 export function isLocalBillingPortal(url: string): boolean {
   try {
-    return new URL(url, window.location.origin).pathname === '/settings/billing';
+    return /\/settings\/billing\/*$/.test(new URL(url, window.location.origin).pathname);
   } catch {
     return false;
   }

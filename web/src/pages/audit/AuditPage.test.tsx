@@ -1,6 +1,6 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { Route, Routes } from 'react-router';
+import { Route, Routes, useLocation } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import { AuditPage } from './AuditPage';
@@ -50,13 +50,26 @@ function auditServer(permissions: string[], entries: unknown[] = [], orgMembers?
   });
 }
 
-function renderAudit() {
+function WhereAmI() {
+  const location = useLocation();
+  return <p data-testid="location">{`${location.pathname}${location.search}`}</p>;
+}
+
+function renderAudit(route = '/settings/audit') {
   return renderWithProviders(
     <Routes>
-      <Route path="/settings/audit" element={<AuditPage />} />
+      <Route
+        path="/settings/audit"
+        element={
+          <>
+            <AuditPage />
+            <WhereAmI />
+          </>
+        }
+      />
       <Route path="/settings/members" element={<p>Members screen</p>} />
     </Routes>,
-    { route: '/settings/audit' },
+    { route },
   );
 }
 
@@ -90,6 +103,32 @@ describe('AuditPage', () => {
     await screen.findByRole('button', { name: 'Clear' });
     const filtered = requests.filter((request) => request.url.startsWith('/api/v1/org/audit?'));
     expect(new URL(filtered.at(-1)?.url ?? '', 'http://roster.test').searchParams.get('action')).toBe('invite.sent');
+  });
+
+  it('regression: keeps the filters in the URL, and reads them back on load (a reload keeps them)', async () => {
+    const user = userEvent.setup();
+    const requests = auditServer(['view_audit'], [entry({ action: 'invite.sent' })]);
+    renderAudit();
+    await user.selectOptions(await screen.findByLabelText('Action'), 'Invite sent');
+    await user.type(screen.getByLabelText('Actor'), 'olivia@example.com');
+    await user.click(screen.getByRole('button', { name: 'Filter' }));
+    expect(screen.getByTestId('location')).toHaveTextContent('/settings/audit?action=invite.sent&actor=olivia%40example.com');
+    await user.click(await screen.findByRole('button', { name: 'Clear' }));
+    expect(screen.getByTestId('location')).toHaveTextContent(/^\/settings\/audit$/);
+    expect(requests.filter((request) => request.url.startsWith('/api/v1/org/audit')).length).toBeGreaterThan(1);
+  });
+
+  it('applies the filters a URL names when the page opens', async () => {
+    const requests = auditServer(['view_audit'], [entry({ action: 'invite.sent' })]);
+    renderAudit('/settings/audit?action=invite.sent&actor=olivia%40example.com');
+    expect(await screen.findByText('Invite sent', { selector: 'span' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Clear' })).toBeInTheDocument();
+    expect(screen.getByLabelText('Action')).toHaveValue('invite.sent');
+    expect(screen.getByLabelText('Actor')).toHaveValue('olivia@example.com');
+    const query = new URL(requests.find((request) => request.url.startsWith('/api/v1/org/audit'))?.url ?? '', 'http://x')
+      .searchParams;
+    expect(query.get('action')).toBe('invite.sent');
+    expect(query.get('actor')).toBe('olivia@example.com');
   });
 
   it('regression: "Show changes" on an ownership transfer names the owners, not bare user ids', async () => {

@@ -1,4 +1,5 @@
 import { useMemo, useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
 import { ScrollText } from 'lucide-react';
 import { useAuditLog } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
@@ -19,9 +20,14 @@ export function AuditPage() {
   const org = useOrg();
   const me = useMe();
   const hasPermissions = org.isSuccess || me.isSuccess;
-  const [action, setAction] = useState('');
-  const [actor, setActor] = useState('');
-  const [filters, setFilters] = useState<AuditQuery>({});
+  // The applied filters live in the URL (?action=&actor=), so a reload or a way back keeps them.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const filters = useMemo<AuditQuery>(
+    () => ({ action: searchParams.get('action') || undefined, actor: searchParams.get('actor') || undefined }),
+    [searchParams],
+  );
+  const [action, setAction] = useState(filters.action ?? '');
+  const [actor, setActor] = useState(filters.actor ?? '');
   // Ask for the log only once the server's permissions allow it, so a member gets no 403 first.
   const canView = hasPermissions && can('view_audit');
   const audit = useAuditLog(filters, canView);
@@ -38,6 +44,20 @@ export function AuditPage() {
     );
   }
 
+  function setFilters(next: AuditQuery) {
+    setSearchParams(
+      (params) => {
+        const updated = new URLSearchParams(params);
+        for (const key of ['action', 'actor'] as const) {
+          const value = next[key];
+          if (value) updated.set(key, value);
+          else updated.delete(key);
+        }
+        return updated;
+      },
+      { replace: true },
+    );
+  }
   function onSubmit(event: FormEvent) {
     event.preventDefault();
     setFilters({ action: action || undefined, actor: actor.trim() || undefined });

@@ -42,15 +42,40 @@ const ID_KINDS: Readonly<Record<string, string>> = {
   org_id: 'Organization',
 };
 
-/** "new_owner_role" -> "New owner role". */
+/** "new_owner_role" -> "New owner role"; a key holding an id is named after what it shows ("user_id" -> "User"). */
 export function fieldLabel(key: string): string {
+  if (key.endsWith('_id') && ID_KINDS[key]) return ID_KINDS[key];
   const words = key.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Keys whose values are codes (statuses, roles, plans) shown by their display label. */
+const CODED_KEY = /^(status|role|plan|tier|provider)$|_role$|_status$|_plan$/;
+
+/** The labels the rest of the dashboard shows for these codes. */
+const CODE_LABELS: Readonly<Record<string, string>> = {
+  active: 'Active',
+  disabled: 'Disabled',
+  owner: 'Owner',
+  admin: 'Admin',
+  member: 'Member',
+  team: 'Team',
+  enterprise: 'Enterprise',
+  past_due: 'Payment failed',
+};
+
+/** "active" -> "Active", "past_due" -> "Payment failed", an unknown "some_code" -> "Some code". */
+function codeLabel(code: string): string {
+  const known = CODE_LABELS[code];
+  if (known) return known;
+  const words = code.replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /**
  * One recorded value as a person reads it: a user id as the member it names, an id the page cannot
- * name as what it is an id of (never a bare UUID), anything else as written.
+ * name as what it is an id of (never a bare UUID), a status, role or plan by its label, a boolean
+ * as Yes or No, anything else as written.
  */
 export function displayValue(key: string, value: unknown, people: ReadonlyMap<string, string>): string {
   if (value === null || value === undefined) return '—';
@@ -58,9 +83,11 @@ export function displayValue(key: string, value: unknown, people: ReadonlyMap<st
     const person = people.get(value);
     if (person) return person;
     if (UUID.test(value)) return `${ID_KINDS[key] ?? 'Id'} id ${value}`;
+    if (CODED_KEY.test(key)) return codeLabel(value);
     return value;
   }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (typeof value === 'number') return String(value);
   return JSON.stringify(value, null, 2);
 }
 

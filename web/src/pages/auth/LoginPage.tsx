@@ -6,6 +6,7 @@ import { queryKeys } from '../../api/queries';
 import { Button } from '../../components/Button';
 import { Alert } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
+import { useSignedInRedirect } from '../../components/guards';
 import { toFieldErrors, type FieldErrors } from '../../lib/formErrors';
 import { safeNextPath } from '../../lib/navigation';
 import { AuthLayout } from './AuthLayout';
@@ -21,6 +22,8 @@ export function LoginPage() {
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<FieldErrors<LoginField>>({});
   const [isSubmitting, setSubmitting] = useState(false);
+  const [hasSignedIn, setHasSignedIn] = useState(false);
+  const signedInRedirect = useSignedInRedirect(next, hasSignedIn);
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -32,6 +35,7 @@ export function LoginPage() {
     setSubmitting(true);
     try {
       await api.login({ email: email.trim(), password });
+      setHasSignedIn(true);
       queryClient.clear();
       await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
       void navigate(next, { replace: true });
@@ -41,6 +45,8 @@ export function LoginPage() {
       setSubmitting(false);
     }
   }
+
+  if (signedInRedirect) return signedInRedirect;
 
   const forgotPasswordLink = email.trim() ? `/forgot-password?email=${encodeURIComponent(email.trim())}` : '/forgot-password';
   const signupLink = searchParams.get('next') ? `/signup?next=${encodeURIComponent(next)}` : '/signup';

@@ -8,7 +8,9 @@ import { ApiError } from '../../api/errors';
 import { Button } from '../../components/Button';
 import { Alert, LoadingBlock } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
+import { useSignedInRedirect } from '../../components/guards';
 import { toFieldErrors, type FieldErrors } from '../../lib/formErrors';
+import { periodAfter } from '../../lib/format';
 import { safeNextPath } from '../../lib/navigation';
 import { AuthLayout } from './AuthLayout';
 
@@ -42,7 +44,8 @@ function InvitedSignup({ inviteToken }: { inviteToken: string }) {
             </span>
             <span>
               <span className="font-medium text-zinc-900">{invite.data.inviter?.name ?? 'An administrator'}</span> invited you to
-              join <span className="font-medium text-zinc-900">{invite.data.org.name}</span>.
+              join <span className="font-medium text-zinc-900">{invite.data.org.name}</span>
+              {periodAfter(invite.data.org.name)}
             </span>
           </div>
         ) : invite.isError || (invite.data && !usable) ? (
@@ -65,6 +68,12 @@ function SignupForm({ inviteToken, invitedEmail, banner }: { inviteToken?: strin
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<FieldErrors<SignupField>>({});
   const [isSubmitting, setSubmitting] = useState(false);
+  const [hasSignedIn, setHasSignedIn] = useState(false);
+  // Signed in already: on to `next`, or to the invitation this signup was for.
+  const signedInRedirect = useSignedInRedirect(
+    safeNextPath(searchParams.get('next'), inviteToken ? `/invite/${encodeURIComponent(inviteToken)}` : '/'),
+    hasSignedIn,
+  );
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
@@ -82,6 +91,7 @@ function SignupForm({ inviteToken, invitedEmail, banner }: { inviteToken?: strin
         password,
         ...(inviteToken ? { invite_token: inviteToken } : {}),
       });
+      setHasSignedIn(true);
       queryClient.clear();
       const me = await queryClient.fetchQuery({ queryKey: queryKeys.me, queryFn: api.getMe });
       const afterOnboarding = me.org ? '/settings/members' : safeNextPath(searchParams.get('next'), '/create-org');
@@ -101,6 +111,8 @@ function SignupForm({ inviteToken, invitedEmail, banner }: { inviteToken?: strin
       setSubmitting(false);
     }
   }
+
+  if (signedInRedirect) return signedInRedirect;
 
   const loginLink = inviteToken
     ? `/login?next=${encodeURIComponent(`/invite/${inviteToken}`)}&email=${encodeURIComponent(email)}`

@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import type { OrgBilling } from '../../api/types';
 import { allocationResetDate } from '../../components/AllocationBalance';
@@ -96,8 +96,28 @@ describe('BillingPage', () => {
     billingServer(teamBilling, { portalUrl: `${window.location.origin}/settings/billing?scope=org` });
     renderWithProviders(<BillingPage />, { route: '/settings/billing' });
     await userEvent.click(await screen.findByRole('button', { name: 'Manage billing' }));
-    expect(await screen.findByText('No payment portal on this server')).toBeInTheDocument();
+    const notice = (await screen.findByText('Billing is managed on this page')).closest('[role="note"]');
+    expect(notice).toHaveTextContent('This server uses no payment provider');
     expect(window.location.pathname).toBe('/settings/billing');
+  });
+
+  it('regression: also when PUBLIC_URL puts a path before the billing page', async () => {
+    const assign = vi.fn();
+    vi.spyOn(window, 'location', 'get').mockReturnValue({ ...window.location, assign, origin: window.location.origin });
+    billingServer(teamBilling, { portalUrl: 'https://roster.example/roster/settings/billing?scope=org' });
+    renderWithProviders(<BillingPage />, { route: '/settings/billing' });
+    await userEvent.click(await screen.findByRole('button', { name: 'Manage billing' }));
+    expect(await screen.findByText('Billing is managed on this page')).toBeInTheDocument();
+    expect(assign).not.toHaveBeenCalled();
+  });
+
+  it('regression: an active Team plan without a billing period (the local provider) shows no "Renewal —"', async () => {
+    billingServer({ ...teamBilling, current_period_end: null });
+    renderWithProviders(<BillingPage />);
+    await screen.findByRole('heading', { name: 'Subscription' });
+    expect(screen.getByText('Active')).toBeInTheDocument();
+    expect(screen.queryByText('Renewal')).toBeNull();
+    expect(screen.queryByText('—')).toBeNull();
   });
 
   it('says when the subscription cancels at period end, and hides the portal button when unavailable', async () => {

@@ -162,18 +162,23 @@ function SubscriptionCard({ billing }: { billing: OrgBilling }) {
         action={<ManageBillingButton portal={portal} isAvailable={billing.portal_available} />}
       />
       <div className="space-y-5 px-5 py-5 text-sm">
+        {/* The local provider's portal is this very page: said, instead of reloading it. */}
         <PortalNotices
           portal={portal}
+          noPortalTitle="Billing is managed on this page"
           noPortalText={
             isSupportManaged
-              ? 'This server uses the local billing provider, which charges nothing and has no payment portal.'
-              : 'This server uses the local billing provider, which charges nothing and has no payment portal: change the seats here.'
+              ? 'This server uses no payment provider: the local billing provider charges nothing and has no payment portal.'
+              : 'This server uses no payment provider: the local billing provider charges nothing and has no payment portal. Change the seats here.'
           }
         />
         <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
           <Stat label="Plan" value={<span className="capitalize">{billing.plan ?? 'No plan'}</span>} />
           <Stat label="Status" value={<SubscriptionStatusBadge status={billing.status} />} />
-          <Stat label="Renewal" value={renewalText(billing)} />
+          {/* The local provider has no billing periods: no renewal date to show then. */}
+          {billing.current_period_end || billing.cancel_at_period_end ? (
+            <Stat label="Renewal" value={renewalText(billing)} />
+          ) : null}
           <Stat label="Seats" value={formatNumber(billing.seats)} />
           <Stat label="Active members" value={formatNumber(billing.active_members)} />
           <Stat label="Pending invitations" value={formatNumber(billing.pending_invites)} />

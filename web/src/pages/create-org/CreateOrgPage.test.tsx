@@ -31,7 +31,7 @@ const teamSubscription: PersonalSubscription = {
 /** `subscription`: GET /me/subscription's `subscription` (none by default), or `'failing'` for a 500. */
 function createOrgServer(
   write: (request: RecordedRequest) => { status: number; body?: unknown },
-  options: { subscription?: PersonalSubscription | null | 'failing' } = {},
+  options: { subscription?: PersonalSubscription | null | 'failing'; plans?: unknown } = {},
 ) {
   return mockFetch((request) => {
     if (request.url === '/api/v1/me') {
@@ -40,7 +40,7 @@ function createOrgServer(
         body: { user: { id: 'u-1', email: 'ann@example.com', name: 'Ann', email_verified: true }, org: null },
       };
     }
-    if (request.url === '/api/v1/billing/plans') return { status: 200, body: plans };
+    if (request.url === '/api/v1/billing/plans') return { status: 200, body: options.plans ?? plans };
     if (request.url === '/api/v1/me/subscription') {
       if (options.subscription === 'failing') return { status: 500, body: { error: { code: 'internal', message: 'Down.' } } };
       return { status: 200, body: { subscription: options.subscription ?? null } };
@@ -138,6 +138,54 @@ describe('CreateOrgPage', () => {
     expect(screen.queryByText('5 seats to start')).toBeNull();
     fireEvent.change(seats, { target: { value: '1' } });
     expect(screen.getByText('1 seat to start')).toBeInTheDocument();
+  });
+
+  it('regression: shows a price only for a whole number of seats in range ("2.5" and an empty field have none)', async () => {
+    const user = userEvent.setup();
+    const requests = createOrgServer(() => ({ status: 500 }));
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    const seats = await screen.findByLabelText('Seats');
+    expect(screen.getByText('$74.95 per month')).toBeInTheDocument();
+    for (const value of ['2.5', '', '0', '100001']) {
+      fireEvent.change(seats, { target: { value } });
+      expect(screen.queryByText(/per month/)).toBeNull();
+      expect(screen.getByText('Enter a whole number of seats from 1 to 100,000.')).toBeInTheDocument();
+      // The plan card keeps the default rather than a made-up count.
+      expect(screen.getByText('5 seats to start')).toBeInTheDocument();
+    }
+    await user.click(screen.getByRole('button', { name: 'Continue to checkout' }));
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(screen.getByText('Enter a whole number of seats from 1 to 100,000.')).toBeInTheDocument();
+    expect(posts(requests)).toEqual([]);
+    fireEvent.change(seats, { target: { value: '2' } });
+    expect(screen.getByText('$29.98 per month')).toBeInTheDocument();
+  });
+
+  it('regression: the Enterprise card says who sets it up (this server’s operators), not a dead-end "Contact sales"', async () => {
+    createOrgServer(() => ({ status: 500 }), {
+      plans: {
+        plans: [
+          ...plans.plans,
+          {
+            id: 'enterprise',
+            name: 'Enterprise',
+            price_cents_per_seat: null,
+            currency: 'usd',
+            default_seats: 25,
+            storage_bytes_per_seat: null,
+            self_serve: false,
+          },
+        ],
+      },
+    });
+    renderWithProviders(<CreateOrgPage />, { route: '/create-org' });
+    expect(
+      await screen.findByText(
+        /is set up for you by the team that runs Roster at your company: ask them to move your organization/,
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/Contact sales/i)).toBeNull();
+    expect(screen.getByText('Custom pricing')).toBeInTheDocument();
   });
 
   it('regression: a slug "Ab" is told about the capital and the length, not "Use lowercase letters only"', async () => {

@@ -10,7 +10,7 @@ import { Button } from '../../components/Button';
 import { Alert, ErrorState, LoadingBlock } from '../../components/Feedback';
 import { TextField } from '../../components/Field';
 import { CheckoutConfirmDialog } from '../../components/Dialog';
-import { useTeamSeatPrice } from '../../components/SeatPrice';
+import { MAX_SEATS, SEATS_RANGE_HINT, parseSeatCount, useTeamSeatPrice } from '../../components/SeatPrice';
 import { Logo } from '../../components/Logo';
 import { planName } from '../../components/SubscriptionFacts';
 import { formatBytes, formatPrice, plural } from '../../lib/format';
@@ -122,7 +122,8 @@ function PlanStep({
 }) {
   const plans = usePlans();
   const navigate = useNavigate();
-  const [seats, setSeats] = useState<string>('');
+  // null: untouched, the plan's default seats; a cleared field stays empty (and shows no price).
+  const [seats, setSeats] = useState<string | null>(null);
   const [seatsError, setSeatsError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
   const price = useTeamSeatPrice();
@@ -150,13 +151,13 @@ function PlanStep({
   if (plans.isError) return <ErrorState message={errorMessage(plans.error)} onRetry={() => void plans.refetch()} />;
   const team = plans.data.plans.find((plan) => plan.id === 'team');
   const enterprise = plans.data.plans.find((plan) => plan.id === 'enterprise');
-  const seatCount = seats === '' ? (team?.default_seats ?? 5) : Number(seats);
-  const isSeatCountValid = Number.isInteger(seatCount) && seatCount >= 1;
+  const seatsText = seats ?? String(team?.default_seats ?? 5);
+  const seatCount = parseSeatCount(seatsText);
 
   function onSubmit(event: FormEvent) {
     event.preventDefault();
-    if (!isSeatCountValid) {
-      setSeatsError('Choose at least 1 seat.');
+    if (seatCount === null) {
+      setSeatsError(SEATS_RANGE_HINT);
       return;
     }
     setSeatsError(null);
@@ -173,20 +174,23 @@ function PlanStep({
       <div className="grid gap-4 md:grid-cols-2">
         {team ? (
           <form onSubmit={onSubmit} className="flex flex-col rounded-2xl bg-white p-6 shadow-sm ring-2 ring-brand-600">
-            <PlanSummary plan={team} highlight="Self-serve" seats={isSeatCountValid ? seatCount : team.default_seats} />
+            <PlanSummary plan={team} highlight="Self-serve" seats={seatCount ?? team.default_seats} />
             <div className="mt-5">
               <TextField
                 label="Seats"
                 type="number"
                 inputMode="numeric"
                 min={1}
-                value={seats === '' ? String(team.default_seats) : seats}
+                max={MAX_SEATS}
+                step={1}
+                value={seatsText}
                 onChange={(event) => setSeats(event.target.value)}
                 error={seatsError}
+                // A price only for a seat count the checkout accepts: none for "2.5" or an empty field.
                 hint={
-                  Number.isFinite(seatCount) && seatCount > 0
-                    ? `${formatPrice((team.price_cents_per_seat ?? 0) * seatCount, team.currency)} per month`
-                    : undefined
+                  seatCount === null
+                    ? SEATS_RANGE_HINT
+                    : `${formatPrice((team.price_cents_per_seat ?? 0) * seatCount, team.currency)} per month`
                 }
               />
             </div>
@@ -216,10 +220,11 @@ function PlanStep({
         ) : null}
         {enterprise ? (
           <div className="flex flex-col rounded-2xl bg-white p-6 shadow-sm ring-1 ring-zinc-200">
-            <PlanSummary plan={enterprise} highlight="Managed by our team" />
+            <PlanSummary plan={enterprise} highlight="Set up for you" />
+            {/* Roster is self-hosted: the operators of this server move an organization to Enterprise with their CLI. */}
             <p className="mt-5 text-sm text-zinc-600">
-              Enterprise plans are set up by our support team, with custom seats and unlimited storage. Contact sales to get
-              started.
+              Enterprise, with custom seats and unlimited storage, is set up for you by the team that runs Roster at your company:
+              ask them to move your organization to Enterprise.
             </p>
           </div>
         ) : null}
@@ -270,7 +275,7 @@ function PlanSummary({ plan, highlight, seats = plan.default_seats }: { plan: Pl
       </div>
       <p className="mt-2">
         {plan.price_cents_per_seat === null ? (
-          <span className="text-2xl font-semibold text-zinc-900">Contact sales</span>
+          <span className="text-2xl font-semibold text-zinc-900">{formatPrice(null, plan.currency)}</span>
         ) : (
           <>
             <span className="text-3xl font-semibold tracking-tight text-zinc-900">

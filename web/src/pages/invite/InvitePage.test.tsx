@@ -15,6 +15,7 @@ function inviteServer(options: {
   me?: { email: string; org?: { role: string; permissions: string[] } | null } | null;
   accept?: () => Reply;
   signup?: () => Reply;
+  orgName?: string;
   /** The members GET /org shows the caller (each with what the caller may do to them). */
   orgMembers?: { user_id: string; permissions: string[] }[];
 }) {
@@ -46,7 +47,10 @@ function inviteServer(options: {
       };
     }
     if (request.method === 'GET' && request.url === '/api/v1/invites/tok') {
-      return { status: 200, body: { ...invite, status: options.status ?? 'pending' } };
+      return {
+        status: 200,
+        body: { ...invite, org: { name: options.orgName ?? invite.org.name }, status: options.status ?? 'pending' },
+      };
     }
     if (request.method === 'POST' && request.url === '/api/v1/invites/tok/accept' && options.accept) return options.accept();
     if (request.method === 'POST' && request.url === '/api/v1/auth/signup' && options.signup) return options.signup();
@@ -150,6 +154,28 @@ describe('InvitePage', () => {
     inviteServer({ status: 'accepted', me: null });
     renderInvite();
     expect(await screen.findByText(/has already been used\. Log in to continue\./)).toBeInTheDocument();
+  });
+});
+
+describe('InvitePage with an org name ending in a full stop', () => {
+  it('regression: "…to join Acme Rockets Inc." has one full stop, not two', async () => {
+    inviteServer({ me: null, orgName: 'Acme Rockets Inc.' });
+    renderInvite();
+    expect(await screen.findByText(/invited/)).toHaveTextContent(/to join Acme Rockets Inc\.$/);
+    expect(screen.queryByText(/Inc\.\./)).toBeNull();
+  });
+
+  it('regression: "…revoked by Acme Rockets Inc." has one full stop, not two', async () => {
+    inviteServer({ me: null, status: 'revoked', orgName: 'Acme Rockets Inc.' });
+    renderInvite();
+    expect(await screen.findByText(/has been revoked by Acme Rockets Inc\. Ask your admin/)).toBeInTheDocument();
+    expect(screen.queryByText(/Inc\.\./)).toBeNull();
+  });
+
+  it('regression: the signup banner "…invited you to join Acme Rockets Inc." has one full stop', async () => {
+    inviteServer({ me: null, orgName: 'Acme Rockets Inc.' });
+    renderInvite('/signup?invite=tok');
+    expect(await screen.findByText(/invited you to/)).toHaveTextContent(/join Acme Rockets Inc\.$/);
   });
 });
 

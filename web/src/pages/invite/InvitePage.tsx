@@ -8,7 +8,7 @@ import { ApiError, errorMessage } from '../../api/errors';
 import type { MeResponse, OrgResponse, PublicInvite } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert, LoadingBlock } from '../../components/Feedback';
-import { roleLabel } from '../../lib/format';
+import { periodAfter, roleLabel } from '../../lib/format';
 import { LinkOutcome } from '../auth/LinkOutcome';
 import { AuthLayout } from '../auth/AuthLayout';
 
@@ -55,7 +55,7 @@ export function InvitePage() {
       <InvitationProblem
         icon={<MailX className="size-6" aria-hidden />}
         title="Invitation revoked"
-        message={`This invitation has been revoked by ${details.org.name}. Ask your admin for a new invitation if you still need access.`}
+        message={`This invitation has been revoked by ${details.org.name}${periodAfter(details.org.name)} Ask your admin for a new invitation if you still need access.`}
       />
     );
   }
@@ -124,7 +124,8 @@ function InvitationLayout({ invite, children }: { invite: PublicInvite; children
       subtitle={
         <>
           {invite.inviter?.name ?? 'An administrator'} invited <span className="font-medium text-zinc-700">{invite.email}</span>{' '}
-          to join {invite.org.name}.
+          to join {invite.org.name}
+          {periodAfter(invite.org.name)}
         </>
       }
     >

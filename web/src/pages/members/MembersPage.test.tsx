@@ -1,5 +1,6 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { useLocation } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { mockFetch, renderWithProviders, type RecordedRequest } from '../../test/render';
 import { MembersPage } from './MembersPage';
@@ -406,5 +407,48 @@ describe('MembersPage long content', () => {
     expect(cell).toHaveClass('w-full', 'max-w-0');
     expect(cell?.className).not.toMatch(/(^|\s)\w+:(w-auto|max-w-(?!0))/);
     expect(screen.getByText(email, { selector: 'p' })).toHaveAttribute('title', email);
+  });
+
+  it('regression: on a phone an address wraps before its "@", not anywhere ("olivia@acme.tes / t"), and is shown whole', async () => {
+    membersServer(['invite']);
+    renderWithProviders(<MembersPage />);
+    const address = await screen.findByText('ann@example.com', { selector: 'p' });
+    expect(address.innerHTML).toBe('ann<wbr>@example.com');
+    expect(address.className).not.toMatch(/break-all|text-ellipsis/);
+    expect(address).toHaveClass('break-words');
+    expect(address).toHaveAttribute('title', 'ann@example.com');
+  });
+});
+
+describe('MembersPage search in the URL', () => {
+  function WhereAmI() {
+    const location = useLocation();
+    return <p data-testid="location">{`${location.pathname}${location.search}`}</p>;
+  }
+
+  it('regression: keeps the search in the URL (?q=) and reads it back on load, so a reload keeps it', async () => {
+    const requests = membersServer([]);
+    const { unmount } = renderWithProviders(
+      <>
+        <MembersPage />
+        <WhereAmI />
+      </>,
+      { route: '/settings/members' },
+    );
+    await screen.findByText('ann@example.com', { selector: 'p' });
+    await userEvent.type(screen.getByRole('searchbox', { name: 'Search members' }), 'an');
+    expect(screen.getByTestId('location')).toHaveTextContent('/settings/members?q=an');
+    await userEvent.clear(screen.getByRole('searchbox', { name: 'Search members' }));
+    expect(screen.getByTestId('location')).toHaveTextContent(/^\/settings\/members$/);
+    unmount();
+
+    requests.length = 0;
+    renderWithProviders(<MembersPage />, { route: '/settings/members?q=ann' });
+    expect(await screen.findByRole('searchbox', { name: 'Search members' })).toHaveValue('ann');
+    await waitFor(() =>
+      expect(requests.some((request) => request.url.startsWith('/api/v1/org/members') && request.url.includes('q=ann'))).toBe(
+        true,
+      ),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { useDeferredValue, useEffect, useId, useMemo, useRef, useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { toast } from 'sonner';
 import { MailPlus, RotateCw, Search, Users, UsersRound } from 'lucide-react';
@@ -11,6 +11,7 @@ import type { Invite, Member } from '../../api/types';
 import { Button } from '../../components/Button';
 import { Alert, Badge, Card, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { ConfirmDialog } from '../../components/Dialog';
+import { EmailText } from '../../components/EmailText';
 import { RowMenu, type RowMenuItem } from '../../components/RowMenu';
 import { SeatCounter } from '../../components/SeatCounter';
 import { useOrgPermissions } from '../../components/permissions';
@@ -29,7 +30,9 @@ export function MembersPage() {
   const org = useOrg();
   const can = useOrgPermissions();
   const canInvite = can('invite');
-  const [search, setSearch] = useState('');
+  // The search lives in the URL too (?q=, replaced as it is typed), so a reload or a way back keeps it.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const [search, setSearchText] = useState(() => searchParams.get('q') ?? '');
   const deferredSearch = useDeferredValue(search.trim());
   const members = useMembers(deferredSearch);
   const invites = usePendingInvites(canInvite);
@@ -106,6 +109,19 @@ export function MembersPage() {
     const index = order.indexOf(email);
     const candidates = index === -1 ? [] : [...order.slice(index + 1), ...order.slice(0, index).reverse()];
     setRemovedRow({ email, candidates });
+  }
+
+  function setSearch(value: string) {
+    setSearchText(value);
+    setSearchParams(
+      (params) => {
+        const updated = new URLSearchParams(params);
+        if (value.trim()) updated.set('q', value);
+        else updated.delete('q');
+        return updated;
+      },
+      { replace: true },
+    );
   }
 
   const describe = (member: Member) => member.display_name || member.email;
@@ -332,10 +348,8 @@ export function MembersPage() {
                 {allMembers.map((member) => (
                   <tr key={member.user_id} className="hover:bg-zinc-50/60" data-row-email={member.email}>
                     <td className="w-full max-w-0 px-4 py-3 sm:px-5">
-                      {/* On a phone the address wraps instead of being cut: it is how people are told apart. */}
-                      <p className="font-medium break-all text-zinc-900 sm:truncate" title={member.email}>
-                        {member.email}
-                      </p>
+                      {/* On a phone the address wraps before its "@" (never mid-word): it is how people are told apart. */}
+                      <EmailText email={member.email} className="font-medium text-zinc-900 sm:truncate" />
                       <p className="text-xs break-words text-zinc-500 sm:truncate md:hidden">
                         {member.display_name}
                         <span className="sm:hidden"> · {roleLabel(member.role)}</span>
@@ -369,9 +383,7 @@ export function MembersPage() {
                 {visibleInvites.map((invite) => (
                   <tr key={invite.id} className="bg-amber-50/30 hover:bg-amber-50/60" data-row-email={invite.email}>
                     <td className="w-full max-w-0 px-4 py-3 sm:px-5">
-                      <p className="font-medium break-all text-zinc-900 sm:truncate" title={invite.email}>
-                        {invite.email}
-                      </p>
+                      <EmailText email={invite.email} className="font-medium text-zinc-900 sm:truncate" />
                       <p className="text-xs text-zinc-500 sm:truncate xl:hidden">
                         Invited {formatDate(invite.created_at)}
                         <span className="sm:hidden"> · {roleLabel(invite.role)}</span>

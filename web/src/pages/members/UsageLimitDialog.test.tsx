@@ -24,7 +24,9 @@ describe('UsageLimitDialog', () => {
 
     await user.type(await screen.findByLabelText('Daily limit'), '100');
     await user.type(screen.getByLabelText('Monthly limit'), '50');
-    expect(screen.getByRole('note')).toHaveTextContent('The daily limit is above the monthly one');
+    expect(screen.getByRole('note')).toHaveTextContent(
+      'The daily limit is above the monthly one: the monthly limit will stop usage first.',
+    );
 
     await user.clear(screen.getByLabelText('Daily limit'));
     await user.type(screen.getByLabelText('Daily limit'), '10');
@@ -77,5 +79,53 @@ describe('UsageLimitDialog', () => {
     expect(requests.filter((request) => request.method === 'PUT').map((request) => request.body)).toEqual([
       { daily: null, monthly: 5000 },
     ]);
+  });
+
+  it('regression: accepts thousands separators (commas, spaces, underscores) and sends the number', async () => {
+    const user = userEvent.setup();
+    const requests = mockFetch(() => ({ status: 200, body: {} }));
+    renderWithProviders(<UsageLimitDialog member={member} onClose={() => {}} />);
+
+    await user.type(await screen.findByLabelText('Daily limit'), '1,000');
+    await user.type(screen.getByLabelText('Monthly limit'), '25 000');
+    await user.click(screen.getByRole('button', { name: 'Save limits' }));
+    await waitFor(() =>
+      expect(requests.filter((request) => request.method === 'PUT').map((request) => request.body)).toEqual([
+        { daily: 1000, monthly: 25000 },
+      ]),
+    );
+  });
+
+  it('regression: warns, without refusing, when a grouped daily limit is above the monthly one, and saves it', async () => {
+    const user = userEvent.setup();
+    const requests = mockFetch(() => ({ status: 200, body: {} }));
+    renderWithProviders(<UsageLimitDialog member={member} onClose={() => {}} />);
+
+    await user.type(await screen.findByLabelText('Daily limit'), '5_000');
+    await user.type(screen.getByLabelText('Monthly limit'), '1,000');
+    expect(screen.getByRole('note')).toHaveTextContent('The daily limit is above the monthly one');
+    await user.click(screen.getByRole('button', { name: 'Save limits' }));
+    await waitFor(() =>
+      expect(requests.filter((request) => request.method === 'PUT').map((request) => request.body)).toEqual([
+        { daily: 5000, monthly: 1000 },
+      ]),
+    );
+  });
+
+  it('still refuses what is not a whole number', async () => {
+    const user = userEvent.setup();
+    const requests = mockFetch(() => ({ status: 200, body: {} }));
+    renderWithProviders(<UsageLimitDialog member={member} onClose={() => {}} />);
+
+    await user.type(await screen.findByLabelText('Daily limit'), '1.5');
+    await user.type(screen.getByLabelText('Monthly limit'), '1,,000');
+    await user.click(screen.getByRole('button', { name: 'Save limits' }));
+    expect(screen.getByLabelText('Daily limit')).toHaveAccessibleDescription(
+      'Enter a whole number (such as 1,000), or leave empty for no daily limit.',
+    );
+    expect(screen.getByLabelText('Monthly limit')).toHaveAccessibleDescription(
+      'Enter a whole number (such as 1,000), or leave empty for no monthly limit.',
+    );
+    expect(requests.filter((request) => request.method === 'PUT')).toEqual([]);
   });
 });

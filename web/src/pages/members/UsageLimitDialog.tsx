@@ -26,11 +26,14 @@ function toInput(value: number | null | undefined) {
   return value === null || value === undefined ? '' : String(value);
 }
 
+/** Digits, grouped or not by commas, spaces or underscores ("1,000", "1 000", "1_000"). */
+const GROUPED_DIGITS = /^\d+(?:[,_ \u00a0\u202f]\d+)*$/;
+
 function parseLimit(value: string): number | null | 'invalid' | 'too_large' {
   const trimmed = value.trim();
   if (trimmed === '') return null;
-  if (!/^\d+$/.test(trimmed)) return 'invalid';
-  const limit = Number(trimmed);
+  if (!GROUPED_DIGITS.test(trimmed)) return 'invalid';
+  const limit = Number(trimmed.replace(/[,_ \u00a0\u202f]/g, ''));
   return limit > MAX_USAGE_LIMIT ? 'too_large' : limit;
 }
 
@@ -76,9 +79,11 @@ export function UsageLimitDialog({ member, onClose }: { member: Member | null; o
     const dailyLimit = parseLimit(daily);
     const monthlyLimit = parseLimit(monthly);
     const problems: LimitErrors = {};
-    if (dailyLimit === 'invalid') problems.daily = 'Enter a whole number, or leave empty for no daily limit.';
+    if (dailyLimit === 'invalid') problems.daily = 'Enter a whole number (such as 1,000), or leave empty for no daily limit.';
     if (dailyLimit === 'too_large') problems.daily = OUT_OF_RANGE;
-    if (monthlyLimit === 'invalid') problems.monthly = 'Enter a whole number, or leave empty for no monthly limit.';
+    if (monthlyLimit === 'invalid') {
+      problems.monthly = 'Enter a whole number (such as 1,000), or leave empty for no monthly limit.';
+    }
     if (monthlyLimit === 'too_large') problems.monthly = OUT_OF_RANGE;
     setErrors(problems);
     if (typeof dailyLimit === 'string' || typeof monthlyLimit === 'string') return;
@@ -123,10 +128,7 @@ export function UsageLimitDialog({ member, onClose }: { member: Member | null; o
           />
         </div>
         {dailyAboveMonthly(daily, monthly) ? (
-          <Alert tone="warning">
-            The daily limit is above the monthly one, so the monthly limit stops this member first: usage past {monthly.trim()} in
-            a month is refused whatever the day&apos;s total.
-          </Alert>
+          <Alert tone="warning">The daily limit is above the monthly one: the monthly limit will stop usage first.</Alert>
         ) : null}
         <div className="flex justify-end gap-2 pt-2">
           <Button variant="secondary" onClick={onClose}>

@@ -46,20 +46,38 @@ const TOUR: Array<{ icon: ReactNode; title: string; text: string }> = [
   },
 ];
 
+/** The step index (from 0) a `step` query parameter (from 1) names: the first step when absent or not a step. */
+export function stepFromParam(value: string | null): number {
+  const step = Number(value);
+  return Number.isInteger(step) && step >= 1 && step <= STEPS.length ? step - 1 : 0;
+}
+
 export function OnboardingPage() {
   const me = useMe();
   const navigate = useNavigate();
-  const [searchParams] = useSearchParams();
+  const [searchParams, setSearchParams] = useSearchParams();
   const user = me.data?.user;
   const fallbackNext = me.data?.org ? '/settings/members' : '/create-org';
   const next = safeNextPath(searchParams.get('next'), fallbackNext);
   const saved = user ? readOnboarding(user.id) : null;
-  const [step, setStep] = useState(0);
+  const step = stepFromParam(searchParams.get('step'));
   const [name, setName] = useState(user?.name || saved?.name || '');
   const [jobRole, setJobRole] = useState(saved?.jobRole ?? '');
   const [nameError, setNameError] = useState<string | null>(null);
 
   const queryClient = useQueryClient();
+
+  /** The step lives in the URL (`step`, from 1), replacing the entry: a reload stays on it, `next` is kept. */
+  function setStep(index: number) {
+    setSearchParams(
+      (params) => {
+        const updated = new URLSearchParams(params);
+        updated.set('step', String(index + 1));
+        return updated;
+      },
+      { replace: true },
+    );
+  }
 
   async function finish() {
     if (user) {

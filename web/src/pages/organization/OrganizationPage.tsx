@@ -13,6 +13,7 @@ import { TextField } from '../../components/Field';
 import { SeatCounter } from '../../components/SeatCounter';
 import { StorageBar } from '../../components/StorageBar';
 import { useOrgPermissions } from '../../components/permissions';
+import { periodAfter } from '../../lib/format';
 
 export function OrganizationPage() {
   const org = useOrg();
@@ -136,7 +137,7 @@ function LeaveOrgCard({ orgName }: { orgName: string }) {
     <Card className="ring-red-200">
       <CardHeader
         title="Leave organization"
-        description={`You lose access to ${orgName}. An admin can invite you again.`}
+        description={`You lose access to ${orgName}${periodAfter(orgName)} An admin can invite you again.`}
         action={
           <Button variant="danger" size="sm" onClick={() => setConfirming(true)}>
             Leave organization

@@ -11,6 +11,7 @@ import { Button } from '../../components/Button';
 import { Alert, Spinner } from '../../components/Feedback';
 import { Dialog } from '../../components/Dialog';
 import { Switch } from '../../components/Switch';
+import { periodAfter } from '../../lib/format';
 import { describeMember } from './access';
 
 interface AddProjectMemberDialogProps {
@@ -60,7 +61,7 @@ export function AddProjectMemberDialog({ project, members, open, onOpenChange }:
       open={open}
       onOpenChange={close}
       title="Add member"
-      description={`Add someone from your organization to ${project.name}.`}
+      description={`Add someone from your organization to ${project.name}${periodAfter(project.name)}`}
     >
       <div className="space-y-4">
         {error ? <Alert tone="error">{error}</Alert> : null}

@@ -8,6 +8,7 @@ import { formatUtcDate } from '../../lib/format';
 import { UsagePage } from './UsagePage';
 
 const totals = { used: 0, limit: null, by_activity: {} };
+const unlimited = { monthly: null, used: 0, remaining: null };
 
 /** A server answering the usage page's reads for an admin (view_org_usage and set_usage_limits unless given). */
 function usageServer(
@@ -39,7 +40,7 @@ function usageServer(
     if (url.pathname === '/api/v1/org') {
       return { status: 200, body: { org, members: [], members_total: 0, members_next_cursor: null, role: 'admin', permissions } };
     }
-    if (url.pathname === '/api/v1/usage') return { status: 200, body: { day: totals, month: totals } };
+    if (url.pathname === '/api/v1/usage') return { status: 200, body: { day: totals, month: totals, allocation } };
     if (url.pathname === '/api/v1/org/usage') {
       const period = url.searchParams.get('period') ?? 'day';
       return {
@@ -102,6 +103,8 @@ describe('UsagePage: organization allocation', () => {
     renderWithProviders(<UsagePage />);
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent('Usage allocation used up');
+    // The member's notice is not repeated for those who see the organization card.
+    expect(screen.getAllByRole('alert')).toHaveLength(1);
     expect(alert).toHaveTextContent(/Members’ usage is refused until the month resets on .* or seats are added\./);
     expect(screen.getByRole('progressbar', { name: 'Organization allocation used' }).firstElementChild).toHaveClass('bg-red-500');
   });
@@ -138,7 +141,7 @@ describe('UsagePage: usage by member', () => {
           },
         };
       }
-      if (url.pathname === '/api/v1/usage') return { status: 200, body: { day: totals, month: totals } };
+      if (url.pathname === '/api/v1/usage') return { status: 200, body: { day: totals, month: totals, allocation: unlimited } };
       if (url.pathname === '/api/v1/org/usage') {
         const second = url.searchParams.get('cursor') === 'page-2';
         return {
@@ -167,7 +170,7 @@ describe('UsagePage: usage by member', () => {
 
 describe('UsagePage: your own limits', () => {
   /** A member (no org usage) whose own totals are `day` and `month`. */
-  function myUsageServer(day: unknown, month: unknown) {
+  function myUsageServer(day: unknown, month: unknown, allocation: OrgAllocation = unlimited) {
     mockFetch((request) => {
       const url = new URL(request.url, 'http://roster.test');
       if (url.pathname === '/api/v1/me') {
@@ -180,7 +183,7 @@ describe('UsagePage: your own limits', () => {
         };
       }
       if (url.pathname === '/api/v1/org') return { status: 200, body: {} };
-      if (url.pathname === '/api/v1/usage') return { status: 200, body: { day, month } };
+      if (url.pathname === '/api/v1/usage') return { status: 200, body: { day, month, allocation } };
       return { status: 404, body: { error: { code: 'not_found', message: 'No route.' } } };
     });
   }
@@ -216,5 +219,45 @@ describe('UsagePage: your own limits', () => {
     renderWithProviders(<UsagePage />);
     expect(await screen.findByText(/You are close to your daily limit/)).toHaveTextContent('Contact an organization admin');
     expect(screen.queryByText(/reached/)).toBeNull();
+  });
+
+  it('regression: a member without a limit is told when the organization’s allocation is used up, and until when', async () => {
+    myUsageServer(
+      { used: 7910, limit: null, by_activity: { 'ai.tokens': 7910 } },
+      { used: 7910, limit: null, by_activity: { 'ai.tokens': 7910 } },
+      { monthly: 10000, used: 10000, remaining: 0 },
+    );
+    renderWithProviders(<UsagePage />);
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Organization allocation used up');
+    expect(alert).toHaveTextContent(
+      `Your organization’s usage allocation for this month is used up: new usage is refused until ${formatUtcDate(allocationResetDate())} (UTC). Contact your organization administrator.`,
+    );
+    // Still no organization card for a plain member.
+    expect(screen.queryByRole('heading', { name: 'Organization allocation this month' })).toBeNull();
+  });
+
+  it('gives a member a milder notice with what is left at 80% used', async () => {
+    myUsageServer(totals, totals, { monthly: 10000, used: 8200, remaining: 1800 });
+    renderWithProviders(<UsagePage />);
+    const title = await screen.findByText('82% of the organization’s allocation used');
+    expect(title.closest('[role="note"]')).toHaveTextContent('Your organization has 1,800 credits left this month');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('says nothing about the allocation below 80% or when it is unlimited', async () => {
+    myUsageServer(totals, totals, { monthly: 10000, used: 7000, remaining: 3000 });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByRole('heading', { name: 'Your usage today' })).toBeInTheDocument();
+    expect(screen.queryByRole('note')).toBeNull();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('shows activity names exactly as recorded', async () => {
+    myUsageServer(totals, { used: 12, limit: null, by_activity: { 'ai.tokens': 10, 'report.export': 2 } });
+    renderWithProviders(<UsagePage />);
+    expect(await screen.findByText('ai.tokens')).toBeInTheDocument();
+    expect(screen.getByText('report.export')).toBeInTheDocument();
+    expect(screen.queryByText('Ai tokens')).toBeNull();
   });
 });

@@ -1,10 +1,16 @@
 import { useMemo, useState } from 'react';
 import { ArrowRight, BarChart3 } from 'lucide-react';
-import { useMyUsage, useOrg, useOrgUsage, useOrgUsagePages } from '../../api/queries';
+import { useMe, useMyUsage, useOrg, useOrgUsage, useOrgUsagePages } from '../../api/queries';
 import { errorMessage } from '../../api/errors';
 import type { MemberUsage, UsagePeriod, UsageTotals } from '../../api/types';
-import { AllocationBalance, AllocationWarning, allocationResetDate } from '../../components/AllocationBalance';
+import {
+  AllocationBalance,
+  AllocationWarning,
+  MemberAllocationNotice,
+  allocationResetDate,
+} from '../../components/AllocationBalance';
 import { Button } from '../../components/Button';
+import { EmailText } from '../../components/EmailText';
 import { Card, CardHeader, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../../components/Feedback';
 import { useOrgPermissions } from '../../components/permissions';
 import { cn } from '../../lib/cn';
@@ -17,14 +23,11 @@ function colorFor(activities: string[], activity: string) {
   return PALETTE[(index >= 0 ? index : 0) % PALETTE.length] ?? '#4f46e5';
 }
 
-function humanActivity(activity: string) {
-  const words = activity.replace(/[._-]+/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
 export function UsagePage() {
   const can = useOrgPermissions();
   const canSeeOrg = can('view_org_usage');
+  // Until the permissions are known, a member's allocation notice would flash up for an admin too.
+  const arePermissionsKnown = useMe().data !== undefined;
   return (
     <div className="space-y-6">
       <PageHeader
@@ -35,21 +38,28 @@ export function UsagePage() {
             : 'Your usage today and this month (UTC), counted across all activity types.'
         }
       />
-      <MyUsageCards />
+      <MyUsageCards showAllocation={arePermissionsKnown && !canSeeOrg} />
       {canSeeOrg ? <OrgAllocationCard canSetLimits={can('set_usage_limits')} /> : null}
       {canSeeOrg ? <OrgUsageCard /> : null}
     </div>
   );
 }
 
-function MyUsageCards() {
+/**
+ * The member's own totals; `showAllocation` adds the org allocation's state (used up, or 80% used)
+ * for members who do not see the organization allocation card below.
+ */
+function MyUsageCards({ showAllocation }: { showAllocation: boolean }) {
   const usage = useMyUsage();
   if (usage.isPending) return <LoadingBlock label="Loading your usage…" />;
   if (usage.isError) return <ErrorState message={errorMessage(usage.error)} onRetry={() => void usage.refetch()} />;
   return (
-    <div className="grid gap-6 md:grid-cols-2">
-      <UsageTotalsCard title="Your usage today" totals={usage.data.day} period="day" />
-      <UsageTotalsCard title="Your usage this month" totals={usage.data.month} period="month" />
+    <div className="space-y-3">
+      {showAllocation ? <MemberAllocationNotice allocation={usage.data.allocation} /> : null}
+      <div className="grid gap-6 md:grid-cols-2">
+        <UsageTotalsCard title="Your usage today" totals={usage.data.day} period="day" />
+        <UsageTotalsCard title="Your usage this month" totals={usage.data.month} period="month" />
+      </div>
     </div>
   );
 }
@@ -112,7 +122,7 @@ function UsageTotalsCard({ title, totals, period }: { title: string; totals: Usa
               return (
                 <li key={activity} className="text-sm">
                   <div className="flex justify-between gap-2 text-zinc-700">
-                    <span>{humanActivity(activity)}</span>
+                    <span>{activity}</span>
                     <span className="tabular-nums">{formatNumber(value)}</span>
                   </div>
                   <div className="mt-1 h-1.5 overflow-hidden rounded-full bg-zinc-100" aria-hidden>
@@ -231,7 +241,7 @@ function UsageChart({ members, activities, period }: { members: MemberUsage[]; a
         {activities.map((activity) => (
           <span key={activity} className="inline-flex items-center gap-1.5">
             <span className="size-2.5 rounded-sm" style={{ background: colorFor(activities, activity) }} aria-hidden />
-            {humanActivity(activity)}
+            {activity}
           </span>
         ))}
       </figcaption>
@@ -295,8 +305,8 @@ function UsageTable({ members, activities, period }: { members: MemberUsage[]; a
                 Member
               </th>
               {activities.map((activity) => (
-                <th key={activity} scope="col" className="px-4 py-2.5 text-right whitespace-nowrap">
-                  {humanActivity(activity)}
+                <th key={activity} scope="col" className="px-4 py-2.5 text-right whitespace-nowrap normal-case">
+                  {activity}
                 </th>
               ))}
               <th scope="col" className="px-4 py-2.5 text-right">
@@ -314,7 +324,7 @@ function UsageTable({ members, activities, period }: { members: MemberUsage[]; a
                 <tr key={member.user_id}>
                   <td className="sticky left-0 max-w-40 bg-white px-5 py-2.5 shadow-[1px_0_0_var(--color-zinc-100)] sm:max-w-none">
                     <p className="font-medium break-words text-zinc-900">{member.display_name || member.email}</p>
-                    <p className="text-xs break-all text-zinc-500">{member.email}</p>
+                    <EmailText email={member.email} className="text-xs text-zinc-500" />
                   </td>
                   {activities.map((activity) => (
                     <td key={activity} className="px-4 py-2.5 text-right text-zinc-700 tabular-nums">

@@ -9,13 +9,15 @@ const user = { id: 'u-1', email: 'ada@example.com', name: 'Ada', email_verified:
 /** GET /me answers per `signedIn`; POST /auth/verify-email answers with `verify`, POST …/resend with `resend`. */
 function verifyServer(options: {
   signedIn: boolean;
+  /** The signed-in user's address is confirmed already. */
+  isVerified?: boolean;
   verify: () => { status: number; body?: unknown };
   resend?: () => { status: number; body?: unknown };
 }) {
   return mockFetch((request: RecordedRequest) => {
     if (request.url === '/api/v1/me') {
       return options.signedIn
-        ? { status: 200, body: { user, org: null } }
+        ? { status: 200, body: { user: { ...user, email_verified: options.isVerified ?? false }, org: null } }
         : { status: 401, body: { error: { code: 'unauthenticated', message: 'Sign in to continue.' } } };
     }
     if (request.method === 'POST' && request.url === '/api/v1/auth/verify-email') return options.verify();
@@ -92,5 +94,20 @@ describe('VerifyEmailPage (the link of the verification email)', () => {
     await userEvent.click(await screen.findByRole('button', { name: 'Confirm my email address' }));
     expect(await screen.findByRole('heading', { name: 'This confirmation link is not valid' })).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Send me a new link' })).toBeNull();
+  });
+
+  it('regression: reopened after confirming, tells a signed-in user the address is already confirmed, not that the link is invalid', async () => {
+    const requests = verifyServer({
+      signedIn: true,
+      isVerified: true,
+      verify: () => ({ status: 400, body: { error: { code: 'invalid_token', message: 'This link is not valid.' } } }),
+    });
+    renderWithProviders(<AppRoutes />, { route: '/verify-email?token=rs_ver_used' });
+
+    expect(await screen.findByRole('heading', { name: 'Your email address is already confirmed' })).toBeInTheDocument();
+    expect(screen.getByText(/ada@example\.com\) is already confirmed/)).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Continue to the dashboard' })).toHaveAttribute('href', '/');
+    expect(screen.queryByText(/not valid/)).toBeNull();
+    expect(posts(requests)).toEqual([]);
   });
 });

@@ -54,6 +54,23 @@ export function VerifyEmailPage() {
     );
   }
 
+  // Signed in with an address confirmed already (say, this link reopened after confirming): the
+  // link has been used, but "not valid" would be wrong news.
+  if (me.data?.user.email_verified) {
+    return (
+      <LinkOutcome
+        tone="success"
+        icon={<MailCheck className="size-6" aria-hidden />}
+        title="Your email address is already confirmed"
+      >
+        <p className="text-sm text-zinc-700">
+          Your email address ({me.data.user.email}) is already confirmed: there is nothing more to do.
+        </p>
+        {nextStep}
+      </LinkOutcome>
+    );
+  }
+
   const isInvalid = !token || isApiError(confirm.error, 'invalid_token');
   if (isInvalid) {
     return (
