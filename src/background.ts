@@ -4,7 +4,7 @@ import type { Database } from './db/client.ts';
 import { systemClock } from './core/context.ts';
 import { createWorkerRuntime } from './events/runtime.ts';
 import type { Metrics } from './http/metrics.ts';
-import { createLocalMailboxTransport, createSmtpTransport } from './mail/transport.ts';
+import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
 import { startRetention } from './retention/retention.ts';
 import { refusesPrivateReceivers } from './webhooks/address.ts';
@@ -13,6 +13,22 @@ import { webhookKey } from './webhooks/key.ts';
 
 export interface BackgroundWork {
   stop(): Promise<void>;
+}
+
+/**
+ * How this process delivers email: over SMTP with SMTP_URL; without it, in development, to the
+ * local mailbox (/api/dev/mailbox). In production without SMTP_URL not at all: emails stay pending
+ * for a process that has it (regression: with SMTP_URL added to one process of several, the others
+ * claimed most emails and marked them sent into a mailbox nobody could read).
+ */
+export function mailTransportFor(config: Config, logger: FastifyBaseLogger): MailTransport | undefined {
+  if (config.smtpUrl) return createSmtpTransport(config);
+  if (config.isProduction) {
+    logger.warn('SMTP_URL is not set: this process delivers no email; emails wait in the outbox for a process with SMTP_URL');
+    return undefined;
+  }
+  logger.info('SMTP_URL is not set: emails go to the local mailbox at /api/dev/mailbox');
+  return createLocalMailboxTransport(logger);
 }
 
 /**
@@ -27,13 +43,9 @@ export async function startBackgroundWork(deps: {
   metrics?: Metrics;
 }): Promise<BackgroundWork> {
   const { config, database, logger } = deps;
-  const transport = config.smtpUrl ? createSmtpTransport(config) : createLocalMailboxTransport(logger);
-  if (!config.smtpUrl) {
-    if (config.isProduction) logger.warn('SMTP_URL is not set: emails are kept in the outbox and not delivered');
-    else logger.info('SMTP_URL is not set: emails go to the local mailbox at /api/dev/mailbox');
-  }
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
-  runtime.register(mailDelivery(transport));
+  const transport = mailTransportFor(config, logger);
+  if (transport) runtime.register(mailDelivery(transport));
   const key = await webhookKey(config, database.db);
   if (key) runtime.register(webhookDelivery(key, { allowPrivateNetworks: !refusesPrivateReceivers(config) }));
   else logger.warn('WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be added and deliveries wait until it is');
@@ -47,7 +59,7 @@ export async function startBackgroundWork(deps: {
     async stop() {
       await retention.stop();
       await runtime.stop();
-      transport.close();
+      transport?.close();
     },
   };
 }

@@ -141,6 +141,20 @@ describe('configuration', () => {
       },
     );
 
+    it.each([
+      ['STRIPE_SECRET_KEY', 'pk_test_x'],
+      ['STRIPE_SECRET_KEY', 'sk_x'],
+      ['STRIPE_WEBHOOK_SECRET', 'x'],
+      ['STRIPE_PRICE_TEAM', 'y'],
+      ['STRIPE_PRICE_TEAM', 'price_ x'],
+    ])('refuses %s=%j at start, naming it (regression: accepted, failed at the first checkout or webhook)', (name, value) => {
+      expect(() => loadConfig({ ...stripe, [name]: value })).toThrow(new RegExp(`${name}: must be`));
+    });
+
+    it('accepts a restricted key (rk_live_…) as STRIPE_SECRET_KEY', () => {
+      expect(loadConfig({ ...stripe, STRIPE_SECRET_KEY: 'rk_live_abc' }).stripe?.secretKey).toBe('rk_live_abc');
+    });
+
     it('refuses a webhook secret or price without the key, and a bad STRIPE_API_BASE', () => {
       expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_x' })).toThrow(/STRIPE_SECRET_KEY/);
       expect(() => loadConfig({ ...stripe, STRIPE_API_BASE: 'ftp://stub' })).toThrow(/STRIPE_API_BASE/);

@@ -90,9 +90,20 @@ const envSchema = z.object({
   BULK_INVITE_MAX: positiveInt.default(100),
   // At most a year: a longer expiry is past what a date can hold (regression: every invitation 500).
   INVITE_TTL_SECONDS: wholeNumber(1, MAX_INVITE_TTL_SECONDS).default(604800),
-  STRIPE_SECRET_KEY: z.string().min(1).optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
-  STRIPE_PRICE_TEAM: z.string().min(1).optional(),
+  // Stripe's own prefixes: a publishable key (pk_…), a webhook secret or price pasted into the
+  // wrong variable would otherwise fail only at the first checkout or webhook, in production.
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(live|test)_\S+$/, 'must be a secret or restricted key, sk_live_… or sk_test_… (not the publishable pk_…)')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_\S+$/, "must be the webhook endpoint's signing secret, whsec_…")
+    .optional(),
+  STRIPE_PRICE_TEAM: z
+    .string()
+    .regex(/^price_\S+$/, "must be the Team per-seat price's id, price_…")
+    .optional(),
   STRIPE_API_BASE: z
     .string()
     .regex(/^https?:\/\/[^/?#]+\/?$/, 'must be an http(s) URL without a path, like http://127.0.0.1:12111')
