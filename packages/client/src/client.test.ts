@@ -210,6 +210,25 @@ describe('createRosterClient when the reply does not come, or is not JSON', () =
     }
   });
 
+  it('never follows a redirect: 502 invalid_reply, and the write is not sent again as a GET (regression: its reply read as success)', async () => {
+    const seen: string[] = [];
+    const proxy = await fakeRoster((request, response) => {
+      seen.push(`${request.method} ${request.url}`);
+      if (request.url?.startsWith('/moved/')) {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"day":{"used":1}}');
+      } else response.writeHead(301, { location: `/moved${request.url}`, 'x-request-id': 'proxy-2' }).end();
+    });
+    try {
+      const client = createRosterClient({ baseUrl: proxy.url, token: 'rs_sess_x' });
+      const refused = await failure(client.POST('/api/v1/usage', { body: { activity: 'a', quantity: 1 } }));
+      expect(refused).toMatchObject({ status: 502, code: 'invalid_reply', requestId: 'proxy-2' });
+      expect(refused.details).toEqual({ reply_status: 301, location: '/moved/api/v1/usage' });
+      expect(seen).toEqual(['POST /api/v1/usage']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('throws RosterApiError 502 invalid_reply for a 2xx that is not JSON (regression: resolved undefined); a 204 is undefined', async () => {
     const proxy = await fakeRoster((request, response) => {
       if (request.method === 'DELETE') response.writeHead(204).end();

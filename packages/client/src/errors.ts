@@ -79,6 +79,22 @@ export function invalidReply(response: Response): RosterApiError {
   });
 }
 
+/**
+ * A redirect: something other than Roster answered at `baseUrl` (Roster never redirects an API
+ * call), such as a proxy sending http to https. Not followed: 502 invalid_reply, as for a reply
+ * that is not JSON.
+ */
+export function redirected(response: Response): RosterApiError {
+  const location = response.headers.get('location');
+  return new RosterApiError({
+    status: 502,
+    code: 'invalid_reply',
+    message: `Roster's reply was a redirect (${response.status}${location ? ` to ${location}` : ''}), which Roster never sends: is baseUrl right (http or https, its path)?`,
+    details: { reply_status: response.status, location },
+    requestId: response.headers.get('x-request-id') ?? undefined,
+  });
+}
+
 /** A call refused before it was sent: the request itself is wrong (the shape of Roster's 400). */
 export function invalidRequest(message: string, issue: { path: string; location: string }): RosterApiError {
   return new RosterApiError({

@@ -24,6 +24,7 @@ export type {
   UsageReceipt,
 } from './middleware.ts';
 export { RosterMiddlewareError } from './middleware-errors.ts';
+export { isRosterCsrfToken, ROSTER_SESSION_COOKIE } from './csrf.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types requests through this global namespace

@@ -23,6 +23,7 @@ export type {
   UsageReceipt,
 } from './middleware.ts';
 export { RosterMiddlewareError } from './middleware-errors.ts';
+export { isRosterCsrfToken, ROSTER_SESSION_COOKIE } from './csrf.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

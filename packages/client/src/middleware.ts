@@ -37,7 +37,7 @@ export interface RosterMiddlewareOptions<Request = unknown> {
   /** Where Roster answers, e.g. `http://127.0.0.1:3000`. */
   baseUrl: string;
   /** A service token (`rs_svc_…`): needed for `resolveUserId` (scope `authz:read`) and records usage on behalf (`usage:write`). */
-  serviceToken?: string;
+  serviceToken?: string | undefined;
   /**
    * Service mode: the host identifies the user itself (its own session) and returns their Roster
    * user id (undefined: not signed in, 401). Without it, the request's Roster session cookie or

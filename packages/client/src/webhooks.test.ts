@@ -79,7 +79,19 @@ describe('verifyWebhook', () => {
     const parsed: unknown = JSON.parse(body);
     expect(() => verifyWebhook(secret, headers, parsed as string)).toThrow(TypeError);
     expect(() => verifyWebhook(secret, headers, parsed as string)).toThrow(/raw body/);
-    expect(() => verifyWebhook(secret, headers, undefined as unknown as string)).toThrow(TypeError);
+    // A JSON delivery whose route took no raw body is the route's bug too.
+    const json = { ...headers, 'content-type': 'application/json' };
+    expect(() => verifyWebhook(secret, json, undefined as unknown as string)).toThrow(TypeError);
+  });
+
+  it('refuses a request without the signature headers, or with no body of another type, as not a delivery (regression: 500)', () => {
+    const { headers } = delivery();
+    expect(() => verifyWebhook(secret, {}, undefined as unknown as string)).toThrow(WebhookVerificationError);
+    expect(() => verifyWebhook(secret, { 'content-type': 'text/plain' }, undefined as unknown as string)).toThrow(
+      WebhookVerificationError,
+    );
+    const plain = { ...headers, 'content-type': 'text/plain' };
+    expect(() => verifyWebhook(secret, plain, undefined as unknown as string)).toThrow(WebhookVerificationError);
   });
 
   it('accepts the raw body as a Uint8Array that is not a Buffer (a fetch-style arrayBuffer)', () => {
@@ -168,6 +180,12 @@ describe.each([
     expect(received.map((event) => event.id)).toEqual([id]);
     expect((await post(body.replace('u-1', 'u-2'))).status).toBe(400);
     expect(received).toHaveLength(1);
+    // Junk without signature headers, with no body or another content type, is refused, not a 500.
+    for (const junk of [{}, { 'content-type': 'text/plain', body: 'hi' }]) {
+      const { body: text, ...junkHeaders } = junk as { body?: string; 'content-type'?: string };
+      const reply = await fetch(`${url}/webhooks/roster`, { method: 'POST', headers: junkHeaders, body: text });
+      expect(reply.status, JSON.stringify(junk)).toBe(400);
+    }
     if (name === 'Express') expect((await post(body, '/webhooks/parsed')).status).toBe(500);
   });
 });

@@ -61,6 +61,8 @@ export { WebhookVerificationError };
  * request with 400 and ignore it. Throws a TypeError when `rawBody` is not the raw body (a string,
  * Buffer or Uint8Array) but, say, the object a JSON body parser made of it: a host bug, not a forgery.
  */
+const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
+
 export function verifyWebhook(
   secret: string,
   headers: Record<string, string | string[] | undefined> | Headers,
@@ -73,6 +75,15 @@ export function verifyWebhook(
       const text = Array.isArray(value) ? value.join(', ') : value;
       if (text !== undefined) flat[name.toLowerCase()] = text;
     }
+  }
+  // A request without the signature headers, or with no body and another content type than
+  // Roster's JSON (a raw parser for JSON took nothing), is not a delivery: refused (400) before
+  // the body is looked at (regression: junk requests answered 500, logged as the host's bug).
+  const missing = SIGNATURE_HEADERS.filter((name) => !flat[name]);
+  if (missing.length > 0) throw new WebhookVerificationError(`Missing required headers: ${missing.join(', ')}`);
+  const isJson = /^application\/json\s*(;|$)/i.test(flat['content-type'] ?? '');
+  if ((rawBody === undefined || rawBody === null) && !isJson) {
+    throw new WebhookVerificationError('The body is not application/json: not a Roster delivery');
   }
   const payload = rawBodyText(rawBody);
   // Signature first; the body is parsed here, after it, so a signed body that is not JSON is a
