@@ -36,7 +36,7 @@ type Created<Action extends string, Target extends string, After> = Omit<Change<
  * in `eventOf`, so a new action does not compile until it says which event it is.
  */
 export type AuditEntry =
-  | Created<'org.created', 'org', { name: string; slug: string; plan: Plan; seats: number }>
+  | Created<'org.created', 'org', { name: string; slug: string; plan: Plan; seats: number; owner_user_id: string }>
   | Change<'org.renamed', 'org', { name: string | undefined }, { name: string }>
   | Change<
       'org.ownership_transferred',
@@ -57,7 +57,7 @@ export type AuditEntry =
   | Change<
       'invite.revoked',
       'invitation',
-      { email: string; role: InviteRole; status: 'pending' },
+      { email: string; role: InviteRole; status: 'pending' | 'expired' },
       { status: 'revoked'; reason?: 'inviter_lost_admin_rights' }
     >
   | Change<'invite.expired', 'invitation', { email: string; status: 'pending' }, { status: 'expired' }>
@@ -215,8 +215,11 @@ export function eventOf(entry: AuditEntry): OrgEvent {
       // Who bills the plan is for the audit log; the event's data stays plan and seats.
       const { provider: _provider, ...after } = entry.after;
       const data = { ...after, previous_plan: before?.plan ?? null, previous_seats: before?.seats ?? null };
-      const planOnly = before !== null && before.seats === after.seats && before.plan !== after.plan;
-      return planOnly ? { orgId, type: 'billing.plan_changed', data } : { orgId, type: 'billing.seats_changed', data };
+      // A plan change is billing.plan_changed also when the seats change with it (its data carries
+      // both); billing.seats_changed is a change of seats on the same plan (regression: set-plan
+      // with --seats sent only seats_changed, so plan_changed subscribers missed most plan changes).
+      const planChanged = before !== null && before.plan !== after.plan;
+      return planChanged ? { orgId, type: 'billing.plan_changed', data } : { orgId, type: 'billing.seats_changed', data };
     }
     case 'billing.status_changed':
       return { orgId, type: 'billing.status_changed', data: { ...entry.after, previous_status: entry.before?.status ?? null } };

@@ -45,13 +45,16 @@ describe('every audited change leaves exactly one entry with its actor and value
     expectOneEntry(await entriesOf(org, 'org.created'), org.owner, {
       target_id: org.id,
       before: null,
-      after: { name: `Org ${org.slug}`, slug: org.slug, plan: 'team', seats: 4 },
+      after: { name: `Org ${org.slug}`, slug: org.slug, plan: 'team', seats: 4, owner_user_id: org.owner.id },
     });
     expect((await t.http.patch('/api/v1/org', { as: org.owner, body: { name: 'Renamed' } })).status).toBe(200);
     expectOneEntry(await entriesOf(org, 'org.renamed'), org.owner, {
       before: { name: `Org ${org.slug}` },
       after: { name: 'Renamed' },
     });
+    // The same name again changes nothing: no entry (regression: audited and sent with before = after).
+    expect((await t.http.patch('/api/v1/org', { as: org.owner, body: { name: 'Renamed' } })).status).toBe(200);
+    expect(await entriesOf(org, 'org.renamed')).toHaveLength(1);
   });
 
   it('member.role_changed, member.removed and member.left', async () => {

@@ -200,6 +200,22 @@ describe('domain events', () => {
     ]);
   });
 
+  it('names the owner in org.created, and sends billing.plan_changed for a plan change also when the seats change with it', async () => {
+    const org = await t.given.org({ seats: 8 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 30 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'enterprise', seats: 31 });
+    await setPlan(operatorCtx(t, 'ops'), { slug: org.slug, plan: 'team', seats: 31 });
+    const events = await eventsOfOrg(t.database.db, org.id);
+    expect(events.find((event) => event.type === 'org.created')?.data).toMatchObject({ owner_user_id: org.owner.id });
+    expect(
+      events.filter((event) => event.type.startsWith('billing.')).map((event) => ({ type: event.type, data: event.data })),
+    ).toEqual([
+      { type: 'billing.plan_changed', data: { plan: 'enterprise', seats: 30, previous_plan: 'team', previous_seats: 8 } },
+      { type: 'billing.seats_changed', data: { plan: 'enterprise', seats: 31, previous_plan: 'enterprise', previous_seats: 30 } },
+      { type: 'billing.plan_changed', data: { plan: 'team', seats: 31, previous_plan: 'enterprise', previous_seats: 31 } },
+    ]);
+  });
+
   it('a rolled-back change leaves neither its audit entry nor its event', async () => {
     const org = await t.given.org();
     const before = { audit: (await auditOf(org.id)).length, events: (await eventsOfOrg(t.database.db, org.id)).length };

@@ -8,7 +8,8 @@ type InviteRole = Exclude<Role, 'owner'>;
  * because this data is what a webhook receiver will read.
  */
 export interface EventData {
-  'org.created': { org_id: string; name: string; slug: string; plan: Plan; seats: number };
+  /** `owner_user_id`: the creator, the org's first member and owner (no member.joined is sent for them). */
+  'org.created': { org_id: string; name: string; slug: string; plan: Plan; seats: number; owner_user_id: string };
   'org.updated': { org_id: string; name: string; previous_name: string | null };
   'org.ownership_transferred': { owner_user_id: string; previous_owner_user_id: string };
   'member.joined': { user_id: string; email: string; role: InviteRole; invite_id: string };

@@ -740,6 +740,18 @@ describe('audit', () => {
     expect(rows[4]).toMatchObject({ before: { status: 'pending' }, after: { status: 'revoked' } });
     expect(JSON.stringify(rows)).not.toMatch(/rs_inv_|rs_ver_/);
   });
+
+  it('records an invitation revoked past its expiry as expired before (regression: audited as pending)', async () => {
+    const org = await t.given.org();
+    const stale = await invite(org, uniqueEmail('stale'));
+    t.clock.advance(t.config.inviteTtlSeconds + 1);
+    expect((await t.http.delete(`/api/v1/org/invites/${stale.id}`, { as: org.owner })).status).toBe(204);
+    const [row] = await queryRows<{ before: unknown }>(
+      t.database.db,
+      sql`SELECT before FROM audit_log WHERE org_id = ${org.id} AND action = 'invite.revoked'`,
+    );
+    expect(row?.before).toMatchObject({ status: 'expired' });
+  });
 });
 
 describe('OpenAPI', () => {

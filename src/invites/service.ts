@@ -345,7 +345,8 @@ export async function revokeInvite(ctx: Ctx, input: { inviteId: string }): Promi
       action: 'invite.revoked',
       targetType: 'invitation',
       targetId: revoked.id,
-      before: { email: revoked.email, role: revoked.role, status: 'pending' },
+      // An invitation past its expiry was expired when revoked (regression: audited as pending).
+      before: { email: revoked.email, role: revoked.role, status: revoked.expiresAt <= now ? 'expired' : 'pending' },
       after: { status: 'revoked' },
     });
   });

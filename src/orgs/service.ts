@@ -77,7 +77,7 @@ export async function createOrg(ctx: Ctx, input: { name: string; slug: string })
         action: 'org.created',
         targetType: 'org',
         targetId: org.id,
-        after: { name, slug: input.slug, plan: subscription.plan, seats: subscription.seats },
+        after: { name, slug: input.slug, plan: subscription.plan, seats: subscription.seats, owner_user_id: actor.userId },
       });
       return org.id;
     });
@@ -131,6 +131,8 @@ export async function renameOrg(ctx: Ctx, input: { name: string }): Promise<OrgV
   await ctx.db.transaction(async (tx) => {
     await lockActorInOrg(tx, orgId, actor.userId, 'org.rename');
     const before = await renameOrgRow(tx, orgId, name);
+    // The same name again changes nothing: no entry, no event (as for a role or a limit).
+    if (before?.previousName === name) return;
     await recordAudit(tx, ctx, {
       orgId,
       action: 'org.renamed',

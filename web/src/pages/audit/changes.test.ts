@@ -29,6 +29,7 @@ describe('audit changes', () => {
 
   it('regression: labels a field holding a user id "User", as it shows a person', () => {
     expect(fieldLabel('user_id')).toBe('User');
+    expect(fieldLabel('owner_user_id')).toBe('Owner');
     expect(displayValue('user_id', '0197f3a2-cccc-7000-8000-000000000003', people)).toBe('Ann Archer (ann@example.com)');
     expect(fieldLabel('invite_id')).toBe('Invitation');
     expect(fieldLabel('new_owner_role')).toBe('New owner role');

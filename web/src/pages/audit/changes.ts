@@ -36,6 +36,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What the ids under these keys of before/after values are ids of (src/audit/record.ts). */
 const ID_KINDS: Readonly<Record<string, string>> = {
   owner: 'User',
+  owner_user_id: 'Owner',
   user_id: 'User',
   editor: 'User',
   invite_id: 'Invitation',
