@@ -142,9 +142,12 @@ describe('set-plan', () => {
     await setPlan(operatorCtx(t), { slug: org.slug, plan: 'enterprise' });
     const billing = await t.http.get('/api/v1/org/billing', { as: org.owner });
     expect(billing.body.allocation).toMatchObject({ monthly: null, remaining: null });
+    // Each entry's `before` is what the org had: Team's 1,000 a seat on entering Enterprise
+    // (regression: the setting of the earlier Enterprise period, and no entry the first time).
     expect((await entries(org.id, 'usage.allocation_changed')).map(({ before, after }) => ({ before, after }))).toEqual([
+      { before: { monthly: 5000 }, after: { monthly: null } },
       { before: { monthly: null }, after: { monthly: 50 } },
-      { before: { monthly: 50 }, after: { monthly: null } },
+      { before: { monthly: 5000 }, after: { monthly: null } },
     ]);
     // Staying on Enterprise keeps what support set.
     await setAllocation(operatorCtx(t), { slug: org.slug, monthly: 70 });

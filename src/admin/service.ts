@@ -259,8 +259,12 @@ export async function setPlan(
       // An org that (re)enters Enterprise is unlimited until support sets a number: an allocation
       // set during an earlier Enterprise period would otherwise come back unannounced.
       afterReplacing: async (tx, replaced) => {
-        const wasEnterprise = replaced?.plan === 'enterprise' && replaced.status !== 'canceled';
-        if (input.plan === 'enterprise' && !wasEnterprise) await storeAllocation(tx, ctx, { orgId: org.id, monthly: null });
+        const live = replaced && replaced.status !== 'canceled' ? replaced : undefined;
+        if (input.plan === 'enterprise' && live?.plan !== 'enterprise') {
+          // Until now: Team's credits per seat, or nothing without a live subscription.
+          const inForce = live ? ctx.config.teamCreditsPerSeat * live.seats : 0;
+          await storeAllocation(tx, ctx, { orgId: org.id, monthly: null, inForce });
+        }
       },
     },
   );

@@ -46,9 +46,9 @@ async function allocationMails(org: TestOrg) {
 }
 
 async function auditActions(org: TestOrg, prefix: string) {
-  return queryRows<{ action: string; actor_label: string; after: unknown }>(
+  return queryRows<{ action: string; actor_label: string; before: unknown; after: unknown }>(
     t.database.db,
-    sql`SELECT action, actor_label, after FROM audit_log WHERE org_id = ${org.id} AND action LIKE ${prefix + '%'} ORDER BY id`,
+    sql`SELECT action, actor_label, before, after FROM audit_log WHERE org_id = ${org.id} AND action LIKE ${prefix + '%'} ORDER BY id`,
   );
 }
 
@@ -202,9 +202,11 @@ describe('organization allocation (credits)', () => {
     expect((await setAllocation(operatorCtx(t, 'ops'), { slug: org.slug, monthly: 'unlimited' })).changed).toBe(false);
 
     const audit = await auditActions(org, 'usage.allocation_changed');
-    expect(audit.map((row) => [row.actor_label, row.after])).toEqual([
-      ['operator:ops', { monthly: 50 }],
-      ['operator:ops', { monthly: null }],
+    expect(audit.map((row) => [row.actor_label, row.before, row.after])).toEqual([
+      // Entering Enterprise (set-plan): from Team's 1,000 credits for each of 10 seats to unlimited.
+      ['operator:ops', { monthly: 10_000 }, { monthly: null }],
+      ['operator:ops', { monthly: null }, { monthly: 50 }],
+      ['operator:ops', { monthly: 50 }, { monthly: null }],
     ]);
     await expect(setAllocation(operatorCtx(t, 'ops'), { slug: org.slug, monthly: '-1' })).rejects.toMatchObject({
       code: 'invalid_allocation',

@@ -27,12 +27,20 @@ export function allocationExhausted(allocation: { monthly: number | null; used: 
  * of the org waits, and it waits for them), stores the setting, counts the month from the
  * members' counters, and records the change.
  */
-export async function setAllocation(tx: Tx, ctx: Ctx, input: { orgId: string; monthly: number | null }): Promise<boolean> {
+export async function setAllocation(
+  tx: Tx,
+  ctx: Ctx,
+  input: { orgId: string; monthly: number | null; inForce?: number | null },
+): Promise<boolean> {
   const now = ctx.clock.now();
   const month = periodsAt(now).month;
   await lockOrgUsage(tx, { orgId: input.orgId, month });
-  const previous = await upsertOrgAllocation(tx, { orgId: input.orgId, monthly: input.monthly, now });
+  const stored = await upsertOrgAllocation(tx, { orgId: input.orgId, monthly: input.monthly, now });
   await resyncOrgUsage(tx, { orgId: input.orgId, month });
+  // `inForce`: what the org had until now when that was not the stored Enterprise setting (it
+  // enters Enterprise from Team), so `before` is the allocation members had (regression: an earlier
+  // Enterprise period's setting, and no entry at all when that was unlimited too).
+  const previous = input.inForce === undefined ? stored : input.inForce;
   if (previous === input.monthly) return false;
   await recordAudit(tx, ctx, {
     orgId: input.orgId,

@@ -376,6 +376,7 @@ describe('roster admin (CLI end to end)', () => {
       'member.enabled',
       'member.disabled',
       'billing.subscription_changed', // --seats 30
+      'usage.allocation_changed', // entering Enterprise: Team's credits per seat, then unlimited
       'billing.subscription_changed', // Enterprise without --seats: 25
     ]);
     for (const entry of entries) expect(entry).toMatchObject({ actor: null, actor_label: 'operator:support-sam' });
@@ -499,6 +500,8 @@ describe('roster admin (CLI end to end)', () => {
     expect(audit.map((entry: any) => [entry.actor_label, entry.before, entry.after])).toEqual([
       ['operator:support-sam', { monthly: 5000 }, { monthly: null }],
       ['operator:support-sam', { monthly: null }, { monthly: 5000 }],
+      // Entering Enterprise (set-plan, earlier): from Team's 1,000 credits a seat to unlimited.
+      ['operator:support-sam', { monthly: 5000 }, { monthly: null }],
     ]);
 
     expect((await roster('set-plan', 'cli-acme', '--plan', 'team', '--seats', '30')).code).toBe(0);
