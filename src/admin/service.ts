@@ -35,7 +35,7 @@ import { revokeInvite as revokeInviteAsOwner } from '../invites/service.ts';
 import { findUserByEmail } from '../auth/queries.ts';
 import { signInState, type SignInState } from '../auth/service.ts';
 import { setAllocation as storeAllocation } from '../usage/allocation.ts';
-import { allocationView, type AllocationView } from '../billing/allocation.ts';
+import { allocationView, monthlyAllocation, type AllocationView } from '../billing/allocation.ts';
 
 /** Support operations for the operator CLI: the actor must be the operator, never an API caller. */
 function requireOperator(ctx: Ctx): Actor {
@@ -261,8 +261,11 @@ export async function setPlan(
       afterReplacing: async (tx, replaced) => {
         const live = replaced && replaced.status !== 'canceled' ? replaced : undefined;
         if (input.plan === 'enterprise' && live?.plan !== 'enterprise') {
-          // Until now: Team's credits per seat, or nothing without a live subscription.
-          const inForce = live ? ctx.config.teamCreditsPerSeat * live.seats : 0;
+          // Until now: the replaced plan's allocation (Team's credits per seat; 0 without a live subscription).
+          const inForce = monthlyAllocation(
+            { plan: live?.plan ?? null, seats: live?.seats ?? 0, enterpriseMonthly: null },
+            ctx.config.teamCreditsPerSeat,
+          );
           await storeAllocation(tx, ctx, { orgId: org.id, monthly: null, inForce });
         }
       },
