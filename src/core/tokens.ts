@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * Secrets handed to clients. Each kind has its own prefix and its own table, so a token of one
@@ -22,11 +22,15 @@ export function newToken(kind: TokenKind): { token: string; hash: Buffer } {
 
 /** Tokens are high-entropy, so one SHA-256 is enough; only this hash is stored. */
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  // One-shot: no Hash object per call (this runs on every request of the usage hot path).
+  return hash('sha256', token, 'buffer');
 }
 
+const KINDS = Object.keys(PREFIX) as TokenKind[];
+
 export function tokenKindOf(token: string): TokenKind | undefined {
-  return (Object.keys(PREFIX) as TokenKind[]).find((kind) => token.startsWith(PREFIX[kind]));
+  for (const kind of KINDS) if (token.startsWith(PREFIX[kind])) return kind;
+  return undefined;
 }
 
 const SECRET_PATTERN = /rs_(sess|api|inv|ver|rst|svc)_[A-Za-z0-9_-]+/g;

@@ -189,14 +189,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => drainUsage(database.db));
   registerServiceScopes(app);
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every reply, the hot usage route's included.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     // Every error reply names its request id (details.request_id), as the header does: the id
     // that support finds in the log lines (reqId) of that request.
     if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith('{"error"')) {
-      return withRequestId(request, payload);
-    }
-    return payload;
+      done(null, withRequestId(request, payload));
+    } else done(null, payload);
   });
   if (config.metricsToken) {
     registerMetrics(app, options.metrics ?? createMetrics({ database }), config.metricsToken);

@@ -16,8 +16,10 @@ import helmet, { type HelmetOptions } from 'helmet';
  */
 export async function registerSecurityHeaders(app: FastifyInstance, options: { publicUrl: string }): Promise<void> {
   const headers = securityHeaders(options.publicUrl);
-  app.addHook('onRequest', async (_request, reply) => {
+  // A callback hook, not an async one: it runs on every request, the hot usage route included.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(headers);
+    done();
   });
 }
 

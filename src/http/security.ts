@@ -50,7 +50,9 @@ interface SecurityDeps {
  */
 export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps): void {
   const publicOrigin = new URL(deps.config.publicUrl).origin;
-  app.addHook('onRequest', async (request) => {
+  // A callback hook, not an async one: on the hot usage route (authenticatesItself) it runs no query
+  // and answers without a turn of the promise queue.
+  app.addHook('onRequest', (request, _reply, done) => {
     const bearer = bearerToken(request);
     const cookieToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
     const token = bearer ?? cookieToken;
@@ -62,40 +64,53 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       config?.authenticatesItself === true &&
       (!(bearer && tokenKindOf(bearer) === 'service') || config.authenticatesServiceToken === true);
     const subjectUserId = subjectAskedAbout(request, bearer);
-    let actor: Caller | null = null;
-    let prefetchedSubject: Ctx['prefetchedSubject'];
-    if (bearer && subjectUserId) {
-      const found = await deps.authenticate.serviceWithSubject(bearer, deps.clock.now(), subjectUserId);
-      actor = found?.caller ?? null;
-      prefetchedSubject = found ? { userId: subjectUserId, row: found.subject } : undefined;
-    } else if (token && !authenticatesItself) {
-      actor = await deps.authenticate(token, deps.clock.now(), bearer ? 'bearer' : 'cookie');
-    }
-    request.ctx = {
-      db: deps.database.db,
-      config: deps.config,
-      clock: deps.clock,
-      billing: deps.billing,
-      requestId: request.id,
-      actor,
-      ...(prefetchedSubject ? { prefetchedSubject } : {}),
+    const finish = (actor: Caller | null, prefetchedSubject?: Ctx['prefetchedSubject']) => {
+      request.ctx = {
+        db: deps.database.db,
+        config: deps.config,
+        clock: deps.clock,
+        billing: deps.billing,
+        requestId: request.id,
+        actor,
+        ...(prefetchedSubject ? { prefetchedSubject } : {}),
+      };
+      done(csrfRefusal(request, { bearer, cookieToken, publicOrigin }));
     };
-    // Every write, whatever its path: the raw URL is not the route (`/%61pi/v1/…` and an absolute
-    // `POST http://host/api/v1/…` reach API routes), and no write outside /api/ needs a cookie.
-    if (SAFE_METHODS.has(request.method)) return;
-    const origin = request.headers.origin;
-    const isSameOrigin = origin === publicOrigin;
-    if (cookieToken) {
-      const csrfHeader = request.headers['x-csrf-token'];
-      const hasCsrfToken = typeof csrfHeader === 'string' && isCsrfTokenOf(cookieToken, csrfHeader);
-      if (!isJson(request) || !(isSameOrigin || hasCsrfToken)) {
-        throw new AppError('csrf_failed', 'This request was refused to protect your session. Reload the page and try again.');
-      }
-    } else if (!bearer && origin !== undefined && !isSameOrigin) {
-      // Login CSRF: another site must not sign a browser into an account of its choosing.
-      throw new AppError('csrf_failed', 'Cross-site requests are not accepted.');
+    if (bearer && subjectUserId) {
+      deps.authenticate
+        .serviceWithSubject(bearer, deps.clock.now(), subjectUserId)
+        .then((found) => finish(found?.caller ?? null, found ? { userId: subjectUserId, row: found.subject } : undefined), done);
+    } else if (token && !authenticatesItself) {
+      deps.authenticate(token, deps.clock.now(), bearer ? 'bearer' : 'cookie').then((actor) => finish(actor), done);
+    } else {
+      finish(null);
     }
   });
+}
+
+/**
+ * The CSRF refusal of a write, if any. Every write, whatever its path: the raw URL is not the route
+ * (`/%61pi/v1/…` and an absolute `POST http://host/api/v1/…` reach API routes), and no write outside
+ * /api/ needs a cookie.
+ */
+function csrfRefusal(
+  request: FastifyRequest,
+  presented: { bearer: string | undefined; cookieToken: string | undefined; publicOrigin: string },
+): AppError | undefined {
+  if (SAFE_METHODS.has(request.method)) return undefined;
+  const origin = request.headers.origin;
+  const isSameOrigin = origin === presented.publicOrigin;
+  if (presented.cookieToken) {
+    const csrfHeader = request.headers['x-csrf-token'];
+    const hasCsrfToken = typeof csrfHeader === 'string' && isCsrfTokenOf(presented.cookieToken, csrfHeader);
+    if (!isJson(request) || !(isSameOrigin || hasCsrfToken)) {
+      return new AppError('csrf_failed', 'This request was refused to protect your session. Reload the page and try again.');
+    }
+  } else if (!presented.bearer && origin !== undefined && !isSameOrigin) {
+    // Login CSRF: another site must not sign a browser into an account of its choosing.
+    return new AppError('csrf_failed', 'Cross-site requests are not accepted.');
+  }
+  return undefined;
 }
 
 /**

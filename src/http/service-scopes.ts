@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decide, PERMISSIONS, SERVICE_ACTION_SCOPES, serviceOnly, type Action } from '../auth/permissions.ts';
 import { AppError } from '../core/errors.ts';
 import { isApiRoute } from './security.ts';
@@ -51,22 +51,25 @@ export function registerServiceScopes(app: FastifyInstance): void {
         : [{ bearer: [] }, { cookie: [] }, { service_token: [scope] }];
     }
   });
-  app.addHook('onRequest', async (request) => {
-    const caller = request.ctx?.actor;
-    // An unknown path keeps its 404.
-    if (!caller || !isApiRoute(request) || request.is404) return;
-    const action = request.routeOptions.config?.serviceAction;
-    if (caller.via !== 'service_token') {
-      // A route only service tokens may use refuses a signed-in user before it reads the body too
-      // (regression: a member's incomplete PUT /org/storage answered 400, not 403).
-      const refusal = action ? serviceOnly(action) : undefined;
-      if (refusal && !refusal.allowed) throw new AppError(refusal.code, refusal.message);
-      return;
-    }
-    if (!action) {
-      throw new AppError('forbidden', 'Service tokens are not accepted on this route: no scope allows it.');
-    }
-    const decision = decide({ scopes: caller.scopes }, action);
-    if (!decision.allowed) throw new AppError(decision.code, decision.message);
+  // A callback hook, not an async one: it runs on every request, the hot usage route included.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(serviceScopeRefusal(request));
   });
+}
+
+/** The refusal of a caller that this route's service scope rules out, if any (see registerServiceScopes). */
+function serviceScopeRefusal(request: FastifyRequest): AppError | undefined {
+  const caller = request.ctx?.actor;
+  // An unknown path keeps its 404.
+  if (!caller || !isApiRoute(request) || request.is404) return undefined;
+  const action = request.routeOptions.config?.serviceAction;
+  if (caller.via !== 'service_token') {
+    // A route only service tokens may use refuses a signed-in user before it reads the body too
+    // (regression: a member's incomplete PUT /org/storage answered 400, not 403).
+    const refusal = action ? serviceOnly(action) : undefined;
+    return refusal && !refusal.allowed ? new AppError(refusal.code, refusal.message) : undefined;
+  }
+  if (!action) return new AppError('forbidden', 'Service tokens are not accepted on this route: no scope allows it.');
+  const decision = decide({ scopes: caller.scopes }, action);
+  return decision.allowed ? undefined : new AppError(decision.code, decision.message);
 }

@@ -36,8 +36,9 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         await usage.refuseServiceCallerFirst(request.ctx, presentedToken(request));
         throw request.validationError;
       }
-      const { user_id: userId, ...body } = request.body;
-      const receipt = await usage.recordUsage(request.ctx, { ...body, userId, credential: presentedToken(request) ?? null });
+      const { activity, quantity, user_id: userId, key } = request.body;
+      const credential = presentedToken(request) ?? null;
+      const receipt = await usage.recordUsage(request.ctx, { activity, quantity, userId, key, credential });
       return reply.status(201).send(receipt);
     },
   );
