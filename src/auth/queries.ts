@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import { deleteChunk, queryRows, type Queryable } from '../db/client.ts';
+import { deleteChunk, queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
 import { prepareSubjectLookup, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
 import type { ServiceScope } from '../core/domain.ts';
@@ -424,7 +424,8 @@ export async function revokeServiceToken(
 // "At most `limit` in `windowSeconds`" holds over every stretch of that length: each key keeps the
 // times of its accepted events still inside the window (rate_limits.times), and an event is
 // accepted while fewer than `limit` are kept. A refused attempt is not kept, so asking again while
-// refused does not push the end of the wait further out.
+// refused does not push the end of the wait further out. The statements are prepared (parsed and
+// planned once per connection): every invitation request and sign-in runs them.
 
 interface RateWindow {
   windowSeconds: number;
@@ -441,8 +442,9 @@ export async function consumeRateLimit(
   db: Queryable,
   input: RateWindow & { key: string; limit: number },
 ): Promise<{ allowed: boolean; retryAfterSeconds: number }> {
-  const [row] = await queryRows<{ count: number; frees_at: Date | string | null }>(
+  const [row] = await queryRowsPrepared<{ count: number; frees_at: Date | string | null }>(
     db,
+    'roster_rate_limit_consume_one',
     sql`${countOneMore([input.key], input, input.limit)}
         RETURNING count, times[greatest(1, cardinality(times) - ${input.limit} + 1)] AS frees_at`,
   );
@@ -458,8 +460,9 @@ export async function rateLimitCounts(
   input: RateWindow & { keys: string[] },
 ): Promise<Map<string, { count: number; retryAfterSeconds: number }>> {
   if (input.keys.length === 0) return new Map();
-  const rows = await queryRows<{ key: string; count: number; oldest: Date | string | null }>(
+  const rows = await queryRowsPrepared<{ key: string; count: number; oldest: Date | string | null }>(
     db,
+    'roster_rate_limit_counts',
     sql`SELECT key, cardinality(kept) AS count, kept[1] AS oldest
         FROM (SELECT key, ${kept(input)} AS kept FROM rate_limits WHERE key = ANY(${sql.param(input.keys)}::text[])) AS k
         WHERE cardinality(kept) > 0`,
@@ -471,7 +474,7 @@ export async function rateLimitCounts(
 
 /** consumeRateLimit for many keys at once (one event each), set-based; the caller checked the limits before. */
 export async function consumeRateLimits(db: Queryable, input: RateWindow & { keys: string[] }): Promise<void> {
-  if (input.keys.length > 0) await db.execute(countOneMore(input.keys, input, null));
+  if (input.keys.length > 0) await queryRowsPrepared(db, 'roster_rate_limit_consume', countOneMore(input.keys, input, null));
 }
 
 /** One more attempt for each key, kept when the key has fewer than `limit` events in its window (null: always). */
