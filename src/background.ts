@@ -7,6 +7,8 @@ import type { Metrics } from './http/metrics.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './mail/transport.ts';
 import { mailDelivery } from './mail/worker.ts';
 import { startRetention } from './retention/retention.ts';
+import { startExpiryRecorder } from './invites/expiry.ts';
+import { createBillingProvider } from './billing/select-provider.ts';
 import { refusesPrivateReceivers } from './webhooks/address.ts';
 import { webhookDelivery } from './webhooks/consumer.ts';
 import { webhookKey } from './webhooks/key.ts';
@@ -33,7 +35,8 @@ export function mailTransportFor(config: Config, logger: FastifyBaseLogger): Mai
 
 /**
  * Work that runs beside the HTTP server in every process: one worker runtime, its consumers
- * registered here (mail delivery and webhook delivery), and the retention sweep (src/retention).
+ * registered here (mail delivery and webhook delivery), the retention sweep (src/retention) and the
+ * record of invitation expiries (src/invites/expiry.ts).
  */
 export async function startBackgroundWork(deps: {
   config: Config;
@@ -55,8 +58,20 @@ export async function startBackgroundWork(deps: {
   }
   await runtime.start();
   const retention = startRetention({ db: database.db, config, clock: systemClock, logger, onSweep: deps.metrics?.observeSweep });
+  const expiries = startExpiryRecorder({
+    ctx: {
+      db: database.db,
+      config,
+      clock: systemClock,
+      billing: createBillingProvider(config),
+      requestId: 'invite-expiry',
+      actor: null,
+    },
+    logger,
+  });
   return {
     async stop() {
+      await expiries.stop();
       await retention.stop();
       await runtime.stop();
       transport?.close();

@@ -286,6 +286,8 @@ export const invitations = pgTable(
     acceptedAt: timestamptz('accepted_at'),
     acceptedBy: uuid('accepted_by'),
     revokedAt: timestamptz('revoked_at'),
+    /** When the sweep recorded the expiry (src/invites/expiry.ts); null while pending and unexpired. */
+    expiryRecordedAt: timestamptz('expiry_recorded_at'),
   },
   (table) => [primaryKey({ columns: [table.orgId, table.id] })],
 );

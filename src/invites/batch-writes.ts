@@ -33,14 +33,17 @@ export async function writeAll(
     inviter: { userId: string; displayName: string };
     role: InviteRole;
     created: NewInvite[];
-    expired: { id: string; email: string }[];
+    /** Stale invitations of these addresses that the plan retired; `isRecorded`: the sweep recorded the expiry already. */
+    expired: { id: string; email: string; isRecorded: boolean }[];
     now: Date;
     expiresAt: Date;
     oneStatement: boolean;
   },
 ): Promise<number> {
   const { org, inviter, role, created, now, expiresAt } = batch;
-  const expirations = batch.expired.map((invite) => expiredEntry(org.id, invite.id, invite.email));
+  const expirations = batch.expired
+    .filter((invite) => !invite.isRecorded)
+    .map((invite) => expiredEntry(org.id, invite.id, invite.email));
   if (created.length === 0) {
     await recordAudits(tx, ctx, expirations); // the expirations, if the plan retired any
     return 0;
@@ -115,7 +118,7 @@ export async function writeAll(
   return invited;
 }
 
-function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
+export function expiredEntry(orgId: string, id: string, email: string): AuditEntry {
   return {
     orgId,
     action: 'invite.expired',

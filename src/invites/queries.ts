@@ -297,13 +297,46 @@ export async function expireStaleInvitations(
   orgId: string,
   normalized: string[],
   now: Date,
-): Promise<{ id: string; email: string }[]> {
+): Promise<{ id: string; email: string; isRecorded: boolean }[]> {
   if (normalized.length === 0) return [];
-  return queryRows<{ id: string; email: string }>(
+  const rows = await queryRows<{ id: string; email: string; is_recorded: boolean }>(
     tx,
     sql`UPDATE invitations SET status = 'expired'
         WHERE org_id = ${orgId} AND status = 'pending' AND expires_at <= ${now}
           AND email_normalized = ANY(${sql.param(normalized)}::text[])
+        RETURNING id, email, expiry_recorded_at IS NOT NULL AS is_recorded`,
+  );
+  return rows.map((row) => ({ id: row.id, email: row.email, isRecorded: row.is_recorded }));
+}
+
+/** Orgs with pending invitations whose expiry has passed and is not recorded yet, at most `limit`. */
+export async function orgsWithUnrecordedExpiries(db: Queryable, input: { now: Date; limit: number }): Promise<string[]> {
+  const rows = await queryRows<{ org_id: string }>(
+    db,
+    sql`SELECT DISTINCT org_id FROM invitations
+        WHERE status = 'pending' AND expiry_recorded_at IS NULL AND expires_at <= ${input.now}
+        LIMIT ${input.limit}`,
+  );
+  return rows.map((row) => row.org_id);
+}
+
+/**
+ * Marks up to `limit` of the org's passed, unrecorded expiries recorded (oldest first) and returns
+ * them. The guard is repeated outside the subquery: a sweep that waited for another's row locks
+ * re-checks it on the row's newest version, so each expiry is recorded once.
+ */
+export async function markExpiriesRecorded(
+  tx: Queryable,
+  input: { orgId: string; now: Date; limit: number },
+): Promise<{ id: string; email: string }[]> {
+  return queryRows<{ id: string; email: string }>(
+    tx,
+    sql`UPDATE invitations SET expiry_recorded_at = ${input.now}
+        WHERE org_id = ${input.orgId} AND status = 'pending' AND expiry_recorded_at IS NULL AND expires_at <= ${input.now}
+          AND id IN (SELECT id FROM invitations
+                     WHERE org_id = ${input.orgId} AND status = 'pending' AND expiry_recorded_at IS NULL
+                       AND expires_at <= ${input.now}
+                     ORDER BY expires_at, id LIMIT ${input.limit})
         RETURNING id, email`,
   );
 }
@@ -465,7 +498,9 @@ export async function renewToken(
 ): Promise<boolean> {
   const rows = await queryRows<{ id: string }>(
     tx,
-    sql`UPDATE invitations SET token_hash = ${input.tokenHash}, token_nonce = ${input.tokenNonce}, expires_at = ${input.expiresAt}
+    // A new expiry: the old one's record (if the sweep made one) no longer describes it.
+    sql`UPDATE invitations SET token_hash = ${input.tokenHash}, token_nonce = ${input.tokenNonce}, expires_at = ${input.expiresAt},
+          expiry_recorded_at = NULL
         WHERE org_id = ${input.orgId} AND id = ${input.id} AND status = 'pending' RETURNING id`,
   );
   return rows.length === 1;

@@ -4,6 +4,7 @@ import { deleteEndedRateLimits, deleteExpiredEmailVerifications, deleteExpiredSe
 import type { Config } from '../core/config.ts';
 import type { Clock } from '../core/context.ts';
 import type { Db } from '../db/client.ts';
+import { startPeriodic } from '../core/periodic.ts';
 import { RESEND_WINDOW_SECONDS } from '../invites/service.ts';
 import { deleteFinishedMails, deleteUnusedMailTemplates } from '../mail/queries.ts';
 import { deleteFinishedDeliveries } from '../webhooks/queries.ts';
@@ -109,42 +110,19 @@ export function startRetention(deps: {
   onSweep?: ((report: SweepReport) => void) | undefined;
 }): RetentionSweeper {
   const rules = retentionRules(deps.config);
-  const intervalMs = deps.intervalMs ?? RETENTION_SWEEP_MS;
-  let waiting: ((report: SweepReport) => void)[] = [];
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const stopping = new AbortController();
-
-  const run = async () => {
-    const report = await sweep(deps.db, rules, { now: deps.clock.now(), signal: stopping.signal });
-    const deleted = Object.fromEntries(Object.entries(report.deleted).filter(([, count]) => count > 0));
-    if (Object.keys(deleted).length > 0) deps.logger.info({ deleted }, 'retention sweep deleted old rows');
-    for (const { name, error } of report.failed) {
-      deps.logger.warn({ err: error, rule: name }, 'retention sweep failed; retrying at the next sweep');
-    }
-    deps.onSweep?.(report);
-    for (const wake of waiting.splice(0)) wake(report);
-  };
-  const schedule = () => {
-    if (stopping.signal.aborted) return;
-    running = run()
-      .catch((error: unknown) => deps.logger.error({ err: error }, 'retention sweep failed'))
-      .finally(() => {
-        running = undefined;
-        if (stopping.signal.aborted) return;
-        timer = setTimeout(schedule, intervalMs);
-        timer.unref();
-      });
-  };
-  schedule();
-
-  return {
-    nextSweep: () => new Promise((resolve) => waiting.push(resolve)),
-    async stop() {
-      stopping.abort();
-      clearTimeout(timer);
-      await running;
-      waiting = [];
+  const periodic = startPeriodic({
+    intervalMs: deps.intervalMs ?? RETENTION_SWEEP_MS,
+    run: async (signal) => {
+      const report = await sweep(deps.db, rules, { now: deps.clock.now(), signal });
+      const deleted = Object.fromEntries(Object.entries(report.deleted).filter(([, count]) => count > 0));
+      if (Object.keys(deleted).length > 0) deps.logger.info({ deleted }, 'retention sweep deleted old rows');
+      for (const { name, error } of report.failed) {
+        deps.logger.warn({ err: error, rule: name }, 'retention sweep failed; retrying at the next sweep');
+      }
+      deps.onSweep?.(report);
+      return report;
     },
-  };
+    onError: (error) => deps.logger.error({ err: error }, 'retention sweep failed'),
+  });
+  return { nextSweep: periodic.nextRun, stop: periodic.stop };
 }
