@@ -64,17 +64,25 @@ export function registerSecurityHooks(app: FastifyInstance, deps: SecurityDeps):
       config?.authenticatesItself === true &&
       (!(bearer && tokenKindOf(bearer) === 'service') || config.authenticatesServiceToken === true);
     const subjectUserId = subjectAskedAbout(request, bearer);
+    // Called once, from the hook or from the lookup's promise: it catches its own errors, so none
+    // can escape as an unhandled rejection.
     const finish = (actor: Caller | null, prefetchedSubject?: Ctx['prefetchedSubject']) => {
-      request.ctx = {
-        db: deps.database.db,
-        config: deps.config,
-        clock: deps.clock,
-        billing: deps.billing,
-        requestId: request.id,
-        actor,
-        ...(prefetchedSubject ? { prefetchedSubject } : {}),
-      };
-      done(csrfRefusal(request, { bearer, cookieToken, publicOrigin }));
+      let refusal: Error | undefined;
+      try {
+        request.ctx = {
+          db: deps.database.db,
+          config: deps.config,
+          clock: deps.clock,
+          billing: deps.billing,
+          requestId: request.id,
+          actor,
+          ...(prefetchedSubject ? { prefetchedSubject } : {}),
+        };
+        refusal = csrfRefusal(request, { bearer, cookieToken, publicOrigin });
+      } catch (error) {
+        refusal = error instanceof Error ? error : new Error(String(error));
+      }
+      done(refusal);
     };
     if (bearer && subjectUserId) {
       deps.authenticate
