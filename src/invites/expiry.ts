@@ -26,6 +26,7 @@ export async function recordInvitationExpiries(ctx: Ctx, options: { signal?: Abo
   let recorded = 0;
   for (;;) {
     const orgIds = await orgsWithUnrecordedExpiries(ctx.db, { now, limit: ORGS_PER_LOOK });
+    const before = recorded;
     for (const orgId of orgIds) {
       // A transaction per chunk of the org's expiries, until one comes back short.
       for (let chunk = EXPIRIES_PER_TRANSACTION; chunk === EXPIRIES_PER_TRANSACTION;) {
@@ -43,7 +44,8 @@ export async function recordInvitationExpiries(ctx: Ctx, options: { signal?: Abo
         recorded += chunk;
       }
     }
-    if (orgIds.length < ORGS_PER_LOOK || options.signal?.aborted) return recorded;
+    // A look that recorded nothing would find the same orgs again (rows of an org that is gone).
+    if (orgIds.length < ORGS_PER_LOOK || recorded === before || options.signal?.aborted) return recorded;
   }
 }
 
