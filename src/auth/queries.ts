@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { and, asc, eq, gt, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import { deleteChunk, queryRows, queryRowsPrepared, type Queryable } from '../db/client.ts';
+import { deleteChunk, queryRows, queryRowsPrepared, type Queryable, type StatementPart } from '../db/client.ts';
 import { prepareSubjectLookup, type SubjectRow } from './credential-query.ts';
 import { apiTokens, emailVerifications, serviceTokens, sessions, users } from '../db/schema.ts';
 import type { ServiceScope } from '../core/domain.ts';
@@ -445,7 +445,7 @@ export async function consumeRateLimit(
   const [row] = await queryRowsPrepared<{ count: number; frees_at: Date | string | null }>(
     db,
     'roster_rate_limit_consume_one',
-    sql`${countOneMore([input.key], input, input.limit)}
+    sql`${countOneMore(keyList([input.key]), input, input.limit)}
         RETURNING count, times[greatest(1, cardinality(times) - ${input.limit} + 1)] AS frees_at`,
   );
   return {
@@ -474,15 +474,51 @@ export async function rateLimitCounts(
 
 /** consumeRateLimit for many keys at once (one event each), set-based; the caller checked the limits before. */
 export async function consumeRateLimits(db: Queryable, input: RateWindow & { keys: string[] }): Promise<void> {
-  if (input.keys.length > 0) await queryRowsPrepared(db, 'roster_rate_limit_consume', countOneMore(input.keys, input, null));
+  if (input.keys.length > 0)
+    await queryRowsPrepared(db, 'roster_rate_limit_consume', countOneMore(keyList(input.keys), input, null));
 }
 
-/** One more attempt for each key, kept when the key has fewer than `limit` events in its window (null: always). */
-function countOneMore(keys: string[], window: RateWindow, limit: number | null): SQL {
+/**
+ * consumeRateLimits as a part of a caller's statement, for the keys that `keys` selects (a query
+ * with one column, `key`). PostgreSQL and PGlite only: on Citus rate_limits stays on the
+ * coordinator, and a statement that also writes distributed tables cannot write it.
+ */
+export function consumeRateLimitsPart(keys: SQL, window: RateWindow): StatementPart {
+  return { ctes: [sql`rate_limits_counted AS (${countOneMore(sql`(${keys}) AS keys`, window, null)})`], results: {} };
+}
+
+/**
+ * rateLimitCounts for one key, as a column of a caller's statement (`key`: an expression of it):
+ * the key's events in its window, oldest first (NULL for a key without a row); rateLimitCountOf
+ * reads its length and first element back. PostgreSQL and PGlite only, as consumeRateLimitsPart.
+ */
+export function rateLimitKeptColumn(key: SQL, window: RateWindow): SQL {
+  return sql`(SELECT ${kept(window)} FROM rate_limits WHERE rate_limits.key = ${key})`;
+}
+
+/**
+ * As rateLimitCounts answers for a key (undefined: no event in the window), from the length and the
+ * first element of what rateLimitKeptColumn read.
+ */
+export function rateLimitCountOf(
+  count: number | null | undefined,
+  oldest: Date | string | null | undefined,
+  window: RateWindow,
+): { count: number; retryAfterSeconds: number } | undefined {
+  if (!count) return undefined;
+  return { count: Number(count), retryAfterSeconds: secondsUntilFree(oldest, window) };
+}
+
+function keyList(keys: string[]): SQL {
+  return sql`unnest(${sql.param(keys)}::text[]) AS key`;
+}
+
+/** One more attempt for each key of `keys` (a FROM item with a column `key`), kept when the key has fewer than `limit` events in its window (null: always). */
+function countOneMore(keys: SQL, window: RateWindow, limit: number | null): SQL {
   const inWindow = kept(window);
   const accepted = limit === null ? sql`TRUE` : sql`cardinality(${inWindow}) < ${limit}`;
   return sql`INSERT INTO rate_limits (key, window_start, count, times)
-             SELECT key, ${window.now}, 1, ARRAY[${window.now}::timestamptz] FROM unnest(${sql.param(keys)}::text[]) AS key
+             SELECT key, ${window.now}, 1, ARRAY[${window.now}::timestamptz] FROM ${keys}
              ON CONFLICT (key) DO UPDATE SET
                times = CASE WHEN ${accepted} THEN ${inWindow} || ${window.now}::timestamptz ELSE ${inWindow} END,
                count = cardinality(${inWindow}) + 1,

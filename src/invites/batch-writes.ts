@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { recordAuditRows, recordAudits, type AuditEntry } from '../audit/record.ts';
+import { consumeRateLimits, consumeRateLimitsPart } from '../auth/queries.ts';
 import type { Ctx } from '../core/context.ts';
 import { newRowId } from '../core/ids.ts';
 import { runStatementParts, type Tx } from '../db/client.ts';
 import { enqueueTemplateMail, templateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
-import { invitationBatch, invitationsInsert, type InviteRole } from './queries.ts';
+import { invitationBatch, invitationsInsert, type InviteRole, type SendsQuery } from './queries.ts';
 
 // What one batch of new invitations writes, once the plan (src/invites/service.ts) has chosen them.
 
@@ -38,6 +39,8 @@ export async function writeAll(
     now: Date;
     expiresAt: Date;
     oneStatement: boolean;
+    /** Each invitation's email is counted against the key `keyPrefix` + its address (src/invites/service.ts). */
+    sends: SendsQuery;
   },
 ): Promise<number> {
   const { org, inviter, role, created, now, expiresAt } = batch;
@@ -57,6 +60,7 @@ export async function writeAll(
     ...invitationEmail({ orgName: org.name, inviterName: inviter.displayName, role, link: slot, expiresAt }),
   };
   const inserted = { orgId: org.id, role, invitedBy: inviter.userId, now, expiresAt };
+  const window = { windowSeconds: batch.sends.windowSeconds, now };
   if (batch.oneStatement) {
     // Rare: the plan retired stale invitations of these addresses; their entries come first.
     await recordAudits(tx, ctx, expirations);
@@ -86,6 +90,7 @@ export async function writeAll(
           rows.part,
           invitationsInsert({ ...inserted, invitations: rows.invitations }),
           templateMail(template, rows.recipients, now),
+          consumeRateLimitsPart(rows.sendsKeys(batch.sends.keyPrefix), window),
         ],
       },
     );
@@ -115,6 +120,7 @@ export async function writeAll(
       after: { email: invite.email, role, expires_at: expiresAt.toISOString() },
     })),
   ]);
+  await consumeRateLimits(tx, { keys: created.map((invite) => batch.sends.keyPrefix + invite.normalized), ...window });
   return invited;
 }
 

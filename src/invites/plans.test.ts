@@ -70,7 +70,7 @@ describe('the invitation read when one org holds most rows', () => {
     const [row] = await queryRows<{ members: number; pending: number; states: unknown }>(db, read);
     expect(row?.members).toBe(1);
     expect(row?.pending).toBe(1);
-    expect(addressStatesOfColumn(row?.states)).toEqual([
+    expect(addressStatesOfColumn(row?.states, now)).toEqual([
       { normalized: small.owner.email, isMember: true, hasPendingInvite: false, hasStaleInvite: false },
       { normalized: live, isMember: false, hasPendingInvite: true, hasStaleInvite: false },
       { normalized: stale, isMember: false, hasPendingInvite: false, hasStaleInvite: true },

@@ -1,8 +1,9 @@
 import { AppError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
-import { userColumns } from '../auth/queries.ts';
+import { rateLimitCountOf, rateLimitKeptColumn, userColumns } from '../auth/queries.ts';
 import {
+  arrayRecordset,
   jsonRecordset,
   queryRows,
   queryRowsBySize,
@@ -212,6 +213,17 @@ export interface AddressState {
   hasPendingInvite: boolean;
   /** A pending invitation whose time is up still holds the address's slot: expire it first. */
   hasStaleInvite: boolean;
+  /** With `sends` asked for: the invitation emails counted against the address in the window (undefined: none). */
+  sends?: { count: number; retryAfterSeconds: number } | undefined;
+}
+
+/**
+ * Asks the states' statement for each address's count of invitation emails too (the rate-limit key
+ * `keyPrefix` + address; see rateLimitKeptColumn), so that no statement of its own reads them.
+ */
+export interface SendsQuery {
+  keyPrefix: string;
+  windowSeconds: number;
 }
 
 /**
@@ -221,11 +233,17 @@ export interface AddressState {
  * prepared single-address statement was planned again on every call (0.1-0.5 ms, checked with
  * pg_prepared_statements); a function's row estimate does not depend on its argument.
  */
-export async function addressStates(db: Queryable, orgId: string, normalized: string[], now: Date): Promise<AddressState[]> {
+export async function addressStates(
+  db: Queryable,
+  orgId: string,
+  normalized: string[],
+  now: Date,
+  sends?: SendsQuery,
+): Promise<AddressState[]> {
   if (normalized.length === 0) return [];
   const rows = await queryRowsBySize<AddressStateRow>(
     db,
-    'roster_invites_address_states',
+    sends ? 'roster_invites_address_states_sends' : 'roster_invites_address_states',
     normalized.length,
     addressStatesQuery(
       orgId,
@@ -234,9 +252,10 @@ export async function addressStates(db: Queryable, orgId: string, normalized: st
         { address: 'text' },
       )} AS input(address)`,
       now,
+      sends,
     ),
   );
-  return toAddressStates(rows);
+  return toAddressStates(rows, now, sends);
 }
 
 /**
@@ -249,42 +268,53 @@ export async function addressStates(db: Queryable, orgId: string, normalized: st
  * cheaper and the statement was planned again on every call (0.85 ms, against 0.17 ms for the
  * generic plan's bind, in PostgreSQL's log).
  */
-export function addressStatesColumn(orgId: string, normalized: string[], now: Date): SQL {
+export function addressStatesColumn(orgId: string, normalized: string[], now: Date, sends?: SendsQuery): SQL {
   const input = sql`(VALUES ${sql.join(
     normalized.map((address) => sql`(${address}::text)`),
     sql`, `,
   )}) AS input(address)`;
-  return sql`(SELECT coalesce(json_agg(states), '[]') FROM (${addressStatesQuery(orgId, input, now)}) states)`;
+  return sql`(SELECT coalesce(json_agg(states), '[]') FROM (${addressStatesQuery(orgId, input, now, sends)}) states)`;
 }
 
-type AddressStateRow = { normalized: string; is_member: boolean; has_pending: boolean; has_stale: boolean };
+type AddressStateRow = {
+  normalized: string;
+  is_member: boolean;
+  has_pending: boolean;
+  has_stale: boolean;
+  sends_count?: number;
+  sends_oldest?: Date | string | null;
+};
 
 /** The states of the addresses of `input`, a FROM item `… AS input(address)`. */
-function addressStatesQuery(orgId: string, input: SQL, now: Date): SQL {
+function addressStatesQuery(orgId: string, input: SQL, now: Date, sends: SendsQuery | undefined): SQL {
+  const sent = sends
+    ? sql`, ${rateLimitKeptColumn(sql`${sends.keyPrefix}::text || input.address`, { now, windowSeconds: sends.windowSeconds })} AS sends`
+    : sql``;
   // One probe per address of the unique pending index gives both answers; OFFSET 0 keeps the
   // planner from copying that probe into each of the two columns that read it.
   return sql`SELECT normalized, is_member,
                coalesce(pending_until > ${now}, false) AS has_pending,
-               coalesce(pending_until <= ${now}, false) AS has_stale
+               coalesce(pending_until <= ${now}, false) AS has_stale${sends ? sql`, coalesce(cardinality(sends), 0) AS sends_count, sends[1] AS sends_oldest` : sql``}
         FROM (SELECT input.address AS normalized,
                      ${isMemberWithEmail(orgId, sql`input.address`)} AS is_member,
                      (SELECT i.expires_at FROM invitations i
-                       WHERE i.org_id = ${orgId} AND i.email_normalized = input.address AND i.status = 'pending') AS pending_until
+                       WHERE i.org_id = ${orgId} AND i.email_normalized = input.address AND i.status = 'pending') AS pending_until${sent}
               FROM ${input}
               OFFSET 0) probed`;
 }
 
 /** The value of addressStatesColumn, as addressStates answers. */
-export function addressStatesOfColumn(value: unknown): AddressState[] {
-  return toAddressStates(Array.isArray(value) ? (value as AddressStateRow[]) : []);
+export function addressStatesOfColumn(value: unknown, now: Date, sends?: SendsQuery): AddressState[] {
+  return toAddressStates(Array.isArray(value) ? (value as AddressStateRow[]) : [], now, sends);
 }
 
-function toAddressStates(rows: readonly AddressStateRow[]): AddressState[] {
+function toAddressStates(rows: readonly AddressStateRow[], now: Date, sends: SendsQuery | undefined): AddressState[] {
   return rows.map((row) => ({
     normalized: row.normalized,
     isMember: row.is_member,
     hasPendingInvite: row.has_pending,
     hasStaleInvite: row.has_stale,
+    sends: sends && rateLimitCountOf(row.sends_count, row.sends_oldest, { now, windowSeconds: sends.windowSeconds }),
   }));
 }
 
@@ -402,7 +432,7 @@ export interface BatchInvitation extends NewInvitation {
 
 /**
  * A batch of new invitations as the first CTE of its write statement (PostgreSQL, PGlite): every
- * row's values in one JSON parameter, read once (`batch`), and the queries that select from it the
+ * row's values in one array parameter per column (arrayRecordset), read once (`batch`), and the queries that select from it the
  * invitations (invitationsInsert), their emails (the mail module's recipients), their audit
  * entries (`invite.sent`) and their events (`invite.created`, as eventOf makes it from the entry),
  * so that no value is sent twice. Sent as four recordsets, a bulk of 1,000 was about 1.1 MB of
@@ -410,7 +440,7 @@ export interface BatchInvitation extends NewInvitation {
  */
 export function invitationBatch(input: { orgId: string; role: InviteRole; expiresAt: Date; invitations: BatchInvitation[] }) {
   const batch = sql`batch AS MATERIALIZED (
-          SELECT * FROM ${jsonRecordset(
+          SELECT * FROM ${arrayRecordset(
             input.invitations.map((row) => ({
               id: row.id,
               email: row.email,
@@ -441,6 +471,8 @@ export function invitationBatch(input: { orgId: string; role: InviteRole; expire
     part: { ctes: [batch], results: {} } satisfies StatementPart,
     invitations: { query: sql`SELECT id, email, normalized, token_hash, token_nonce, position FROM batch` },
     recipients: { query: sql`SELECT mail_id, email, link, html_link, position FROM batch` },
+    /** The rate-limit key of each invitation's email (src/invites/service.ts, sendsKey): `keyPrefix` + its address. */
+    sendsKeys: (keyPrefix: string) => sql`SELECT ${keyPrefix}::text || normalized AS key FROM batch`,
     entries: sql`SELECT ${input.orgId}::uuid, 'invite.sent', 'invitation', batch.id::text, NULL::jsonb, ${after}, batch.position
                  FROM batch`,
     events: sql`SELECT batch.event_id, ${input.orgId}::uuid, 'invite.created',
