@@ -221,25 +221,36 @@ export function jsonRecordset<Row extends object>(rows: readonly Row[], columns:
 }
 
 /**
- * A batch's rows as a FROM item of one array parameter per column:
- * `unnest((SELECT $1::type[]), …)`; follow it with `WITH ORDINALITY AS alias(names…, position)`.
- * For columns of plain scalars (text, uuid, numbers): PostgreSQL reads an array's elements several
- * times faster than json_to_recordset reads the same values out of JSON objects (1,000 invitation
- * rows of nine columns: 9.3 against 15.5 ms a statement, bench/README.md), and node-postgres builds
- * such arrays about as fast as `JSON.stringify` (0.7 ms). Values that are JSON themselves belong in
- * jsonRecordset: node-postgres would escape each one twice. Each array sits in a sub-select, so a
- * prepared statement's plan does not depend on the arrays' lengths (a constant array made
- * PostgreSQL plan it again at every call).
+ * A batch's rows as a FROM item of one text parameter per column, its values joined by U+001F and
+ * split again in SQL: `unnest((SELECT string_to_array($1::text, chr(31))::type[]), …)`; follow it
+ * with `WITH ORDINALITY AS alias(names…, position)`. For columns of plain scalars (ids, hex, email
+ * addresses, links): PostgreSQL reads them several times faster than json_to_recordset reads the
+ * same values out of JSON objects, and faster than array parameters, which node-postgres builds
+ * element by element with escapes and PostgreSQL parses back (1,000 invitation rows of nine columns,
+ * timed from node-postgres: 15.5 ms a statement as JSON, 9.4 as arrays, 6.7 joined; bench/README.md).
+ * Every value must be a non-empty string without U+001F (a batch that breaks this throws before
+ * anything is sent): an empty string would vanish in the split and shift the column. Values that
+ * are JSON themselves belong in jsonRecordset. Each column sits in a sub-select, so a prepared
+ * statement's plan does not depend on the batch's size (PostgreSQL plans a statement with a
+ * constant array again at every call).
  */
 export function arrayRecordset<Row extends object>(rows: readonly Row[], columns: { [K in keyof Row & string]: string }): SQL {
   const arrays = Object.entries(columns).map(([name, type]) => {
     assertSqlName(name);
     if (!/^[a-z][a-z0-9]*$/.test(String(type))) throw new Error(`bad column type ${type}`);
-    const values = rows.map((row) => (row as Record<string, unknown>)[name] ?? null);
-    return sql`(SELECT ${sql.param(values)}::${sql.raw(String(type))}[])`;
+    const values = rows.map((row) => {
+      const value = (row as Record<string, unknown>)[name];
+      if (typeof value !== 'string' || value === '' || value.includes(COLUMN_SEPARATOR)) {
+        throw new Error(`arrayRecordset: column ${name} needs non-empty strings without U+001F`);
+      }
+      return value;
+    });
+    return sql`(SELECT string_to_array(${values.join(COLUMN_SEPARATOR)}::text, chr(31))::${sql.raw(String(type))}[])`;
   });
   return sql`unnest(${sql.join(arrays, sql`, `)})`;
 }
+
+const COLUMN_SEPARATOR = '\u001f';
 
 /**
  * The rows a data-modifying CTE writes: values (sent as one JSON parameter, jsonRecordset), or a

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/engine.ts';
-import { jsonRecordset, queryRows } from './client.ts';
+import { arrayRecordset, jsonRecordset, queryRows } from './client.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -63,5 +63,36 @@ describe("a batch's rows sent as one JSON parameter", () => {
   it('refuses a column name or type that is not a plain word (they are written into the SQL)', () => {
     expect(() => jsonRecordset([{ a: 1 }], { a: 'int); DROP TABLE users; --' })).toThrow();
     expect(() => jsonRecordset([{ 'a b': 1 }], { 'a b': 'int' })).toThrow();
+  });
+});
+
+describe("a batch's columns sent as one text parameter each (arrayRecordset)", () => {
+  it('reads every row in input order, with each value as written and typed by its column', async () => {
+    const awkward = 'quote " backslash \\ comma, brace {} newline\n tab\t é ✓ 😀 NULL';
+    const input = [
+      { id: '0190f0a0-0000-7000-8000-000000000001', name: awkward },
+      ...Array.from({ length: 1000 }, (_, index) => ({
+        id: `0190f0a0-0000-7000-8000-${String(index + 2).padStart(12, '0')}`,
+        name: `row ${index}`,
+      })),
+    ];
+    const rows = await queryRows<{ id: string; name: string; position: string | number }>(
+      database.db,
+      sql`SELECT r.id, r.name, r.position, pg_typeof(r.id)::text AS id_type
+          FROM ${arrayRecordset(input, { id: 'uuid', name: 'text' })} WITH ORDINALITY AS r(id, name, position)
+          ORDER BY r.position`,
+    );
+    expect(rows).toHaveLength(input.length);
+    expect(rows[0]).toMatchObject({ id: input[0]!.id, name: awkward, id_type: 'uuid' });
+    expect(rows.map((row) => [row.id, row.name])).toEqual(input.map((row) => [row.id, row.name]));
+    expect(rows.map((row) => Number(row.position))).toEqual(input.map((_, index) => index + 1));
+  });
+
+  it('refuses a value that the split would lose or cut (empty, null, the separator), and a column that is not a plain word', () => {
+    expect(() => arrayRecordset([{ a: 'x' }, { a: '' }], { a: 'text' })).toThrow(/non-empty strings/);
+    expect(() => arrayRecordset([{ a: null }], { a: 'text' })).toThrow(/non-empty strings/);
+    expect(() => arrayRecordset([{ a: 'x\u001fy' }], { a: 'text' })).toThrow(/non-empty strings/);
+    expect(() => arrayRecordset([{ a: 'x' }], { a: 'int); DROP TABLE users; --' })).toThrow();
+    expect(() => arrayRecordset([{ 'a b': 'x' }], { 'a b': 'text' })).toThrow();
   });
 });
