@@ -279,13 +279,14 @@ export async function recordAuditRows(
   tx: Queryable,
   ctx: Ctx,
   rows: { orgIds: string[]; entries: SQL; events: SQL },
-  options: { name: string; alongside: StatementPart[] },
+  options: { name: string; alongside: StatementPart[]; last?: boolean },
 ): Promise<Record<string, unknown>> {
   const now = ctx.clock.now();
   const audited = auditEntriesInsert(auditWriter(ctx, now), { query: rows.entries });
   return appendEvents(tx, { orgIds: rows.orgIds, query: rows.events }, now, {
     name: options.name,
     alongside: [...options.alongside, { ctes: [audited], results: {} }],
+    last: options.last,
   });
 }
 

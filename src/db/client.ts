@@ -5,7 +5,7 @@ import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTransaction }
 import { sql, type ExtractTablesWithRelations, type SQL } from 'drizzle-orm';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
-import { pipelineConnection } from './pipeline.ts';
+import { commitAfter, pipelineConnection } from './pipeline.ts';
 import { initializeDataDir, PGLITE_DURABLE } from './pglite-init.ts';
 import { listenPostgres, type ListenHandlers, type Listening } from './listen.ts';
 import * as schema from './schema.ts';
@@ -195,6 +195,18 @@ export function prepareStatement<Row>(
 /** Runs `query` once as the named prepared statement `name` (see prepareStatement). */
 export function queryRowsPrepared<T>(db: Queryable, name: string, query: SQL): Promise<T[]> {
   return prepareStatement<T>(db, name, query)();
+}
+
+/**
+ * queryRowsPrepared for the LAST statement of a transaction: on PostgreSQL its COMMIT travels in
+ * the same round trip (src/db/pipeline.ts), one round trip fewer. Nothing may run in the
+ * transaction after it (it would run outside the transaction, and is refused), and a check that
+ * the caller would make on its result must be made inside the statement (roster_refuse, migration
+ * 0040): the transaction is committed before the result is read. PGlite commits as usual.
+ */
+export function queryRowsPreparedLast<T>(tx: Queryable, name: string, query: SQL): Promise<T[]> {
+  commitAfter(name);
+  return queryRowsPrepared<T>(tx, name, query);
 }
 
 /**

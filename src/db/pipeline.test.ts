@@ -2,11 +2,11 @@ import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, serverPostgresUrl, type ScratchDatabase } from '../../test/kit/postgres.ts';
-import { autocommitQuery, openDatabase, queryRows, queryRowsPrepared, type Database } from './client.ts';
+import { autocommitQuery, openDatabase, queryRows, queryRowsPrepared, queryRowsPreparedLast, type Database } from './client.ts';
 
 const serverUrl = serverPostgresUrl();
 
-describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN travels with the first statement (src/db/pipeline.ts)', () => {
+describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN and COMMIT travel with statements (src/db/pipeline.ts)', () => {
   let scratch: ScratchDatabase;
   let database: Database;
   let other: Database;
@@ -104,6 +104,87 @@ describe.skipIf(!serverUrl)('PostgreSQL transactions: BEGIN travels with the fir
       await tx.execute(sql`INSERT INTO probe VALUES (${6})`);
     });
     expect(await committed()).toEqual([6]);
+  });
+
+  it('a last statement (queryRowsPreparedLast) carries the COMMIT: two round trips for two statements, committed', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const transaction = () =>
+      database.db.transaction(async (tx) => {
+        const first = await queryRowsPrepared<{ n: number }>(
+          tx,
+          'pipeline_test_insert',
+          sql`INSERT INTO probe VALUES (${21}) RETURNING n`,
+        );
+        expect(await committed()).toEqual([]);
+        const last = await queryRowsPreparedLast<{ n: number }>(
+          tx,
+          'pipeline_test_insert_last',
+          sql`INSERT INTO probe VALUES (${22}) RETURNING n`,
+        );
+        return [...first, ...last].map((row) => Number(row.n));
+      });
+    // The first run parses the last statement on this connection; its COMMIT rides along all the same.
+    expect((await transaction()).length).toBe(2);
+    expect(await committed()).toEqual([21, 22]);
+    await database.db.execute(sql`DELETE FROM probe`);
+    const again = await counted(transaction);
+    expect(again.result).toEqual([21, 22]);
+    // BEGIN with the first statement, COMMIT with the last: no round trip of their own.
+    expect(again.roundTrips).toBe(2);
+    expect(await committed()).toEqual([21, 22]);
+  });
+
+  it('a last statement that fails: its COMMIT is skipped, the whole transaction rolls back, the connection recovers', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const failure = await failureOf(
+      database.db.transaction(async (tx) => {
+        await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${23}) RETURNING n`);
+        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${-2}) RETURNING n`);
+      }),
+    );
+    expect(failure).toMatch(/check constraint/);
+    expect(await committed()).toEqual([]);
+    await database.db.transaction(async (tx) => {
+      await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${24}) RETURNING n`);
+    });
+    expect(await committed()).toEqual([24]);
+  });
+
+  it('refuses a statement after the last one (it would run outside the transaction), and rolls nothing half back', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const failure = await failureOf(
+      database.db.transaction(async (tx) => {
+        await queryRowsPreparedLast(tx, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${25}) RETURNING n`);
+        await tx.execute(sql`INSERT INTO probe VALUES (${26})`);
+      }),
+    );
+    expect(failure).toMatch(/after the last statement/);
+    // The last statement committed with its COMMIT; the refused one never ran.
+    expect(await committed()).toEqual([25]);
+    await database.db.transaction(async (tx) => {
+      await queryRowsPrepared(tx, 'pipeline_test_insert', sql`INSERT INTO probe VALUES (${27}) RETURNING n`);
+    });
+    expect(await committed()).toEqual([25, 27]);
+  });
+
+  it('in a nested transaction (a savepoint) a last statement leaves the COMMIT to the outer transaction', async () => {
+    await database.db.execute(sql`DELETE FROM probe`);
+    const failure = await failureOf(
+      database.db.transaction(async (tx) => {
+        await tx.transaction(async (inner) => {
+          await queryRowsPreparedLast(inner, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${28}) RETURNING n`);
+        });
+        expect(await committed()).toEqual([]);
+        await tx.execute(sql`INSERT INTO probe VALUES (${-1})`);
+      }),
+    );
+    // The outer transaction failed after the inner one: nothing of either stays.
+    expect(failure).toMatch(/check constraint/);
+    expect(await committed()).toEqual([]);
+    // Outside any transaction the statement runs as any other, and the connection takes the next.
+    await queryRowsPreparedLast(database.db, 'pipeline_test_insert_last', sql`INSERT INTO probe VALUES (${29}) RETURNING n`);
+    await database.db.execute(sql`INSERT INTO probe VALUES (${30})`);
+    expect(await committed()).toEqual([29, 30]);
   });
 
   it('autocommitQuery: one statement as a transaction of its own, one round trip; a failure leaves nothing', async () => {

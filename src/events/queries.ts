@@ -4,6 +4,7 @@ import {
   jsonRecordset,
   queryRows,
   queryRowsPrepared,
+  queryRowsPreparedLast,
   rowsFrom,
   statementOf,
   type Queryable,
@@ -39,7 +40,7 @@ export async function appendEvents(
   tx: Queryable,
   events: OrgEvent[] | { orgIds: string[]; query: SQL },
   now: Date,
-  options: { name?: string; alongside?: StatementPart[] } = {},
+  options: { name?: string; alongside?: StatementPart[]; last?: boolean } = {},
 ): Promise<Record<string, unknown>> {
   // A query over rows of the statement (RowSource): its (id, org_id, type, data, ordinal), of `orgIds`.
   const orgIds = Array.isArray(events) ? [...new Set(events.map((event) => event.orgId))].sort() : [...events.orgIds].sort();
@@ -70,7 +71,8 @@ export async function appendEvents(
     results: {},
   };
   // Prepared: one name per shape of the statement (its text never varies for a name).
-  const rows = await queryRowsPrepared<Record<string, unknown>>(
+  // `last`: the transaction's last statement, its COMMIT in the same round trip (queryRowsPreparedLast).
+  const rows = await (options.last ? queryRowsPreparedLast : queryRowsPrepared)<Record<string, unknown>>(
     tx,
     options.name ?? 'roster_append_events',
     statementOf([...(options.alongside ?? []), appended, queueWebhookDeliveries(sql`appended`, now)], [locked]),

@@ -6,7 +6,8 @@ import { newRowId } from '../core/ids.ts';
 import { runStatementParts, type Tx } from '../db/client.ts';
 import { enqueueTemplateMail, templateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
-import { invitationBatch, invitationsInsert, type InviteRole, type SendsQuery } from './queries.ts';
+import { sqlState } from '../core/errors.ts';
+import { invitationBatch, invitationsInsert, LOST_TO_PENDING, type InviteRole, type SendsQuery } from './queries.ts';
 
 // What one batch of new invitations writes, once the plan (src/invites/service.ts) has chosen them.
 
@@ -24,7 +25,8 @@ export interface NewInvite {
  * PGlite; each row's values sent once, invitationBatch), or in three (Citus; the emails and entries
  * only once every invitation is written). Entries for stale invitations that the plan retired (rare)
  * are written first, by a statement of their own.
- * Returns how many of the invitations were written (fewer: the caller rolls back).
+ * Returns how many of the invitations were written (fewer: the caller rolls back; on PostgreSQL and
+ * PGlite the one statement refuses whole instead, and this answers 0).
  */
 export async function writeAll(
   tx: Tx,
@@ -80,20 +82,30 @@ export async function writeAll(
         eventId: newRowId(),
       })),
     });
-    const row = await recordAuditRows(
-      tx,
-      ctx,
-      { orgIds: [org.id], entries: rows.entries, events: rows.events },
-      {
-        name: 'roster_invite_writes',
-        alongside: [
-          rows.part,
-          invitationsInsert({ ...inserted, invitations: rows.invitations }),
-          templateMail(template, rows.recipients, now),
-          consumeRateLimitsPart(rows.sendsKeys(batch.sends.keyPrefix), window),
-        ],
-      },
-    );
+    let row: Record<string, unknown>;
+    try {
+      row = await recordAuditRows(
+        tx,
+        ctx,
+        { orgIds: [org.id], entries: rows.entries, events: rows.events },
+        {
+          name: 'roster_invite_writes',
+          // The transaction's last statement: its COMMIT travels with it on PostgreSQL, and it
+          // fails whole unless every invitation is written (the caller would read the count too late).
+          last: true,
+          alongside: [
+            rows.part,
+            invitationsInsert({ ...inserted, invitations: rows.invitations, expected: created.length }),
+            templateMail(template, rows.recipients, now),
+            consumeRateLimitsPart(rows.sendsKeys(batch.sends.keyPrefix), window),
+          ],
+        },
+      );
+    } catch (error) {
+      // The statement refused whole (nothing of it stays): an address went to a pending invitation.
+      if (sqlState(error) === LOST_TO_PENDING) return 0;
+      throw error;
+    }
     return Number(row.invited);
   }
   const invitations = invitationsInsert({

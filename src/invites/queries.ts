@@ -393,6 +393,11 @@ export function invitationsInsert(input: {
   expiresAt: Date;
   /** Values, or a query of (id, email, normalized, token_hash, token_nonce, position): invitationBatch. */
   invitations: RowSource<NewInvitation>;
+  /**
+   * The statement fails (SQLSTATE LOST_TO_PENDING) unless it writes this many: for a statement whose
+   * COMMIT travels with it (queryRowsPreparedLast), where the caller reads the count too late.
+   */
+  expected?: number;
 }): StatementPart {
   return {
     ctes: [
@@ -416,9 +421,19 @@ export function invitationsInsert(input: {
         ON CONFLICT (org_id, email_normalized) WHERE status = 'pending' DO NOTHING
         RETURNING 1)`,
     ],
-    results: { invited: sql`(SELECT count(*)::int FROM invited)` },
+    results: {
+      invited:
+        input.expected === undefined
+          ? sql`(SELECT count(*)::int FROM invited)`
+          : sql`(SELECT CASE WHEN count(*) = ${input.expected} THEN count(*)::int
+                             ELSE roster_refuse('an invitation lost its address to a pending one', ${LOST_TO_PENDING}) END
+                 FROM invited)`,
+    },
   };
 }
+
+/** The SQLSTATE of an invitation write that lost an address to a pending invitation (invitationsInsert's `expected`). */
+export const LOST_TO_PENDING = 'RI001';
 
 /** A new invitation with what its email and event need: invitationBatch. */
 export interface BatchInvitation extends NewInvitation {
