@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { recordAuditRows, recordAudits, type AuditEntry } from '../audit/record.ts';
 import { consumeRateLimits, consumeRateLimitsPart } from '../auth/queries.ts';
 import type { Ctx } from '../core/context.ts';
+import { sqlState } from '../core/errors.ts';
 import { newRowId } from '../core/ids.ts';
 import { runStatementParts, type Tx } from '../db/client.ts';
 import { enqueueTemplateMail, templateMail } from '../mail/outbox.ts';
 import { escapeHtml, invitationEmail } from '../mail/templates.ts';
-import { sqlState } from '../core/errors.ts';
 import { invitationBatch, invitationsInsert, LOST_TO_PENDING, type InviteRole, type SendsQuery } from './queries.ts';
 
 // What one batch of new invitations writes, once the plan (src/invites/service.ts) has chosen them.
