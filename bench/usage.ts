@@ -13,6 +13,7 @@ import {
   resetPeakRss,
   startBenchServer,
   withBenchDatabase,
+  type BenchServer,
   type CpuPerRequest,
 } from './harness.ts';
 import { median } from './peers.ts';
@@ -38,11 +39,8 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
     const rows: Row[] = [];
     // The server in its own process (bench/server.ts, as `npm start` runs it), so that autocannon
     // does not share its event loop and its peak RSS is its own.
-    const server = await startBenchServer({
-      DATABASE_URL: databaseUrl,
-      PUBLIC_URL: 'http://bench.test',
-      USAGE_COUNTER_SLICES: '1',
-    });
+    const serverEnv = { DATABASE_URL: databaseUrl, PUBLIC_URL: 'http://bench.test', USAGE_COUNTER_SLICES: '1' };
+    const server = await startBenchServer(serverEnv);
     // This process's own handle: seeding, the checks after each shape, and applyBatch directly.
     const database = await openDatabase({ databaseUrl, poolSize: 4 });
     serverPid = server.pid;
@@ -56,8 +54,8 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       const others = await moreMembers(db, member.id, 999);
       const everyone = [member, ...others];
       const body = JSON.stringify({ activity: 'bench.call', quantity: 1 });
-      const usageOf = (members: { token: string }[]) => ({
-        url: `${server.url}/api/v1/usage`,
+      const usageOf = (members: { token: string }[], url = server.url) => ({
+        url: `${url}/api/v1/usage`,
         method: 'POST' as const,
         requests: members.map((one) => ({
           method: 'POST' as const,
@@ -70,7 +68,8 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       // compared with the higher of the two floors around it (the ratio is a lower bound): on this
       // shared 2-core machine the floor moved by half within minutes, so one floor at the start made
       // the later ratios drift with it.
-      const floorRequest = { url: `${server.url}/bench/one-select?id=${member.id}` };
+      const floorOf = (url: string) => ({ url: `${url}/bench/one-select?id=${member.id}` });
+      const floorRequest = floorOf(server.url);
       const floors: Row[] = [];
       const measureFloor = async () => floors.push(await measure(db, 'floor', floorRequest));
       // The usage shapes; `checked`: afterwards, the units recorded against the 201s and every
@@ -109,8 +108,12 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
       }
       await measureFloor();
       rows.forEach((row, index) => (row.floor = [floors[index]!.requestsPerSecond, floors[index + 1]!.requestsPerSecond]));
-      const paired = await pairs(db, overThousand, floorRequest, member.id);
       await stopServer();
+      const paired = await pairs(db, {
+        start: () => startBenchServer(serverEnv),
+        requests: (url) => ({ usage: usageOf(everyone, url), floor: floorOf(url) }),
+        ownerId: member.id,
+      });
       const batchLatency = await batchLatencies(db, others);
       return `${table(rows, floors, { seconds, connections, workers: Number(process.env.BENCH_WORKERS ?? '1') })}\n\n${paired}\n\n${batchLatency}`;
     } finally {
@@ -123,30 +126,46 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
    * The 1,000-member shape again in BENCH_PAIRS (default 5) short turns with the floor, each turn
    * compared with the higher of the floors just before and after it, as the table above does: the
    * median of the turns' ratios moves less with the machine's speed than one long measurement
-   * (bench/README.md, "A steadier figure"). The overshoot check runs after the last turn.
+   * (bench/README.md, "A steadier figure"). Each turn runs on a server process of its own, started
+   * for it: one process keeps a speed of its own for this route for its whole life, 10-35% apart
+   * between two processes of one build on one machine (bench/README.md, "One build, two
+   * processes"), so the median is taken over processes. The overshoot check runs after the last turn.
    */
-  async function pairs(db: Db, usage: LoadRequest, floor: LoadRequest, ownerId: string): Promise<string> {
+  async function pairs(
+    db: Db,
+    turnServer: {
+      start: () => Promise<BenchServer>;
+      requests: (url: string) => { usage: LoadRequest; floor: LoadRequest };
+      ownerId: string;
+    },
+  ): Promise<string> {
     const count = Number(process.env.BENCH_PAIRS ?? 5);
     const turnSeconds = Math.min(seconds, PAIR_SECONDS);
     if (!(count >= 1)) return `Turns with the floor: none (BENCH_PAIRS=${process.env.BENCH_PAIRS}).`;
-    const floors = [(await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond];
     const turns: { usage: number; failures: number; before: number; after: number; ratio: number }[] = [];
     for (let turn = 0; turn < count; turn += 1) {
-      const usageRow = await measure(db, 'usage', usage, turnSeconds);
-      await settle(db);
-      floors.push((await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond);
-      const [before, after] = [floors[turn]!, floors[turn + 1]!];
-      turns.push({
-        usage: usageRow.requestsPerSecond,
-        failures: usageRow.failures,
-        before,
-        after,
-        ratio: usageRow.requestsPerSecond / Math.max(before, after),
-      });
+      const server = await turnServer.start();
+      serverPid = server.pid;
+      try {
+        const { usage, floor } = turnServer.requests(server.url);
+        const before = (await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond;
+        const usageRow = await measure(db, 'usage', usage, turnSeconds);
+        await settle(db);
+        const after = (await measure(db, 'floor', floor, turnSeconds)).requestsPerSecond;
+        turns.push({
+          usage: usageRow.requestsPerSecond,
+          failures: usageRow.failures,
+          before,
+          after,
+          ratio: usageRow.requestsPerSecond / Math.max(before, after),
+        });
+      } finally {
+        await server.stop();
+      }
     }
     const ratios = turns.map((turn) => turn.ratio);
     return [
-      `Turns with the floor, over 1,000 members: ${count} turns of ${turnSeconds} s each (after a 2 s warm-up), the floor before and after each; a ratio is the turn against the higher of its two floors.`,
+      `Turns with the floor, over 1,000 members: ${count} turns of ${turnSeconds} s each (after a 2 s warm-up), each on a server process of its own with the floor before and after it; a ratio is the turn against the higher of its two floors.`,
       '',
       '| turn | usage req/s | floor before / after, req/s | ratio | non-2xx/errors |',
       '|---:|---:|---:|---:|---:|',
@@ -155,7 +174,7 @@ export async function benchUsage(options: { seconds?: number; connections?: numb
           `| ${index + 1} | ${Math.round(turn.usage)} | ${Math.round(turn.before)} / ${Math.round(turn.after)} | ${turn.ratio.toFixed(2)} | ${turn.failures} |`,
       ),
       '',
-      `Median ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}); members over a limit or with counters that disagree with their activity rows after the turns: ${await overshoot(db, ownerId)}.`,
+      `Median ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}), over ${count} server processes; members over a limit or with counters that disagree with their activity rows after the turns: ${await overshoot(db, turnServer.ownerId)}.`,
     ].join('\n');
   }
 
