@@ -121,6 +121,34 @@ describe('the service-token scope matrix', () => {
     expect(schemes('/api/v1/usage', 'post')).toEqual(['bearer', 'cookie', 'service_token']);
   });
 
+  it('refuses a service token on every route its scopes do not name before it reads the body (regression: POST /usage answered 413, 415 or 400 first)', async () => {
+    const oversized = JSON.stringify({ activity: 'x'.repeat(600 * 1024), quantity: 1 });
+    const bodies = [
+      { label: 'not JSON', type: 'text/plain', payload: '{"activity":"api.call","quantity":1}' },
+      { label: 'broken JSON', type: 'application/json', payload: '{"activity":' },
+      { label: 'over the size limit', type: 'application/json', payload: oversized },
+    ];
+    const failures: string[] = [];
+    for (const route of apiRoutes()) {
+      if (route.method === 'GET') continue;
+      const scope = SERVICE_ROUTES[route.key];
+      for (const token of tokens) {
+        if (scope !== undefined && token.scopes.includes(scope)) continue;
+        for (const body of bodies) {
+          const reply = await t.app.inject({
+            method: route.method as 'POST',
+            url: concrete(route.url),
+            headers: { authorization: `Bearer ${token.token}`, 'content-type': body.type },
+            payload: body.payload,
+          });
+          const got = `${reply.statusCode} ${reply.json().error?.code ?? ''}`;
+          if (got !== '403 forbidden') failures.push(`${route.key} with ${token.label}, ${body.label}: ${got}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('refuses a signed-in user on every route only service tokens may use before it reads the body (regression: 400 for a bad body)', async () => {
     const org = await t.given.org();
     const serviceOnly = apiRoutes().filter((route) => {

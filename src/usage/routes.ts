@@ -14,6 +14,16 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       // A malformed body with a service token that may not record usage answers 403 before the 400,
       // as the scope check of every other service route does (src/http/service-scopes.ts).
       attachValidation: true,
+      // The same for a body refused while it is read (over the size limit, not JSON, broken JSON):
+      // those errors come before the handler. Thrown on, an error goes to the app's error handler.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Fastify awaits a promise from an error handler (lib/error-handler.js); its type says void
+      errorHandler: async (error, request) => {
+        // The request hook made the ctx (null before it); a parsed body reached the handler.
+        if (request.ctx !== null && request.body === undefined && !request.validationError) {
+          await usage.refuseServiceCallerFirst(request.ctx, presentedToken(request));
+        }
+        throw error;
+      },
       // Hot path: the answer is written with JSON.stringify, not checked against its schema first
       // (the schema still documents it, and the handler's return type is checked against it when
       // compiling); the check was about 7% of the server's CPU per request (bench/README.md, "The
