@@ -129,6 +129,33 @@ describe('POST /api/v1/usage on behalf of a member (service token, usage:write)'
     expect(await storedOf(org.owner)).toEqual({ month: 0, keys: 0 });
   });
 
+  it('answers a keyed retry recorded before its member was disabled with that receipt (regression: 403 user_disabled said it was not recorded)', async () => {
+    t.clock.set(MID_MARCH);
+    const org = await t.given.org({ members: 2 });
+    const [member, other] = [org.members[0]!, org.members[1]!];
+    const first = await onBehalf(member, 3, { key: 'retry-1' });
+    expect(first.status).toBe(201);
+    for (const disabled of [member, other]) {
+      expect((await t.http.post(`/api/v1/org/members/${disabled.id}/disable`, { as: org.owner })).status).toBe(200);
+    }
+    t.clock.set(new Date(MID_MARCH.getTime() + 3_600_000));
+
+    const retry = await onBehalf(member, 3, { key: 'retry-1' });
+    expect([retry.status, retry.body]).toEqual([201, first.body]);
+    const reused = await onBehalf(member, 4, { key: 'retry-1' });
+    expect([reused.status, reused.body.error.code]).toEqual([409, 'idempotency_key_reused']);
+    for (const refused of [await onBehalf(member, 3, { key: 'retry-2' }), await onBehalf(other, 3, { key: 'retry-1' })]) {
+      expect([refused.status, refused.body.error.code]).toEqual([403, 'user_disabled']);
+    }
+    // Keys are answered for a day into the next month, as the batch answers them; then they are new.
+    t.clock.set(new Date('2032-04-02T10:00:00.000Z'));
+    const late = await onBehalf(member, 3, { key: 'retry-1' });
+    expect([late.status, late.body.error.code]).toEqual([403, 'user_disabled']);
+    t.clock.set(MID_MARCH);
+    expect(await storedOf(member)).toEqual({ month: 3, keys: 1 });
+    expect(await storedOf(other)).toEqual({ month: 0, keys: 0 });
+  });
+
   it('never accepts a service token from the session cookie (401), and records nothing', async () => {
     t.clock.set(MID_MARCH);
     const org = await t.given.org({ members: 1 });

@@ -546,6 +546,24 @@ export async function findUsageKeys(
   return toStoredKeys(await queryRows<KeyRow>(tx, storedKeysQuery(input)));
 }
 
+/**
+ * The receipt a member's key recorded (this month, or less than a day ago), read without the
+ * member's counter-row locks: for the answer to a retry that the batch no longer decides (its member
+ * was disabled since). Read only, as the batch deletes stale keys under those locks.
+ */
+export async function findRecordedKey(
+  db: Queryable,
+  input: { orgId: string; userId: string; key: string; month: string; now: Date },
+): Promise<StoredKey | undefined> {
+  const request = { orgId: input.orgId, userId: input.userId, key: input.key };
+  const rows = await queryRows<KeyRow>(
+    db,
+    sql`${storedKeysQuery({ requests: [request], only: input.orgId })}
+        AND (k.month >= ${input.month}::date OR k.created_at > ${input.now}::timestamptz - interval '1 day')`,
+  );
+  return toStoredKeys(rows).get(usageKeyId(input.orgId, input.userId, input.key));
+}
+
 export interface CounterWrite {
   orgId: string;
   userId: string;

@@ -36,7 +36,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
           'Limits count the total across activity types over the UTC day and month. A refusal records nothing ' +
           'and carries a Retry-After header with the seconds until the exceeded period resets. A service token ' +
           'with usage:write records on behalf of `user_id` (404 not_a_member, 403 user_disabled); `key` makes a ' +
-          'retried request count once.',
+          'retried request count once and answer the first receipt, also once its member is disabled.',
         body: recordUsageBody,
         response: { 201: usageReceiptReply, ...errorReplies(400, 401, 403, 404, 409, 429) },
       },

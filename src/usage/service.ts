@@ -6,7 +6,8 @@ import type { Caller, Ctx } from '../core/context.ts';
 import { requireActor, requireCaller } from '../core/context.ts';
 import { AppError } from '../core/errors.ts';
 import { hashToken, tokenKindOf } from '../core/tokens.ts';
-import { memberPage, type MemberRow } from '../orgs/queries.ts';
+import { findMembershipOfUser, memberPage, type MemberRow } from '../orgs/queries.ts';
+import { onCitusDb } from '../db/citus.ts';
 import { decodeCursor, encodeCursor } from '../members/service.ts';
 import { periodsAt, secondsUntil, type UsagePeriods } from '../core/periods.ts';
 import {
@@ -14,6 +15,7 @@ import {
   activityTotalsOfMembers,
   claimLimitNotice,
   findLimits,
+  findRecordedKey,
   type CredentialKind,
   type MemberLimits,
   type StoredKey,
@@ -80,8 +82,14 @@ export async function recordUsage(ctx: Ctx, input: RecordUsageInput): Promise<Us
       return receipt(outcome.dayUsed, outcome.monthUsed, outcome.limits);
     case 'replayed':
       return replay(outcome.stored, input);
-    case 'unauthenticated':
-      throw await notRecordable(ctx, recorder);
+    case 'unauthenticated': {
+      const refusal = await notRecordable(ctx, recorder);
+      // A keyed retry of a request recorded before its member was disabled answers that receipt:
+      // 403 user_disabled would say the usage was not recorded, and it was.
+      const stored = refusal.code === 'user_disabled' ? await recordedBeforeDisabled(ctx, recorder, input.key) : undefined;
+      if (stored) return replay(stored, input);
+      throw refusal;
+    }
     case 'no_org':
       throw notAMember(recorder);
     case 'forbidden':
@@ -171,6 +179,15 @@ async function notRecordable(ctx: Ctx, recorder: Recorder): Promise<AppError> {
   const user = await findUserById(ctx.db, recorder.userId);
   if (user?.disabledAt) return new AppError('user_disabled', 'This user is disabled: their usage is not recorded.');
   return notAMember(recorder);
+}
+
+/** The receipt of `key` for the disabled member on whose behalf the service token records, if any. */
+async function recordedBeforeDisabled(ctx: Ctx, recorder: Recorder, key: string | undefined): Promise<StoredKey | undefined> {
+  if (key === undefined || !recorder.userId) return undefined;
+  const membership = await findMembershipOfUser(ctx.db, recorder.userId, { citus: await onCitusDb(ctx.db) });
+  if (!membership) return undefined;
+  const now = ctx.clock.now();
+  return findRecordedKey(ctx.db, { orgId: membership.orgId, userId: recorder.userId, key, month: periodsAt(now).month, now });
 }
 
 function notAMember(recorder: Recorder): AppError {

@@ -8796,7 +8796,7 @@ export interface paths {
         put?: never;
         /**
          * Record usage of an activity; refused whole with 429 when it would exceed a limit or the org's allocation
-         * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets. A service token with usage:write records on behalf of `user_id` (404 not_a_member, 403 user_disabled); `key` makes a retried request count once.
+         * @description Limits count the total across activity types over the UTC day and month. A refusal records nothing and carries a Retry-After header with the seconds until the exceeded period resets. A service token with usage:write records on behalf of `user_id` (404 not_a_member, 403 user_disabled); `key` makes a retried request count once and answer the first receipt, also once its member is disabled.
          */
         post: {
             parameters: {
