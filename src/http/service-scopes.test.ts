@@ -124,16 +124,22 @@ describe('the service-token scope matrix', () => {
   it('refuses a service token on every route its scopes do not name before it reads the body (regression: POST /usage answered 413, 415 or 400 first)', async () => {
     const oversized = JSON.stringify({ activity: 'x'.repeat(600 * 1024), quantity: 1 });
     const bodies = [
-      { label: 'not JSON', type: 'text/plain', payload: '{"activity":"api.call","quantity":1}' },
-      { label: 'broken JSON', type: 'application/json', payload: '{"activity":' },
-      { label: 'over the size limit', type: 'application/json', payload: oversized },
+      {
+        label: 'not JSON',
+        type: 'text/plain',
+        payload: '{"activity":"api.call","quantity":1}',
+        refused: '415 unsupported_media_type',
+      },
+      { label: 'broken JSON', type: 'application/json', payload: '{"activity":', refused: '400 invalid_request' },
+      { label: 'over the size limit', type: 'application/json', payload: oversized, refused: '413 payload_too_large' },
     ];
     const failures: string[] = [];
     for (const route of apiRoutes()) {
       if (route.method === 'GET') continue;
       const scope = SERVICE_ROUTES[route.key];
       for (const token of tokens) {
-        if (scope !== undefined && token.scopes.includes(scope)) continue;
+        // A token that holds the scope gets the body's own refusal.
+        const opens = scope !== undefined && token.scopes.includes(scope);
         for (const body of bodies) {
           const reply = await t.app.inject({
             method: route.method as 'POST',
@@ -142,7 +148,8 @@ describe('the service-token scope matrix', () => {
             payload: body.payload,
           });
           const got = `${reply.statusCode} ${reply.json().error?.code ?? ''}`;
-          if (got !== '403 forbidden') failures.push(`${route.key} with ${token.label}, ${body.label}: ${got}`);
+          const expected = opens ? body.refused : '403 forbidden';
+          if (got !== expected) failures.push(`${route.key} with ${token.label}, ${body.label}: ${got} (expected ${expected})`);
         }
       }
     }
