@@ -505,8 +505,12 @@ function wantedKeys(requests: KeyedRequest[]): SQL {
  */
 function staleKeysDelete(input: { requests: KeyedRequest[]; month: string; now: Date; only?: string | undefined }): SQL {
   return sql`DELETE FROM usage_keys k USING (SELECT DISTINCT org_id, user_id FROM ${wantedKeys(input.requests)}) w
-        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND k.month < ${input.month}::date
-          AND k.created_at <= ${input.now}::timestamptz - interval '1 day'${inOrg(sql`k.org_id`, input.only)}`;
+        WHERE k.org_id = w.org_id AND k.user_id = w.user_id AND ${isStaleKey(input)}${inOrg(sql`k.org_id`, input.only)}`;
+}
+
+/** A key `k` of a past month that is a day old: it no longer makes a retry count once. */
+function isStaleKey(input: { month: string; now: Date }): SQL {
+  return sql`k.month < ${input.month}::date AND k.created_at <= ${input.now}::timestamptz - interval '1 day'`;
 }
 
 /** The members' stored keys: what staleKeysDelete left is this month's or less than a day old. */
@@ -558,8 +562,7 @@ export async function findRecordedKey(
   const request = { orgId: input.orgId, userId: input.userId, key: input.key };
   const rows = await queryRows<KeyRow>(
     db,
-    sql`${storedKeysQuery({ requests: [request], only: input.orgId })}
-        AND (k.month >= ${input.month}::date OR k.created_at > ${input.now}::timestamptz - interval '1 day')`,
+    sql`${storedKeysQuery({ requests: [request], only: input.orgId })} AND NOT (${isStaleKey(input)})`,
   );
   return toStoredKeys(rows).get(usageKeyId(input.orgId, input.userId, input.key));
 }

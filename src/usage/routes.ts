@@ -11,15 +11,13 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       // Hot path: the batch authenticates the token (a service token too, with its scope) in the
       // same statement as the counter update.
       config: { authenticatesItself: true, authenticatesServiceToken: true, serviceAction: 'usage.record' },
-      // A malformed body with a service token that may not record usage answers 403 before the 400,
-      // as the scope check of every other service route does (src/http/service-scopes.ts).
-      attachValidation: true,
-      // The same for a body refused while it is read (over the size limit, not JSON, broken JSON):
-      // those errors come before the handler. Thrown on, an error goes to the app's error handler.
+      // A body refused before the handler (invalid, over the size limit, not JSON, broken JSON) with a
+      // service token that may not record usage answers 403 first, as the scope check of every other
+      // service route does (src/http/service-scopes.ts). Thrown on, an error goes to the app's handler.
       // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Fastify awaits a promise from an error handler (lib/error-handler.js); its type says void
       errorHandler: async (error, request) => {
-        // The request hook made the ctx (null before it); a parsed body reached the handler.
-        if (request.ctx !== null && request.body === undefined && !request.validationError) {
+        // The request hook made the ctx (null before it); a body that was read and valid reached the handler.
+        if (request.ctx !== null && (request.body === undefined || error.validation !== undefined)) {
           await usage.refuseServiceCallerFirst(request.ctx, presentedToken(request));
         }
         throw error;
@@ -42,10 +40,6 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      if (request.validationError) {
-        await usage.refuseServiceCallerFirst(request.ctx, presentedToken(request));
-        throw request.validationError;
-      }
       const { activity, quantity, user_id: userId, key } = request.body;
       const credential = presentedToken(request) ?? null;
       const receipt = await usage.recordUsage(request.ctx, { activity, quantity, userId, key, credential });
