@@ -5,6 +5,7 @@ import { systemClock } from './core/context.ts';
 import { createWorkerRuntime } from './events/runtime.ts';
 import type { Metrics } from './http/metrics.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './mail/transport.ts';
+import { outboxKey } from './mail/sealing.ts';
 import { mailDelivery } from './mail/worker.ts';
 import { startRetention } from './retention/retention.ts';
 import { startExpiryRecorder } from './invites/expiry.ts';
@@ -48,7 +49,7 @@ export async function startBackgroundWork(deps: {
   const { config, database, logger } = deps;
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
   const transport = mailTransportFor(config, logger);
-  if (transport) runtime.register(mailDelivery(transport));
+  if (transport) runtime.register(mailDelivery(transport, await outboxKey(config, database.db)));
   const key = await webhookKey(config, database.db);
   if (key) runtime.register(webhookDelivery(key, { allowPrivateNetworks: !refusesPrivateReceivers(config) }));
   else logger.warn('WEBHOOK_SECRET_KEY is not set: webhook endpoints cannot be added and deliveries wait until it is');

@@ -1,3 +1,4 @@
+import { outboxKey, unsealText } from '../mail/sealing.ts';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../db/client.ts';
@@ -23,7 +24,8 @@ async function mailsTo(email: string, kind: string): Promise<string[]> {
     t.database.db,
     sql`SELECT text_body FROM mail_outbox WHERE lower(to_address) = lower(${email}) AND kind = ${kind} ORDER BY created_at, id`,
   );
-  return rows.map((row) => row.text_body);
+  const key = await outboxKey(t.config, t.database.db); // the outbox keeps tokens sealed (src/mail/sealing.ts)
+  return rows.map((row) => unsealText(key, row.text_body));
 }
 
 describe('POST /api/v1/auth/password', () => {

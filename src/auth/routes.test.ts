@@ -1,3 +1,4 @@
+import { outboxKey, unsealText } from '../mail/sealing.ts';
 import { connect, type AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import argon2 from 'argon2';
@@ -24,7 +25,8 @@ async function latestMailTo(email: string): Promise<string> {
     t.database.db,
     sql`SELECT text_body FROM mail_outbox WHERE lower(to_address) = lower(${email}) ORDER BY created_at DESC LIMIT 1`,
   );
-  return rows[0]?.text_body ?? '';
+  // As sent: the outbox keeps its tokens sealed (src/mail/sealing.ts).
+  return unsealText(await outboxKey(t.config, t.database.db), rows[0]?.text_body ?? '');
 }
 
 describe('POST /api/v1/auth/signup', () => {
@@ -154,7 +156,8 @@ describe('password reset', () => {
       sql`SELECT text_body FROM mail_outbox WHERE lower(to_address) = lower(${email}) AND kind = 'password_reset'
           ORDER BY created_at, id`,
     );
-    return rows.map((row) => /reset-password\?token=(rs_rst_[A-Za-z0-9_-]+)/.exec(row.text_body)?.[1] ?? '');
+    const key = await outboxKey(t.config, t.database.db);
+    return rows.map((row) => /reset-password\?token=(rs_rst_[A-Za-z0-9_-]+)/.exec(unsealText(key, row.text_body))?.[1] ?? '');
   }
   const NEW_PASSWORD = 'a brand new passphrase 42';
 

@@ -8,6 +8,7 @@ import { assertStrongPassword, hashPassword, verifyAgainstDummy, verifyPassword 
 import { newToken, hashToken, tokenKindOf } from '../core/tokens.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { enqueueMail } from '../mail/outbox.ts';
+import { mailSealer, messageWithoutSecrets, type MailSealer } from '../mail/sealing.ts';
 import { passwordChangedEmail, passwordResetEmail, verificationEmail } from '../mail/templates.ts';
 import {
   changePasswordHash,
@@ -82,11 +83,12 @@ export async function signup(
   assertStrongPassword(input.password, { email: normalized, name });
   // Hash before the transaction opens: argon2 is slow and must not hold locks.
   const passwordHash = await hashPassword(input.password);
+  const sealer = await mailSealer(ctx.config, ctx.db);
   const now = ctx.clock.now();
   try {
     const grant = await ctx.db.transaction(async (tx) => {
       const user = await insertUser(tx, { email, emailNormalized: normalized, name, passwordHash, now });
-      await sendVerification(tx, ctx, { userId: user.id, email, name });
+      await sendVerification(tx, ctx, sealer, { userId: user.id, email, name });
       if (afterSignup) await afterSignup(tx, { userId: user.id, emailNormalized: normalized });
       const session = await createSession(tx, user.id, now);
       return { user: presentUser(user), ...session };
@@ -206,6 +208,7 @@ export async function resendVerification(ctx: Ctx): Promise<{ email: string }> {
   if (actor.emailVerified) {
     throw new AppError('email_already_verified', `${actor.email} is already confirmed: there is nothing to do.`);
   }
+  const sealer = await mailSealer(ctx.config, ctx.db);
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     // Counted inside the transaction: only emails that are queued count.
@@ -222,7 +225,7 @@ export async function resendVerification(ctx: Ctx): Promise<{ email: string }> {
         { retry_after_seconds: rate.retryAfterSeconds },
       );
     }
-    await sendVerification(tx, ctx, { userId: actor.userId, email: actor.email, name: actor.name });
+    await sendVerification(tx, ctx, sealer, { userId: actor.userId, email: actor.email, name: actor.name });
     return { email: actor.email };
   });
 }
@@ -236,6 +239,7 @@ export async function resendVerification(ctx: Ctx): Promise<{ email: string }> {
 export async function requestPasswordReset(ctx: Ctx, input: { email: string }): Promise<void> {
   const parsed = parseEmail(input.email);
   if (!parsed) throw new AppError('invalid_email', 'Enter a valid email address.');
+  const sealer = await mailSealer(ctx.config, ctx.db);
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     const user = await findUserByEmail(tx, parsed.normalized);
@@ -248,7 +252,11 @@ export async function requestPasswordReset(ctx: Ctx, input: { email: string }): 
     });
     if (!rate.allowed) return;
     const link = await issueEmailLink(tx, ctx, { userId: user.id, purpose: 'password_reset', now });
-    await enqueueMail(tx, [{ kind: 'password_reset', to: user.email, ...passwordResetEmail({ name: user.name, link }) }], now);
+    await enqueueMail(
+      tx,
+      [{ kind: 'password_reset', to: user.email, ...sealer.message(passwordResetEmail({ name: user.name, link })) }],
+      now,
+    );
   });
 }
 
@@ -351,7 +359,9 @@ export async function changePassword(ctx: Ctx, input: { currentPassword: string;
     });
     // The password changed since it was checked (another change won): this one was made against an old password.
     if (!updated) throw wrong;
-    const notice = passwordChangedEmail({ name: updated.name, resetUrl: `${ctx.config.publicUrl}/forgot-password` });
+    const notice = messageWithoutSecrets(
+      passwordChangedEmail({ name: updated.name, resetUrl: `${ctx.config.publicUrl}/forgot-password` }),
+    );
     await enqueueMail(tx, [{ kind: 'password_changed', to: updated.email, ...notice }], now);
     return presentUser(updated);
   });
@@ -382,10 +392,14 @@ async function createSession(db: Queryable, userId: string, now: Date) {
   return { token, expiresAt };
 }
 
-async function sendVerification(tx: Tx, ctx: Ctx, input: { userId: string; email: string; name: string }) {
+async function sendVerification(tx: Tx, ctx: Ctx, sealer: MailSealer, input: { userId: string; email: string; name: string }) {
   const now = ctx.clock.now();
   const link = await issueEmailLink(tx, ctx, { userId: input.userId, purpose: 'verify_email', now });
-  await enqueueMail(tx, [{ kind: 'verify_email', to: input.email, ...verificationEmail({ name: input.name, link }) }], now);
+  await enqueueMail(
+    tx,
+    [{ kind: 'verify_email', to: input.email, ...sealer.message(verificationEmail({ name: input.name, link })) }],
+    now,
+  );
 }
 
 function presentUser(user: UserRecord): UserView {

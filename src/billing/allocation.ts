@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/record.ts';
 import type { Ctx } from '../core/context.ts';
 import type { Tx } from '../db/client.ts';
 import { enqueueMail } from '../mail/outbox.ts';
+import { messageWithoutSecrets } from '../mail/sealing.ts';
 import { allocationEmail } from '../mail/templates.ts';
 import { activeOwnersAndAdmins, findOrg } from '../orgs/queries.ts';
 import { periodsAt } from '../core/periods.ts';
@@ -61,14 +62,16 @@ export async function sendNotices(tx: Tx, ctx: Ctx, state: { orgId: string; mont
     if (!(await claimAllocationNotice(tx, { orgId: state.orgId, month: state.month, level, now }))) continue;
     const org = await findOrg(tx, state.orgId);
     const recipients = await activeOwnersAndAdmins(tx, state.orgId);
-    const mail = allocationEmail({
-      orgName: org?.name ?? 'Your organization',
-      level,
-      used: state.used,
-      monthly: state.monthly,
-      resetsAt: periodsAt(now).monthEnd,
-      link: `${ctx.config.publicUrl}/settings/billing`, // the dashboard's billing page (regression: /billing, a 404)
-    });
+    const mail = messageWithoutSecrets(
+      allocationEmail({
+        orgName: org?.name ?? 'Your organization',
+        level,
+        used: state.used,
+        monthly: state.monthly,
+        resetsAt: periodsAt(now).monthEnd,
+        link: `${ctx.config.publicUrl}/settings/billing`, // the dashboard's billing page (regression: /billing, a 404)
+      }),
+    );
     await enqueueMail(
       tx,
       recipients.map((member) => ({ kind: `allocation_${level}`, orgId: state.orgId, to: member.email, ...mail })),

@@ -1,3 +1,4 @@
+import { messageWithoutSecrets } from '../mail/sealing.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackgroundWork, type BackgroundWork } from '../background.ts';
 import { loadConfig } from '../config.ts';
@@ -136,7 +137,11 @@ describe('GET /metrics', () => {
     const before = (await scrape()).get(key) ?? 0;
     const to = `retention-metric-${Date.now()}@example.com`;
     const monthsAgo = new Date(Date.now() - 90 * 24 * 60 * 60 * 1000);
-    await insertMails(database.db, [{ kind: 'test', to, subject: 'Hi', text: 'Hi', html: '<p>Hi</p>' }], monthsAgo);
+    await insertMails(
+      database.db,
+      [{ kind: 'test', to, ...messageWithoutSecrets({ subject: 'Hi', text: 'Hi', html: '<p>Hi</p>' }) }],
+      monthsAgo,
+    );
     await database.db.execute(sql`UPDATE mail_outbox SET status = 'sent', sent_at = created_at WHERE to_address = ${to}`);
     const sweeper = startRetention({
       db: database.db,

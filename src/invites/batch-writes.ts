@@ -6,7 +6,8 @@ import { sqlState } from '../core/errors.ts';
 import { newRowId } from '../core/ids.ts';
 import { runStatementParts, type Tx } from '../db/client.ts';
 import { enqueueTemplateMail, templateMail } from '../mail/outbox.ts';
-import { escapeHtml, invitationEmail } from '../mail/templates.ts';
+import type { Sealed } from '../mail/sealing.ts';
+import { invitationEmail } from '../mail/templates.ts';
 import { invitationBatch, invitationsInsert, LOST_TO_PENDING, type InviteRole, type SendsQuery } from './queries.ts';
 
 // What one batch of new invitations writes, once the plan (src/invites/service.ts) has chosen them.
@@ -17,7 +18,9 @@ export interface NewInvite {
   normalized: string;
   hash: Buffer;
   nonce: Buffer;
-  link: string;
+  /** The link as the email carries it, sealed (src/mail/sealing.ts), in text and escaped for HTML. */
+  mailLink: Sealed;
+  mailHtmlLink: Sealed;
 }
 
 /**
@@ -70,14 +73,14 @@ export async function writeAll(
       orgId: org.id,
       role,
       expiresAt,
-      invitations: created.map(({ id, email, normalized, hash, nonce, link }) => ({
+      invitations: created.map(({ id, email, normalized, hash, nonce, mailLink, mailHtmlLink }) => ({
         id,
         email,
         normalized,
         tokenHash: hash,
         tokenNonce: nonce,
-        link,
-        htmlLink: escapeHtml(link),
+        link: mailLink,
+        htmlLink: mailHtmlLink,
         mailId: newRowId(),
         eventId: newRowId(),
       })),
@@ -120,7 +123,7 @@ export async function writeAll(
   });
   const invited = Number((await runStatementParts(tx, 'roster_invites_insert', [invitations])).invited);
   if (invited !== created.length) return invited;
-  const recipients = created.map((invite) => ({ to: invite.email, value: invite.link, htmlValue: escapeHtml(invite.link) }));
+  const recipients = created.map((invite) => ({ to: invite.email, value: invite.mailLink, htmlValue: invite.mailHtmlLink }));
   await enqueueTemplateMail(tx, template, recipients, now);
   await recordAudits(tx, ctx, [
     ...expirations,

@@ -13,6 +13,7 @@ import {
   type StatementPart,
 } from '../db/client.ts';
 import { isMemberWithEmail, orgColumns } from '../orgs/queries.ts';
+import type { Sealed } from '../mail/sealed.ts';
 
 // The statements on the tables invites owns: invitations and server_keys (the link key, and development's webhook key on PostgreSQL).
 
@@ -437,9 +438,9 @@ export const LOST_TO_PENDING = 'RI001';
 
 /** A new invitation with what its email and event need: invitationBatch. */
 export interface BatchInvitation extends NewInvitation {
-  /** The invitation link, and the same escaped for HTML (the email's slot values). */
-  link: string;
-  htmlLink: string;
+  /** The invitation link, and the same escaped for HTML (the email's slot values), sealed (src/mail/sealing.ts). */
+  link: Sealed;
+  htmlLink: Sealed;
   /** Time-ordered ids for its outbox row and its event. */
   mailId: string;
   eventId: string;

@@ -11,6 +11,7 @@ import { consumeRateLimit, rateLimitCounts } from '../auth/queries.ts';
 import type { Queryable, Tx } from '../db/client.ts';
 import { onCitusDb } from '../db/citus.ts';
 import { enqueueMail } from '../mail/outbox.ts';
+import { escapeSealedHtml, mailSealer, type MailSealer, type Sealed } from '../mail/sealing.ts';
 import { invitationEmail } from '../mail/templates.ts';
 import { seatUsage } from '../billing/seats.ts';
 import { actorAllowed, actorColumn, lockActorInOrg, lockOrg, memberOfColumn } from '../members/access.ts';
@@ -240,12 +241,12 @@ async function createInvitations(
   addresses: BulkAddress[],
   role: InviteRole,
 ): Promise<Outcome<InvitationView>[]> {
-  const linkKey = await inviteLinkKey(ctx);
+  const [linkKey, sealer] = await Promise.all([inviteLinkKey(ctx), mailSealer(ctx.config, ctx.db)]);
   const oneStatement = !(await onCitusDb(ctx.db));
   // A link for every valid address, made while the transaction locks the org and reads its plan;
   // the plan decides which addresses get theirs. A second attempt takes the same links: the first
   // rolled back, so none of them was stored.
-  const links = newLinks(ctx, linkKey, actor.membership.orgId, addresses.filter((address) => address.isValid).length);
+  const links = newLinks(ctx, linkKey, sealer, actor.membership.orgId, addresses.filter((address) => address.isValid).length);
   links.catch(() => undefined); // awaited in the transaction; a transaction that fails first leaves it unread
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -328,7 +329,10 @@ async function writeInvitations(
 
 interface NewLink extends IssuedInviteToken {
   id: string;
+  /** The live link (the reply shows it), and as its email carries it: sealed, in text and HTML (src/mail/sealing.ts). */
   link: string;
+  mailLink: Sealed;
+  mailHtmlLink: Sealed;
 }
 
 /** Links issued per turn of the event loop while newLinks runs beside the plan's statements. */
@@ -342,13 +346,17 @@ const LINKS_PER_TURN = 100;
  * invitation's link is made at once. Ids are time-ordered (newRowId): the key (org_id, id) and the
  * index on id (0028) take each insert at their right edge.
  */
-async function newLinks(ctx: Ctx, key: Buffer, orgId: string, count: number): Promise<NewLink[]> {
+async function newLinks(ctx: Ctx, key: Buffer, sealer: MailSealer, orgId: string, count: number): Promise<NewLink[]> {
   const links: NewLink[] = [];
   while (links.length < count) {
     if (links.length > 0) await new Promise((resolve) => setImmediate(resolve));
-    for (const token of issueInviteTokens(key, orgId, Math.min(LINKS_PER_TURN, count - links.length))) {
-      links.push({ ...token, id: newRowId(), link: inviteLink(ctx, token.token) });
-    }
+    const tokens = issueInviteTokens(key, orgId, Math.min(LINKS_PER_TURN, count - links.length));
+    const live = tokens.map((token) => inviteLink(ctx, token.token));
+    const sealed = sealer.seal(live); // one cipher for the turn's links
+    tokens.forEach((token, index) => {
+      const mailLink = sealed[index]!;
+      links.push({ ...token, id: newRowId(), link: live[index]!, mailLink, mailHtmlLink: escapeSealedHtml(mailLink) });
+    });
   }
   return links;
 }
@@ -393,7 +401,7 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
   const orgId = actor.membership.orgId;
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + ctx.config.inviteTtlSeconds * 1000);
-  const linkKey = await inviteLinkKey(ctx);
+  const [linkKey, sealer] = await Promise.all([inviteLinkKey(ctx), mailSealer(ctx.config, ctx.db)]);
   const view = await ctx.db.transaction(async (tx) => {
     const self = await lockActorInOrg(tx, orgId, actor.userId, 'invites.resend');
     const invitation = isUuid(input.inviteId) ? await lockInvitation(tx, orgId, input.inviteId) : undefined;
@@ -428,13 +436,15 @@ export async function resendInvite(ctx: Ctx, input: { inviteId: string }): Promi
           kind: 'invitation',
           orgId,
           to: invitation.email,
-          ...invitationEmail({
-            orgName: invitation.orgName,
-            inviterName: self.displayName,
-            role: invitation.role,
-            link,
-            expiresAt,
-          }),
+          ...sealer.message(
+            invitationEmail({
+              orgName: invitation.orgName,
+              inviterName: self.displayName,
+              role: invitation.role,
+              link,
+              expiresAt,
+            }),
+          ),
         },
       ],
       now,

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/client.ts';
 import { newestMails } from './queries.ts';
+import { unsealText, UnsealError } from './sealing.ts';
 
 export interface MailboxMessage {
   id: string;
@@ -11,15 +12,22 @@ export interface MailboxMessage {
   status: 'pending' | 'sent' | 'failed';
 }
 
-/** Newest first; `to` matches the recipient case-insensitively. */
-export async function mailboxMessages(db: Queryable, options: { to?: string; limit: number }): Promise<MailboxMessage[]> {
+/**
+ * Newest first; `to` matches the recipient case-insensitively. The messages as sent: their sealed
+ * tokens opened with `outboxKey` (src/mail/sealing.ts; one sealed with another key stays sealed).
+ */
+export async function mailboxMessages(
+  db: Queryable,
+  outboxKey: Buffer,
+  options: { to?: string; limit: number },
+): Promise<MailboxMessage[]> {
   const rows = await newestMails(db, options);
   return rows.map((row) => ({
     id: row.id,
     to: row.to_address,
     subject: row.subject,
-    text: row.text_body,
-    html: row.html_body,
+    text: opened(outboxKey, row.text_body),
+    html: opened(outboxKey, row.html_body),
     createdAt: new Date(row.created_at),
     status: row.status,
   }));
@@ -27,4 +35,13 @@ export async function mailboxMessages(db: Queryable, options: { to?: string; lim
 
 export function linksIn(text: string): string[] {
   return [...text.matchAll(/https?:\/\/[^\s<>"]+/g)].map((match) => match[0]);
+}
+
+function opened(key: Buffer, text: string): string {
+  try {
+    return unsealText(key, text);
+  } catch (error) {
+    if (error instanceof UnsealError) return text;
+    throw error;
+  }
 }

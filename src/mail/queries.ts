@@ -14,6 +14,7 @@ import {
 import type { ClaimedJob, JobStore } from '../events/runtime.ts';
 import { wakeWorkers } from '../events/wakeup.ts';
 import { redactedMessage, type RedactedMessage } from './redaction.ts';
+import { withoutSecrets, type Sealed } from './sealing.ts';
 
 // The SQL of mail_outbox, the table the mail module owns (ARCHITECTURE principle 9).
 
@@ -25,8 +26,9 @@ export interface OutgoingMail {
   orgId?: string | null;
   to: string;
   subject: string;
-  text: string;
-  html: string;
+  /** Its tokens sealed (src/mail/sealing.ts), or, for a message without a token, as it is (withoutSecrets). */
+  text: Sealed;
+  html: Sealed;
 }
 
 /** Inserts the mails and, in the same statement, wakes the delivery workers of every process on commit. */
@@ -60,10 +62,10 @@ export interface MailTemplate {
 
 export interface TemplateRecipient {
   to: string;
-  /** Replaces the slot in the subject and text body. */
-  value: string;
-  /** Replaces the slot in the HTML body (already escaped). */
-  htmlValue: string;
+  /** Replaces the slot in the subject and text body; its tokens sealed (src/mail/sealing.ts). */
+  value: Sealed;
+  /** Replaces the slot in the HTML body (already escaped), sealed likewise. */
+  htmlValue: Sealed;
 }
 
 /**
@@ -77,11 +79,14 @@ export interface TemplateRecipient {
  */
 export function templateMailsInsert(template: MailTemplate, recipients: RowSource<TemplateRecipient>, now: Date): StatementPart {
   const templateId = newRowId();
+  // The message shared by every recipient holds the slot, never a token (src/mail/sealing.ts).
+  const text = withoutSecrets(template.text);
+  const html = withoutSecrets(template.html);
   return {
     ctes: [
       sql`mail_template AS (
           INSERT INTO mail_templates (id, subject, text_body, html_body, slot, created_at)
-          VALUES (${templateId}::uuid, ${template.subject}::text, ${template.text}::text, ${template.html}::text,
+          VALUES (${templateId}::uuid, ${template.subject}::text, ${text}::text, ${html}::text,
                   ${template.slot}::text, ${now}))`,
       sql`queued AS (
           INSERT INTO mail_outbox (id, kind, org_id, to_address, template_id, slot_text, slot_html, next_attempt_at, created_at)

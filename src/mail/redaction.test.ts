@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
@@ -8,6 +9,7 @@ import { startApp, type TestApp } from '../../test/kit/app.ts';
 import { PASSWORD, uniqueEmail } from '../../test/kit/given.ts';
 import { freePort, startSmtpSink, type SmtpSink } from '../../test/kit/smtp.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './transport.ts';
+import { outboxKey } from './sealing.ts';
 import { mailDelivery } from './worker.ts';
 
 // Regression: the outbox kept the whole message of every sent invitation and verification email,
@@ -28,8 +30,14 @@ afterAll(async () => {
   await t.close();
 });
 
-/** The worker runtime delivering mail through `transport` on this file's database, stopped after the test. */
-async function deliverThrough(transport: MailTransport): Promise<void> {
+/** The key the app seals queued mail with (src/mail/sealing.ts). */
+const outboxKeyOfApp = () => outboxKey(t.config, t.database.db);
+
+/**
+ * The worker runtime delivering mail through `transport` on this file's database, stopped after the
+ * test; it opens sealed links with `key` (the app's own unless given).
+ */
+async function deliverThrough(transport: MailTransport, key?: Buffer): Promise<void> {
   const runtime = createWorkerRuntime({
     db: t.database.db,
     listen: t.database.listen,
@@ -37,7 +45,7 @@ async function deliverThrough(transport: MailTransport): Promise<void> {
     clock: t.clock,
     pollIntervalMs: 50,
   });
-  runtime.register(mailDelivery(transport, { retryBaseMs: 100 }));
+  runtime.register(mailDelivery(transport, key ?? (await outboxKeyOfApp()), { retryBaseMs: 100 }));
   await runtime.start();
   cleanups.push(async () => {
     await runtime.stop();
@@ -157,6 +165,91 @@ describe('over SMTP, a mail that has left keeps no token in the outbox', () => {
     const row = await finishedRowTo(invitee, 'failed');
     expect(row.stored).not.toMatch(LIVE_TOKEN);
     expect(row.stored).toContain('550');
+  });
+});
+
+describe('a mail waiting to be sent keeps its tokens sealed', () => {
+  const WAITING_TOKEN = /rs_(?:inv|ver|rst)_[A-Za-z0-9_-]+/;
+
+  it('verification, reset, invitation, bulk and resent invitation: no live token until the worker sends them, then live links', async () => {
+    // No worker yet: the mails wait, as they do while SMTP is down.
+    const org = await t.given.org({ seats: 10 });
+    const signedUp = uniqueEmail('sealed-verify');
+    const single = uniqueEmail('sealed-invite');
+    const bulk = [uniqueEmail('sealed-bulk-a'), uniqueEmail('sealed-bulk-b')];
+    expect(
+      (await t.http.post('/api/v1/auth/signup', { body: { email: signedUp, password: PASSWORD, name: 'Vera' } })).status,
+    ).toBe(201);
+    expect((await t.http.post('/api/v1/auth/password-reset', { body: { email: signedUp } })).status).toBe(202);
+    const invited = await t.http.post('/api/v1/org/invite', { as: org.owner, body: { email: single } });
+    expect(invited.status).toBe(201);
+    expect((await t.http.post(`/api/v1/org/invites/${invited.body.invite.id}/resend`, { as: org.owner })).status).toBe(200);
+    expect((await t.http.post('/api/v1/org/invites/bulk', { as: org.owner, body: { emails: bulk } })).body).toMatchObject({
+      invited: 2,
+    });
+
+    const waiting = (await Promise.all([signedUp, single, ...bulk].map(outboxRowsTo))).flat();
+    expect(waiting.map((row) => row.kind).sort()).toEqual([
+      'invitation',
+      'invitation',
+      'invitation',
+      'invitation',
+      'password_reset',
+      'verify_email',
+    ]);
+    for (const row of waiting) {
+      expect(row.status).toBe('pending');
+      expect(row.stored).not.toMatch(WAITING_TOKEN);
+      expect(row.stored).toMatch(/sealed\.(inv|ver|rst)\./);
+    }
+
+    const sink = await smtpSink();
+    await deliverThrough(smtp(sink.url));
+    const mailsTo = (to: string) => sink.messages.filter((mail) => mail.envelopeTo.includes(to));
+    for (const [to, count] of [
+      [signedUp, 2],
+      [single, 2],
+      [bulk[0]!, 1],
+      [bulk[1]!, 1],
+    ] as const) {
+      await expect.poll(() => mailsTo(to).length, { timeout: 15_000 }).toBe(count);
+    }
+    const tokensTo = (to: string, pattern: RegExp) => mailsTo(to).map((mail) => pattern.exec(mail.decoded)?.[0] ?? 'none');
+    // The links that left are the live ones: the resent one opens the invitation, the first no longer does.
+    const opened = await Promise.all(
+      tokensTo(single, /rs_inv_[A-Za-z0-9_-]+/).map((token) => t.http.get(`/api/v1/invites/${token}`)),
+    );
+    expect(opened.map((reply) => reply.status).sort()).toEqual([200, 404]);
+    for (const email of bulk)
+      expect((await t.http.get(`/api/v1/invites/${tokensTo(email, /rs_inv_[A-Za-z0-9_-]+/)[0]}`)).status).toBe(200);
+    const [verify] = tokensTo(signedUp, /rs_ver_[A-Za-z0-9_-]+/).filter((token) => token !== 'none');
+    expect((await t.http.post('/api/v1/auth/verify-email', { body: { token: verify } })).status).toBe(200);
+    expect(tokensTo(signedUp, /rs_rst_[A-Za-z0-9_-]+/)).toContainEqual(expect.stringMatching(/^rs_rst_/));
+  });
+
+  it('a mail sealed with another key (LINK_SECRET changed) fails for good, sends nothing and keeps no token', async () => {
+    const email = uniqueEmail('sealed-other-key');
+    expect((await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name: 'Otto' } })).status).toBe(201);
+    const sink = await smtpSink();
+    await deliverThrough(smtp(sink.url), randomBytes(32));
+
+    const row = await finishedRowTo(email, 'failed');
+    expect(row.stored).toContain('LINK_SECRET changed');
+    expect(row.stored).not.toMatch(/sealed\.ver\./);
+    expect(row.stored).toContain('/verify-email?token=rs_ver_[redacted]');
+    expect(sink.messages.filter((mail) => mail.envelopeTo.includes(email))).toHaveLength(0);
+  });
+
+  it('a name typed to look like a sealed token is sent as written, not opened', async () => {
+    const sink = await smtpSink();
+    await deliverThrough(smtp(sink.url));
+    const email = uniqueEmail('sealed-lookalike');
+    const name = `sealed.inv.${'A'.repeat(22)}.0.AAAA`;
+    expect((await t.http.post('/api/v1/auth/signup', { body: { email, password: PASSWORD, name } })).status).toBe(201);
+
+    const mail = await sink.waitFor((message) => message.envelopeTo.includes(email));
+    expect(mail.decoded).toMatch(LIVE_TOKEN);
+    expect((await finishedRowTo(email)).status).toBe('sent');
   });
 });
 

@@ -1,8 +1,10 @@
 import { redactSecrets } from '../core/tokens.ts';
+import { redactSealed } from './sealing.ts';
 
 /**
  * What an outbox row keeps once its message has left (sent, or failed for good): the same
- * message with every token replaced (`rs_inv_[redacted]`, src/core/tokens.ts redactSecrets), so
+ * message with every token, sealed (src/mail/sealing.ts) or not, replaced (`rs_inv_[redacted]`,
+ * src/core/tokens.ts redactSecrets), so
  * the row still shows what was sent to whom and when, and a copy of the database or a backup
  * holds no live invitation link or verification token (the contract: such tokens are stored only
  * as hashes). A row of a template (a bulk invitation) keeps its token in its slot values only:
@@ -38,6 +40,6 @@ export function redactedMessage(stored: StoredMessage): RedactedMessage {
 /** Null when there is nothing to redact, so the statement sends back no body that is not changed. */
 function changedOrNull(value: string | null): string | null {
   if (value === null) return null;
-  const redacted = redactSecrets(value);
+  const redacted = redactSecrets(redactSealed(value));
   return redacted === value ? null : redacted;
 }

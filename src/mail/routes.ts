@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorReplies } from '../http/errors.ts';
 import { linksIn, mailboxMessages } from './mailbox.ts';
+import { outboxKey } from './sealing.ts';
 
 const messageSchema = z.object({
   id: z.string(),
@@ -34,7 +35,8 @@ export const mailboxRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const messages = await mailboxMessages(request.ctx.db, { to: request.query.to, limit: request.query.limit });
+      const key = await outboxKey(request.ctx.config, request.ctx.db);
+      const messages = await mailboxMessages(request.ctx.db, key, { to: request.query.to, limit: request.query.limit });
       return {
         messages: messages.map((message) => ({
           id: message.id,

@@ -13,6 +13,7 @@ import { createWorkerRuntime, type JobOutcome, type JobStore, type WorkerRuntime
 import { enqueueMail } from './outbox.ts';
 import { MAIL_QUEUE, mailOutboxStore, type ClaimedMail } from './queries.ts';
 import { createLocalMailboxTransport, createSmtpTransport, type MailTransport } from './transport.ts';
+import { messageWithoutSecrets, outboxKey } from './sealing.ts';
 import { mailDelivery, type MailDeliveryOptions } from './worker.ts';
 
 let t: TestApp;
@@ -26,6 +27,9 @@ afterEach(async () => {
 afterAll(async () => {
   await t.close();
 });
+
+/** The key the app seals queued mail with (src/mail/sealing.ts). */
+const outboxKeyOfApp = () => outboxKey(t.config, t.database.db);
 
 function captureLogger() {
   const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
@@ -50,7 +54,7 @@ async function worker(transport: MailTransport, options: WorkerOptions = {}): Pr
     clock: t.clock,
     pollIntervalMs: pollIntervalMs ?? 50,
   });
-  runtime.register(mailDelivery(transport, { retryBaseMs: 100, ...delivery }));
+  runtime.register(mailDelivery(transport, await outboxKeyOfApp(), { retryBaseMs: 100, ...delivery }));
   await runtime.start();
   cleanups.push(async () => {
     await runtime.stop();
@@ -221,7 +225,11 @@ describe('delivery over SMTP', () => {
     const { logger, lines } = captureLogger();
     await worker(smtp(`smtp://127.0.0.1:${port}`), { maxAttempts: 3, retryBaseMs: 20, logger });
     const to = uniqueEmail('never');
-    await enqueueMail(t.database.db, [{ kind: 'test', to, subject: 'Hello', text: 'Hi', html: '<p>Hi</p>' }], t.clock.now());
+    await enqueueMail(
+      t.database.db,
+      [{ kind: 'test', to, ...messageWithoutSecrets({ subject: 'Hello', text: 'Hi', html: '<p>Hi</p>' }) }],
+      t.clock.now(),
+    );
     await expect.poll(async () => (await outboxRowsTo(to))[0]?.status, { timeout: 10_000 }).toBe('failed');
     const [row] = await outboxRowsTo(to);
     expect(row).toMatchObject({ attempts: 3, last_error: expect.any(String) });
@@ -238,7 +246,11 @@ describe('delivery over SMTP', () => {
     const second = await worker(smtp(smtpServer.url), { batchSize: 5 });
     await enqueueMail(
       t.database.db,
-      recipients.map((to) => ({ kind: 'test', to, subject: 'Once', text: 'Once', html: '<p>Once</p>' })),
+      recipients.map((to) => ({
+        kind: 'test',
+        to,
+        ...messageWithoutSecrets({ subject: 'Once', text: 'Once', html: '<p>Once</p>' }),
+      })),
       t.clock.now(),
     );
     await smtpServer.waitForCount(40, 20_000);
@@ -322,7 +334,7 @@ describe('wake-ups', () => {
       clock: t.clock,
       pollIntervalMs: AN_HOUR_MS,
     });
-    runtime.register(mailDelivery(transport, { batchSize: 200 }));
+    runtime.register(mailDelivery(transport, await outboxKeyOfApp(), { batchSize: 200 }));
     const idle = runtime.roundFinished(MAIL_QUEUE);
     await runtime.start();
     cleanups.push(() => runtime.stop());
@@ -330,7 +342,11 @@ describe('wake-ups', () => {
     const tag = uniqueEmail('turn');
     await enqueueMail(
       t.database.db,
-      Array.from({ length: 150 }, (_, index) => ({ kind: 'test', to: `${index}-${tag}`, subject: 's', text: 't', html: 'h' })),
+      Array.from({ length: 150 }, (_, index) => ({
+        kind: 'test',
+        to: `${index}-${tag}`,
+        ...messageWithoutSecrets({ subject: 's', text: 't', html: 'h' }),
+      })),
       t.clock.now(),
     );
     const round = runtime.roundFinished(MAIL_QUEUE);
@@ -351,7 +367,7 @@ describe('wake-ups', () => {
       clock: t.clock,
       pollIntervalMs: AN_HOUR_MS,
     });
-    runtime.register(mailDelivery(transport));
+    runtime.register(mailDelivery(transport, await outboxKeyOfApp()));
     const firstRound = runtime.roundFinished(MAIL_QUEUE);
     await runtime.start();
     cleanups.push(() => runtime.stop());
@@ -376,7 +392,7 @@ if (testEngine() === 'postgres') {
       const first = uniqueEmail('in-flight');
       await enqueueMail(
         t.database.db,
-        [{ kind: 'test', to: first, subject: 'One', text: 'One', html: '<p>One</p>' }],
+        [{ kind: 'test', to: first, ...messageWithoutSecrets({ subject: 'One', text: 'One', html: '<p>One</p>' }) }],
         t.clock.now(),
       );
       // Hold the claim open deterministically: the admin connection's table lock makes its UPDATE
@@ -391,7 +407,7 @@ if (testEngine() === 'postgres') {
         clock: t.clock,
         pollIntervalMs: AN_HOUR_MS,
       });
-      runtime.register(mailDelivery(transport));
+      runtime.register(mailDelivery(transport, await outboxKeyOfApp()));
       const blockedRound = runtime.roundFinished(MAIL_QUEUE);
       await runtime.start();
       cleanups.push(() => runtime.stop());
@@ -451,7 +467,7 @@ if (testEngine() === 'postgres') {
       const secondArrived = delivered(second);
       await enqueueMail(
         elsewhere.db,
-        [{ kind: 'test', to: second, subject: 'Two', text: 'Two', html: '<p>Two</p>' }],
+        [{ kind: 'test', to: second, ...messageWithoutSecrets({ subject: 'Two', text: 'Two', html: '<p>Two</p>' }) }],
         t.clock.now(),
       );
       await secondArrived;
@@ -498,10 +514,14 @@ describe('marking sent mail in groups', () => {
       clock: t.clock,
       pollIntervalMs: 3_600_000,
     });
-    runtime.register({ ...mailDelivery(dying), store, batchSize: 50, concurrency: 4 });
+    runtime.register({ ...mailDelivery(dying, await outboxKeyOfApp()), store, batchSize: 50, concurrency: 4 });
     await enqueueMail(
       t.database.db,
-      recipients.map((to) => ({ kind: 'test', to, subject: 'Group', text: 'Group', html: '<p>Group</p>' })),
+      recipients.map((to) => ({
+        kind: 'test',
+        to,
+        ...messageWithoutSecrets({ subject: 'Group', text: 'Group', html: '<p>Group</p>' }),
+      })),
       t.clock.now(),
     );
     await runtime.start();
@@ -567,9 +587,13 @@ describe('stopping', () => {
       clock: t.clock,
       pollIntervalMs: 20,
     });
-    runtime.register(mailDelivery(slow));
+    runtime.register(mailDelivery(slow, await outboxKeyOfApp()));
     await runtime.start();
-    await enqueueMail(t.database.db, [{ kind: 'test', to, subject: 'Slow', text: 'Slow', html: '<p>Slow</p>' }], t.clock.now());
+    await enqueueMail(
+      t.database.db,
+      [{ kind: 'test', to, ...messageWithoutSecrets({ subject: 'Slow', text: 'Slow', html: '<p>Slow</p>' }) }],
+      t.clock.now(),
+    );
     await started;
     const stopping = runtime.stop().then(() => order.push('stopped'));
     await closed;
@@ -652,7 +676,11 @@ describe('SMTP faults', () => {
       rcpt: (address) => (address === to && refusals-- > 0 ? { code: 421, message: 'Try again later' } : undefined),
     });
     const jobs = outcomes(await worker(smtp(server.url), { retryBaseMs: 20 }));
-    await enqueueMail(t.database.db, [{ kind: 'test', to, subject: 'Busy', text: 'Hi', html: '<p>Hi</p>' }], t.clock.now());
+    await enqueueMail(
+      t.database.db,
+      [{ kind: 'test', to, ...messageWithoutSecrets({ subject: 'Busy', text: 'Hi', html: '<p>Hi</p>' }) }],
+      t.clock.now(),
+    );
     const [row] = await outboxRowsTo(to);
     const final = await jobs.next((job) => job.id === row?.id && job.outcome !== 'retrying');
     expect(final.outcome).toBe('succeeded');
@@ -672,8 +700,8 @@ describe('SMTP faults', () => {
     await enqueueMail(
       t.database.db,
       [
-        { kind: 'test', to: bad, subject: 'Bad', text: 'Hi', html: '<p>Hi</p>' },
-        { kind: 'test', to: good, subject: 'Good', text: 'Hi', html: '<p>Hi</p>' },
+        { kind: 'test', to: bad, ...messageWithoutSecrets({ subject: 'Bad', text: 'Hi', html: '<p>Hi</p>' }) },
+        { kind: 'test', to: good, ...messageWithoutSecrets({ subject: 'Good', text: 'Hi', html: '<p>Hi</p>' }) },
       ],
       t.clock.now(),
     );

@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Consumer } from '../events/runtime.ts';
+import { PermanentJobError, type Consumer } from '../events/runtime.ts';
 import { createMailOutboxStore, MAIL_QUEUE, type ClaimedMail } from './queries.ts';
+import { unsealText, UnsealError } from './sealing.ts';
 import type { MailTransport } from './transport.ts';
 
 export type MailDeliveryOptions = Pick<
@@ -12,9 +13,14 @@ export type MailDeliveryOptions = Pick<
  * Mail delivery as a consumer of the worker runtime: the runtime claims due mail_outbox rows,
  * leases them, retries with backoff and gives up visibly; this sends one message per attempt.
  * The lease (2 minutes) outlasts the SMTP timeouts (20 s), so a hung server fails the attempt
- * before another process could claim the same row again.
+ * before another process could claim the same row again. `outboxKey` opens the tokens sealed in the
+ * queued messages (src/mail/sealing.ts outboxKey), only for the message that leaves.
  */
-export function mailDelivery(transport: MailTransport, options: MailDeliveryOptions = {}): Consumer<ClaimedMail> {
+export function mailDelivery(
+  transport: MailTransport,
+  outboxKey: Buffer,
+  options: MailDeliveryOptions = {},
+): Consumer<ClaimedMail> {
   return {
     queue: MAIL_QUEUE,
     // Over SMTP a sent row keeps no token (a database copy or backup must not hold live links).
@@ -31,13 +37,15 @@ export function mailDelivery(transport: MailTransport, options: MailDeliveryOpti
       // microtasks that starved HTTP for seconds (replies written but not flushed, new requests
       // not accepted). Yielding lets requests interleave with delivery; on PostgreSQL it is free.
       await nextTurn();
-      await transport.send({
-        id: mail.id,
-        to: mail.to_address,
-        subject: mail.subject,
-        text: mail.text_body,
-        html: mail.html_body,
-      });
+      let text: string, html: string;
+      try {
+        text = unsealText(outboxKey, mail.text_body);
+        html = unsealText(outboxKey, mail.html_body);
+      } catch (error) {
+        // The same on every attempt: failed for good at once (and redacted).
+        throw error instanceof UnsealError ? new PermanentJobError(error.message, { cause: error }) : error;
+      }
+      await transport.send({ id: mail.id, to: mail.to_address, subject: mail.subject, text, html });
     },
   };
 }

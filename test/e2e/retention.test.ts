@@ -1,3 +1,4 @@
+import { messageWithoutSecrets } from '../../src/mail/sealing.ts';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,7 +42,11 @@ describe('retention in a running server', () => {
     const database = await openDatabase({ dataDir: first.dataDir });
     const monthAgo = new Date(Date.now() - 31 * DAY);
     const mail = (to: string, at: Date) =>
-      insertMails(database.db, [{ kind: 'test', to, subject: 'Hi', text: 'Hi', html: '<p>Hi</p>' }], at);
+      insertMails(
+        database.db,
+        [{ kind: 'test', to, ...messageWithoutSecrets({ subject: 'Hi', text: 'Hi', html: '<p>Hi</p>' }) }],
+        at,
+      );
     await mail('old-sent@example.com', monthAgo);
     await mail('old-pending@example.com', monthAgo);
     await mail('new-sent@example.com', new Date());
