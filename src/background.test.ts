@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { mailTransportFor } from './background.ts';
+import { linkSecretWarning, mailTransportFor } from './background.ts';
 import { loadConfig } from './config.ts';
 
 const logger = pino({ level: 'silent' });
@@ -20,5 +20,14 @@ describe('how a process delivers email', () => {
 
   it('not at all in production without SMTP_URL: emails wait for a process that has it (regression: marked sent into an unread mailbox)', () => {
     expect(mailTransportFor(loadConfig({ NODE_ENV: 'production', BILLING: 'local' }), logger)).toBeUndefined();
+  });
+});
+
+describe('the keys of links', () => {
+  it('warns at start in production without LINK_SECRET (its keys would sit in the database), and not otherwise', () => {
+    const production = { NODE_ENV: 'production', BILLING: 'local' };
+    expect(linkSecretWarning(loadConfig(production))).toMatch(/^LINK_SECRET is not set: .*copy or backup/);
+    expect(linkSecretWarning(loadConfig({ ...production, LINK_SECRET: 'x'.repeat(32) }))).toBeUndefined();
+    expect(linkSecretWarning(loadConfig({}))).toBeUndefined();
   });
 });

@@ -35,6 +35,16 @@ export function mailTransportFor(config: Config, logger: FastifyBaseLogger): Mai
 }
 
 /**
+ * Production without LINK_SECRET runs, on keys kept in the database (server_keys): a copy of the
+ * database, or a backup, then holds what rebuilds the admins' invitation links and opens the links
+ * of emails waiting in the outbox (src/invites/link-token.ts, src/mail/sealing.ts). Said at start.
+ */
+export function linkSecretWarning(config: Config): string | undefined {
+  if (!config.isProduction || config.linkSecret) return undefined;
+  return 'LINK_SECRET is not set: the keys of invitation links and of the links in waiting emails are kept in the database, so a copy or backup of it can rebuild and open them; set LINK_SECRET (32+ characters) on every process';
+}
+
+/**
  * Work that runs beside the HTTP server in every process: one worker runtime, its consumers
  * registered here (mail delivery and webhook delivery), the retention sweep (src/retention) and the
  * record of invitation expiries (src/invites/expiry.ts).
@@ -48,6 +58,8 @@ export async function startBackgroundWork(deps: {
 }): Promise<BackgroundWork> {
   const { config, database, logger } = deps;
   const runtime = createWorkerRuntime({ db: database.db, listen: database.listen, logger });
+  const linkWarning = linkSecretWarning(config);
+  if (linkWarning) logger.warn(linkWarning);
   const transport = mailTransportFor(config, logger);
   if (transport) runtime.register(mailDelivery(transport, await outboxKey(config, database.db)));
   const key = await webhookKey(config, database.db);

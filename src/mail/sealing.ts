@@ -154,7 +154,7 @@ export function withoutSecrets(text: string): Sealed {
   return withoutLookalikes(text) as Sealed;
 }
 
-/** A rendered message that carries no token (a notice), checked. */
+/** A rendered message that carries no token (a notice), as stored (withoutSecrets). */
 export function messageWithoutSecrets(message: RenderedMessage): SealedMessage {
   return { subject: message.subject, text: withoutSecrets(message.text), html: withoutSecrets(message.html) };
 }
