@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Ctx, CtxDb } from '../core/context.ts';
+import type { Ctx } from '../core/context.ts';
 import { hashToken } from '../core/tokens.ts';
 import { loadOrCreateLinkKey } from './queries.ts';
 
@@ -87,15 +87,7 @@ function uuidBytes(id: string): Buffer {
   return Buffer.from(id.replace(/-/g, ''), 'hex');
 }
 
-const keys = new WeakMap<CtxDb, Promise<Buffer>>();
-
 export function inviteLinkKey(ctx: Ctx): Promise<Buffer> {
   if (ctx.config.linkSecret) return Promise.resolve(Buffer.from(ctx.config.linkSecret, 'utf8'));
-  let key = keys.get(ctx.db);
-  if (!key) {
-    key = loadOrCreateLinkKey(ctx.db);
-    key.catch(() => keys.delete(ctx.db));
-    keys.set(ctx.db, key);
-  }
-  return key;
+  return loadOrCreateLinkKey(ctx.db);
 }

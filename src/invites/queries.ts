@@ -561,7 +561,26 @@ export async function renewToken(
  * process races to insert one; the first row wins and all read it back.
  */
 export function loadOrCreateLinkKey(db: Queryable): Promise<Buffer> {
-  return loadOrCreateServerKey(db, 'invite_links', randomBytes(32));
+  return cachedServerKey(db, 'invite_links', () => randomBytes(32));
+}
+
+const serverKeyCache = new Map<string, WeakMap<Queryable, Promise<Buffer>>>();
+
+/**
+ * loadOrCreateServerKey read once per database handle and key name (`candidate` made only when the
+ * handle has not read it yet); a failed read is forgotten, so the next call tries again.
+ */
+export function cachedServerKey(db: Queryable, name: string, candidate: () => Buffer): Promise<Buffer> {
+  let keys = serverKeyCache.get(name);
+  if (!keys) serverKeyCache.set(name, (keys = new WeakMap()));
+  let key = keys.get(db);
+  if (!key) {
+    const cached = keys;
+    key = loadOrCreateServerKey(db, name, candidate());
+    key.catch(() => cached.delete(db));
+    keys.set(db, key);
+  }
+  return key;
 }
 
 /**

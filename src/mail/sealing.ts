@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { Config } from '../core/config.ts';
 import type { Queryable } from '../db/client.ts';
-import { loadOrCreateServerKey } from '../invites/queries.ts';
+import { cachedServerKey } from '../invites/queries.ts';
 import type { Sealed } from './sealed.ts';
 import { escapeHtml } from './templates.ts';
 
@@ -159,30 +159,15 @@ export function messageWithoutSecrets(message: RenderedMessage): SealedMessage {
   return { subject: message.subject, text: withoutSecrets(message.text), html: withoutSecrets(message.html) };
 }
 
-const databaseKeys = new WeakMap<Queryable, Promise<Buffer>>();
-const derivedKeys = new Map<string, Promise<Buffer>>();
-
 /** server_keys' row of the outbox key when LINK_SECRET is unset. */
 export const OUTBOX_KEY_NAME = 'outbox_tokens';
 
 /** The outbox key (see above): from LINK_SECRET, or the database's, read once per database handle. */
 export function outboxKey(config: Pick<Config, 'linkSecret'>, db: Queryable): Promise<Buffer> {
-  const secret = config.linkSecret;
-  if (secret) {
-    let derived = derivedKeys.get(secret);
-    if (!derived) {
-      derived = Promise.resolve(Buffer.from(hkdfSync('sha256', secret, '', 'roster outbox tokens', 32)));
-      derivedKeys.set(secret, derived);
-    }
-    return derived;
+  if (config.linkSecret) {
+    return Promise.resolve(Buffer.from(hkdfSync('sha256', config.linkSecret, '', 'roster outbox tokens', 32)));
   }
-  let key = databaseKeys.get(db);
-  if (!key) {
-    key = loadOrCreateServerKey(db, OUTBOX_KEY_NAME, randomBytes(32));
-    key.catch(() => databaseKeys.delete(db));
-    databaseKeys.set(db, key);
-  }
-  return key;
+  return cachedServerKey(db, OUTBOX_KEY_NAME, () => randomBytes(32));
 }
 
 /** The sealer of the outbox key: load it before the transaction that queues the mail (the key's first read may write it). */

@@ -3,13 +3,12 @@ import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Queryable } from '../db/client.ts';
-import { loadOrCreateServerKey } from '../invites/queries.ts';
+import { cachedServerKey } from '../invites/queries.ts';
 
 /** Where development keeps its generated key when WEBHOOK_SECRET_KEY is unset. */
 export const DEVELOPMENT_KEY_FILE = 'webhook-secret.key';
 
 const developmentKeys = new Map<string, Buffer>();
-const databaseKeys = new WeakMap<Queryable, Promise<Buffer>>();
 
 /** server_keys' row of development's key on PostgreSQL. */
 export const DEVELOPMENT_KEY_NAME = 'webhook_secrets_development';
@@ -37,16 +36,10 @@ export async function webhookKey(
     }
     return key;
   }
-  let key = databaseKeys.get(db);
-  if (!key) {
-    // Before 2026-12-03 PostgreSQL's development key was a file in DATA_DIR (relative to where the
-    // process started): the first process to store the key brings that one, so existing endpoints
-    // keep decrypting.
-    key = loadOrCreateServerKey(db, DEVELOPMENT_KEY_NAME, readKeyIfPresent(path) ?? randomBytes(32));
-    key.catch(() => databaseKeys.delete(db));
-    databaseKeys.set(db, key);
-  }
-  return key;
+  // Before 2026-12-03 PostgreSQL's development key was a file in DATA_DIR (relative to where the
+  // process started): the first process to store the key brings that one, so existing endpoints
+  // keep decrypting.
+  return cachedServerKey(db, DEVELOPMENT_KEY_NAME, () => readKeyIfPresent(path) ?? randomBytes(32));
 }
 
 function readKeyIfPresent(path: string): Buffer | null {
